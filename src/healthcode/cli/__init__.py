@@ -1,0 +1,1 @@
+"""The `healthcode` command: one module per command group."""

@@ -1,0 +1,19 @@
+"""Entry point of the `healthcode` command; each group lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from healthcode.cli import rules
+
+app = typer.Typer(
+    name="healthcode",
+    help="Interoperable health codes: rules, codes, trust, verification and services.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(rules.app, name="rules")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
