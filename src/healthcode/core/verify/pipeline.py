@@ -1,0 +1,165 @@
+"""The verifier's front door: dispatch by prefix, run a format's stages, return a result.
+
+A *format* is a callable ``verifier(text, context) -> VerificationResult`` that runs its stages
+in order (see :mod:`healthcode.core.verify.stages`) and raises
+:class:`healthcode.core.errors.VerificationFailed` at the first stage that fails;
+:func:`verify` turns that error into a failed :class:`VerificationResult`.
+
+Formats register themselves by prefix::
+
+    register_format("CN1:", "native", verify_native)   # done by core/verify/native.py
+
+The EU DCC (``HC1:``) and SMART Health Card (``shc:/``) formats, and the native format when its
+module exists, are loaded on the first call to :func:`verify`.
+
+>>> from datetime import datetime, timezone
+>>> from healthcode.core.clock import FixedClock
+>>> ctx = VerifyContext(clock=FixedClock(datetime(2021, 6, 1, tzinfo=timezone.utc)))
+>>> r = verify("XYZ:123", context=ctx)
+>>> (r.valid, r.format, r.stage, r.error_code)
+(False, 'unknown', 'prefix', 'PREFIX_UNKNOWN')
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from healthcode.core.clock import Clock, SystemClock
+from healthcode.core.errors import VerificationFailed
+from healthcode.core.verify.keys import KeyStore, StaticKeyStore
+from healthcode.core.verify.result import Stage, VerificationResult
+
+__all__ = [
+    "DEFAULT_SKEW",
+    "Verifier",
+    "VerifyContext",
+    "failed_result",
+    "register_format",
+    "registered_formats",
+    "verify",
+]
+
+#: Clock skew tolerated between issuer and checkpoint (hcert-kotlin uses 0; phones drift).
+DEFAULT_SKEW = timedelta(minutes=5)
+#: Longest text accepted: a version 40 QR code holds 4,296 alphanumeric characters.
+MAX_TEXT_LENGTH = 8192
+_EMPTY_STORE = StaticKeyStore([])
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyContext:
+    """Everything a verification depends on besides the code itself.
+
+    ``key_stores`` maps a format name (``"native"``, ``"dcc"``, ``"shc"``) to its trust
+    material; ``acceptance_rules`` maps a format name to the rules a checkpoint applies
+    (for ``"dcc"``: EU business rules as dicts); ``options`` holds format-specific settings
+    (e.g. ``"shc_revocations"``).
+    """
+
+    clock: Clock = field(default_factory=SystemClock)
+    key_stores: Mapping[str, KeyStore] = field(default_factory=dict)
+    skew: timedelta = DEFAULT_SKEW
+    acceptance_rules: Mapping[str, Sequence[Any]] = field(default_factory=dict)
+    value_sets: Mapping[str, Any] = field(default_factory=dict)
+    country: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def keys(self, format_name: str) -> KeyStore:
+        """The key store for a format (an empty one when none was given)."""
+        return self.key_stores.get(format_name, _EMPTY_STORE)
+
+
+Verifier = Callable[[str, VerifyContext], VerificationResult]
+
+_FORMATS: dict[str, tuple[str, Verifier]] = {}
+#: Modules that register a format when imported; one that does not exist is skipped.
+_FORMAT_MODULES = (
+    "healthcode.core.verify.dcc",
+    "healthcode.core.verify.shc",
+    "healthcode.core.verify.native",
+)
+_loaded = False
+
+
+def register_format(prefix: str, name: str, verifier: Verifier) -> None:
+    """Route texts starting with ``prefix`` to ``verifier``; ``name`` goes into results.
+
+    Registering the same prefix again replaces the earlier verifier.
+    """
+    if not prefix:
+        raise ValueError("a format needs a non-empty prefix")
+    _FORMATS[prefix] = (name, verifier)
+
+
+def registered_formats() -> dict[str, str]:
+    """Prefix → format name of every format known so far (built-ins loaded)."""
+    _load_builtin()
+    return {prefix: name for prefix, (name, _) in _FORMATS.items()}
+
+
+def _load_builtin() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for module in _FORMAT_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+def failed_result(format_name: str, error: VerificationFailed) -> VerificationResult:
+    """The result for a code that failed ``error.stage``; keeps what was learnt before it."""
+    details = error.details
+    payload = details.get("payload")
+    kid = details.get("kid")
+    issuer = details.get("issuer")
+    return VerificationResult(
+        valid=False,
+        format=format_name,
+        stage=error.stage or None,
+        error_code=error.code,
+        reason=error.message,
+        issuer=issuer if isinstance(issuer, str) else None,
+        payload=payload if isinstance(payload, dict) else None,
+        kid=kid if isinstance(kid, str) else None,
+    )
+
+
+def verify(text: str, *, context: VerifyContext) -> VerificationResult:
+    """Verify one code of any registered format; never raises for a bad code.
+
+    Surrounding line breaks are ignored (Base45 has a space in its alphabet, so spaces are not).
+    """
+    _load_builtin()
+    if not isinstance(text, str):
+        return failed_result(
+            "unknown", VerificationFailed("PREFIX_UNKNOWN", "not text", stage=Stage.PREFIX)
+        )
+    text = text.strip("\r\n")
+    if len(text) > MAX_TEXT_LENGTH:
+        return failed_result(
+            "unknown",
+            VerificationFailed(
+                "TEXT_TOO_LONG", f"more than {MAX_TEXT_LENGTH} characters", stage=Stage.PREFIX
+            ),
+        )
+    match = max((p for p in _FORMATS if text.startswith(p)), key=len, default=None)
+    if match is None:
+        return failed_result(
+            "unknown",
+            VerificationFailed(
+                "PREFIX_UNKNOWN", "no known format starts like this text", stage=Stage.PREFIX
+            ),
+        )
+    name, verifier = _FORMATS[match]
+    try:
+        return verifier(text, context)
+    except VerificationFailed as exc:
+        return failed_result(name, exc)
