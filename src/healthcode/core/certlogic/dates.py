@@ -1,0 +1,144 @@
+"""CertLogic date-times: parsing the allowed formats, ``plusTime`` offsets, ``dccDateOfBirth``.
+
+Every date-time is an aware ``datetime`` in UTC with millisecond precision. Accepted strings:
+``YYYY``, ``YYYY-MM`` (only for ``plusTime``/``dccDateOfBirth``: the last day consistent with
+them), ``YYYY-MM-DD`` (midnight UTC), and ``YYYY-MM-DDThh:mm:ss`` with optional fraction (any
+number of digits, truncated to milliseconds) and optional offset ``Z``, ``[+-]h``, ``[+-]hh``,
+``[+-]hmm``, ``[+-]hhmm``, ``[+-]h:mm``, ``[+-]hh:mm`` (missing means ``Z``).
+
+Offsets follow the JS ``Date.setUTC*`` methods named by the spec: a month or year that lands
+on a day the month does not have rolls over (2020-02-29 plus one year is 2021-03-01).
+
+>>> plus_time("2021-06-01T00:00:00+02:00", 40, "hour").isoformat()
+'2021-06-02T14:00:00+00:00'
+>>> dcc_date_of_birth("2004-02").isoformat()
+'2004-02-29T00:00:00+00:00'
+>>> plus_time("2020-02-29", 1, "year").date().isoformat()
+'2021-03-01'
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from healthcode.core.errors import CertLogicError
+
+__all__ = ["TIME_UNITS", "add_time", "dcc_date_of_birth", "parse_date_time", "plus_time"]
+
+TIME_UNITS: Final = ("year", "month", "day", "hour")
+
+_YEAR = re.compile(r"([0-9]{4})")
+_YEAR_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_DATE_TIME = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})"
+    r"(?:\.([0-9]+))?(Z|([+-])([0-9]{1,2}):?([0-9]{2})?)?"
+)
+
+
+def _invalid(text: str, why: str = "not an allowed date or date-time format") -> CertLogicError:
+    return CertLogicError("CERTLOGIC_INVALID_DATE", f"{why}: {text}", value=text)
+
+
+def _utc(text: str, y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> datetime:
+    try:
+        if h == 24 and mi == 0 and s == 0:  # ISO 8601 end of day, as JS Date accepts it
+            return datetime(y, mo, d, tzinfo=UTC) + timedelta(days=1)
+        return datetime(y, mo, d, h, mi, s, tzinfo=UTC)
+    except (ValueError, OverflowError) as exc:
+        raise _invalid(text, "date-time out of range") from exc
+
+
+def parse_date_time(text: str) -> datetime:
+    """Parse a full date (``YYYY-MM-DD``) or a date-time string to an aware UTC datetime.
+
+    Raises:
+        CertLogicError: ``CERTLOGIC_INVALID_DATE`` if the format is not allowed or a field is
+            out of range.
+    """
+    m = _DATE.fullmatch(text)
+    if m:
+        return _utc(text, int(m[1]), int(m[2]), int(m[3]))
+    m = _DATE_TIME.fullmatch(text)
+    if not m:
+        raise _invalid(text)
+    dt = _utc(text, int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[6]))
+    if m[7]:
+        dt = dt.replace(microsecond=int((m[7] + "00")[:3]) * 1000)
+    if m[9]:
+        hours, minutes = int(m[10]), int(m[11] or 0)
+        if hours > 23 or minutes > 59:
+            raise _invalid(text, "timezone offset out of range")
+        offset = timedelta(hours=hours, minutes=minutes)
+        try:
+            dt = dt - offset if m[9] == "+" else dt + offset
+        except OverflowError as exc:
+            raise _invalid(text, "date-time out of range") from exc
+    return dt
+
+
+def _last_day(text: str, year: int, month: int) -> datetime:
+    if not 1 <= month <= 12:
+        raise _invalid(text, "month out of range")
+    if month == 12:
+        return _utc(text, year, 12, 31)
+    return _utc(text, year, month + 1, 1) - timedelta(days=1)
+
+
+def dcc_date_of_birth(text: str) -> datetime:
+    """The last date-time consistent with a DCC date of birth ``YYYY``, ``YYYY-MM`` or
+    ``YYYY-MM-DD`` (at midnight UTC).
+
+    Raises:
+        CertLogicError: ``CERTLOGIC_INVALID_DATE`` for any other string or an impossible date.
+    """
+    m = _DATE.fullmatch(text)
+    if m:
+        return _utc(text, int(m[1]), int(m[2]), int(m[3]))
+    m = _YEAR_MONTH.fullmatch(text)
+    if m:
+        return _last_day(text, int(m[1]), int(m[2]))
+    m = _YEAR.fullmatch(text)
+    if m:
+        return _utc(text, int(m[1]), 12, 31)
+    raise _invalid(text, "not a DCC date of birth (YYYY, YYYY-MM or YYYY-MM-DD)")
+
+
+def add_time(dt: datetime, amount: int, unit: str) -> datetime:
+    """``dt`` offset by ``amount`` units, with the JS ``setUTC*`` roll-over semantics.
+
+    Raises:
+        CertLogicError: ``CERTLOGIC_INVALID_DATE`` if the result is out of range,
+            ``CERTLOGIC_INVALID_ARGUMENT`` for an unknown unit.
+    """
+    if amount == 0:
+        return dt
+    try:
+        if unit == "day":
+            return dt + timedelta(days=amount)
+        if unit == "hour":
+            return dt + timedelta(hours=amount)
+        if unit == "month":
+            total = dt.month - 1 + amount
+            year, month = dt.year + total // 12, total % 12 + 1
+        elif unit == "year":
+            year, month = dt.year + amount, dt.month
+        else:
+            raise CertLogicError("CERTLOGIC_INVALID_ARGUMENT", f"unknown time unit {unit!r}")
+        return dt.replace(year=year, month=month, day=1) + timedelta(days=dt.day - 1)
+    except (ValueError, OverflowError) as exc:
+        raise _invalid(dt.isoformat(), f"{amount} {unit}(s) later is out of range") from exc
+
+
+def plus_time(text: str, amount: int, unit: str) -> datetime:
+    """Parse ``text`` (partial dates as :func:`dcc_date_of_birth` does) and offset it.
+
+    Raises:
+        CertLogicError: ``CERTLOGIC_INVALID_DATE`` if ``text`` cannot be parsed or the result
+            is out of range.
+    """
+    if len(text) <= 7:
+        return add_time(dcc_date_of_birth(text), amount, unit)
+    return add_time(parse_date_time(text), amount, unit)
