@@ -1,0 +1,133 @@
+"""Configuration: every environment variable the services read, in one table, read in one place.
+
+Each setting names its variable, its type and its default; a missing required variable or a
+value that does not parse fails loudly with the variable's name (``ConfigError``).
+
+>>> key = "A" * 43 + "="
+>>> s = Settings.from_env({"HEALTHCODE_FIELD_KEY": key, "HEALTHCODE_PSEUDONYM_KEY": key})
+>>> s.database_url
+'sqlite:///healthcode.db'
+>>> s.hub_port
+8400
+
+This module imports nothing of the package.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+__all__ = ["ENVIRONMENT", "ConfigError", "Settings", "load"]
+
+
+class ConfigError(Exception):
+    """A configuration variable is missing or does not parse; the message names it."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        self.variable = variable
+        super().__init__(f"Config '{variable}' {problem}")
+
+
+def _key32(text: str) -> bytes:
+    """A 256-bit key, base64 (standard or URL-safe, padding optional)."""
+    raw = text.strip()
+    raw += "=" * (-len(raw) % 4)
+    try:
+        key = base64.b64decode(raw.replace("-", "+").replace("_", "/"), validate=True)
+    except binascii.Error as exc:
+        raise ValueError("is not base64") from exc
+    if len(key) != 32:
+        raise ValueError(f"must decode to 32 bytes (AES-256), got {len(key)}")
+    return key
+
+
+def _key_at_least_32(text: str) -> bytes:
+    """A secret of at least 256 bits, base64."""
+    raw = text.strip()
+    raw += "=" * (-len(raw) % 4)
+    try:
+        key = base64.b64decode(raw.replace("-", "+").replace("_", "/"), validate=True)
+    except binascii.Error as exc:
+        raise ValueError("is not base64") from exc
+    if len(key) < 32:
+        raise ValueError(f"must decode to at least 32 bytes, got {len(key)}")
+    return key
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError("must be a positive integer")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 < value < 65536:
+        raise ValueError("must be a TCP port (1-65535)")
+    return value
+
+
+#: setting name -> (environment variable, parser, default; ``...`` means required).
+ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], Any]] = {
+    "database_url": ("HEALTHCODE_DATABASE_URL", str, "sqlite:///healthcode.db"),
+    "field_key": ("HEALTHCODE_FIELD_KEY", _key32, ...),
+    "pseudonym_key": ("HEALTHCODE_PSEUDONYM_KEY", _key_at_least_32, ...),
+    "signing_key_file": ("HEALTHCODE_HUB_SIGNING_KEY_FILE", str, ""),
+    "hub_host": ("HEALTHCODE_HUB_HOST", str, "127.0.0.1"),
+    "hub_port": ("HEALTHCODE_HUB_PORT", _port, 8400),
+    "feed_page_max": ("HEALTHCODE_FEED_PAGE_MAX", _positive_int, 1000),
+    "batch_max": ("HEALTHCODE_BATCH_MAX", _positive_int, 100_000),
+    "token_days": ("HEALTHCODE_TOKEN_DAYS", _positive_int, 365),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """What the services are configured with; build it with ``Settings.from_env``."""
+
+    database_url: str
+    field_key: bytes
+    pseudonym_key: bytes
+    signing_key_file: str
+    hub_host: str
+    hub_port: int
+    feed_page_max: int
+    batch_max: int
+    token_days: int
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every setting from ``environ`` (default ``os.environ``).
+
+        Raises ConfigError naming the variable that is missing or wrong.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name, (variable, parse, default) in ENVIRONMENT.items():
+            text = env.get(variable)
+            if text is None or text == "":
+                if default is ...:
+                    raise ConfigError(variable, "is missing, and has no default")
+                values[name] = default
+                continue
+            try:
+                values[name] = parse(text)
+            except ValueError as exc:
+                raise ConfigError(variable, f"is invalid: {exc}") from exc
+        return cls(**values)
+
+    def __repr__(self) -> str:  # never print keys
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        shown["field_key"] = shown["pseudonym_key"] = "***"
+        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+
+def load() -> Settings:
+    """The settings of this process, from ``os.environ``. Raises ConfigError."""
+    return Settings.from_env()

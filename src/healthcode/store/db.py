@@ -1,0 +1,122 @@
+"""Engines and sessions for SQLite (the embedded default) and PostgreSQL (production).
+
+``Database.write()`` is a transaction that takes the write lock up front on SQLite
+(``BEGIN IMMEDIATE``), so concurrent writers wait instead of failing half-way; on PostgreSQL
+it is an ordinary READ COMMITTED transaction. A transaction that returns has committed: what
+the hub acknowledges after it is durable (SQLite runs with ``synchronous=FULL``).
+
+>>> db = Database.from_url("sqlite://")
+>>> db.dialect
+'sqlite'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+__all__ = ["Database", "normalise_url"]
+
+
+def normalise_url(url: str) -> str:
+    """``postgresql://`` means psycopg 3 here; everything else is taken as given.
+
+    >>> normalise_url("postgresql://postgres@127.0.0.1/test")
+    'postgresql+psycopg://postgres@127.0.0.1/test'
+    """
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, say when transactions begin (savepoints need it).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=FULL")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("healthcode_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """An engine and two ways in: ``read()`` and ``write()`` sessions.
+
+    Build with ``Database.from_url(url)``, or ``Database.on_connection(conn)`` in tests, where
+    every session becomes a savepoint of the test's own transaction.
+    """
+
+    def __init__(self, *, engine: Engine | None = None, connection: Connection | None = None):
+        if (engine is None) == (connection is None):
+            raise ValueError("give exactly one of engine or connection")
+        self.engine = engine
+        self.connection = connection
+        bind: Engine | Connection
+        if engine is not None:
+            bind = engine
+            self._read = sessionmaker(bind=engine, expire_on_commit=False)
+            self._write = sessionmaker(
+                bind=engine.execution_options(healthcode_write=True), expire_on_commit=False
+            )
+        else:
+            assert connection is not None
+            bind = connection
+            self._read = self._write = sessionmaker(
+                bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+            )
+        self.dialect = bind.dialect.name
+
+    @classmethod
+    def from_url(cls, url: str, **engine_args: Any) -> Database:
+        url = normalise_url(url)
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database in (None, "", ":memory:"):
+                engine_args.setdefault("poolclass", StaticPool)
+                engine_args.setdefault("connect_args", {"check_same_thread": False})
+            engine = create_engine(url, **engine_args)
+            _sqlite_setup(engine)
+        else:
+            engine_args.setdefault("pool_size", 10)
+            engine_args.setdefault("max_overflow", 20)
+            engine_args.setdefault("pool_pre_ping", True)
+            engine = create_engine(url, **engine_args)
+        return cls(engine=engine)
+
+    @classmethod
+    def on_connection(cls, connection: Connection) -> Database:
+        return cls(connection=connection)
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction: commits when the block ends, rolls back if it raises."""
+        with self._write() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction (rolled back at the end)."""
+        with self._read() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    def dispose(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()

@@ -1,0 +1,210 @@
+"""The hub's tables. Facts are keyed by pseudonym; raw identities live apart, encrypted.
+
+Each table's purpose and retention period is declared in ``store/retention.py``; a test checks
+that every table here has an entry there.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from healthcode.store.base import Base, BigId, Json, UTCDateTime
+
+__all__ = [
+    "ORG_KINDS",
+    "RECORD_KINDS",
+    "CodeStatus",
+    "FeedCounter",
+    "FeedEntry",
+    "IdempotencyKey",
+    "Identity",
+    "OrgToken",
+    "Organisation",
+    "PurgeStatement",
+    "Record",
+    "Registration",
+    "RiskArea",
+]
+
+ORG_KINDS = (
+    "lab",
+    "vaccination",
+    "disease-control",
+    "risk-authority",
+    "itinerary",
+    "province",
+    "checkpoint",
+)
+RECORD_KINDS = ("nat", "antibody", "vaccination", "infection", "contact", "itinerary")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Organisation(Base):
+    """A department, province or checkpoint that talks to the hub."""
+
+    __tablename__ = "organisations"
+    __table_args__ = (CheckConstraint(_in("kind", ORG_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    region_code: Mapped[str] = mapped_column(String(6))
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OrgToken(Base):
+    """An API token of an organisation, stored as its SHA-256 digest only."""
+
+    __tablename__ = "org_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Identity(Base):
+    """Raw identity of a pseudonym, AES-GCM encrypted; read only where the law needs it."""
+
+    __tablename__ = "identities"
+
+    pseudonym: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id_type: Mapped[str] = mapped_column(String(24))
+    id_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    name_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    home_region: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Registration(Base):
+    """Which province holds a person's code, as reported by that province."""
+
+    __tablename__ = "registrations"
+
+    pseudonym: Mapped[str] = mapped_column(String(64), primary_key=True)
+    province: Mapped[str] = mapped_column(String(6), index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Record(Base):
+    """One fact submitted by a department, without raw identity (``payload`` holds the rest)."""
+
+    __tablename__ = "records"
+    __table_args__ = (
+        UniqueConstraint("org_id", "kind", "natural_key"),
+        CheckConstraint(_in("kind", RECORD_KINDS), name="kind"),
+        Index("ix_records_kind_occurred_at", "kind", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    natural_key: Mapped[str] = mapped_column(String(200))
+    digest: Mapped[str] = mapped_column(String(64))
+    pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    province: Mapped[str] = mapped_column(String(6))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    payload: Mapped[dict[str, Any]] = mapped_column(Json)
+
+
+class IdempotencyKey(Base):
+    """The stored answer to a request sent with an ``Idempotency-Key`` header."""
+
+    __tablename__ = "idempotency_keys"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_digest: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class FeedCounter(Base):
+    """The last sequence number given out in a province's feed (row-locked by writers)."""
+
+    __tablename__ = "feed_counters"
+
+    province: Mapped[str] = mapped_column(String(6), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class FeedEntry(Base):
+    """One change for one province, in the province's order (``seq``)."""
+
+    __tablename__ = "feed_entries"
+    __table_args__ = (Index("ix_feed_entries_created_at", "created_at"),)
+
+    province: Mapped[str] = mapped_column(String(6), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    ref_id: Mapped[int] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RiskArea(Base):
+    """A risk-area designation; changes bump ``version``, lifting sets ``lifted_at``."""
+
+    __tablename__ = "risk_areas"
+    __table_args__ = (CheckConstraint(_in("level", ("high", "medium", "low")), name="level"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    region_code: Mapped[str] = mapped_column(String(6), index=True)
+    level: Mapped[str] = mapped_column(String(8))
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    document: Mapped[str] = mapped_column(String(500))
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CodeStatus(Base):
+    """The status of a code as its issuing province reported it (for cross-province checks)."""
+
+    __tablename__ = "code_status"
+    __table_args__ = (CheckConstraint(_in("colour", ("green", "yellow", "red")), name="colour"),)
+
+    serial: Mapped[str] = mapped_column(String(64), primary_key=True)
+    province: Mapped[str] = mapped_column(String(6))
+    pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    colour: Mapped[str] = mapped_column(String(8))
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ruleset_version: Mapped[str] = mapped_column(String(64))
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class PurgeStatement(Base):
+    """A signed statement of what one purge run deleted."""
+
+    __tablename__ = "purge_statements"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    statement: Mapped[str] = mapped_column(Text)
+    signature: Mapped[str] = mapped_column(Text)

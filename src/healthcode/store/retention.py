@@ -1,0 +1,82 @@
+"""What each table is for and how long its rows are kept (the purge job follows this table).
+
+A period counts from the row's ``clock`` column: e.g. a NAT result is kept 90 days after its
+sample time. ``per_kind`` overrides the period for kinds of records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+__all__ = ["RETENTION", "Retention"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Retention:
+    purpose: str
+    period: timedelta
+    clock: str
+    per_kind: dict[str, timedelta] = field(default_factory=dict)
+
+
+_DAY = timedelta(days=1)
+
+#: table -> why it exists and how long a row lives after its ``clock`` column.
+RETENTION: dict[str, Retention] = {
+    "organisations": Retention(
+        purpose="who may talk to the hub; accountability for what they submitted",
+        period=3650 * _DAY,
+        clock="created_at",
+    ),
+    "org_tokens": Retention(
+        purpose="authenticating organisations (hashes only)",
+        period=365 * _DAY,
+        clock="expires_at",
+    ),
+    "identities": Retention(
+        purpose="raw identity, encrypted, for legally required follow-up of a pseudonym",
+        period=180 * _DAY,
+        clock="last_seen_at",
+    ),
+    "registrations": Retention(
+        purpose="routing: which province holds a person's code",
+        period=365 * _DAY,
+        clock="registered_at",
+    ),
+    "records": Retention(
+        purpose="core data that decides codes, routed to provinces",
+        period=90 * _DAY,
+        clock="occurred_at",
+        per_kind={
+            "nat": 30 * _DAY,
+            "antibody": 90 * _DAY,
+            "vaccination": 1095 * _DAY,
+            "infection": 365 * _DAY,
+            "contact": 60 * _DAY,
+            "itinerary": 14 * _DAY,
+        },
+    ),
+    "idempotency_keys": Retention(
+        purpose="answering a retried request the same", period=7 * _DAY, clock="created_at"
+    ),
+    "feed_counters": Retention(
+        purpose="the last sequence number of each province's feed (one row a province, kept)",
+        period=timedelta.max,
+        clock="",
+    ),
+    "feed_entries": Retention(
+        purpose="changes waiting for provinces to pull them", period=30 * _DAY, clock="created_at"
+    ),
+    "risk_areas": Retention(
+        purpose="current and past risk-area designations", period=365 * _DAY, clock="updated_at"
+    ),
+    "code_status": Retention(
+        purpose="cross-province online checks of a code's status",
+        period=30 * _DAY,
+        clock="reported_at",
+    ),
+    "purge_statements": Retention(
+        purpose="proof of what was deleted and when", period=3650 * _DAY, clock="created_at"
+    ),
+}
