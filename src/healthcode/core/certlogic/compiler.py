@@ -50,8 +50,6 @@ DATE_CACHE_SIZE: Final = 256
 # What a node is known to produce, so that its parent can skip checks.
 ANY, BOOL, DATE = 0, 1, 2
 
-_CATCH_ACCESS = (KeyError, IndexError, TypeError)
-
 
 class _Node:
     """A compiled sub-expression: its closure, what it yields, and its value if constant."""
@@ -100,68 +98,66 @@ def _kind_of(value: Any) -> int:
 
 
 # --- var ---------------------------------------------------------------------------------
+#
+# A path reader is generated once per path *shape* (which fragments are indices) and then
+# bound to the path's keys as closure variables: no key is ever written into source text.
+# Its happy path is one type check and one lookup per fragment, with no exception raised for
+# missing data; anything unusual (strings, subclasses) goes to the general ``access``.
+
+_READERS: dict[tuple[bool, ...], Callable[..., Fn]] = {}
+
+
+def _reader_factory(shape: tuple[bool, ...]) -> Callable[..., Fn]:
+    factory = _READERS.get(shape)
+    if factory is not None:
+        return factory
+    params = ", ".join(f"k{i}, s{i}" for i in range(len(shape)))
+    lines = [f"def make(slow, {params}):", "    def read(d):", "        x = d"]
+    for i, is_index in enumerate(shape):
+        if is_index:
+            lines += [
+                "        if type(x) is list:",
+                f"            if k{i} >= len(x):",
+                "                return None",
+                f"            x = x[k{i}]",
+                "        elif type(x) is dict:",
+                f"            x = x.get(s{i})",
+                "        elif x is None:",
+                "            return None",
+                "        else:",
+                "            return slow(d)",
+            ]
+        else:
+            lines += [
+                "        if type(x) is dict:",
+                f"            x = x.get(k{i})",
+                "        elif x is None:",
+                "            return None",
+                "        else:",
+                "            return slow(d)",
+            ]
+    lines += ["        return x", "    return read"]
+    namespace: dict[str, Any] = {}
+    exec("\n".join(lines), namespace)
+    made: Callable[..., Fn] = namespace["make"]
+    factory = made
+    _READERS[shape] = factory
+    return factory
 
 
 def _var(path: str) -> _Node:
     if path == "":
         return _Node(lambda d: d)
     frags = compile_path(path)
-    keys = [str(k) if i is None else i for k, i in frags]
 
     def slow(d: Any) -> Any:
         return access(d, frags)
 
-    if len(keys) == 1:
-        (k0,) = keys
-
-        def var1(d: Any) -> Any:
-            try:
-                return d[k0]
-            except _CATCH_ACCESS:
-                return slow(d)
-
-        return _Node(var1)
-    if len(keys) == 2:
-        k0, k1 = keys
-
-        def var2(d: Any) -> Any:
-            try:
-                return d[k0][k1]
-            except _CATCH_ACCESS:
-                return slow(d)
-
-        return _Node(var2)
-    if len(keys) == 3:
-        k0, k1, k2 = keys
-
-        def var3(d: Any) -> Any:
-            try:
-                return d[k0][k1][k2]
-            except _CATCH_ACCESS:
-                return slow(d)
-
-        return _Node(var3)
-    if len(keys) == 4:
-        k0, k1, k2, k3 = keys
-
-        def var4(d: Any) -> Any:
-            try:
-                return d[k0][k1][k2][k3]
-            except _CATCH_ACCESS:
-                return slow(d)
-
-        return _Node(var4)
-
-    def var_long(d: Any) -> Any:
-        cur = d
-        try:
-            for k in keys:
-                cur = cur[k]
-            return cur
-        except _CATCH_ACCESS:
-            return slow(d)
-
-    return _Node(var_long)
+    shape = tuple(index is not None for _, index in frags)
+    keys: list[Any] = []
+    for key, index in frags:
+        keys += [index, key] if index is not None else [key, key]
+    return _Node(_reader_factory(shape)(slow, *keys))
 
 
 # --- if, !, and ------------------------------------------------------------------------
@@ -182,7 +178,13 @@ def _if(guard: _Node, then: _Node, else_: _Node) -> _Node:
         return _Node(if_bool, kind)
 
     def if_any(d: Any) -> Any:
-        return t(d) if require_boolsy(g(d), "if-guard") else e(d)
+        v = g(d)
+        if v is None:
+            return e(d)
+        tv = type(v)
+        if tv is dict or tv is list or tv is str or tv is bool:
+            return t(d) if v else e(d)
+        return t(d) if require_boolsy(v, "if-guard") else e(d)
 
     return _Node(if_any, kind)
 
@@ -219,6 +221,10 @@ def _and(operands: list[_Node]) -> _Node:
         value: Any = True
         for f in fns:
             value = f(d)
+            if value is None or value is False:
+                return value
+            if value is True:
+                continue
             if not require_boolsy(value, 'an operand of "and"'):
                 return value
         return value
