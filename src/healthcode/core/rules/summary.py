@@ -1,0 +1,155 @@
+"""The facts document the rules read: one flat record of scalars per person.
+
+:func:`summarise` turns a person's typed facts (and the shared risk-area designations) into a
+flat mapping ``field -> scalar`` that does not depend on the time of evaluation; the rules add
+``now`` beside it. CertLogic reads it as ``{"now": ..., "facts": summary}`` (``{"var":
+"facts.close_last_exposure"}``); the batch evaluator reads one column per field.
+:data:`SUMMARY_FIELDS` names every field and its type; times are CertLogic date-time strings
+(UTC, milliseconds, ``Z``), absent facts are ``None``.
+
+>>> from datetime import datetime, timezone
+>>> from healthcode.core.clock import FixedClock
+>>> from healthcode.core.facts import PersonFacts
+>>> clock = FixedClock(datetime(2022, 11, 20, 1, 0, tzinfo=timezone.utc))
+>>> facts = PersonFacts.from_dict({"contacts": [{"kind": "close",
+...     "last_exposure_at": "2022-11-18T20:00:00+08:00",
+...     "identified_at": "2022-11-19T10:00:00+08:00"}]}, clock=clock)
+>>> summarise(facts, ())["close_last_exposure"]
+'2022-11-18T12:00:00.000Z'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any, Literal
+
+from healthcode.core.facts import (
+    PRECISE_SOURCES,
+    PersonFacts,
+    RiskAreaDesignation,
+    format_instant,
+)
+
+__all__ = ["SUMMARY_FIELDS", "FieldType", "empty_summary", "summarise"]
+
+FieldType = Literal["time", "str", "int"]
+
+#: Every field of the facts document, with its type and what it means.
+SUMMARY_FIELDS: Mapping[str, tuple[FieldType, str]] = {
+    "infection_status": (
+        "str",
+        "most severe unreleased infection: confirmed > asymptomatic > suspected; None when none",
+    ),
+    "infection_reported_at": ("time", "when that infection was reported"),
+    "infection_released_at": (
+        "time",
+        "latest release of a confirmed or asymptomatic infection, when none is current",
+    ),
+    "close_last_exposure": ("time", "last exposure as a close contact"),
+    "secondary_last_exposure": ("time", "last exposure as a contact of a close contact"),
+    "high_area_last_visit": ("time", "last precise visit inside a high-risk area while designated"),
+    "medium_area_last_visit": (
+        "time",
+        "last precise visit inside a medium-risk area while designated",
+    ),
+    "coarse_risk_area_last_visit": (
+        "time",
+        "last carrier-cell visit inside a high- or medium-risk area while designated",
+    ),
+    "nat_last_sample": ("time", "latest NAT sample, any result"),
+    "nat_last_negative": ("time", "latest negative NAT sample with no later positive one"),
+    "mandated_test_due_at": ("time", "earliest due time of a NAT mandate not yet met"),
+    "manual_red_until": ("time", "end of the longest-running red manual assignment"),
+    "manual_red_basis": ("str", "its legal basis"),
+    "manual_yellow_until": ("time", "end of the longest-running yellow manual assignment"),
+    "manual_yellow_basis": ("str", "its legal basis"),
+    "vaccine_doses": ("int", "number of distinct doses received (0 when none)"),
+    "antibody_igg": ("str", "latest IgG result: positive / negative; None when untested"),
+}
+
+_SEVERITY = {"suspected": 1, "asymptomatic": 2, "confirmed": 3}
+
+
+def empty_summary() -> dict[str, Any]:
+    """The facts document of a person about whom nothing is known."""
+    out: dict[str, Any] = dict.fromkeys(SUMMARY_FIELDS)
+    out["vaccine_doses"] = 0
+    return out
+
+
+def _latest(values: Iterable[datetime | None]) -> datetime | None:
+    present = [v for v in values if v is not None]
+    return max(present) if present else None
+
+
+def _t(value: datetime | None) -> str | None:
+    return None if value is None else format_instant(value)
+
+
+def summarise(facts: PersonFacts, risk_areas: Iterable[RiskAreaDesignation]) -> dict[str, Any]:
+    """The flat facts document of one person; see :data:`SUMMARY_FIELDS`.
+
+    Pure and independent of the time of evaluation. Raises nothing for validated facts
+    (region codes were checked when the records were read).
+    """
+    out = empty_summary()
+
+    current = [i for i in facts.infections if i.released_at is None]
+    if current:
+        worst = max(current, key=lambda i: (_SEVERITY[i.status], i.reported_at))
+        out["infection_status"] = worst.status
+        out["infection_reported_at"] = _t(worst.reported_at)
+    if not any(i.status != "suspected" for i in current):
+        out["infection_released_at"] = _t(
+            _latest(i.released_at for i in facts.infections if i.status != "suspected")
+        )
+
+    out["close_last_exposure"] = _t(
+        _latest(c.last_exposure_at for c in facts.contacts if c.kind == "close")
+    )
+    out["secondary_last_exposure"] = _t(
+        _latest(c.last_exposure_at for c in facts.contacts if c.kind == "secondary")
+    )
+
+    areas = [a for a in risk_areas if a.level in ("high", "medium")]
+    high: list[datetime] = []
+    medium: list[datetime] = []
+    coarse: list[datetime] = []
+    for visit in facts.visits:
+        levels = {a.level for a in areas if a.covers(visit.region_code, visit.at)}
+        if not levels:
+            continue
+        if visit.source not in PRECISE_SOURCES:
+            coarse.append(visit.at)
+        elif "high" in levels:
+            high.append(visit.at)
+        else:
+            medium.append(visit.at)
+    out["high_area_last_visit"] = _t(_latest(high))
+    out["medium_area_last_visit"] = _t(_latest(medium))
+    out["coarse_risk_area_last_visit"] = _t(_latest(coarse))
+
+    samples = [n.sampled_at for n in facts.nat_results]
+    out["nat_last_sample"] = _t(_latest(samples))
+    last_negative = _latest(n.sampled_at for n in facts.nat_results if n.result == "negative")
+    last_positive = _latest(n.sampled_at for n in facts.nat_results if n.result == "positive")
+    if last_negative is not None and (last_positive is None or last_negative > last_positive):
+        out["nat_last_negative"] = _t(last_negative)
+
+    dues = [m.due_at(samples) for m in facts.test_mandates]
+    present = [d for d in dues if d is not None]
+    out["mandated_test_due_at"] = _t(min(present) if present else None)
+
+    for colour in ("red", "yellow"):
+        mine = [m for m in facts.manual_assignments if m.colour == colour]
+        if mine:
+            longest = max(mine, key=lambda m: (m.until, m.assigned_at))
+            out[f"manual_{colour}_until"] = _t(longest.until)
+            out[f"manual_{colour}_basis"] = longest.legal_basis
+
+    out["vaccine_doses"] = len({(v.product, v.dose, v.administered_at) for v in facts.vaccinations})
+    igg = [a for a in facts.antibody_results if a.kind == "IgG"]
+    if igg:
+        out["antibody_igg"] = max(igg, key=lambda a: a.sampled_at).result
+    return out
