@@ -22,6 +22,7 @@ class Stage:
     COSE = "cose"
     SIGNATURE = "signature"
     CLAIMS = "claims"
+    KEY_USAGE = "key_usage"  # EU DCC: the signer's EKU does not cover this kind of certificate
     SCHEMA = "schema"
     REVOCATION = "revocation"
     RULES = "rules"
