@@ -20,6 +20,7 @@ healthcode.core.errors.CertLogicError: CERTLOGIC_NOT_INTEGER: operands of "+" mu
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final
@@ -314,11 +315,11 @@ def _plus(left: _Node, right: _Node) -> _Node:
 
 # --- comparisons -----------------------------------------------------------------------
 
-_CMP: Final[dict[str, Callable[[Any, Any], bool]]] = {
-    "<": lambda x, y: x < y,
-    ">": lambda x, y: x > y,
-    "<=": lambda x, y: x <= y,
-    ">=": lambda x, y: x >= y,
+_CMP: Final[dict[str, Callable[[Any, Any], Any]]] = {
+    "<": operator.lt,
+    ">": operator.gt,
+    "<=": operator.le,
+    ">=": operator.ge,
 }
 _DATE_CMP: Final = {"before": "<", "after": ">", "not-after": "<=", "not-before": ">="}
 
