@@ -4,6 +4,8 @@ CertLogicError."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 from datetime import datetime
 from typing import Any
 
@@ -98,7 +100,7 @@ def reference(expr: Any, data: Any) -> Any:
         op = dates[op]
     elif not all(is_int(v) for v in values):
         raise Refused
-    pairs = list(zip(values, values[1:], strict=False))
+    pairs = list(itertools.pairwise(values))
     cmp = {"<": lambda a, b: a < b, ">": lambda a, b: a > b}
     cmp |= {"<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b}
     return all(cmp[op](a, b) for a, b in pairs)
@@ -221,7 +223,5 @@ def test_garbage_gives_only_certlogic_errors(expr: Any, data: Any) -> None:
         assert issues and exc.code == issues[0].code
         return
     assert issues == []
-    try:
+    with contextlib.suppress(CertLogicError):
         compiled(data)
-    except CertLogicError:
-        pass

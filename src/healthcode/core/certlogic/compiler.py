@@ -356,7 +356,7 @@ def _compare(op: str, operands: list[_Node]) -> _Node:
             node = _Node(lambda d: cmp(a(d), b(d)), BOOL)
         else:
 
-            def cmp2(d: Any) -> bool:
+            def cmp2(d: Any) -> Any:
                 x = a(d)
                 y = b(d)
                 if type(x) is not exact or type(y) is not exact:
@@ -367,7 +367,7 @@ def _compare(op: str, operands: list[_Node]) -> _Node:
     else:
         a, b, c = fns
 
-        def cmp3(d: Any) -> bool:
+        def cmp3(d: Any) -> Any:
             x = a(d)
             y = b(d)
             z = c(d)
