@@ -532,10 +532,25 @@ def compile(expr: Any) -> Compiled:
     return run
 
 
+#: ``evaluate`` keeps this many compiled expressions, keyed by their ``repr`` (which tells
+#: ``1`` from ``True`` and ``1.0``, and lists from tuples).
+EVALUATE_CACHE_SIZE: Final = 512
+_evaluate_cache: dict[str, Compiled] = {}
+
+
 def evaluate(expr: Any, data: Any) -> Any:
-    """Evaluate ``expr`` on ``data`` (compiles each time: prefer :func:`compile` for reuse).
+    """Evaluate ``expr`` on ``data``. The compiled form of the last few hundred expressions is
+    kept, so a loop over ``evaluate`` does not compile each time; :func:`compile` is still the
+    way to hold on to a rule.
 
     Raises:
         CertLogicError: if ``expr`` is invalid or its evaluation fails.
     """
-    return compile(expr)(data)
+    key = repr(expr)
+    fn = _evaluate_cache.get(key)
+    if fn is None:
+        fn = compile(expr)
+        if len(_evaluate_cache) >= EVALUATE_CACHE_SIZE:
+            _evaluate_cache.clear()
+        _evaluate_cache[key] = fn
+    return fn(data)
