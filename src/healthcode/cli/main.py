@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from healthcode.cli import rules
+from healthcode.cli import verify as verify_cmd
 
 app = typer.Typer(
     name="healthcode",
@@ -13,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(rules.app, name="rules")
+app.command("verify")(verify_cmd.verify)
 
 
 if __name__ == "__main__":  # pragma: no cover

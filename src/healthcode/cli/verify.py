@@ -1,0 +1,170 @@
+"""``healthcode verify``: verify codes of any format (native, EU DCC, SMART Health Card).
+
+Inputs are the TEXT arguments, else one text per line on standard input, plus the QR codes in
+each ``--image``. Exit status: 0 when every input is valid, 1 when any is not, 2 on usage errors.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from cryptography import x509
+
+from healthcode.core.clock import FixedClock, SystemClock, parse_instant
+from healthcode.core.errors import HealthcodeError
+from healthcode.core.verify.dcc import DccSchema, DscTrustList
+from healthcode.core.verify.keys import KeyStore
+from healthcode.core.verify.pipeline import VerifyContext
+from healthcode.core.verify.pipeline import verify as verify_text
+from healthcode.core.verify.qrimage import decode_image
+from healthcode.core.verify.result import VerificationResult
+from healthcode.core.verify.shc import PREFIX as SHC_PREFIX
+from healthcode.core.verify.shc import ShcTrust
+
+__all__ = ["load_trust", "verify"]
+
+
+def _usage(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=2)
+
+
+def load_trust(
+    paths: list[Path], *, shc_issuer: str | None, national_root: Path | None
+) -> dict[str, KeyStore]:
+    """Key stores per format from trust files, detected by content.
+
+    A JSON array is the EU gateway's DSC list; a JSON object with ``keys`` is an SHC issuer
+    JWKS (with ``--shc-issuer``; CRLs in ``crl/`` beside it are read too); a JSON object with
+    ``format: healthcode-trust-list/1`` is a native trust list (with ``--national-root``);
+    anything else is PEM or DER signer certificates (EU DSCs).
+    """
+    dsc = DscTrustList()
+    shc = ShcTrust()
+    stores: dict[str, KeyStore] = {"dcc": dsc, "shc": shc}
+    for path in paths:
+        data = path.read_bytes()
+        head = data.lstrip()[:1]
+        doc: Any = json.loads(data) if head in (b"[", b"{") else None
+        if isinstance(doc, list):
+            dsc.merge(DscTrustList.from_gateway_json(data))
+        elif isinstance(doc, dict) and "keys" in doc:
+            if not shc_issuer:
+                raise _usage(f"{path}: a JWKS needs --shc-issuer URL (the issuer it belongs to)")
+            shc.add_jwks(doc, issuer=shc_issuer)
+            crl_dir = path.parent / "crl"
+            for crl in sorted(crl_dir.glob("*.json")) if crl_dir.is_dir() else []:
+                shc.add_crl(crl.read_bytes())
+        elif isinstance(doc, dict) and str(doc.get("format", "")).startswith("healthcode-trust"):
+            if national_root is None:
+                raise _usage(f"{path}: a native trust list needs --national-root FILE")
+            from healthcode.core.trust.trustlist import TrustList
+
+            root = _certificate(national_root.read_bytes())
+            stores["native"] = TrustList.from_content(data, root_cert=root)
+        else:
+            dsc.add_pem_or_der(data)
+    return stores
+
+
+def _certificate(data: bytes) -> x509.Certificate:
+    if b"-----BEGIN" in data:
+        return x509.load_pem_x509_certificate(data)
+    return x509.load_der_x509_certificate(data)
+
+
+def _texts(texts: list[str], images: list[Path]) -> list[str]:
+    out = list(texts)
+    if not texts and not images:
+        out = [line.strip("\r\n") for line in sys.stdin if line.strip()]
+    for image in images:
+        out.extend(decode_image(image.read_bytes()))
+    return _join_shc_chunks(out)
+
+
+def _join_shc_chunks(texts: list[str]) -> list[str]:
+    """Chunks of one SMART Health Card (``shc:/i/n/...``) on separate lines become one input."""
+    out: list[str] = []
+    pending: list[str] = []
+    for text in texts:
+        body = text[len(SHC_PREFIX) :] if text.startswith(SHC_PREFIX) else ""
+        if body.count("/") == 2:
+            pending.append(text)
+            if len(pending) == int(body.split("/")[1] or 0):
+                out.append("\n".join(pending))
+                pending = []
+            continue
+        out.append(text)
+    if pending:
+        out.append("\n".join(pending))
+    return out
+
+
+def _line(result: VerificationResult) -> str:
+    if result.valid:
+        extra = f" colour={result.colour}" if result.colour else ""
+        return f"VALID   {result.format:7} issuer={result.issuer} kid={result.kid}{extra}"
+    return f"INVALID {result.format:7} {result.stage}: {result.error_code}: {result.reason}"
+
+
+_Texts = Annotated[list[str] | None, typer.Argument(help="codes; none: one per line on stdin")]
+_Images = Annotated[list[Path] | None, typer.Option("--image", help="PNG/JPEG with QR codes")]
+_Trust = Annotated[
+    list[Path] | None,
+    typer.Option("--trust", help="trust list, JWKS, or signer certificates (PEM/DER)"),
+]
+_At = Annotated[str | None, typer.Option("--at", help="verify as of this ISO 8601 time")]
+_Json = Annotated[bool, typer.Option("--json", help="one JSON result per input")]
+_Schema = Annotated[
+    Path | None,
+    typer.Option(
+        "--dcc-schema", envvar="HEALTHCODE_DCC_SCHEMA", help="EU DCC DCC.combined-schema.json"
+    ),
+]
+_Issuer = Annotated[str | None, typer.Option("--shc-issuer", help="issuer URL of a JWKS")]
+_Root = Annotated[
+    Path | None, typer.Option("--national-root", help="root certificate of a native trust list")
+]
+_Skew = Annotated[int, typer.Option("--skew", help="clock skew tolerated, in seconds")]
+
+
+def verify(
+    texts: _Texts = None,
+    image: _Images = None,
+    trust: _Trust = None,
+    at: _At = None,
+    as_json: _Json = False,
+    dcc_schema: _Schema = None,
+    shc_issuer: _Issuer = None,
+    national_root: _Root = None,
+    skew_seconds: _Skew = 300,
+) -> None:
+    """Verify health codes: native (CN1:), EU DCC (HC1:) and SMART Health Cards (shc:/)."""
+    try:
+        clock = FixedClock(parse_instant(at)) if at else SystemClock()
+    except ValueError:
+        raise _usage(f"--at {at!r} is not an ISO 8601 time") from None
+    try:
+        stores = load_trust(list(trust or []), shc_issuer=shc_issuer, national_root=national_root)
+        inputs = _texts(list(texts or []), list(image or []))
+        options: dict[str, Any] = {}
+        if dcc_schema is not None:
+            options["dcc_schema"] = DccSchema.load(dcc_schema)
+    except (HealthcodeError, OSError, ValueError) as exc:
+        raise _usage(str(exc)) from exc
+    if not inputs:
+        raise _usage("no code given (arguments, standard input or --image)")
+    context = VerifyContext(
+        clock=clock, key_stores=stores, skew=timedelta(seconds=skew_seconds), options=options
+    )
+    all_valid = True
+    for text in inputs:
+        result = verify_text(text, context=context)
+        all_valid &= result.valid
+        typer.echo(json.dumps(result.to_json(), ensure_ascii=False) if as_json else _line(result))
+    raise typer.Exit(code=0 if all_valid else 1)
