@@ -1,0 +1,1 @@
+"""Whole-population evaluation on columnar engines (Polars)."""
