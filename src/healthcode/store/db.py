@@ -86,9 +86,10 @@ class Database:
         url = normalise_url(url)
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite":
+            # Connections move between threads (the web server's pool); SQLite allows it.
+            engine_args.setdefault("connect_args", {"check_same_thread": False})
             if parsed.database in (None, "", ":memory:"):
                 engine_args.setdefault("poolclass", StaticPool)
-                engine_args.setdefault("connect_args", {"check_same_thread": False})
             engine = create_engine(url, **engine_args)
             _sqlite_setup(engine)
         else:
@@ -110,12 +111,10 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only transaction (rolled back at the end)."""
+        """A read-only transaction: ended (rolled back) when the session closes; the objects
+        read stay usable, detached, after the block."""
         with self._read() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     def dispose(self) -> None:
         if self.engine is not None:

@@ -143,12 +143,14 @@ class IdempotencyKey(Base):
 
 
 class FeedCounter(Base):
-    """The last sequence number given out in a province's feed (row-locked by writers)."""
+    """The last sequence number given out in a province's feed (row-locked by writers), and
+    the last one purged (a cursor before it can no longer be served without a gap)."""
 
     __tablename__ = "feed_counters"
 
     province: Mapped[str] = mapped_column(String(6), primary_key=True)
     last_seq: Mapped[int] = mapped_column(BigInteger)
+    purged_through: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class FeedEntry(Base):

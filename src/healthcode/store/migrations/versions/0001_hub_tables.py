@@ -42,6 +42,7 @@ def upgrade() -> None:
         "feed_counters",
         sa.Column("province", sa.String(length=6), nullable=False),
         sa.Column("last_seq", sa.BigInteger(), nullable=False),
+        sa.Column("purged_through", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("province", name=op.f("pk_feed_counters")),
     )
     op.create_table(

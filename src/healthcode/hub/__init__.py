@@ -1,0 +1,1 @@
+"""The national data hub: departments in, provinces out (FastAPI app over core + store)."""

@@ -1,0 +1,153 @@
+"""Request bodies to records: JSON arrays, NDJSON and CSV files (UTF-8 with or without BOM, GBK).
+
+CSV columns (header row required, any order, unknown columns refused): the record envelope
+``record_id, id_type, id_number, nationality, name, phone, home_region`` and the fields of the
+kind's fact (see ``CSV_COLUMNS``). An empty cell is an absent value. Line numbers count the
+header as line 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from healthcode.core.errors import InvalidInput
+from healthcode.hub.ingest import Located
+
+__all__ = ["CSV_COLUMNS", "decode_text", "parse_csv", "parse_json_array", "parse_ndjson"]
+
+_ENVELOPE = ("record_id", "id_type", "id_number", "nationality", "name", "phone", "home_region")
+#: The documented columns of each kind's CSV file.
+CSV_COLUMNS: dict[str, tuple[str, ...]] = {
+    "nat": (
+        *_ENVELOPE,
+        "sampled_at",
+        "result",
+        "lab",
+        "sample_type",
+        "pooling",
+        "pool_size",
+        "resulted_at",
+    ),
+    "antibody": (*_ENVELOPE, "sampled_at", "kind", "result", "lab"),
+    "vaccination": (*_ENVELOPE, "product", "dose", "administered_at", "site"),
+    "infection": (*_ENVELOPE, "status", "reported_at", "onset_at", "released_at", "case_id"),
+    "contact": (*_ENVELOPE, "kind", "last_exposure_at", "identified_at", "source_case"),
+    "itinerary": (*_ENVELOPE, "region_code", "at", "source"),
+}
+_INT_COLUMNS = frozenset({"dose", "pool_size"})
+
+
+def decode_text(raw: bytes) -> str:
+    """UTF-8 (a BOM is dropped), else GBK (read as GB 18030, its superset).
+
+    Raises InvalidInput ENCODING_UNSUPPORTED.
+    """
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            "ENCODING_UNSUPPORTED", "the file is neither UTF-8 nor GBK", byte=exc.start
+        ) from exc
+
+
+def parse_json_array(raw: bytes) -> list[Located]:
+    """Raises InvalidInput JSON_INVALID, BATCH_NOT_ARRAY."""
+    try:
+        value = json.loads(decode_text(raw))
+    except json.JSONDecodeError as exc:
+        raise InvalidInput("JSON_INVALID", f"not JSON: {exc.msg}", line=exc.lineno) from exc
+    if not isinstance(value, list):
+        raise InvalidInput("BATCH_NOT_ARRAY", "a batch is a JSON array of records")
+    return [Located({"index": i}, item) for i, item in enumerate(value)]
+
+
+def parse_ndjson(raw: bytes) -> list[Located]:
+    """One JSON object a line; blank lines are skipped. Raises InvalidInput BATCH_INVALID
+    listing every line that is not JSON (code JSON_INVALID)."""
+    items: list[Located] = []
+    errors: list[dict[str, Any]] = []
+    for number, line in enumerate(decode_text(raw).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            items.append(Located({"line": number}, json.loads(line)))
+        except json.JSONDecodeError as exc:
+            errors.append({"line": number, "code": "JSON_INVALID", "message": exc.msg})
+    if errors:
+        raise InvalidInput(
+            "BATCH_INVALID",
+            f"{len(errors)} lines are not JSON; nothing was stored",
+            rejected=len(errors),
+            errors=errors[:1000],
+        )
+    return items
+
+
+def parse_csv(kind: str, raw: bytes) -> list[Located]:
+    """Raises InvalidInput CSV_HEADER (missing, duplicate or unknown columns), BATCH_INVALID
+    (cells that do not parse, e.g. a dose that is not a number), ENCODING_UNSUPPORTED."""
+    allowed = CSV_COLUMNS[kind]
+    reader = csv.reader(io.StringIO(decode_text(raw), newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise InvalidInput("CSV_HEADER", "the file has no header row", line=1) from None
+    unknown = [h for h in header if h not in allowed]
+    if unknown or len(set(header)) != len(header):
+        raise InvalidInput(
+            "CSV_HEADER",
+            f"unknown or repeated columns: {', '.join(unknown) or 'repeated'}; "
+            f"allowed: {', '.join(allowed)}",
+            line=1,
+        )
+    items: list[Located] = []
+    errors: list[dict[str, Any]] = []
+    for row in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            errors.append(
+                {
+                    "line": line,
+                    "code": "CSV_ROW_WIDTH",
+                    "message": f"{len(row)} cells, the header has {len(header)}",
+                }
+            )
+            continue
+        record: dict[str, Any] = {}
+        for name, cell in zip(header, row, strict=True):
+            value = cell.strip()
+            if not value:
+                continue
+            if name in _INT_COLUMNS:
+                try:
+                    record[name] = int(value)
+                except ValueError:
+                    errors.append(
+                        {
+                            "line": line,
+                            "code": "FIELD_TYPE",
+                            "field": name,
+                            "message": f"{name} must be an integer",
+                        }
+                    )
+                    continue
+            else:
+                record[name] = value
+        items.append(Located({"line": line}, record))
+    if errors:
+        raise InvalidInput(
+            "BATCH_INVALID",
+            f"{len(errors)} rows are malformed; nothing was stored",
+            rejected=len(errors),
+            errors=errors[:1000],
+        )
+    return items

@@ -1,0 +1,349 @@
+"""Ingest: check records, store them durably, route them to provinces' feeds.
+
+The batch contract is **all-or-nothing**. Every record of a batch is checked first; if any is
+wrong, nothing is stored and the answer lists every wrong record (its index or line, field and
+code). Otherwise the whole batch is stored in one transaction together with its feed entries,
+and the answer is sent only after that transaction has committed: what is acknowledged is
+durable, and nothing is ever half-stored.
+
+Retries are safe. A record's natural key is (organisation, kind, ``record_id``): a record sent
+again with the same content is a no-op and gets the same id back, so a repeated batch answers
+exactly as the first time; the same key with different content is refused
+(``NATURAL_KEY_CONFLICT``). A request may also carry an ``Idempotency-Key``: its answer is stored
+in the same transaction and given again for a retry with the same body
+(``IDEMPOTENCY_KEY_REUSED`` for a different body).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from healthcode.core import regions
+from healthcode.core.clock import Clock
+from healthcode.core.errors import HealthcodeError, InvalidInput
+from healthcode.hub import feeds
+from healthcode.hub.access import require
+from healthcode.hub.orgs import Principal
+from healthcode.hub.records import ParsedRecord, RecordParser
+from healthcode.store.crypto import FieldCipher
+from healthcode.store.db import Database
+from healthcode.store.models import IdempotencyKey, Identity, Record, Registration
+
+__all__ = ["MAX_ERRORS_LISTED", "IngestService", "Located"]
+
+#: A rejected batch lists at most this many wrong records (and says how many there were).
+MAX_ERRORS_LISTED = 1000
+_CHUNK = 500
+_RETRIES = 3
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """A raw record and where it was in the request: ``{"index": 3}`` or ``{"line": 4}``."""
+
+    where: dict[str, int]
+    raw: Any
+
+
+def _error_entry(where: dict[str, int], exc: HealthcodeError) -> dict[str, Any]:
+    return {**where, **exc.to_dict()}
+
+
+class IngestService:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        parser: RecordParser,
+        cipher: FieldCipher,
+        batch_max: int,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.parser = parser
+        self.cipher = cipher
+        self.batch_max = batch_max
+
+    # -- public -----------------------------------------------------------------------------
+
+    def submit(
+        self,
+        principal: Principal,
+        kind: str,
+        items: Sequence[Located],
+        *,
+        idempotency_key: str | None = None,
+        request_digest: str = "",
+        single: bool = False,
+    ) -> dict[str, Any]:
+        """Check and store ``items`` (all or nothing); returns the answer to send.
+
+        Raises AccessDenied KIND_NOT_ALLOWED; InvalidInput BATCH_EMPTY, BATCH_TOO_LARGE,
+        BATCH_INVALID (details ``errors``: one per wrong record), DUPLICATE_IN_BATCH,
+        NATURAL_KEY_CONFLICT, IDEMPOTENCY_KEY_REUSED; for ``single``, the record's own error.
+        """
+        require(principal, f"submit:{kind}")
+        if not items:
+            raise InvalidInput("BATCH_EMPTY", "the request holds no records")
+        if len(items) > self.batch_max:
+            raise InvalidInput(
+                "BATCH_TOO_LARGE",
+                f"{len(items)} records; at most {self.batch_max} a request",
+                limit=self.batch_max,
+            )
+        parsed = self._parse_all(principal, kind, items, single=single)
+        return self._retrying(
+            lambda: self._store(
+                principal, kind, parsed, items, idempotency_key, request_digest, single
+            )
+        )
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def _parse_all(
+        self, principal: Principal, kind: str, items: Sequence[Located], *, single: bool
+    ) -> list[ParsedRecord]:
+        defaults = {"lab": principal.name} if kind in ("nat", "antibody") else {}
+        parsed: list[ParsedRecord] = []
+        errors: list[dict[str, Any]] = []
+        rejected = 0
+        for item in items:
+            try:
+                parsed.append(self.parser.parse(kind, item.raw, defaults=defaults))
+            except InvalidInput as exc:
+                if single:
+                    raise
+                rejected += 1
+                if len(errors) < MAX_ERRORS_LISTED:
+                    errors.append(_error_entry(item.where, exc))
+        if rejected:
+            raise InvalidInput(
+                "BATCH_INVALID",
+                f"{rejected} of {len(items)} records are invalid; nothing was stored",
+                rejected=rejected,
+                errors=errors,
+            )
+        return parsed
+
+    def _retrying(self, action: Callable[[], T]) -> T:
+        # A concurrent writer may insert the same natural key or idempotency key between our
+        # check and our insert; the unique constraint refuses it, and the retry sees it.
+        for attempt in range(_RETRIES):
+            try:
+                return action()
+            except IntegrityError:
+                if attempt == _RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _store(
+        self,
+        principal: Principal,
+        kind: str,
+        parsed: list[ParsedRecord],
+        items: Sequence[Located],
+        idempotency_key: str | None,
+        request_digest: str,
+        single: bool,
+    ) -> dict[str, Any]:
+        now = self.clock.now()
+        with self.db.write() as s:
+            if idempotency_key is not None:
+                earlier = s.get(IdempotencyKey, (principal.org_id, idempotency_key))
+                if earlier is not None:
+                    if earlier.request_digest != request_digest:
+                        raise InvalidInput(
+                            "IDEMPOTENCY_KEY_REUSED",
+                            "this Idempotency-Key was used for a different request",
+                            field="Idempotency-Key",
+                        )
+                    return dict(earlier.response)
+            first_of = self._dedupe(parsed, items)
+            existing = self._existing(s, principal, kind, parsed, first_of, items)
+            new = [
+                p for i, p in enumerate(parsed) if first_of[i] == i and p.record_id not in existing
+            ]
+            new_ids = self._insert(s, principal, kind, new, now)
+            ids_by_key = {**{k: v[0] for k, v in existing.items()}, **new_ids}
+            ids = [ids_by_key[p.record_id] for p in parsed]
+            answer: dict[str, Any] = {"kind": kind, "count": len(ids), "ids": ids}
+            if single:
+                answer = {"kind": kind, "id": ids[0]}
+            if idempotency_key is not None:
+                s.add(
+                    IdempotencyKey(
+                        org_id=principal.org_id,
+                        key=idempotency_key,
+                        request_digest=request_digest,
+                        status_code=200,
+                        response=answer,
+                        created_at=now,
+                    )
+                )
+        return answer
+
+    @staticmethod
+    def _dedupe(parsed: list[ParsedRecord], items: Sequence[Located]) -> list[int]:
+        """For each record, the index of the first record in the batch with its key."""
+        first: dict[str, int] = {}
+        out: list[int] = []
+        for i, p in enumerate(parsed):
+            j = first.setdefault(p.record_id, i)
+            if parsed[j].digest != p.digest:
+                raise InvalidInput(
+                    "DUPLICATE_IN_BATCH",
+                    f"record_id {p.record_id!r} appears twice with different content",
+                    field="record_id",
+                    **items[i].where,
+                )
+            out.append(j)
+        return out
+
+    @staticmethod
+    def _existing(
+        s: Session,
+        principal: Principal,
+        kind: str,
+        parsed: list[ParsedRecord],
+        first_of: list[int],
+        items: Sequence[Located],
+    ) -> dict[str, tuple[int, str]]:
+        keys = [p.record_id for i, p in enumerate(parsed) if first_of[i] == i]
+        found: dict[str, tuple[int, str]] = {}
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            rows = s.execute(
+                select(Record.natural_key, Record.id, Record.digest).where(
+                    Record.org_id == principal.org_id,
+                    Record.kind == kind,
+                    Record.natural_key.in_(chunk),
+                )
+            ).all()
+            found.update({key: (rid, digest) for key, rid, digest in rows})
+        for i, p in enumerate(parsed):
+            earlier = found.get(p.record_id)
+            if earlier is not None and earlier[1] != p.digest:
+                raise InvalidInput(
+                    "NATURAL_KEY_CONFLICT",
+                    f"record_id {p.record_id!r} was stored before with different content",
+                    field="record_id",
+                    record=earlier[0],
+                    **items[i].where,
+                )
+        return found
+
+    def _insert(
+        self,
+        s: Session,
+        principal: Principal,
+        kind: str,
+        new: list[ParsedRecord],
+        now: Any,
+    ) -> dict[str, int]:
+        if not new:
+            return {}
+        self._upsert_identities(s, new, now)
+        registered = _registrations(s, {p.pseudonym for p in new})
+        rows = []
+        for p in new:
+            rows.append(
+                {
+                    "kind": kind,
+                    "org_id": principal.org_id,
+                    "natural_key": p.record_id,
+                    "digest": p.digest,
+                    "pseudonym": p.pseudonym,
+                    "province": route(p, registered, principal),
+                    "occurred_at": p.occurred_at,
+                    "received_at": now,
+                    "payload": p.fact,
+                }
+            )
+        ids = list(
+            s.execute(
+                insert(Record).returning(Record.id, sort_by_parameter_order=True), rows
+            ).scalars()
+        )
+        feeds.append(
+            s,
+            [
+                feeds.NewEntry(
+                    province=row["province"], kind="record", ref_id=rid, payload=p.feed_data(rid)
+                )
+                for p, row, rid in zip(new, rows, ids, strict=True)
+            ],
+            now=now,
+        )
+        return {p.record_id: rid for p, rid in zip(new, ids, strict=True)}
+
+    def _upsert_identities(self, s: Session, new: list[ParsedRecord], now: Any) -> None:
+        by_pseudonym = {p.pseudonym: p for p in new}
+        rows = []
+        for pseudonym, p in sorted(by_pseudonym.items()):
+            enc = self.cipher.encrypt
+            rows.append(
+                {
+                    "pseudonym": pseudonym,
+                    "id_type": p.id_type,
+                    "id_number_enc": enc(p.id_number, context=f"identities.id_number|{pseudonym}"),
+                    "name_enc": enc(p.name, context=f"identities.name|{pseudonym}")
+                    if p.name
+                    else None,
+                    "phone_enc": enc(p.phone, context=f"identities.phone|{pseudonym}")
+                    if p.phone
+                    else None,
+                    "home_region": p.home_region,
+                    "last_seen_at": now,
+                }
+            )
+        dialect = s.get_bind().dialect.name
+        for start in range(0, len(rows), _CHUNK):
+            chunk = rows[start : start + _CHUNK]
+            stmt: Any = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Identity)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["pseudonym"],
+                set_={
+                    "last_seen_at": stmt.excluded.last_seen_at,
+                    "name_enc": func.coalesce(stmt.excluded.name_enc, Identity.name_enc),
+                    "phone_enc": func.coalesce(stmt.excluded.phone_enc, Identity.phone_enc),
+                    "home_region": func.coalesce(stmt.excluded.home_region, Identity.home_region),
+                },
+            )
+            s.execute(stmt, chunk)
+
+
+def _registrations(s: Session, pseudonyms: set[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    ordered = sorted(pseudonyms)
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = ordered[start : start + _CHUNK]
+        rows = s.execute(
+            select(Registration.pseudonym, Registration.province).where(
+                Registration.pseudonym.in_(chunk)
+            )
+        ).all()
+        found.update({pseudonym: province for pseudonym, province in rows})
+    return found
+
+
+def route(p: ParsedRecord, registered: dict[str, str], principal: Principal) -> str:
+    """The province that gets a record: where the person's code is registered; before that,
+    the province of the ID number's region or the record's ``home_region``; else the
+    submitter's province."""
+    province = registered.get(p.pseudonym)
+    if province:
+        return province
+    if p.home_region:
+        candidate = p.home_region[:2] + "0000"
+        if regions.is_known(candidate):
+            return candidate
+    return principal.province

@@ -1,0 +1,177 @@
+"""One submitted record, checked and split into identity (encrypted apart) and fact (by pseudonym).
+
+The JSON form of a record of every kind::
+
+    {"record_id": "S-2022-000001",        # the department's own id: lab sample id, dose id, ...
+     "id_type": "resident_id",            # optional, default resident_id (core.identity.IdType)
+     "id_number": "440106199003071231",
+     "nationality": "USA",                # foreign passports only
+     "name": "张三", "phone": "13812345678",   # optional; encrypted at rest
+     "home_region": "440106",             # optional routing hint when the ID carries no region
+     ...the fields of the kind's fact (core.facts): e.g. sampled_at, result, lab for "nat"}
+
+The fact fields are validated by ``core.facts`` (value sets, region codes, time sanity); the
+identity by ``core.identity`` (check digit, region of the ID number, formats). The natural key
+of a record is (organisation, kind, record_id): submitting it again is a no-op.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from healthcode.core import facts, identity, regions
+from healthcode.core.clock import CHINA_TZ, Clock
+from healthcode.core.errors import InvalidInput
+
+__all__ = ["KINDS", "RECORD_ID_MAX", "ParsedRecord", "RecordParser"]
+
+RECORD_ID_MAX = 128
+_ENVELOPE = {"record_id", "id_type", "id_number", "nationality", "name", "phone", "home_region"}
+_PHONE_MAX = 32
+_NAME_MAX = 100
+
+
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    parse: Callable[..., Any]
+    occurred: str  # the fact field that dates the record (retention counts from it)
+
+
+#: record kind -> the core.facts type that validates it and the field that dates it.
+KINDS: dict[str, _Kind] = {
+    "nat": _Kind(facts.NatResult.from_dict, "sampled_at"),
+    "antibody": _Kind(facts.AntibodyResult.from_dict, "sampled_at"),
+    "vaccination": _Kind(facts.Vaccination.from_dict, "administered_at"),
+    "infection": _Kind(facts.InfectionRecord.from_dict, "reported_at"),
+    "contact": _Kind(facts.ContactRecord.from_dict, "last_exposure_at"),
+    "itinerary": _Kind(facts.ItineraryVisit.from_dict, "at"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedRecord:
+    kind: str
+    record_id: str
+    id_type: str
+    id_number: str
+    pseudonym: str
+    name: str | None
+    phone: str | None
+    home_region: str | None  # from the ID number, else the record's hint
+    occurred_at: datetime
+    fact: dict[str, Any]
+    digest: str  # keyed digest of the normalised record: a retry must match it
+
+    def feed_data(self, record_id: int) -> dict[str, Any]:
+        """What a province receives: the fact by pseudonym, with masked identity."""
+        return {
+            "record": record_id,
+            "kind": self.kind,
+            "pseudonym": self.pseudonym,
+            "id_type": self.id_type,
+            "masked_id": identity.mask_id(self.id_number),
+            "masked_name": identity.mask_name(self.name) if self.name else None,
+            "fact": self.fact,
+        }
+
+
+def _text(raw: Mapping[str, Any], name: str, limit: int, *, required: bool) -> str | None:
+    value = raw.get(name)
+    if value is None or value == "":
+        if required:
+            raise InvalidInput("FIELD_MISSING", f"{name} is required", field=name)
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput("FIELD_TYPE", f"{name} must be a non-empty string", field=name)
+    if len(value.strip()) > limit:
+        raise InvalidInput("FIELD_TOO_LONG", f"{name} is longer than {limit}", field=name)
+    return value.strip()
+
+
+class RecordParser:
+    """Checks raw records of one kind for one organisation; holds the pseudonym key."""
+
+    def __init__(self, *, pseudonym_key: bytes, clock: Clock) -> None:
+        self._pseudonymiser = identity.Pseudonymiser(key=pseudonym_key)
+        self._digest_key = hashlib.sha256(b"healthcode/record-digest/v1" + pseudonym_key).digest()
+        self.clock = clock
+
+    def parse(self, kind: str, raw: Any, *, defaults: Mapping[str, Any]) -> ParsedRecord:
+        """Check one record. ``defaults`` fill absent fact fields (a lab's name as ``lab``).
+
+        Raises InvalidInput naming the field: RECORD_NOT_OBJECT, FIELD_*, ID_*, REGION_*,
+        VALUE_*, TIME_*, and the other codes of core.facts and core.identity.
+        """
+        spec = KINDS.get(kind)
+        if spec is None:
+            raise InvalidInput("RECORD_KIND_UNKNOWN", f"unknown record kind {kind!r}", field="kind")
+        if not isinstance(raw, Mapping):
+            raise InvalidInput("RECORD_NOT_OBJECT", "a record is a JSON object")
+        record_id = _text(raw, "record_id", RECORD_ID_MAX, required=True)
+        id_type = _text(raw, "id_type", 32, required=False) or identity.IdType.RESIDENT_ID.value
+        id_number = _text(raw, "id_number", 32, required=True)
+        nationality = _text(raw, "nationality", 3, required=False)
+        name = _text(raw, "name", _NAME_MAX, required=False)
+        phone = _text(raw, "phone", _PHONE_MAX, required=False)
+        hint = _text(raw, "home_region", 6, required=False)
+        assert record_id is not None and id_number is not None
+        today = self.clock.now().astimezone(CHINA_TZ).date()
+        number = identity.validate_id(id_type, id_number, nationality=nationality, today=today)
+        pseudonym = self._pseudonymiser.pseudonym(
+            id_type, number, nationality=nationality, today=today
+        )
+        home = _home_region(id_type, number, hint)
+        body = {k: v for k, v in raw.items() if k not in _ENVELOPE}
+        for key, value in defaults.items():
+            body.setdefault(key, value)
+        fact = spec.parse(body, clock=self.clock).to_dict()
+        occurred = facts_time(fact[spec.occurred])
+        normal = {
+            "kind": kind,
+            "record_id": record_id,
+            "id_type": id_type,
+            "id_number": number,
+            "nationality": nationality,
+            "name": name,
+            "phone": phone,
+            "home_region": home,
+            "fact": fact,
+        }
+        canonical = json.dumps(normal, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        digest = hmac.new(self._digest_key, canonical, hashlib.sha256).hexdigest()
+        return ParsedRecord(
+            kind=kind,
+            record_id=record_id,
+            id_type=id_type,
+            id_number=number,
+            pseudonym=pseudonym,
+            name=name,
+            phone=phone,
+            home_region=home,
+            occurred_at=occurred,
+            fact=fact,
+            digest=digest,
+        )
+
+
+def facts_time(text: str) -> datetime:
+    """A time as core.facts writes it (``...Z``)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _home_region(id_type: str, number: str, hint: str | None) -> str | None:
+    if id_type in (identity.IdType.RESIDENT_ID, identity.IdType.HMT_RESIDENCE_PERMIT):
+        return number[:6]
+    if hint is None:
+        return None
+    try:
+        regions.lookup(hint)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.code, exc.message, field="home_region") from exc
+    return hint

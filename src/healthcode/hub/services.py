@@ -1,0 +1,53 @@
+"""The hub's services, wired once from settings (views ask for them; they never query the DB)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from healthcode.config import Settings
+from healthcode.core.clock import Clock, SystemClock
+from healthcode.hub.ingest import IngestService
+from healthcode.hub.orgs import OrgService
+from healthcode.hub.records import RecordParser
+from healthcode.hub.risk_areas import RiskAreaService
+from healthcode.hub.status import StatusService
+from healthcode.store.crypto import FieldCipher
+from healthcode.store.db import Database
+
+__all__ = ["Hub"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hub:
+    settings: Settings
+    db: Database
+    clock: Clock
+    orgs: OrgService
+    ingest: IngestService
+    status: StatusService
+    risk_areas: RiskAreaService
+
+    @classmethod
+    def build(cls, *, settings: Settings, db: Database, clock: Clock | None = None) -> Hub:
+        clock = clock or SystemClock()
+        return cls(
+            settings=settings,
+            db=db,
+            clock=clock,
+            orgs=OrgService(db=db, clock=clock, token_days=settings.token_days),
+            ingest=IngestService(
+                db=db,
+                clock=clock,
+                parser=RecordParser(pseudonym_key=settings.pseudonym_key, clock=clock),
+                cipher=FieldCipher(key=settings.field_key),
+                batch_max=settings.batch_max,
+            ),
+            status=StatusService(db=db, clock=clock, pseudonym_key=settings.pseudonym_key),
+            risk_areas=RiskAreaService(db=db, clock=clock),
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, clock: Clock | None = None) -> Hub:
+        return cls.build(
+            settings=settings, db=Database.from_url(settings.database_url), clock=clock
+        )

@@ -1,0 +1,218 @@
+"""Registrations (which province holds a person's code) and code status for online checks.
+
+A province registers the people whose codes it issues; from then on their records are routed
+to it, and records that arrived before (routed by the ID number's region) are sent to it too.
+A province reports the status of its own codes only; any checkpoint may ask for a code's status
+by serial or by pseudonym (cross-province online check).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from healthcode.core import identity
+from healthcode.core.clock import CHINA_TZ, Clock, parse_instant
+from healthcode.core.errors import AccessDenied, InvalidInput
+from healthcode.hub import feeds
+from healthcode.hub.access import require
+from healthcode.hub.orgs import Principal
+from healthcode.store.db import Database
+from healthcode.store.models import CodeStatus, Record, Registration
+
+__all__ = ["COLOURS", "StatusService"]
+
+COLOURS = ("green", "yellow", "red")
+
+
+def _time(raw: Any, field: str) -> datetime:
+    if not isinstance(raw, str):
+        raise InvalidInput("TIME_FORMAT", f"{field} must be an ISO 8601 time", field=field)
+    try:
+        return parse_instant(raw)
+    except ValueError as exc:
+        raise InvalidInput("TIME_FORMAT", f"{field} is not ISO 8601: {raw!r}", field=field) from exc
+
+
+class StatusService:
+    def __init__(self, *, db: Database, clock: Clock, pseudonym_key: bytes) -> None:
+        self.db = db
+        self.clock = clock
+        self._pseudonymiser = identity.Pseudonymiser(key=pseudonym_key)
+
+    def register(self, principal: Principal, people: Sequence[dict[str, Any]]) -> list[str]:
+        """Record that ``principal`` (a province) holds these people's codes; their pseudonyms.
+
+        Raises AccessDenied KIND_NOT_ALLOWED; InvalidInput (ID_* with ``index``).
+        """
+        require(principal, "registration:report")
+        today = self.clock.now().astimezone(CHINA_TZ).date()
+        pseudonyms: list[str] = []
+        for i, person in enumerate(people):
+            try:
+                if not isinstance(person, dict):
+                    raise InvalidInput("RECORD_NOT_OBJECT", "a person is a JSON object")
+                pseudonyms.append(
+                    self._pseudonymiser.pseudonym(
+                        person.get("id_type") or identity.IdType.RESIDENT_ID,
+                        person.get("id_number") or "",
+                        nationality=person.get("nationality"),
+                        today=today,
+                    )
+                )
+            except InvalidInput as exc:
+                raise InvalidInput(exc.code, exc.message, index=i, **exc.details) from exc
+        now = self.clock.now()
+        province = principal.province
+        with self.db.write() as s:
+            for pseudonym in sorted(set(pseudonyms)):
+                reg = s.get(Registration, pseudonym)
+                if reg is not None and reg.province == province:
+                    continue
+                if reg is None:
+                    s.add(
+                        Registration(
+                            pseudonym=pseudonym,
+                            province=province,
+                            org_id=principal.org_id,
+                            registered_at=now,
+                        )
+                    )
+                else:
+                    reg.province, reg.org_id, reg.registered_at = province, principal.org_id, now
+                # Records that went elsewhere before: send them to the new holder too.
+                moved = (
+                    s.execute(
+                        select(Record).where(
+                            Record.pseudonym == pseudonym, Record.province != province
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+                if moved:
+                    feeds.append(
+                        s,
+                        [
+                            feeds.NewEntry(
+                                province=province,
+                                kind="record",
+                                ref_id=r.id,
+                                payload=_replayed(r),
+                            )
+                            for r in moved
+                        ],
+                        now=now,
+                    )
+                    s.execute(
+                        update(Record)
+                        .where(Record.pseudonym == pseudonym)
+                        .values(province=province)
+                    )
+        return pseudonyms
+
+    def report(self, principal: Principal, reports: Sequence[dict[str, Any]]) -> int:
+        """Store the status of the caller's own codes (upsert by serial); returns how many.
+
+        Raises AccessDenied KIND_NOT_ALLOWED, CODE_NOT_OWN; InvalidInput FIELD_*, TIME_*,
+        VALUE_NOT_IN_SET (each with ``index``).
+        """
+        require(principal, "status:report")
+        rows = [self._parse_report(i, r) for i, r in enumerate(reports)]
+        now = self.clock.now()
+        with self.db.write() as s:
+            for i, row in enumerate(rows):
+                reg = s.get(Registration, row["pseudonym"])
+                if reg is None or reg.province != principal.province:
+                    raise AccessDenied(
+                        "CODE_NOT_OWN",
+                        "the person is not registered with this province",
+                        index=i,
+                    )
+                existing = s.get(CodeStatus, row["serial"])
+                if existing is not None and existing.province != principal.province:
+                    raise AccessDenied(
+                        "CODE_NOT_OWN", "the serial belongs to another province", index=i
+                    )
+                if existing is None:
+                    s.add(CodeStatus(province=principal.province, reported_at=now, **row))
+                else:
+                    for key, value in row.items():
+                        setattr(existing, key, value)
+                    existing.reported_at = now
+        return len(rows)
+
+    @staticmethod
+    def _parse_report(i: int, r: Any) -> dict[str, Any]:
+        try:
+            if not isinstance(r, dict):
+                raise InvalidInput("RECORD_NOT_OBJECT", "a status report is a JSON object")
+            out: dict[str, Any] = {}
+            for name, limit in (("serial", 64), ("pseudonym", 64), ("ruleset_version", 64)):
+                value = r.get(name)
+                if not isinstance(value, str) or not value or len(value) > limit:
+                    raise InvalidInput(
+                        "FIELD_MISSING" if value in (None, "") else "FIELD_TYPE",
+                        f"{name} must be a string of 1..{limit} characters",
+                        field=name,
+                    )
+                out[name] = value
+            if r.get("colour") not in COLOURS:
+                raise InvalidInput(
+                    "VALUE_NOT_IN_SET", "colour is green, yellow or red", field="colour"
+                )
+            out["colour"] = r["colour"]
+            out["since"] = _time(r.get("since"), "since")
+            out["until"] = None if r.get("until") is None else _time(r["until"], "until")
+            if out["until"] is not None and out["until"] <= out["since"]:
+                raise InvalidInput("UNTIL_BEFORE_SINCE", "until is not after since", field="until")
+            return out
+        except InvalidInput as exc:
+            raise InvalidInput(exc.code, exc.message, index=i, **exc.details) from exc
+
+    def query(
+        self, principal: Principal, *, serial: str | None = None, pseudonym: str | None = None
+    ) -> dict[str, Any]:
+        """The reported status of a code (by serial) or of a person's latest code.
+
+        Raises AccessDenied KIND_NOT_ALLOWED; InvalidInput QUERY_INVALID; STATUS_UNKNOWN.
+        """
+        require(principal, "status:query")
+        if (serial is None) == (pseudonym is None):
+            raise InvalidInput("QUERY_INVALID", "ask by serial or by pseudonym", field="serial")
+        with self.db.read() as s:
+            stmt = select(CodeStatus)
+            if serial is not None:
+                stmt = stmt.where(CodeStatus.serial == serial)
+            else:
+                stmt = stmt.where(CodeStatus.pseudonym == pseudonym).order_by(
+                    CodeStatus.since.desc(), CodeStatus.reported_at.desc()
+                )
+            row = s.execute(stmt.limit(1)).scalar_one_or_none()
+        if row is None:
+            raise InvalidInput("STATUS_UNKNOWN", "no status was reported for this code")
+        now = self.clock.now()
+        return {
+            "serial": row.serial,
+            "province": row.province,
+            "pseudonym": row.pseudonym,
+            "colour": row.colour,
+            "since": row.since.isoformat(),
+            "until": row.until.isoformat() if row.until else None,
+            "ruleset_version": row.ruleset_version,
+            "reported_at": row.reported_at.isoformat(),
+            "current": row.until is None or row.until > now,
+        }
+
+
+def _replayed(r: Record) -> dict[str, Any]:
+    return {
+        "record": r.id,
+        "kind": r.kind,
+        "pseudonym": r.pseudonym,
+        "fact": r.payload,
+        "replayed": True,
+    }
