@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from healthcode.cli import rules
+from healthcode.cli import code, keys, rules, trust
 from healthcode.cli import verify as verify_cmd
 
 app = typer.Typer(
@@ -14,6 +14,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(rules.app, name="rules")
+app.add_typer(keys.app, name="keys")
+app.add_typer(trust.app, name="trust")
+app.add_typer(code.app, name="code")
 app.command("verify")(verify_cmd.verify)
 
 

@@ -1,0 +1,90 @@
+"""``healthcode trust publish|show``: the signed trust list of a network."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from healthcode.cli.keys import DEFAULT_HOME, Home, Now, Passphrase, clock_of, fail, open_network
+from healthcode.core.errors import HealthcodeError
+from healthcode.core.trust.certs import load_certificate
+from healthcode.core.trust.envelope import open_envelope, peek
+from healthcode.core.trust.trustlist import TrustList
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Trust list: publish a signed one, show one.", no_args_is_help=True)
+
+
+@app.command("publish")
+def publish(
+    home: Home = DEFAULT_HOME,
+    passphrase: Passphrase = None,
+    hours: Annotated[int, typer.Option("--hours", help="validity of the list")] = 24,
+    out: Annotated[Path | None, typer.Option("--out", help="also write it here")] = None,
+    now: Now = None,
+) -> None:
+    """Sign the network's current trust list with the root (next sequence number)."""
+    net = open_network(home, passphrase)
+    try:
+        raw = net.publish(clock=clock_of(now), validity=timedelta(hours=hours))
+    except HealthcodeError as exc:
+        raise fail(f"{exc.code}: {exc.message}") from exc
+    if out is not None:
+        out.write_bytes(raw)
+    info = peek(raw)
+    typer.echo(
+        f"trust list #{info['seq']} ({len(raw)} bytes) -> "
+        f"{out or home / 'published' / 'trust-list.cose'}"
+    )
+
+
+@app.command("show")
+def show(
+    file: Annotated[Path, typer.Argument(help="a signed trust list (trust-list.cose)")],
+    root: Annotated[Path | None, typer.Option("--root", help="national root certificate")] = None,
+    home: Home = DEFAULT_HOME,
+    max_stale_hours: Annotated[int, typer.Option("--max-stale-hours")] = 24,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    now: Now = None,
+) -> None:
+    """Verify a signed trust list against the root and show it (exit 1 when it fails)."""
+    root_path = root or home / "root.cert.pem"
+    try:
+        raw = file.read_bytes()
+        root_cert = load_certificate(root_path.read_bytes())
+        doc = open_envelope(
+            raw,
+            root_cert=root_cert,
+            kind="trust-list",
+            clock=clock_of(now),
+            max_staleness=timedelta(hours=max_stale_hours),
+        )
+        listing = TrustList.from_content(doc.content, root_cert=root_cert)
+    except OSError as exc:
+        raise fail(str(exc), code=2) from exc
+    except HealthcodeError as exc:
+        raise fail(f"{exc.code}: {exc.message}") from exc
+    out: dict[str, Any] = {
+        "sequence": doc.sequence,
+        "not_before": doc.not_before.isoformat(),
+        "expires": doc.expires.isoformat(),
+        "stale_by_seconds": int(doc.stale_by.total_seconds()),
+        "digest": doc.digest.hex(),
+        "content": listing.to_json(),
+    }
+    if as_json:
+        typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        return
+    typer.echo(f"trust list #{doc.sequence}: valid {out['not_before']} .. {out['expires']}")
+    if doc.is_stale:
+        typer.echo(f"STALE: expired {doc.stale_by} ago")
+    for signer in out["content"]["signers"]:
+        revoked = " REVOKED" if signer["kid"] in out["content"]["revoked_signers"] else ""
+        retired = f" retired {signer['retired_at']}" if signer["retired_at"] else ""
+        typer.echo(f"  signer {signer['kid']}  {signer['province']}{retired}{revoked}")
+    typer.echo(f"  revoked codes: {len(out['content']['revoked_serials'])}")

@@ -1,0 +1,102 @@
+"""`healthcode keys ...` and `healthcode code issue`: a network from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from healthcode.cli.main import app
+from healthcode.core.codes.native import peek_code
+
+runner = CliRunner()
+NOW = "2022-11-20T09:00"
+
+
+def _run(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def _init(home: Path) -> None:
+    _run("keys", "init", "--provinces", "110000,440000", "--home", str(home), "--now", NOW)
+
+
+def test_init_list_rotate_revoke(tmp_path: Path) -> None:
+    home = tmp_path / "net"
+    _init(home)
+    assert (home / "root.cert.pem").exists()
+    signers = json.loads(_run("keys", "list", "--home", str(home), "--json"))
+    assert sorted(s["province"] for s in signers) == ["110000", "440000"]
+    out = _run("keys", "rotate", "--province", "440000", "--home", str(home), "--now", NOW)
+    assert "new signer" in out
+    states = {s["kid"]: s for s in json.loads(_run("keys", "list", "--home", str(home), "--json"))}
+    assert sum(1 for s in states.values() if s["retired_at"]) == 1
+    kid = next(k for k, s in states.items() if s["province"] == "110000")
+    assert "revoked" in _run("keys", "revoke", "--kid", kid, "--home", str(home), "--now", NOW)
+    assert "revoked" in _run(
+        "keys", "revoke", "--serial", "aa" * 12, "--home", str(home), "--now", NOW
+    )
+    assert "revoked" in _run("keys", "list", "--home", str(home))
+
+
+def test_init_twice_fails_with_the_code(tmp_path: Path) -> None:
+    _init(tmp_path)
+    result = runner.invoke(app, ["keys", "init", "--provinces", "440000", "--home", str(tmp_path)])
+    assert result.exit_code == 1 and "NETWORK_EXISTS" in result.output
+
+
+def test_revoke_needs_exactly_one_target(tmp_path: Path) -> None:
+    _init(tmp_path)
+    result = runner.invoke(app, ["keys", "revoke", "--home", str(tmp_path)])
+    assert result.exit_code == 2
+
+
+def test_home_from_environment_and_passphrase(tmp_path: Path) -> None:
+    env = {"HEALTHCODE_HOME": str(tmp_path / "n"), "HEALTHCODE_KEY_PASSPHRASE": "pw"}
+    result = runner.invoke(app, ["keys", "init", "--provinces", "440000", "--now", NOW], env=env)
+    assert result.exit_code == 0, result.output
+    key = next((tmp_path / "n" / "signers" / "440000").glob("*.key.pem")).read_bytes()
+    assert b"ENCRYPTED" in key
+    result = runner.invoke(app, ["code", "issue", "--province", "440000", "--now", NOW], env=env)
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(
+        app,
+        ["code", "issue", "--province", "440000", "--now", NOW],
+        env={"HEALTHCODE_HOME": str(tmp_path / "n")},
+    )
+    assert result.exit_code == 1 and "KEY_PASSPHRASE" in result.output
+
+
+def test_code_issue_writes_qr_and_page(tmp_path: Path) -> None:
+    _init(tmp_path)
+    text = _run(
+        "code",
+        "issue",
+        "--province",
+        "440000",
+        "--colour",
+        "yellow",
+        "--badge",
+        "nat-48h",
+        "--paper",
+        "--png",
+        str(tmp_path / "c.png"),
+        "--page",
+        str(tmp_path / "p.svg"),
+        "--home",
+        str(tmp_path),
+        "--now",
+        NOW,
+    ).strip()
+    p = peek_code(text)
+    assert (p.colour, p.badges, p.masked_name, p.masked_id) == (
+        "yellow",
+        ("nat-48h",),
+        "张*丰",
+        "4401**********1234",
+    )
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+    assert "<svg" in (tmp_path / "p.svg").read_text(encoding="utf-8")
