@@ -290,3 +290,14 @@ def test_too_deep_expressions_are_refused_not_crashed() -> None:
     with pytest.raises(CertLogicError) as info:
         compile(expr)
     assert info.value.code == "CERTLOGIC_TOO_DEEP"
+
+
+def test_public_surface() -> None:
+    import healthcode.core.certlogic as certlogic
+
+    assert sorted(certlogic.__all__) == sorted(
+        name
+        for name in vars(certlogic)
+        if not name.startswith("_") and name not in {"compiler", "dates", "validator", "values"}
+    )
+    assert all(getattr(certlogic, name) is not None for name in certlogic.__all__)

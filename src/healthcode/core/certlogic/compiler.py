@@ -172,11 +172,28 @@ def _if(guard: _Node, then: _Node, else_: _Node) -> _Node:
             return then if b else else_
     g, t, e = guard.fn, then.fn, else_.fn
     if guard.kind == BOOL:
+        if else_.const and not isinstance(else_.value, list | dict):
+            ev = else_.value
+            return _Node(lambda d: t(d) if g(d) else ev, kind)
 
         def if_bool(d: Any) -> Any:
             return t(d) if g(d) else e(d)
 
         return _Node(if_bool, kind)
+
+    if else_.const and not isinstance(else_.value, list | dict):
+        ev = else_.value
+
+        def if_any_const_else(d: Any) -> Any:
+            v = g(d)
+            if v is None or v is False:
+                return ev
+            tv = type(v)
+            if tv is dict or tv is list or tv is str or tv is bool:
+                return t(d) if v else ev
+            return t(d) if require_boolsy(v, "if-guard") else ev
+
+        return _Node(if_any_const_else, kind)
 
     def if_any(d: Any) -> Any:
         v = g(d)
