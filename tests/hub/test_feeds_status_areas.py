@@ -1,0 +1,115 @@
+"""Feeds (routing, cursor, paging), registration re-routing, risk areas to all, status checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+from hub_testdata import nat, resident_id
+
+from healthcode.hub.feeds import ALL_PROVINCES
+
+Org = Callable[..., dict[str, str]]
+
+
+def pull_all(client: httpx.Client, province: str, headers: dict[str, str], limit: int = 3):  # type: ignore[no-untyped-def]
+    cursor, seen = 0, []
+    while True:
+        page = client.get(
+            f"/v1/feeds/{province}", params={"after": cursor, "limit": limit}, headers=headers
+        ).json()
+        seen.extend(page["entries"])
+        cursor = page["next"]
+        if not page["more"]:
+            return seen, cursor
+
+
+def test_feed_is_ordered_paged_and_resumable(client: httpx.Client, org: Org) -> None:
+    lab, gd = org("lab"), org("province", "440000")
+    batch = [nat(f"S{i}", resident_id(seq=f"{i:03d}")) for i in range(10)]
+    ids = client.post("/v1/records/nat/batch", json=batch, headers=lab).json()["ids"]
+    entries, cursor = pull_all(client, "440000", gd)
+    assert [e["seq"] for e in entries] == list(range(1, 11))
+    assert [e["data"]["record"] for e in entries] == ids
+    # resume from the stored cursor: nothing new, then only what came later
+    assert (
+        client.get("/v1/feeds/440000", params={"after": cursor}, headers=gd).json()["entries"] == []
+    )
+    client.post("/v1/records/nat", json=nat("S99", resident_id(seq="099")), headers=lab)
+    later = client.get("/v1/feeds/440000", params={"after": cursor}, headers=gd).json()
+    assert [e["seq"] for e in later["entries"]] == [11]
+    r = client.get("/v1/feeds/440000", params={"after": 50}, headers=gd)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "CURSOR_INVALID"
+
+
+def test_registration_routes_records_and_replays_earlier_ones(
+    client: httpx.Client, org: Org
+) -> None:
+    lab, gd, bj = org("lab"), org("province", "440000"), org("province", "110000")
+    idn = resident_id("440106")  # born in Guangdong, lives in Beijing
+    client.post("/v1/records/nat", json=nat("S1", idn), headers=lab)
+    assert len(pull_all(client, "440000", gd)[0]) == 1
+    client.post("/v1/registrations", json={"people": [{"id_number": idn}]}, headers=bj)
+    replayed, _ = pull_all(client, "110000", bj)
+    assert [e["data"]["replayed"] for e in replayed] == [True]
+    client.post("/v1/records/nat", json=nat("S2", idn), headers=lab)
+    bj_entries, _ = pull_all(client, "110000", bj)
+    assert len(bj_entries) == 2 and len(pull_all(client, "440000", gd)[0]) == 1
+
+
+def test_risk_area_changes_reach_every_province(client: httpx.Client, org: Org) -> None:
+    auth = org("risk-authority", "440100")
+    sh = org("province", "310000")
+    area = {
+        "region_code": "440106",
+        "level": "high",
+        "effective_from": "2022-11-19T00:00",
+        "document": "doc-1",
+    }
+    a = client.post("/v1/risk-areas", json=area, headers=auth).json()
+    changed = client.patch(
+        f"/v1/risk-areas/{a['id']}", json={"level": "medium", "document": "doc-2"}, headers=auth
+    ).json()
+    assert changed["level"] == "medium" and changed["version"] == 2
+    lifted = client.post(
+        f"/v1/risk-areas/{a['id']}/lift", json={"document": "doc-3"}, headers=auth
+    ).json()
+    assert lifted["lifted_at"] is not None
+    again = client.post(f"/v1/risk-areas/{a['id']}/lift", json={"document": "d"}, headers=auth)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "RISK_AREA_LIFTED"
+    entries, _ = pull_all(client, "310000", sh)
+    assert [(e["kind"], e["data"]["action"]) for e in entries] == [
+        ("risk_area", "designated"),
+        ("risk_area", "changed"),
+        ("risk_area", "lifted"),
+    ]
+    assert len(ALL_PROVINCES) == 34
+    r = client.patch("/v1/risk-areas/999999", json={"document": "d"}, headers=auth)
+    assert r.status_code == 404
+    r = client.post("/v1/risk-areas", json={**area, "document": ""}, headers=auth)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "document"
+
+
+def test_cross_province_status_query(client: httpx.Client, org: Org) -> None:
+    gd, station = org("province", "440000"), org("checkpoint", "110105")
+    pseudonym = client.post(
+        "/v1/registrations", json={"people": [{"id_number": resident_id()}]}, headers=gd
+    ).json()["pseudonyms"][0]
+    report = {
+        "serial": "GD-7",
+        "pseudonym": pseudonym,
+        "colour": "yellow",
+        "since": "2022-11-19T00:00",
+        "until": "2022-11-22T00:00",
+        "ruleset_version": "9.0",
+    }
+    assert client.post("/v1/status", json={"reports": [report]}, headers=gd).status_code == 200
+    by_serial = client.get("/v1/status/GD-7", headers=station).json()
+    assert by_serial["colour"] == "yellow" and by_serial["province"] == "440000"
+    assert by_serial["current"] is True
+    by_p = client.get("/v1/status", params={"pseudonym": pseudonym}, headers=station).json()
+    assert by_p["serial"] == "GD-7"
+    missing = client.get("/v1/status/NOPE", headers=station)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "STATUS_UNKNOWN"
+    bad = client.post("/v1/status", json={"reports": [{**report, "colour": "blue"}]}, headers=gd)
+    assert bad.status_code == 422 and bad.json()["error"]["index"] == 0
