@@ -24,7 +24,10 @@ from healthcode.core.rules.summary import SUMMARY_FIELDS
 
 
 def doc() -> dict[str, Any]:
-    return copy.deepcopy(dict(baseline().document))
+    """The baseline document without its digest (so that tests may change it)."""
+    d = copy.deepcopy(dict(baseline().document))
+    d.pop("digest")
+    return d
 
 
 def code_of(document: dict[str, Any]) -> str:
@@ -143,3 +146,8 @@ def test_substitute_and_vars_of() -> None:
     expr = {"plusTime": [{"var": "facts.x"}, {"param": ["a", "b"]}, "day"]}
     assert substitute(expr, {"a": 2, "b": 3}) == {"plusTime": [{"var": "facts.x"}, 5, "day"]}
     assert vars_of({"and": [{"var": "facts.x"}, {"var": "now"}, {"var": "facts.y"}]}) == ("x", "y")
+
+
+def test_baseline_file_carries_its_digest() -> None:
+    stated = baseline().document["digest"]
+    assert stated == compute_digest(baseline().document) == baseline().digest
