@@ -174,6 +174,8 @@ class CompiledRuleSet:
 
 
 _COMPILED: dict[int, CompiledRuleSet] = {}
+#: Compiled rule sets kept (a process holds a handful: the national one and its overlays).
+_MAX_COMPILED = 32
 
 
 def compile_ruleset(ruleset: RuleSet) -> CompiledRuleSet:
@@ -200,6 +202,8 @@ def compile_ruleset(ruleset: RuleSet) -> CompiledRuleSet:
                 "RULE_CERTLOGIC", f"rule {rule.id}: {exc.message}", rule=rule.id
             ) from exc
     compiled = CompiledRuleSet(ruleset, tuple(out))
+    if len(_COMPILED) >= _MAX_COMPILED:
+        _COMPILED.clear()
     _COMPILED[id(ruleset)] = compiled
     return compiled
 
