@@ -8,8 +8,18 @@ from pathlib import Path
 import healthcode
 
 FORBIDDEN = {
-    "fastapi", "starlette", "uvicorn", "sqlalchemy", "alembic", "psycopg",
-    "typer", "click", "flask", "django", "httpx", "requests",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "sqlalchemy",
+    "alembic",
+    "psycopg",
+    "typer",
+    "click",
+    "flask",
+    "django",
+    "httpx",
+    "requests",
 }
 CORE = Path(healthcode.__file__).parent / "core"
 
@@ -37,8 +47,15 @@ def test_core_imports_no_framework() -> None:
 
 
 def test_core_does_not_import_outer_layers() -> None:
-    outer = ("healthcode.cli", "healthcode.store", "healthcode.hub", "healthcode.province",
-             "healthcode.checkpoint", "healthcode.web", "healthcode.batch")
+    outer = (
+        "healthcode.cli",
+        "healthcode.store",
+        "healthcode.hub",
+        "healthcode.province",
+        "healthcode.checkpoint",
+        "healthcode.web",
+        "healthcode.batch",
+    )
     for f in CORE.rglob("*.py"):
         tree = ast.parse(f.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
