@@ -41,7 +41,10 @@ import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
+
+from cryptography import x509
 
 from healthcode.core.clock import Clock
 from healthcode.core.codes.base45 import b45decode, b45encode
@@ -255,6 +258,11 @@ def encode_signed(claims: Mapping[int, Any], *, private_key: Any, kid: bytes) ->
     return PREFIX + b45encode(zlib.compress(cose, 9))
 
 
+@lru_cache(maxsize=256)
+def _issuer_of(cert: x509.Certificate) -> str:
+    return province_of_certificate(cert)
+
+
 def issue_code(
     *,
     signer: KeyPair,
@@ -286,7 +294,7 @@ def issue_code(
     if colour not in COLOURS or any(b not in BADGES for b in badge_list):
         raise _bad(f"unknown colour {colour!r} or badge in {badge_list}", "hc")
     claims = build_claims(
-        issuer=province_of_certificate(cert),
+        issuer=_issuer_of(cert),
         subject=subject,
         issued_at=now,
         expires_at=expires,

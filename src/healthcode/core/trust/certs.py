@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
@@ -72,10 +72,10 @@ class KeyPair:
 
     private_key: ec.EllipticCurvePrivateKey
     certificate: x509.Certificate
+    kid: bytes = field(init=False, repr=False, compare=False)  # computed once: it is hashed
 
-    @property
-    def kid(self) -> bytes:
-        return kid_of(self.certificate)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kid", kid_of(self.certificate))
 
 
 def kid_of(cert: x509.Certificate) -> bytes:

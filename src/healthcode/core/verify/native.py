@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 from healthcode.core import certlogic, regions
 from healthcode.core.codes.cwt import check_times, decode_claims
@@ -66,6 +66,8 @@ DEFAULT_RULES: tuple[Mapping[str, Any], ...] = (
     },
 )
 _COMPILED: dict[int, tuple[Any, certlogic.Compiled]] = {}
+#: isinstance() against a runtime-checkable Protocol is slow (tens of µs); cache it per type.
+_NATIVE_TRUST_TYPES: dict[type, bool] = {}
 _MAX_COMPILED = 512
 
 
@@ -108,10 +110,21 @@ def _check_retired(
         )
 
 
+def _is_native_trust(store: object) -> bool:
+    kind = type(store)
+    known = _NATIVE_TRUST_TYPES.get(kind)
+    if known is None:
+        known = _NATIVE_TRUST_TYPES[kind] = isinstance(store, NativeTrust)
+    return known
+
+
 def check_rules(
-    payload: NativePayload, rules: Sequence[Mapping[str, Any]], context: VerifyContext
+    payload: NativePayload | Mapping[str, Any],
+    rules: Sequence[Mapping[str, Any]],
+    context: VerifyContext,
 ) -> None:
-    """Apply acceptance rules; raises ``RULE_FAILED`` / ``RULE_ERROR`` (stage rules)."""
+    """Apply acceptance rules to a payload (or its JSON form); raises ``RULE_FAILED`` /
+    ``RULE_ERROR`` (stage rules)."""
     destination = context.options.get("destination")
     data: dict[str, Any] | None = None
     for rule in rules:
@@ -120,7 +133,7 @@ def check_rules(
             continue
         if data is None:
             data = {
-                "payload": payload.to_json(),
+                "payload": payload.to_json() if isinstance(payload, NativePayload) else payload,
                 "external": {
                     "validationClock": context.clock.now().isoformat(),
                     "destination": destination,
@@ -178,29 +191,31 @@ def verify_native(text: str, context: VerifyContext) -> VerificationResult:
         # 6: claims and the signer's standing.
         claims = decode_claims(msg.payload)
         issued_at, expires_at = _check_claims(claims, key, context)
-        if not isinstance(store, NativeTrust):
+        if not _is_native_trust(store):
             raise VerificationFailed(
                 "REVOCATION_UNAVAILABLE",
                 "the key store carries no revocation information",
                 stage=Stage.REVOCATION,
             )
-        _check_retired(store, key, issued_at, context)
+        trust = cast(NativeTrust, store)
+        _check_retired(trust, key, issued_at, context)
         # 7: schema.
         payload = parse_payload(claims)
+        as_json = payload.to_json()
         # 8: revocation of this code.
-        if store.is_serial_revoked(payload.serial):
+        if trust.is_serial_revoked(payload.serial):
             raise VerificationFailed(
                 "CODE_REVOKED",
                 f"code {payload.serial.hex()} is revoked",
                 stage=Stage.REVOCATION,
-                payload=payload.to_json(),
+                payload=as_json,
             )
         # 9: acceptance rules of this checkpoint.
         rules = context.acceptance_rules.get(FORMAT, DEFAULT_RULES)
         try:
-            check_rules(payload, rules, context)
+            check_rules(as_json, rules, context)
         except VerificationFailed as exc:
-            exc.details["payload"] = payload.to_json()
+            exc.details["payload"] = as_json
             raise
     except VerificationFailed as exc:
         exc.details.setdefault("kid", kid)
@@ -219,7 +234,7 @@ def verify_native(text: str, context: VerifyContext) -> VerificationResult:
             "id": payload.masked_id,
             "pseudonym": payload.subject,
         },
-        payload=payload.to_json(),
+        payload=as_json,
         issued_at=issued_at,
         expires_at=expires_at,
         kid=kid,
