@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from healthcode.cli import code, keys, rules, trust
+from healthcode.cli import code, hub, keys, org, rules, trust
 from healthcode.cli import verify as verify_cmd
 
 app = typer.Typer(
@@ -18,6 +18,8 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(trust.app, name="trust")
 app.add_typer(code.app, name="code")
 app.command("verify")(verify_cmd.verify)
+app.add_typer(org.app, name="org")
+app.add_typer(hub.app, name="hub")
 
 
 if __name__ == "__main__":  # pragma: no cover

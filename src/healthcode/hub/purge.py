@@ -1,0 +1,157 @@
+"""The purge job: delete what ``store/retention.py`` says has expired, and sign a statement.
+
+The statement (JSON) says when the run happened and, per kind of row, how many rows were deleted
+and the time range of the deleted rows; it is signed as a COSE_Sign1 (ES256) with the hub's
+signing key (``HEALTHCODE_HUB_SIGNING_KEY_FILE``, an EC P-256 private key in PEM), stored in
+``purge_statements`` in the same transaction as the deletions, and returned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from healthcode.core.clock import Clock
+from healthcode.core.codes.cose import sign1_decode, sign1_encode, verify_signature
+from healthcode.store.db import Database
+from healthcode.store.models import (
+    CodeStatus,
+    FeedCounter,
+    FeedEntry,
+    IdempotencyKey,
+    Identity,
+    OrgToken,
+    PurgeStatement,
+    Record,
+    Registration,
+    RiskArea,
+)
+from healthcode.store.retention import RETENTION
+
+__all__ = ["PurgeService", "SignedStatement", "key_id", "verify_statement"]
+
+
+def key_id(private_or_public: Any) -> bytes:
+    public = getattr(private_or_public, "public_key", lambda: private_or_public)()
+    der = public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return hashlib.sha256(der).digest()[:8]
+
+
+@dataclass(frozen=True, slots=True)
+class SignedStatement:
+    statement: dict[str, Any]
+    cose: bytes
+
+
+def verify_statement(cose: bytes, public_key: ec.EllipticCurvePublicKey) -> dict[str, Any]:
+    """The statement inside a signed purge statement. Raises VerificationFailed."""
+    msg = sign1_decode(cose)
+    verify_signature(msg, public_key)
+    value: dict[str, Any] = json.loads(msg.payload)
+    return value
+
+
+class PurgeService:
+    def __init__(self, *, db: Database, clock: Clock, signing_key: ec.EllipticCurvePrivateKey):
+        self.db = db
+        self.clock = clock
+        self.signing_key = signing_key
+
+    def run(self) -> SignedStatement:
+        now = self.clock.now()
+        deleted: dict[str, dict[str, Any]] = {}
+        with self.db.write() as s:
+            rule = RETENTION["records"]
+            for kind, period in sorted(rule.per_kind.items()):
+                cond = and_(Record.kind == kind, Record.occurred_at < now - period)
+                self._delete(s, deleted, f"records.{kind}", Record, Record.occurred_at, cond)
+            self._feed_entries(s, deleted, now)
+            simple: list[tuple[str, Any, Any]] = [
+                ("idempotency_keys", IdempotencyKey, IdempotencyKey.created_at),
+                ("code_status", CodeStatus, CodeStatus.reported_at),
+                ("registrations", Registration, Registration.registered_at),
+                ("org_tokens", OrgToken, OrgToken.expires_at),
+                ("risk_areas", RiskArea, RiskArea.updated_at),
+            ]
+            for name, model, clock_col in simple:
+                cutoff = now - RETENTION[name].period
+                cond = clock_col < cutoff
+                if model is RiskArea:  # only areas that are over (lifted or ended)
+                    cond = and_(cond, or_(RiskArea.lifted_at.is_not(None), RiskArea.valid_to < now))
+                self._delete(s, deleted, name, model, clock_col, cond)
+            # identities: not seen for the period and no record left that needs them
+            cutoff = now - RETENTION["identities"].period
+            cond = and_(
+                Identity.last_seen_at < cutoff,
+                ~exists().where(Record.pseudonym == Identity.pseudonym),
+            )
+            self._delete(s, deleted, "identities", Identity, Identity.last_seen_at, cond)
+            statement = {
+                "kind": "purge-statement",
+                "hub_time": now.isoformat(),
+                "deleted": deleted,
+                "total": sum(d["count"] for d in deleted.values()),
+            }
+            payload = json.dumps(statement, sort_keys=True, ensure_ascii=False).encode("utf-8")
+            cose = sign1_encode(payload, private_key=self.signing_key, kid=key_id(self.signing_key))
+            s.add(
+                PurgeStatement(
+                    created_at=now, statement=payload.decode("utf-8"), signature=cose.hex()
+                )
+            )
+        return SignedStatement(statement=statement, cose=cose)
+
+    @staticmethod
+    def _delete(
+        s: Session,
+        deleted: dict[str, dict[str, Any]],
+        name: str,
+        model: Any,
+        clock_col: Any,
+        cond: Any,
+    ) -> None:
+        count, oldest, newest = s.execute(
+            select(func.count(), func.min(clock_col), func.max(clock_col)).where(cond)
+        ).one()
+        if count:
+            s.execute(delete(model).where(cond).execution_options(synchronize_session=False))
+        deleted[name] = {
+            "count": int(count),
+            "from": _iso(oldest),
+            "to": _iso(newest),
+        }
+
+    def _feed_entries(self, s: Session, deleted: dict[str, dict[str, Any]], now: datetime) -> None:
+        cutoff = now - RETENTION["feed_entries"].period
+        cond = FeedEntry.created_at < cutoff
+        # remember, per province, the last purged seq: an older cursor is refused, not gapped
+        rows = s.execute(
+            select(FeedEntry.province, func.max(FeedEntry.seq))
+            .where(cond)
+            .group_by(FeedEntry.province)
+        ).all()
+        for province, seq in rows:
+            s.execute(
+                update(FeedCounter)
+                .where(FeedCounter.province == province, FeedCounter.purged_through < seq)
+                .values(purged_through=seq)
+            )
+        self._delete(s, deleted, "feed_entries", FeedEntry, FeedEntry.created_at, cond)
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
