@@ -120,3 +120,13 @@ def test_changing_any_base45_character_fails(ctx: VerifyContext, valid_cose: byt
         result = verify("HC1:" + text[:i] + swapped + text[i + 1 :], context=ctx)
         assert not result.valid, i
         assert result.stage in {"base45", "decompress", "cose", "signature"}, (i, result)
+
+
+@HOSTILE
+@given(json_values)
+def test_fast_and_reference_schema_agree(ctx: VerifyContext, value: Any) -> None:
+    schema = ctx.options["dcc_schema"]
+    payload = value if isinstance(value, dict) else {"ver": value}
+    assert (schema.first_error(payload) is None) == (
+        schema.first_error(payload, reference=True) is None
+    )
