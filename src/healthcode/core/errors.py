@@ -51,7 +51,9 @@ class HealthcodeError(Exception):
         """A JSON-ready form: ``{"code", "message", **details}``."""
         out: dict[str, Any] = {"code": self.code, "message": self.message}
         for key, value in self.details.items():
-            out[key] = value if isinstance(value, str | int | float | bool | type(None)) else str(value)
+            out[key] = (
+                value if isinstance(value, str | int | float | bool | type(None)) else str(value)
+            )
         return out
 
 
