@@ -119,6 +119,23 @@ def test_risk_area_region_and_window() -> None:
     assert risk_areas_from_list([d], clock=CLOCK) == (area,)
 
 
+def test_risk_area_designation_announced_ahead_is_accepted() -> None:
+    """Regression: an area designated from tomorrow 00:00 was refused with TIME_IN_FUTURE."""
+    tomorrow = "2022-11-21T00:00:00+08:00"
+    d = {"region_code": "440106", "level": "medium", "effective_from": tomorrow}
+    area = RiskAreaDesignation.from_dict(d, clock=CLOCK)
+    assert area.effective_from == datetime(2022, 11, 20, 16, 0, tzinfo=UTC)
+    assert not area.covers("440106", NOW) and area.covers("440106", area.effective_from)
+    planned = RiskAreaDesignation.from_dict(
+        {**d, "lifted_at": "2022-11-28T00:00:00+08:00"}, clock=CLOCK
+    )
+    assert planned.lifted_at is not None and planned.lifted_at > NOW
+    # observed times keep their sanity check
+    assert refused(NatResult, {**NAT, "sampled_at": tomorrow}).code == "TIME_IN_FUTURE"
+    visit = {"region_code": "440106", "at": tomorrow, "source": "venue_scan"}
+    assert refused(ItineraryVisit, visit).code == "TIME_IN_FUTURE"
+
+
 def test_antibody_and_vaccination() -> None:
     ab = {
         "sampled_at": "2022-11-01T08:00:00+08:00",

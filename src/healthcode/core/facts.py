@@ -15,7 +15,8 @@ that checks every field (value sets, region codes, time sanity) and raises
 ('negative', 'single', '2022-11-19T00:00:00+00:00')
 
 Time sanity: no observed time (a sample, an onset, a scan, an assignment) may lie further in the
-future than :data:`MAX_CLOCK_SKEW`; every time is kept in UTC, truncated to the millisecond
+future than :data:`MAX_CLOCK_SKEW` (scheduled times, such as when a risk-area designation takes
+effect, may); every time is kept in UTC, truncated to the millisecond
 (the resolution of CertLogic date-times).
 """
 
@@ -291,6 +292,8 @@ class InfectionRecord:
 class RiskAreaDesignation:
     """An area risk level for a region code from ``effective_from`` until ``lifted_at``.
 
+    Both times may lie in the future (a designation announced ahead of time).
+
     Raises InvalidInput from ``from_dict``: ``VALUE_NOT_IN_SET``, ``REGION_FORMAT``,
     ``REGION_UNKNOWN``, ``TIME_*``, ``LIFTED_BEFORE_EFFECTIVE``.
     """
@@ -312,8 +315,10 @@ class RiskAreaDesignation:
     ) -> RiskAreaDesignation:
         region = _region(d, "region_code", where)
         level = _choice(d, "level", where, RISK_LEVELS)
-        start = _time(d, "effective_from", where, clock, skew)
-        lifted = _time(d, "lifted_at", where, clock, skew, required=False)
+        # Designations are announced ahead ("from tomorrow 00:00"), and so are planned ends:
+        # these are scheduled times, not observations, so no TIME_IN_FUTURE for them.
+        start = _time(d, "effective_from", where, clock, skew, observed=False)
+        lifted = _time(d, "lifted_at", where, clock, skew, required=False, observed=False)
         if start is not None and lifted is not None and lifted <= start:
             raise InvalidInput(
                 "LIFTED_BEFORE_EFFECTIVE",

@@ -1,10 +1,11 @@
-"""The one signed envelope for every document the hub publishes: trust lists, rule sets, value sets.
+"""The one signed envelope for every document the hub publishes: trust lists, rule sets, value
+sets, risk areas.
 
 Wire format: a COSE_Sign1 (RFC 9052, ES256, tag 18, kid of the root certificate in the protected
 header) signed by the national root, whose payload is a CBOR map::
 
     {"v": 1,                      envelope version; a verifier refuses any other
-     "kind": "trust-list",        "trust-list" | "rule-set" | "value-set"
+     "kind": "trust-list",        "trust-list" | "rule-set" | "value-set" | "risk-areas"
      "seq": 42,                   sequence number; grows with every publication of this kind
      "nbf": 1668902400,           not before (seconds since the epoch, UTC)
      "exp": 1669507200,           expires (seconds since the epoch, UTC)
@@ -69,8 +70,8 @@ __all__ = [
 ]
 
 ENVELOPE_VERSION = 1
-DocumentKind = Literal["trust-list", "rule-set", "value-set"]
-KINDS: frozenset[str] = frozenset({"trust-list", "rule-set", "value-set"})
+DocumentKind = Literal["trust-list", "rule-set", "value-set", "risk-areas"]
+KINDS: frozenset[str] = frozenset({"trust-list", "rule-set", "value-set", "risk-areas"})
 #: Clock skew tolerated on ``nbf`` (a checkpoint's clock may run a little behind the hub's).
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 #: The largest envelope accepted (bounds memory on hostile input; a trust list is ~100 KiB).
