@@ -25,8 +25,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from healthcode.store.base import Base, BigId, Json, UTCDateTime
 
 __all__ = [
+    "CORRECTION_ACTIONS",
     "ORG_KINDS",
+    "PUBLISHED_KINDS",
     "RECORD_KINDS",
+    "AuditEvent",
     "CodeStatus",
     "FeedCounter",
     "FeedEntry",
@@ -34,8 +37,10 @@ __all__ = [
     "Identity",
     "OrgToken",
     "Organisation",
+    "PublishedDocument",
     "PurgeStatement",
     "Record",
+    "RecordVersion",
     "Registration",
     "RiskArea",
 ]
@@ -50,6 +55,9 @@ ORG_KINDS = (
     "checkpoint",
 )
 RECORD_KINDS = ("nat", "antibody", "vaccination", "infection", "contact", "itinerary")
+CORRECTION_ACTIONS = ("correct", "withdraw")
+#: The kinds of signed document the hub publishes (core.trust.envelope.KINDS).
+PUBLISHED_KINDS = ("rule-set", "value-set", "risk-areas", "trust-list")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -210,3 +218,52 @@ class PurgeStatement(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     statement: Mapped[str] = mapped_column(Text)
     signature: Mapped[str] = mapped_column(Text)
+
+
+class RecordVersion(Base):
+    """A later version of a record: a correction or a withdrawal by the organisation that
+    submitted it (GB/T 38963 信息更正). The ``records`` row stays as version 1, unchanged."""
+
+    __tablename__ = "record_versions"
+    __table_args__ = (
+        UniqueConstraint("record_id", "version"),
+        CheckConstraint(_in("action", CORRECTION_ACTIONS), name="action"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(12))
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    reason: Mapped[str] = mapped_column(String(500))
+    digest: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(Json, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class AuditEvent(Base):
+    """Who did what to which thing, when and why (corrections, withdrawals, publications)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), nullable=True)
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(Json)
+
+
+class PublishedDocument(Base):
+    """A signed envelope the hub published; ``seq`` grows per kind and never repeats."""
+
+    __tablename__ = "published_documents"
+    __table_args__ = (CheckConstraint(_in("kind", PUBLISHED_KINDS), name="kind"),)
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    content_digest: Mapped[str] = mapped_column(String(64))
+    envelope: Mapped[bytes] = mapped_column(LargeBinary)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

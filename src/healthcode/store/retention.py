@@ -76,6 +76,21 @@ RETENTION: dict[str, Retention] = {
         period=30 * _DAY,
         clock="reported_at",
     ),
+    "record_versions": Retention(
+        purpose="corrections and withdrawals of records, kept as new versions (GB/T 38963)",
+        period=1095 * _DAY,
+        clock="created_at",  # and deleted with their record (ON DELETE CASCADE)
+    ),
+    "audit_events": Retention(
+        purpose="accountability: who corrected, withdrew or published what, and why",
+        period=3650 * _DAY,
+        clock="at",
+    ),
+    "published_documents": Retention(
+        purpose="the signed documents served to provinces and checkpoints (and their history)",
+        period=365 * _DAY,
+        clock="created_at",
+    ),
     "purge_statements": Retention(
         purpose="proof of what was deleted and when", period=3650 * _DAY, clock="created_at"
     ),
