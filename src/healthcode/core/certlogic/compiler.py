@@ -20,14 +20,16 @@ healthcode.core.errors.CertLogicError: CERTLOGIC_NOT_INTEGER: operands of "+" mu
 
 from __future__ import annotations
 
+import itertools
 import operator
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final
 
-from healthcode.core.certlogic.dates import add_time, dcc_date_of_birth, plus_time
+from healthcode.core.certlogic.dates import add_time, dcc_date_of_birth, instant_of, plus_time
 from healthcode.core.certlogic.validator import check
 from healthcode.core.certlogic.values import (
+    Fragment,
     access,
     boolsiness,
     compile_path,
@@ -52,16 +54,30 @@ DATE_CACHE_SIZE: Final = 256
 ANY, BOOL, DATE = 0, 1, 2
 
 
+#: Writes the statements that compute a node into a local: (writer, target name, indent).
+Gen = Callable[["_Writer", str, int], None]
+
+
 class _Node:
-    """A compiled sub-expression: its closure, what it yields, and its value if constant."""
+    """A compiled sub-expression: its closure, what it yields, its value if constant, and how
+    to inline it into a generated function (``gen``, when it can be inlined)."""
 
-    __slots__ = ("const", "fn", "kind", "value")
+    __slots__ = ("const", "fn", "gen", "is_var", "kind", "value")
 
-    def __init__(self, fn: Fn, kind: int = ANY, const: bool = False, value: Any = None) -> None:
+    def __init__(
+        self,
+        fn: Fn,
+        kind: int = ANY,
+        const: bool = False,
+        value: Any = None,
+        gen: Gen | None = None,
+    ) -> None:
         self.fn = fn
         self.kind = kind
         self.const = const
         self.value = value
+        self.gen = gen
+        self.is_var = False
 
 
 def _constant(value: Any, kind: int = ANY) -> _Node:
@@ -148,7 +164,9 @@ def _reader_factory(shape: tuple[bool, ...]) -> Callable[..., Fn]:
 
 def _var(path: str) -> _Node:
     if path == "":
-        return _Node(lambda d: d)
+        node = _Node(lambda d: d, gen=lambda w, target, indent: w.line(indent, f"{target} = d"))
+        node.is_var = True
+        return node
     frags = compile_path(path)
 
     def slow(d: Any) -> Any:
@@ -158,13 +176,64 @@ def _var(path: str) -> _Node:
     keys: list[Any] = []
     for key, index in frags:
         keys += [index, key] if index is not None else [key, key]
-    return _Node(_reader_factory(shape)(slow, *keys))
+    inline = len(frags) <= 12 and sum(shape) <= 2  # each index doubles the inlined code
+    node = _Node(_reader_factory(shape)(slow, *keys), gen=_var_gen(frags, slow) if inline else None)
+    node.is_var = True
+    return node
+
+
+def _var_gen(frags: tuple[Fragment, ...], slow: Fn) -> Gen:
+    """The reader above, inlined: the same steps, nested instead of returning early."""
+
+    def gen(w: _Writer, target: str, indent: int) -> None:
+        slow_name = w.bind(slow)
+        w.line(indent, f"{target} = d")
+
+        def level(i: int, ind: int) -> None:
+            if i == len(frags):
+                return
+            key, index = frags[i]
+            w.line(ind, f"if type({target}) is dict:")
+            w.line(ind + 1, f"{target} = {target}.get({w.bind(key)})")
+            level(i + 1, ind + 1)
+            if index is not None:
+                w.line(ind, f"elif type({target}) is list:")
+                w.line(
+                    ind + 1,
+                    f"{target} = {target}[{index:d}] if {index:d} < len({target}) else None",
+                )
+                level(i + 1, ind + 1)
+            w.line(ind, f"elif {target} is not None:")
+            w.line(ind + 1, f"{target} = {slow_name}(d)")
+
+        level(0, indent)
+
+    return gen
 
 
 # --- if, !, and ------------------------------------------------------------------------
 
 
 def _if(guard: _Node, then: _Node, else_: _Node) -> _Node:
+    node = _if_closure(guard, then, else_)
+    if node is not then and node is not else_:
+        node.gen = _if_gen(guard, then, else_)
+    return node
+
+
+def _if_gen(guard: _Node, then: _Node, else_: _Node) -> Gen:
+    def gen(w: _Writer, target: str, indent: int) -> None:
+        g = w.tmp()
+        w.emit(guard, g, indent)
+        w.line(indent, f"if {g if guard.kind == BOOL else w.truth(g, 'if-guard')}:")
+        w.emit(then, target, indent + 1)
+        w.line(indent, "else:")
+        w.emit(else_, target, indent + 1)
+
+    return gen
+
+
+def _if_closure(guard: _Node, then: _Node, else_: _Node) -> _Node:
     kind = then.kind if then.kind == else_.kind else ANY
     if guard.const:
         b = boolsiness(guard.value)
@@ -213,10 +282,45 @@ def _not(operand: _Node) -> _Node:
         node = _Node(lambda d: not f(d), BOOL)
     else:
         node = _Node(lambda d: not require_boolsy(f(d), "operand of !"), BOOL)
+
+    def gen(w: _Writer, target: str, indent: int) -> None:
+        v = w.tmp()
+        w.emit(operand, v, indent)
+        if operand.kind == BOOL:
+            w.line(indent, f"{target} = not {v}")
+        else:
+            check = w.bind(require_boolsy)
+            w.line(indent, f"{target} = not {check}({v}, {w.bind('operand of !')})")
+
+    node.gen = gen
     return _fold(node, [operand])
 
 
 def _and(operands: list[_Node]) -> _Node:
+    node = _and_closure(operands)
+    if not node.const and operands:
+        node.gen = _and_gen(operands)
+    return node
+
+
+def _and_gen(operands: list[_Node]) -> Gen:
+    bools = all(o.kind == BOOL for o in operands)
+
+    def gen(w: _Writer, target: str, indent: int) -> None:
+        ind = indent
+        for i, operand in enumerate(operands):
+            w.emit(operand, target, ind)
+            cond = target if bools else w.truth(target, 'an operand of "and"')
+            if i < len(operands) - 1:
+                w.line(ind, f"if {cond}:")
+                ind += 1
+            elif not bools:  # the last value is returned, but it must be truthy or falsy
+                w.line(ind, cond)
+
+    return gen
+
+
+def _and_closure(operands: list[_Node]) -> _Node:
     fns = [o.fn for o in operands]
     if all(o.kind == BOOL for o in operands):
         if len(fns) == 2:
@@ -273,7 +377,29 @@ def _equals(left: _Node, right: _Node) -> _Node:
         node = _Node(lambda d: b(d) is cb, BOOL)
     else:
         node = _Node(lambda d: strict_equals(a(d), b(d)), BOOL)
+    node.gen = _equals_gen(left, right)
     return _fold(node, [left, right])
+
+
+def _equals_gen(left: _Node, right: _Node) -> Gen:
+    def gen(w: _Writer, target: str, indent: int) -> None:
+        y = w.tmp()
+        if left.const and type(left.value) in (str, int, bool):
+            w.emit(right, y, indent)
+            c = w.bind(left.value)
+            if type(left.value) is str:
+                w.line(indent, f"{target} = {y} == {c}")
+            elif type(left.value) is int:
+                w.line(indent, f"{target} = {y} == {c} and type({y}) is not bool")
+            else:
+                w.line(indent, f"{target} = {y} is {c}")
+            return
+        x = w.tmp()
+        w.emit(left, x, indent)
+        w.emit(right, y, indent)
+        w.line(indent, f"{target} = {w.bind(strict_equals)}({x}, {y})")
+
+    return gen
 
 
 def _in(item: _Node, array: _Node) -> _Node:
@@ -287,25 +413,63 @@ def _in(item: _Node, array: _Node) -> _Node:
                 x = a(d)
                 return type(x) is str and x in strings
 
-            return _fold(_Node(in_strings, BOOL), [item, array])
+            def gen_strings(w: _Writer, target: str, indent: int) -> None:
+                v = w.tmp()
+                w.emit(item, v, indent)
+                w.line(indent, f"{target} = type({v}) is str and {v} in {w.bind(strings)}")
+
+            return _fold(_Node(in_strings, BOOL, gen=gen_strings), [item, array])
 
         def in_const(d: Any) -> bool:
             return _member(a(d), values)
 
-        return _fold(_Node(in_const, BOOL), [item, array])
+        def gen_const(w: _Writer, target: str, indent: int) -> None:
+            v = w.tmp()
+            w.emit(item, v, indent)
+            w.line(indent, f"{target} = {w.bind(_member)}({v}, {w.bind(values)})")
+
+        return _fold(_Node(in_const, BOOL, gen=gen_const), [item, array])
     b = array.fn
 
     def in_any(d: Any) -> bool:
-        x = a(d)
-        r = b(d)
-        if type(r) is not list and not isinstance(r, list):
-            raise CertLogicError(
-                "CERTLOGIC_NOT_AN_ARRAY",
-                f'right-hand side of an "in" operation must be an array, got {js_str(r)}',
-            )
-        return _member(x, r)
+        return _member_of_array(a(d), b(d))
 
-    return _fold(_Node(in_any, BOOL), [item, array])
+    def gen_any(w: _Writer, target: str, indent: int) -> None:
+        x, r = w.tmp(), w.tmp()
+        w.emit(item, x, indent)
+        w.emit(array, r, indent)
+        w.line(indent, f"{target} = {w.bind(_member_of_array)}({x}, {r})")
+
+    return _fold(_Node(in_any, BOOL, gen=gen_any), [item, array])
+
+
+#: ``in`` against an array from the data (a value set): when the item is a string and the
+#: array has at least this many elements, it is looked up in a set of the array's strings,
+#: built once per array and reused while the array still equals a snapshot of it (one pointer
+#: comparison per element instead of one string comparison).
+VALUE_SET_MIN: Final = 16
+#: At most this many arrays are kept (the cache is emptied when it is full).
+VALUE_SET_CACHE_SIZE: Final = 64
+_value_sets: dict[int, tuple[list[Any], list[Any], frozenset[str] | None]] = {}
+
+
+def _member_of_array(x: Any, r: Any) -> bool:
+    if type(r) is not list and not isinstance(r, list):
+        raise CertLogicError(
+            "CERTLOGIC_NOT_AN_ARRAY",
+            f'right-hand side of an "in" operation must be an array, got {js_str(r)}',
+        )
+    if type(x) is not str or len(r) < VALUE_SET_MIN:
+        return _member(x, r)
+    entry = _value_sets.get(id(r))
+    if entry is None or entry[0] is not r or entry[1] != r:
+        strings = frozenset(r) if all(type(v) is str for v in r) else None
+        entry = (r, list(r), strings)
+        if len(_value_sets) >= VALUE_SET_CACHE_SIZE:
+            _value_sets.clear()
+        _value_sets[id(r)] = entry
+    strings = entry[2]
+    return x in r if strings is None else x in strings
 
 
 def _member(x: Any, values: list[Any]) -> bool:
@@ -359,12 +523,48 @@ def _dates(values: tuple[Any, ...], op: str) -> None:
             )
 
 
+def naive(*values: Any) -> bool:
+    """Whether any of these date-times (from the data) has no time zone."""
+    return any(v.tzinfo is None for v in values)
+
+
 def _compare(op: str, operands: list[_Node]) -> _Node:
+    is_date = op in _DATE_CMP
+    py_op = _DATE_CMP.get(op, op)
+    trusted = all(o.kind == DATE for o in operands) if is_date else False
+    check_types = _dates if is_date else _ints
+    exact = datetime if is_date else int
+    node = _compare_closure(op, operands, trusted)
+
+    def gen(w: _Writer, target: str, indent: int) -> None:
+        names = [w.tmp() for _ in operands]
+        for operand, name in zip(operands, names, strict=True):
+            w.emit(operand, name, indent)
+        if not trusted:
+            ex = w.bind(exact)
+            odd = " or ".join(
+                f"type({n}) is not {ex}" + (f" or {n}.tzinfo is None" if is_date else "")
+                for n in names
+            )
+            w.line(indent, f"if {odd}:")
+            w.line(indent + 1, f"{w.bind(check_types)}(({', '.join(names)},), {w.bind(op)})")
+        sym = _SYMBOLS[py_op]
+        pairs = [f"{x} {sym} {y}" for x, y in itertools.pairwise(names)]
+        w.line(indent, f"{target} = {' and '.join(pairs)}")
+
+    if not node.const:
+        node.gen = gen
+    return node
+
+
+_SYMBOLS: Final = {"<": "<", ">": ">", "<=": "<=", ">=": ">="}
+
+
+def _compare_closure(op: str, operands: list[_Node], trusted: bool) -> _Node:
     is_date = op in _DATE_CMP
     py_op = _DATE_CMP.get(op, op)
     cmp = _CMP[py_op]
     fns = [o.fn for o in operands]
-    trusted = all(o.kind == DATE for o in operands) if is_date else False
     check_types = _dates if is_date else _ints
     exact = datetime if is_date else int
     if len(fns) == 2:
@@ -376,7 +576,7 @@ def _compare(op: str, operands: list[_Node]) -> _Node:
             def cmp2(d: Any) -> Any:
                 x = a(d)
                 y = b(d)
-                if type(x) is not exact or type(y) is not exact:
+                if type(x) is not exact or type(y) is not exact or (is_date and naive(x, y)):
                     check_types((x, y), op)
                 return cmp(x, y)
 
@@ -389,7 +589,10 @@ def _compare(op: str, operands: list[_Node]) -> _Node:
             y = b(d)
             z = c(d)
             if not trusted and (
-                type(x) is not exact or type(y) is not exact or type(z) is not exact
+                type(x) is not exact
+                or type(y) is not exact
+                or type(z) is not exact
+                or (is_date and naive(x, y, z))
             ):
                 check_types((x, y, z), op)
             return cmp(x, y) and cmp(y, z)
@@ -401,7 +604,14 @@ def _compare(op: str, operands: list[_Node]) -> _Node:
 # --- dates -----------------------------------------------------------------------------
 
 
-def _cached_date(operand: _Node, convert: Callable[[str], datetime], what: str) -> _Node:
+def _cached_date(
+    operand: _Node,
+    convert: Callable[[str], datetime],
+    what: str,
+    from_data: Callable[[datetime], datetime] | None = None,
+) -> _Node:
+    """A date-time made from a string (``convert``), cached per distinct value. With
+    ``from_data``, an operand that is a ``var`` may also give an aware ``datetime``."""
     if operand.const and type(operand.value) is str:
         try:
             return _constant(convert(operand.value), DATE)
@@ -409,33 +619,53 @@ def _cached_date(operand: _Node, convert: Callable[[str], datetime], what: str) 
             pass  # fails when (and if) evaluated
     f = operand.fn
     cache: dict[Any, datetime] = {}
+    accept = from_data if operand.is_var else None
 
-    def date_of(d: Any) -> datetime:
-        s = f(d)
+    def date_of_value(s: Any) -> datetime:
         try:
             return cache[s]
         except (KeyError, TypeError):
             pass
-        if type(s) is not str:
+        if type(s) is str:
+            result = convert(s)
+        elif accept is not None and isinstance(s, datetime):
+            result = accept(s)
+        else:
             raise CertLogicError(
                 "CERTLOGIC_NOT_STRING", f"{what} must be a string, got {js_str(s)}"
             )
-        result = convert(s)
         if len(cache) >= DATE_CACHE_SIZE:
             cache.clear()
         cache[s] = result
         return result
 
-    return _Node(date_of, DATE)
+    def date_of(d: Any) -> datetime:
+        return date_of_value(f(d))
+
+    def gen(w: _Writer, target: str, indent: int) -> None:
+        s = w.tmp()
+        w.emit(operand, s, indent)
+        slow = w.bind(date_of_value)
+        w.line(indent, f"if type({s}) is str:")
+        w.line(indent + 1, f"{target} = {w.bind(cache)}.get({s})")
+        w.line(indent + 1, f"if {target} is None:")
+        w.line(indent + 2, f"{target} = {slow}({s})")
+        w.line(indent, "else:")
+        w.line(indent + 1, f"{target} = {slow}({s})")
+
+    return _Node(date_of, DATE, gen=gen)
 
 
 def _plus_time(operand: _Node, amount: int, unit: str) -> _Node:
+    what = 'date argument of "plusTime"'
+
+    def from_data(dt: datetime) -> datetime:
+        return add_time(instant_of(dt), amount, unit)
+
     if amount == 0:
-        return _cached_date(operand, lambda s: plus_time(s, 0, unit), 'date argument of "plusTime"')
+        return _cached_date(operand, lambda s: plus_time(s, 0, unit), what, from_data)
     return _cached_date(
-        operand,
-        lambda s: add_time(plus_time(s, 0, unit), amount, unit),
-        'date argument of "plusTime"',
+        operand, lambda s: add_time(plus_time(s, 0, unit), amount, unit), what, from_data
     )
 
 
@@ -536,7 +766,11 @@ def compile(expr: Any) -> Compiled:
             issue that :func:`healthcode.core.certlogic.validate` reports).
     """
     check(expr)
-    fn = _build(expr).fn
+    root = _build(expr)
+    generated = _generate(root)
+    if generated is not None:
+        return generated
+    fn = root.fn
 
     def run(data: Any) -> Any:
         try:
@@ -547,6 +781,109 @@ def compile(expr: Any) -> Compiled:
             raise CertLogicError("CERTLOGIC_EVALUATION_FAILED", str(exc)) from exc
 
     return run
+
+
+# --- code generation ---------------------------------------------------------------------
+#
+# The closures above are then inlined into one generated function per expression: each node
+# that has a ``gen`` writes the statements computing its value into a local variable, with the
+# same checks as its closure; any other node (reduce, +, extractFromUVCI, array literals,
+# sub-trees too deep to inline) is called as its closure. Every value (keys, constants,
+# helpers) is a closure variable of the generated function: no data is written into source
+# text. Errors are translated once, in the generated function.
+
+#: Sub-trees below this indentation are called as closures (CPython's parser allows 100).
+MAX_INDENT: Final = 40
+#: Beyond this many lines, the remaining sub-trees are called as closures.
+MAX_LINES: Final = 5000
+
+_SIZED: Final = frozenset({dict, list, str})
+
+
+class _Writer:
+    """Collects the source of one generated function and the values it refers to."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.lines: list[str] = []
+        self.count = 0
+
+    def bind(self, value: Any) -> str:
+        """A name for ``value`` in the generated function."""
+        self.count += 1
+        name = f"c{self.count}"
+        self.values[name] = value
+        return name
+
+    def tmp(self) -> str:
+        """A new local variable."""
+        self.count += 1
+        return f"t{self.count}"
+
+    def line(self, indent: int, text: str) -> None:
+        self.lines.append("    " * indent + text)
+
+    def emit(self, node: _Node, target: str, indent: int) -> None:
+        """Statements that store the value of ``node`` in local ``target``."""
+        if node.const and not isinstance(node.value, list | dict):
+            self.line(indent, f"{target} = {self.bind(node.value)}")
+        elif node.gen is not None and indent < MAX_INDENT and len(self.lines) < MAX_LINES:
+            node.gen(self, target, indent)
+        else:
+            self.line(indent, f"{target} = {self.bind(node.fn)}(d)")
+
+    def truth(self, v: str, where: str) -> str:
+        """A condition: the boolsiness of local ``v``, raising as ``require_boolsy`` does."""
+        sized, check = self.bind(_SIZED), self.bind(require_boolsy)
+        return (
+            f"({v} is True or ({v} is not None and {v} is not False and "
+            f"(len({v}) > 0 if type({v}) in {sized} else {check}({v}, {self.bind(where)}))))"
+        )
+
+
+def _generate(root: _Node) -> Compiled | None:
+    """One function computing ``root``; ``None`` if it cannot be generated."""
+    w = _Writer()
+    w.emit(root, "result", 3)
+    error, failed = w.bind(CertLogicError), w.bind(_evaluation_failed)
+    names = list(w.values)
+    source = "\n".join(
+        [
+            f"def make({', '.join(names)}):",
+            "    def run(d):",
+            "        try:",
+            *w.lines,
+            f"        except {error}:",
+            "            raise",
+            "        except (TypeError, ValueError, OverflowError, RecursionError) as exc:",
+            f"            raise {failed}(exc) from exc",
+            "        return result",
+            "    return run",
+        ]
+    )
+    make = _made.get(source)
+    if make is None:
+        namespace: dict[str, Any] = {}
+        try:
+            exec(source, namespace)  # our own text; every value is a closure variable
+        except (SyntaxError, RecursionError, MemoryError):
+            return None
+        make = namespace["make"]
+        if len(_made) >= GENERATED_CACHE_SIZE:
+            _made.clear()
+        _made[source] = make
+    run: Compiled = make(*w.values.values())
+    return run
+
+
+#: Generated factories kept, keyed by their source text (which holds no data: the same
+#: expression compiled again, or another of the same shape, skips Python's compiler).
+GENERATED_CACHE_SIZE: Final = 512
+_made: dict[str, Callable[..., Compiled]] = {}
+
+
+def _evaluation_failed(exc: Exception) -> CertLogicError:
+    return CertLogicError("CERTLOGIC_EVALUATION_FAILED", str(exc))
 
 
 #: ``evaluate`` keeps this many compiled expressions, keyed by their ``repr`` (which tells

@@ -25,7 +25,14 @@ from typing import Final
 
 from healthcode.core.errors import CertLogicError
 
-__all__ = ["TIME_UNITS", "add_time", "dcc_date_of_birth", "parse_date_time", "plus_time"]
+__all__ = [
+    "TIME_UNITS",
+    "add_time",
+    "dcc_date_of_birth",
+    "instant_of",
+    "parse_date_time",
+    "plus_time",
+]
 
 TIME_UNITS: Final = ("year", "month", "day", "hour")
 
@@ -36,6 +43,21 @@ _DATE_TIME = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})"
     r"(?:\.([0-9]+))?(Z|([+-])([0-9]{1,2}):?([0-9]{2})?)?"
 )
+
+
+#: The common forms, read by ``datetime.fromisoformat`` (C) once this strict shape matches:
+#: ``YYYY-MM-DD`` and ``YYYY-MM-DDThh:mm:ss`` with an optional 3-digit fraction and an optional
+#: ``Z`` or ``[+-]hh:mm``. Anything else (or anything it refuses) takes the general path.
+_COMMON = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(?:T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{3})?"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?)?"
+)
+
+#: Parsed strings shared by every compiled expression (a rule's condition and its ``until``
+#: read the same facts); emptied when it reaches this size.
+PARSE_CACHE_SIZE: Final = 4096
+_parsed: dict[str, datetime] = {}
 
 
 def _invalid(text: str, why: str = "not an allowed date or date-time format") -> CertLogicError:
@@ -58,6 +80,24 @@ def parse_date_time(text: str) -> datetime:
         CertLogicError: ``CERTLOGIC_INVALID_DATE`` if the format is not allowed or a field is
             out of range.
     """
+    dt = _parsed.get(text)
+    if dt is not None:
+        return dt
+    if _COMMON.fullmatch(text):
+        try:
+            dt = datetime.fromisoformat(text)
+            dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+        except (ValueError, OverflowError):
+            dt = _parse_general(text)  # raises the precise error (or agrees)
+    else:
+        dt = _parse_general(text)
+    if len(_parsed) >= PARSE_CACHE_SIZE:
+        _parsed.clear()
+    _parsed[text] = dt
+    return dt
+
+
+def _parse_general(text: str) -> datetime:
     m = _DATE.fullmatch(text)
     if m:
         return _utc(text, int(m[1]), int(m[2]), int(m[3]))
@@ -130,6 +170,28 @@ def add_time(dt: datetime, amount: int, unit: str) -> datetime:
         return dt.replace(year=year, month=month, day=1) + timedelta(days=dt.day - 1)
     except (ValueError, OverflowError) as exc:
         raise _invalid(dt.isoformat(), f"{amount} {unit}(s) later is out of range") from exc
+
+
+def instant_of(value: datetime) -> datetime:
+    """An aware ``datetime`` as CertLogic holds date-times: in UTC, truncated to milliseconds
+    (what parsing its ISO 8601 rendering would give).
+
+    Raises:
+        CertLogicError: ``CERTLOGIC_NOT_DATETIME`` if ``value`` is naive,
+            ``CERTLOGIC_INVALID_DATE`` if it cannot be expressed in UTC.
+    """
+    if value.utcoffset() is None:
+        raise CertLogicError(
+            "CERTLOGIC_NOT_DATETIME", f"a date-time from the data must be aware: {value!r}"
+        )
+    try:
+        utc = value.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise _invalid(value.isoformat(), "date-time out of range") from exc
+    if type(utc) is not datetime:
+        utc = datetime(*utc.timetuple()[:6], utc.microsecond, tzinfo=UTC)
+    us = utc.microsecond
+    return utc if us % 1000 == 0 else utc.replace(microsecond=us - us % 1000)
 
 
 def plus_time(text: str, amount: int, unit: str) -> datetime:
