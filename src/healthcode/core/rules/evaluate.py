@@ -225,15 +225,19 @@ def nat_window(
     return None, None
 
 
+def _failed(exc: CertLogicError, rule: Rule, what: str) -> RuleSetError:
+    return RuleSetError(
+        "RULE_EVALUATION_FAILED",
+        f"the {what} of rule {rule.id} failed: {exc.message}",
+        rule=rule.id,
+    )
+
+
 def _run(fn: Callable[[Any], Any], data: Any, rule: Rule, what: str) -> Any:
     try:
         return fn(data)
     except CertLogicError as exc:
-        raise RuleSetError(
-            "RULE_EVALUATION_FAILED",
-            f"the {what} of rule {rule.id} failed: {exc.message}",
-            rule=rule.id,
-        ) from exc
+        raise _failed(exc, rule, what) from exc
 
 
 def _time_of(
@@ -244,8 +248,11 @@ def _time_of(
     rule: Rule,
     what: str,
 ) -> datetime | None:
-    if fn is None or any(summary.get(name) is None for name in reads):
+    if fn is None:
         return None
+    for name in reads:
+        if summary.get(name) is None:
+            return None
     return _as_time(_run(fn, data, rule, what), rule, what)
 
 
@@ -265,14 +272,20 @@ def evaluate(ruleset: RuleSet, summary: Mapping[str, Any], *, clock: Clock) -> E
             at=format_instant(now),
         )
     compiled = compile_ruleset(ruleset)
-    data = {"now": format_instant(now), "facts": summary}
+    # ``now`` goes in as the aware datetime itself (UTC, milliseconds): CertLogic's plusTime
+    # reads an aware datetime from the data as the instant its string would name.
+    data = {"now": now, "facts": summary}
     reasons: list[Reason] = []
     checks: list[Reason] = []
     changes: list[datetime] = []
     colour = "green"
     for c in compiled.rules:
         rule = c.rule
-        if not _run(c.condition, data, rule, "condition"):
+        try:
+            holds = c.condition(data)
+        except CertLogicError as exc:
+            raise _failed(exc, rule, "condition") from exc
+        if not holds:
             start = _time_of(c.starts, rule.starts_reads, summary, data, rule, "starts")
             if start is not None and start > now:
                 changes.append(start)
