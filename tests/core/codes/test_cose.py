@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from healthcode.core.codes.cose import (
     ALG_ES256,
     ALG_PS256,
+    CoseSign1,
     sign1_decode,
     sign1_encode,
     verify_signature,
@@ -131,3 +132,39 @@ def test_arbitrary_bytes_only_typed_errors(data: bytes) -> None:
         return
     with pytest.raises(VerificationFailed):
         verify_signature(msg, ec_key().public_key())
+
+
+@pytest.mark.parametrize("protected_len", [0, 1, 23, 24, 255, 256])
+@pytest.mark.parametrize("payload_len", [0, 23, 24, 255, 256, 65535, 65536])
+def test_sig_structure_matches_cbor2(protected_len: int, payload_len: int) -> None:
+    """The hand-concatenated Sig_structure equals cbor2's encoding of the same array."""
+    protected, payload = b"p" * protected_len, b"x" * payload_len
+    msg = CoseSign1(
+        protected_bytes=protected,
+        protected={},
+        unprotected={},
+        payload=payload,
+        signature=b"",
+        alg=ALG_ES256,
+        kid=None,
+    )
+    assert msg.to_be_signed() == cbor2.dumps(["Signature1", protected, b"", payload])
+
+
+def test_cached_protected_header_is_a_copy() -> None:
+    raw = sign1_encode(b"hello", private_key=ec_key(), kid=b"12345678")
+    first = sign1_decode(raw)
+    first.protected[99] = "changed"
+    assert 99 not in sign1_decode(raw).protected
+
+
+def test_non_p256_key_refused_every_time() -> None:
+    """The per-key check cache never lets a P-384 key through, first call or later."""
+    raw = sign1_encode(b"hello", private_key=ec_key(), kid=b"12345678")
+    other = ec.generate_private_key(ec.SECP384R1()).public_key()
+    for _ in range(2):
+        with pytest.raises(VerificationFailed) as err:
+            verify_signature(sign1_decode(raw), other)
+        assert err.value.code == "SIGNATURE_INVALID"
+    verify_signature(sign1_decode(raw), ec_key().public_key())
+    verify_signature(sign1_decode(raw), ec_key().public_key())

@@ -53,6 +53,18 @@ TAG_CWT = 61
 #: The largest COSE message decoded (a QR code holds under 3 KiB; this bounds hostile input).
 MAX_MESSAGE_BYTES = 64 * 1024
 _SUPPORTED = {ALG_ES256: "ES256", ALG_PS256: "PS256"}
+#: Decoded protected headers by their bytes (a signer sends the same header in every message);
+#: bounded in count and in header size so hostile input cannot grow it.
+_HEADERS: dict[bytes, dict[Any, Any]] = {}
+_MAX_CACHED_HEADERS = 256
+_MAX_CACHED_HEADER_BYTES = 128
+#: ES256 = ECDSA with SHA-256; the object is immutable, so one serves every verification.
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+#: Public keys already checked to be EC P-256, by id (the key is kept so the id stays its own).
+_P256_KEYS: dict[int, Any] = {}
+_MAX_CHECKED_KEYS = 1024
+#: CBOR array(4), text(10) "Signature1": the fixed start of every COSE_Sign1 Sig_structure.
+_SIG1_PREFIX = b"\x84\x6aSignature1"
 _STAGE_COSE = "cose"
 _STAGE_SIG = "signature"
 
@@ -71,8 +83,34 @@ class CoseSign1:
     tags: tuple[int, ...] = field(default=())
 
     def to_be_signed(self) -> bytes:
-        """The Sig_structure (RFC 9052, section 4.4) the signature covers."""
-        return cbor2.dumps(["Signature1", self.protected_bytes, b"", self.payload])
+        """The Sig_structure (RFC 9052, section 4.4) the signature covers.
+
+        Concatenated by hand, as cbor2 would encode ``["Signature1", protected, b"",
+        payload]`` (the tests check that they agree).
+        """
+        return b"".join(
+            (
+                _SIG1_PREFIX,
+                _bstr_head(len(self.protected_bytes)),
+                self.protected_bytes,
+                b"\x40",  # external_aad: the empty byte string
+                _bstr_head(len(self.payload)),
+                self.payload,
+            )
+        )
+
+
+def _bstr_head(length: int) -> bytes:
+    """The CBOR head of a byte string of ``length`` bytes (major type 2, shortest form)."""
+    if length < 24:
+        return bytes((0x40 | length,))
+    if length < 0x100:
+        return bytes((0x58, length))
+    if length < 0x10000:
+        return b"\x59" + length.to_bytes(2, "big")
+    if length < 0x100000000:
+        return b"\x5a" + length.to_bytes(4, "big")
+    return b"\x5b" + length.to_bytes(8, "big")
 
 
 def _malformed(message: str) -> VerificationFailed:
@@ -91,6 +129,29 @@ def _loads_exact(data: bytes) -> Any:
     return item
 
 
+def _is_map(value: Any) -> bool:
+    # cbor2 decodes maps to dict; the Mapping check (an ABC, slower) covers the rest.
+    return type(value) is dict or isinstance(value, Mapping)
+
+
+def _protected_header(protected_bytes: bytes) -> dict[Any, Any]:
+    """The decoded protected header, cached by its bytes (a signer sends the same one).
+
+    The cache holds at most :data:`_MAX_CACHED_HEADERS` headers; callers get a copy.
+    """
+    cached = _HEADERS.get(protected_bytes)
+    if cached is None:
+        decoded: Any = {} if protected_bytes == b"" else _loads_exact(protected_bytes)
+        if not _is_map(decoded):
+            raise _malformed("protected header must encode a map")
+        cached = dict(decoded)
+        if len(protected_bytes) <= _MAX_CACHED_HEADER_BYTES:
+            if len(_HEADERS) >= _MAX_CACHED_HEADERS:
+                _HEADERS.clear()
+            _HEADERS[protected_bytes] = cached
+    return dict(cached)
+
+
 def sign1_decode(data: bytes) -> CoseSign1:
     """Decode a COSE_Sign1 message (tagged 18, untagged, or tag 61 around tag 18)."""
     if not isinstance(data, bytes | bytearray):
@@ -102,34 +163,32 @@ def sign1_decode(data: bytes) -> CoseSign1:
     while isinstance(item, cbor2.CBORTag):
         tags.append(item.tag)
         item = item.value
-    if tags not in ([], [TAG_COSE_SIGN1], [TAG_CWT, TAG_COSE_SIGN1]):
+    if tags not in ([TAG_COSE_SIGN1], [], [TAG_CWT, TAG_COSE_SIGN1]):
         raise _malformed(f"unexpected CBOR tags {tags}; expected 18, none, or 61 around 18")
     if not isinstance(item, list | tuple) or len(item) != 4:
         raise _malformed("COSE_Sign1 must be an array of 4 items")
     protected_bytes, unprotected, payload, signature = item
-    if not isinstance(protected_bytes, bytes):
+    if type(protected_bytes) is not bytes:
         raise _malformed("protected header must be a byte string")
-    if not isinstance(unprotected, Mapping):
+    if not _is_map(unprotected):
         raise _malformed("unprotected header must be a map")
-    if not isinstance(payload, bytes):
+    if type(payload) is not bytes:
         raise _malformed("payload must be a byte string (detached payloads are not supported)")
-    if not isinstance(signature, bytes):
+    if type(signature) is not bytes:
         raise _malformed("signature must be a byte string")
-    protected: Any = {} if protected_bytes == b"" else _loads_exact(protected_bytes)
-    if not isinstance(protected, Mapping):
-        raise _malformed("protected header must encode a map")
+    protected = _protected_header(protected_bytes)
     try:
         alg = protected.get(HEADER_ALG, unprotected.get(HEADER_ALG))
     except TypeError as exc:  # an unhashable key cannot be looked up
         raise _malformed(f"header map cannot be read: {exc}") from exc
-    if alg is not None and (not isinstance(alg, int) or isinstance(alg, bool)):
+    if alg is not None and type(alg) is not int:
         raise _malformed(f"alg header must be an integer, not {type(alg).__name__}")
     kid = protected.get(HEADER_KID) if HEADER_KID in protected else unprotected.get(HEADER_KID)
-    if kid is not None and not isinstance(kid, bytes):
+    if kid is not None and type(kid) is not bytes:
         raise _malformed(f"kid header must be a byte string, not {type(kid).__name__}")
     return CoseSign1(
         protected_bytes=protected_bytes,
-        protected=dict(protected),
+        protected=protected,
         unprotected=dict(unprotected),
         payload=payload,
         signature=signature,
@@ -170,7 +229,7 @@ def sign1_encode(
     if alg == ALG_ES256:
         if not isinstance(private_key, ec.EllipticCurvePrivateKey):
             raise ValueError("ES256 needs an EC P-256 private key")
-        r, s = decode_dss_signature(private_key.sign(tbs, ec.ECDSA(hashes.SHA256())))
+        r, s = decode_dss_signature(private_key.sign(tbs, _ECDSA_SHA256))
         signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
     else:
         if not isinstance(private_key, rsa.RSAPrivateKey):
@@ -203,15 +262,12 @@ def verify_signature(msg: CoseSign1, public_key: Any) -> None:
     tbs = msg.to_be_signed()
     try:
         if msg.alg == ALG_ES256:
-            if not isinstance(public_key, ec.EllipticCurvePublicKey) or not isinstance(
-                public_key.curve, ec.SECP256R1
-            ):
-                raise _bad_sig("ES256 needs an EC P-256 key; the signer's key is another kind")
+            _check_p256(public_key)
             if len(msg.signature) != 64:
                 raise _bad_sig(f"ES256 signature is {len(msg.signature)} bytes, not 64")
             r = int.from_bytes(msg.signature[:32], "big")
             s = int.from_bytes(msg.signature[32:], "big")
-            public_key.verify(encode_dss_signature(r, s), tbs, ec.ECDSA(hashes.SHA256()))
+            public_key.verify(encode_dss_signature(r, s), tbs, _ECDSA_SHA256)
         else:
             if not isinstance(public_key, rsa.RSAPublicKey):
                 raise _bad_sig("PS256 needs an RSA key; the signer's key is another kind")
@@ -222,6 +278,19 @@ def verify_signature(msg: CoseSign1, public_key: Any) -> None:
         raise _bad_sig("the signature does not verify with the signer's key") from exc
     except (ValueError, TypeError) as exc:
         raise _bad_sig(f"the signature cannot be checked: {exc}") from exc
+
+
+def _check_p256(public_key: Any) -> None:
+    """Raises SIGNATURE_INVALID unless ``public_key`` is an EC P-256 key (cached by key)."""
+    if _P256_KEYS.get(id(public_key)) is public_key:
+        return
+    if not isinstance(public_key, ec.EllipticCurvePublicKey) or not isinstance(
+        public_key.curve, ec.SECP256R1
+    ):
+        raise _bad_sig("ES256 needs an EC P-256 key; the signer's key is another kind")
+    if len(_P256_KEYS) >= _MAX_CHECKED_KEYS:
+        _P256_KEYS.clear()
+    _P256_KEYS[id(public_key)] = public_key
 
 
 def _bad_sig(message: str) -> VerificationFailed:
