@@ -36,7 +36,6 @@ import polars as pl
 
 from healthcode.core.clock import Clock, parse_instant
 from healthcode.core.errors import RuleSetError
-from healthcode.core.facts import format_instant
 from healthcode.core.rules import SEVERITY, SUMMARY_FIELDS, RuleSet
 from healthcode.core.rules.evaluate import Evaluation
 
@@ -244,14 +243,7 @@ def evaluate_frame(
     for an expression outside the supported subset, and ``BATCH_INPUT`` when a column is
     missing or of the wrong type.
     """
-    now = clock.now().astimezone(UTC)
-    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
-    if now < ruleset.valid_from or (ruleset.valid_until is not None and now >= ruleset.valid_until):
-        raise RuleSetError(
-            "RULESET_NOT_VALID",
-            f"{ruleset.id} {ruleset.version} is not valid at {format_instant(now)}",
-            at=format_instant(now),
-        )
+    now = ruleset.instant_of(clock)
     for name, dtype in SCHEMA.items():
         if name not in frame.columns or frame.schema[name] != dtype:
             raise RuleSetError("BATCH_INPUT", f"column {name} must be {dtype}", field=name)

@@ -263,14 +263,7 @@ def evaluate(ruleset: RuleSet, summary: Mapping[str, Any], *, clock: Clock) -> E
     ``RULE_EVALUATION_FAILED`` when an expression fails on these facts, and
     ``RULE_TIME_EXPRESSION`` when an until/starts expression gives no date-time.
     """
-    now = clock.now().astimezone(UTC)
-    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
-    if now < ruleset.valid_from or (ruleset.valid_until is not None and now >= ruleset.valid_until):
-        raise RuleSetError(
-            "RULESET_NOT_VALID",
-            f"{ruleset.id} {ruleset.version} is not valid at {format_instant(now)}",
-            at=format_instant(now),
-        )
+    now = ruleset.instant_of(clock)
     compiled = compile_ruleset(ruleset)
     # ``now`` goes in as the aware datetime itself (UTC, milliseconds): CertLogic's plusTime
     # reads an aware datetime from the data as the instant its string would name.

@@ -44,7 +44,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -54,8 +54,9 @@ import jsonschema
 import yaml
 
 from healthcode.core import certlogic
-from healthcode.core.clock import parse_instant
+from healthcode.core.clock import Clock, parse_instant
 from healthcode.core.errors import RuleSetError
+from healthcode.core.facts import format_instant
 
 __all__ = [
     "BASELINE_FILE",
@@ -134,6 +135,21 @@ class RuleSet:
     digest: str
     document: Mapping[str, Any] = field(repr=False)
     overlays: tuple[str, ...] = ()  # "id@version" of overlays applied, in order
+
+    def instant_of(self, clock: Clock) -> datetime:
+        """``clock.now()`` as the rules see it: UTC, cut to milliseconds (CertLogic's resolution).
+
+        Both evaluators (one person, a population) take their ``now`` from here.
+        Raises RuleSetError ``RULESET_NOT_VALID`` when it is outside the rule set's validity.
+        """
+        now = clock.now().astimezone(UTC)
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        if now < self.valid_from or (self.valid_until is not None and now >= self.valid_until):
+            at = format_instant(now)
+            raise RuleSetError(
+                "RULESET_NOT_VALID", f"{self.id} {self.version} is not valid at {at}", at=at
+            )
+        return now
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id. Raises RuleSetError ``RULE_UNKNOWN``."""
