@@ -84,6 +84,9 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], Any]] = {
     "feed_page_max": ("HEALTHCODE_FEED_PAGE_MAX", _positive_int, 1000),
     "batch_max": ("HEALTHCODE_BATCH_MAX", _positive_int, 100_000),
     "token_days": ("HEALTHCODE_TOKEN_DAYS", _positive_int, 365),
+    "network_home": ("HEALTHCODE_HOME", str, ""),
+    "key_passphrase": ("HEALTHCODE_KEY_PASSPHRASE", str, ""),
+    "publish_hours": ("HEALTHCODE_PUBLISH_HOURS", _positive_int, 24),
 }
 
 
@@ -100,6 +103,9 @@ class Settings:
     feed_page_max: int
     batch_max: int
     token_days: int
+    network_home: str  # the network directory (core.trust.network) whose root signs documents
+    key_passphrase: str
+    publish_hours: int  # validity of a published document
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -125,6 +131,8 @@ class Settings:
     def __repr__(self) -> str:  # never print keys
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
         shown["field_key"] = shown["pseudonym_key"] = "***"
+        if shown["key_passphrase"]:
+            shown["key_passphrase"] = "***"
         return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
 

@@ -5,6 +5,7 @@ Every refusal is an AccessDenied with a stable code: ``KIND_NOT_ALLOWED`` (the k
 feed), ``CODE_NOT_OWN`` (a status report for a person registered elsewhere).
 
 >>> from healthcode.hub.orgs import Principal
+from healthcode.store.models import ORG_KINDS
 >>> lab = Principal(org_id=1, kind="lab", region_code="440106", name="GZ lab")
 >>> require(lab, "submit:nat")
 >>> require(lab, "submit:vaccination")
@@ -18,6 +19,7 @@ from __future__ import annotations
 from healthcode.core import regions
 from healthcode.core.errors import AccessDenied
 from healthcode.hub.orgs import Principal
+from healthcode.store.models import ORG_KINDS
 
 __all__ = ["ACTIONS", "PERMISSIONS", "require", "require_own_feed", "require_within_region"]
 
@@ -34,6 +36,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "registration:report": frozenset({"province"}),
     "status:report": frozenset({"province"}),
     "status:query": frozenset({"checkpoint", "province"}),
+    "published:read": frozenset(ORG_KINDS),
 }
 ACTIONS = tuple(PERMISSIONS)
 

@@ -14,29 +14,51 @@ from typing import Annotated, Any
 from fastapi import Body, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from healthcode.core.errors import AccessDenied, HealthcodeError, InvalidInput
-from healthcode.hub import formats
+from healthcode.hub import fhir, formats
 from healthcode.hub.access import require, require_own_feed
 from healthcode.hub.feeds import read_page
 from healthcode.hub.ingest import Located
 from healthcode.hub.orgs import Principal
+from healthcode.hub.publishing import MEDIA_TYPE
 from healthcode.hub.services import Hub
 
 __all__ = ["create_app", "status_of"]
 
-_NOT_FOUND = frozenset({"RISK_AREA_UNKNOWN", "STATUS_UNKNOWN"})
+_NOT_FOUND = frozenset({"RISK_AREA_UNKNOWN", "STATUS_UNKNOWN", "RECORD_UNKNOWN", "NOT_PUBLISHED"})
 _CONFLICT = frozenset(
-    {"NATURAL_KEY_CONFLICT", "IDEMPOTENCY_KEY_REUSED", "RISK_AREA_LIFTED", "CURSOR_EXPIRED"}
+    {
+        "NATURAL_KEY_CONFLICT",
+        "IDEMPOTENCY_KEY_REUSED",
+        "RISK_AREA_LIFTED",
+        "CURSOR_EXPIRED",
+        "RECORD_WITHDRAWN",
+        "PUBLISH_CONFLICT",
+    }
 )
 _MALFORMED = frozenset(
-    {"JSON_INVALID", "BATCH_NOT_ARRAY", "ENCODING_UNSUPPORTED", "CSV_HEADER", "CONTENT_TYPE"}
+    {
+        "JSON_INVALID",
+        "BATCH_NOT_ARRAY",
+        "ENCODING_UNSUPPORTED",
+        "CSV_HEADER",
+        "CONTENT_TYPE",
+        "FHIR_NOT_BUNDLE",
+    }
 )
 #: The largest request body accepted (a 100 000-record batch is about 30 MB).
 MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
+class DocKind(StrEnum):
+    rule_set = "rule-set"
+    value_set = "value-set"
+    risk_areas = "risk-areas"
+    trust_list = "trust-list"
 
 
 class Kind(StrEnum):
@@ -108,6 +130,24 @@ _CSV_BODY = {
                 }
             },
         },
+    }
+}
+
+
+_FHIR_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/fhir+json": {"schema": {"type": "object", "additionalProperties": True}}
+        },
+    }
+}
+_COSE_ANSWER = {
+    "responses": {
+        "200": {
+            "description": "the signed envelope (COSE_Sign1, core/trust/envelope.py)",
+            "content": {"application/cose": {"schema": {"type": "string", "format": "binary"}}},
+        }
     }
 }
 
@@ -229,6 +269,32 @@ def create_app(hub: Hub) -> FastAPI:
             request_digest=_digest(b"csv", kind.value.encode(), raw),
         )
 
+    @app.post("/v1/fhir", tags=["ingest"], openapi_extra=_FHIR_BODY)
+    async def submit_fhir(
+        caller: Caller, request: Request, idempotency_key: IdemKey = None
+    ) -> dict[str, Any]:
+        """An HL7 FHIR R4 Bundle (Patient, Observation, Immunization): all or nothing; answers
+        ``{"count", "records": [{"entry", "kind", "id"}]}`` (docs/hub.md)."""
+        ctype = request.headers.get("content-type", "").split(";")[0].strip()
+        if ctype not in fhir.FHIR_MEDIA_TYPES:
+            raise InvalidInput("CONTENT_TYPE", "send application/fhir+json")
+        raw = await _body(request)
+        return await run_in_threadpool(
+            hub.fhir.submit,
+            caller,
+            raw,
+            idempotency_key=idempotency_key,
+            request_digest=_digest(b"fhir", raw),
+        )
+
+    @app.post("/v1/records/{kind}/corrections", tags=["ingest"])
+    def correct(
+        kind: Kind, caller: Caller, body: Annotated[dict[str, Any], Body()]
+    ) -> dict[str, Any]:
+        """Correct (``action: "correct"``, ``record``) or withdraw (``action: "withdraw"``) one's
+        own record by ``record_id``, with a ``reason``; stored as a new version."""
+        return hub.corrections.submit(caller, kind.value, body)
+
     # -- feeds -------------------------------------------------------------------------------
 
     @app.get("/v1/feeds/{province}", tags=["feeds"])
@@ -312,5 +378,18 @@ def create_app(hub: Hub) -> FastAPI:
     def current_areas(_caller: Caller) -> dict[str, Any]:
         """Areas in force now."""
         return {"areas": hub.risk_areas.current()}
+
+    # -- signed documents ----------------------------------------------------------------------
+
+    @app.get("/v1/published/{kind}", tags=["published"], openapi_extra=_COSE_ANSWER)
+    def published(kind: DocKind, caller: Caller) -> Response:
+        """The latest signed document of a kind (rule set, value sets, risk areas, trust list)."""
+        require(caller, "published:read")
+        doc = hub.publishing.latest(kind.value)
+        return Response(
+            content=doc.envelope,
+            media_type=MEDIA_TYPE,
+            headers={"ETag": f'"{kind.value}-{doc.seq}"', "X-Sequence": str(doc.seq)},
+        )
 
     return app

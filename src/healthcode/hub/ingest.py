@@ -53,6 +53,10 @@ class Located:
     raw: Any
 
 
+def _position(entry: dict[str, Any]) -> tuple[int, ...]:
+    return tuple(int(entry.get(k, 0)) for k in ("entry", "index", "line"))
+
+
 def _error_entry(where: dict[str, int], exc: HealthcodeError) -> dict[str, Any]:
     return {**where, **exc.to_dict()}
 
@@ -107,6 +111,54 @@ class IngestService:
             )
         )
 
+    def submit_mixed(
+        self,
+        principal: Principal,
+        items: Sequence[tuple[str, Located]],
+        *,
+        idempotency_key: str | None = None,
+        request_digest: str = "",
+    ) -> dict[str, Any]:
+        """Records of several kinds, all or nothing in one transaction (a FHIR Bundle).
+
+        Answers ``{"count", "records": [{**where, "kind", "id"}]}`` in the order of ``where``.
+        Raises what :meth:`submit` raises (BATCH_INVALID lists the wrong records of every kind).
+        """
+        for kind in sorted({kind for kind, _ in items}):
+            require(principal, f"submit:{kind}")
+        if not items:
+            raise InvalidInput("BATCH_EMPTY", "the request holds no records")
+        if len(items) > self.batch_max:
+            raise InvalidInput(
+                "BATCH_TOO_LARGE",
+                f"{len(items)} records; at most {self.batch_max} a request",
+                limit=self.batch_max,
+            )
+        by_kind: dict[str, list[Located]] = {}
+        for kind, item in items:
+            by_kind.setdefault(kind, []).append(item)
+        groups: dict[str, tuple[list[ParsedRecord], list[Located]]] = {}
+        errors: list[dict[str, Any]] = []
+        rejected = 0
+        for kind, group in by_kind.items():
+            try:
+                groups[kind] = (self._parse_all(principal, kind, group, single=False), group)
+            except InvalidInput as exc:
+                if exc.code != "BATCH_INVALID":
+                    raise
+                rejected += int(exc.details["rejected"])
+                errors.extend(exc.details["errors"])
+        if rejected:
+            raise InvalidInput(
+                "BATCH_INVALID",
+                f"{rejected} of {len(items)} records are invalid; nothing was stored",
+                rejected=rejected,
+                errors=sorted(errors, key=_position)[:MAX_ERRORS_LISTED],
+            )
+        return self._retrying(
+            lambda: self._store_mixed(principal, groups, idempotency_key, request_digest)
+        )
+
     # -- steps ------------------------------------------------------------------------------
 
     def _parse_all(
@@ -157,39 +209,94 @@ class IngestService:
     ) -> dict[str, Any]:
         now = self.clock.now()
         with self.db.write() as s:
-            if idempotency_key is not None:
-                earlier = s.get(IdempotencyKey, (principal.org_id, idempotency_key))
-                if earlier is not None:
-                    if earlier.request_digest != request_digest:
-                        raise InvalidInput(
-                            "IDEMPOTENCY_KEY_REUSED",
-                            "this Idempotency-Key was used for a different request",
-                            field="Idempotency-Key",
-                        )
-                    return dict(earlier.response)
-            first_of = self._dedupe(parsed, items)
-            existing = self._existing(s, principal, kind, parsed, first_of, items)
-            new = [
-                p for i, p in enumerate(parsed) if first_of[i] == i and p.record_id not in existing
-            ]
-            new_ids = self._insert(s, principal, kind, new, now)
-            ids_by_key = {**{k: v[0] for k, v in existing.items()}, **new_ids}
-            ids = [ids_by_key[p.record_id] for p in parsed]
+            earlier = self._earlier_answer(s, principal, idempotency_key, request_digest)
+            if earlier is not None:
+                return earlier
+            ids = self._store_kind(s, principal, kind, parsed, items, now)
             answer: dict[str, Any] = {"kind": kind, "count": len(ids), "ids": ids}
             if single:
                 answer = {"kind": kind, "id": ids[0]}
-            if idempotency_key is not None:
-                s.add(
-                    IdempotencyKey(
-                        org_id=principal.org_id,
-                        key=idempotency_key,
-                        request_digest=request_digest,
-                        status_code=200,
-                        response=answer,
-                        created_at=now,
-                    )
-                )
+            self._remember(s, principal, idempotency_key, request_digest, answer, now)
         return answer
+
+    def _store_mixed(
+        self,
+        principal: Principal,
+        groups: dict[str, tuple[list[ParsedRecord], list[Located]]],
+        idempotency_key: str | None,
+        request_digest: str,
+    ) -> dict[str, Any]:
+        now = self.clock.now()
+        with self.db.write() as s:
+            earlier = self._earlier_answer(s, principal, idempotency_key, request_digest)
+            if earlier is not None:
+                return earlier
+            records: list[dict[str, Any]] = []
+            for kind in sorted(groups):  # one order for every writer
+                parsed, items = groups[kind]
+                ids = self._store_kind(s, principal, kind, parsed, items, now)
+                records.extend(
+                    {**item.where, "kind": kind, "id": rid}
+                    for item, rid in zip(items, ids, strict=True)
+                )
+            records.sort(key=_position)
+            answer: dict[str, Any] = {"count": len(records), "records": records}
+            self._remember(s, principal, idempotency_key, request_digest, answer, now)
+        return answer
+
+    def _store_kind(
+        self,
+        s: Session,
+        principal: Principal,
+        kind: str,
+        parsed: list[ParsedRecord],
+        items: Sequence[Located],
+        now: Any,
+    ) -> list[int]:
+        first_of = self._dedupe(parsed, items)
+        existing = self._existing(s, principal, kind, parsed, first_of, items)
+        new = [p for i, p in enumerate(parsed) if first_of[i] == i and p.record_id not in existing]
+        new_ids = self._insert(s, principal, kind, new, now)
+        ids_by_key = {**{k: v[0] for k, v in existing.items()}, **new_ids}
+        return [ids_by_key[p.record_id] for p in parsed]
+
+    @staticmethod
+    def _earlier_answer(
+        s: Session, principal: Principal, idempotency_key: str | None, request_digest: str
+    ) -> dict[str, Any] | None:
+        if idempotency_key is None:
+            return None
+        earlier = s.get(IdempotencyKey, (principal.org_id, idempotency_key))
+        if earlier is None:
+            return None
+        if earlier.request_digest != request_digest:
+            raise InvalidInput(
+                "IDEMPOTENCY_KEY_REUSED",
+                "this Idempotency-Key was used for a different request",
+                field="Idempotency-Key",
+            )
+        return dict(earlier.response)
+
+    @staticmethod
+    def _remember(
+        s: Session,
+        principal: Principal,
+        idempotency_key: str | None,
+        request_digest: str,
+        answer: dict[str, Any],
+        now: Any,
+    ) -> None:
+        if idempotency_key is not None:
+            s.add(
+                IdempotencyKey(
+                    org_id=principal.org_id,
+                    key=idempotency_key,
+                    request_digest=request_digest,
+                    status_code=200,
+                    response=answer,
+                    created_at=now,
+                )
+            )
 
     @staticmethod
     def _dedupe(parsed: list[ParsedRecord], items: Sequence[Located]) -> list[int]:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from healthcode.config import Settings
 from healthcode.core.clock import Clock, SystemClock
+from healthcode.hub.corrections import CorrectionService
+from healthcode.hub.fhir import FhirService
 from healthcode.hub.ingest import IngestService
 from healthcode.hub.orgs import OrgService
+from healthcode.hub.publishing import PublishingService
 from healthcode.hub.records import RecordParser
 from healthcode.hub.risk_areas import RiskAreaService
 from healthcode.hub.status import StatusService
@@ -26,24 +30,40 @@ class Hub:
     ingest: IngestService
     status: StatusService
     risk_areas: RiskAreaService
+    fhir: FhirService
+    corrections: CorrectionService
+    publishing: PublishingService
 
     @classmethod
     def build(cls, *, settings: Settings, db: Database, clock: Clock | None = None) -> Hub:
         clock = clock or SystemClock()
+        parser = RecordParser(pseudonym_key=settings.pseudonym_key, clock=clock)
+        ingest = IngestService(
+            db=db,
+            clock=clock,
+            parser=parser,
+            cipher=FieldCipher(key=settings.field_key),
+            batch_max=settings.batch_max,
+        )
+        risk_areas = RiskAreaService(db=db, clock=clock)
         return cls(
             settings=settings,
             db=db,
             clock=clock,
             orgs=OrgService(db=db, clock=clock, token_days=settings.token_days),
-            ingest=IngestService(
+            ingest=ingest,
+            status=StatusService(db=db, clock=clock, pseudonym_key=settings.pseudonym_key),
+            risk_areas=risk_areas,
+            fhir=FhirService(ingest=ingest, clock=clock),
+            corrections=CorrectionService(db=db, clock=clock, parser=parser),
+            publishing=PublishingService(
                 db=db,
                 clock=clock,
-                parser=RecordParser(pseudonym_key=settings.pseudonym_key, clock=clock),
-                cipher=FieldCipher(key=settings.field_key),
-                batch_max=settings.batch_max,
+                risk_areas=risk_areas,
+                network_home=settings.network_home,
+                passphrase=settings.key_passphrase.encode() if settings.key_passphrase else None,
+                validity=timedelta(hours=settings.publish_hours),
             ),
-            status=StatusService(db=db, clock=clock, pseudonym_key=settings.pseudonym_key),
-            risk_areas=RiskAreaService(db=db, clock=clock),
         )
 
     @classmethod

@@ -1,0 +1,207 @@
+"""Corrections (GB/T 38963 信息更正): an organisation corrects or withdraws its own record.
+
+A record is named by its natural key (the submitter's ``record_id`` under a kind). A correction
+sends the whole record again, corrected; a withdrawal sends only the reason. Either is stored as
+a new version in ``record_versions`` (the ``records`` row is never overwritten: it stays version
+1), goes to the feed of the province that holds the record as a ``correction`` entry, and is
+written to ``audit_events`` — all in one transaction.
+
+Rules: only the organisation that submitted a record may correct it (``RECORD_NOT_OWN``, 403); a
+correction may not change whose record it is (``CORRECTION_IDENTITY_CHANGED``: withdraw it and
+submit a new record instead); a withdrawn record takes no further correction
+(``RECORD_WITHDRAWN``). Retries are safe: the same correction (same content) or a second
+withdrawal answers the version already stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from healthcode.core.clock import Clock
+from healthcode.core.errors import AccessDenied, InvalidInput
+from healthcode.hub import feeds
+from healthcode.hub.access import require
+from healthcode.hub.orgs import Principal
+from healthcode.hub.records import RECORD_ID_MAX, RecordParser
+from healthcode.store.db import Database
+from healthcode.store.models import CORRECTION_ACTIONS, AuditEvent, Record, RecordVersion
+
+__all__ = ["REASON_MAX", "CorrectionService"]
+
+REASON_MAX = 500
+
+
+def _reason(raw: dict[str, Any]) -> str:
+    reason = raw.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput("FIELD_MISSING", "reason: why the record changes", field="reason")
+    if len(reason.strip()) > REASON_MAX:
+        raise InvalidInput("FIELD_TOO_LONG", f"reason is longer than {REASON_MAX}", field="reason")
+    return reason.strip()
+
+
+def _record_id(raw: dict[str, Any]) -> str:
+    value = raw.get("record_id")
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput("FIELD_MISSING", "record_id is required", field="record_id")
+    if len(value.strip()) > RECORD_ID_MAX:
+        raise InvalidInput("FIELD_TOO_LONG", "record_id is too long", field="record_id")
+    return value.strip()
+
+
+def _withdrawn(previous: str) -> str:
+    return hashlib.sha256(f"withdrawn|{previous}".encode()).hexdigest()
+
+
+def _answer(record: Record, version: RecordVersion) -> dict[str, Any]:
+    return {
+        "record": record.id,
+        "kind": record.kind,
+        "record_id": record.natural_key,
+        "version": version.version,
+        "action": version.action,
+    }
+
+
+class CorrectionService:
+    def __init__(self, *, db: Database, clock: Clock, parser: RecordParser) -> None:
+        self.db = db
+        self.clock = clock
+        self.parser = parser
+
+    def submit(self, principal: Principal, kind: str, raw: dict[str, Any]) -> dict[str, Any]:
+        """Correct (``action: "correct"``, with the whole ``record``) or withdraw one's record.
+
+        Answers ``{"record", "kind", "record_id", "version", "action"}``. Raises AccessDenied
+        KIND_NOT_ALLOWED, RECORD_NOT_OWN; InvalidInput FIELD_*, VALUE_NOT_IN_SET (action), the
+        record's own codes (field ``record.<name>``), RECORD_UNKNOWN, RECORD_WITHDRAWN,
+        CORRECTION_NO_CHANGE, CORRECTION_IDENTITY_CHANGED.
+        """
+        require(principal, f"submit:{kind}")
+        action = raw.get("action")
+        if action not in CORRECTION_ACTIONS:
+            raise InvalidInput("VALUE_NOT_IN_SET", "action is correct or withdraw", field="action")
+        record_id = _record_id(raw)
+        reason = _reason(raw)
+        parsed = None
+        if action == "correct":
+            body = raw.get("record")
+            if not isinstance(body, dict):
+                raise InvalidInput(
+                    "FIELD_MISSING", "record: the whole corrected record", field="record"
+                )
+            defaults = {"lab": principal.name} if kind in ("nat", "antibody") else {}
+            try:
+                parsed = self.parser.parse(
+                    kind, {**body, "record_id": record_id}, defaults=defaults
+                )
+            except InvalidInput as exc:
+                field = exc.details.get("field")
+                details = {**exc.details, "field": f"record.{field}" if field else "record"}
+                raise InvalidInput(exc.code, exc.message, **details) from exc
+        now = self.clock.now()
+        with self.db.write() as s:
+            record = self._own_record(s, principal, kind, record_id)
+            latest = s.execute(
+                select(RecordVersion)
+                .where(RecordVersion.record_id == record.id)
+                .order_by(RecordVersion.version.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+            if latest is not None and latest.action == "withdraw":
+                if action == "withdraw":
+                    return _answer(record, latest)  # a retry
+                raise InvalidInput(
+                    "RECORD_WITHDRAWN", f"record_id {record_id!r} was withdrawn", field="record_id"
+                )
+            if parsed is not None:
+                if parsed.pseudonym != record.pseudonym:
+                    raise InvalidInput(
+                        "CORRECTION_IDENTITY_CHANGED",
+                        "a correction may not change the person; withdraw and submit anew",
+                        field="record.id_number",
+                    )
+                if latest is not None and parsed.digest == latest.digest:
+                    return _answer(record, latest)  # a retry
+                if latest is None and parsed.digest == record.digest:
+                    raise InvalidInput(
+                        "CORRECTION_NO_CHANGE", "the record is unchanged", field="record"
+                    )
+            previous = latest.digest if latest is not None else record.digest
+            version = RecordVersion(
+                record_id=record.id,
+                version=(latest.version if latest is not None else 1) + 1,
+                action=action,
+                org_id=principal.org_id,
+                reason=reason,
+                digest=parsed.digest if parsed is not None else _withdrawn(previous),
+                payload=parsed.fact if parsed is not None else None,
+                created_at=now,
+            )
+            s.add(version)
+            s.flush()
+            data = {
+                "record": record.id,
+                "kind": kind,
+                "version": version.version,
+                "action": action,
+                "reason": reason,
+                "pseudonym": record.pseudonym,
+                "fact": version.payload,
+            }
+            feeds.append(
+                s,
+                [
+                    feeds.NewEntry(
+                        province=record.province, kind="correction", ref_id=version.id, payload=data
+                    )
+                ],
+                now=now,
+            )
+            s.add(
+                AuditEvent(
+                    at=now,
+                    org_id=principal.org_id,
+                    action=f"record.{action}",
+                    target=f"record:{record.id}",
+                    details={
+                        "kind": kind,
+                        "record_id": record_id,
+                        "version": version.version,
+                        "reason": reason,
+                        "previous_digest": previous,
+                        "digest": version.digest,
+                    },
+                )
+            )
+            return _answer(record, version)
+
+    @staticmethod
+    def _own_record(s: Session, principal: Principal, kind: str, record_id: str) -> Record:
+        record = s.execute(
+            select(Record)
+            .where(
+                Record.org_id == principal.org_id,
+                Record.kind == kind,
+                Record.natural_key == record_id,
+            )
+            .with_for_update()
+        ).scalar_one_or_none()
+        if record is not None:
+            return record
+        elsewhere = s.execute(
+            select(Record.id).where(Record.kind == kind, Record.natural_key == record_id).limit(1)
+        ).scalar_one_or_none()
+        if elsewhere is not None:
+            raise AccessDenied(
+                "RECORD_NOT_OWN",
+                f"record_id {record_id!r} was submitted by another organisation",
+                field="record_id",
+            )
+        raise InvalidInput(
+            "RECORD_UNKNOWN", f"no {kind} record {record_id!r} of yours", field="record_id"
+        )
