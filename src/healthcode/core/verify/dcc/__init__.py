@@ -1,0 +1,70 @@
+"""EU Digital COVID Certificates (``HC1:``): DSC trust lists and the verification stages.
+
+The package: ``trust`` (DSC lists, EKU usages), ``payload`` (the DCC inside the CWT),
+``schema`` (the payload JSON Schema), ``rules`` (EU business rules), ``stages`` (the pipeline;
+importing this package registers ``HC1:``). Every public name is importable from here.
+
+The plan of :func:`verify_dcc` (HCERT 1.3 and the dgc-testdata steps, in that order):
+
+1. prefix ``HC1:``                                  → ``PREFIX_INVALID``        (prefix)
+2. Base45                                           → ``BASE45_INVALID``        (base45)
+3. zlib                                             → ``DECOMPRESS_FAILED``     (decompress)
+4. COSE_Sign1 (tag 18, none, 61+18)                 → ``COSE_MALFORMED``        (cose)
+5. signature: every DSC with the kid is tried       → ``KEY_NOT_IN_TRUST_LIST``,
+                                                      ``SIGNATURE_INVALID``      (signature)
+6. CWT claims, ``iat``/``exp`` on the clock, and    → ``CWT_MALFORMED``, ``CWT_EXPIRED``,
+   within the DSC's validity                          ``CWT_NOT_YET_VALID``,
+                                                      ``CWT_OUTSIDE_SIGNER_VALIDITY`` (claims)
+7. EKU of the DSC allows this kind of certificate   → ``KEY_USAGE_MISMATCH``    (key_usage)
+8. payload schema (EU DCC 1.3.3)                    → ``SCHEMA_INVALID``        (schema)
+9. acceptance rules (EU business rules, CertLogic)  → ``RULES_FAILED``          (rules)
+
+>>> from datetime import datetime, timezone
+>>> from healthcode.core.clock import FixedClock
+>>> from healthcode.core.verify.pipeline import VerifyContext
+>>> ctx = VerifyContext(clock=FixedClock(datetime(2021, 6, 1, tzinfo=timezone.utc)),
+...                     key_stores={"dcc": DscTrustList()})
+>>> verify_dcc("HC1:6BF", ctx)
+Traceback (most recent call last):
+...
+healthcode.core.errors.VerificationFailed: DECOMPRESS_FAILED: zlib stream is truncated
+"""
+
+from __future__ import annotations
+
+from healthcode.core.verify.dcc.payload import dcc_kind, decode_dcc_claims
+from healthcode.core.verify.dcc.rules import RuleOutcome, check_rules
+from healthcode.core.verify.dcc.schema import SCHEMA_HELP, DccSchema, validate_schema
+from healthcode.core.verify.dcc.stages import (
+    FORMAT,
+    PREFIX,
+    check_key_usage,
+    check_signer_validity,
+    verify_dcc,
+    verify_dcc_cose,
+)
+from healthcode.core.verify.dcc.trust import (
+    EKU_USAGES,
+    DscTrustList,
+    _eku_oids_lenient,  # noqa: F401  (tests read EKUs with it)
+    kid_of_der,
+)
+
+__all__ = [
+    "EKU_USAGES",
+    "FORMAT",
+    "PREFIX",
+    "SCHEMA_HELP",
+    "DccSchema",
+    "DscTrustList",
+    "RuleOutcome",
+    "check_key_usage",
+    "check_rules",
+    "check_signer_validity",
+    "dcc_kind",
+    "decode_dcc_claims",
+    "kid_of_der",
+    "validate_schema",
+    "verify_dcc",
+    "verify_dcc_cose",
+]
