@@ -33,29 +33,28 @@ def test_publish_show_and_verify(tmp_path: Path) -> None:
     human = _run("trust", "show", str(out), "--home", home, "--now", NOW)
     assert "trust list #2" in human and "440000" in human
 
-    # The list is what the checkpoint verifies with: extract the content after opening it.
-    root = load_certificate((tmp_path / "root.cert.pem").read_bytes())
-    doc = open_envelope(
-        out.read_bytes(), root_cert=root, kind="trust-list", clock=FixedClock(parse_instant(NOW))
-    )
-    content = tmp_path / "tl.json"
-    content.write_bytes(doc.content)
+    # The signed list is what the checkpoint verifies with (the bare content is refused).
     code = _run("code", "issue", "--province", "440000", "--home", home, "--now", NOW).strip()
+    root = str(tmp_path / "root.cert.pem")
     result = runner.invoke(
-        app,
-        [
-            "verify",
-            code,
-            "--trust",
-            str(content),
-            "--national-root",
-            str(tmp_path / "root.cert.pem"),
-            "--at",
-            NOW,
-        ],
+        app, ["verify", code, "--trust", str(out), "--national-root", root, "--at", NOW]
     )
     assert result.exit_code == 0, result.output
     assert "VALID" in result.stdout and "issuer=440000" in result.stdout
+
+    doc = open_envelope(
+        out.read_bytes(),
+        root_cert=load_certificate((tmp_path / "root.cert.pem").read_bytes()),
+        kind="trust-list",
+        clock=FixedClock(parse_instant(NOW)),
+    )
+    content = tmp_path / "tl.json"
+    content.write_bytes(doc.content)
+    result = runner.invoke(
+        app, ["verify", code, "--trust", str(content), "--national-root", root, "--at", NOW]
+    )
+    assert result.exit_code == 2
+    assert "TRUSTLIST_UNSIGNED" in result.output
 
 
 def test_show_refuses_stale_and_foreign_lists(tmp_path: Path) -> None:

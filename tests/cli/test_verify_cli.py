@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 from pathlib import Path
 
+import cbor2
 import segno
+from click.testing import Result
 from typer.testing import CliRunner
 
 from healthcode.cli.main import app
@@ -99,3 +102,112 @@ def test_unknown_prefix_is_invalid_not_usage() -> None:
     result = runner.invoke(app, ["verify", "--json", "XX1:hello"])
     assert result.exit_code == 1
     assert json.loads(result.output)["error_code"] == "PREFIX_UNKNOWN"
+
+
+# --- native codes and the signed trust list ---------------------------------------------------
+
+NATIVE_NOW = "2022-11-20T09:00"
+
+
+def _native_network(tmp_path: Path, hours: int = 24) -> tuple[str, Path, Path]:
+    """A network with one province: (a code it issued, the signed list, the root cert)."""
+    home = str(tmp_path / "net")
+    for args in (
+        ["keys", "init", "--provinces", "440000", "--home", home, "--now", NATIVE_NOW],
+        ["trust", "publish", "--home", home, "--now", NATIVE_NOW, "--hours", str(hours)],
+    ):
+        assert runner.invoke(app, args).exit_code == 0
+    issued = runner.invoke(
+        app, ["code", "issue", "--province", "440000", "--home", home, "--now", NATIVE_NOW]
+    )
+    assert issued.exit_code == 0, issued.output
+    signed = tmp_path / "net" / "published" / "trust-list.cose"
+    return issued.stdout.strip(), signed, tmp_path / "net" / "root.cert.pem"
+
+
+def _verify_native(code: str, trust: Path, root: Path, *extra: str) -> Result:
+    args = ["verify", code, "--trust", str(trust), "--national-root", str(root), *extra]
+    return runner.invoke(app, [*args, "--json"])
+
+
+def test_native_with_signed_trust_list(tmp_path: Path) -> None:
+    code, signed, root = _native_network(tmp_path)
+    result = _verify_native(code, signed, root, "--at", NATIVE_NOW)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert (out["valid"], out["format"], out["warnings"]) == (True, "native", [])
+
+
+def test_bare_trust_list_is_refused(tmp_path: Path) -> None:
+    """Regression: the bare JSON content carries no signature, so its revocations can be cut."""
+    code, signed, root = _native_network(tmp_path)
+    body = cbor2.loads(cbor2.loads(signed.read_bytes()).value[2])
+    bare = tmp_path / "trust-list.json"
+    bare.write_bytes(body["content"])
+    result = _verify_native(code, bare, root, "--at", NATIVE_NOW)
+    assert result.exit_code == 2
+    assert "TRUSTLIST_UNSIGNED" in result.output
+
+
+def test_tampered_envelope_is_refused(tmp_path: Path) -> None:
+    """Deleting the revocations inside the envelope (digest fixed up) breaks the signature."""
+    code, signed, root = _native_network(tmp_path)
+    message = cbor2.loads(signed.read_bytes())
+    protected, unprotected, payload, signature = message.value
+    body = cbor2.loads(payload)
+    listing = json.loads(body["content"])
+    listing["revoked_serials"] = []
+    listing["revoked_signers"] = []
+    body["content"] = json.dumps(listing).encode()
+    body["digest"] = hashlib.sha256(body["content"]).digest()
+    forged = cbor2.CBORTag(18, [protected, unprotected, cbor2.dumps(body), signature])
+    tampered = tmp_path / "tampered.cose"
+    tampered.write_bytes(cbor2.dumps(forged))
+    result = _verify_native(code, tampered, root, "--at", NATIVE_NOW)
+    assert result.exit_code == 2
+    assert "ENVELOPE_SIGNATURE_INVALID" in result.output
+    # A flipped byte anywhere is refused too.
+    raw = bytearray(signed.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    tampered.write_bytes(bytes(raw))
+    result = _verify_native(code, tampered, root, "--at", NATIVE_NOW)
+    assert result.exit_code == 2
+    assert "ENVELOPE_" in result.output
+
+
+def test_signed_list_without_root_is_a_usage_error(tmp_path: Path) -> None:
+    code, signed, _ = _native_network(tmp_path)
+    result = runner.invoke(app, ["verify", code, "--trust", str(signed), "--at", NATIVE_NOW])
+    assert result.exit_code == 2
+    assert "--national-root" in result.output
+
+
+def test_stale_trust_list_warns_then_fails(tmp_path: Path) -> None:
+    code, signed, root = _native_network(tmp_path, hours=1)
+    # Two hours after the one-hour list expired: within the default 24 h tolerance, with a warning
+    # (the code itself is checked at the time it was issued).
+    late = "2022-11-20T12:00"
+    result = _verify_native(code, signed, root, "--at", late, "--skew", "99999")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert [w.split(":")[0] for w in out["warnings"]] == ["TRUSTLIST_STALE"]
+    human = runner.invoke(
+        app,
+        ["verify", code, "--trust", str(signed), "--national-root", str(root), "--at", late],
+    )
+    assert "warning TRUSTLIST_STALE" in human.stdout
+    result = _verify_native(code, signed, root, "--at", late, "--max-stale-hours", "1")
+    assert result.exit_code == 2
+    assert "ENVELOPE_EXPIRED" in result.output
+
+
+def test_dcc_without_schema_says_how_to_supply_it(testdata: Path, tmp_path: Path) -> None:
+    v = dcc_vector(testdata, "AT/1.json")
+    args = dcc_args(testdata, tmp_path, "AT/1.json")
+    i = args.index("--dcc-schema")
+    del args[i : i + 2]
+    result = runner.invoke(app, [*args, str(v["PREFIX"])], env={"HEALTHCODE_DCC_SCHEMA": ""})
+    assert result.exit_code == 1
+    out = json.loads(result.stdout)
+    assert out["error_code"] == "SCHEMA_UNAVAILABLE"
+    assert "--dcc-schema" in out["reason"] and "DCC.combined-schema.json" in out["reason"]

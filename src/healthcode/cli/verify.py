@@ -1,11 +1,14 @@
 """``healthcode verify``: verify codes of any format (native, EU DCC, SMART Health Card).
 
 Inputs are the TEXT arguments, else one text per line on standard input, plus the QR codes in
-each ``--image``. Exit status: 0 when every input is valid, 1 when any is not, 2 on usage errors.
+each ``--image``. Exit status: 0 when every input is valid, 1 when any is not, 2 on usage errors
+(including trust material that cannot be trusted: a native trust list must be the signed
+envelope that ``healthcode trust publish`` writes, opened with ``--national-root``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from datetime import timedelta
@@ -15,8 +18,10 @@ from typing import Annotated, Any
 import typer
 from cryptography import x509
 
-from healthcode.core.clock import FixedClock, SystemClock, parse_instant
-from healthcode.core.errors import HealthcodeError
+from healthcode.core.clock import Clock, FixedClock, SystemClock, parse_instant
+from healthcode.core.errors import HealthcodeError, TrustError
+from healthcode.core.trust.envelope import OpenedDocument, open_envelope
+from healthcode.core.trust.trustlist import TrustList
 from healthcode.core.verify.dcc import DccSchema, DscTrustList
 from healthcode.core.verify.keys import KeyStore
 from healthcode.core.verify.pipeline import VerifyContext
@@ -26,7 +31,34 @@ from healthcode.core.verify.result import VerificationResult
 from healthcode.core.verify.shc import PREFIX as SHC_PREFIX
 from healthcode.core.verify.shc import ShcTrust
 
-__all__ = ["load_trust", "verify"]
+__all__ = ["Trust", "load_trust", "verify"]
+
+#: First bytes of a signed envelope: CBOR tag 18 (COSE_Sign1), tag 61 (CWT) or a bare array(4).
+_ENVELOPE_STARTS = (b"\xd2", b"\xd8\x3d", b"\x84")
+#: What the EU DCC schema stage needs, and where to get it (the project does not ship it).
+DCC_SCHEMA_HELP = (
+    "EU DCC payload schema, DCC.combined-schema.json (release 1.3.x of "
+    "github.com/ehn-dcc-development/ehn-dcc-schema); without it HC1: codes fail closed "
+    "with SCHEMA_UNAVAILABLE"
+)
+
+
+@dataclasses.dataclass
+class Trust:
+    """Key stores per format, and the opened native trust list (for its staleness)."""
+
+    stores: dict[str, KeyStore]
+    native_list: OpenedDocument | None = None
+
+    def warnings(self) -> tuple[str, ...]:
+        """Warnings every native result carries (a stale trust list)."""
+        doc = self.native_list
+        if doc is None or not doc.is_stale:
+            return ()
+        return (
+            f"TRUSTLIST_STALE: trust list #{doc.sequence} expired "
+            f"{int(doc.stale_by.total_seconds())} s ago ({doc.expires.isoformat()})",
+        )
 
 
 def _usage(message: str) -> typer.Exit:
@@ -35,18 +67,28 @@ def _usage(message: str) -> typer.Exit:
 
 
 def load_trust(
-    paths: list[Path], *, shc_issuer: str | None, national_root: Path | None
-) -> dict[str, KeyStore]:
+    paths: list[Path],
+    *,
+    shc_issuer: str | None,
+    national_root: Path | None,
+    clock: Clock,
+    max_staleness: timedelta = timedelta(hours=24),
+) -> Trust:
     """Key stores per format from trust files, detected by content.
 
     A JSON array is the EU gateway's DSC list; a JSON object with ``keys`` is an SHC issuer
-    JWKS (with ``--shc-issuer``; CRLs in ``crl/`` beside it are read too); a JSON object with
-    ``format: healthcode-trust-list/1`` is a native trust list (with ``--national-root``);
-    anything else is PEM or DER signer certificates (EU DSCs).
+    JWKS (with ``--shc-issuer``; CRLs in ``crl/`` beside it are read too); a COSE_Sign1 is the
+    native trust list in its signed envelope, opened with ``--national-root`` on ``clock``
+    (signature, digest, validity; at most ``max_staleness`` past its expiry); anything else is
+    PEM or DER signer certificates (EU DSCs).
+
+    Raises TrustError ``TRUSTLIST_UNSIGNED`` for a bare (unsigned) native trust list, whose
+    revocations anyone could have deleted; ``ENVELOPE_*`` when the envelope does not open;
+    ``TRUSTLIST_MALFORMED`` / ``CERT_*`` for a bad list inside it.
     """
     dsc = DscTrustList()
     shc = ShcTrust()
-    stores: dict[str, KeyStore] = {"dcc": dsc, "shc": shc}
+    trust = Trust(stores={"dcc": dsc, "shc": shc})
     for path in paths:
         data = path.read_bytes()
         head = data.lstrip()[:1]
@@ -61,15 +103,30 @@ def load_trust(
             for crl in sorted(crl_dir.glob("*.json")) if crl_dir.is_dir() else []:
                 shc.add_crl(crl.read_bytes())
         elif isinstance(doc, dict) and str(doc.get("format", "")).startswith("healthcode-trust"):
+            raise TrustError(
+                "TRUSTLIST_UNSIGNED",
+                f"{path} is a bare trust list; give the signed envelope (trust-list.cose "
+                "from `healthcode trust publish`), so that its revocations are covered by "
+                "the national root's signature",
+            )
+        elif data.startswith(_ENVELOPE_STARTS):
             if national_root is None:
-                raise _usage(f"{path}: a native trust list needs --national-root FILE")
-            from healthcode.core.trust.trustlist import TrustList
-
+                raise _usage(f"{path}: a signed trust list needs --national-root FILE")
+            if trust.native_list is not None:
+                raise _usage(f"{path}: only one native trust list can be given")
             root = _certificate(national_root.read_bytes())
-            stores["native"] = TrustList.from_content(data, root_cert=root)
+            opened = open_envelope(
+                data,
+                root_cert=root,
+                kind="trust-list",
+                clock=clock,
+                max_staleness=max_staleness,
+            )
+            trust.stores["native"] = TrustList.from_content(opened.content, root_cert=root)
+            trust.native_list = opened
         else:
             dsc.add_pem_or_der(data)
-    return stores
+    return trust
 
 
 def _certificate(data: bytes) -> x509.Certificate:
@@ -106,29 +163,39 @@ def _join_shc_chunks(texts: list[str]) -> list[str]:
 
 
 def _line(result: VerificationResult) -> str:
+    warned = "".join(f" (warning {w})" for w in result.warnings)
     if result.valid:
         extra = f" colour={result.colour}" if result.colour else ""
-        return f"VALID   {result.format:7} issuer={result.issuer} kid={result.kid}{extra}"
-    return f"INVALID {result.format:7} {result.stage}: {result.error_code}: {result.reason}"
+        return f"VALID   {result.format:7} issuer={result.issuer} kid={result.kid}{extra}{warned}"
+    return f"INVALID {result.format:7} {result.stage}: {result.error_code}: {result.reason}{warned}"
 
 
 _Texts = Annotated[list[str] | None, typer.Argument(help="codes; none: one per line on stdin")]
 _Images = Annotated[list[Path] | None, typer.Option("--image", help="PNG/JPEG with QR codes")]
 _Trust = Annotated[
     list[Path] | None,
-    typer.Option("--trust", help="trust list, JWKS, or signer certificates (PEM/DER)"),
+    typer.Option(
+        "--trust",
+        help="signed native trust list (trust-list.cose, with --national-root), EU DSCs "
+        "(gateway JSON, PEM/DER) or an SHC JWKS",
+    ),
 ]
 _At = Annotated[str | None, typer.Option("--at", help="verify as of this ISO 8601 time")]
 _Json = Annotated[bool, typer.Option("--json", help="one JSON result per input")]
 _Schema = Annotated[
     Path | None,
-    typer.Option(
-        "--dcc-schema", envvar="HEALTHCODE_DCC_SCHEMA", help="EU DCC DCC.combined-schema.json"
-    ),
+    typer.Option("--dcc-schema", envvar="HEALTHCODE_DCC_SCHEMA", help=DCC_SCHEMA_HELP),
 ]
 _Issuer = Annotated[str | None, typer.Option("--shc-issuer", help="issuer URL of a JWKS")]
 _Root = Annotated[
-    Path | None, typer.Option("--national-root", help="root certificate of a native trust list")
+    Path | None,
+    typer.Option("--national-root", help="national root certificate that signs the trust list"),
+]
+_Stale = Annotated[
+    int,
+    typer.Option(
+        "--max-stale-hours", help="accept a native trust list this long past its expiry (warned)"
+    ),
 ]
 _Skew = Annotated[int, typer.Option("--skew", help="clock skew tolerated, in seconds")]
 
@@ -143,6 +210,7 @@ def verify(
     shc_issuer: _Issuer = None,
     national_root: _Root = None,
     skew_seconds: _Skew = 300,
+    max_stale_hours: _Stale = 24,
 ) -> None:
     """Verify health codes: native (CN1:), EU DCC (HC1:) and SMART Health Cards (shc:/)."""
     try:
@@ -150,7 +218,13 @@ def verify(
     except ValueError:
         raise _usage(f"--at {at!r} is not an ISO 8601 time") from None
     try:
-        stores = load_trust(list(trust or []), shc_issuer=shc_issuer, national_root=national_root)
+        loaded = load_trust(
+            list(trust or []),
+            shc_issuer=shc_issuer,
+            national_root=national_root,
+            clock=clock,
+            max_staleness=timedelta(hours=max_stale_hours),
+        )
         inputs = _texts(list(texts or []), list(image or []))
         options: dict[str, Any] = {}
         if dcc_schema is not None:
@@ -160,11 +234,14 @@ def verify(
     if not inputs:
         raise _usage("no code given (arguments, standard input or --image)")
     context = VerifyContext(
-        clock=clock, key_stores=stores, skew=timedelta(seconds=skew_seconds), options=options
+        clock=clock, key_stores=loaded.stores, skew=timedelta(seconds=skew_seconds), options=options
     )
+    native_warnings = loaded.warnings()
     all_valid = True
     for text in inputs:
         result = verify_text(text, context=context)
+        if native_warnings and result.format == "native":
+            result = dataclasses.replace(result, warnings=result.warnings + native_warnings)
         all_valid &= result.valid
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False) if as_json else _line(result))
     raise typer.Exit(code=0 if all_valid else 1)
