@@ -15,6 +15,8 @@ from healthcode.core.codes.cose import (
     ALG_ES256,
     ALG_PS256,
     CoseSign1,
+    _split_cbor,
+    _split_common,
     sign1_decode,
     sign1_encode,
     verify_signature,
@@ -168,3 +170,35 @@ def test_non_p256_key_refused_every_time() -> None:
         assert err.value.code == "SIGNATURE_INVALID"
     verify_signature(sign1_decode(raw), ec_key().public_key())
     verify_signature(sign1_decode(raw), ec_key().public_key())
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from([(), (18,), (61, 18)]),
+    st.binary(max_size=300),
+    st.binary(max_size=70_000).filter(lambda b: len(b) < 300 or len(b) > 65_000),
+    st.binary(max_size=300),
+)
+def test_common_shape_reader_agrees_with_cbor2(
+    tags: tuple[int, ...], protected: bytes, payload: bytes, signature: bytes
+) -> None:
+    """The hand reader of the common shape returns exactly what cbor2 decodes."""
+    item: Any = [protected, {}, payload, signature]
+    for tag in reversed(tags):
+        item = cbor2.CBORTag(tag, item)
+    data = cbor2.dumps(item)
+    assert _split_common(data) == (tags, protected, payload, signature)
+    assert _split_cbor(data) == (tags, protected, {}, payload, signature)
+    assert _split_common(data[:-1]) is None  # truncated
+    assert _split_common(data + b"\x00") is None  # trailing bytes
+
+
+@settings(max_examples=500)
+@given(st.binary(max_size=200))
+def test_common_shape_reader_accepts_only_what_cbor2_reads(data: bytes) -> None:
+    for candidate in (data, b"\xd2\x84" + data, b"\x84\x41p\xa0" + data):
+        common = _split_common(candidate)
+        if common is None:
+            continue
+        tags, protected, payload, signature = common
+        assert _split_cbor(candidate) == (tags, protected, {}, payload, signature)

@@ -50,6 +50,8 @@ HEADER_ALG = 1
 HEADER_KID = 4
 TAG_COSE_SIGN1 = 18
 TAG_CWT = 61
+_TAGS_18 = (TAG_COSE_SIGN1,)
+_TAGS_61_18 = (TAG_CWT, TAG_COSE_SIGN1)
 #: The largest COSE message decoded (a QR code holds under 3 KiB; this bounds hostile input).
 MAX_MESSAGE_BYTES = 64 * 1024
 _SUPPORTED = {ALG_ES256: "ES256", ALG_PS256: "PS256"}
@@ -152,13 +154,9 @@ def _protected_header(protected_bytes: bytes) -> dict[Any, Any]:
     return dict(cached)
 
 
-def sign1_decode(data: bytes) -> CoseSign1:
-    """Decode a COSE_Sign1 message (tagged 18, untagged, or tag 61 around tag 18)."""
-    if not isinstance(data, bytes | bytearray):
-        raise _malformed("COSE input must be bytes")
-    if len(data) > MAX_MESSAGE_BYTES:
-        raise _malformed(f"COSE message of {len(data)} bytes exceeds {MAX_MESSAGE_BYTES}")
-    item = _loads_exact(bytes(data))
+def _split_cbor(data: bytes) -> tuple[tuple[int, ...], bytes, Any, bytes, bytes]:
+    """Any COSE_Sign1 shape, through cbor2: (tags, protected, unprotected, payload, signature)."""
+    item = _loads_exact(data)
     tags: list[int] = []
     while isinstance(item, cbor2.CBORTag):
         tags.append(item.tag)
@@ -176,6 +174,65 @@ def sign1_decode(data: bytes) -> CoseSign1:
         raise _malformed("payload must be a byte string (detached payloads are not supported)")
     if type(signature) is not bytes:
         raise _malformed("signature must be a byte string")
+    return tuple(tags), protected_bytes, unprotected, payload, signature
+
+
+def _bstr_at(data: bytes, pos: int) -> tuple[bytes, int] | None:
+    """The definite-length byte string at ``pos`` and the position after it, or None."""
+    head = data[pos] if pos < len(data) else -1
+    if 0x40 <= head <= 0x57:
+        length, pos = head - 0x40, pos + 1
+    elif head == 0x58:
+        length, pos = int.from_bytes(data[pos + 1 : pos + 2], "big"), pos + 2
+    elif head == 0x59:
+        length, pos = int.from_bytes(data[pos + 1 : pos + 3], "big"), pos + 3
+    else:
+        return None
+    end = pos + length
+    return (data[pos:end], end) if end <= len(data) else None
+
+
+def _split_common(data: bytes) -> tuple[tuple[int, ...], bytes, bytes, bytes] | None:
+    """The common shape, read without a CBOR decoder: optional tag 18 (or 61 around 18), an
+    array of 4: protected bytes, an empty unprotected map, payload and signature, nothing after.
+
+    Returns (tags, protected, payload, signature), or None for any other shape: those go
+    through cbor2, which also gives the errors. Whatever this accepts, cbor2 reads the same.
+    """
+    if data.startswith(b"\xd2\x84"):
+        tags, pos = _TAGS_18, 2
+    elif data.startswith(b"\x84"):
+        tags, pos = (), 1
+    elif data.startswith(b"\xd8\x3d\xd2\x84"):
+        tags, pos = _TAGS_61_18, 4
+    else:
+        return None
+    protected = _bstr_at(data, pos)
+    if protected is None or data[protected[1] : protected[1] + 1] != b"\xa0":
+        return None
+    payload = _bstr_at(data, protected[1] + 1)
+    if payload is None:
+        return None
+    signature = _bstr_at(data, payload[1])
+    if signature is None or signature[1] != len(data):
+        return None
+    return tags, protected[0], payload[0], signature[0]
+
+
+def sign1_decode(data: bytes) -> CoseSign1:
+    """Decode a COSE_Sign1 message (tagged 18, untagged, or tag 61 around tag 18)."""
+    if not isinstance(data, bytes | bytearray):
+        raise _malformed("COSE input must be bytes")
+    if len(data) > MAX_MESSAGE_BYTES:
+        raise _malformed(f"COSE message of {len(data)} bytes exceeds {MAX_MESSAGE_BYTES}")
+    data = bytes(data)
+    common = _split_common(data)
+    unprotected: Any
+    if common is not None:
+        tags, protected_bytes, payload, signature = common
+        unprotected = {}
+    else:
+        tags, protected_bytes, unprotected, payload, signature = _split_cbor(data)
     protected = _protected_header(protected_bytes)
     try:
         alg = protected.get(HEADER_ALG, unprotected.get(HEADER_ALG))
@@ -194,7 +251,7 @@ def sign1_decode(data: bytes) -> CoseSign1:
         signature=signature,
         alg=alg,
         kid=kid,
-        tags=tuple(tags),
+        tags=tags,
     )
 
 

@@ -70,6 +70,8 @@ def decode_claims(payload: bytes) -> dict[Any, Any]:
         raise _fail("CWT_MALFORMED", f"claims are not valid CBOR: {exc}") from exc
     if stream.tell() != len(payload):
         raise _fail("CWT_MALFORMED", "trailing bytes after the claims map")
+    if type(claims) is dict:  # what cbor2 returns for a map; nobody else holds it
+        return claims
     if not isinstance(claims, Mapping):
         raise _fail("CWT_MALFORMED", f"claims must be a map, not {type(claims).__name__}")
     return dict(claims)
