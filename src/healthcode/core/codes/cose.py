@@ -199,6 +199,7 @@ def _split_common(data: bytes) -> tuple[tuple[int, ...], bytes, bytes, bytes] | 
     Returns (tags, protected, payload, signature), or None for any other shape: those go
     through cbor2, which also gives the errors. Whatever this accepts, cbor2 reads the same.
     """
+    tags: tuple[int, ...]
     if data.startswith(b"\xd2\x84"):
         tags, pos = _TAGS_18, 2
     elif data.startswith(b"\x84"):
