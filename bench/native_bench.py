@@ -38,7 +38,7 @@ T = datetime(2022, 11, 20, 8, 0, tzinfo=UTC)
 
 
 def rates(
-    a: Callable[[int], None], b: Callable[[int], None], n: int, seconds: float
+    a: Callable[[int], object], b: Callable[[int], object], n: int, seconds: float
 ) -> tuple[float, float]:
     """Operations per second of ``a(i)`` and ``b(i)`` over ``n`` items.
 
@@ -145,7 +145,7 @@ def main() -> None:
     breakdown(codes, context, trust, raw_verify, pipeline, args.seconds)
 
 
-def best_us(fns: dict[str, Callable[[int], None]], n: int, seconds: float) -> dict[str, float]:
+def best_us(fns: dict[str, Callable[[int], object]], n: int, seconds: float) -> dict[str, float]:
     """µs per call of each ``fn(i)`` over ``n`` items: one batch of each in turn, round after
     round for about ``seconds``; the fastest batch of each counts (noise hits all alike)."""
     best = dict.fromkeys(fns, float("inf"))
@@ -181,12 +181,12 @@ def breakdown(
     rules = native_stages.DEFAULT_RULES
 
     def without_ecdsa(i: int) -> None:
-        real = stages.verify_signature
-        stages.verify_signature = lambda msg, key: None  # type: ignore[assignment]
+        real = stages.__dict__["verify_signature"]
+        stages.__dict__["verify_signature"] = lambda msg, key: None
         try:
             pipeline(i)
         finally:
-            stages.verify_signature = real
+            stages.__dict__["verify_signature"] = real
 
     parts = best_us(
         {
