@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -33,10 +33,21 @@ def migrate() -> None:
     typer.echo("database at head")
 
 
+def app_from_env() -> Any:
+    """The hub's ASGI app from the environment: what each ``serve --workers`` process builds."""
+    from healthcode.hub.app import create_app
+    from healthcode.hub.services import Hub
+
+    return create_app(Hub.from_settings(Settings.from_env()))
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="default HEALTHCODE_HUB_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="default HEALTHCODE_HUB_PORT")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="server processes (each with its own connection pool)")
+    ] = 1,
 ) -> None:
     """Migrate the database, then serve the hub's HTTP API."""
     import uvicorn
@@ -47,12 +58,19 @@ def serve(
     settings = _settings()
     hub = Hub.from_settings(settings)
     upgrade(hub.db)
-    uvicorn.run(
-        create_app(hub),
-        host=host or settings.hub_host,
-        port=port or settings.hub_port,
-        log_level="warning",
-    )
+    bind_host, bind_port = host or settings.hub_host, port or settings.hub_port
+    if workers > 1:
+        hub.db.dispose()
+        uvicorn.run(
+            "healthcode.cli.hub:app_from_env",
+            factory=True,
+            workers=workers,
+            log_level="warning",
+            host=bind_host,
+            port=bind_port,
+        )
+        return
+    uvicorn.run(create_app(hub), host=bind_host, port=bind_port, log_level="warning")
 
 
 @app.command()

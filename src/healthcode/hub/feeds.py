@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from healthcode.core import regions
 from healthcode.core.errors import InvalidInput
+from healthcode.store.bulk import insert_unnest, is_postgresql
 from healthcode.store.models import FeedCounter, FeedEntry
 
 __all__ = ["ALL_PROVINCES", "FeedPage", "NewEntry", "append", "read_page"]
@@ -62,15 +63,20 @@ def append(session: Session, entries: Sequence[NewEntry], *, now: datetime) -> N
     for entry in entries:
         by_province[entry.province].append(entry)
     rows: list[dict[str, Any]] = []
+    postgres = is_postgresql(session)
+    lasts = _bump_counters_pg(session, by_province) if postgres else {}
     for province in sorted(by_province):  # one lock order for every writer: no deadlocks
         group = by_province[province]
-        _insert_ignore(session, province)
-        last = session.execute(
-            update(FeedCounter)
-            .where(FeedCounter.province == province)
-            .values(last_seq=FeedCounter.last_seq + len(group))
-            .returning(FeedCounter.last_seq)
-        ).scalar_one()
+        if postgres:
+            last = lasts[province]
+        else:
+            _insert_ignore(session, province)
+            last = session.execute(
+                update(FeedCounter)
+                .where(FeedCounter.province == province)
+                .values(last_seq=FeedCounter.last_seq + len(group))
+                .returning(FeedCounter.last_seq)
+            ).scalar_one()
         first = last - len(group) + 1
         rows.extend(
             {
@@ -83,8 +89,28 @@ def append(session: Session, entries: Sequence[NewEntry], *, now: datetime) -> N
             }
             for i, e in enumerate(group)
         )
-    if rows:
+    if rows and postgres:
+        insert_unnest(session, FeedEntry.__table__, rows)
+    elif rows:
         session.execute(insert(FeedEntry), rows)
+
+
+def _bump_counters_pg(session: Session, groups: dict[str, list[NewEntry]]) -> dict[str, int]:
+    """PostgreSQL: every province's counter created or advanced in one statement; the rows
+    are taken in province order (the order of the array), as the per-province path does."""
+    provinces = sorted(groups)
+    counters = [{"province": p, "last_seq": len(groups[p]), "purged_through": 0} for p in provinces]
+    returned = insert_unnest(
+        session,
+        FeedCounter.__table__,
+        counters,
+        on_conflict=(
+            "ON CONFLICT (province) DO UPDATE"
+            " SET last_seq = feed_counters.last_seq + excluded.last_seq"
+        ),
+        returning=("province", "last_seq"),
+    )
+    return {province: int(last) for province, last in returned}
 
 
 def read_page(session: Session, province: str, *, after: int, limit: int) -> FeedPage:

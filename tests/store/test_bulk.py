@@ -1,0 +1,77 @@
+"""store/bulk.py: array literals survive the round trip through PostgreSQL unchanged."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from healthcode.store.bulk import array_literal, insert_unnest, is_postgresql
+from healthcode.store.db import Database
+from healthcode.store.models import FeedEntry, Identity
+
+AWKWARD = ["plain", 'say "hi"', "back\\slash", "{braces},commas", " spaced ", "", "NULL", "张三"]
+
+
+def test_literal_without_escapes_is_joined() -> None:
+    assert array_literal(["a", "b"]) == '{"a","b"}'
+    assert array_literal(['a"', None, 7]) == '{"a\\"",NULL,"7"}'
+
+
+def test_naive_datetime_refused() -> None:
+    with pytest.raises(ValueError):
+        array_literal([datetime(2022, 1, 1)])
+
+
+def test_round_trip_on_the_database(db: Database) -> None:
+    with db.write() as s:
+        if not is_postgresql(s):
+            pytest.skip("unnest bulk inserts are PostgreSQL only")
+        _round_trip(s)
+
+
+def _round_trip(s: Session) -> None:
+    got = s.execute(
+        text("SELECT unnest(CAST(:a AS text[]))"), {"a": array_literal([*AWKWARD, None])}
+    ).scalars()
+    assert list(got) == [*AWKWARD, None]
+    when = datetime(2022, 11, 20, 9, 30, tzinfo=timezone(timedelta(hours=8)))
+    rows = [
+        {
+            "pseudonym": f"p{i}",
+            "id_type": "resident_id",
+            "id_number_enc": bytes([i, 0, 255, 92, 34]),
+            "name_enc": None if i % 2 else b"\\x",
+            "phone_enc": None,
+            "home_region": None,
+            "last_seen_at": when,
+        }
+        for i in range(3)
+    ]
+    insert_unnest(s, Identity.__table__, rows)
+    stored = s.query(Identity).filter(Identity.pseudonym.in_(["p0", "p1", "p2"])).all()
+    by = {r.pseudonym: r for r in stored}
+    for row in rows:
+        got_row = by[row["pseudonym"]]
+        assert got_row.id_number_enc == row["id_number_enc"]
+        assert got_row.name_enc == row["name_enc"]
+        assert got_row.last_seen_at == when.astimezone(UTC)
+    payloads = [{"text": t, "n": i, "nested": [None, True]} for i, t in enumerate(AWKWARD)]
+    entries = [
+        {
+            "province": "990000",
+            "seq": i + 1,
+            "kind": "record",
+            "ref_id": i,
+            "payload": p,
+            "created_at": when,
+        }
+        for i, p in enumerate(payloads)
+    ]
+    returned = insert_unnest(s, FeedEntry.__table__, entries, returning=("seq", "payload"))
+    assert sorted((seq, payload["n"]) for seq, payload in returned) == [
+        (i + 1, i) for i in range(len(AWKWARD))
+    ]
+    assert {seq: payload for seq, payload in returned} == {i + 1: p for i, p in enumerate(payloads)}
