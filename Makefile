@@ -26,9 +26,15 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
+# Every benchmark of bench/README.md, one after another (the hub ones need the local PostgreSQL).
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.certlogic_bench
+	$(BIN)/python -m bench.rules_bench
+	$(BIN)/python bench/native_bench.py --seconds 3 --codes 100
+	$(BIN)/python bench/dcc_bench.py --rounds 20
+	$(BIN)/python -m bench.hub_ingest --records 50000 --batch 2000 --reps 3
+	$(BIN)/python -m bench.hub_load --workers 2 --clients 32 --seconds 10 --reps 2
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
