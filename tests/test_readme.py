@@ -1,0 +1,50 @@
+"""The README's walk-through runs as written (in a scratch folder beside a copy of examples/)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HEALTHCODE = Path(sys.executable).parent / "healthcode"
+
+
+def walkthrough() -> list[list[str]]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## A walk through the network", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert block, "the walk-through has no sh block"
+    return [shlex.split(line) for line in block.group(1).splitlines() if line.strip()]
+
+
+def test_readme_walkthrough_runs(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEALTHCODE_")}
+    outputs = []
+    for argv in walkthrough():
+        assert argv[0] == ".venv/bin/healthcode"
+        done = subprocess.run(
+            [str(HEALTHCODE), *argv[1:]],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, (argv, done.stdout, done.stderr)
+        outputs.append(done.stdout)
+    assert "红码" in outputs[0]
+    assert outputs[-1].startswith("VALID") and "colour=green" in outputs[-1]
+    assert (tmp_path / "var" / "paper.svg").is_file()
+
+
+def test_demo_command_matches_the_walkthrough() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    demo = re.search(r"^demo:.*\n\t(.+)$", makefile, re.M)
+    assert demo, "no demo target"
+    assert "rules explain --facts examples/facts-close-contact.json" in demo.group(1)
