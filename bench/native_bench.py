@@ -5,9 +5,10 @@
 (a) verifications per second of ``verify(text)`` (prefix, Base45, zlib, COSE, signature with
     the trust-list key, claims, schema, revocation, the default CertLogic acceptance rule),
     against ``public_key.verify`` (ECDSA P-256, SHA-256) of the very same Sig_structures and
-    signatures; (b) codes issued per second by ``issue_code`` against raw ES256 signing of the
-    same messages. One process, pinned to one core where the OS allows; the two sides of each
-    comparison alternate batch by batch and the fastest batch of each counts.
+    signatures, with the trust list's own key object; (b) codes issued per second by
+    ``issue_code`` against raw ES256 signing of the same messages. One process, pinned to one
+    core where the OS allows; the two sides of each comparison alternate batch by batch and
+    the fastest batch of each counts.
 """
 
 from __future__ import annotations
@@ -110,11 +111,13 @@ def main() -> None:
     context = VerifyContext(clock=clock, key_stores={"native": trust})
     assert all(verify(c, context=context).valid for c in codes)
 
-    public = signer.certificate.public_key()
-    assert isinstance(public, ec.EllipticCurvePublicKey)
     raw_items = []
     for text in codes:
         msg = sign1_decode(zlib.decompress(b45decode(text[len(PREFIX) :])))
+        # The very key object the pipeline checks with (the trust list's, not a fresh copy
+        # from the certificate), the same DER signature and the same Sig_structure bytes.
+        public = trust.keys_for_kid(msg.kid or b"")[0].public_key
+        assert isinstance(public, ec.EllipticCurvePublicKey)
         sig = encode_dss_signature(
             int.from_bytes(msg.signature[:32], "big"), int.from_bytes(msg.signature[32:], "big")
         )

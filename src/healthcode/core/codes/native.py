@@ -101,6 +101,7 @@ _HC_KEYS = frozenset({_H_VERSION, _H_COLOUR, _H_BADGES, _H_RULES, _H_NAME, _H_ID
 _PROVINCE = re.compile(r"[1-9][0-9]0000")
 _SUBJECT = re.compile(r"[0-9a-f]{16,64}")
 _MAX_TEXT = 32  # masked name, masked ID, rule-set version
+_MAX_LIFETIME_SECONDS = MAX_CODE_LIFETIME.total_seconds()
 _STAGE = "schema"
 
 
@@ -157,6 +158,88 @@ def parse_payload(claims: Mapping[Any, Any]) -> NativePayload:
     Raises VerificationFailed at stage ``schema``: ``PAYLOAD_VERSION_UNKNOWN``, or
     ``PAYLOAD_INVALID`` with ``details["field"]`` naming the claim.
     """
+    payload = _parse_common(claims)
+    return payload if payload is not None else _parse_checked(claims)
+
+
+def _parse_common(claims: Mapping[Any, Any]) -> NativePayload | None:
+    """The usual claim map, checked in one straight pass: the payload, or None.
+
+    Accepts a subset of what :func:`_parse_checked` (the schema, field by field) accepts and
+    returns the same payload for it: plain dicts with exactly the six claims and the six
+    health-code fields, every value of its exact type. None for anything else, valid or not;
+    :func:`_parse_checked` then decides and names the failing field (the tests check that
+    the two agree on random claim maps).
+    """
+    if type(claims) is not dict or claims.keys() != _CLAIM_KEYS:
+        return None
+    hc = claims[HC_CLAIM]
+    if type(hc) is not dict or hc.keys() != _HC_KEYS:
+        return None
+    version, raw_colour, raw_badges = hc[_H_VERSION], hc[_H_COLOUR], hc[_H_BADGES]
+    rule_set, masked_name, masked_id = hc[_H_RULES], hc[_H_NAME], hc[_H_ID]
+    issuer, subject, serial, iat, exp = (
+        claims[ISS],
+        claims[SUB],
+        claims[CTI],
+        claims[IAT],
+        claims[EXP],
+    )
+    if not (
+        type(version) is int
+        and version == PAYLOAD_VERSION
+        and type(issuer) is str
+        and _PROVINCE.fullmatch(issuer)
+        and type(subject) is str
+        and _SUBJECT.fullmatch(subject)
+        and type(iat) is int
+        and type(exp) is int
+        and iat >= 0
+        and 0 < exp - iat <= _MAX_LIFETIME_SECONDS
+        and type(serial) is bytes
+        and 8 <= len(serial) <= 32
+        and type(raw_colour) is int
+        and type(raw_badges) is list
+        and len(raw_badges) <= len(BADGES)
+        and type(rule_set) is str
+        and 1 <= len(rule_set) <= _MAX_TEXT
+        and type(masked_name) is str
+        and 1 <= len(masked_name) <= _MAX_TEXT
+        and type(masked_id) is str
+        and 1 <= len(masked_id) <= _MAX_TEXT
+        and "*" in masked_id
+    ):
+        return None
+    colour = _COLOUR_NAMES.get(raw_colour)
+    if colour is None:
+        return None
+    badges = []
+    for item in raw_badges:
+        name = _BADGE_NAMES.get(item) if type(item) is int else None
+        if name is None or name in badges:
+            return None
+        badges.append(name)
+    try:
+        issued_at = datetime.fromtimestamp(iat, UTC)
+        expires_at = datetime.fromtimestamp(exp, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return NativePayload(
+        issuer,
+        subject,
+        issued_at,
+        expires_at,
+        serial,
+        colour,
+        tuple(badges),
+        rule_set,
+        masked_name,
+        masked_id,
+    )
+
+
+def _parse_checked(claims: Mapping[Any, Any]) -> NativePayload:
+    """The payload schema, field by field, for any claim map (see :func:`parse_payload`)."""
     if not _CLAIM_KEYS.issuperset(claims):
         unknown = set(claims) - _CLAIM_KEYS
         raise _bad(f"unknown claims {sorted(map(repr, unknown))}", "claims")
@@ -176,7 +259,7 @@ def parse_payload(claims: Mapping[Any, Any]) -> NativePayload:
     if not isinstance(subject, str) or not _SUBJECT.fullmatch(subject):
         raise _bad("sub must be 16-64 lower-case hex digits", "sub")
     iat, exp = _int(claims.get(IAT), "iat"), _int(claims.get(EXP), "exp")
-    if not 0 < exp - iat <= MAX_CODE_LIFETIME.total_seconds():
+    if not 0 < exp - iat <= _MAX_LIFETIME_SECONDS:
         raise _bad(f"lifetime must be positive and at most {MAX_CODE_LIFETIME}", "exp")
     serial = claims.get(CTI)
     if not isinstance(serial, bytes) or not 8 <= len(serial) <= 32:

@@ -81,14 +81,19 @@ class NativeTrust(KeyStore, Protocol):
 
 
 def _check_claims(
-    claims: Mapping[Any, Any], key: TrustedKey, context: VerifyContext
+    claims: Mapping[Any, Any],
+    key: TrustedKey,
+    context: VerifyContext,
+    now: datetime | None = None,
 ) -> tuple[datetime, datetime]:
-    issued_at, expires_at = check_times(claims, context.clock, skew=context.skew)
+    if now is None:
+        now = context.clock.now()
+    issued_at, expires_at = check_times(claims, context.clock, skew=context.skew, now=now)
     if issued_at is None or expires_at is None:
         raise VerificationFailed("CWT_MALFORMED", "iat and exp are required", stage=Stage.CLAIMS)
     # The signer must have been valid when it signed, and still be valid now.
     check_key_validity(key, issued_at)
-    check_key_validity(key, context.clock.now())
+    check_key_validity(key, now)
     if claims.get(1) != key.issuer:
         raise VerificationFailed(
             "ISSUER_MISMATCH",
@@ -122,9 +127,14 @@ def check_rules(
     payload: NativePayload | Mapping[str, Any],
     rules: Sequence[Mapping[str, Any]],
     context: VerifyContext,
+    *,
+    now: datetime | None = None,
 ) -> None:
     """Apply acceptance rules to a payload (or its JSON form); raises ``RULE_FAILED`` /
-    ``RULE_ERROR`` (stage rules)."""
+    ``RULE_ERROR`` (stage rules).
+
+    ``now`` (the validation clock) defaults to ``context.clock.now()``.
+    """
     destination = context.options.get("destination")
     data: dict[str, Any] | None = None
     for rule in rules:
@@ -135,7 +145,7 @@ def check_rules(
             data = {
                 "payload": payload.to_json() if isinstance(payload, NativePayload) else payload,
                 "external": {
-                    "validationClock": context.clock.now().isoformat(),
+                    "validationClock": (context.clock.now() if now is None else now).isoformat(),
                     "destination": destination,
                 },
             }
@@ -190,7 +200,8 @@ def verify_native(text: str, context: VerifyContext) -> VerificationResult:
     try:
         # 6: claims and the signer's standing.
         claims = decode_claims(msg.payload)
-        issued_at, expires_at = _check_claims(claims, key, context)
+        now = context.clock.now()  # one instant for every check of this code
+        issued_at, expires_at = _check_claims(claims, key, context, now)
         if not _is_native_trust(store):
             raise VerificationFailed(
                 "REVOCATION_UNAVAILABLE",
@@ -213,7 +224,7 @@ def verify_native(text: str, context: VerifyContext) -> VerificationResult:
         # 9: acceptance rules of this checkpoint.
         rules = context.acceptance_rules.get(FORMAT, DEFAULT_RULES)
         try:
-            check_rules(as_json, rules, context)
+            check_rules(as_json, rules, context, now=now)
         except VerificationFailed as exc:
             exc.details["payload"] = as_json
             raise

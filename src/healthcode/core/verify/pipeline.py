@@ -9,8 +9,8 @@ Formats register themselves by prefix::
 
     register_format("CN1:", "native", verify_native)   # done by core/verify/native.py
 
-The EU DCC (``HC1:``) and SMART Health Card (``shc:/``) formats, and the native format when its
-module exists, are loaded on the first call to :func:`verify`.
+The built-in formats, EU DCC (``HC1:``), SMART Health Cards (``shc:/``) and native (``CN1:``), are
+imported on the first call to :func:`verify` (their modules import this one to register).
 
 >>> from datetime import datetime, timezone
 >>> from healthcode.core.clock import FixedClock
@@ -22,7 +22,6 @@ module exists, are loaded on the first call to :func:`verify`.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -76,12 +75,11 @@ class VerifyContext:
 Verifier = Callable[[str, VerifyContext], VerificationResult]
 
 _FORMATS: dict[str, tuple[str, Verifier]] = {}
-#: Modules that register a format when imported; one that does not exist is skipped.
-_FORMAT_MODULES = (
-    "healthcode.core.verify.dcc",
-    "healthcode.core.verify.shc",
-    "healthcode.core.verify.native",
-)
+#: Dispatch table: the first :data:`_HEAD` characters of a prefix -> (prefix, name, verifier)
+#: of every prefix starting so, longest first; prefixes shorter than that are in ``_SHORT``.
+_HEAD = 4
+_BY_HEAD: dict[str, tuple[tuple[str, str, Verifier], ...]] = {}
+_SHORT: tuple[tuple[str, str, Verifier], ...] = ()
 _loaded = False
 
 
@@ -93,6 +91,34 @@ def register_format(prefix: str, name: str, verifier: Verifier) -> None:
     if not prefix:
         raise ValueError("a format needs a non-empty prefix")
     _FORMATS[prefix] = (name, verifier)
+    _rebuild_dispatch()
+
+
+def _rebuild_dispatch() -> None:
+    global _SHORT
+    by_head: dict[str, list[tuple[str, str, Verifier]]] = {}
+    short: list[tuple[str, str, Verifier]] = []
+    for prefix, (name, verifier) in _FORMATS.items():
+        entry = (prefix, name, verifier)
+        if len(prefix) >= _HEAD:
+            by_head.setdefault(prefix[:_HEAD], []).append(entry)
+        else:
+            short.append(entry)
+    _BY_HEAD.clear()
+    for head, entries in by_head.items():
+        _BY_HEAD[head] = tuple(sorted(entries, key=lambda e: -len(e[0])))
+    _SHORT = tuple(sorted(short, key=lambda e: -len(e[0])))
+
+
+def _route(text: str) -> tuple[str, Verifier] | None:
+    """The format of the longest registered prefix that ``text`` starts with, or None."""
+    for prefix, name, verifier in _BY_HEAD.get(text[:_HEAD], ()):
+        if text.startswith(prefix):
+            return name, verifier
+    for prefix, name, verifier in _SHORT:
+        if text.startswith(prefix):
+            return name, verifier
+    return None
 
 
 def registered_formats() -> dict[str, str]:
@@ -105,13 +131,12 @@ def _load_builtin() -> None:
     global _loaded
     if _loaded:
         return
+    # Imported here, not at the top: each of these imports this module to register itself.
+    import healthcode.core.verify.dcc
+    import healthcode.core.verify.native
+    import healthcode.core.verify.shc  # noqa: F401
+
     _loaded = True
-    for module in _FORMAT_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
 
 
 def failed_result(format_name: str, error: VerificationFailed) -> VerificationResult:
@@ -137,7 +162,8 @@ def verify(text: str, *, context: VerifyContext) -> VerificationResult:
 
     Surrounding line breaks are ignored (Base45 has a space in its alphabet, so spaces are not).
     """
-    _load_builtin()
+    if not _loaded:
+        _load_builtin()
     if not isinstance(text, str):
         return failed_result(
             "unknown", VerificationFailed("PREFIX_UNKNOWN", "not text", stage=Stage.PREFIX)
@@ -150,15 +176,15 @@ def verify(text: str, *, context: VerifyContext) -> VerificationResult:
                 "TEXT_TOO_LONG", f"more than {MAX_TEXT_LENGTH} characters", stage=Stage.PREFIX
             ),
         )
-    match = max((p for p in _FORMATS if text.startswith(p)), key=len, default=None)
-    if match is None:
+    route = _route(text)
+    if route is None:
         return failed_result(
             "unknown",
             VerificationFailed(
                 "PREFIX_UNKNOWN", "no known format starts like this text", stage=Stage.PREFIX
             ),
         )
-    name, verifier = _FORMATS[match]
+    name, verifier = route
     try:
         return verifier(text, context)
     except VerificationFailed as exc:
