@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -245,3 +245,43 @@ def test_person_facts_names_the_record_at_fault() -> None:
         PersonFacts.from_dict({"visits": {"a": 1}}, clock=CLOCK)
     facts = PersonFacts.from_dict({"person": "p1", "nat_results": [NAT]}, clock=CLOCK)
     assert PersonFacts.from_dict(facts.to_dict(), clock=CLOCK) == facts
+
+
+# --- fast paths give what the general ones give -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime(2022, 11, 20, 9, 0, 0, 123456, tzinfo=UTC),
+        datetime(2022, 11, 20, 9, 0, tzinfo=timezone(timedelta(hours=8))),
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    ],
+)
+def test_format_instant_as_strftime(value: datetime) -> None:
+    utc = value.astimezone(UTC)
+    expected = utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    assert format_instant(value) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2022-11-19T08:00:00Z",
+        "2022-11-19T08:00:00.123456Z",
+        "2022-11-19T08:00:00+08:00",
+        " 2022-11-19T08:00:00+08:00 ",
+        "2022-11-19T08:00",
+        "2022-11-19 08:00:00.5-05:00",
+    ],
+)
+def test_times_read_as_parse_instant_reads_them(text: str) -> None:
+    from healthcode.core.clock import parse_instant
+
+    nat = NatResult.from_dict({"sampled_at": text, "result": "negative", "lab": "L"}, clock=CLOCK)
+    expected = parse_instant(text).astimezone(UTC)
+    expected = expected.replace(microsecond=expected.microsecond // 1000 * 1000)
+    assert nat.sampled_at == expected
+    assert nat.sampled_at.tzinfo is not None and nat.sampled_at.utcoffset() == timedelta(0)

@@ -405,3 +405,74 @@ def test_mask_phone_errors(phone: str) -> None:
     with pytest.raises(InvalidInput) as exc:
         mask_phone(phone)
     assert code_of(exc) == "PHONE_FORMAT"
+
+
+# --- check_id / pseudonym_of: one check per number ------------------------------------------
+
+
+@given(st.text(alphabet="0123456789", min_size=17, max_size=17))
+def test_check_digit_agrees_with_the_weighted_sum_of_gb_11643(body: str) -> None:
+    weights = [pow(2, 17 - i, 11) for i in range(17)]
+    total = sum(int(c) * w for c, w in zip(body, weights, strict=True))
+    assert check_digit(body) == "10X98765432"[total % 11]
+
+
+@pytest.mark.parametrize(
+    ("id_type", "number", "nationality"),
+    [
+        ("resident_id", " 11010519491231002x ", None),
+        ("hmt_residence_permit", "830000199001010020", None),
+        ("passport_cn", "e1234-5678", None),
+        ("passport_foreign", "x 1234567", " usa"),
+        ("hk_macao_permit", "h1234567801", None),
+        ("taiwan_permit", "12345678", None),
+        ("foreign_permanent_residence", "abc123456789012", None),
+    ],
+)
+def test_check_id_then_pseudonym_of_equals_pseudonym(
+    id_type: str, number: str, nationality: str | None
+) -> None:
+    if id_type == "hmt_residence_permit":
+        number = number[:17] + check_digit(number[:17])
+    p = Pseudonymiser(key=bytes(range(32)))
+    valid = identity.check_id(id_type, number, nationality=nationality, today=TODAY)
+    assert valid.number == validate_id(id_type, number, nationality=nationality, today=TODAY)
+    assert p.pseudonym_of(valid) == p.pseudonym(
+        id_type, number, nationality=nationality, today=TODAY
+    )
+    assert p.pseudonym_of(valid) == pseudonym(
+        bytes(range(32)), id_type, number, nationality=nationality, today=TODAY
+    )
+
+
+def test_pseudonym_of_matches_the_documented_encoding() -> None:
+    import hashlib
+    import hmac
+    import struct
+
+    def field(v: str) -> bytes:
+        return struct.pack(">I", len(v.encode())) + v.encode()
+
+    key = bytes(range(32))
+    valid = identity.check_id("passport_foreign", "X1234567", nationality="USA")
+    message = b"healthcode/pseudonym/v1" + field("passport_foreign") + field("USA")
+    message += field("X1234567")
+    expected = hmac.new(key, message, hashlib.sha256).hexdigest()
+    assert Pseudonymiser(key=key).pseudonym_of(valid) == expected
+
+
+@pytest.mark.parametrize(
+    ("number", "code"),
+    [
+        ("11010519491231002", "ID_LENGTH"),
+        ("11010519491231002Y", "ID_FORMAT"),
+        ("110105194912310021", "ID_CHECK_DIGIT"),
+        ("81000019900101002", "ID_REGION_UNKNOWN"),
+    ],
+)
+def test_check_id_refuses_with_the_codes_of_validate_id(number: str, code: str) -> None:
+    if code == "ID_REGION_UNKNOWN":
+        number += check_digit(number)
+    with pytest.raises(InvalidInput) as exc:
+        identity.check_id("resident_id", number, today=TODAY)
+    assert exc.value.code == code

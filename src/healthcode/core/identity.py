@@ -30,13 +30,13 @@ character is reported as what it most likely is: a typo (``ID_CHECK_DIGIT``).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import struct
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from operator import mul
 
 from healthcode.core import regions
 from healthcode.core.clock import CHINA_TZ, Clock, SystemClock
@@ -48,7 +48,9 @@ __all__ = [
     "Pseudonymiser",
     "ResidentId",
     "Sex",
+    "ValidId",
     "check_digit",
+    "check_id",
     "mask_id",
     "mask_name",
     "mask_phone",
@@ -62,6 +64,9 @@ __all__ = [
 #: ISO 7064 MOD 11-2 weights for the 17 body digits: 2**(17 - i) mod 11.
 _WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
 _CHECK_CHARS = "10X98765432"  # index: sum of weighted digits mod 11
+#: The weighted sum over the ASCII codes of the 17 digits exceeds the sum over their values by
+#: this much (each code is the digit + 48): subtracted once instead of converting each digit.
+_ASCII_BIAS = 48 * sum(_WEIGHTS)
 _EARLIEST_BIRTH = date(1900, 1, 1)
 _PERMIT_PROVINCES = {"81": "810000", "82": "820000", "83": "830000"}
 _NOT_ON_RESIDENT_IDS = {"71", "81", "82", "83"}
@@ -138,8 +143,13 @@ def check_digit(body: str) -> str:
     """
     if len(body) != 17 or not body.isascii() or not body.isdigit():
         raise _bad("ID_FORMAT", "a check digit is computed over 17 digits")
-    total = sum(int(c) * w for c, w in zip(body, _WEIGHTS, strict=True))
-    return _CHECK_CHARS[total % 11]
+    return _check_char(body)
+
+
+def _check_char(body: str) -> str:
+    # ``body`` is 17 ASCII digits (checked by the caller): the weighted sum over the byte
+    # values, less the constant bias of the ASCII codes, in C (map/mul) rather than per digit.
+    return _CHECK_CHARS[(sum(map(mul, body.encode("ascii"), _WEIGHTS)) - _ASCII_BIAS) % 11]
 
 
 def _today(today: date | None, clock: Clock | None) -> date:
@@ -149,6 +159,22 @@ def _today(today: date | None, clock: Clock | None) -> date:
 
 
 def _parse18(text: str, *, today: date, id_type: IdType) -> ResidentId:
+    number, born, current = _check18(text, today=today, id_type=id_type)
+    sequence = number[14:17]
+    return ResidentId(
+        number=number,
+        region_code=number[:6],
+        birth_date=born,
+        sequence=sequence,
+        sex=Sex.MALE if int(sequence[2]) % 2 else Sex.FEMALE,
+        check=number[17],
+        id_type=id_type,
+        region_current=current,
+    )
+
+
+def _check18(text: str, *, today: date, id_type: IdType) -> tuple[str, date, bool]:
+    """The checks of an 18-character number: (normalised number, birth date, region current)."""
     # 1. length  2. characters  3. check digit  4. region  5. birth date
     if not isinstance(text, str):
         raise _bad("ID_FORMAT", "an ID number is a string")
@@ -162,7 +188,7 @@ def _parse18(text: str, *, today: date, id_type: IdType) -> ResidentId:
         raise _bad("ID_LENGTH", f"an ID number has 18 characters, got {len(number)}{hint}")
     if not _BODY18.fullmatch(number):
         raise _bad("ID_FORMAT", "an ID number is 17 digits followed by a digit or X")
-    expected = check_digit(number[:17])
+    expected = _check_char(number[:17])
     if number[17] != expected:
         raise _bad(
             "ID_CHECK_DIGIT",
@@ -202,17 +228,7 @@ def _parse18(text: str, *, today: date, id_type: IdType) -> ResidentId:
         raise _bad("ID_BIRTH_DATE", f"birth date {born.isoformat()} is before 1900")
     if born > today:
         raise _bad("ID_BIRTH_DATE", f"birth date {born.isoformat()} is after {today.isoformat()}")
-    sequence = number[14:17]
-    return ResidentId(
-        number=number,
-        region_code=region_code,
-        birth_date=born,
-        sequence=sequence,
-        sex=Sex.MALE if int(sequence[2]) % 2 else Sex.FEMALE,
-        check=expected,
-        id_type=id_type,
-        region_current=current,
-    )
+    return number, born, current
 
 
 def parse_resident_id(
@@ -327,6 +343,65 @@ def _nationality(value: str | None) -> str:
     return code
 
 
+@dataclass(frozen=True, slots=True)
+class ValidId:
+    """A document number that passed :func:`check_id`: its type, the normalised number, and
+    the issuing state (foreign passports; ``""`` otherwise). Give it to
+    :meth:`Pseudonymiser.pseudonym_of` to derive the pseudonym without checking it again.
+    Build it with :func:`check_id` only: the constructor checks nothing.
+    """
+
+    id_type: IdType
+    number: str
+    state: str = ""
+
+
+def check_id(
+    id_type: IdType | str,
+    number: str,
+    *,
+    nationality: str | None = None,
+    today: date | None = None,
+    clock: Clock | None = None,
+) -> ValidId:
+    """Check ``number`` as a document of ``id_type``: :func:`validate_id` as a value object.
+
+    >>> v = check_id("passport_foreign", "x1234567", nationality="usa")
+    >>> v.id_type.value, v.number, v.state
+    ('passport_foreign', 'X1234567', 'USA')
+
+    Raises InvalidInput as :func:`validate_id`.
+    """
+    kind = _id_type(id_type)
+    if not isinstance(number, str):
+        raise _bad("ID_FORMAT", "an ID number is a string")
+    if kind is IdType.RESIDENT_ID or kind is IdType.HMT_RESIDENCE_PERMIT:
+        return ValidId(kind, _check18(number, today=_today(today, clock), id_type=kind)[0])
+    value = _SEPARATORS.sub("", number).upper()
+    if kind is IdType.FOREIGN_PERMANENT_RESIDENCE:
+        if _FPR_2017.fullmatch(value):
+            return ValidId(kind, value)
+        if not _FPR_2023.fullmatch(value):
+            raise _bad(
+                "ID_FORMAT",
+                "a permanent residence card number is 3 letters + 12 digits (2017) "
+                "or 9 + 16 digits + check digit (2023)",
+            )
+        expected = check_digit(value[:17])
+        if value[17] != expected:
+            raise _bad(
+                "ID_CHECK_DIGIT",
+                f"check digit is {value[17]}, expected {expected}",
+                expected=expected,
+            )
+        return ValidId(kind, value)
+    state = _nationality(nationality) if kind is IdType.PASSPORT_FOREIGN else ""
+    pattern, message = _FORMATS[kind]
+    if not pattern.fullmatch(value):
+        raise _bad("ID_FORMAT", message)
+    return ValidId(kind, value, state)
+
+
 def validate_id(
     id_type: IdType | str,
     number: str,
@@ -355,37 +430,7 @@ def validate_id(
     18-character numbers ``ID_LENGTH``, ``ID_CHECK_DIGIT``, ``ID_REGION_UNKNOWN``,
     ``ID_BIRTH_DATE`` as :func:`parse_resident_id`.
     """
-    kind = _id_type(id_type)
-    if not isinstance(number, str):
-        raise _bad("ID_FORMAT", "an ID number is a string")
-    if kind is IdType.RESIDENT_ID:
-        return parse_resident_id(number, today=today, clock=clock).number
-    if kind is IdType.HMT_RESIDENCE_PERMIT:
-        return parse_residence_permit(number, today=today, clock=clock).number
-    value = _SEPARATORS.sub("", number).upper()
-    if kind is IdType.FOREIGN_PERMANENT_RESIDENCE:
-        if _FPR_2017.fullmatch(value):
-            return value
-        if not _FPR_2023.fullmatch(value):
-            raise _bad(
-                "ID_FORMAT",
-                "a permanent residence card number is 3 letters + 12 digits (2017) "
-                "or 9 + 16 digits + check digit (2023)",
-            )
-        expected = check_digit(value[:17])
-        if value[17] != expected:
-            raise _bad(
-                "ID_CHECK_DIGIT",
-                f"check digit is {value[17]}, expected {expected}",
-                expected=expected,
-            )
-        return value
-    if kind is IdType.PASSPORT_FOREIGN:
-        _nationality(nationality)
-    pattern, message = _FORMATS[kind]
-    if not pattern.fullmatch(value):
-        raise _bad("ID_FORMAT", message)
-    return value
+    return check_id(id_type, number, nationality=nationality, today=today, clock=clock).number
 
 
 # --- pseudonyms --------------------------------------------------------------------------------
@@ -420,7 +465,7 @@ class Pseudonymiser:
     :data:`MIN_KEY_BYTES` bytes, or one that is not bytes.
     """
 
-    __slots__ = ("_key",)
+    __slots__ = ("_hmac", "_key", "_prefixes")
 
     def __init__(self, *, key: bytes) -> None:
         if not isinstance(key, bytes | bytearray) or len(key) < MIN_KEY_BYTES:
@@ -430,6 +475,10 @@ class Pseudonymiser:
                 field="key",
             )
         self._key = bytes(key)
+        # The keyed HMAC state, copied per pseudonym (cheaper than keying it each time), and the
+        # message prefixes (domain tag, type, state) by (type, state).
+        self._hmac = hmac.new(self._key, digestmod="sha256")
+        self._prefixes: dict[tuple[IdType, str], bytes] = {}
 
     def __repr__(self) -> str:
         return f"Pseudonymiser(key=<{len(self._key)} bytes>)"
@@ -448,11 +497,26 @@ class Pseudonymiser:
         The number is validated first (see :func:`validate_id`), so ``e12345678`` and
         ``E12345678`` give the same pseudonym. Raises InvalidInput as :func:`validate_id`.
         """
-        kind = _id_type(id_type)
-        normal = validate_id(kind, number, nationality=nationality, today=today, clock=clock)
-        state = _nationality(nationality) if kind is IdType.PASSPORT_FOREIGN else ""
-        message = _DOMAIN + _field(kind.value) + _field(state) + _field(normal)
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+        valid = check_id(id_type, number, nationality=nationality, today=today, clock=clock)
+        return self.pseudonym_of(valid)
+
+    def pseudonym_of(self, valid: ValidId) -> str:
+        """The pseudonym of a number already checked by :func:`check_id` (no second check).
+
+        >>> p = Pseudonymiser(key=bytes(range(32)))
+        >>> p.pseudonym_of(check_id("passport_cn", "e12345678")) == p.pseudonym(
+        ...     "passport_cn", "E12345678")
+        True
+        """
+        key = (valid.id_type, valid.state)
+        prefix = self._prefixes.get(key)
+        if prefix is None:
+            prefix = _DOMAIN + _field(valid.id_type.value) + _field(valid.state)
+            if len(self._prefixes) < 4096:  # types x issuing states: a few hundred at most
+                self._prefixes[key] = prefix
+        mac = self._hmac.copy()
+        mac.update(prefix + _field(valid.number))
+        return mac.hexdigest()
 
 
 def pseudonym(

@@ -34,6 +34,10 @@ __all__ = ["KINDS", "RECORD_ID_MAX", "ParsedRecord", "RecordParser"]
 RECORD_ID_MAX = 128
 _ENVELOPE = {"record_id", "id_type", "id_number", "nationality", "name", "phone", "home_region"}
 _PHONE_MAX = 32
+#: The canonical JSON of a normalised record (what its digest covers). One encoder, built once:
+#: the same output as ``json.dumps(normal, sort_keys=True, ensure_ascii=False)``, which stored
+#: digests were made with, so retries of earlier records still match.
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
 _NAME_MAX = 100
 
 
@@ -83,6 +87,10 @@ class ParsedRecord:
 
 def _text(raw: Mapping[str, Any], name: str, limit: int, *, required: bool) -> str | None:
     value = raw.get(name)
+    if type(value) is str:  # the common case first: a non-blank string within the limit
+        text = value.strip()
+        if text and len(text) <= limit:
+            return text
     if value is None or value == "":
         if required:
             raise InvalidInput("FIELD_MISSING", f"{name} is required", field=name)
@@ -99,7 +107,8 @@ class RecordParser:
 
     def __init__(self, *, pseudonym_key: bytes, clock: Clock) -> None:
         self._pseudonymiser = identity.Pseudonymiser(key=pseudonym_key)
-        self._digest_key = hashlib.sha256(b"healthcode/record-digest/v1" + pseudonym_key).digest()
+        digest_key = hashlib.sha256(b"healthcode/record-digest/v1" + pseudonym_key).digest()
+        self._digest = hmac.new(digest_key, digestmod="sha256")  # keyed once, copied per record
         self.clock = clock
 
     def parse(self, kind: str, raw: Any, *, defaults: Mapping[str, Any]) -> ParsedRecord:
@@ -111,7 +120,7 @@ class RecordParser:
         spec = KINDS.get(kind)
         if spec is None:
             raise InvalidInput("RECORD_KIND_UNKNOWN", f"unknown record kind {kind!r}", field="kind")
-        if not isinstance(raw, Mapping):
+        if type(raw) is not dict and not isinstance(raw, Mapping):
             raise InvalidInput("RECORD_NOT_OBJECT", "a record is a JSON object")
         record_id = _text(raw, "record_id", RECORD_ID_MAX, required=True)
         id_type = _text(raw, "id_type", 32, required=False) or identity.IdType.RESIDENT_ID.value
@@ -122,16 +131,17 @@ class RecordParser:
         hint = _text(raw, "home_region", 6, required=False)
         assert record_id is not None and id_number is not None
         today = self.clock.now().astimezone(CHINA_TZ).date()
-        number = identity.validate_id(id_type, id_number, nationality=nationality, today=today)
-        pseudonym = self._pseudonymiser.pseudonym(
-            id_type, number, nationality=nationality, today=today
-        )
+        valid = identity.check_id(id_type, id_number, nationality=nationality, today=today)
+        number = valid.number
+        pseudonym = self._pseudonymiser.pseudonym_of(valid)
         home = _home_region(id_type, number, hint)
         body = {k: v for k, v in raw.items() if k not in _ENVELOPE}
         for key, value in defaults.items():
             body.setdefault(key, value)
-        fact = spec.parse(body, clock=self.clock).to_dict()
-        occurred = facts_time(fact[spec.occurred])
+        parsed = spec.parse(body, clock=self.clock)
+        fact = parsed.to_dict()
+        # The fact's own datetime (UTC, whole milliseconds), not its text parsed back.
+        occurred = getattr(parsed, spec.occurred)
         normal = {
             "kind": kind,
             "record_id": record_id,
@@ -143,8 +153,9 @@ class RecordParser:
             "home_region": home,
             "fact": fact,
         }
-        canonical = json.dumps(normal, sort_keys=True, ensure_ascii=False).encode("utf-8")
-        digest = hmac.new(self._digest_key, canonical, hashlib.sha256).hexdigest()
+        mac = self._digest.copy()
+        mac.update(_CANONICAL.encode(normal).encode("utf-8"))
+        digest = mac.hexdigest()
         return ParsedRecord(
             kind=kind,
             record_id=record_id,
@@ -158,11 +169,6 @@ class RecordParser:
             fact=fact,
             digest=digest,
         )
-
-
-def facts_time(text: str) -> datetime:
-    """A time as core.facts writes it (``...Z``)."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _home_region(id_type: str, number: str, hint: str | None) -> str | None:
