@@ -193,7 +193,7 @@ class IngestService:
         for attempt in range(_RETRIES):
             try:
                 return action()
-            except IntegrityError:
+            except (IntegrityError, _Again):
                 if attempt == _RETRIES - 1:
                     raise
         raise AssertionError("unreachable")
@@ -255,11 +255,85 @@ class IngestService:
         now: Any,
     ) -> list[int]:
         first_of = self._dedupe(parsed, items)
+        if is_postgresql(s):
+            return self._store_kind_pg(s, principal, kind, parsed, items, first_of, now)
         existing = self._existing(s, principal, kind, parsed, first_of, items)
         new = [p for i, p in enumerate(parsed) if first_of[i] == i and p.record_id not in existing]
         new_ids = self._insert(s, principal, kind, new, now)
         ids_by_key = {**{k: v[0] for k, v in existing.items()}, **new_ids}
         return [ids_by_key[p.record_id] for p in parsed]
+
+    def _store_kind_pg(
+        self,
+        s: Session,
+        principal: Principal,
+        kind: str,
+        parsed: list[ParsedRecord],
+        items: Sequence[Located],
+        first_of: list[int],
+        now: Any,
+    ) -> list[int]:
+        """PostgreSQL: insert first, look up only what was there already.
+
+        One ``INSERT ... ON CONFLICT (org_id, kind, natural_key) DO NOTHING RETURNING`` for
+        the batch: the unique index itself finds the natural keys stored before (an index probe
+        per row, whatever the table's statistics say), and only those are read back to compare
+        digests. A conflict raises inside the transaction, so nothing of the batch stays. A
+        concurrent writer of the same key makes the insert wait for its commit and then see
+        the row, as the unique constraint did before.
+        """
+        uniq = [p for i, p in enumerate(parsed) if first_of[i] == i]
+        registered = _registrations(s, {p.pseudonym for p in uniq})
+        rows = [self._record_row(principal, kind, p, registered, now) for p in uniq]
+        returned = insert_unnest(
+            s,
+            Record.__table__,
+            rows,
+            on_conflict="ON CONFLICT (org_id, kind, natural_key) DO NOTHING",
+            returning=("natural_key", "id"),
+        )
+        new_ids: dict[str, int] = {key: rid for key, rid in returned}
+        found: dict[str, tuple[int, str]] = {}
+        if len(new_ids) < len(uniq):
+            stored = [p.record_id for p in uniq if p.record_id not in new_ids]
+            found = _stored(s, principal, kind, stored)
+            if len(found) < len(stored):  # deleted (purged) since the insert saw it: again
+                raise _Again("a conflicting record disappeared during the insert")
+            _check_digests(parsed, items, found)
+        new = [(p, row) for p, row in zip(uniq, rows, strict=True) if p.record_id in new_ids]
+        if new:
+            self._upsert_identities(s, [p for p, _ in new], now)
+            feeds.append(
+                s,
+                [
+                    feeds.NewEntry(
+                        province=row["province"],
+                        kind="record",
+                        ref_id=new_ids[p.record_id],
+                        payload=p.feed_data(new_ids[p.record_id]),
+                    )
+                    for p, row in new
+                ],
+                now=now,
+            )
+        ids_by_key = {**{k: v[0] for k, v in found.items()}, **new_ids}
+        return [ids_by_key[p.record_id] for p in parsed]
+
+    @staticmethod
+    def _record_row(
+        principal: Principal, kind: str, p: ParsedRecord, registered: dict[str, str], now: Any
+    ) -> dict[str, Any]:
+        return {
+            "kind": kind,
+            "org_id": principal.org_id,
+            "natural_key": p.record_id,
+            "digest": p.digest,
+            "pseudonym": p.pseudonym,
+            "province": route(p, registered, principal),
+            "occurred_at": p.occurred_at,
+            "received_at": now,
+            "payload": p.fact,
+        }
 
     @staticmethod
     def _earlier_answer(
@@ -326,26 +400,8 @@ class IngestService:
         items: Sequence[Located],
     ) -> dict[str, tuple[int, str]]:
         keys = [p.record_id for i, p in enumerate(parsed) if first_of[i] == i]
-        found: dict[str, tuple[int, str]] = {}
-        for condition in _key_chunks(s, Record.natural_key, keys):
-            rows = s.execute(
-                select(Record.natural_key, Record.id, Record.digest).where(
-                    Record.org_id == principal.org_id,
-                    Record.kind == kind,
-                    condition,
-                )
-            ).all()
-            found.update({key: (rid, digest) for key, rid, digest in rows})
-        for i, p in enumerate(parsed):
-            earlier = found.get(p.record_id)
-            if earlier is not None and earlier[1] != p.digest:
-                raise InvalidInput(
-                    "NATURAL_KEY_CONFLICT",
-                    f"record_id {p.record_id!r} was stored before with different content",
-                    field="record_id",
-                    record=earlier[0],
-                    **items[i].where,
-                )
+        found = _stored(s, principal, kind, keys)
+        _check_digests(parsed, items, found)
         return found
 
     def _insert(
@@ -360,32 +416,12 @@ class IngestService:
             return {}
         self._upsert_identities(s, new, now)
         registered = _registrations(s, {p.pseudonym for p in new})
-        rows = []
-        for p in new:
-            rows.append(
-                {
-                    "kind": kind,
-                    "org_id": principal.org_id,
-                    "natural_key": p.record_id,
-                    "digest": p.digest,
-                    "pseudonym": p.pseudonym,
-                    "province": route(p, registered, principal),
-                    "occurred_at": p.occurred_at,
-                    "received_at": now,
-                    "payload": p.fact,
-                }
-            )
-        if is_postgresql(s):
-            # One statement for the batch; ids mapped back by natural key (unique in ``new``).
-            returned = insert_unnest(s, Record.__table__, rows, returning=("natural_key", "id"))
-            id_of = {key: rid for key, rid in returned}
-            ids = [id_of[row["natural_key"]] for row in rows]
-        else:
-            ids = list(
-                s.execute(
-                    insert(Record).returning(Record.id, sort_by_parameter_order=True), rows
-                ).scalars()
-            )
+        rows = [self._record_row(principal, kind, p, registered, now) for p in new]
+        ids = list(
+            s.execute(
+                insert(Record).returning(Record.id, sort_by_parameter_order=True), rows
+            ).scalars()
+        )
         feeds.append(
             s,
             [
@@ -447,6 +483,44 @@ class IngestService:
                 },
             )
             s.execute(stmt, chunk)
+
+
+class _Again(Exception):
+    """The store changed under a batch in a way that a new attempt resolves."""
+
+
+def _stored(
+    s: Session, principal: Principal, kind: str, keys: list[str]
+) -> dict[str, tuple[int, str]]:
+    """(id, digest) of the organisation's stored records of ``kind`` with these natural keys."""
+    found: dict[str, tuple[int, str]] = {}
+    for condition in _key_chunks(s, Record.natural_key, keys):
+        rows = s.execute(
+            select(Record.natural_key, Record.id, Record.digest).where(
+                Record.org_id == principal.org_id,
+                Record.kind == kind,
+                condition,
+            )
+        ).all()
+        found.update({key: (rid, digest) for key, rid, digest in rows})
+    return found
+
+
+def _check_digests(
+    parsed: list[ParsedRecord], items: Sequence[Located], found: dict[str, tuple[int, str]]
+) -> None:
+    """A stored natural key must come back with the same content (else the first such record,
+    in batch order, is NATURAL_KEY_CONFLICT)."""
+    for i, p in enumerate(parsed):
+        earlier = found.get(p.record_id)
+        if earlier is not None and earlier[1] != p.digest:
+            raise InvalidInput(
+                "NATURAL_KEY_CONFLICT",
+                f"record_id {p.record_id!r} was stored before with different content",
+                field="record_id",
+                record=earlier[0],
+                **items[i].where,
+            )
 
 
 def _registrations(s: Session, pseudonyms: set[str]) -> dict[str, str]:

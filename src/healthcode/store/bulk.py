@@ -113,10 +113,34 @@ def _element(value: Any) -> str:
 
 def array_literal(values: Sequence[Any]) -> str:
     """The text of a one-dimensional PostgreSQL array literal of ``values``: every element
-    quoted (backslash and double quote escaped), ``None`` as NULL, bytes as bytea hex."""
-    if values and all(type(v) is str for v in values):
+    quoted (backslash and double quote escaped) but integers, ``None`` as NULL, bytes as bytea
+    hex."""
+    types = set(map(type, values))
+    if types == {str}:
         # The common case, at C speed: text with nothing to escape.
         joined = '","'.join(values)
         if "\\" not in joined and '"' not in joined:
             return '{"' + joined + '"}'
+        # Text with quotes (JSON): escaped in one pass over the whole, the elements held
+        # apart by NUL, which PostgreSQL text cannot contain (such a value takes the slow path
+        # and is refused by the server as before).
+        joined = "\0".join(values)
+        if joined.count("\0") == len(values) - 1:
+            escaped = joined.replace("\\", "\\\\").replace('"', '\\"')
+            return '{"' + escaped.replace("\0", '","') + '"}'
+    elif types == {int}:  # integers need no quotes (bool is another type: not here)
+        return "{" + ",".join(map(str, values)) + "}"
+    elif types == {datetime}:
+        if any(v.tzinfo is None for v in values):
+            raise ValueError("naive datetime in a bulk insert")
+        return '{"' + '","'.join([v.isoformat() for v in values]) + '"}'
+    elif types <= {bytes, type(None)}:  # bytea as hex ('\\x...' inside the literal)
+        return "{" + ",".join([_NULL if v is None else _hex(v) for v in values]) + "}"
     return "{" + ",".join(map(_element, values)) + "}"
+
+
+_NULL = "NULL"
+
+
+def _hex(value: bytes) -> str:
+    return '"\\\\x' + value.hex() + '"'
