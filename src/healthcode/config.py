@@ -66,6 +66,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < float("inf"):
+        raise ValueError("must be a number of seconds >= 0")
+    return value
+
+
 def _port(text: str) -> int:
     value = int(text)
     if not 0 < value < 65536:
@@ -84,6 +91,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], Any]] = {
     "feed_page_max": ("HEALTHCODE_FEED_PAGE_MAX", _positive_int, 1000),
     "batch_max": ("HEALTHCODE_BATCH_MAX", _positive_int, 100_000),
     "token_days": ("HEALTHCODE_TOKEN_DAYS", _positive_int, 365),
+    "token_cache_seconds": ("HEALTHCODE_TOKEN_CACHE_SECONDS", _non_negative_float, 30.0),
     "network_home": ("HEALTHCODE_HOME", str, ""),
     "key_passphrase": ("HEALTHCODE_KEY_PASSPHRASE", str, ""),
     "publish_hours": ("HEALTHCODE_PUBLISH_HOURS", _positive_int, 24),
@@ -103,6 +111,9 @@ class Settings:
     feed_page_max: int
     batch_max: int
     token_days: int
+    #: how long a process trusts a token it has checked before reading it again (0: never);
+    #: a revocation or expiry made in another process takes effect within this time
+    token_cache_seconds: float
     network_home: str  # the network directory (core.trust.network) whose root signs documents
     key_passphrase: str
     publish_hours: int  # validity of a published document

@@ -44,3 +44,12 @@ def test_table_covers_every_setting() -> None:
     from dataclasses import fields
 
     assert {f.name for f in fields(Settings)} == set(ENVIRONMENT)
+
+
+def test_token_cache_seconds() -> None:
+    assert Settings.from_env(ENV).token_cache_seconds == 30
+    off = Settings.from_env({**ENV, "HEALTHCODE_TOKEN_CACHE_SECONDS": "0"})
+    assert off.token_cache_seconds == 0
+    for bad in ("-1", "soon", "inf"):
+        with pytest.raises(ConfigError, match="HEALTHCODE_TOKEN_CACHE_SECONDS"):
+            Settings.from_env({**ENV, "HEALTHCODE_TOKEN_CACHE_SECONDS": bad})

@@ -59,18 +59,20 @@ def serve(
     hub = Hub.from_settings(settings)
     upgrade(hub.db)
     bind_host, bind_port = host or settings.hub_host, port or settings.hub_port
+    # Warnings and errors only, no access log (a log line per request costs more than a cached
+    # status query); uvicorn picks uvloop and httptools when they are installed
+    # (``uvicorn[standard]``), else asyncio and h11.
+    options: dict[str, Any] = {
+        "host": bind_host,
+        "port": bind_port,
+        "log_level": "warning",
+        "access_log": False,
+    }
     if workers > 1:
         hub.db.dispose()
-        uvicorn.run(
-            "healthcode.cli.hub:app_from_env",
-            factory=True,
-            workers=workers,
-            log_level="warning",
-            host=bind_host,
-            port=bind_port,
-        )
+        uvicorn.run("healthcode.cli.hub:app_from_env", factory=True, workers=workers, **options)
         return
-    uvicorn.run(create_app(hub), host=bind_host, port=bind_port, log_level="warning")
+    uvicorn.run(create_app(hub), **options)
 
 
 @app.command()

@@ -155,12 +155,18 @@ _COSE_ANSWER = {
 _bearer = HTTPBearer(auto_error=False)
 
 
-def _principal(
+async def _principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    # On the event loop: a token checked within HEALTHCODE_TOKEN_CACHE_SECONDS costs no thread
+    # hop and no database read; otherwise the read runs in the thread pool.
     hub: Hub = request.app.state.hub
-    return hub.orgs.authenticate(credentials.credentials if credentials else None)
+    token = credentials.credentials if credentials else None
+    principal = hub.orgs.cached(token)
+    if principal is not None:
+        return principal
+    return await run_in_threadpool(hub.orgs.authenticate, token)
 
 
 Caller = Annotated[Principal, Depends(_principal)]

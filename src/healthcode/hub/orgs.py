@@ -3,12 +3,23 @@
 A token is shown once, when it is made; the store keeps only its SHA-256 digest. A token is
 ``hc_`` followed by 43 URL-safe characters (256 random bits), so a digest without a salt is
 safe: there is nothing to guess.
+
+Token cache: ``authenticate`` keeps a token it has found valid for ``cache_seconds``
+(``HEALTHCODE_TOKEN_CACHE_SECONDS``, default 30; 0 turns the cache off) instead of reading the
+database on every request. The cached expiry time is still checked against the clock on every
+call, so a token's own expiry is exact; a revocation or ``expire`` made through *this*
+``OrgService`` empties the cache at once; one made in another process (the CLI, another server
+worker) takes effect there within ``cache_seconds``. Unknown, revoked and expired tokens are
+never cached: they are read again each time.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,6 +35,9 @@ from healthcode.store.models import ORG_KINDS, Organisation, OrgToken
 __all__ = ["OrgService", "Principal", "TokenInfo", "hash_token"]
 
 TOKEN_PREFIX = "hc_"
+#: The most tokens a process keeps checked (one per calling organisation; the cache is emptied
+#: when it is full rather than growing without bound).
+TOKEN_CACHE_MAX = 10_000
 
 
 def hash_token(token: str) -> str:
@@ -61,11 +75,37 @@ class TokenInfo:
         return "expired" if self.expires_at <= now else "active"
 
 
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    principal: Principal
+    expires_at: datetime
+    until: float  # monotonic time after which the database is read again
+
+
 class OrgService:
-    def __init__(self, *, db: Database, clock: Clock, token_days: int = 365) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        token_days: int = 365,
+        cache_seconds: float = 0.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.db = db
         self.clock = clock
         self.token_days = token_days
+        self.cache_seconds = cache_seconds
+        self._monotonic = monotonic
+        self._cache: dict[str, _Checked] = {}
+        self._cache_lock = threading.Lock()
+        self._generation = 0  # bumped by forget_tokens: a read begun before it is not cached
+
+    def forget_tokens(self) -> None:
+        """Empty this process's token cache (revocation and expiry here call it)."""
+        with self._cache_lock:
+            self._cache.clear()
+            self._generation += 1
 
     def add(self, *, kind: str, region_code: str, name: str) -> tuple[int, str]:
         """Onboard an organisation; returns its id and its first token (shown once).
@@ -146,6 +186,7 @@ class OrgService:
                 raise InvalidInput("TOKEN_UNKNOWN", f"no token {token_id}", field="token")
             if token.revoked_at is None:
                 token.revoked_at = self.clock.now()
+        self.forget_tokens()
 
     def expire(self, token_id: int) -> None:
         """End a token's validity now (it stays listed as expired). Raises TOKEN_UNKNOWN."""
@@ -156,19 +197,25 @@ class OrgService:
             now = self.clock.now()
             if token.expires_at > now:
                 token.expires_at = now
+        self.forget_tokens()
 
     def authenticate(self, token: str | None) -> Principal:
         """The organisation holding ``token``.
 
         Raises AccessDenied TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED.
         """
+        principal = self.cached(token)
+        if principal is not None:
+            return principal
         if not token:
             raise AccessDenied("TOKEN_MISSING", "send 'Authorization: Bearer <token>'")
+        digest = hash_token(token)
+        started, generation = self._monotonic(), self._generation
         with self.db.read() as s:
             row = s.execute(
                 select(OrgToken, Organisation)
                 .join(Organisation, Organisation.id == OrgToken.org_id)
-                .where(OrgToken.token_hash == hash_token(token))
+                .where(OrgToken.token_hash == digest)
             ).first()
         if row is None:
             raise AccessDenied("TOKEN_INVALID", "the token is not known")
@@ -177,4 +224,31 @@ class OrgService:
             raise AccessDenied("TOKEN_REVOKED", "the token was revoked")
         if t.expires_at <= self.clock.now():
             raise AccessDenied("TOKEN_EXPIRED", "the token has expired")
-        return Principal(org_id=o.id, kind=o.kind, region_code=o.region_code, name=o.name)
+        principal = Principal(org_id=o.id, kind=o.kind, region_code=o.region_code, name=o.name)
+        if self.cache_seconds > 0:
+            # The lifetime counts from before the read: a revocation that committed after it
+            # began is seen within ``cache_seconds`` of the revocation.
+            entry = _Checked(principal, t.expires_at, started + self.cache_seconds)
+            with self._cache_lock:
+                if generation == self._generation:
+                    if len(self._cache) >= TOKEN_CACHE_MAX:
+                        self._cache.clear()
+                    self._cache[digest] = entry
+        return principal
+
+    def cached(self, token: str | None) -> Principal | None:
+        """The principal of ``token`` if this process checked it within ``cache_seconds`` and
+        it has not expired since; None means: call :meth:`authenticate` (which reads the
+        database). Never raises and never touches the database (safe on an event loop)."""
+        if not token or not self._cache:
+            return None
+        digest = hash_token(token)
+        entry = self._cache.get(digest)
+        if entry is None:
+            return None
+        if entry.until <= self._monotonic() or entry.expires_at <= self.clock.now():
+            with self._cache_lock:
+                if self._cache.get(digest) is entry:
+                    del self._cache[digest]
+            return None
+        return entry.principal

@@ -50,7 +50,12 @@ class Hub:
             settings=settings,
             db=db,
             clock=clock,
-            orgs=OrgService(db=db, clock=clock, token_days=settings.token_days),
+            orgs=OrgService(
+                db=db,
+                clock=clock,
+                token_days=settings.token_days,
+                cache_seconds=settings.token_cache_seconds,
+            ),
             ingest=ingest,
             status=StatusService(db=db, clock=clock, pseudonym_key=settings.pseudonym_key),
             risk_areas=risk_areas,

@@ -21,7 +21,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-__all__ = ["Database", "normalise_url"]
+__all__ = ["POOL_RECYCLE_SECONDS", "Database", "normalise_url"]
+
+#: A PostgreSQL connection older than this is closed and replaced at its next checkout.
+POOL_RECYCLE_SECONDS = 600
 
 
 def normalise_url(url: str) -> str:
@@ -95,7 +98,13 @@ class Database:
         else:
             engine_args.setdefault("pool_size", 10)
             engine_args.setdefault("max_overflow", 20)
-            engine_args.setdefault("pool_pre_ping", True)
+            # No pre-ping (a round trip on every checkout, two checkouts a request). Instead,
+            # connections are replaced after POOL_RECYCLE_SECONDS, and when the server drops one
+            # (restart, failover) SQLAlchemy sees the disconnect error, invalidates the pool and
+            # reconnects: the request that met the dead connection fails (500) and its retry
+            # is safe (natural keys, Idempotency-Key), even if the cut came during COMMIT.
+            engine_args.setdefault("pool_pre_ping", False)
+            engine_args.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
             engine = create_engine(url, **engine_args)
         return cls(engine=engine)
 
