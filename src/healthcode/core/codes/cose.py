@@ -17,7 +17,7 @@ Raises :class:`healthcode.core.errors.VerificationFailed` with ``COSE_MALFORMED`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from io import BytesIO
 from typing import Any
@@ -100,6 +100,51 @@ class CoseSign1:
                 self.payload,
             )
         )
+
+
+def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
+    """The slot descriptor's setter of field ``name`` (what a frozen dataclass bypasses)."""
+    setter: Callable[[Any, Any], None] = cls.__dict__[name].__set__
+    return setter
+
+
+_NEW = object.__new__
+(
+    _SET_PROTECTED_BYTES,
+    _SET_PROTECTED,
+    _SET_UNPROTECTED,
+    _SET_PAYLOAD,
+    _SET_SIGNATURE,
+    _SET_ALG,
+    _SET_KID,
+    _SET_TAGS,
+) = (_slot_setter(CoseSign1, name) for name in CoseSign1.__dataclass_fields__)
+
+
+def _new_sign1(
+    protected_bytes: bytes,
+    protected: dict[Any, Any],
+    unprotected: dict[Any, Any],
+    payload: bytes,
+    signature: bytes,
+    alg: int | None,
+    kid: bytes | None,
+    tags: tuple[int, ...],
+) -> CoseSign1:
+    """``CoseSign1(...)`` with the fields in order, without the dataclass ``__init__``.
+
+    The same frozen instance (the tests compare the two); ~1 µs cheaper on the verify path.
+    """
+    msg: CoseSign1 = _NEW(CoseSign1)
+    _SET_PROTECTED_BYTES(msg, protected_bytes)
+    _SET_PROTECTED(msg, protected)
+    _SET_UNPROTECTED(msg, unprotected)
+    _SET_PAYLOAD(msg, payload)
+    _SET_SIGNATURE(msg, signature)
+    _SET_ALG(msg, alg)
+    _SET_KID(msg, kid)
+    _SET_TAGS(msg, tags)
+    return msg
 
 
 def _bstr_head(length: int) -> bytes:
@@ -244,15 +289,8 @@ def sign1_decode(data: bytes) -> CoseSign1:
     kid = protected.get(HEADER_KID) if HEADER_KID in protected else unprotected.get(HEADER_KID)
     if kid is not None and type(kid) is not bytes:
         raise _malformed(f"kid header must be a byte string, not {type(kid).__name__}")
-    return CoseSign1(
-        protected_bytes=protected_bytes,
-        protected=protected,
-        unprotected=dict(unprotected),
-        payload=payload,
-        signature=signature,
-        alg=alg,
-        kid=kid,
-        tags=tags,
+    return _new_sign1(
+        protected_bytes, protected, dict(unprotected), payload, signature, alg, kid, tags
     )
 
 

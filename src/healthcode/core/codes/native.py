@@ -38,7 +38,7 @@ from __future__ import annotations
 import re
 import secrets
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -67,6 +67,7 @@ __all__ = [
     "encode_signed",
     "issue_code",
     "parse_payload",
+    "parse_payload_at",
     "peek_code",
 ]
 
@@ -136,6 +137,57 @@ class NativePayload:
         }
 
 
+def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
+    """The slot descriptor's setter of field ``name`` (what a frozen dataclass bypasses)."""
+    setter: Callable[[Any, Any], None] = cls.__dict__[name].__set__
+    return setter
+
+
+_NEW = object.__new__
+(
+    _SET_ISSUER,
+    _SET_SUBJECT,
+    _SET_ISSUED_AT,
+    _SET_EXPIRES_AT,
+    _SET_SERIAL,
+    _SET_COLOUR,
+    _SET_BADGES,
+    _SET_RULE_SET,
+    _SET_MASKED_NAME,
+    _SET_MASKED_ID,
+) = (_slot_setter(NativePayload, name) for name in NativePayload.__dataclass_fields__)
+
+
+def _new_payload(
+    issuer: str,
+    subject: str,
+    issued_at: datetime,
+    expires_at: datetime,
+    serial: bytes,
+    colour: str,
+    badges: tuple[str, ...],
+    rule_set: str,
+    masked_name: str,
+    masked_id: str,
+) -> NativePayload:
+    """``NativePayload(...)`` with the fields in order, without the dataclass ``__init__``.
+
+    The same frozen instance (the tests compare the two); ~1 µs cheaper on the verify path.
+    """
+    payload: NativePayload = _NEW(NativePayload)
+    _SET_ISSUER(payload, issuer)
+    _SET_SUBJECT(payload, subject)
+    _SET_ISSUED_AT(payload, issued_at)
+    _SET_EXPIRES_AT(payload, expires_at)
+    _SET_SERIAL(payload, serial)
+    _SET_COLOUR(payload, colour)
+    _SET_BADGES(payload, badges)
+    _SET_RULE_SET(payload, rule_set)
+    _SET_MASKED_NAME(payload, masked_name)
+    _SET_MASKED_ID(payload, masked_id)
+    return payload
+
+
 def _bad(message: str, field: str, code: str = "PAYLOAD_INVALID") -> VerificationFailed:
     return VerificationFailed(code, message, stage=_STAGE, field=field)
 
@@ -162,7 +214,25 @@ def parse_payload(claims: Mapping[Any, Any]) -> NativePayload:
     return payload if payload is not None else _parse_checked(claims)
 
 
-def _parse_common(claims: Mapping[Any, Any]) -> NativePayload | None:
+def parse_payload_at(
+    claims: Mapping[Any, Any], issued_at: datetime, expires_at: datetime
+) -> NativePayload:
+    """:func:`parse_payload` for a verifier that already converted ``iat`` and ``exp``.
+
+    ``issued_at`` and ``expires_at`` must be what :func:`healthcode.core.codes.cwt.check_times`
+    returned for these very claims (``datetime.fromtimestamp(claim, UTC)``): the usual claim
+    map (integer times) reuses them instead of converting again; any other map goes through
+    the schema field by field, which converts them itself. Same payload, same errors.
+    """
+    payload = _parse_common(claims, issued_at, expires_at)
+    return payload if payload is not None else _parse_checked(claims)
+
+
+def _parse_common(
+    claims: Mapping[Any, Any],
+    issued_at: datetime | None = None,
+    expires_at: datetime | None = None,
+) -> NativePayload | None:
     """The usual claim map, checked in one straight pass: the payload, or None.
 
     Accepts a subset of what :func:`_parse_checked` (the schema, field by field) accepts and
@@ -219,12 +289,13 @@ def _parse_common(claims: Mapping[Any, Any]) -> NativePayload | None:
         if name is None or name in badges:
             return None
         badges.append(name)
-    try:
-        issued_at = datetime.fromtimestamp(iat, UTC)
-        expires_at = datetime.fromtimestamp(exp, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-    return NativePayload(
+    if issued_at is None or expires_at is None:
+        try:
+            issued_at = datetime.fromtimestamp(iat, UTC)
+            expires_at = datetime.fromtimestamp(exp, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    return _new_payload(
         issuer,
         subject,
         issued_at,

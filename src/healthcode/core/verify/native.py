@@ -40,11 +40,11 @@ from typing import Any, Protocol, cast, runtime_checkable
 
 from healthcode.core import certlogic, regions
 from healthcode.core.codes.cwt import check_times, decode_claims
-from healthcode.core.codes.native import PREFIX, NativePayload, parse_payload
+from healthcode.core.codes.native import PREFIX, NativePayload, parse_payload_at
 from healthcode.core.errors import CertLogicError, InvalidInput, VerificationFailed
 from healthcode.core.verify.keys import KeyStore, TrustedKey
 from healthcode.core.verify.pipeline import VerifyContext, register_format
-from healthcode.core.verify.result import Stage, VerificationResult
+from healthcode.core.verify.result import Stage, VerificationResult, passed_result
 from healthcode.core.verify.stages import (
     check_key_validity,
     check_signature,
@@ -211,7 +211,7 @@ def verify_native(text: str, context: VerifyContext) -> VerificationResult:
         trust = cast(NativeTrust, store)
         _check_retired(trust, key, issued_at, context)
         # 7: schema.
-        payload = parse_payload(claims)
+        payload = parse_payload_at(claims, issued_at, expires_at)
         as_json = payload.to_json()
         # 8: revocation of this code.
         if trust.is_serial_revoked(payload.serial):
@@ -233,22 +233,16 @@ def verify_native(text: str, context: VerifyContext) -> VerificationResult:
         exc.details.setdefault("issuer", key.issuer)
         raise
     # 10: result.
-    return VerificationResult(
-        valid=True,
-        format=FORMAT,
-        reason="valid",
-        issuer=payload.issuer,
-        colour=payload.colour,
-        badges=payload.badges,
-        subject={
-            "name": payload.masked_name,
-            "id": payload.masked_id,
-            "pseudonym": payload.subject,
-        },
-        payload=as_json,
-        issued_at=issued_at,
-        expires_at=expires_at,
-        kid=kid,
+    return passed_result(
+        FORMAT,
+        payload.issuer,
+        payload.colour,
+        payload.badges,
+        {"name": payload.masked_name, "id": payload.masked_id, "pseudonym": payload.subject},
+        as_json,
+        issued_at,
+        expires_at,
+        kid,
     )
 
 
