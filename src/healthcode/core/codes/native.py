@@ -100,6 +100,9 @@ _H_VERSION, _H_COLOUR, _H_BADGES, _H_RULES, _H_NAME, _H_ID = 1, 2, 3, 4, 5, 6
 _CLAIM_KEYS = frozenset({ISS, SUB, EXP, IAT, CTI, HC_CLAIM})
 _HC_KEYS = frozenset({_H_VERSION, _H_COLOUR, _H_BADGES, _H_RULES, _H_NAME, _H_ID})
 _PROVINCE = re.compile(r"[1-9][0-9]0000")
+#: Every string ``_PROVINCE`` fully matches (90): a set lookup instead of the regex on the
+#: one-pass check (~0.3 µs); the schema field by field keeps the regex.
+_PROVINCES = frozenset(f"{n}0000" for n in range(10, 100))
 _SUBJECT = re.compile(r"[0-9a-f]{16,64}")
 _MAX_TEXT = 32  # masked name, masked ID, rule-set version
 _MAX_LIFETIME_SECONDS = MAX_CODE_LIFETIME.total_seconds()
@@ -259,7 +262,7 @@ def _parse_common(
         type(version) is int
         and version == PAYLOAD_VERSION
         and type(issuer) is str
-        and _PROVINCE.fullmatch(issuer)
+        and issuer in _PROVINCES
         and type(subject) is str
         and _SUBJECT.fullmatch(subject)
         and type(iat) is int
