@@ -285,3 +285,14 @@ def test_times_read_as_parse_instant_reads_them(text: str) -> None:
     expected = expected.replace(microsecond=expected.microsecond // 1000 * 1000)
     assert nat.sampled_at == expected
     assert nat.sampled_at.tzinfo is not None and nat.sampled_at.utcoffset() == timedelta(0)
+
+
+def test_format_instant_of_a_utc_value_is_that_of_the_same_instant_elsewhere() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from healthcode.core.facts import format_instant
+
+    utc = datetime(2022, 11, 20, 1, 2, 3, 456789, tzinfo=UTC)
+    for tz in (timezone(timedelta(hours=8)), timezone(timedelta(0)), timezone(timedelta(hours=-5))):
+        assert format_instant(utc) == format_instant(utc.astimezone(tz))
+    assert format_instant(utc) == "2022-11-20T01:02:03.456Z"

@@ -113,7 +113,7 @@ def format_instant(value: datetime) -> str:
     >>> format_instant(datetime(2022, 11, 20, 9, 0, tzinfo=CHINA_TZ))
     '2022-11-20T01:00:00.000Z'
     """
-    utc = value.astimezone(UTC)
+    utc = value if value.tzinfo is UTC else value.astimezone(UTC)
     if utc.year >= 1000:  # isoformat pads years to 4 digits; strftime's %Y does not
         # "YYYY-MM-DDTHH:MM:SS.mmm+00:00" -> "...mmmZ", without strftime (several times faster)
         return utc.isoformat(timespec="milliseconds")[:-6] + "Z"

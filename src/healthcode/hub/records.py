@@ -125,10 +125,14 @@ class RecordParser:
         record_id = _text(raw, "record_id", RECORD_ID_MAX, required=True)
         id_type = _text(raw, "id_type", 32, required=False) or identity.IdType.RESIDENT_ID.value
         id_number = _text(raw, "id_number", 32, required=True)
-        nationality = _text(raw, "nationality", 3, required=False)
-        name = _text(raw, "name", _NAME_MAX, required=False)
-        phone = _text(raw, "phone", _PHONE_MAX, required=False)
-        hint = _text(raw, "home_region", 6, required=False)
+        # Absent optional fields (the common case) without a call each; _text for the rest.
+        get = raw.get
+        nationality = (
+            None if get("nationality") is None else _text(raw, "nationality", 3, required=False)
+        )
+        name = None if get("name") is None else _text(raw, "name", _NAME_MAX, required=False)
+        phone = None if get("phone") is None else _text(raw, "phone", _PHONE_MAX, required=False)
+        hint = None if get("home_region") is None else _text(raw, "home_region", 6, required=False)
         assert record_id is not None and id_number is not None
         today = self.clock.now().astimezone(CHINA_TZ).date()
         valid = identity.check_id(id_type, id_number, nationality=nationality, today=today)
