@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from healthcode.store.bulk import JsonText, array_literal, insert_unnest, is_postgresql
+from healthcode.store.bulk import array_literal, insert_unnest, is_postgresql
 from healthcode.store.db import Database
 from healthcode.store.models import FeedEntry, Identity
 
@@ -110,48 +109,3 @@ def test_fast_paths_round_trip_on_the_database(db: Database) -> None:
         blobs = [b"\x00\xff", None, b""]
         got = s.execute(text("SELECT unnest(CAST(:a AS bytea[]))"), {"a": array_literal(blobs)})
         assert [None if v is None else bytes(v) for v in got.scalars()] == blobs
-
-
-def test_json_text_and_join_write_what_the_general_path_writes(db: Database) -> None:
-    """``JsonText`` (JSON written ahead) stores what a dict stores; ``join``/``exprs`` take a
-    value from a joined table, the row's own where the join finds nothing."""
-    with db.write() as s:
-        if not is_postgresql(s):
-            pytest.skip("unnest bulk inserts are PostgreSQL only")
-        when = datetime(2022, 11, 20, 1, 0, tzinfo=UTC)
-        payloads = [{"text": t, "n": i} for i, t in enumerate(AWKWARD)]
-
-        def entries(province: str, wrap: bool) -> list[dict[str, object]]:
-            return [
-                {
-                    "province": province,
-                    "seq": i + 1,
-                    "kind": "record",
-                    "ref_id": i,
-                    "payload": JsonText(json.dumps(p, ensure_ascii=False)) if wrap else p,
-                    "created_at": when,
-                }
-                for i, p in enumerate(payloads)
-            ]
-
-        plain = insert_unnest(
-            s, FeedEntry.__table__, entries("980000", False), returning=("payload",)
-        )
-        ahead = insert_unnest(
-            s, FeedEntry.__table__, entries("970000", True), returning=("payload",)
-        )
-        assert ahead == plain
-        s.execute(text("CREATE TEMP TABLE bulk_names (ref_id bigint, province text)"))
-        s.execute(text("INSERT INTO bulk_names VALUES (1, '960000')"))
-        rows = entries("950000", False)[:3]
-        for row in rows:
-            row["seq"] = int(str(row["seq"])) + 100
-        got = insert_unnest(
-            s,
-            FeedEntry.__table__,
-            rows,
-            returning=("ref_id", "province"),
-            join="LEFT JOIN bulk_names g ON g.ref_id = u.c3",
-            exprs={"province": "coalesce(g.province, {})"},
-        )
-        assert sorted(got) == [(0, "950000"), (1, "960000"), (2, "950000")]

@@ -10,7 +10,6 @@ entry carries ``seq`` (and the record id), so applying it twice is detectable.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from healthcode.core import regions
 from healthcode.core.errors import InvalidInput
-from healthcode.store.bulk import JsonText, insert_unnest, is_postgresql
+from healthcode.store.bulk import insert_unnest, is_postgresql
 from healthcode.store.models import FeedCounter, FeedEntry
 
 __all__ = ["ALL_PROVINCES", "FeedPage", "NewEntry", "append", "read_page"]
@@ -37,8 +36,7 @@ class NewEntry:
     province: str
     kind: str
     ref_id: int
-    #: the entry's data; on PostgreSQL it may come as JSON text written ahead (``JsonText``)
-    payload: dict[str, Any] | JsonText
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +92,6 @@ def append(session: Session, entries: Sequence[NewEntry], *, now: datetime) -> N
     if rows and postgres:
         insert_unnest(session, FeedEntry.__table__, rows)
     elif rows:
-        for row in rows:
-            if isinstance(row["payload"], JsonText):  # SQLite: the ORM encodes it itself
-                row["payload"] = json.loads(row["payload"].text)
         session.execute(insert(FeedEntry), rows)
 
 

@@ -16,9 +16,6 @@ in the same transaction and given again for a retry with the same body
 
 from __future__ import annotations
 
-import json
-import queue
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -35,7 +32,7 @@ from healthcode.hub import feeds
 from healthcode.hub.access import require
 from healthcode.hub.orgs import Principal
 from healthcode.hub.records import ParsedRecord, RecordParser
-from healthcode.store.bulk import JsonText, insert_unnest, is_postgresql
+from healthcode.store.bulk import insert_unnest, is_postgresql
 from healthcode.store.crypto import FieldCipher
 from healthcode.store.db import Database
 from healthcode.store.models import IdempotencyKey, Identity, Record, Registration
@@ -46,9 +43,6 @@ __all__ = ["MAX_ERRORS_LISTED", "IngestService", "Located"]
 MAX_ERRORS_LISTED = 1000
 _CHUNK = 500
 _RETRIES = 3
-#: Records a statement on the overlapped PostgreSQL path: the server inserts one chunk while
-#: this process checks the next.
-_PIPE_CHUNK = 1000
 T = TypeVar("T")
 
 
@@ -110,12 +104,6 @@ class IngestService:
                 "BATCH_TOO_LARGE",
                 f"{len(items)} records; at most {self.batch_max} a request",
                 limit=self.batch_max,
-            )
-        if not single and self.db.dialect == "postgresql":
-            return self._retrying(
-                lambda: self._submit_overlapped(
-                    principal, kind, items, idempotency_key, request_digest
-                )
             )
         parsed = self._parse_all(principal, kind, items, single=single)
         return self._retrying(
@@ -198,88 +186,6 @@ class IngestService:
                 errors=errors,
             )
         return parsed
-
-    def _submit_overlapped(
-        self,
-        principal: Principal,
-        kind: str,
-        items: Sequence[Located],
-        idempotency_key: str | None,
-        request_digest: str,
-    ) -> dict[str, Any]:
-        """PostgreSQL, a batch: check the records and insert them in one transaction, the
-        server inserting chunk k while this thread checks chunk k+1 (:class:`_ChunkWriter`
-        holds the session meanwhile; the GIL is free while it waits on the socket).
-
-        Same contract and answers as :meth:`_parse_all` then :meth:`_store`: every record is
-        checked; any wrong record (``BATCH_INVALID``), a key twice with other content
-        (``DUPLICATE_IN_BATCH``) or a stored key with other content
-        (``NATURAL_KEY_CONFLICT``), in this order of precedence, rolls the whole transaction
-        back; the commit comes before the answer. Identities and feed entries are written
-        after the last chunk, each in one statement in a fixed order (pseudonym, province), so
-        that concurrent batches take their row locks in the same order.
-        """
-        defaults = {"lab": principal.name} if kind in ("nat", "antibody") else {}
-        parse = self.parser.parse
-        now = self.clock.now()
-        with self.db.write() as s:
-            earlier = self._earlier_answer(s, principal, idempotency_key, request_digest)
-            writer = _ChunkWriter(self, s, principal, kind, now)
-            try:
-                parsed: list[ParsedRecord] = []
-                errors: list[dict[str, Any]] = []
-                rejected = 0
-                duplicate: InvalidInput | None = None
-                first: dict[str, ParsedRecord] = {}
-                chunk: list[tuple[ParsedRecord, dict[str, int]]] = []
-                sending = earlier is None
-                for item in items:
-                    try:
-                        p = parse(kind, item.raw, defaults=defaults)
-                    except InvalidInput as exc:
-                        rejected += 1
-                        sending = False
-                        if len(errors) < MAX_ERRORS_LISTED:
-                            errors.append(_error_entry(item.where, exc))
-                        continue
-                    parsed.append(p)
-                    if not sending:
-                        continue
-                    seen = first.setdefault(p.record_id, p)
-                    if seen is not p:
-                        if seen.digest != p.digest:
-                            duplicate = InvalidInput(
-                                "DUPLICATE_IN_BATCH",
-                                f"record_id {p.record_id!r} appears twice with different content",
-                                field="record_id",
-                                **item.where,
-                            )
-                            sending = False
-                        continue
-                    chunk.append((p, item.where))
-                    if len(chunk) >= _PIPE_CHUNK:
-                        writer.send(chunk)
-                        chunk = []
-                if rejected:
-                    raise InvalidInput(
-                        "BATCH_INVALID",
-                        f"{rejected} of {len(items)} records are invalid; nothing was stored",
-                        rejected=rejected,
-                        errors=errors,
-                    )
-                if earlier is not None:
-                    return earlier
-                if duplicate is not None:
-                    raise duplicate
-                if chunk:
-                    writer.send(chunk)
-                ids_by_key = writer.finish()
-            finally:
-                writer.stop()
-            ids = [ids_by_key[p.record_id] for p in parsed]
-            answer: dict[str, Any] = {"kind": kind, "count": len(ids), "ids": ids}
-            self._remember(s, principal, idempotency_key, request_digest, answer, now)
-        return answer
 
     def _retrying(self, action: Callable[[], T]) -> T:
         # A concurrent writer may insert the same natural key or idempotency key between our
@@ -530,14 +436,26 @@ class IngestService:
 
     def _upsert_identities(self, s: Session, new: list[ParsedRecord], now: Any) -> None:
         by_pseudonym = {p.pseudonym: p for p in new}
-        rows = [_identity_row(self.cipher, p, now) for _, p in sorted(by_pseudonym.items())]
-        self._write_identities(s, rows)
-
-    @staticmethod
-    def _write_identities(s: Session, rows: list[dict[str, Any]]) -> None:
-        """Upsert identity rows (sorted by pseudonym: one lock order for every writer)."""
+        rows = []
+        for pseudonym, p in sorted(by_pseudonym.items()):
+            enc = self.cipher.encrypt
+            rows.append(
+                {
+                    "pseudonym": pseudonym,
+                    "id_type": p.id_type,
+                    "id_number_enc": enc(p.id_number, context=f"identities.id_number|{pseudonym}"),
+                    "name_enc": enc(p.name, context=f"identities.name|{pseudonym}")
+                    if p.name
+                    else None,
+                    "phone_enc": enc(p.phone, context=f"identities.phone|{pseudonym}")
+                    if p.phone
+                    else None,
+                    "home_region": p.home_region,
+                    "last_seen_at": now,
+                }
+            )
         if is_postgresql(s):
-            # One statement for the batch.
+            # One statement for the batch (rows sorted by pseudonym: one lock order).
             insert_unnest(
                 s,
                 Identity.__table__,
@@ -565,158 +483,6 @@ class IngestService:
                 },
             )
             s.execute(stmt, chunk)
-
-
-#: The records insert of the overlapped path: the province of a record where the person's code
-#: is registered (``registrations`` joined on its primary key), else the fallback computed
-#: here (:func:`route` with no registration); the same choice as :func:`route`.
-_ROUTED = {"province": "coalesce(nullif(g.province, ''), {})"}
-_ROUTE_JOIN = "LEFT JOIN registrations g ON g.pseudonym = u.c4"
-_NO_REGISTRATION: dict[str, str] = {}
-
-
-class _ChunkWriter:
-    """Inserts chunks of checked records on a thread of its own, in the caller's transaction.
-
-    The caller's thread does not touch the session between the first :meth:`send` and
-    :meth:`finish` / :meth:`stop`. Per chunk: the records (``INSERT ... ON CONFLICT DO NOTHING
-    RETURNING``, routed by a join on ``registrations``), the digests of the keys stored before
-    (``NATURAL_KEY_CONFLICT`` for the first that differs), then, while the server is idle, the
-    encrypted identity rows and the feed payloads of the new records, as JSON text. After the
-    last chunk, :meth:`finish` writes identities (one upsert sorted by pseudonym) and feed
-    entries (counters in province order), and answers ``{natural key: id}``.
-    """
-
-    def __init__(
-        self, service: IngestService, s: Session, principal: Principal, kind: str, now: Any
-    ) -> None:
-        self.service, self.s, self.principal, self.kind, self.now = (
-            service,
-            s,
-            principal,
-            kind,
-            now,
-        )
-        self.ids: dict[str, int] = {}
-        self.identities: dict[str, dict[str, Any]] = {}
-        self.entries: list[feeds.NewEntry] = []
-        self.error: BaseException | None = None
-        self._queue: queue.SimpleQueue[list[tuple[ParsedRecord, dict[str, int]]] | None] = (
-            queue.SimpleQueue()
-        )
-        self._thread: threading.Thread | None = None
-
-    def send(self, chunk: list[tuple[ParsedRecord, dict[str, int]]]) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
-            self._thread.start()
-        self._queue.put(chunk)
-
-    def stop(self) -> None:
-        """Wait for the thread (after an error: it skips what is left)."""
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
-            self._thread = None
-
-    def finish(self) -> dict[str, int]:
-        self.stop()
-        if self.error is not None:
-            raise self.error
-        if self.identities:
-            self.service._write_identities(
-                self.s, [self.identities[k] for k in sorted(self.identities)]
-            )
-        if self.entries:
-            feeds.append(self.s, self.entries, now=self.now)
-        return self.ids
-
-    def _run(self) -> None:
-        while True:
-            chunk = self._queue.get()
-            if chunk is None:
-                return
-            if self.error is not None:
-                continue
-            try:
-                self._write(chunk)
-            except BaseException as exc:  # re-raised by finish() on the caller's thread
-                self.error = exc
-
-    def _write(self, chunk: list[tuple[ParsedRecord, dict[str, int]]]) -> None:
-        principal, kind, now = self.principal, self.kind, self.now
-        rows = [
-            {
-                "kind": kind,
-                "org_id": principal.org_id,
-                "natural_key": p.record_id,
-                "digest": p.digest,
-                "pseudonym": p.pseudonym,
-                "province": route(p, _NO_REGISTRATION, principal),
-                "occurred_at": p.occurred_at,
-                "received_at": now,
-                "payload": p.fact,
-            }
-            for p, _ in chunk
-        ]
-        returned = insert_unnest(
-            self.s,
-            Record.__table__,
-            rows,
-            on_conflict="ON CONFLICT (org_id, kind, natural_key) DO NOTHING",
-            returning=("natural_key", "id", "province"),
-            join=_ROUTE_JOIN,
-            exprs=_ROUTED,
-        )
-        new = {key: (rid, province) for key, rid, province in returned}
-        if len(new) < len(chunk):
-            stored = [p.record_id for p, _ in chunk if p.record_id not in new]
-            found = _stored(self.s, principal, kind, stored)
-            if len(found) < len(stored):  # deleted (purged) since the insert saw it: again
-                raise _Again("a conflicting record disappeared during the insert")
-            for p, where in chunk:
-                earlier = found.get(p.record_id)
-                if earlier is not None and earlier[1] != p.digest:
-                    raise InvalidInput(
-                        "NATURAL_KEY_CONFLICT",
-                        f"record_id {p.record_id!r} was stored before with different content",
-                        field="record_id",
-                        record=earlier[0],
-                        **where,
-                    )
-            self.ids.update({key: v[0] for key, v in found.items()})
-        cipher, identities, entries = self.service.cipher, self.identities, self.entries
-        for p, _ in chunk:
-            hit = new.get(p.record_id)
-            if hit is None:
-                continue
-            rid, province = hit
-            self.ids[p.record_id] = rid
-            if p.pseudonym not in identities:
-                identities[p.pseudonym] = _identity_row(cipher, p, now)
-            entries.append(
-                feeds.NewEntry(
-                    province=province,
-                    kind="record",
-                    ref_id=rid,
-                    payload=JsonText(json.dumps(p.feed_data(rid), ensure_ascii=False)),
-                )
-            )
-
-
-def _identity_row(cipher: FieldCipher, p: ParsedRecord, now: Any) -> dict[str, Any]:
-    """The ``identities`` row of a record's person: ID number, name and phone encrypted, each
-    bound to its column and the pseudonym."""
-    enc, pseudonym = cipher.encrypt, p.pseudonym
-    return {
-        "pseudonym": pseudonym,
-        "id_type": p.id_type,
-        "id_number_enc": enc(p.id_number, context=f"identities.id_number|{pseudonym}"),
-        "name_enc": enc(p.name, context=f"identities.name|{pseudonym}") if p.name else None,
-        "phone_enc": enc(p.phone, context=f"identities.phone|{pseudonym}") if p.phone else None,
-        "home_region": p.home_region,
-        "last_seen_at": now,
-    }
 
 
 class _Again(Exception):

@@ -28,20 +28,9 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["JsonText", "array_literal", "insert_unnest", "is_postgresql"]
+__all__ = ["array_literal", "insert_unnest", "is_postgresql"]
 
 _PG = postgresql.dialect()  # type: ignore[no-untyped-call]
-
-
-class JsonText:
-    """A JSON value already written as text (``json.dumps(value, ensure_ascii=False)``), for a
-    JSON column of :func:`insert_unnest`: stored as given, not encoded again. Lets a caller
-    write the text ahead, e.g. while the server works on an earlier statement."""
-
-    __slots__ = ("text",)
-
-    def __init__(self, text: str) -> None:
-        self.text = text
 
 
 def is_postgresql(session: Session) -> bool:
@@ -66,18 +55,11 @@ def insert_unnest(
     *,
     on_conflict: str = "",
     returning: Sequence[str] = (),
-    join: str = "",
-    exprs: Mapping[str, str] | None = None,
 ) -> list[tuple[Any, ...]]:
     """Insert ``rows`` (dicts with the same keys, column names of ``table``) in one statement,
     in the caller's transaction; the ``returning`` columns of the inserted rows (in no promised
     order: map them by a key). ``on_conflict`` is appended as written (``ON CONFLICT ...``;
-    ``excluded`` and the table's name may be used in it).
-
-    ``join`` is appended after the ``unnest(...) AS u(c0, c1, ...)`` source (``LEFT JOIN t g
-    ON g.x = u.c4``; ``u.c<i>`` is the i-th key of the rows), and ``exprs`` replaces the value
-    of some columns by an expression over both (``{"province": "coalesce(g.province, {})"}``,
-    ``{}`` standing for the row's own value)."""
+    ``excluded`` and the table's name may be used in it)."""
     if not rows:
         return []
     dialect = session.get_bind().dialect
@@ -93,23 +75,15 @@ def insert_unnest(
             values = [process(v, dialect) for v in values]
         sql_type = column.type.compile(dialect=_PG)
         if sql_type in ("JSON", "JSONB"):
-            values = [
-                None
-                if v is None
-                else v.text
-                if type(v) is JsonText
-                else json.dumps(v, ensure_ascii=False)
-                for v in values
-            ]
+            values = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
         arrays.append(f"CAST(%(c{i})s AS {sql_type}[])")
-        expr = (exprs or {}).get(name)
-        selects.append(expr.replace("{}", f"u.c{i}") if expr else f"u.c{i}")
+        selects.append(f"u.c{i}")
         params[f"c{i}"] = array_literal(values)
     aliases = ", ".join(f"c{i}" for i in range(len(names)))
     sql = (
         f"INSERT INTO {_quote(name_of(table))} ({', '.join(_quote(n) for n in names)}) "
         f"SELECT {', '.join(selects)} FROM unnest({', '.join(arrays)}) AS u({aliases}) "
-        f"{join} {on_conflict}"
+        f"{on_conflict}"
     )
     if returning:
         sql += " RETURNING " + ", ".join(_quote(n) for n in returning)
