@@ -476,3 +476,40 @@ def test_check_id_refuses_with_the_codes_of_validate_id(number: str, code: str) 
     with pytest.raises(InvalidInput) as exc:
         identity.check_id("resident_id", number, today=TODAY)
     assert exc.value.code == code
+
+
+# -- fast paths against their definitions -------------------------------------------------------
+
+
+@given(st.text(alphabet="0123456789", min_size=17, max_size=17))
+def test_check_char_is_the_weighted_sum_mod_11(body: str) -> None:
+    weighted = sum(int(d) * pow(2, 17 - i, 11) for i, d in enumerate(body))
+    assert identity.check_digit(body) == "10X98765432"[weighted % 11]
+
+
+@given(st.binary(min_size=32, max_size=200), st.text(max_size=40))
+def test_pseudonym_is_hmac_sha256_of_the_documented_message(key: bytes, number: str) -> None:
+    import hmac
+    import struct
+
+    def field(value: str) -> bytes:
+        raw = value.encode("utf-8")
+        return struct.pack(">I", len(raw)) + raw
+
+    valid = identity.ValidId(identity.IdType.PASSPORT_FOREIGN, number, "USA")
+    message = b"healthcode/pseudonym/v1" + field("passport_foreign") + field("USA") + field(number)
+    expected = hmac.new(key, message, "sha256").hexdigest()
+    assert identity.Pseudonymiser(key=key).pseudonym_of(valid) == expected
+
+
+@given(st.sampled_from([t.value for t in identity.IdType]) | st.text(max_size=12))
+def test_id_type_lookup_matches_the_enum(value: str) -> None:
+    try:
+        expected: object = identity.IdType(value)
+    except ValueError:
+        expected = "ID_TYPE_UNKNOWN"
+    try:
+        got: object = identity._id_type(value)
+    except InvalidInput as exc:
+        got = exc.code
+    assert got == expected

@@ -414,14 +414,15 @@ class NatResult:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        resulted = self.resulted_at
         return {
-            "sampled_at": _iso(self.sampled_at),
+            "sampled_at": format_instant(self.sampled_at),
             "result": self.result,
             "lab": self.lab,
             "sample_type": self.sample_type,
             "pooling": self.pooling,
             "pool_size": self.pool_size,
-            "resulted_at": _iso(self.resulted_at),
+            "resulted_at": None if resulted is None else format_instant(resulted),
         }
 
 

@@ -18,7 +18,6 @@ of a record is (organisation, kind, record_id): submitting it again is a no-op.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -38,7 +37,33 @@ _PHONE_MAX = 32
 #: the same output as ``json.dumps(normal, sort_keys=True, ensure_ascii=False)``, which stored
 #: digests were made with, so retries of earlier records still match.
 _CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+#: That encoder's C core, made once (``JSONEncoder.encode`` makes a new one on every call),
+#: with the same arguments the encoder passes it, except no ``markers``: a normalised record is
+#: built fresh by ``parse`` and holds no reference cycles. None without the C accelerator.
+_C_CANONICAL = (
+    None
+    if json.encoder.c_make_encoder is None  # type: ignore[attr-defined]
+    else json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+        None,
+        _CANONICAL.default,
+        json.encoder.encode_basestring,
+        None,
+        _CANONICAL.key_separator,
+        _CANONICAL.item_separator,
+        True,  # sort_keys
+        False,  # skipkeys
+        True,  # allow_nan
+    )
+)
+
 _NAME_MAX = 100
+
+
+def _canonical(normal: dict[str, Any]) -> str:
+    """``_CANONICAL.encode(normal)``: the same text, through the encoder's C core made once."""
+    if _C_CANONICAL is None:
+        return _CANONICAL.encode(normal)
+    return "".join(_C_CANONICAL(normal, 0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +133,9 @@ class RecordParser:
     def __init__(self, *, pseudonym_key: bytes, clock: Clock) -> None:
         self._pseudonymiser = identity.Pseudonymiser(key=pseudonym_key)
         digest_key = hashlib.sha256(b"healthcode/record-digest/v1" + pseudonym_key).digest()
-        self._digest = hmac.new(digest_key, digestmod="sha256")  # keyed once, copied per record
+        # HMAC-SHA256 as its two keyed SHA-256 states (RFC 2104), keyed once, copied per record:
+        # the same bytes as ``hmac.new(digest_key, msg, "sha256")`` without the HMAC object.
+        self._inner, self._outer = _hmac_sha256_states(digest_key)
         self.clock = clock
 
     def parse(self, kind: str, raw: Any, *, defaults: Mapping[str, Any]) -> ParsedRecord:
@@ -134,7 +161,8 @@ class RecordParser:
         phone = None if get("phone") is None else _text(raw, "phone", _PHONE_MAX, required=False)
         hint = None if get("home_region") is None else _text(raw, "home_region", 6, required=False)
         assert record_id is not None and id_number is not None
-        today = self.clock.now().astimezone(CHINA_TZ).date()
+        now = self.clock.now()  # read once per record: the ID's "today" and the facts' "now"
+        today = now.astimezone(CHINA_TZ).date()
         valid = identity.check_id(id_type, id_number, nationality=nationality, today=today)
         number = valid.number
         pseudonym = self._pseudonymiser.pseudonym_of(valid)
@@ -142,7 +170,7 @@ class RecordParser:
         body = {k: v for k, v in raw.items() if k not in _ENVELOPE}
         for key, value in defaults.items():
             body.setdefault(key, value)
-        parsed = spec.parse(body, clock=self.clock)
+        parsed = spec.parse(body, clock=_At(now))
         fact = parsed.to_dict()
         # The fact's own datetime (UTC, whole milliseconds), not its text parsed back.
         occurred = getattr(parsed, spec.occurred)
@@ -157,9 +185,11 @@ class RecordParser:
             "home_region": home,
             "fact": fact,
         }
-        mac = self._digest.copy()
-        mac.update(_CANONICAL.encode(normal).encode("utf-8"))
-        digest = mac.hexdigest()
+        inner = self._inner.copy()
+        inner.update(_canonical(normal).encode("utf-8"))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        digest = outer.hexdigest()
         return ParsedRecord(
             kind=kind,
             record_id=record_id,
@@ -175,8 +205,36 @@ class RecordParser:
         )
 
 
+class _At:
+    """A clock stopped at one instant: what a record's checks read as "now"."""
+
+    __slots__ = ("_now",)
+
+    def __init__(self, now: datetime) -> None:
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now
+
+
+def _hmac_sha256_states(key: bytes) -> tuple[Any, Any]:
+    """The inner and outer SHA-256 states of HMAC-SHA256 keyed with ``key`` (RFC 2104)."""
+    if len(key) > 64:  # the SHA-256 block size
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+    return inner, outer
+
+
+#: ID types whose number starts with the holder's region code.
+_REGION_IN_NUMBER = frozenset(
+    {identity.IdType.RESIDENT_ID.value, identity.IdType.HMT_RESIDENCE_PERMIT.value}
+)
+
+
 def _home_region(id_type: str, number: str, hint: str | None) -> str | None:
-    if id_type in (identity.IdType.RESIDENT_ID, identity.IdType.HMT_RESIDENCE_PERMIT):
+    if id_type in _REGION_IN_NUMBER:
         return number[:6]
     if hint is None:
         return None

@@ -1,0 +1,96 @@
+"""RecordParser's fast parts against the general ones: same canonical text, same digest."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from healthcode.core.clock import FixedClock
+from healthcode.core.errors import InvalidInput
+from healthcode.core.identity import check_digit
+from healthcode.hub import records
+
+NOW = datetime(2022, 11, 20, 1, 0, tzinfo=UTC)
+KEY = bytes(range(32))
+_scalars = st.none() | st.booleans() | st.integers() | st.text() | st.floats(allow_nan=False)
+_json = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@given(st.dictionaries(st.text(), _json, max_size=8), st.dictionaries(st.text(), _json))
+def test_canonical_is_json_dumps_sorted(fact: dict[str, Any], envelope: dict[str, Any]) -> None:
+    normal = {**envelope, "fact": fact}
+    expected = json.dumps(normal, sort_keys=True, ensure_ascii=False)
+    assert records._canonical(normal) == expected
+
+
+_text = st.text(min_size=1, max_size=12).filter(lambda s: s.strip() == s)
+_body = st.from_regex(
+    r"11010[1-5](19[5-9][0-9])(0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])[0-9]{3}", fullmatch=True
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    body=_body,
+    record_id=_text,
+    name=st.none() | _text,
+    phone=st.none() | _text,
+    lab=_text,
+    pooled=st.booleans(),
+    pool=st.integers(2, 20),
+    minutes=st.integers(60, 10_000),
+    result=st.sampled_from(["positive", "negative", "unknown"]),
+)
+def test_parse_digest_matches_the_general_encoding(
+    body: str,
+    record_id: str,
+    name: str | None,
+    phone: str | None,
+    lab: str,
+    pooled: bool,
+    pool: int,
+    minutes: int,
+    result: str,
+) -> None:
+    sampled = NOW - timedelta(minutes=minutes)
+    raw: dict[str, Any] = {
+        "record_id": record_id,
+        "id_number": body + check_digit(body),
+        "name": name,
+        "phone": phone,
+        "sampled_at": sampled.isoformat(),
+        "resulted_at": (sampled + timedelta(minutes=30)).isoformat(),
+        "result": result,
+        "pooling": "pooled" if pooled else "single",
+        "pool_size": pool,
+    }
+    parser = records.RecordParser(pseudonym_key=KEY, clock=FixedClock(NOW))
+    try:
+        parsed = parser.parse("nat", raw, defaults={"lab": lab})
+    except InvalidInput as exc:
+        assert (exc.code, exc.details.get("field")) == ("VALUE_NOT_IN_SET", "result")
+        return
+    normal = {
+        "kind": "nat",
+        "record_id": parsed.record_id,
+        "id_type": parsed.id_type,
+        "id_number": parsed.id_number,
+        "nationality": None,
+        "name": parsed.name,
+        "phone": parsed.phone,
+        "home_region": parsed.home_region,
+        "fact": parsed.fact,
+    }
+    digest_key = hashlib.sha256(b"healthcode/record-digest/v1" + KEY).digest()
+    text = json.dumps(normal, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    assert parsed.digest == hmac.new(digest_key, text, "sha256").hexdigest()
