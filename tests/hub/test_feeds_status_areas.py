@@ -6,8 +6,11 @@ from collections.abc import Callable
 
 import httpx
 from hub_testdata import nat, resident_id
+from sqlalchemy import select
 
 from healthcode.hub.feeds import ALL_PROVINCES
+from healthcode.hub.services import Hub
+from healthcode.store.models import FeedEntry
 
 Org = Callable[..., dict[str, str]]
 
@@ -113,3 +116,74 @@ def test_cross_province_status_query(client: httpx.Client, org: Org) -> None:
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "STATUS_UNKNOWN"
     bad = client.post("/v1/status", json={"reports": [{**report, "colour": "blue"}]}, headers=gd)
     assert bad.status_code == 422 and bad.json()["error"]["index"] == 0
+
+
+def test_a_designation_announced_for_later_is_cancelled_by_a_lift_before_it_starts(
+    client: httpx.Client, org: Org, hub: Hub
+) -> None:
+    auth = org("risk-authority", "440100")
+    sh = org("province", "310000")
+    area = {
+        "region_code": "440106",
+        "level": "high",
+        "effective_from": "2022-11-21T00:00:00+08:00",  # announced ahead of NOW
+        "document": "doc-1",
+    }
+    a = client.post("/v1/risk-areas", json=area, headers=auth).json()
+    listed = client.get("/v1/risk-areas", headers=auth).json()["areas"]
+    assert [x["id"] for x in listed] == [a["id"]]
+    r = client.post(f"/v1/risk-areas/{a['id']}/lift", json={"document": "doc-2"}, headers=auth)
+    assert r.status_code == 200, r.text
+    cancelled = r.json()
+    assert cancelled["cancelled_at"] is not None and cancelled["lifted_at"] is None
+    assert cancelled["version"] == 2 and cancelled["document"] == "doc-2"
+    assert client.get("/v1/risk-areas", headers=auth).json()["areas"] == []
+    # a change like the others, in every province's feed
+    entries, _ = pull_all(client, "310000", sh)
+    assert [(e["kind"], e["data"]["action"]) for e in entries] == [
+        ("risk_area", "designated"),
+        ("risk_area", "cancelled"),
+    ]
+    with hub.db.read() as s:
+        provinces = s.execute(
+            select(FeedEntry.province).where(
+                FeedEntry.kind == "risk_area", FeedEntry.ref_id == a["id"]
+            )
+        ).all()
+    assert sorted(p for (p,) in provinces) == sorted(ALL_PROVINCES * 2)
+    # nothing more can happen to it
+    for again in (
+        client.post(f"/v1/risk-areas/{a['id']}/lift", json={"document": "d"}, headers=auth),
+        client.patch(f"/v1/risk-areas/{a['id']}", json={"document": "d"}, headers=auth),
+    ):
+        assert again.status_code == 409 and again.json()["error"]["code"] == "RISK_AREA_CANCELLED"
+
+
+def test_a_lift_at_its_start_cancels_a_later_area_and_an_area_in_force_is_lifted(
+    client: httpx.Client, org: Org
+) -> None:
+    auth = org("risk-authority", "440100")
+    later = {
+        "region_code": "440106",
+        "level": "medium",
+        "effective_from": "2022-11-22T00:00:00+00:00",
+        "document": "doc-1",
+    }
+    a = client.post("/v1/risk-areas", json=later, headers=auth).json()
+    at_start = {"document": "d", "at": "2022-11-22T00:00:00+00:00"}
+    r = client.post(f"/v1/risk-areas/{a['id']}/lift", json=at_start, headers=auth).json()
+    assert r["cancelled_at"] is not None
+    # a lift planned after the start of a later area stays a lift
+    b = client.post("/v1/risk-areas", json=later, headers=auth).json()
+    planned = {"document": "d", "at": "2022-11-23T00:00:00+00:00"}
+    r = client.post(f"/v1/risk-areas/{b['id']}/lift", json=planned, headers=auth).json()
+    assert r["lifted_at"] == "2022-11-23T00:00:00+00:00" and r["cancelled_at"] is None
+    # an area already in force is not undone retroactively
+    in_force = {**later, "effective_from": "2022-11-19T00:00:00+00:00"}
+    c = client.post("/v1/risk-areas", json=in_force, headers=auth).json()
+    early = {"document": "d", "at": "2022-11-18T00:00:00+00:00"}
+    r2 = client.post(f"/v1/risk-areas/{c['id']}/lift", json=early, headers=auth)
+    assert r2.status_code == 422
+    assert r2.json()["error"]["code"] == "LIFTED_BEFORE_EFFECTIVE"
+    listed = client.get("/v1/risk-areas", headers=auth).json()["areas"]
+    assert [x["id"] for x in listed] == [c["id"]]

@@ -124,6 +124,12 @@ def test_new_designation_bumps_the_risk_areas_sequence(
     assert r.status_code == 200, r.text
     seq2, changed = areas()
     assert seq2 == seq1 + 1 and [a["level"] for a in changed] == ["medium"]
+    # cancelled before it starts: no longer published
+    cancel = {"document": "穗防指〔2022〕9号"}
+    r = pub_client.post(f"/v1/risk-areas/{r.json()['id']}/lift", json=cancel, headers=authority)
+    assert r.status_code == 200 and r.json()["cancelled_at"] is not None, r.text
+    seq3, cancelled = areas()
+    assert seq3 == seq2 + 1 and cancelled == []
     # the rule set did not move
     rs = pub_client.get("/v1/published/rule-set", headers=province)
     assert rs.headers["x-sequence"] == "1"

@@ -35,6 +35,7 @@ _CONFLICT = frozenset(
         "NATURAL_KEY_CONFLICT",
         "IDEMPOTENCY_KEY_REUSED",
         "RISK_AREA_LIFTED",
+        "RISK_AREA_CANCELLED",
         "CURSOR_EXPIRED",
         "RECORD_WITHDRAWN",
         "PUBLISH_CONFLICT",

@@ -100,7 +100,8 @@ class PublishingService:
 
     def _risk_areas(self, at: datetime) -> bytes:
         areas = [
-            {k: v for k, v in a.items() if k != "updated_at"} for a in self.risk_areas.current()
+            {k: v for k, v in a.items() if k not in ("updated_at", "cancelled_at")}
+            for a in self.risk_areas.current()
         ]
         return _json({"format": "healthcode-risk-areas/1", "areas": areas})
 

@@ -86,8 +86,15 @@ class PurgeService:
             for name, model, clock_col in simple:
                 cutoff = now - RETENTION[name].period
                 cond = clock_col < cutoff
-                if model is RiskArea:  # only areas that are over (lifted or ended)
-                    cond = and_(cond, or_(RiskArea.lifted_at.is_not(None), RiskArea.valid_to < now))
+                if model is RiskArea:  # only areas that are over (lifted, cancelled or ended)
+                    cond = and_(
+                        cond,
+                        or_(
+                            RiskArea.lifted_at.is_not(None),
+                            RiskArea.cancelled_at.is_not(None),
+                            RiskArea.valid_to < now,
+                        ),
+                    )
                 self._delete(s, deleted, name, model, clock_col, cond)
             # identities: not seen for the period and no record left that needs them
             cutoff = now - RETENTION["identities"].period

@@ -1,5 +1,11 @@
-"""Risk areas: a risk authority designates, changes and lifts areas inside its own region;
-every change goes to every province's feed, in the same transaction."""
+"""Risk areas: a risk authority designates, changes, lifts and cancels areas inside its own
+region; every change goes to every province's feed, in the same transaction.
+
+A designation announced for later (``effective_from`` still ahead) is cancelled by a lift at or
+before its ``effective_from``: it is kept with ``cancelled_at`` set, sent to every province as a
+``cancelled`` change, and no longer listed. A designation already in force cannot be lifted at
+or before its ``effective_from`` (``LIFTED_BEFORE_EFFECTIVE``): it was in force, and that is not
+undone retroactively."""
 
 from __future__ import annotations
 
@@ -30,6 +36,7 @@ def area_dict(a: RiskArea) -> dict[str, Any]:
         "effective_from": a.valid_from.isoformat(),
         "until": a.valid_to.isoformat() if a.valid_to else None,
         "lifted_at": a.lifted_at.isoformat() if a.lifted_at else None,
+        "cancelled_at": a.cancelled_at.isoformat() if a.cancelled_at else None,
         "document": a.document,
         "version": a.version,
         "updated_at": a.updated_at.isoformat(),
@@ -125,6 +132,9 @@ class RiskAreaService:
             return area_dict(area)
 
     def lift(self, principal: Principal, area_id: int, raw: dict[str, Any]) -> dict[str, Any]:
+        """Lift an area at ``at`` (default now); a lift at or before ``effective_from`` of an
+        area not yet in force cancels it. Raises RISK_AREA_UNKNOWN, RISK_AREA_LIFTED,
+        RISK_AREA_CANCELLED, LIFTED_BEFORE_EFFECTIVE (an area already in force)."""
         require(principal, "risk-area:designate")
         document = _document(raw)
         at = _optional_time(raw, "at")
@@ -132,6 +142,13 @@ class RiskAreaService:
         with self.db.write() as s:
             area = self._get_open(s, principal, area_id)
             lifted = at or now
+            if lifted <= area.valid_from and now < area.valid_from:
+                area.cancelled_at = now
+                area.document = document
+                area.version += 1
+                area.updated_at = now
+                self._publish(s, area, "cancelled", now)
+                return area_dict(area)
             if lifted <= area.valid_from:
                 raise InvalidInput(
                     "LIFTED_BEFORE_EFFECTIVE", "lifted_at is not after effective_from", field="at"
@@ -150,6 +167,10 @@ class RiskAreaService:
         require_within_region(principal, area.region_code)
         if area.lifted_at is not None:
             raise InvalidInput("RISK_AREA_LIFTED", "the area was lifted; designate it anew")
+        if area.cancelled_at is not None:
+            raise InvalidInput(
+                "RISK_AREA_CANCELLED", "the designation was cancelled; designate it anew"
+            )
         assert isinstance(area, RiskArea)
         return area
 
@@ -166,12 +187,15 @@ class RiskAreaService:
         )
 
     def current(self) -> list[dict[str, Any]]:
-        """Areas not lifted and not past their end."""
+        """Areas not lifted, not cancelled and not past their end (also those announced for
+        later)."""
         now = self.clock.now()
         with self.db.read() as s:
             rows = (
                 s.execute(
-                    select(RiskArea).where(RiskArea.lifted_at.is_(None)).order_by(RiskArea.id)
+                    select(RiskArea)
+                    .where(RiskArea.lifted_at.is_(None), RiskArea.cancelled_at.is_(None))
+                    .order_by(RiskArea.id)
                 )
                 .scalars()
                 .all()

@@ -176,7 +176,8 @@ class FeedEntry(Base):
 
 
 class RiskArea(Base):
-    """A risk-area designation; changes bump ``version``, lifting sets ``lifted_at``."""
+    """A risk-area designation; changes bump ``version``, lifting sets ``lifted_at``, cancelling
+    (before it came into force) sets ``cancelled_at``."""
 
     __tablename__ = "risk_areas"
     __table_args__ = (CheckConstraint(_in("level", ("high", "medium", "low")), name="level"),)
@@ -190,6 +191,7 @@ class RiskArea(Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     version: Mapped[int] = mapped_column(Integer)
     lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
