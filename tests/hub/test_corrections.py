@@ -113,3 +113,46 @@ def test_ingest_after_a_correction_keeps_its_natural_key_rules(
     assert client.post("/v1/records/nat", json=nat("S1", IDN), headers=lab).json() == first
     r = client.post("/v1/records/nat", json=nat("S1", IDN, result="positive"), headers=lab)
     assert r.status_code == 409 and r.json()["error"]["code"] == "NATURAL_KEY_CONFLICT"
+
+
+def test_registration_elsewhere_replays_corrections_after_the_records(
+    client: httpx.Client, org: Org
+) -> None:
+    lab = org("lab", "440106", "GZ lab")
+    bj, sh = org("province", "110000"), org("province", "310000")
+    ids = [
+        client.post("/v1/records/nat", json=nat(rid, IDN), headers=lab).json()["id"]
+        for rid in ("S1", "S2")
+    ]
+    assert client.post("/v1/records/nat/corrections", json=correction(), headers=lab).is_success
+    withdraw = correction("withdraw", record_id="S2")
+    assert client.post("/v1/records/nat/corrections", json=withdraw, headers=lab).is_success
+    again = correction(record={**nat("S1", IDN, result="positive"), "lab": "GZ lab 2"})
+    assert client.post("/v1/records/nat/corrections", json=again, headers=lab).is_success
+    held = client.get("/v1/feeds/110000", headers=bj).json()["entries"]
+    assert [e["kind"] for e in held] == ["record"] * 2 + ["correction"] * 3
+
+    client.post("/v1/registrations", json={"people": [{"id_number": IDN}]}, headers=sh)
+    moved = client.get("/v1/feeds/310000", headers=sh).json()["entries"]
+    assert [(e["kind"], e["data"]["record"], e["data"].get("version")) for e in moved] == [
+        ("record", ids[0], None),
+        ("record", ids[1], None),
+        ("correction", ids[0], 2),
+        ("correction", ids[1], 2),
+        ("correction", ids[0], 3),
+    ]
+    assert all(e["data"]["replayed"] for e in moved)
+    # the replayed corrections carry what the originals did
+    originals = {(e["data"]["record"], e["data"]["version"]): e["data"] for e in held[2:]}
+    for e in moved[2:]:
+        replayed = {k: v for k, v in e["data"].items() if k != "replayed"}
+        assert replayed == originals[(e["data"]["record"], e["data"]["version"])]
+    assert moved[3]["data"]["action"] == "withdraw" and moved[3]["data"]["fact"] is None
+    assert moved[4]["data"]["fact"]["lab"] == "GZ lab 2"
+    # and later corrections follow the person
+    third = correction(record={**nat("S1", IDN, result="negative"), "lab": "GZ lab 2"})
+    assert client.post("/v1/records/nat/corrections", json=third, headers=lab).is_success
+    after = client.get("/v1/feeds/310000", params={"after": moved[-1]["seq"]}, headers=sh).json()[
+        "entries"
+    ]
+    assert [(e["kind"], e["data"]["version"]) for e in after] == [("correction", 4)]

@@ -30,7 +30,7 @@ from healthcode.hub.records import RECORD_ID_MAX, RecordParser
 from healthcode.store.db import Database
 from healthcode.store.models import CORRECTION_ACTIONS, AuditEvent, Record, RecordVersion
 
-__all__ = ["REASON_MAX", "CorrectionService"]
+__all__ = ["REASON_MAX", "CorrectionService", "correction_data"]
 
 REASON_MAX = 500
 
@@ -64,6 +64,19 @@ def _answer(record: Record, version: RecordVersion) -> dict[str, Any]:
         "record_id": record.natural_key,
         "version": version.version,
         "action": version.action,
+    }
+
+
+def correction_data(record: Record, version: RecordVersion) -> dict[str, Any]:
+    """The ``data`` of a ``correction`` feed entry (also when replayed on registration)."""
+    return {
+        "record": record.id,
+        "kind": record.kind,
+        "version": version.version,
+        "action": version.action,
+        "reason": version.reason,
+        "pseudonym": record.pseudonym,
+        "fact": version.payload,
     }
 
 
@@ -144,15 +157,7 @@ class CorrectionService:
             )
             s.add(version)
             s.flush()
-            data = {
-                "record": record.id,
-                "kind": kind,
-                "version": version.version,
-                "action": action,
-                "reason": reason,
-                "pseudonym": record.pseudonym,
-                "fact": version.payload,
-            }
+            data = correction_data(record, version)
             feeds.append(
                 s,
                 [

@@ -19,9 +19,10 @@ from healthcode.core.clock import CHINA_TZ, Clock, parse_instant
 from healthcode.core.errors import AccessDenied, InvalidInput
 from healthcode.hub import feeds
 from healthcode.hub.access import require
+from healthcode.hub.corrections import correction_data
 from healthcode.hub.orgs import Principal
 from healthcode.store.db import Database
-from healthcode.store.models import CodeStatus, Record, Registration
+from healthcode.store.models import CodeStatus, Record, RecordVersion, Registration
 
 __all__ = ["COLOURS", "StatusService"]
 
@@ -86,14 +87,26 @@ class StatusService:
                 # Records that went elsewhere before: send them to the new holder too.
                 moved = (
                     s.execute(
-                        select(Record).where(
-                            Record.pseudonym == pseudonym, Record.province != province
-                        )
+                        select(Record)
+                        .where(Record.pseudonym == pseudonym, Record.province != province)
+                        .order_by(Record.id)
                     )
                     .scalars()
                     .all()
                 )
                 if moved:
+                    # The records as first sent, then their corrections and withdrawals in the
+                    # order they were made: the new holder ends on each record's current version.
+                    by_id = {r.id: r for r in moved}
+                    versions = (
+                        s.execute(
+                            select(RecordVersion)
+                            .where(RecordVersion.record_id.in_(by_id))
+                            .order_by(RecordVersion.id)
+                        )
+                        .scalars()
+                        .all()
+                    )
                     feeds.append(
                         s,
                         [
@@ -104,6 +117,18 @@ class StatusService:
                                 payload=_replayed(r),
                             )
                             for r in moved
+                        ]
+                        + [
+                            feeds.NewEntry(
+                                province=province,
+                                kind="correction",
+                                ref_id=v.id,
+                                payload={
+                                    **correction_data(by_id[v.record_id], v),
+                                    "replayed": True,
+                                },
+                            )
+                            for v in versions
                         ],
                         now=now,
                     )
