@@ -44,6 +44,7 @@ from healthcode.core.errors import InvalidInput
 __all__ = [
     "MIN_KEY_BYTES",
     "IdType",
+    "KeyedHmac",
     "Pseudonymiser",
     "ResidentId",
     "Sex",
@@ -444,14 +445,35 @@ MIN_KEY_BYTES = 32
 _DOMAIN = b"healthcode/pseudonym/v1"
 
 
-def _hmac_sha256_states(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
-    """The inner and outer SHA-256 states of HMAC-SHA256 keyed with ``key`` (RFC 2104)."""
-    if len(key) > 64:  # the SHA-256 block size
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(64, b"\0")
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
-    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
-    return inner, outer
+class KeyedHmac:
+    """HMAC-SHA256 under one key, keyed once and reused for many messages.
+
+    The same bytes as ``hmac.new(key, message, "sha256")``: the inner and outer SHA-256
+    states of RFC 2104 are built once and copied per message. Written by hand because the
+    stdlib's ``hmac.HMAC.copy`` is Python-level and costs more than the hash itself at the
+    rate the hub checks records.
+
+    >>> import hmac
+    >>> KeyedHmac(b"k" * 32).hexdigest(b"msg") == hmac.new(b"k" * 32, b"msg", "sha256").hexdigest()
+    True
+    """
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > 64:  # the SHA-256 block size
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+
+    def hexdigest(self, message: bytes) -> str:
+        """HMAC-SHA256 of ``message`` as 64 lower-case hex digits."""
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
 
 
 def _field(value: str) -> bytes:
@@ -479,7 +501,7 @@ class Pseudonymiser:
     :data:`MIN_KEY_BYTES` bytes, or one that is not bytes.
     """
 
-    __slots__ = ("_inner", "_key", "_outer", "_prefixes")
+    __slots__ = ("_hmac", "_key", "_prefixes")
 
     def __init__(self, *, key: bytes) -> None:
         if not isinstance(key, bytes | bytearray) or len(key) < MIN_KEY_BYTES:
@@ -489,10 +511,8 @@ class Pseudonymiser:
                 field="key",
             )
         self._key = bytes(key)
-        # HMAC-SHA256 as its two keyed SHA-256 states (RFC 2104), copied per pseudonym: the same
-        # bytes as ``hmac.new(key, msg, "sha256")`` without the Python HMAC object each time;
-        # and the message prefixes (domain tag, type, state) by (type, state).
-        self._inner, self._outer = _hmac_sha256_states(self._key)
+        # Keyed once; the message prefixes (domain tag, type, state) kept by (type, state).
+        self._hmac = KeyedHmac(self._key)
         self._prefixes: dict[tuple[IdType, str], bytes] = {}
 
     def __repr__(self) -> str:
@@ -529,11 +549,7 @@ class Pseudonymiser:
             prefix = _DOMAIN + _field(valid.id_type.value) + _field(valid.state)
             if len(self._prefixes) < 4096:  # types x issuing states: a few hundred at most
                 self._prefixes[key] = prefix
-        inner = self._inner.copy()
-        inner.update(prefix + _field(valid.number))
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.hexdigest()
+        return self._hmac.hexdigest(prefix + _field(valid.number))
 
 
 def pseudonym(

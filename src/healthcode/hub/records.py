@@ -133,9 +133,7 @@ class RecordParser:
     def __init__(self, *, pseudonym_key: bytes, clock: Clock) -> None:
         self._pseudonymiser = identity.Pseudonymiser(key=pseudonym_key)
         digest_key = hashlib.sha256(b"healthcode/record-digest/v1" + pseudonym_key).digest()
-        # HMAC-SHA256 as its two keyed SHA-256 states (RFC 2104), keyed once, copied per record:
-        # the same bytes as ``hmac.new(digest_key, msg, "sha256")`` without the HMAC object.
-        self._inner, self._outer = _hmac_sha256_states(digest_key)
+        self._digest = identity.KeyedHmac(digest_key)
         self.clock = clock
 
     def parse(self, kind: str, raw: Any, *, defaults: Mapping[str, Any]) -> ParsedRecord:
@@ -185,11 +183,7 @@ class RecordParser:
             "home_region": home,
             "fact": fact,
         }
-        inner = self._inner.copy()
-        inner.update(_canonical(normal).encode("utf-8"))
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        digest = outer.hexdigest()
+        digest = self._digest.hexdigest(_canonical(normal).encode("utf-8"))
         return ParsedRecord(
             kind=kind,
             record_id=record_id,
@@ -215,16 +209,6 @@ class _At:
 
     def now(self) -> datetime:
         return self._now
-
-
-def _hmac_sha256_states(key: bytes) -> tuple[Any, Any]:
-    """The inner and outer SHA-256 states of HMAC-SHA256 keyed with ``key`` (RFC 2104)."""
-    if len(key) > 64:  # the SHA-256 block size
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(64, b"\0")
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
-    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
-    return inner, outer
 
 
 #: ID types whose number starts with the holder's region code.
