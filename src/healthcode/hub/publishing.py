@@ -22,11 +22,9 @@ The root key comes from the network home (``HEALTHCODE_HOME``, passphrase
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -50,10 +48,6 @@ DEFAULT_VALIDITY = timedelta(days=1)
 MEDIA_TYPE = 'application/cose; cose-type="cose-sign1"'
 RULE_SET_NAME = "national-baseline"
 VALUE_SET_NAME = "hub"
-
-
-def _json(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 class PublishingService:
@@ -92,7 +86,7 @@ class PublishingService:
     def content(self, kind: str, *, at: datetime) -> bytes:
         builders: dict[str, Callable[[datetime], bytes]] = {
             "rule-set": lambda _: canonical_json(load_document(baseline_path())),
-            "value-set": lambda _: _json(fhir.value_sets()),
+            "value-set": lambda _: canonical_json(fhir.value_sets()),
             "risk-areas": self._risk_areas,
             "trust-list": self._trust_list,
         }
@@ -103,7 +97,7 @@ class PublishingService:
             {k: v for k, v in a.items() if k not in ("updated_at", "cancelled_at")}
             for a in self.risk_areas.current()
         ]
-        return _json({"format": "healthcode-risk-areas/1", "areas": areas})
+        return canonical_json({"format": "healthcode-risk-areas/1", "areas": areas})
 
     def _trust_list(self, at: datetime) -> bytes:
         listed = self.network().trust_list(at=at)

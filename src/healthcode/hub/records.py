@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from healthcode.core import facts, identity, regions
-from healthcode.core.clock import CHINA_TZ, Clock
+from healthcode.core.clock import CHINA_TZ, Clock, FixedClock
 from healthcode.core.errors import InvalidInput
 
 __all__ = ["KINDS", "RECORD_ID_MAX", "ParsedRecord", "RecordParser"]
@@ -168,7 +168,7 @@ class RecordParser:
         body = {k: v for k, v in raw.items() if k not in _ENVELOPE}
         for key, value in defaults.items():
             body.setdefault(key, value)
-        parsed = spec.parse(body, clock=_At(now))
+        parsed = spec.parse(body, clock=FixedClock(now))
         fact = parsed.to_dict()
         # The fact's own datetime (UTC, whole milliseconds), not its text parsed back.
         occurred = getattr(parsed, spec.occurred)
@@ -197,18 +197,6 @@ class RecordParser:
             fact=fact,
             digest=digest,
         )
-
-
-class _At:
-    """A clock stopped at one instant: what a record's checks read as "now"."""
-
-    __slots__ = ("_now",)
-
-    def __init__(self, now: datetime) -> None:
-        self._now = now
-
-    def now(self) -> datetime:
-        return self._now
 
 
 #: ID types whose number starts with the holder's region code.
