@@ -281,7 +281,7 @@ def create_app(hub: Hub) -> FastAPI:
         caller: Caller, request: Request, idempotency_key: IdemKey = None
     ) -> dict[str, Any]:
         """An HL7 FHIR R4 Bundle (Patient, Observation, Immunization): all or nothing; answers
-        ``{"count", "records": [{"entry", "kind", "id"}]}`` (docs/hub.md)."""
+        ``{"count", "records": [{"entry", "kind", "id", "created"}]}`` (docs/hub.md)."""
         ctype = request.headers.get("content-type", "").split(";")[0].strip()
         if ctype not in fhir.FHIR_MEDIA_TYPES:
             raise InvalidInput("CONTENT_TYPE", "send application/fhir+json")

@@ -213,7 +213,7 @@ class IngestService:
             earlier = self._earlier_answer(s, principal, idempotency_key, request_digest)
             if earlier is not None:
                 return earlier
-            ids = self._store_kind(s, principal, kind, parsed, items, now)
+            ids = [rid for rid, _ in self._store_kind(s, principal, kind, parsed, items, now)]
             answer: dict[str, Any] = {"kind": kind, "count": len(ids), "ids": ids}
             if single:
                 answer = {"kind": kind, "id": ids[0]}
@@ -235,10 +235,10 @@ class IngestService:
             records: list[dict[str, Any]] = []
             for kind in sorted(groups):  # one order for every writer
                 parsed, items = groups[kind]
-                ids = self._store_kind(s, principal, kind, parsed, items, now)
+                stored = self._store_kind(s, principal, kind, parsed, items, now)
                 records.extend(
-                    {**item.where, "kind": kind, "id": rid}
-                    for item, rid in zip(items, ids, strict=True)
+                    {**item.where, "kind": kind, "id": rid, "created": created}
+                    for item, (rid, created) in zip(items, stored, strict=True)
                 )
             records.sort(key=_position)
             answer: dict[str, Any] = {"count": len(records), "records": records}
@@ -253,15 +253,16 @@ class IngestService:
         parsed: list[ParsedRecord],
         items: Sequence[Located],
         now: Any,
-    ) -> list[int]:
+    ) -> list[tuple[int, bool]]:
+        """The stored id of each record, and whether this call created it (False for one
+        stored before, and for a later copy of a record earlier in the same batch)."""
         first_of = self._dedupe(parsed, items)
         if is_postgresql(s):
             return self._store_kind_pg(s, principal, kind, parsed, items, first_of, now)
         existing = self._existing(s, principal, kind, parsed, first_of, items)
         new = [p for i, p in enumerate(parsed) if first_of[i] == i and p.record_id not in existing]
         new_ids = self._insert(s, principal, kind, new, now)
-        ids_by_key = {**{k: v[0] for k, v in existing.items()}, **new_ids}
-        return [ids_by_key[p.record_id] for p in parsed]
+        return _answer(parsed, first_of, new_ids, existing)
 
     def _store_kind_pg(
         self,
@@ -272,7 +273,7 @@ class IngestService:
         items: Sequence[Located],
         first_of: list[int],
         now: Any,
-    ) -> list[int]:
+    ) -> list[tuple[int, bool]]:
         """PostgreSQL: insert first, look up only what was there already.
 
         One ``INSERT ... ON CONFLICT (org_id, kind, natural_key) DO NOTHING RETURNING`` for
@@ -316,8 +317,7 @@ class IngestService:
                 ],
                 now=now,
             )
-        ids_by_key = {**{k: v[0] for k, v in found.items()}, **new_ids}
-        return [ids_by_key[p.record_id] for p in parsed]
+        return _answer(parsed, first_of, new_ids, found)
 
     @staticmethod
     def _record_row(
@@ -483,6 +483,23 @@ class IngestService:
                 },
             )
             s.execute(stmt, chunk)
+
+
+def _answer(
+    parsed: list[ParsedRecord],
+    first_of: list[int],
+    new_ids: dict[str, int],
+    stored: dict[str, tuple[int, str]],
+) -> list[tuple[int, bool]]:
+    """(id, created) per record: created for the first record of a key this batch stored."""
+    out: list[tuple[int, bool]] = []
+    for i, p in enumerate(parsed):
+        rid = new_ids.get(p.record_id)
+        if rid is None:
+            out.append((stored[p.record_id][0], False))
+        else:
+            out.append((rid, first_of[i] == i))
+    return out
 
 
 class _Again(Exception):
