@@ -14,6 +14,16 @@ from healthcode.core.identity import check_digit
 NOW = datetime(2022, 11, 20, 1, 0, tzinfo=UTC)
 KEY = base64.b64encode(bytes(range(32))).decode()
 ENV = {"HEALTHCODE_FIELD_KEY": KEY, "HEALTHCODE_PSEUDONYM_KEY": KEY}
+#: FHIR R4 IssueType (http://hl7.org/fhir/ValueSet/issue-type: 31 codes) and IssueSeverity.
+FHIR_ISSUE_TYPES = frozenset({
+    "invalid", "structure", "required", "value", "invariant",
+    "security", "login", "unknown", "expired", "forbidden", "suppressed",
+    "processing", "not-supported", "duplicate", "multiple-matches", "not-found", "deleted",
+    "too-long", "code-invalid", "extension", "too-costly", "business-rule", "conflict",
+    "transient", "lock-error", "no-store", "exception", "timeout", "incomplete", "throttled",
+    "informational",
+})  # fmt: skip
+FHIR_ISSUE_SEVERITIES = frozenset({"fatal", "error", "warning", "information"})
 
 
 def resident_id(region: str = "440106", birth: str = "19900307", seq: str = "123") -> str:
