@@ -2,7 +2,8 @@
 
 Errors are one JSON shape, ``{"error": {"code", "message", ...details}}``, with the status
 from ``status_of``: 400 malformed request, 401 token problems, 403 refusals, 404 unknown
-things, 409 conflicts, 413 too large, 422 invalid records.
+things, 409 conflicts, 413 too large, 422 invalid records. The FHIR route (``/v1/fhir``) answers
+the same errors, with the same statuses, as FHIR OperationOutcomes (``hub/fhir_answers.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from healthcode.core.errors import AccessDenied, HealthcodeError, InvalidInput
-from healthcode.hub import fhir, formats
+from healthcode.hub import fhir, fhir_answers, formats
 from healthcode.hub.access import require, require_own_feed
 from healthcode.hub.feeds import read_page
 from healthcode.hub.ingest import Located
@@ -85,10 +86,33 @@ def status_of(exc: HealthcodeError) -> int:
     return 422 if isinstance(exc, InvalidInput) else 400
 
 
-def _error_body(exc: HealthcodeError) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": exc.code, "message": exc.message}
-    body.update(exc.details)  # details are JSON-ready (lists of per-record errors included)
-    return {"error": body}
+class FhirJSONResponse(JSONResponse):
+    media_type = fhir_answers.FHIR_JSON
+
+
+FHIR_PATH = "/v1/fhir"
+
+
+def _on_fhir_route(request: Request) -> bool:
+    # The route the router matched (fully, or by path only for a 405), whatever the root path.
+    return getattr(request.scope.get("route"), "path", None) == FHIR_PATH
+
+
+def _error_answer(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any],
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """The hub's error form, or an OperationOutcome on the FHIR route (same status)."""
+    if _on_fhir_route(request):
+        outcome = fhir_answers.operation_outcome(code, message, details, status)
+        return FhirJSONResponse(outcome, status_code=status, headers=headers)
+    # details are JSON-ready (lists of per-record errors included)
+    body = {"error": {"code": code, "message": message, **details}}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _digest(*parts: bytes) -> str:
@@ -143,6 +167,25 @@ _FHIR_BODY = {
         },
     }
 }
+
+
+def _outcome(description: str) -> dict[str, Any]:
+    schema = {"schema": fhir_answers.OPERATION_OUTCOME_SCHEMA}
+    return {"description": description, "content": {fhir_answers.FHIR_JSON: schema}}
+
+
+_FHIR_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the response Bundle (every record stored, or stored before)",
+        "content": {fhir_answers.FHIR_JSON: {"schema": fhir_answers.RESPONSE_BUNDLE_SCHEMA}},
+    },
+    400: _outcome("not JSON, not a Bundle, or not application/fhir+json"),
+    401: _outcome("no token, or a token not valid"),
+    403: _outcome("the organisation may not submit these records"),
+    409: _outcome("a natural key stored with other content, or an Idempotency-Key reused"),
+    413: _outcome("too large"),
+    422: _outcome("invalid Bundle or entries (one issue per wrong entry)"),
+}
 _COSE_ANSWER = {
     "responses": {
         "200": {
@@ -183,24 +226,23 @@ def create_app(hub: Hub) -> FastAPI:
     app.state.hub = hub
 
     @app.exception_handler(HealthcodeError)
-    async def _healthcode_error(_: Request, exc: HealthcodeError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if status_of(exc) == 401 else None
-        return JSONResponse(_error_body(exc), status_code=status_of(exc), headers=headers)
+    async def _healthcode_error(request: Request, exc: HealthcodeError) -> JSONResponse:
+        status = status_of(exc)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return _error_answer(request, status, exc.code, exc.message, exc.details, headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
             {"field": ".".join(str(p) for p in e.get("loc", ())), "message": str(e.get("msg"))}
             for e in exc.errors()
         ]
-        body = {"error": {"code": "REQUEST_INVALID", "message": "bad request", "errors": errors}}
-        return JSONResponse(body, status_code=422)
+        return _error_answer(request, 422, "REQUEST_INVALID", "bad request", {"errors": errors})
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "HTTP_ERROR")
-        body = {"error": {"code": code, "message": str(exc.detail)}}
-        return JSONResponse(body, status_code=exc.status_code)
+        return _error_answer(request, exc.status_code, code, str(exc.detail), {})
 
     @app.get("/v1/health", tags=["service"])
     def health() -> dict[str, str]:
@@ -276,23 +318,31 @@ def create_app(hub: Hub) -> FastAPI:
             request_digest=_digest(b"csv", kind.value.encode(), raw),
         )
 
-    @app.post("/v1/fhir", tags=["ingest"], openapi_extra=_FHIR_BODY)
+    @app.post(
+        FHIR_PATH,
+        tags=["ingest"],
+        openapi_extra=_FHIR_BODY,
+        response_class=FhirJSONResponse,
+        responses=_FHIR_ANSWERS,
+    )
     async def submit_fhir(
         caller: Caller, request: Request, idempotency_key: IdemKey = None
-    ) -> dict[str, Any]:
+    ) -> FhirJSONResponse:
         """An HL7 FHIR R4 Bundle (Patient, Observation, Immunization): all or nothing; answers
-        ``{"count", "records": [{"entry", "kind", "id", "created"}]}`` (docs/hub.md)."""
+        a ``transaction-response`` (or ``batch-response``) Bundle, one entry per request entry
+        (``201 Created`` / ``200 OK``, ``location``); errors as OperationOutcomes (docs/hub.md)."""
         ctype = request.headers.get("content-type", "").split(";")[0].strip()
         if ctype not in fhir.FHIR_MEDIA_TYPES:
-            raise InvalidInput("CONTENT_TYPE", "send application/fhir+json")
+            raise InvalidInput("CONTENT_TYPE", "send application/fhir+json", field="Content-Type")
         raw = await _body(request)
-        return await run_in_threadpool(
+        answer = await run_in_threadpool(
             hub.fhir.submit,
             caller,
             raw,
             idempotency_key=idempotency_key,
             request_digest=_digest(b"fhir", raw),
         )
+        return FhirJSONResponse(answer)
 
     @app.post("/v1/records/{kind}/corrections", tags=["ingest"])
     def correct(

@@ -4,7 +4,8 @@ A Bundle (``type`` transaction, batch or collection) is checked entry by entry, 
 hub's records (``hub/records.py``) and stored all or nothing by the ingest service, each record
 located as ``{"entry": i}`` (0-based index in ``Bundle.entry``). Every error names the entry, the
 FHIR field (``Observation.code``, ``Patient.identifier``...) and a stable code. A ``batch`` Bundle
-is stored all or nothing too (stricter than FHIR's independent batch entries).
+is stored all or nothing too (stricter than FHIR's independent batch entries). The answer, a
+response Bundle or an OperationOutcome, is built by ``hub/fhir_answers.py``.
 
 The JSON is read as plain dicts with explicit checks, not with a FHIR model library: such
 libraries check structure and cardinality but not terminology bindings (a LOINC code outside our
@@ -34,6 +35,7 @@ from typing import Any
 from healthcode.core import facts, identity
 from healthcode.core.clock import CHINA_TZ, Clock
 from healthcode.core.errors import AccessDenied, InvalidInput
+from healthcode.hub.fhir_answers import response_bundle
 from healthcode.hub.ingest import MAX_ERRORS_LISTED, IngestService, Located
 from healthcode.hub.orgs import Principal
 
@@ -474,8 +476,9 @@ class FhirService:
         idempotency_key: str | None = None,
         request_digest: str = "",
     ) -> dict[str, Any]:
-        """Store the Bundle's records all or nothing; answers ``{"count", "records": [{"entry",
-        "kind", "id"}]}``.
+        """Store the Bundle's records all or nothing; answers the response Bundle
+        (``fhir_answers.response_bundle``: one entry per request entry, ``201 Created`` or
+        ``200 OK``, ``location`` ``Observation/<id>`` or ``Immunization/<id>``).
 
         Raises AccessDenied KIND_NOT_ALLOWED (e.g. a lab with an Immunization); InvalidInput
         JSON_INVALID, FHIR_NOT_BUNDLE, FHIR_BUNDLE_TYPE, FHIR_BUNDLE_EMPTY, BATCH_INVALID (with
@@ -491,11 +494,13 @@ class FhirService:
         items = bundle_to_records(bundle, today=today, default_site=principal.name)
         kind_of = {item.where["entry"]: kind for kind, item in items}
         try:
-            return self.ingest.submit_mixed(
+            answer = self.ingest.submit_mixed(
                 principal, items, idempotency_key=idempotency_key, request_digest=request_digest
             )
         except InvalidInput as exc:
             raise _in_fhir_terms(exc, kind_of) from exc
+        # An Idempotency-Key replay gives the stored answer for the same Bundle: the same Bundle.
+        return response_bundle(bundle, answer)
 
 
 def _in_fhir_terms(exc: InvalidInput, kind_of: Mapping[int, str]) -> InvalidInput:
