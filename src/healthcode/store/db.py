@@ -5,6 +5,10 @@
 it is an ordinary READ COMMITTED transaction. A transaction that returns has committed: what
 the hub acknowledges after it is durable (SQLite runs with ``synchronous=FULL``).
 
+``Database.reader()`` is a bare Core connection for a single-statement read on a hot path (no
+ORM session); on PostgreSQL it runs in autocommit, so the read is one round trip instead of
+three (``BEGIN``, the ``SELECT``, ``ROLLBACK``).
+
 >>> db = Database.from_url("sqlite://")
 >>> db.dialect
 'sqlite'
@@ -76,6 +80,13 @@ class Database:
             self._write = sessionmaker(
                 bind=engine.execution_options(healthcode_write=True), expire_on_commit=False
             )
+            # The same pool; PostgreSQL connections are switched to autocommit while checked
+            # out for reader() (a client-side flag in psycopg: no extra round trip).
+            self._reader: Engine = (
+                engine.execution_options(isolation_level="AUTOCOMMIT")
+                if engine.dialect.name == "postgresql"
+                else engine
+            )
         else:
             assert connection is not None
             bind = connection
@@ -124,6 +135,21 @@ class Database:
         read stay usable, detached, after the block."""
         with self._read() as session:
             yield session
+
+    @contextmanager
+    def reader(self) -> Iterator[Connection]:
+        """A connection for one read statement, without an ORM session (Core ``select``).
+
+        On PostgreSQL it is in autocommit: give it a single statement (each statement sees
+        its own snapshot). On SQLite it is a deferred read transaction, ended when the block
+        ends. On a test's connection (``on_connection``) it is that connection itself.
+        """
+        if self.engine is None:
+            assert self.connection is not None
+            yield self.connection
+            return
+        with self._reader.connect() as conn:
+            yield conn
 
     def dispose(self) -> None:
         if self.engine is not None:
