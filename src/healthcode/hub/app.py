@@ -392,19 +392,22 @@ def create_app(hub: Hub) -> FastAPI:
         """A province reports the status of codes it issued."""
         return {"stored": hub.status.report(caller, reports)}
 
-    @app.get("/v1/status/{serial}", tags=["status"])
+    # The two status reads answer a JSONResponse themselves (the same bytes FastAPI would make
+    # of the dict): for a sync route FastAPI would otherwise check the returned dict against
+    # ``response_model`` in a second thread-pool hop. ``response_model`` stays for OpenAPI.
+    @app.get("/v1/status/{serial}", tags=["status"], response_model=dict[str, Any])
     def status_by_serial(
         serial: Annotated[str, Path(min_length=1, max_length=64)], caller: Caller
-    ) -> dict[str, Any]:
+    ) -> Response:
         """Cross-province online check of a code by its serial."""
-        return hub.status.query(caller, serial=serial)
+        return JSONResponse(hub.status.query(caller, serial=serial))
 
-    @app.get("/v1/status", tags=["status"])
+    @app.get("/v1/status", tags=["status"], response_model=dict[str, Any])
     def status_by_pseudonym(
         pseudonym: Annotated[str, Query(min_length=1, max_length=64)], caller: Caller
-    ) -> dict[str, Any]:
+    ) -> Response:
         """The latest reported code status of a person, by pseudonym."""
-        return hub.status.query(caller, pseudonym=pseudonym)
+        return JSONResponse(hub.status.query(caller, pseudonym=pseudonym))
 
     # -- risk areas ----------------------------------------------------------------------------
 
