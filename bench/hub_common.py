@@ -19,6 +19,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -108,12 +109,37 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class HubProcess:
+    """A running ``hub serve``: its base URL, host, port, and the pid of its session leader
+    (every worker process is in that session)."""
+
+    base: str
+    host: str
+    port: int
+    pid: int
+
+
 @contextlib.contextmanager
-def hub_server(database_url: str, *, workers: int = 1, timeout: float = 60.0) -> Iterator[str]:
-    """``healthcode hub serve`` as a subprocess on 127.0.0.1:<free port>; yields its base URL
-    once ``/v1/health`` answers, and stops it (SIGINT, then SIGKILL) at the end."""
+def hub_process(
+    database_url: str,
+    *,
+    workers: int = 1,
+    timeout: float = 60.0,
+    pythonpath: str | None = None,
+    cpus: str | None = None,
+) -> Iterator[HubProcess]:
+    """``healthcode hub serve`` as a subprocess on 127.0.0.1:<free port>, in a session of its
+    own; yields it once ``/v1/health`` answers, and stops it (SIGINT, then SIGKILL) at the end.
+
+    ``pythonpath`` runs other sources (e.g. a worktree of an older commit) instead of the
+    inherited ``PYTHONPATH``; ``cpus`` (a ``taskset -c`` list such as ``"0"``) pins the server
+    and its workers to those CPUs.
+    """
     port = free_port()
     env = {**os.environ, **ENV, "HEALTHCODE_DATABASE_URL": database_url}
+    if pythonpath is not None:
+        env["PYTHONPATH"] = pythonpath
     cmd = [
         str(Path(sys.executable).parent / "healthcode"),
         "hub",
@@ -125,6 +151,8 @@ def hub_server(database_url: str, *, workers: int = 1, timeout: float = 60.0) ->
     ]
     if workers != 1:
         cmd += ["--workers", str(workers)]
+    if cpus is not None:
+        cmd = ["taskset", "-c", cpus, *cmd]  # taskset execs the server: the pid stays
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -140,7 +168,7 @@ def hub_server(database_url: str, *, workers: int = 1, timeout: float = 60.0) ->
             if time.monotonic() > deadline:
                 raise RuntimeError("hub serve did not answer /v1/health in time")
             time.sleep(0.2)
-        yield base
+        yield HubProcess(base=base, host="127.0.0.1", port=port, pid=proc.pid)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGINT)
@@ -149,6 +177,13 @@ def hub_server(database_url: str, *, workers: int = 1, timeout: float = 60.0) ->
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+@contextlib.contextmanager
+def hub_server(database_url: str, *, workers: int = 1, timeout: float = 60.0) -> Iterator[str]:
+    """``hub_process`` that yields only the base URL."""
+    with hub_process(database_url, workers=workers, timeout=timeout) as hub:
+        yield hub.base
 
 
 def percentile(sorted_values: list[float], q: float) -> float:

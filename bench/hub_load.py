@@ -1,40 +1,64 @@
 """The hub under concurrent load on loopback: single-record submissions and status queries.
 
     .venv/bin/python -m bench.hub_load [--workers 2] [--clients 32] [--seconds 10]
-        [--max-requests 20000] [--reps 2] [--people 2000]
+        [--max-requests 20000] [--reps 3] [--people 2000] [--generator raw|httpx]
+        [--generator-cpu N] [--server-cpus LIST] [--server LABEL=SRC ...]
         [--url postgresql://postgres@127.0.0.1:5432/test]
 
 Starts ``healthcode hub serve --workers N`` (uvicorn) on a free 127.0.0.1 port with a fresh
-PostgreSQL schema (dropped at the end), and drives it with ``--clients`` concurrent httpx async
-clients in this process. Each phase stops by itself after ``--seconds`` or ``--max-requests``
-requests, whichever comes first:
+PostgreSQL schema (dropped at the end) and drives it with ``--clients`` concurrent keep-alive
+connections from this process. Each phase stops by itself after ``--seconds`` or
+``--max-requests`` requests, whichever comes first:
 
 - ``submit``: ``POST /v1/records/nat``, one new valid NAT result per request (a lab's token);
 - ``status/serial``: ``GET /v1/status/{serial}`` (a checkpoint's token) over ``--people``
   reported codes;
 - ``status/pseudonym``: ``GET /v1/status?pseudonym=...`` over the same people.
 
-Reported per phase: requests/s (completed with 200), p50 and p99 latency, errors. The load
-generator shares the 2 cores with the server and PostgreSQL, so these figures are a floor.
+The load generator (``--generator raw``, the default) is bench/http_load.py: pre-built
+requests and a minimal response reader on uvloop, a few tens of CPU-µs a request; ``httpx``
+is the older httpx async client, kept for comparison. The generator is pinned to one CPU
+(``--generator-cpu``, default the last; -1 leaves it free), the server to ``--server-cpus``
+(default: not pinned).
+
+Reported per phase: requests/s (answered 200), p50 and p99 latency, errors, and CPU per
+request: **server** (user + system time of the ``hub serve`` processes, from /proc/<pid>/stat),
+**pg** (the PostgreSQL backends of this server's connections, found by ``application_name`` in
+``pg_stat_activity``), **pg other** (every other ``postgres`` process: WAL writer,
+checkpointer, ..., and whatever else uses the database server meanwhile), and **client** (this
+process). CPU per request holds up on a shared machine where requests/s do not.
+
+``--server LABEL=SRC`` (repeatable) starts one server per label with ``PYTHONPATH=SRC`` (e.g. a
+``git worktree`` of the base commit for "before"), all on the same data; each phase runs on
+each server in turn (order alternating), so before and after are measured side by side.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import contextlib
+import json
+import os
 import random
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
-import httpx
+import psycopg
 
+from bench.http_load import PhaseResult, request_bytes, run
 from bench.hub_common import (
     DEFAULT_URL,
     ENV,
-    hub_server,
+    HubProcess,
+    hub_process,
     nat_records,
     percentile,
     pg_schema,
@@ -45,7 +69,8 @@ from healthcode.hub.services import Hub
 from healthcode.store.db import Database
 from healthcode.store.migrate import upgrade
 
-Request = Callable[[httpx.AsyncClient, int], Any]
+PHASES = ("submit", "status/serial", "status/pseudonym")
+_TICK = os.sysconf("SC_CLK_TCK")
 
 
 def prepare(url: str, people: int) -> tuple[dict[str, str], list[str], list[str]]:
@@ -80,43 +105,166 @@ def prepare(url: str, people: int) -> tuple[dict[str, str], list[str], list[str]
     return tokens, serials, pseudonyms
 
 
-async def phase(
-    base: str, make: Request, *, clients: int, seconds: float, max_requests: int
-) -> dict[str, Any]:
-    latencies: list[float] = []
-    errors = 0
-    issued = 0
-    deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+# -- CPU time from /proc -----------------------------------------------------------------------
 
-        async def worker() -> None:
-            nonlocal issued, errors
-            while issued < max_requests and time.perf_counter() < deadline:
-                i = issued
-                issued += 1
-                start = time.perf_counter()
-                try:
-                    response = await make(client, i)
-                    ok = response.status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                if ok:
-                    latencies.append(time.perf_counter() - start)
-                else:
-                    errors += 1
 
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(clients)))
-        elapsed = time.perf_counter() - start
-    latencies.sort()
-    return {
-        "rate": len(latencies) / elapsed,
-        "p50": percentile(latencies, 0.50) * 1000,
-        "p99": percentile(latencies, 0.99) * 1000,
-        "ok": len(latencies),
-        "errors": errors,
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (index 0 is field 3, state)."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rindex(")") + 2 :].split()
+
+
+def _all_pids() -> Iterator[int]:
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            yield int(entry.name)
+
+
+def cpu_seconds(pid: int, *, children: bool = False) -> float:
+    """User + system CPU time of a process (all its threads), with its reaped children's if
+    ``children``; 0 for a process that is gone."""
+    fields = _stat(pid)
+    if fields is None:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / _TICK
+
+
+def session_cpu(sid: int) -> float:
+    """CPU time of every process of session ``sid`` (a ``hub serve`` and its workers), with
+    the children the leader has reaped."""
+    total = 0.0
+    for pid in _all_pids():
+        fields = _stat(pid)
+        if fields is not None and int(fields[3]) == sid:
+            total += cpu_seconds(pid, children=pid == sid)
+    return total
+
+
+def postgres_pids() -> set[int]:
+    out = set()
+    for pid in _all_pids():
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/comm").read_text().strip() == "postgres":
+                out.add(pid)
+    return out
+
+
+@dataclass
+class CpuSnapshot:
+    server: float
+    backends: dict[int, float]  # this server's PostgreSQL backends
+    postgres: dict[int, float]  # every postgres process
+
+
+def snapshot(hub: HubProcess, admin: psycopg.Connection[Any], app_name: str) -> CpuSnapshot:
+    backends = {
+        int(pid): cpu_seconds(int(pid))
+        for (pid,) in admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (app_name,)
+        )
     }
+    return CpuSnapshot(
+        server=session_cpu(hub.pid),
+        backends=backends,
+        postgres={pid: cpu_seconds(pid) for pid in postgres_pids()},
+    )
+
+
+def cpu_delta(before: CpuSnapshot, after: CpuSnapshot) -> tuple[float, float, float]:
+    """Server, this server's backends, other postgres processes: CPU seconds between two
+    snapshots. A backend that appeared in between counts whole (it connected meanwhile)."""
+    backends = sum(cpu - before.backends.get(pid, 0.0) for pid, cpu in after.backends.items())
+    postgres = sum(
+        cpu - before.postgres.get(pid, 0.0)
+        for pid, cpu in after.postgres.items()
+        if pid not in after.backends
+    )
+    return after.server - before.server, backends, postgres
+
+
+# -- the httpx generator (for comparison) ------------------------------------------------------
+
+
+def run_httpx(
+    base: str, requests: Sequence[tuple[str, str, dict[str, str], bytes | None]], **kw: Any
+) -> PhaseResult:
+    import asyncio
+
+    import httpx
+
+    from bench.http_load import _cpu
+
+    async def drive(clients: int, seconds: float) -> PhaseResult:
+        latencies: list[float] = []
+        other: dict[int, int] = {}
+        failed = issued = 0
+        deadline = time.perf_counter() + seconds
+        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+
+            async def worker() -> None:
+                nonlocal issued, failed
+                while issued < len(requests) and time.perf_counter() < deadline:
+                    method, target, headers, body = requests[issued]
+                    issued += 1
+                    start = time.perf_counter()
+                    try:
+                        r = await client.request(method, target, headers=headers, content=body)
+                    except httpx.HTTPError:
+                        failed += 1
+                        continue
+                    if r.status_code == 200:
+                        latencies.append(time.perf_counter() - start)
+                    else:
+                        other[r.status_code] = other.get(r.status_code, 0) + 1
+
+            cpu0, start = _cpu(), time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(clients)))
+            elapsed, cpu = time.perf_counter() - start, _cpu() - cpu0
+        latencies.sort()
+        return PhaseResult(latencies, other, failed, elapsed, cpu)
+
+    return asyncio.run(drive(kw["clients"], kw["seconds"]))
+
+
+# -- the benchmark -----------------------------------------------------------------------------
+
+#: One request as (method, target, headers, body).
+Spec = tuple[str, str, dict[str, str], bytes | None]
+
+
+@dataclass
+class Server:
+    label: str
+    src: str | None
+    app_name: str = ""
+    hub: HubProcess | None = None
+
+
+def _parse_server(raw: str) -> Server:
+    label, sep, src = raw.partition("=")
+    if not sep or not label or not src:
+        raise argparse.ArgumentTypeError("give --server LABEL=SRC, e.g. before=/tmp/base/src")
+    return Server(label=label, src=str(Path(src).resolve()))
+
+
+def _check_sources(server: Server) -> str:
+    """Where ``import healthcode`` leads with this server's PYTHONPATH (printed, to be sure)."""
+    env = {**os.environ, **({"PYTHONPATH": server.src} if server.src else {})}
+    done = subprocess.run(
+        [sys.executable, "-c", "import healthcode; print(healthcode.__file__)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
 
 
 def main() -> None:
@@ -125,70 +273,124 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--max-requests", type=int, default=20_000)
-    ap.add_argument("--reps", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--people", type=int, default=2_000)
+    ap.add_argument("--generator", choices=("raw", "httpx"), default="raw")
+    ap.add_argument("--generator-cpu", type=int, default=None, help="default the last CPU")
+    ap.add_argument("--server-cpus", default=None, help="taskset -c list; default not pinned")
+    ap.add_argument("--server", type=_parse_server, action="append", dest="servers")
+    ap.add_argument("--phases", default=",".join(PHASES), help="comma-separated subset")
     ap.add_argument("--url", default=DEFAULT_URL)
     args = ap.parse_args()
+    servers: list[Server] = args.servers or [Server(label="this", src=None)]
+    phases = [p for p in args.phases.split(",") if p]
+    if unknown := set(phases) - set(PHASES):
+        ap.error(f"unknown phases {sorted(unknown)}")
 
-    records = nat_records(args.max_requests * args.reps, seed=11, prefix="L")
-    sent = 0
-    with pg_schema(args.url) as schema:
+    cpus = sorted(os.sched_getaffinity(0))
+    generator_cpu = cpus[-1] if args.generator_cpu is None else args.generator_cpu
+    n_records = args.max_requests * args.reps * len(servers) if "submit" in phases else 0
+    records = [
+        json.dumps(r, ensure_ascii=False).encode()
+        for r in nat_records(n_records, seed=11, prefix="L")
+    ]
+    rng = random.Random(3)
+    with (
+        pg_schema(args.url) as schema,
+        psycopg.connect(args.url, autocommit=True) as admin,
+        contextlib.ExitStack() as stack,
+    ):
         url = schema_url(args.url, schema)
         tokens, serials, pseudonyms = prepare(url, args.people)
-        lab = {"Authorization": f"Bearer {tokens['lab']}"}
+        lab = {"Authorization": f"Bearer {tokens['lab']}", "Content-Type": "application/json"}
         checkpoint = {"Authorization": f"Bearer {tokens['checkpoint']}"}
-        rng = random.Random(3)
+        sent = 0
 
-        def submit(client: httpx.AsyncClient, i: int) -> Any:
+        def specs(name: str) -> list[Spec]:
             nonlocal sent
-            record = records[sent]
-            sent += 1
-            return client.post("/v1/records/nat", json=record, headers=lab)
-
-        def by_serial(client: httpx.AsyncClient, i: int) -> Any:
-            return client.get(f"/v1/status/{rng.choice(serials)}", headers=checkpoint)
-
-        def by_pseudonym(client: httpx.AsyncClient, i: int) -> Any:
-            return client.get(
-                "/v1/status", params={"pseudonym": rng.choice(pseudonyms)}, headers=checkpoint
+            n = args.max_requests
+            if name == "submit":
+                chunk, sent = records[sent : sent + n], sent + n
+                return [("POST", "/v1/records/nat", lab, body) for body in chunk]
+            if name == "status/serial":
+                return [
+                    ("GET", f"/v1/status/{quote(rng.choice(serials))}", checkpoint, None)
+                    for _ in range(n)
+                ]
+            targets = (
+                "/v1/status?" + urlencode({"pseudonym": rng.choice(pseudonyms)}) for _ in range(n)
             )
+            return [("GET", target, checkpoint, None) for target in targets]
 
-        phases: dict[str, Request] = {
-            "submit": submit,
-            "status/serial": by_serial,
-            "status/pseudonym": by_pseudonym,
-        }
-        results: dict[str, list[dict[str, Any]]] = {name: [] for name in phases}
+        for server in servers:
+            server.app_name = f"{schema}_{server.label}"[:63]
+            server_url = f"{url}&application_name={quote(server.app_name)}"
+            server.hub = stack.enter_context(
+                hub_process(
+                    server_url, workers=args.workers, pythonpath=server.src, cpus=args.server_cpus
+                )
+            )
+            print(f"server {server.label}: {_check_sources(server)}")
+        if generator_cpu >= 0:
+            os.sched_setaffinity(0, {generator_cpu})
         print(
-            f"hub serve --workers {args.workers}; {args.clients} clients; phases of at most "
-            f"{args.seconds:g} s or {args.max_requests:,} requests; {len(serials):,} codes"
+            f"hub serve --workers {args.workers} (CPUs {args.server_cpus or 'not pinned'}); "
+            f"generator {args.generator}, {args.clients} connections, CPU "
+            f"{generator_cpu if generator_cpu >= 0 else 'not pinned'} of {cpus}; phases of at "
+            f"most {args.seconds:g} s or {args.max_requests:,} requests; {len(serials):,} codes"
         )
-        with hub_server(url, workers=args.workers) as base:
-            for rep in range(args.reps):
-                order = list(phases) if rep % 2 == 0 else list(reversed(phases))
-                for name in order:
-                    r = asyncio.run(
-                        phase(
-                            base,
-                            phases[name],
-                            clients=args.clients,
-                            seconds=args.seconds,
-                            max_requests=args.max_requests,
-                        )
-                    )
-                    results[name].append(r)
-                    print(
-                        f"rep {rep + 1} {name:<17}: {r['rate']:>7,.0f} req/s  p50 "
-                        f"{r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms  ({r['ok']:,} ok, "
-                        f"{r['errors']} errors)"
-                    )
-        for name, rs in results.items():
-            print(
-                f"{name:<17}: median {statistics.median(r['rate'] for r in rs):>7,.0f} req/s,"
-                f" p50 {statistics.median(r['p50'] for r in rs):.1f} ms,"
-                f" p99 {statistics.median(r['p99'] for r in rs):.1f} ms,"
-                f" errors {sum(r['errors'] for r in rs)}"
-            )
+        results: dict[tuple[str, str], list[dict[str, float]]] = {}
+        for rep in range(args.reps):
+            order = phases if rep % 2 == 0 else phases[::-1]
+            for name in order:
+                for server in servers if rep % 2 == 0 else servers[::-1]:
+                    r = _phase(server, admin, specs(name), args)
+                    results.setdefault((server.label, name), []).append(r)
+                    print(f"rep {rep + 1} {server.label:<8} {name:<17}: {_line(r)}")
+        print("medians:")
+        for (label, name), rs in results.items():
+            med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+            med["errors"] = sum(r["errors"] for r in rs)
+            print(f"{label:<8} {name:<17}: {_line(med)}")
+
+
+def _phase(
+    server: Server, admin: psycopg.Connection[Any], specs: list[Spec], args: Any
+) -> dict[str, float]:
+    assert server.hub is not None
+    hub = server.hub
+    host = f"{hub.host}:{hub.port}"
+    built = [request_bytes(m, t, host=host, headers=h.items(), body=b) for m, t, h, b in specs]
+    time.sleep(0.5)  # let the previous phase's stragglers finish
+    before = snapshot(hub, admin, server.app_name)
+    if args.generator == "raw":
+        result = run(hub.host, hub.port, built, clients=args.clients, seconds=args.seconds)
+    else:
+        result = run_httpx(hub.base, specs, clients=args.clients, seconds=args.seconds)
+    after = snapshot(hub, admin, server.app_name)
+    server_cpu, pg_cpu, pg_other = cpu_delta(before, after)
+    n = max(result.answered, 1)
+    lat = result.latencies
+    return {
+        "rate": result.ok / result.elapsed,
+        "p50": percentile(lat, 0.50) * 1000,
+        "p99": percentile(lat, 0.99) * 1000,
+        "ok": result.ok,
+        "errors": result.failed + sum(result.other.values()),
+        "server_us": server_cpu / n * 1e6,
+        "pg_us": pg_cpu / n * 1e6,
+        "pg_other_us": pg_other / n * 1e6,
+        "client_us": result.client_cpu / n * 1e6,
+    }
+
+
+def _line(r: dict[str, float]) -> str:
+    return (
+        f"{r['rate']:>7,.0f} req/s  p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms  "
+        f"CPU-µs/req server {r['server_us']:5,.0f} pg {r['pg_us']:4,.0f} "
+        f"pg-other {r['pg_other_us']:4,.0f} client {r['client_us']:4,.0f}  "
+        f"({r['ok']:,.0f} ok, {r['errors']:.0f} errors)"
+    )
 
 
 if __name__ == "__main__":
