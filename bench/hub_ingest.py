@@ -1,7 +1,7 @@
 """Hub bulk ingest into PostgreSQL, side by side with a raw ``COPY`` of the same rows.
 
     .venv/bin/python -m bench.hub_ingest [--records 50000] [--batch 2000] [--reps 3] [--http]
-        [--url postgresql://postgres@127.0.0.1:5432/test] [--profile FILE]
+        [--streams N] [--url postgresql://postgres@127.0.0.1:5432/test] [--profile FILE]
 
 Workload: ``--records`` valid NAT results of distinct people (resident ID numbers with a real
 county and the check digit of core.identity, names, phones, pooled or single samples), sent as
@@ -16,7 +16,11 @@ In each repetition, each in a fresh schema of its own (created, migrated and dro
   ``identities``, ``feed_entries``, every column, as text), into the same tables made by the
   same migration, in the same batches, one committed transaction per batch;
 - **hub (HTTP)** with ``--http``: the same batches as JSON arrays over loopback to a
-  ``healthcode hub serve`` subprocess, one request after another.
+  ``healthcode hub serve`` subprocess, one request after another;
+- with ``--streams N`` (N > 1), **copy xN** and **http xN**: the same batches from N
+  connections (COPY) or N uploaders (to ``hub serve --workers N``) at once, each taking the
+  next batch when its last one is done: how a server with several cores takes several labs'
+  uploads, on both sides.
 
 The order of the sides alternates between repetitions (the first must run the hub: its rows
 are what COPY writes); medians and the per-repetition ratio are reported. Also measured, once:
@@ -29,8 +33,11 @@ import argparse
 import cProfile
 import json
 import statistics
+import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import httpx
 import psycopg
@@ -47,6 +54,7 @@ from healthcode.store.models import FeedEntry, Identity, Organisation, Record
 
 TABLES = (Record.__table__, Identity.__table__, FeedEntry.__table__)
 Rows = dict[str, list[tuple[Any, ...]]]
+T = TypeVar("T")
 
 
 def _hub(url: str) -> tuple[Hub, Any]:
@@ -109,8 +117,9 @@ def _dump(url: str) -> Rows:
     return out
 
 
-def run_copy(base: str, rows: Rows, batch: int) -> float:
-    """Records/s of a raw COPY of ``rows`` into a fresh schema, ``batch`` records a transaction."""
+def run_copy(base: str, rows: Rows, batch: int, streams: int = 1) -> float:
+    """Records/s of a raw COPY of ``rows`` into a fresh schema, ``batch`` records a transaction,
+    from ``streams`` connections at once (each takes the next batch when it is done)."""
     with pg_schema(base) as schema:
         url = schema_url(base, schema)
         db = Database.from_url(url)
@@ -119,16 +128,38 @@ def run_copy(base: str, rows: Rows, batch: int) -> float:
         with psycopg.connect(url) as conn:
             _copy(conn, Organisation.__table__, rows["organisations"])
             conn.commit()
-            n = len(rows["records"])
-            start = time.perf_counter()
-            for lo in range(0, n, batch):
+        n = len(rows["records"])
+        starts = iter(range(0, n, batch))
+        lock = threading.Lock()
+        conns = [psycopg.connect(url) for _ in range(streams)]
+
+        def stream(conn: psycopg.Connection[Any]) -> None:
+            while True:
+                with lock:
+                    lo = next(starts, None)
+                if lo is None:
+                    return
                 with conn.transaction():
                     for table in TABLES:
                         _copy(conn, table, rows[table.name][lo : lo + batch])
+
+        try:
+            start = time.perf_counter()
+            _in_threads(stream, conns)
             elapsed = time.perf_counter() - start
-            count = conn.execute("SELECT count(*) FROM records").fetchone()
+            count = conns[0].execute("SELECT count(*) FROM records").fetchone()
             assert count is not None and count[0] == n
+        finally:
+            for conn in conns:
+                conn.close()
     return n / elapsed
+
+
+def _in_threads(work: Callable[[T], None], args: list[T]) -> None:
+    """``work(arg)`` for each of ``args``, each in a thread of its own; raises the first error."""
+    with ThreadPoolExecutor(max_workers=len(args)) as pool:
+        for future in [pool.submit(work, arg) for arg in args]:
+            future.result()
 
 
 def _copy(conn: psycopg.Connection[Any], table: Any, rows: list[tuple[Any, ...]]) -> None:
@@ -138,8 +169,10 @@ def _copy(conn: psycopg.Connection[Any], table: Any, rows: list[tuple[Any, ...]]
             copy.write_row(row)
 
 
-def run_http(base: str, records: list[dict[str, Any]], batch: int) -> float:
-    """Records/s of the same batches as JSON arrays to a ``hub serve`` subprocess."""
+def run_http(base: str, records: list[dict[str, Any]], batch: int, streams: int = 1) -> float:
+    """Records/s of the same batches as JSON arrays to a ``hub serve --workers streams``
+    subprocess, from ``streams`` uploaders at once (each sends the next batch when its last one
+    is answered)."""
     with pg_schema(base) as schema:
         url = schema_url(base, schema)
         hub, token = _hub(url)
@@ -149,11 +182,22 @@ def run_http(base: str, records: list[dict[str, Any]], batch: int) -> float:
             for lo in range(0, len(records), batch)
         ]
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        with hub_server(url) as server, httpx.Client(base_url=server, timeout=300) as client:
+        queue = iter(bodies)
+        lock = threading.Lock()
+
+        def upload(server: str) -> None:
+            with httpx.Client(base_url=server, timeout=300) as client:
+                while True:
+                    with lock:
+                        body = next(queue, None)
+                    if body is None:
+                        return
+                    r = client.post("/v1/records/nat/batch", content=body, headers=headers)
+                    r.raise_for_status()
+
+        with hub_server(url, workers=streams) as server:
             start = time.perf_counter()
-            for body in bodies:
-                r = client.post("/v1/records/nat/batch", content=body, headers=headers)
-                r.raise_for_status()
+            _in_threads(upload, [server] * streams)
             elapsed = time.perf_counter() - start
     return len(records) / elapsed
 
@@ -174,6 +218,12 @@ def main() -> None:
     ap.add_argument("--http", action="store_true", help="also ingest over HTTP (hub serve)")
     ap.add_argument("--url", default=DEFAULT_URL)
     ap.add_argument("--profile", help="cProfile the first hub run into this file")
+    ap.add_argument(
+        "--streams",
+        type=int,
+        default=1,
+        help="also N uploaders at once to hub serve --workers N, and N COPY connections",
+    )
     args = ap.parse_args()
 
     records = nat_records(args.records)
@@ -184,16 +234,18 @@ def main() -> None:
     print(f"records: {len(records):,} NAT results, batches of {args.batch:,}, reps {args.reps}")
     print(f"validation alone (RecordParser.parse): {parse_only(records):,.0f} records/s")
 
-    service: list[float] = []
-    copy: list[float] = []
-    http: list[float] = []
+    n = args.streams
+    results: dict[str, list[float]] = {"service": [], "copy": []}
+    if args.http:
+        results["http"] = []
+    if n > 1:
+        results[f"copy x{n}"] = []
+        results[f"http x{n}"] = []
     rows: Rows | None = None
     for rep in range(args.reps):
-        sides = ["service", "copy", "http"] if rep % 2 == 0 else ["http", "copy", "service"]
+        sides = list(results) if rep % 2 == 0 else list(reversed(results))
         if rows is None:
             sides = ["service", *[s for s in sides if s != "service"]]
-        if not args.http:
-            sides.remove("http")
         line = []
         for side in sides:
             if side == "service":
@@ -204,38 +256,34 @@ def main() -> None:
                     profile=args.profile if rep == 0 else None,
                 )
                 rows = rows or dumped
-                service.append(rate)
-            elif side == "copy":
+            elif side.startswith("copy"):
                 assert rows is not None
-                rate = run_copy(args.url, rows, args.batch)
-                copy.append(rate)
+                rate = run_copy(args.url, rows, args.batch, streams=1 if side == "copy" else n)
             else:
-                rate = run_http(args.url, records, args.batch)
-                http.append(rate)
+                rate = run_http(args.url, records, args.batch, streams=1 if side == "http" else n)
+            results[side].append(rate)
             line.append(f"{side} {rate:,.0f}/s")
-        print(f"rep {rep + 1}: " + ", ".join(line) + f"; service/copy {service[-1] / copy[-1]:.2f}")
+        print(f"rep {rep + 1}: " + ", ".join(line))
 
-    def summary(name: str, values: list[float]) -> None:
-        if values:
-            print(
-                f"{name:<16}: {statistics.median(values):>9,.0f} records/s"
-                f"  (min {min(values):,.0f}, max {max(values):,.0f})"
-            )
-
-    summary("hub (service)", service)
-    summary("hub (HTTP)", http)
-    summary("raw COPY", copy)
-    ratios = [s / c for s, c in zip(service, copy, strict=True)]
-    print(
-        f"hub service / raw COPY: median {statistics.median(ratios):.2f}"
-        f" (per rep {', '.join(f'{r:.2f}' for r in ratios)}); goal >= 0.5"
-    )
-    if http:
-        hratios = [h / c for h, c in zip(http, copy, strict=True)]
+    for name, values in results.items():
         print(
-            f"hub HTTP / raw COPY   : median {statistics.median(hratios):.2f}"
-            f" (per rep {', '.join(f'{r:.2f}' for r in hratios)})"
+            f"{name:<9}: {statistics.median(values):>9,.0f} records/s"
+            f"  (min {min(values):,.0f}, max {max(values):,.0f})"
         )
+
+    def ratio(top: str, bottom: str, note: str = "") -> None:
+        rs = [t / b for t, b in zip(results[top], results[bottom], strict=True)]
+        print(
+            f"{top} / {bottom}: median {statistics.median(rs):.2f}"
+            f" (per rep {', '.join(f'{r:.2f}' for r in rs)}){note}"
+        )
+
+    ratio("service", "copy", "; goal >= 0.5")
+    if args.http:
+        ratio("http", "copy")
+    if n > 1:
+        ratio(f"http x{n}", "copy")
+        ratio(f"http x{n}", f"copy x{n}")
 
 
 if __name__ == "__main__":

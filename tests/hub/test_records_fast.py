@@ -94,3 +94,21 @@ def test_parse_digest_matches_the_general_encoding(
     digest_key = hashlib.sha256(b"healthcode/record-digest/v1" + KEY).digest()
     text = json.dumps(normal, sort_keys=True, ensure_ascii=False).encode("utf-8")
     assert parsed.digest == hmac.new(digest_key, text, "sha256").hexdigest()
+
+
+@settings(max_examples=100, deadline=None)
+@given(body=_body, name=st.none() | _text, record=st.integers(1, 2**62))
+def test_feed_json_is_feed_data_encoded(body: str, name: str | None, record: int) -> None:
+    raw = {
+        "record_id": "S-1",
+        "id_number": body + check_digit(body),
+        "name": name,
+        "sampled_at": (NOW - timedelta(hours=3)).isoformat(),
+        "result": "negative",
+    }
+    parsed = records.RecordParser(pseudonym_key=KEY, clock=FixedClock(NOW)).parse(
+        "nat", raw, defaults={"lab": '实验室 "A"'}
+    )
+    assert json.loads(parsed.feed_json(record)) == parsed.feed_data(record)
+    assert json.loads(parsed.fact_json) == parsed.fact
+    assert parsed.fact_json == json.dumps(parsed.fact, sort_keys=True, ensure_ascii=False)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from healthcode.store.bulk import array_literal, insert_unnest, is_postgresql
+from healthcode.store.bulk import JsonText, array_literal, insert_unnest, is_postgresql
 from healthcode.store.db import Database
 from healthcode.store.models import FeedEntry, Identity
 
@@ -75,6 +76,18 @@ def _round_trip(s: Session) -> None:
         (i + 1, i) for i in range(len(AWKWARD))
     ]
     assert {seq: payload for seq, payload in returned} == {i + 1: p for i, p in enumerate(payloads)}
+    # JSON already encoded is written as it is; columns equal in every row (province, kind,
+    # ref_id, created_at here) travel as one parameter and still land in every row.
+    encoded = [
+        {**e, "seq": 100 + i, "ref_id": 7, "payload": JsonText(json.dumps(e["payload"]))}
+        for i, e in enumerate(entries)
+    ]
+    returned = insert_unnest(
+        s, FeedEntry.__table__, encoded, returning=("seq", "ref_id", "created_at", "payload")
+    )
+    assert sorted(returned) == [
+        (100 + i, 7, when.astimezone(UTC), p) for i, p in enumerate(payloads)
+    ]
 
 
 @pytest.mark.parametrize(

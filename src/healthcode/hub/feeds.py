@@ -10,6 +10,7 @@ entry carries ``seq`` (and the record id), so applying it twice is detectable.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from healthcode.core import regions
 from healthcode.core.errors import InvalidInput
-from healthcode.store.bulk import insert_unnest, is_postgresql
+from healthcode.store.bulk import JsonText, insert_unnest, is_postgresql
 from healthcode.store.models import FeedCounter, FeedEntry
 
 __all__ = ["ALL_PROVINCES", "FeedPage", "NewEntry", "append", "read_page"]
@@ -36,7 +37,7 @@ class NewEntry:
     province: str
     kind: str
     ref_id: int
-    payload: dict[str, Any]
+    payload: dict[str, Any] | JsonText  # JsonText: already encoded (a batch's records)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,9 @@ def append(session: Session, entries: Sequence[NewEntry], *, now: datetime) -> N
     if rows and postgres:
         insert_unnest(session, FeedEntry.__table__, rows)
     elif rows:
+        for row in rows:
+            if type(row["payload"]) is JsonText:
+                row["payload"] = json.loads(row["payload"])
         session.execute(insert(FeedEntry), rows)
 
 

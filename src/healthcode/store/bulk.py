@@ -10,7 +10,9 @@ Each array is sent as the text of a PostgreSQL array literal (``{"a","b",NULL}``
 with ``str.join``: psycopg's own list adaptation dumps element by element in Python and cost
 more than the insert itself. Values go through the columns' own bind processing where a column
 type has it (``UTCDateTime`` refuses naive datetimes and stores UTC); JSON values are written
-with ``json.dumps`` (``None`` becomes SQL NULL).
+with ``json.dumps`` (``None`` becomes SQL NULL), or as they are when already ``JsonText``. A
+column with the same value in every row (a batch's time, kind or organisation) travels as one
+parameter, not an array of copies.
 
 >>> array_literal(["a", None, 7])
 '{"a",NULL,"7"}'
@@ -28,9 +30,15 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["array_literal", "insert_unnest", "is_postgresql"]
+__all__ = ["JsonText", "array_literal", "execute_fetch", "insert_unnest", "is_postgresql"]
 
 _PG = postgresql.dialect()  # type: ignore[no-untyped-call]
+
+
+class JsonText(str):
+    """Text that is already JSON: written to a JSON column as it is, not encoded again."""
+
+    __slots__ = ()
 
 
 def is_postgresql(session: Session) -> bool:
@@ -66,29 +74,64 @@ def insert_unnest(
     names = list(rows[0])
     params: dict[str, Any] = {}
     arrays: list[str] = []
+    aliases: list[str] = []
     selects: list[str] = []
+    columns = [[row[name] for row in rows] for name in names]
+    same = [len(v) > 1 and v.count(v[0]) == len(v) for v in columns]
+    if all(same):  # at least one array, for the number of rows
+        same[0] = False
     for i, name in enumerate(names):
         column = table.c[name]
-        values = [row[name] for row in rows]
+        values = columns[i]
+        sql_type = column.type.compile(dialect=_PG)
+        if same[i]:
+            # The same value in every row (the batch's time, kind, organisation): one
+            # parameter instead of an array of copies.
+            values = values[:1]
+            selects.append(f"CAST(%(c{i})s AS {sql_type})")
+        else:
+            arrays.append(f"CAST(%(c{i})s AS {sql_type}[])")
+            aliases.append(f"c{i}")
+            selects.append(f"u.c{i}")
         if isinstance(column.type, TypeDecorator):
             process = column.type.process_bind_param
             values = [process(v, dialect) for v in values]
-        sql_type = column.type.compile(dialect=_PG)
         if sql_type in ("JSON", "JSONB"):
-            values = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
-        arrays.append(f"CAST(%(c{i})s AS {sql_type}[])")
-        selects.append(f"u.c{i}")
-        params[f"c{i}"] = array_literal(values)
-    aliases = ", ".join(f"c{i}" for i in range(len(names)))
+            values = [_json(v) for v in values]
+        params[f"c{i}"] = array_literal(values) if selects[-1].startswith("u.") else values[0]
+    source = f" FROM unnest({', '.join(arrays)}) AS u({', '.join(aliases)})" if arrays else ""
     sql = (
         f"INSERT INTO {_quote(name_of(table))} ({', '.join(_quote(n) for n in names)}) "
-        f"SELECT {', '.join(selects)} FROM unnest({', '.join(arrays)}) AS u({aliases}) "
-        f"{on_conflict}"
+        f"SELECT {', '.join(selects)}{source} {on_conflict}"
     )
     if returning:
         sql += " RETURNING " + ", ".join(_quote(n) for n in returning)
-    result = session.connection().exec_driver_sql(sql, params)
-    return [tuple(row) for row in result] if returning else []
+    return execute_fetch(session, sql, params) if returning else _execute(session, sql, params)
+
+
+def execute_fetch(session: Session, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """Run ``sql`` (psycopg ``%(name)s`` parameters) on the session's connection, in its
+    transaction, and fetch every row at once through the driver (SQLAlchemy's result makes a
+    Python call per row; a batch's RETURNING has thousands)."""
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return [tuple(row) for row in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
+def _execute(session: Session, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    session.connection().exec_driver_sql(sql, dict(params))
+    return []
+
+
+def _json(value: Any) -> str | None:
+    if value is None:
+        return None
+    if type(value) is JsonText:
+        return value
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _element(value: Any) -> str:
@@ -116,7 +159,7 @@ def array_literal(values: Sequence[Any]) -> str:
     quoted (backslash and double quote escaped) but integers, ``None`` as NULL, bytes as bytea
     hex."""
     types = set(map(type, values))
-    if types == {str}:
+    if types <= _TEXT and types:
         # The common case, at C speed: text with nothing to escape.
         joined = '","'.join(values)
         if "\\" not in joined and '"' not in joined:
@@ -140,6 +183,7 @@ def array_literal(values: Sequence[Any]) -> str:
 
 
 _NULL = "NULL"
+_TEXT = frozenset({str, JsonText})
 
 
 def _hex(value: bytes) -> str:
