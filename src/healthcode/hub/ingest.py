@@ -34,8 +34,6 @@ from healthcode.hub.orgs import Principal
 from healthcode.hub.records import ParsedRecord, RecordParser
 from healthcode.store.bulk import (
     JsonText,
-    array_literal,
-    execute_fetch,
     insert_unnest,
     is_postgresql,
 )
@@ -288,18 +286,23 @@ class IngestService:
         digests. A conflict raises inside the transaction, so nothing of the batch stays. A
         concurrent writer of the same key makes the insert wait for its commit and then see
         the row, as the unique constraint did before.
+
+        Routing happens in the same statement: each row's province is the person's province of
+        registration (a primary-key probe of ``registrations``), else the one ``route`` gives
+        without it; the statement returns it for the feed entries.
         """
         uniq = [p for i, p in enumerate(parsed) if first_of[i] == i]
-        registered = _registrations(s, {p.pseudonym for p in uniq})
-        rows = [self._record_row(principal, kind, p, registered, now, json_text=True) for p in uniq]
+        rows = [self._record_row(principal, kind, p, {}, now, json_text=True) for p in uniq]
         returned = insert_unnest(
             s,
             Record.__table__,
             rows,
             on_conflict="ON CONFLICT (org_id, kind, natural_key) DO NOTHING",
-            returning=("natural_key", "id"),
+            returning=("natural_key", "id", "province"),
+            exprs={"province": _REGISTERED_OR},
         )
-        new_ids: dict[str, int] = {key: rid for key, rid in returned}
+        new_ids: dict[str, int] = {key: rid for key, rid, _ in returned}
+        province_of = {key: province for key, _, province in returned}
         found: dict[str, tuple[int, str]] = {}
         if len(new_ids) < len(uniq):
             stored = [p.record_id for p in uniq if p.record_id not in new_ids]
@@ -314,12 +317,12 @@ class IngestService:
                 s,
                 [
                     feeds.NewEntry(
-                        province=row["province"],
+                        province=province_of[p.record_id],
                         kind="record",
                         ref_id=new_ids[p.record_id],
                         payload=p.feed_json(new_ids[p.record_id]),
                     )
-                    for p, row in new
+                    for p, _ in new
                 ],
                 now=now,
             )
@@ -516,6 +519,14 @@ def _answer(
     return out
 
 
+#: The province of a record written on PostgreSQL: where the person is registered, else the
+#: row's own (``route`` without registrations). A correlated subquery: a primary-key probe per
+#: row, never turned into a join whatever the statistics say.
+_REGISTERED_OR = (
+    "coalesce((SELECT r.province FROM registrations r WHERE r.pseudonym = {pseudonym}), {province})"
+)
+
+
 class _Again(Exception):
     """The store changed under a batch in a way that a new attempt resolves."""
 
@@ -555,19 +566,8 @@ def _check_digests(
 
 
 def _registrations(s: Session, pseudonyms: set[str]) -> dict[str, str]:
-    """Province of registration of each of ``pseudonyms`` that is registered."""
-    if is_postgresql(s):
-        # One statement: a primary-key probe per pseudonym (a correlated subquery is never
-        # turned into a join, so no table scan whatever the statistics say); OFFSET 0 keeps
-        # the outer filter from evaluating it twice. Only registered people come back.
-        sql = (
-            "SELECT p, province FROM (SELECT k.p,"
-            " (SELECT r.province FROM registrations r WHERE r.pseudonym = k.p) AS province"
-            " FROM unnest(CAST(%(keys)s AS text[])) AS k(p) OFFSET 0) AS x"
-            " WHERE province IS NOT NULL"
-        )
-        found_pg = execute_fetch(s, sql, {"keys": array_literal(sorted(pseudonyms))})
-        return {pseudonym: province for pseudonym, province in found_pg}
+    """Province of registration of each of ``pseudonyms`` that is registered (the portable
+    path; PostgreSQL routes inside the insert: ``_REGISTERED_OR``)."""
     found: dict[str, str] = {}
     for condition in _key_chunks(s, Registration.pseudonym, sorted(pseudonyms)):
         rows = s.execute(

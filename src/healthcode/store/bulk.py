@@ -20,6 +20,7 @@ parameter, not an array of copies.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -63,11 +64,14 @@ def insert_unnest(
     *,
     on_conflict: str = "",
     returning: Sequence[str] = (),
+    exprs: Mapping[str, str] | None = None,
 ) -> list[tuple[Any, ...]]:
     """Insert ``rows`` (dicts with the same keys, column names of ``table``) in one statement,
     in the caller's transaction; the ``returning`` columns of the inserted rows (in no promised
     order: map them by a key). ``on_conflict`` is appended as written (``ON CONFLICT ...``;
-    ``excluded`` and the table's name may be used in it)."""
+    ``excluded`` and the table's name may be used in it). ``exprs`` maps a column to the SQL
+    that computes it instead, where ``{name}`` stands for the row's value of column ``name``
+    (trusted SQL of the caller: never built from input)."""
     if not rows:
         return []
     dialect = session.get_bind().dialect
@@ -77,13 +81,14 @@ def insert_unnest(
     aliases: list[str] = []
     selects: list[str] = []
     columns = [[row[name] for row in rows] for name in names]
-    same = [len(v) > 1 and v.count(v[0]) == len(v) for v in columns]
-    if all(same):  # at least one array, for the number of rows
+    # One row: every value a plain parameter (a SELECT without FROM gives one row).
+    same = [len(v) == 1 or v.count(v[0]) == len(v) for v in columns]
+    if all(same) and len(rows) > 1:  # at least one array, for the number of rows
         same[0] = False
     for i, name in enumerate(names):
         column = table.c[name]
         values = columns[i]
-        sql_type = column.type.compile(dialect=_PG)
+        sql_type = _sql_type(column)
         if same[i]:
             # The same value in every row (the batch's time, kind, organisation): one
             # parameter instead of an array of copies.
@@ -99,6 +104,12 @@ def insert_unnest(
         if sql_type in ("JSON", "JSONB"):
             values = [_json(v) for v in values]
         params[f"c{i}"] = array_literal(values) if selects[-1].startswith("u.") else values[0]
+    if exprs:
+        value_of = dict(zip(names, selects, strict=True))
+        selects = [
+            exprs[name].format_map(value_of) if name in exprs else select
+            for name, select in zip(names, selects, strict=True)
+        ]
     source = f" FROM unnest({', '.join(arrays)}) AS u({', '.join(aliases)})" if arrays else ""
     sql = (
         f"INSERT INTO {_quote(name_of(table))} ({', '.join(_quote(n) for n in names)}) "
@@ -107,6 +118,12 @@ def insert_unnest(
     if returning:
         sql += " RETURNING " + ", ".join(_quote(n) for n in returning)
     return execute_fetch(session, sql, params) if returning else _execute(session, sql, params)
+
+
+@functools.cache
+def _sql_type(column: Any) -> str:
+    """The PostgreSQL type of ``column`` (compiled once per column)."""
+    return str(column.type.compile(dialect=_PG))
 
 
 def execute_fetch(session: Session, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
