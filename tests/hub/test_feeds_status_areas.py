@@ -60,6 +60,19 @@ def test_registration_routes_records_and_replays_earlier_ones(
     assert len(bj_entries) == 2 and len(pull_all(client, "440000", gd)[0]) == 1
 
 
+def test_a_batch_routes_each_record_by_its_own_registration(client: httpx.Client, org: Org) -> None:
+    lab, gd, bj = org("lab"), org("province", "440000"), org("province", "110000")
+    moved, stayed = resident_id("440106", seq="101"), resident_id("440106", seq="102")
+    client.post("/v1/registrations", json={"people": [{"id_number": moved}]}, headers=bj)
+    batch = [nat(f"B{i}", idn) for i, idn in enumerate([moved, stayed, moved, stayed] * 40)]
+    r = client.post("/v1/records/nat/batch", json=batch, headers=lab)
+    assert r.status_code == 200, r.text
+    ids = r.json()["ids"]
+    in_bj = [e["data"]["record"] for e in pull_all(client, "110000", bj, limit=500)[0]]
+    in_gd = [e["data"]["record"] for e in pull_all(client, "440000", gd, limit=500)[0]]
+    assert in_bj == ids[0::2] and in_gd == ids[1::2]
+
+
 def test_risk_area_changes_reach_every_province(client: httpx.Client, org: Org) -> None:
     auth = org("risk-authority", "440100")
     sh = org("province", "310000")
