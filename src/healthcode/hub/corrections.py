@@ -118,6 +118,7 @@ class CorrectionService:
                 raise InvalidInput(exc.code, exc.message, **details) from exc
         now = self.clock.now()
         with self.db.write() as s:
+            feeds.hold_routing(s)  # record.province is read under it (registrations move it)
             record = self._own_record(s, principal, kind, record_id)
             latest = s.execute(
                 select(RecordVersion)

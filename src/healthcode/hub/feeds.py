@@ -26,7 +26,7 @@ from healthcode.core.errors import InvalidInput
 from healthcode.store.bulk import JsonText, insert_unnest, is_postgresql
 from healthcode.store.models import FeedCounter, FeedEntry
 
-__all__ = ["ALL_PROVINCES", "FeedPage", "NewEntry", "append", "read_page"]
+__all__ = ["ALL_PROVINCES", "FeedPage", "NewEntry", "append", "hold_routing", "read_page"]
 
 #: Every provincial unit of GB/T 2260: risk-area changes go to all of them.
 ALL_PROVINCES: tuple[str, ...] = tuple(r.code for r in regions.all_regions("province"))
@@ -46,6 +46,24 @@ class FeedPage:
     entries: list[dict[str, Any]]
     next_cursor: int
     more: bool
+
+
+#: The advisory lock key that orders routing against registrations (``hold_routing``).
+ROUTING_LOCK = 0x68_63_72_6F_75_74  # "hcrout"
+
+
+def hold_routing(session: Session, *, exclusive: bool = False) -> None:
+    """Order this transaction against registrations, on PostgreSQL (SQLite writers are
+    serialised already). Writers that route to a province (ingest, corrections) hold the lock
+    shared, so they run side by side; a registration holds it exclusively, so it waits for
+    every write in flight and replays what they stored, and writes that start later see the
+    registration when they route. Without it, a record routed by the registration it could
+    see, committed after the registration replayed the person's records, would never reach
+    the person's new province. Taken first in the transaction, before anything is routed."""
+    if not is_postgresql(session):
+        return
+    fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    session.connection().exec_driver_sql(f"SELECT {fn}({ROUTING_LOCK})")
 
 
 def _insert_ignore(session: Session, province: str) -> None:

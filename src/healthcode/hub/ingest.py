@@ -217,6 +217,7 @@ class IngestService:
             earlier = self._earlier_answer(s, principal, idempotency_key, request_digest)
             if earlier is not None:
                 return earlier
+            feeds.hold_routing(s)
             ids = [rid for rid, _ in self._store_kind(s, principal, kind, parsed, items, now)]
             answer: dict[str, Any] = {"kind": kind, "count": len(ids), "ids": ids}
             if single:
@@ -236,6 +237,7 @@ class IngestService:
             earlier = self._earlier_answer(s, principal, idempotency_key, request_digest)
             if earlier is not None:
                 return earlier
+            feeds.hold_routing(s)
             records: list[dict[str, Any]] = []
             for kind in sorted(groups):  # one order for every writer
                 parsed, items = groups[kind]

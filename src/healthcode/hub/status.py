@@ -93,6 +93,7 @@ class StatusService:
         now = self.clock.now()
         province = principal.province
         with self.db.write() as s:
+            feeds.hold_routing(s, exclusive=True)  # after the writes in flight; before later ones
             for pseudonym in sorted(set(pseudonyms)):
                 reg = s.get(Registration, pseudonym)
                 if reg is not None and reg.province == province:

@@ -1,0 +1,76 @@
+"""Routing against registrations: a record in flight when its person registers elsewhere still
+reaches the new province (the registration waits for it and replays it)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hub_testdata import nat, resident_id
+
+from healthcode.config import Settings
+from healthcode.core.clock import FixedClock
+from healthcode.hub import feeds
+from healthcode.hub.ingest import Located
+from healthcode.hub.services import Hub
+from healthcode.store.db import Database
+from healthcode.store.migrate import upgrade
+
+
+@pytest.fixture
+def real_hub(fresh_db_url: str, settings: Settings, clock: FixedClock) -> Iterator[Hub]:
+    """A hub on its own database with real, separate connections (not one test transaction)."""
+    db = Database.from_url(fresh_db_url)
+    upgrade(db)
+    yield Hub.build(settings=settings, db=db, clock=clock)
+    db.dispose()
+
+
+def test_a_registration_waits_for_records_in_flight_and_replays_them(
+    real_hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub = real_hub
+    lab = hub.orgs.authenticate(hub.orgs.add(kind="lab", region_code="440106", name="lab")[1])
+    bj = hub.orgs.authenticate(
+        hub.orgs.add(kind="province", region_code="110000", name="Beijing")[1]
+    )
+    idn = resident_id("440106")  # routed to Guangdong by the ID number before registration
+    stored = threading.Event()
+    release = threading.Event()
+    upsert = hub.ingest._upsert_identities
+
+    def paused(*args: Any, **kwargs: Any) -> None:
+        upsert(*args, **kwargs)  # the record is routed and inserted, not yet committed
+        stored.set()
+        assert release.wait(20)
+
+    monkeypatch.setattr(hub.ingest, "_upsert_identities", paused)
+    answers: dict[str, Any] = {}
+
+    def submit() -> None:
+        item = Located({"index": 0}, nat("S1", idn))
+        answers["ingest"] = hub.ingest.submit(lab, "nat", [item], single=True)
+
+    def register() -> None:
+        answers["registration"] = hub.status.register(bj, [{"id_number": idn}])
+
+    ingest = threading.Thread(target=submit)
+    ingest.start()
+    try:
+        assert stored.wait(20)
+        registration = threading.Thread(target=register)
+        registration.start()
+        registration.join(0.5)
+        assert registration.is_alive(), "the registration must wait for the record in flight"
+    finally:
+        release.set()
+        ingest.join(20)
+    registration.join(20)
+    assert not registration.is_alive() and set(answers) == {"ingest", "registration"}
+    with hub.db.read() as s:
+        page = feeds.read_page(s, "110000", after=0, limit=10)
+    assert [(e["kind"], e["data"]["record"], e["data"].get("replayed")) for e in page.entries] == [
+        ("record", answers["ingest"]["id"], True)
+    ]
