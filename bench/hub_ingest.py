@@ -22,6 +22,11 @@ In each repetition, each in a fresh schema of its own (created, migrated and dro
   next batch when its last one is done: how a server with several cores takes several labs'
   uploads, on both sides.
 
+For the service and COPY sides the bench also reports CPU µs a record: this process's own
+(``time.process_time``: the hub's Python work, or the COPY client's) and every postgres
+process's (``/proc/<pid>/stat``, WAL writer and checkpointer included): a figure that holds up
+on a noisy machine better than records/s.
+
 The order of the sides alternates between repetitions (the first must run the hub: its rows
 are what COPY writes); medians and the per-repetition ratio are reported. Also measured, once:
 the validation alone (``RecordParser.parse`` of every record, no database).
@@ -43,6 +48,7 @@ import httpx
 import psycopg
 
 from bench.hub_common import DEFAULT_URL, ENV, hub_server, nat_records, pg_schema, schema_url
+from bench.hub_load import cpu_seconds, postgres_pids
 from healthcode.config import Settings
 from healthcode.core.clock import SystemClock
 from healthcode.hub.ingest import Located
@@ -65,6 +71,29 @@ def _hub(url: str) -> tuple[Hub, Any]:
     return hub, token
 
 
+#: CPU µs a record of the last service or COPY run: ("client" = this process, "postgres" = every
+#: postgres process of the machine, WAL writer and checkpointer included), by side.
+CPU: dict[str, list[tuple[float, float]]] = {}
+
+
+class _CpuMeter:
+    """CPU seconds spent by this process and by all postgres processes between start and stop
+    (a figure that holds up on a noisy machine better than time does)."""
+
+    def start(self) -> None:
+        self._client = time.process_time()
+        self._pg = _postgres_cpu()
+
+    def stop(self, side: str, records: int) -> None:
+        client = (time.process_time() - self._client) / records * 1e6
+        pg = max(0.0, _postgres_cpu() - self._pg) / records * 1e6
+        CPU.setdefault(side, []).append((client, pg))
+
+
+def _postgres_cpu() -> float:
+    return sum(cpu_seconds(pid) for pid in postgres_pids())
+
+
 def run_service(
     base: str, batches: list[list[Located]], *, dump: bool, profile: str | None = None
 ) -> tuple[float, Rows | None]:
@@ -75,6 +104,8 @@ def run_service(
         principal = hub.orgs.authenticate(token)
         total = sum(len(b) for b in batches)
         prof = cProfile.Profile() if profile else None
+        meter = _CpuMeter()
+        meter.start()
         start = time.perf_counter()
         if prof:
             prof.enable()
@@ -84,6 +115,7 @@ def run_service(
         if prof:
             prof.disable()
         elapsed = time.perf_counter() - start
+        meter.stop("service", total)
         if prof and profile:
             prof.dump_stats(profile)
         rows = _dump(url) if dump else None
@@ -144,9 +176,12 @@ def run_copy(base: str, rows: Rows, batch: int, streams: int = 1) -> float:
                         _copy(conn, table, rows[table.name][lo : lo + batch])
 
         try:
+            meter = _CpuMeter()
+            meter.start()
             start = time.perf_counter()
             _in_threads(stream, conns)
             elapsed = time.perf_counter() - start
+            meter.stop("copy" if streams == 1 else f"copy x{streams}", n)
             count = conns[0].execute("SELECT count(*) FROM records").fetchone()
             assert count is not None and count[0] == n
         finally:
@@ -278,6 +313,12 @@ def main() -> None:
             f" (per rep {', '.join(f'{r:.2f}' for r in rs)}){note}"
         )
 
+    for side, figures in CPU.items():
+        print(
+            f"CPU µs a record, {side:<9}: this process (hub or COPY client) "
+            f"{statistics.median(c for c, _ in figures):,.0f}, postgres "
+            f"{statistics.median(p for _, p in figures):,.0f} (medians)"
+        )
     ratio("service", "copy", "; goal >= 0.5")
     if args.http:
         ratio("http", "copy")
