@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric import ec
 from hub_testdata import nat, resident_id
 from sqlalchemy import select
 
+from healthcode.core.clock import FixedClock
 from healthcode.hub.feeds import ALL_PROVINCES
+from healthcode.hub.purge import PurgeService
 from healthcode.hub.services import Hub
 from healthcode.store.models import FeedEntry
 
@@ -71,6 +75,37 @@ def test_a_batch_routes_each_record_by_its_own_registration(client: httpx.Client
     in_bj = [e["data"]["record"] for e in pull_all(client, "110000", bj, limit=500)[0]]
     in_gd = [e["data"]["record"] for e in pull_all(client, "440000", gd, limit=500)[0]]
     assert in_bj == ids[0::2] and in_gd == ids[1::2]
+
+
+def test_a_province_offline_for_a_day_catches_up(
+    client: httpx.Client, hub: Hub, org: Org, clock: FixedClock
+) -> None:
+    lab, gd, auth = org("lab"), org("province", "440000"), org("risk-authority", "440100")
+    assert pull_all(client, "440000", gd)[0] == []  # the province's last pull, then it is gone
+    sent: list[tuple[str, int]] = []
+    for hour in range(24):
+        clock.advance(timedelta(hours=1))
+        batch = [nat(f"D{hour:02d}-{i}", resident_id(seq=f"{hour * 3 + i:03d}")) for i in range(3)]
+        answer = client.post("/v1/records/nat/batch", json=batch, headers=lab).json()
+        sent += [("record", rid) for rid in answer["ids"]]
+        if hour % 6 == 5:
+            area = {
+                "region_code": "440106",
+                "level": "medium",
+                "effective_from": clock.now().isoformat(),
+                "document": f"doc-{hour}",
+            }
+            made = client.post("/v1/risk-areas", json=area, headers=auth).json()
+            sent.append(("risk_area", made["id"]))
+    key = ec.generate_private_key(ec.SECP256R1())
+    purged = PurgeService(db=hub.db, clock=clock, signing_key=key).run()
+    assert purged.statement["deleted"]["feed_entries"]["count"] == 0  # kept 30 days
+    entries, cursor = pull_all(client, "440000", gd, limit=10)
+    assert [e["seq"] for e in entries] == list(range(1, len(sent) + 1)) and cursor == len(sent)
+    got = [
+        (e["kind"], e["data"]["record"] if e["kind"] == "record" else e["ref_id"]) for e in entries
+    ]
+    assert got == sent
 
 
 def test_risk_area_changes_reach_every_province(client: httpx.Client, org: Org) -> None:
