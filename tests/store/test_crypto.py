@@ -30,3 +30,14 @@ def test_wrong_context_or_key_fails_with_stable_code() -> None:
 def test_key_must_be_32_bytes() -> None:
     with pytest.raises(ValueError):
         FieldCipher(key=b"short")
+
+
+def test_encrypt_many_is_encrypt_of_each_with_fresh_nonces() -> None:
+    c = FieldCipher(key=bytes(range(32)))
+    fields = [("张三", "identities.name|p1"), ("13812345678", "identities.phone|p1"), ("", "x")]
+    blobs = c.encrypt_many(fields)
+    assert [c.decrypt(b, context=ctx) for b, (_, ctx) in zip(blobs, fields, strict=True)] == [
+        text for text, _ in fields
+    ]
+    assert len({b[1:13] for b in blobs}) == len(blobs)  # a nonce each
+    assert c.encrypt_many([]) == []

@@ -454,25 +454,27 @@ class IngestService:
         return {p.record_id: rid for p, rid in zip(new, ids, strict=True)}
 
     def _upsert_identities(self, s: Session, new: list[ParsedRecord], now: Any) -> None:
-        by_pseudonym = {p.pseudonym: p for p in new}
-        rows = []
-        for pseudonym, p in sorted(by_pseudonym.items()):
-            enc = self.cipher.encrypt
-            rows.append(
-                {
-                    "pseudonym": pseudonym,
-                    "id_type": p.id_type,
-                    "id_number_enc": enc(p.id_number, context=f"identities.id_number|{pseudonym}"),
-                    "name_enc": enc(p.name, context=f"identities.name|{pseudonym}")
-                    if p.name
-                    else None,
-                    "phone_enc": enc(p.phone, context=f"identities.phone|{pseudonym}")
-                    if p.phone
-                    else None,
-                    "home_region": p.home_region,
-                    "last_seen_at": now,
-                }
-            )
+        people = sorted({p.pseudonym: p for p in new}.items())
+        fields: list[tuple[str, str]] = []  # (text, context) of every value to encrypt
+        for pseudonym, p in people:
+            fields.append((p.id_number, f"identities.id_number|{pseudonym}"))
+            if p.name:
+                fields.append((p.name, f"identities.name|{pseudonym}"))
+            if p.phone:
+                fields.append((p.phone, f"identities.phone|{pseudonym}"))
+        sealed = iter(self.cipher.encrypt_many(fields))
+        rows = [
+            {
+                "pseudonym": pseudonym,
+                "id_type": p.id_type,
+                "id_number_enc": next(sealed),
+                "name_enc": next(sealed) if p.name else None,
+                "phone_enc": next(sealed) if p.phone else None,
+                "home_region": p.home_region,
+                "last_seen_at": now,
+            }
+            for pseudonym, p in people
+        ]
         if is_postgresql(s):
             # One statement for the batch (rows sorted by pseudonym: one lock order).
             insert_unnest(

@@ -22,7 +22,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from healthcode.core import facts, identity, regions
 from healthcode.core.clock import CHINA_TZ, Clock, FixedClock
@@ -88,8 +88,10 @@ KINDS: dict[str, _Kind] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedRecord:
+class ParsedRecord(NamedTuple):
+    """A checked record (a named tuple: immutable, and several times cheaper to make than a
+    frozen dataclass, once per record of every batch)."""
+
     kind: str
     record_id: str
     id_type: str

@@ -14,6 +14,7 @@ so a value copied to another row or column does not decrypt.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -38,6 +39,20 @@ class FieldCipher:
         nonce = os.urandom(_NONCE)
         sealed = self._aead.encrypt(nonce, text.encode("utf-8"), context.encode("utf-8"))
         return _VERSION + nonce + sealed
+
+    def encrypt_many(self, fields: Sequence[tuple[str, str]]) -> list[bytes]:
+        """``encrypt(text, context=context)`` of each ``(text, context)``, the nonces drawn
+        from the system's generator in one call for all of them (a call each costs a system
+        call; a batch has thousands of fields)."""
+        nonces = os.urandom(_NONCE * len(fields))
+        seal = self._aead.encrypt
+        out = []
+        for i, (text, context) in enumerate(fields):
+            nonce = nonces[i * _NONCE : (i + 1) * _NONCE]
+            out.append(
+                _VERSION + nonce + seal(nonce, text.encode("utf-8"), context.encode("utf-8"))
+            )
+        return out
 
     def decrypt(self, blob: bytes, *, context: str) -> str:
         """Raises TrustError FIELD_DECRYPT_FAILED if the blob, key or context is wrong."""
