@@ -173,9 +173,10 @@ class IngestService:
         parsed: list[ParsedRecord] = []
         errors: list[dict[str, Any]] = []
         rejected = 0
+        now = self.clock.now()  # the batch's records are received at one instant
         for item in items:
             try:
-                parsed.append(self.parser.parse(kind, item.raw, defaults=defaults))
+                parsed.append(self.parser.parse(kind, item.raw, defaults=defaults, now=now))
             except InvalidInput as exc:
                 if single:
                     raise

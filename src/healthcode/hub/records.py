@@ -154,9 +154,20 @@ class RecordParser:
         digest_key = hashlib.sha256(b"healthcode/record-digest/v1" + pseudonym_key).digest()
         self._digest = identity.KeyedHmac(digest_key)
         self.clock = clock
+        # (now, its date in China, a clock fixed at it) of the last instant given to parse:
+        # a batch's records share one. One tuple, replaced whole: threads may share a parser.
+        self._at: tuple[datetime, Any, FixedClock] | None = None
 
-    def parse(self, kind: str, raw: Any, *, defaults: Mapping[str, Any]) -> ParsedRecord:
-        """Check one record. ``defaults`` fill absent fact fields (a lab's name as ``lab``).
+    def parse(
+        self,
+        kind: str,
+        raw: Any,
+        *,
+        defaults: Mapping[str, Any],
+        now: datetime | None = None,
+    ) -> ParsedRecord:
+        """Check one record. ``defaults`` fill absent fact fields (a lab's name as ``lab``);
+        ``now`` is when it was received (a batch's records share one; the clock's if None).
 
         Raises InvalidInput naming the field: RECORD_NOT_OBJECT, FIELD_*, ID_*, REGION_*,
         VALUE_*, TIME_*, and the other codes of core.facts and core.identity.
@@ -178,8 +189,12 @@ class RecordParser:
         phone = None if get("phone") is None else _text(raw, "phone", _PHONE_MAX, required=False)
         hint = None if get("home_region") is None else _text(raw, "home_region", 6, required=False)
         assert record_id is not None and id_number is not None
-        now = self.clock.now()  # read once per record: the ID's "today" and the facts' "now"
-        today = now.astimezone(CHINA_TZ).date()
+        if now is None:
+            now = self.clock.now()
+        at = self._at
+        if at is None or at[0] is not now:
+            at = self._at = (now, now.astimezone(CHINA_TZ).date(), FixedClock(now))
+        today = at[1]  # the ID number's "today" and the facts' "now" from one instant
         valid = identity.check_id(id_type, id_number, nationality=nationality, today=today)
         number = valid.number
         pseudonym = self._pseudonymiser.pseudonym_of(valid)
@@ -187,7 +202,7 @@ class RecordParser:
         body = {k: v for k, v in raw.items() if k not in _ENVELOPE}
         for key, value in defaults.items():
             body.setdefault(key, value)
-        parsed = spec.parse(body, clock=FixedClock(now))
+        parsed = spec.parse(body, clock=at[2])
         fact = parsed.to_dict()
         # The fact's own datetime (UTC, whole milliseconds), not its text parsed back.
         occurred = getattr(parsed, spec.occurred)
