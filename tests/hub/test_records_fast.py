@@ -112,3 +112,33 @@ def test_feed_json_is_feed_data_encoded(body: str, name: str | None, record: int
     assert json.loads(parsed.feed_json(record)) == parsed.feed_data(record)
     assert json.loads(parsed.fact_json) == parsed.fact
     assert parsed.fact_json == json.dumps(parsed.fact, sort_keys=True, ensure_ascii=False)
+
+
+def test_digest_of_a_foreign_passport_record_matches_the_general_encoding() -> None:
+    raw = {
+        "record_id": 'P-"1"\\',
+        "id_type": "passport_foreign",
+        "id_number": "X1234567",
+        "nationality": "USA",
+        "name": "John Smith",
+        "home_region": "310101",
+        "sampled_at": (NOW - timedelta(hours=2)).isoformat(),
+        "result": "negative",
+    }
+    parsed = records.RecordParser(pseudonym_key=KEY, clock=FixedClock(NOW)).parse(
+        "nat", raw, defaults={"lab": "lab"}
+    )
+    normal = {
+        "kind": "nat",
+        "record_id": raw["record_id"],
+        "id_type": "passport_foreign",
+        "id_number": parsed.id_number,
+        "nationality": "USA",
+        "name": "John Smith",
+        "phone": None,
+        "home_region": "310101",
+        "fact": parsed.fact,
+    }
+    digest_key = hashlib.sha256(b"healthcode/record-digest/v1" + KEY).digest()
+    text = json.dumps(normal, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    assert parsed.digest == hmac.new(digest_key, text, "sha256").hexdigest()

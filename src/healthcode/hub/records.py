@@ -64,6 +64,10 @@ _NAME_MAX = 100
 _string = json.encoder.encode_basestring
 
 
+def _opt(text: str | None) -> str:
+    return "null" if text is None else _string(text)
+
+
 def _canonical(normal: dict[str, Any]) -> str:
     """``_CANONICAL.encode(normal)``: the same text, through the encoder's C core made once."""
     if _C_CANONICAL is None:
@@ -207,19 +211,17 @@ class RecordParser:
         # The fact's own datetime (UTC, whole milliseconds), not its text parsed back.
         occurred = getattr(parsed, spec.occurred)
         fact_json = _canonical(fact)
-        envelope = {
-            "kind": kind,
-            "record_id": record_id,
-            "id_type": id_type,
-            "id_number": number,
-            "nationality": nationality,
-            "name": name,
-            "phone": phone,
-            "home_region": home,
-        }
-        # The canonical text of {**envelope, "fact": fact}: "fact" sorts before every envelope
-        # key, so the fact's own canonical text (kept for storage) is spliced in first.
-        text = '{"fact": ' + fact_json + ", " + _canonical(envelope)[1:]
+        # The canonical text of the normalised record, {envelope..., "fact": fact} with sorted
+        # keys, as json.dumps(sort_keys=True, ensure_ascii=False) writes it: "fact" sorts first,
+        # so the fact's own canonical text (kept for storage) is spliced in; the envelope's
+        # fields (all text or None) follow in key order.
+        text = (
+            f'{{"fact": {fact_json}, "home_region": {_opt(home)}, '
+            f'"id_number": {_string(number)}, "id_type": {_string(id_type)}, '
+            f'"kind": {_string(kind)}, "name": {_opt(name)}, '
+            f'"nationality": {_opt(nationality)}, "phone": {_opt(phone)}, '
+            f'"record_id": {_string(record_id)}}}'
+        )
         digest = self._digest.hexdigest(text.encode("utf-8"))
         return ParsedRecord(
             kind=kind,
