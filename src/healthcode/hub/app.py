@@ -262,16 +262,18 @@ def create_app(hub: Hub) -> FastAPI:
 
     # -- ingest ------------------------------------------------------------------------------
 
-    @app.post("/v1/records/{kind}", tags=["ingest"])
+    # The two sync submission routes answer a JSONResponse themselves, as the status reads do
+    # (see there): no second thread-pool hop to check the dict against ``response_model``.
+    @app.post("/v1/records/{kind}", tags=["ingest"], response_model=dict[str, Any])
     def submit_one(
         kind: Kind,
         record: Annotated[dict[str, Any], Body()],
         caller: Caller,
         idempotency_key: IdemKey = None,
-    ) -> dict[str, Any]:
+    ) -> Response:
         """One record: answers ``{"kind", "id"}`` once it is stored (see docs/hub.md)."""
         digest = _digest(b"one", kind.value.encode(), repr(sorted(record.items())).encode())
-        return hub.ingest.submit(
+        answer = hub.ingest.submit(
             caller,
             kind.value,
             [Located({"index": 0}, record)],
@@ -279,6 +281,7 @@ def create_app(hub: Hub) -> FastAPI:
             request_digest=digest,
             single=True,
         )
+        return JSONResponse(answer)
 
     @app.post("/v1/records/{kind}/batch", tags=["ingest"], openapi_extra=_BATCH_BODY)
     async def submit_batch(
@@ -356,13 +359,11 @@ def create_app(hub: Hub) -> FastAPI:
         )
         return FhirJSONResponse(answer)
 
-    @app.post("/v1/records/{kind}/corrections", tags=["ingest"])
-    def correct(
-        kind: Kind, caller: Caller, body: Annotated[dict[str, Any], Body()]
-    ) -> dict[str, Any]:
+    @app.post("/v1/records/{kind}/corrections", tags=["ingest"], response_model=dict[str, Any])
+    def correct(kind: Kind, caller: Caller, body: Annotated[dict[str, Any], Body()]) -> Response:
         """Correct (``action: "correct"``, ``record``) or withdraw (``action: "withdraw"``) one's
         own record by ``record_id``, with a ``reason``; stored as a new version."""
-        return hub.corrections.submit(caller, kind.value, body)
+        return JSONResponse(hub.corrections.submit(caller, kind.value, body))
 
     # -- feeds -------------------------------------------------------------------------------
 
