@@ -6,6 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
+from healthcode.store import models  # noqa: F401 - registers the tables on Base.metadata
 from healthcode.store.base import Base
 from healthcode.store.db import Database
 from healthcode.store.migrate import current_revision, downgrade, head_revision, upgrade

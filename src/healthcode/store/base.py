@@ -15,7 +15,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["NAMING_CONVENTION", "Base", "BigId", "Json", "UTCDateTime"]
+__all__ = ["NAMING_CONVENTION", "Base", "BigId", "Json", "JsonAsWritten", "UTCDateTime"]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -30,6 +30,8 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 #: JSON documents; JSONB on PostgreSQL.
 Json = JSON().with_variant(JSONB(), "postgresql")
+#: JSON kept as written, key order included (``json`` on PostgreSQL): an answer given again.
+JsonAsWritten = JSON()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

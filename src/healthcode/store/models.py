@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from healthcode.store.base import Base, BigId, Json, UTCDateTime
+from healthcode.store.base import Base, BigId, Json, JsonAsWritten, UTCDateTime
 
 __all__ = [
     "CORRECTION_ACTIONS",
@@ -146,7 +146,7 @@ class IdempotencyKey(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     request_digest: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int] = mapped_column(Integer)
-    response: Mapped[dict[str, Any]] = mapped_column(Json)
+    response: Mapped[dict[str, Any]] = mapped_column(JsonAsWritten)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
