@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import httpx
+import pytest
 from hub_testdata import nat, resident_id
 from sqlalchemy import func, select
 
+from healthcode.hub import ingest
+from healthcode.hub.ingest import OPTIMISTIC_MIN
 from healthcode.hub.services import Hub
 from healthcode.store.crypto import FieldCipher
 from healthcode.store.models import FeedEntry, Identity, Record
@@ -123,6 +127,42 @@ def test_retry_is_a_noop_that_answers_the_same(client: httpx.Client, hub: Hub, o
     )
     assert bigger.json()["ids"][:2] == first.json()["ids"][2:]
     assert count(hub, Record) == 5 and count(hub, FeedEntry) == 5
+
+
+def test_large_batches_retry_overlap_and_conflict_like_small_ones(
+    client: httpx.Client, hub: Hub, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Batches of OPTIMISTIC_MIN records or more first try a plain insert on PostgreSQL; a
+    # stored key sends them down the ON CONFLICT path, with the same answers.
+    tried: list[bool] = []
+    plain = ingest._insert_new_records
+
+    def spy(*args: Any) -> Any:
+        out = plain(*args)
+        tried.append(out is not None)
+        return out
+
+    monkeypatch.setattr(ingest, "_insert_new_records", spy)
+    lab = org("lab")
+    n = OPTIMISTIC_MIN + 6
+    batch = [nat(f"L{i}", resident_id(seq=f"{i:03d}")) for i in range(n)]
+    first = client.post("/v1/records/nat/batch", json=batch, headers=lab)
+    again = client.post("/v1/records/nat/batch", json=batch, headers=lab)
+    assert first.status_code == again.status_code == 200
+    assert first.json() == again.json() and len(set(first.json()["ids"])) == n
+    more = [nat(f"M{i}", resident_id(seq=f"{500 + i:03d}")) for i in range(n)]
+    mixed = client.post("/v1/records/nat/batch", json=[*more, batch[7]], headers=lab).json()
+    assert mixed["ids"][-1] == first.json()["ids"][7]
+    assert count(hub, Record) == 2 * n and count(hub, FeedEntry) == 2 * n
+    changed = [*[nat(f"N{i}", resident_id(seq=f"{700 + i:03d}")) for i in range(n)]]
+    changed.append(nat("L3", resident_id(seq="003"), result="positive"))
+    r = client.post("/v1/records/nat/batch", json=changed, headers=lab)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "NATURAL_KEY_CONFLICT"
+    assert r.json()["error"]["index"] == n
+    assert count(hub, Record) == 2 * n and count(hub, FeedEntry) == 2 * n  # nothing of it
+    with hub.db.read() as s:
+        postgres = s.get_bind().dialect.name == "postgresql"
+    assert tried == ([True, False, False, False] if postgres else [])  # then: fall back
 
 
 def test_same_key_with_other_content_is_a_conflict(client: httpx.Client, org: Org) -> None:
