@@ -21,7 +21,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from healthcode.core import facts, identity, regions
@@ -160,7 +160,7 @@ class RecordParser:
         self.clock = clock
         # (now, its date in China, a clock fixed at it) of the last instant given to parse:
         # a batch's records share one. One tuple, replaced whole: threads may share a parser.
-        self._at: tuple[datetime, Any, FixedClock] | None = None
+        self._at: tuple[datetime, date, FixedClock] | None = None
 
     def parse(
         self,

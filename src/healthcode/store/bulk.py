@@ -103,7 +103,7 @@ def insert_unnest(
             values = [process(v, dialect) for v in values]
         if sql_type in ("JSON", "JSONB"):
             values = [_json(v) for v in values]
-        params[f"c{i}"] = array_literal(values) if selects[-1].startswith("u.") else values[0]
+        params[f"c{i}"] = values[0] if same[i] else array_literal(values)
     if exprs:
         value_of = dict(zip(names, selects, strict=True))
         selects = [
