@@ -1,5 +1,6 @@
-"""Routing against registrations: a record in flight when its person registers elsewhere still
-reaches the new province (the registration waits for it and replays it)."""
+"""Concurrent writers on real connections: a record in flight when its person registers
+elsewhere still reaches the new province (the registration waits for it and replays it), and
+the same large batch sent twice at once is stored once."""
 
 from __future__ import annotations
 
@@ -74,3 +75,32 @@ def test_a_registration_waits_for_records_in_flight_and_replays_them(
     assert [(e["kind"], e["data"]["record"], e["data"].get("replayed")) for e in page.entries] == [
         ("record", answers["ingest"]["id"], True)
     ]
+
+
+def test_the_same_large_batch_sent_twice_at_once_is_stored_once(real_hub: Hub) -> None:
+    # Both copies try the plain insert; the second waits for the first's keys, then meets
+    # them at its commit and takes the ON CONFLICT path: one set of records, the same answer.
+    hub = real_hub
+    lab = hub.orgs.authenticate(hub.orgs.add(kind="lab", region_code="440106", name="lab")[1])
+    batch = [Located({"index": i}, nat(f"C{i}", resident_id(seq=f"{i:03d}"))) for i in range(150)]
+    answers: list[dict[str, Any]] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def submit() -> None:
+        start.wait(10)
+        try:
+            answers.append(hub.ingest.submit(lab, "nat", batch))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and len(answers) == 2
+    assert answers[0] == answers[1] and len(set(answers[0]["ids"])) == 150
+    with hub.db.read() as s:
+        page = feeds.read_page(s, "440000", after=0, limit=1000)
+    assert sorted(e["data"]["record"] for e in page.entries) == sorted(answers[0]["ids"])
