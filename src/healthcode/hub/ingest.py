@@ -322,9 +322,9 @@ class IngestService:
             if len(found) < len(stored):  # deleted (purged) since the insert saw it: again
                 raise _Again("a conflicting record disappeared during the insert")
             _check_digests(parsed, items, found)
-        new = [(p, row) for p, row in zip(uniq, rows, strict=True) if p.record_id in new_ids]
+        new = [p for p in uniq if p.record_id in new_ids]
         if new:
-            self._upsert_identities(s, [p for p, _ in new], now)
+            self._upsert_identities(s, new, now)
             feeds.append(
                 s,
                 [
@@ -334,7 +334,7 @@ class IngestService:
                         ref_id=new_ids[p.record_id],
                         payload=p.feed_json(new_ids[p.record_id]),
                     )
-                    for p, _ in new
+                    for p in new
                 ],
                 now=now,
             )
