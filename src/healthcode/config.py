@@ -10,7 +10,7 @@ value that does not parse fails loudly with the variable's name (``ConfigError``
 >>> s.hub_port
 8400
 
-This module imports nothing of the package.
+This module imports only the error tree of the package.
 """
 
 from __future__ import annotations
@@ -22,15 +22,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from healthcode.core.errors import ConfigError
+
 __all__ = ["ENVIRONMENT", "ConfigError", "Settings", "load"]
-
-
-class ConfigError(Exception):
-    """A configuration variable is missing or does not parse; the message names it."""
-
-    def __init__(self, variable: str, problem: str) -> None:
-        self.variable = variable
-        super().__init__(f"Config '{variable}' {problem}")
 
 
 def _key32(text: str) -> bytes:

@@ -35,6 +35,7 @@ from typing import Any
 import polars as pl
 
 from healthcode.core.clock import Clock, parse_instant
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import RuleSetError
 from healthcode.core.rules import SEVERITY, SUMMARY_FIELDS, RuleSet
 from healthcode.core.rules.evaluate import Evaluation
@@ -72,7 +73,9 @@ def summaries_frame(summaries: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
                 try:
                     value = parse_instant(value).astimezone(UTC)
                 except (ValueError, AttributeError) as exc:
-                    raise RuleSetError("BATCH_INPUT", f"{name}: {value!r}", field=name) from exc
+                    raise RuleSetError(
+                        ErrorCode.BATCH_INPUT, f"{name}: {value!r}", field=name
+                    ) from exc
             columns[name].append(value)
     return pl.DataFrame(columns, schema=dict(SCHEMA))
 
@@ -86,7 +89,9 @@ class _Typed:
 
 def _unsupported(what: str, path: str) -> RuleSetError:
     return RuleSetError(
-        "BATCH_UNSUPPORTED", f"{path}: the batch evaluator does not support {what}", path=path
+        ErrorCode.BATCH_UNSUPPORTED,
+        f"{path}: the batch evaluator does not support {what}",
+        path=path,
     )
 
 
@@ -246,7 +251,7 @@ def evaluate_frame(
     now = ruleset.instant_of(clock)
     for name, dtype in SCHEMA.items():
         if name not in frame.columns or frame.schema[name] != dtype:
-            raise RuleSetError("BATCH_INPUT", f"column {name} must be {dtype}", field=name)
+            raise RuleSetError(ErrorCode.BATCH_INPUT, f"column {name} must be {dtype}", field=name)
     if len(ruleset.rules) > 63:
         raise _unsupported("more than 63 rules (the masks are 64-bit)", "rules")
     c = _Compiler(now)

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from healthcode.core.clock import CHINA_TZ, Clock, FixedClock, SystemClock, parse_instant
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import HealthcodeError, InvalidInput
 from healthcode.core.facts import PersonFacts, risk_areas_from_list
 from healthcode.core.rules import (
@@ -198,19 +199,19 @@ def explain(
     Exits 2 with the error code when the facts or the rules are refused.
     """
     if lang not in _LABELS:
-        raise _fail(InvalidInput("LANG_UNKNOWN", f"--lang is zh or en, not {lang!r}"))
+        raise _fail(InvalidInput(ErrorCode.LANG_UNKNOWN, f"--lang is zh or en, not {lang!r}"))
     try:
         clock: Clock
         try:
             clock = SystemClock() if at is None else FixedClock(parse_instant(at))
         except ValueError as exc:
-            raise InvalidInput("TIME_FORMAT", f"--at is not ISO 8601: {at!r}") from exc
+            raise InvalidInput(ErrorCode.TIME_FORMAT, f"--at is not ISO 8601: {at!r}") from exc
         try:
             raw = json.loads(facts.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise InvalidInput("FACTS_UNREADABLE", f"cannot read {facts}: {exc}") from exc
+            raise InvalidInput(ErrorCode.FACTS_UNREADABLE, f"cannot read {facts}: {exc}") from exc
         if not isinstance(raw, dict):
-            raise InvalidInput("FACTS_UNREADABLE", f"{facts} does not hold an object")
+            raise InvalidInput(ErrorCode.FACTS_UNREADABLE, f"{facts} does not hold an object")
         person = PersonFacts.from_dict(raw, clock=clock)
         areas = risk_areas_from_list(raw.get("risk_areas") or [], clock=clock)
         ruleset = _load(rules, overlay or [])

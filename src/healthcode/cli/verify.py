@@ -19,6 +19,7 @@ import typer
 from cryptography import x509
 
 from healthcode.core.clock import Clock, FixedClock, SystemClock, parse_instant
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import HealthcodeError, TrustError
 from healthcode.core.trust.envelope import OpenedDocument, open_envelope
 from healthcode.core.trust.trustlist import TrustList
@@ -104,7 +105,7 @@ def load_trust(
                 shc.add_crl(crl.read_bytes())
         elif isinstance(doc, dict) and str(doc.get("format", "")).startswith("healthcode-trust"):
             raise TrustError(
-                "TRUSTLIST_UNSIGNED",
+                ErrorCode.TRUSTLIST_UNSIGNED,
                 f"{path} is a bare trust list; give the signed envelope (trust-list.cose "
                 "from `healthcode trust publish`), so that its revocations are covered by "
                 "the national root's signature",

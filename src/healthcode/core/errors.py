@@ -9,19 +9,25 @@ The tree::
     │   └── OverlayRefused          a provincial overlay would lower a colour or drop a rule
     ├── VerificationFailed          a credential failed a verifier stage (.stage names it)
     ├── TrustError                  keys, certificates, signed documents, trust lists
-    └── AccessDenied                an organisation may not do this
+    ├── AccessDenied                an organisation may not do this
+    └── ConfigError                 a configuration variable is missing or does not parse
 
-Codes are UPPER_SNAKE strings and never change meaning once published; tests assert them.
-This module imports nothing of the package.
+Every code is declared once in :mod:`healthcode.core.error_codes` (``ErrorCode``) with its
+meaning, HTTP status and stage; an error refuses a code that is not declared there.
+This module imports only that catalogue.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from healthcode.core.error_codes import ErrorCode, Stage
+
 __all__ = [
     "AccessDenied",
     "CertLogicError",
+    "ConfigError",
+    "ErrorCode",
     "HealthcodeError",
     "InvalidInput",
     "OverlayRefused",
@@ -31,19 +37,27 @@ __all__ = [
 ]
 
 
+def declared(code: str) -> ErrorCode:
+    """The catalogue's entry for ``code``; ValueError if it is not declared."""
+    try:
+        return ErrorCode[code]
+    except KeyError:
+        raise ValueError(f"{code!r} is not declared in healthcode.core.error_codes") from None
+
+
 class HealthcodeError(Exception):
     """Root of every error the project raises on purpose.
 
-    >>> e = InvalidInput("ID_CHECK_DIGIT", "check digit is 7, expected X", field="id_number")
-    >>> (e.code, e.details["field"])
-    ('ID_CHECK_DIGIT', 'id_number')
+    >>> e = InvalidInput(ErrorCode.ID_CHECK_DIGIT, "check digit is 7, not X", field="id_number")
+    >>> (e.code, e.details["field"], e.code.http_status)
+    ('ID_CHECK_DIGIT', 'id_number', 422)
+
+    Raises ValueError when ``code`` is not declared in the catalogue.
     """
 
-    default_code = "ERROR"
-
-    def __init__(self, code: str | None = None, message: str = "", **details: Any) -> None:
-        self.code = code or self.default_code
-        self.message = message or self.code
+    def __init__(self, code: ErrorCode, message: str = "", **details: Any) -> None:
+        self.code = declared(code)
+        self.message = message or self.code.meaning
         self.details: dict[str, Any] = details
         super().__init__(f"{self.code}: {self.message}")
 
@@ -60,46 +74,43 @@ class HealthcodeError(Exception):
 class InvalidInput(HealthcodeError):
     """A value or a record is wrong; ``details`` names the field (and record, where known)."""
 
-    default_code = "INVALID_INPUT"
-
 
 class CertLogicError(HealthcodeError):
     """A CertLogic expression is not valid, or evaluating it failed."""
-
-    default_code = "CERTLOGIC_ERROR"
 
 
 class RuleSetError(HealthcodeError):
     """A colour rule set is malformed, or fails its schema, digest or validity."""
 
-    default_code = "RULESET_INVALID"
-
 
 class OverlayRefused(RuleSetError):
     """A provincial overlay would make the national rules less strict."""
-
-    default_code = "OVERLAY_REFUSED"
 
 
 class VerificationFailed(HealthcodeError):
     """A credential failed one stage of the verifier; ``stage`` names it."""
 
-    default_code = "VERIFICATION_FAILED"
-
     def __init__(
-        self, code: str | None = None, message: str = "", *, stage: str = "", **details: Any
+        self, code: ErrorCode, message: str = "", *, stage: Stage | None = None, **details: Any
     ) -> None:
-        super().__init__(code, message, stage=stage, **details)
-        self.stage = stage
+        name = str(stage or declared(code).stage or "")
+        super().__init__(code, message, stage=name, **details)
+        self.stage = name
 
 
 class TrustError(HealthcodeError):
     """Keys, certificates, signed documents and trust lists."""
 
-    default_code = "TRUST_ERROR"
-
 
 class AccessDenied(HealthcodeError):
     """The caller's organisation may not do this."""
 
-    default_code = "ACCESS_DENIED"
+
+class ConfigError(HealthcodeError):
+    """A configuration variable is missing or does not parse; the message names it."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        missing = problem.startswith("is missing")
+        code = ErrorCode.CONFIG_MISSING if missing else ErrorCode.CONFIG_INVALID
+        super().__init__(code, f"Config '{variable}' {problem}", variable=variable)
+        self.variable = variable

@@ -29,6 +29,7 @@ from typing import Any, Literal, TypeVar, cast
 
 from healthcode.core import regions
 from healthcode.core.clock import CHINA_TZ, Clock, parse_instant
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 
 __all__ = [
@@ -125,7 +126,9 @@ def format_instant(value: datetime) -> str:
 
 def _missing(d: Mapping[str, Any], name: str, where: str) -> Any:
     if name not in d or d[name] is None:
-        raise InvalidInput("FIELD_MISSING", f"{where}{name} is required", field=where + name)
+        raise InvalidInput(
+            ErrorCode.FIELD_MISSING, f"{where}{name} is required", field=where + name
+        )
     return d[name]
 
 
@@ -135,7 +138,7 @@ def _str(d: Mapping[str, Any], name: str, where: str, *, required: bool = True) 
     value = _missing(d, name, where)
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(
-            "FIELD_TYPE", f"{where}{name} must be a non-empty string", field=where + name
+            ErrorCode.FIELD_TYPE, f"{where}{name} must be a non-empty string", field=where + name
         )
     return value.strip()
 
@@ -153,7 +156,7 @@ def _choice(
         _missing(d, name, where)
     if value not in allowed:
         raise InvalidInput(
-            "VALUE_NOT_IN_SET",
+            ErrorCode.VALUE_NOT_IN_SET,
             f"{where}{name} is {value!r}, expected one of {', '.join(allowed)}",
             field=where + name,
             allowed=",".join(allowed),
@@ -164,10 +167,12 @@ def _choice(
 def _int(d: Mapping[str, Any], name: str, where: str, lo: int, hi: int) -> int:
     value = _missing(d, name, where)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput("FIELD_TYPE", f"{where}{name} must be an integer", field=where + name)
+        raise InvalidInput(
+            ErrorCode.FIELD_TYPE, f"{where}{name} must be an integer", field=where + name
+        )
     if not lo <= value <= hi:
         raise InvalidInput(
-            "VALUE_OUT_OF_RANGE",
+            ErrorCode.VALUE_OUT_OF_RANGE,
             f"{where}{name} is {value}, expected {lo}..{hi}",
             field=where + name,
         )
@@ -211,7 +216,7 @@ def _time(
                 value = parse_instant(raw)
             except ValueError as exc:
                 raise InvalidInput(
-                    "TIME_FORMAT",
+                    ErrorCode.TIME_FORMAT,
                     f"{where}{name} is not an ISO 8601 time: {raw!r}",
                     field=where + name,
                 ) from exc
@@ -222,19 +227,21 @@ def _time(
             value = parse_instant(raw)
         except ValueError as exc:
             raise InvalidInput(
-                "TIME_FORMAT",
+                ErrorCode.TIME_FORMAT,
                 f"{where}{name} is not an ISO 8601 time: {raw!r}",
                 field=where + name,
             ) from exc
     else:
-        raise InvalidInput("TIME_FORMAT", f"{where}{name} must be a time", field=where + name)
+        raise InvalidInput(
+            ErrorCode.TIME_FORMAT, f"{where}{name} must be a time", field=where + name
+        )
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
     if value.microsecond % 1000:
         value = value.replace(microsecond=value.microsecond // 1000 * 1000)
     if observed and value > clock.now() + skew:
         raise InvalidInput(
-            "TIME_IN_FUTURE",
+            ErrorCode.TIME_IN_FUTURE,
             f"{where}{name} {value.isoformat()} is later than now plus {skew}",
             field=where + name,
         )
@@ -242,7 +249,12 @@ def _time(
 
 
 def _order(
-    earlier: datetime | None, later: datetime | None, where: str, name: str, code: str, what: str
+    earlier: datetime | None,
+    later: datetime | None,
+    where: str,
+    name: str,
+    code: ErrorCode,
+    what: str,
 ) -> None:
     if earlier is not None and later is not None and later < earlier:
         raise InvalidInput(code, f"{where}{name}: {what}", field=where + name)
@@ -284,14 +296,19 @@ class InfectionRecord:
         onset = _time(d, "onset_at", where, clock, skew, required=False)
         released = _time(d, "released_at", where, clock, skew, required=False)
         _order(
-            onset, reported, where, "onset_at", "ONSET_AFTER_REPORT", "onset is after the report"
+            onset,
+            reported,
+            where,
+            "onset_at",
+            ErrorCode.ONSET_AFTER_REPORT,
+            "onset is after the report",
         )
         _order(
             reported,
             released,
             where,
             "released_at",
-            "RELEASE_BEFORE_REPORT",
+            ErrorCode.RELEASE_BEFORE_REPORT,
             "release is before the report",
         )
         assert reported is not None
@@ -342,7 +359,7 @@ class RiskAreaDesignation:
         lifted = _time(d, "lifted_at", where, clock, skew, required=False, observed=False)
         if start is not None and lifted is not None and lifted <= start:
             raise InvalidInput(
-                "LIFTED_BEFORE_EFFECTIVE",
+                ErrorCode.LIFTED_BEFORE_EFFECTIVE,
                 f"{where}lifted_at is not after effective_from",
                 field=where + "lifted_at",
             )
@@ -405,7 +422,7 @@ class NatResult:
             resulted,
             where,
             "resulted_at",
-            "RESULT_BEFORE_SAMPLE",
+            ErrorCode.RESULT_BEFORE_SAMPLE,
             "the result is dated before the sample",
         )
         assert sampled is not None and lab is not None
@@ -532,7 +549,7 @@ class ContactRecord:
             identified,
             where,
             "identified_at",
-            "IDENTIFIED_BEFORE_EXPOSURE",
+            ErrorCode.IDENTIFIED_BEFORE_EXPOSURE,
             "identified before the exposure",
         )
         assert exposure is not None and identified is not None
@@ -615,13 +632,13 @@ class ManualAssignment:
         assert assigned is not None and until is not None
         if until <= assigned:
             raise InvalidInput(
-                "MANUAL_UNTIL_ORDER",
+                ErrorCode.MANUAL_UNTIL_ORDER,
                 f"{where}until is not after assigned_at",
                 field=where + "until",
             )
         if until - assigned > timedelta(days=MAX_MANUAL_DAYS):
             raise InvalidInput(
-                "MANUAL_TOO_LONG",
+                ErrorCode.MANUAL_TOO_LONG,
                 f"{where}until is more than {MAX_MANUAL_DAYS} days after assigned_at",
                 field=where + "until",
             )
@@ -629,19 +646,21 @@ class ManualAssignment:
         official, approver = _str(d, "official", where), _str(d, "approver", where)
         if official == approver:
             raise InvalidInput(
-                "MANUAL_SELF_APPROVED",
+                ErrorCode.MANUAL_SELF_APPROVED,
                 f"{where}approver must differ from the official",
                 field=where + "approver",
             )
         raw = _missing(d, "grounds", where)
         if not isinstance(raw, list) or not raw:
             raise InvalidInput(
-                "FIELD_TYPE", f"{where}grounds must be a non-empty list", field=where + "grounds"
+                ErrorCode.FIELD_TYPE,
+                f"{where}grounds must be a non-empty list",
+                field=where + "grounds",
             )
         grounds = tuple(_choice({"g": g}, "g", f"{where}grounds.", MANUAL_GROUNDS) for g in raw)
         if set(grounds) == {"venue_scan"}:
             raise InvalidInput(
-                "MANUAL_VENUE_SCAN_ONLY",
+                ErrorCode.MANUAL_VENUE_SCAN_ONLY,
                 f"{where}a venue scan alone is no ground for a manual assignment",
                 field=where + "grounds",
             )
@@ -691,7 +710,7 @@ class NatMandate:
         assert issued is not None
         if ends is not None and ends <= issued:
             raise InvalidInput(
-                "MANDATE_ENDS_ORDER",
+                ErrorCode.MANDATE_ENDS_ORDER,
                 f"{where}ends_at is not after issued_at",
                 field=where + "ends_at",
             )
@@ -720,11 +739,13 @@ def _records(
 ) -> tuple[T, ...]:
     raw = d.get(name) or []
     if not isinstance(raw, list):
-        raise InvalidInput("FIELD_TYPE", f"{name} must be a list", field=name)
+        raise InvalidInput(ErrorCode.FIELD_TYPE, f"{name} must be a list", field=name)
     out = []
     for i, item in enumerate(raw):
         if not isinstance(item, Mapping):
-            raise InvalidInput("FIELD_TYPE", f"{name}[{i}] must be an object", field=f"{name}[{i}]")
+            raise InvalidInput(
+                ErrorCode.FIELD_TYPE, f"{name}[{i}] must be an object", field=f"{name}[{i}]"
+            )
         out.append(parse(item, clock=clock, skew=skew, where=f"{name}[{i}]."))
     return tuple(out)
 
@@ -771,7 +792,9 @@ class PersonFacts:
     ) -> PersonFacts:
         unknown = sorted(set(d) - set(_KINDS) - {"person", "risk_areas"})
         if unknown:
-            raise InvalidInput("UNKNOWN_FIELD", f"unknown field {unknown[0]!r}", field=unknown[0])
+            raise InvalidInput(
+                ErrorCode.UNKNOWN_FIELD, f"unknown field {unknown[0]!r}", field=unknown[0]
+            )
         kinds = {
             name: _records(d, name, kind.from_dict, clock, skew) for name, kind in _KINDS.items()
         }

@@ -39,6 +39,7 @@ from enum import StrEnum
 
 from healthcode.core import regions
 from healthcode.core.clock import CHINA_TZ, Clock, SystemClock
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 
 __all__ = [
@@ -130,7 +131,9 @@ class ResidentId:
         return day.year - self.birth_date.year - int(before)
 
 
-def _bad(code: str, message: str, field: str = "id_number", **details: object) -> InvalidInput:
+def _bad(
+    code: ErrorCode, message: str, field: str = "id_number", **details: object
+) -> InvalidInput:
     return InvalidInput(code, message, field=field, **details)
 
 
@@ -143,7 +146,7 @@ def check_digit(body: str) -> str:
     Raises InvalidInput ``ID_FORMAT`` when ``body`` is not 17 ASCII digits.
     """
     if len(body) != 17 or not body.isascii() or not body.isdigit():
-        raise _bad("ID_FORMAT", "a check digit is computed over 17 digits")
+        raise _bad(ErrorCode.ID_FORMAT, "a check digit is computed over 17 digits")
     return _check_char(body)
 
 
@@ -179,7 +182,7 @@ def _check18(text: str, *, today: date, id_type: IdType) -> tuple[str, date, boo
     """The checks of an 18-character number: (normalised number, birth date, region current)."""
     # 1. length  2. characters  3. check digit  4. region  5. birth date
     if not isinstance(text, str):
-        raise _bad("ID_FORMAT", "an ID number is a string")
+        raise _bad(ErrorCode.ID_FORMAT, "an ID number is a string")
     number = text.strip().upper()
     if len(number) != 18:
         hint = (
@@ -187,13 +190,13 @@ def _check18(text: str, *, today: date, id_type: IdType) -> tuple[str, date, boo
             if len(number) == 15
             else ""
         )
-        raise _bad("ID_LENGTH", f"an ID number has 18 characters, got {len(number)}{hint}")
+        raise _bad(ErrorCode.ID_LENGTH, f"an ID number has 18 characters, got {len(number)}{hint}")
     if not _BODY18.fullmatch(number):
-        raise _bad("ID_FORMAT", "an ID number is 17 digits followed by a digit or X")
+        raise _bad(ErrorCode.ID_FORMAT, "an ID number is 17 digits followed by a digit or X")
     expected = _check_char(number[:17])
     if number[17] != expected:
         raise _bad(
-            "ID_CHECK_DIGIT",
+            ErrorCode.ID_CHECK_DIGIT,
             f"check digit is {number[17]}, expected {expected}",
             expected=expected,
         )
@@ -202,7 +205,7 @@ def _check18(text: str, *, today: date, id_type: IdType) -> tuple[str, date, boo
     if id_type is IdType.HMT_RESIDENCE_PERMIT:
         if region_code not in _PERMIT_PROVINCES.values():
             raise _bad(
-                "ID_REGION_UNKNOWN",
+                ErrorCode.ID_REGION_UNKNOWN,
                 f"a residence permit's address code is 810000, 820000 or 830000, got {region_code}",
                 region_code=region_code,
             )
@@ -210,7 +213,7 @@ def _check18(text: str, *, today: date, id_type: IdType) -> tuple[str, date, boo
     else:
         if province in _NOT_ON_RESIDENT_IDS:
             raise _bad(
-                "ID_REGION_UNKNOWN",
+                ErrorCode.ID_REGION_UNKNOWN,
                 f"address code {region_code} is not used on resident ID cards "
                 "(81/82/83 are residence permits)",
                 region_code=region_code,
@@ -218,18 +221,20 @@ def _check18(text: str, *, today: date, id_type: IdType) -> tuple[str, date, boo
         current = regions.is_known(region_code)
         if not current and not regions.is_known(province + "0000"):
             raise _bad(
-                "ID_REGION_UNKNOWN",
+                ErrorCode.ID_REGION_UNKNOWN,
                 f"address code {region_code} is not in a known province",
                 region_code=region_code,
             )
     try:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        raise _bad("ID_BIRTH_DATE", f"{number[6:14]} is not a date") from None
+        raise _bad(ErrorCode.ID_BIRTH_DATE, f"{number[6:14]} is not a date") from None
     if born < _EARLIEST_BIRTH:
-        raise _bad("ID_BIRTH_DATE", f"birth date {born.isoformat()} is before 1900")
+        raise _bad(ErrorCode.ID_BIRTH_DATE, f"birth date {born.isoformat()} is before 1900")
     if born > today:
-        raise _bad("ID_BIRTH_DATE", f"birth date {born.isoformat()} is after {today.isoformat()}")
+        raise _bad(
+            ErrorCode.ID_BIRTH_DATE, f"birth date {born.isoformat()} is after {today.isoformat()}"
+        )
     return number, born, current
 
 
@@ -292,9 +297,11 @@ def upgrade_15_to_18(text: str, *, today: date | None = None, clock: Clock | Non
     """
     number = text.strip() if isinstance(text, str) else ""
     if len(number) != 15:
-        raise _bad("ID_LENGTH", f"a first-generation ID number has 15 digits, got {len(number)}")
+        raise _bad(
+            ErrorCode.ID_LENGTH, f"a first-generation ID number has 15 digits, got {len(number)}"
+        )
     if not _DIGITS15.fullmatch(number):
-        raise _bad("ID_FORMAT", "a first-generation ID number is 15 digits")
+        raise _bad(ErrorCode.ID_FORMAT, "a first-generation ID number is 15 digits")
     body = number[:6] + "19" + number[6:]
     return parse_resident_id(body + check_digit(body), today=today, clock=clock).number
 
@@ -333,7 +340,7 @@ def _id_type(value: IdType | str) -> IdType:
         return IdType(value)
     except ValueError:
         raise InvalidInput(
-            "ID_TYPE_UNKNOWN", f"unknown ID type {value!r}", field="id_type"
+            ErrorCode.ID_TYPE_UNKNOWN, f"unknown ID type {value!r}", field="id_type"
         ) from None
 
 
@@ -341,7 +348,7 @@ def _nationality(value: str | None) -> str:
     code = (value or "").strip().upper()
     if not _NATIONALITY.fullmatch(code):
         raise InvalidInput(
-            "ID_NATIONALITY",
+            ErrorCode.ID_NATIONALITY,
             f"a foreign passport needs its issuing state as an ICAO 9303 code, got {value!r}",
             field="nationality",
         )
@@ -379,7 +386,7 @@ def check_id(
     """
     kind = _id_type(id_type)
     if not isinstance(number, str):
-        raise _bad("ID_FORMAT", "an ID number is a string")
+        raise _bad(ErrorCode.ID_FORMAT, "an ID number is a string")
     if kind is IdType.RESIDENT_ID or kind is IdType.HMT_RESIDENCE_PERMIT:
         return ValidId(kind, _check18(number, today=_today(today, clock), id_type=kind)[0])
     value = _SEPARATORS.sub("", number).upper()
@@ -388,14 +395,14 @@ def check_id(
             return ValidId(kind, value)
         if not _FPR_2023.fullmatch(value):
             raise _bad(
-                "ID_FORMAT",
+                ErrorCode.ID_FORMAT,
                 "a permanent residence card number is 3 letters + 12 digits (2017) "
                 "or 9 + 16 digits + check digit (2023)",
             )
         expected = check_digit(value[:17])
         if value[17] != expected:
             raise _bad(
-                "ID_CHECK_DIGIT",
+                ErrorCode.ID_CHECK_DIGIT,
                 f"check digit is {value[17]}, expected {expected}",
                 expected=expected,
             )
@@ -403,7 +410,7 @@ def check_id(
     state = _nationality(nationality) if kind is IdType.PASSPORT_FOREIGN else ""
     pattern, message = _FORMATS[kind]
     if not pattern.fullmatch(value):
-        raise _bad("ID_FORMAT", message)
+        raise _bad(ErrorCode.ID_FORMAT, message)
     return ValidId(kind, value, state)
 
 
@@ -506,7 +513,7 @@ class Pseudonymiser:
     def __init__(self, *, key: bytes) -> None:
         if not isinstance(key, bytes | bytearray) or len(key) < MIN_KEY_BYTES:
             raise InvalidInput(
-                "PSEUDONYM_KEY_TOO_SHORT",
+                ErrorCode.PSEUDONYM_KEY_TOO_SHORT,
                 f"a pseudonym key needs at least {MIN_KEY_BYTES} bytes",
                 field="key",
             )
@@ -603,7 +610,7 @@ def mask_name(name: str) -> str:
     """
     text = name.strip() if isinstance(name, str) else ""
     if not text:
-        raise InvalidInput("NAME_EMPTY", "a name to mask is empty", field="name")
+        raise InvalidInput(ErrorCode.NAME_EMPTY, "a name to mask is empty", field="name")
     parts = _NAME_SPLIT.split(text)
     out = []
     for i, part in enumerate(parts):
@@ -628,7 +635,7 @@ def mask_id(number: str) -> str:
     """
     value = number.strip().upper() if isinstance(number, str) else ""
     if not value:
-        raise _bad("ID_FORMAT", "an ID number to mask is empty")
+        raise _bad(ErrorCode.ID_FORMAT, "an ID number to mask is empty")
     n = len(value)
     keep = 4 if n >= 15 else 2 if n >= 9 else 1 if n >= 5 else 0
     if keep == 0:
@@ -661,5 +668,5 @@ def mask_phone(phone: str) -> str:
     plus = value.startswith("+")
     digits = value[1:] if plus else value
     if not (digits.isascii() and digits.isdigit() and 7 <= len(digits) <= 15):
-        raise InvalidInput("PHONE_FORMAT", "not a phone number", field="phone")
+        raise InvalidInput(ErrorCode.PHONE_FORMAT, "not a phone number", field="phone")
     return ("+" if plus else "") + "*" * (len(digits) - 4) + digits[-4:]

@@ -28,6 +28,7 @@ from functools import cache
 from importlib import resources
 from typing import Literal
 
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 
 __all__ = [
@@ -97,7 +98,9 @@ def _table() -> _Table:
 def _check_format(code: str) -> str:
     if not isinstance(code, str) or not _CODE.fullmatch(code):
         raise InvalidInput(
-            "REGION_FORMAT", f"a region code has 6 digits, got {code!r}", field="region_code"
+            ErrorCode.REGION_FORMAT,
+            f"a region code has 6 digits, got {code!r}",
+            field="region_code",
         )
     return code
 
@@ -114,7 +117,7 @@ def lookup(code: str) -> Region:
     region = _table().by_code.get(_check_format(code))
     if region is None:
         raise InvalidInput(
-            "REGION_UNKNOWN", f"no GB/T 2260 region has code {code}", field="region_code"
+            ErrorCode.REGION_UNKNOWN, f"no GB/T 2260 region has code {code}", field="region_code"
         )
     return region
 

@@ -17,6 +17,7 @@ healthcode.core.errors.AccessDenied: KIND_NOT_ALLOWED: a lab may not submit:vacc
 from __future__ import annotations
 
 from healthcode.core import regions
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import AccessDenied
 from healthcode.hub.orgs import Principal
 from healthcode.store.models import ORG_KINDS
@@ -45,7 +46,7 @@ def require(principal: Principal, action: str) -> None:
     """Raises AccessDenied KIND_NOT_ALLOWED unless ``principal``'s kind may do ``action``."""
     if principal.kind not in PERMISSIONS[action]:
         raise AccessDenied(
-            "KIND_NOT_ALLOWED", f"a {principal.kind} may not {action}", action=action
+            ErrorCode.KIND_NOT_ALLOWED, f"a {principal.kind} may not {action}", action=action
         )
 
 
@@ -54,7 +55,7 @@ def require_within_region(principal: Principal, region_code: str) -> None:
     own = principal.region_code
     if region_code != own and not regions.is_within(region_code, own):
         raise AccessDenied(
-            "REGION_NOT_OWN",
+            ErrorCode.REGION_NOT_OWN,
             f"region {region_code} is outside the authority's region {own}",
             region_code=region_code,
         )
@@ -64,5 +65,6 @@ def require_own_feed(principal: Principal, province: str) -> None:
     """Raises AccessDenied FEED_NOT_OWN unless ``province`` is the caller's own."""
     if principal.province != province:
         raise AccessDenied(
-            "FEED_NOT_OWN", f"province {principal.province} may not read the feed of {province}"
+            ErrorCode.FEED_NOT_OWN,
+            f"province {principal.province} may not read the feed of {province}",
         )

@@ -21,7 +21,8 @@ from fastapi.security.base import SecurityBase
 from fastapi.security.utils import get_authorization_scheme_param
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from healthcode.core.errors import AccessDenied, HealthcodeError, InvalidInput
+from healthcode.core.error_codes import ErrorCode
+from healthcode.core.errors import HealthcodeError, InvalidInput
 from healthcode.hub import fhir, fhir_answers, formats
 from healthcode.hub.access import require, require_own_feed
 from healthcode.hub.feeds import read_page
@@ -32,28 +33,6 @@ from healthcode.hub.services import Hub
 
 __all__ = ["create_app", "status_of"]
 
-_NOT_FOUND = frozenset({"RISK_AREA_UNKNOWN", "STATUS_UNKNOWN", "RECORD_UNKNOWN", "NOT_PUBLISHED"})
-_CONFLICT = frozenset(
-    {
-        "NATURAL_KEY_CONFLICT",
-        "IDEMPOTENCY_KEY_REUSED",
-        "RISK_AREA_LIFTED",
-        "RISK_AREA_CANCELLED",
-        "CURSOR_EXPIRED",
-        "RECORD_WITHDRAWN",
-        "PUBLISH_CONFLICT",
-    }
-)
-_MALFORMED = frozenset(
-    {
-        "JSON_INVALID",
-        "BATCH_NOT_ARRAY",
-        "ENCODING_UNSUPPORTED",
-        "CSV_HEADER",
-        "CONTENT_TYPE",
-        "FHIR_NOT_BUNDLE",
-    }
-)
 #: The largest request body accepted (a 100 000-record batch is about 30 MB).
 MAX_BODY_BYTES = 64 * 1024 * 1024
 
@@ -75,17 +54,8 @@ class Kind(StrEnum):
 
 
 def status_of(exc: HealthcodeError) -> int:
-    if isinstance(exc, AccessDenied):
-        return 401 if exc.code.startswith("TOKEN_") else 403
-    if exc.code in _NOT_FOUND:
-        return 404
-    if exc.code in _CONFLICT:
-        return 409
-    if exc.code == "BATCH_TOO_LARGE":
-        return 413
-    if exc.code in _MALFORMED:
-        return 400
-    return 422 if isinstance(exc, InvalidInput) else 400
+    """The HTTP status of an error: its code's, from the catalogue."""
+    return exc.code.http_status
 
 
 class FhirJSONResponse(JSONResponse):
@@ -127,10 +97,14 @@ def _digest(*parts: bytes) -> str:
 async def _body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise InvalidInput("BATCH_TOO_LARGE", f"the body is larger than {MAX_BODY_BYTES} bytes")
+        raise InvalidInput(
+            ErrorCode.BATCH_TOO_LARGE, f"the body is larger than {MAX_BODY_BYTES} bytes"
+        )
     raw = await request.body()
     if len(raw) > MAX_BODY_BYTES:
-        raise InvalidInput("BATCH_TOO_LARGE", f"the body is larger than {MAX_BODY_BYTES} bytes")
+        raise InvalidInput(
+            ErrorCode.BATCH_TOO_LARGE, f"the body is larger than {MAX_BODY_BYTES} bytes"
+        )
     return raw
 
 
@@ -249,11 +223,15 @@ def create_app(hub: Hub) -> FastAPI:
             {"field": ".".join(str(p) for p in e.get("loc", ())), "message": str(e.get("msg"))}
             for e in exc.errors()
         ]
-        return _error_answer(request, 422, "REQUEST_INVALID", "bad request", {"errors": errors})
+        return _error_answer(
+            request, 422, ErrorCode.REQUEST_INVALID, "bad request", {"errors": errors}
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "HTTP_ERROR")
+        code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}.get(
+            exc.status_code, ErrorCode.HTTP_ERROR
+        )
         return _error_answer(request, exc.status_code, code, str(exc.detail), {})
 
     @app.get("/v1/health", tags=["service"])
@@ -296,7 +274,7 @@ def create_app(hub: Hub) -> FastAPI:
         elif ctype in ("application/json", ""):
             items = formats.parse_json_array(raw)
         else:
-            raise InvalidInput("CONTENT_TYPE", f"send JSON or NDJSON, not {ctype}")
+            raise InvalidInput(ErrorCode.CONTENT_TYPE, f"send JSON or NDJSON, not {ctype}")
         return await run_in_threadpool(
             hub.ingest.submit,
             caller,
@@ -316,13 +294,15 @@ def create_app(hub: Hub) -> FastAPI:
             form = await request.form()
             upload = form.get("file")
             if upload is None or isinstance(upload, str):
-                raise InvalidInput("CONTENT_TYPE", "the multipart form needs a file field 'file'")
+                raise InvalidInput(
+                    ErrorCode.CONTENT_TYPE, "the multipart form needs a file field 'file'"
+                )
             raw = await upload.read()
             await form.close()
         elif ctype in ("text/csv", "text/plain", "application/octet-stream"):
             raw = await _body(request)
         else:
-            raise InvalidInput("CONTENT_TYPE", "send text/csv or a multipart file")
+            raise InvalidInput(ErrorCode.CONTENT_TYPE, "send text/csv or a multipart file")
         items = formats.parse_csv(kind.value, raw)
         return await run_in_threadpool(
             hub.ingest.submit,
@@ -348,7 +328,9 @@ def create_app(hub: Hub) -> FastAPI:
         (``201 Created`` / ``200 OK``, ``location``); errors as OperationOutcomes (docs/hub.md)."""
         ctype = request.headers.get("content-type", "").split(";")[0].strip()
         if ctype not in fhir.FHIR_MEDIA_TYPES:
-            raise InvalidInput("CONTENT_TYPE", "send application/fhir+json", field="Content-Type")
+            raise InvalidInput(
+                ErrorCode.CONTENT_TYPE, "send application/fhir+json", field="Content-Type"
+            )
         raw = await _body(request)
         answer = await run_in_threadpool(
             hub.fhir.submit,

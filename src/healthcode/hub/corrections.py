@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from healthcode.core.clock import Clock
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import AccessDenied, InvalidInput
 from healthcode.hub import feeds
 from healthcode.hub.access import require
@@ -38,18 +39,22 @@ REASON_MAX = 500
 def _reason(raw: dict[str, Any]) -> str:
     reason = raw.get("reason")
     if not isinstance(reason, str) or not reason.strip():
-        raise InvalidInput("FIELD_MISSING", "reason: why the record changes", field="reason")
+        raise InvalidInput(
+            ErrorCode.FIELD_MISSING, "reason: why the record changes", field="reason"
+        )
     if len(reason.strip()) > REASON_MAX:
-        raise InvalidInput("FIELD_TOO_LONG", f"reason is longer than {REASON_MAX}", field="reason")
+        raise InvalidInput(
+            ErrorCode.FIELD_TOO_LONG, f"reason is longer than {REASON_MAX}", field="reason"
+        )
     return reason.strip()
 
 
 def _record_id(raw: dict[str, Any]) -> str:
     value = raw.get("record_id")
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInput("FIELD_MISSING", "record_id is required", field="record_id")
+        raise InvalidInput(ErrorCode.FIELD_MISSING, "record_id is required", field="record_id")
     if len(value.strip()) > RECORD_ID_MAX:
-        raise InvalidInput("FIELD_TOO_LONG", "record_id is too long", field="record_id")
+        raise InvalidInput(ErrorCode.FIELD_TOO_LONG, "record_id is too long", field="record_id")
     return value.strip()
 
 
@@ -97,7 +102,9 @@ class CorrectionService:
         require(principal, f"submit:{kind}")
         action = raw.get("action")
         if action not in CORRECTION_ACTIONS:
-            raise InvalidInput("VALUE_NOT_IN_SET", "action is correct or withdraw", field="action")
+            raise InvalidInput(
+                ErrorCode.VALUE_NOT_IN_SET, "action is correct or withdraw", field="action"
+            )
         record_id = _record_id(raw)
         reason = _reason(raw)
         parsed = None
@@ -105,7 +112,7 @@ class CorrectionService:
             body = raw.get("record")
             if not isinstance(body, dict):
                 raise InvalidInput(
-                    "FIELD_MISSING", "record: the whole corrected record", field="record"
+                    ErrorCode.FIELD_MISSING, "record: the whole corrected record", field="record"
                 )
             defaults = {"lab": principal.name} if kind in ("nat", "antibody") else {}
             try:
@@ -130,12 +137,14 @@ class CorrectionService:
                 if action == "withdraw":
                     return _answer(record, latest)  # a retry
                 raise InvalidInput(
-                    "RECORD_WITHDRAWN", f"record_id {record_id!r} was withdrawn", field="record_id"
+                    ErrorCode.RECORD_WITHDRAWN,
+                    f"record_id {record_id!r} was withdrawn",
+                    field="record_id",
                 )
             if parsed is not None:
                 if parsed.pseudonym != record.pseudonym:
                     raise InvalidInput(
-                        "CORRECTION_IDENTITY_CHANGED",
+                        ErrorCode.CORRECTION_IDENTITY_CHANGED,
                         "a correction may not change the person; withdraw and submit anew",
                         field="record.id_number",
                     )
@@ -143,7 +152,7 @@ class CorrectionService:
                     return _answer(record, latest)  # a retry
                 if latest is None and parsed.digest == record.digest:
                     raise InvalidInput(
-                        "CORRECTION_NO_CHANGE", "the record is unchanged", field="record"
+                        ErrorCode.CORRECTION_NO_CHANGE, "the record is unchanged", field="record"
                     )
             previous = latest.digest if latest is not None else record.digest
             version = RecordVersion(
@@ -204,10 +213,10 @@ class CorrectionService:
         ).scalar_one_or_none()
         if elsewhere is not None:
             raise AccessDenied(
-                "RECORD_NOT_OWN",
+                ErrorCode.RECORD_NOT_OWN,
                 f"record_id {record_id!r} was submitted by another organisation",
                 field="record_id",
             )
         raise InvalidInput(
-            "RECORD_UNKNOWN", f"no {kind} record {record_id!r} of yours", field="record_id"
+            ErrorCode.RECORD_UNKNOWN, f"no {kind} record {record_id!r} of yours", field="record_id"
         )

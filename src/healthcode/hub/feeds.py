@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from healthcode.core import regions
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 from healthcode.store.bulk import JsonText, insert_unnest, is_postgresql
 from healthcode.store.models import FeedCounter, FeedEntry
@@ -143,16 +144,20 @@ def read_page(session: Session, province: str, *, after: int, limit: int) -> Fee
     re-synchronise instead of silently missing entries).
     """
     if after < 0:
-        raise InvalidInput("CURSOR_INVALID", "the cursor is a sequence number >= 0", field="after")
+        raise InvalidInput(
+            ErrorCode.CURSOR_INVALID, "the cursor is a sequence number >= 0", field="after"
+        )
     counter = session.get(FeedCounter, province)
     last, purged = (counter.last_seq, counter.purged_through) if counter else (0, 0)
     if after > last:
         raise InvalidInput(
-            "CURSOR_INVALID", f"the cursor {after} is beyond the feed's end {last}", field="after"
+            ErrorCode.CURSOR_INVALID,
+            f"the cursor {after} is beyond the feed's end {last}",
+            field="after",
         )
     if after < purged:
         raise InvalidInput(
-            "CURSOR_EXPIRED",
+            ErrorCode.CURSOR_EXPIRED,
             f"entries up to {purged} were purged; the cursor {after} cannot resume without a gap",
             field="after",
             purged_through=purged,

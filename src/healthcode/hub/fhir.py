@@ -34,6 +34,7 @@ from typing import Any
 
 from healthcode.core import facts, identity
 from healthcode.core.clock import CHINA_TZ, Clock
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import AccessDenied, InvalidInput
 from healthcode.hub.fhir_answers import response_bundle
 from healthcode.hub.ingest import MAX_ERRORS_LISTED, IngestService, Located
@@ -149,10 +150,10 @@ def parse_bundle(raw: bytes) -> dict[str, Any]:
     try:
         value = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput("JSON_INVALID", f"not JSON: {exc}") from exc
+        raise InvalidInput(ErrorCode.JSON_INVALID, f"not JSON: {exc}") from exc
     if not isinstance(value, dict) or value.get("resourceType") != "Bundle":
         raise InvalidInput(
-            "FHIR_NOT_BUNDLE", "the body must be a FHIR Bundle", field="resourceType"
+            ErrorCode.FHIR_NOT_BUNDLE, "the body must be a FHIR Bundle", field="resourceType"
         )
     return value
 
@@ -165,7 +166,7 @@ class _Refused(Exception):
 
 def _obj(value: Any, field: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise _Refused("FIELD_TYPE", field, f"{field} must be an object")
+        raise _Refused(ErrorCode.FIELD_TYPE, field, f"{field} must be an object")
     return value
 
 
@@ -173,7 +174,7 @@ def _list(value: Any, field: str) -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise _Refused("FIELD_TYPE", field, f"{field} must be an array")
+        raise _Refused(ErrorCode.FIELD_TYPE, field, f"{field} must be an array")
     return value
 
 
@@ -195,14 +196,16 @@ def _pick(
         code = coding.get("code")
         if not isinstance(code, str) or code not in table:
             raise _Refused(
-                "FHIR_CODE_UNKNOWN",
+                ErrorCode.FHIR_CODE_UNKNOWN,
                 field,
                 f"{field}: {coding.get('system')}|{code} is not in the hub's value set",
             )
         return table[code]
     if required:
         raise _Refused(
-            "FHIR_CODE_SYSTEM", field, f"{field} needs a coding from {', '.join(sorted(tables))}"
+            ErrorCode.FHIR_CODE_SYSTEM,
+            field,
+            f"{field} needs a coding from {', '.join(sorted(tables))}",
         )
     return None
 
@@ -214,7 +217,7 @@ def _record_id(resource: dict[str, Any], kind: str) -> str:
     if isinstance(resource.get("id"), str) and resource["id"]:
         return str(resource["id"])
     raise _Refused(
-        "FHIR_IDENTIFIER_MISSING",
+        ErrorCode.FHIR_IDENTIFIER_MISSING,
         f"{kind}.identifier",
         f"a {kind} needs an identifier (the submitter's own id) or an id: its natural key",
     )
@@ -233,7 +236,9 @@ def _patient(resource: dict[str, Any], today: Any) -> _Person:
         i for i in _list(resource.get("identifier"), "Patient.identifier") if isinstance(i, dict)
     ]
     if not identifiers:
-        raise _Refused("FHIR_IDENTIFIER_MISSING", "Patient.identifier", "no Patient.identifier")
+        raise _Refused(
+            ErrorCode.FHIR_IDENTIFIER_MISSING, "Patient.identifier", "no Patient.identifier"
+        )
     chosen: tuple[str, Any] | None = None
     for ident in identifiers:
         system = str(ident.get("system"))
@@ -247,13 +252,15 @@ def _patient(resource: dict[str, Any], today: Any) -> _Person:
                 break
     if chosen is None:
         raise _Refused(
-            "FHIR_IDENTIFIER_SYSTEM",
+            ErrorCode.FHIR_IDENTIFIER_SYSTEM,
             "Patient.identifier",
             f"no identifier with system {RESIDENT_ID_SYSTEM} or {ID_TYPE_SYSTEM_PREFIX}<id type>",
         )
     id_type, value = chosen
     if not isinstance(value, str) or not value.strip():
-        raise _Refused("FIELD_MISSING", "Patient.identifier", "Patient.identifier.value is empty")
+        raise _Refused(
+            ErrorCode.FIELD_MISSING, "Patient.identifier", "Patient.identifier.value is empty"
+        )
     try:
         number = identity.validate_id(id_type, value.strip(), nationality=None, today=today)
     except InvalidInput as exc:
@@ -280,7 +287,7 @@ def _subject(resource: dict[str, Any], name: str, people: Mapping[str, _Person])
     person = people.get(ref) if isinstance(ref, str) else None
     if person is None:
         raise _Refused(
-            "FHIR_REFERENCE_UNRESOLVED",
+            ErrorCode.FHIR_REFERENCE_UNRESOLVED,
             field,
             f"{field} {ref!r} names no valid Patient of this Bundle (fullUrl or Patient/id)",
         )
@@ -300,7 +307,7 @@ def _envelope(record_id: str, person: _Person) -> dict[str, Any]:
 def _observation(resource: dict[str, Any], person: _Person) -> tuple[str, dict[str, Any]]:
     if resource.get("status") not in OBSERVATION_STATUSES:
         raise _Refused(
-            "FHIR_STATUS",
+            ErrorCode.FHIR_STATUS,
             "Observation.status",
             f"Observation.status must be one of {', '.join(OBSERVATION_STATUSES)}",
         )
@@ -322,7 +329,7 @@ def _observation(resource: dict[str, Any], person: _Person) -> tuple[str, dict[s
                 break
     if result is None:
         raise _Refused(
-            "FHIR_VALUE_UNKNOWN",
+            ErrorCode.FHIR_VALUE_UNKNOWN,
             "Observation.valueCodeableConcept",
             "the result must be SNOMED CT 260373001/260415000 or an interpretation POS/NEG",
         )
@@ -346,7 +353,7 @@ def _observation(resource: dict[str, Any], person: _Person) -> tuple[str, dict[s
 def _immunization(resource: dict[str, Any], person: _Person) -> dict[str, Any]:
     if resource.get("status") != "completed":
         raise _Refused(
-            "FHIR_STATUS", "Immunization.status", "Immunization.status must be completed"
+            ErrorCode.FHIR_STATUS, "Immunization.status", "Immunization.status must be completed"
         )
     product = _pick(
         resource.get("vaccineCode"),
@@ -388,20 +395,22 @@ def bundle_to_records(
     """
     if bundle.get("type") not in BUNDLE_TYPES:
         raise InvalidInput(
-            "FHIR_BUNDLE_TYPE",
+            ErrorCode.FHIR_BUNDLE_TYPE,
             f"Bundle.type must be one of {', '.join(BUNDLE_TYPES)}",
             field="Bundle.type",
         )
     entries = bundle.get("entry")
     if not isinstance(entries, list) or not entries:
-        raise InvalidInput("FHIR_BUNDLE_EMPTY", "the Bundle has no entries", field="Bundle.entry")
+        raise InvalidInput(
+            ErrorCode.FHIR_BUNDLE_EMPTY, "the Bundle has no entries", field="Bundle.entry"
+        )
     errors: list[dict[str, Any]] = []
     resources: list[dict[str, Any] | None] = []
     people: dict[str, _Person] = {}
     for i, entry in enumerate(entries):  # first pass: the Patients
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict):
-            errors.append(_error(i, _Refused("FIELD_MISSING", "resource", "no resource")))
+            errors.append(_error(i, _Refused(ErrorCode.FIELD_MISSING, "resource", "no resource")))
             resources.append(None)
             continue
         resources.append(resource)
@@ -430,7 +439,7 @@ def bundle_to_records(
                 record.setdefault("site", default_site)
             else:
                 raise _Refused(
-                    "FHIR_RESOURCE_UNSUPPORTED",
+                    ErrorCode.FHIR_RESOURCE_UNSUPPORTED,
                     "resourceType",
                     f"{kind!r}: a Bundle holds Patient, Observation and Immunization only",
                 )
@@ -440,14 +449,16 @@ def bundle_to_records(
         out.append((record_kind, Located({"entry": i}, record)))
     if errors:
         raise InvalidInput(
-            "BATCH_INVALID",
+            ErrorCode.BATCH_INVALID,
             f"{len(errors)} entries are invalid; nothing was stored",
             rejected=len(errors),
             errors=errors[:MAX_ERRORS_LISTED],
         )
     if not out:
         raise InvalidInput(
-            "FHIR_BUNDLE_EMPTY", "the Bundle has no Observation or Immunization", field="entry"
+            ErrorCode.FHIR_BUNDLE_EMPTY,
+            "the Bundle has no Observation or Immunization",
+            field="entry",
         )
     return out
 
@@ -487,7 +498,7 @@ class FhirService:
         """
         if principal.kind not in ("lab", "vaccination"):
             raise AccessDenied(
-                "KIND_NOT_ALLOWED", f"a {principal.kind} may not submit FHIR Bundles"
+                ErrorCode.KIND_NOT_ALLOWED, f"a {principal.kind} may not submit FHIR Bundles"
             )
         bundle = parse_bundle(raw)
         today = self.clock.now().astimezone(CHINA_TZ).date()

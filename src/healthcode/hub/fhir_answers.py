@@ -34,6 +34,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from healthcode.core.error_codes import ErrorCode
+
 __all__ = [
     "ERROR_CODE_SYSTEM",
     "FHIR_JSON",
@@ -127,37 +129,37 @@ RESPONSE_BUNDLE_SCHEMA: dict[str, Any] = {
 #: The hub's error code -> FHIR R4 IssueType (http://hl7.org/fhir/issue-type).
 ISSUE_TYPES: dict[str, str] = {
     # the request
-    "CONTENT_TYPE": "not-supported",
-    "METHOD_NOT_ALLOWED": "not-supported",
-    "NOT_FOUND": "not-found",
-    "JSON_INVALID": "structure",
-    "FHIR_NOT_BUNDLE": "structure",
-    "REQUEST_INVALID": "invalid",
-    "BATCH_TOO_LARGE": "too-costly",
+    ErrorCode.CONTENT_TYPE: "not-supported",
+    ErrorCode.METHOD_NOT_ALLOWED: "not-supported",
+    ErrorCode.NOT_FOUND: "not-found",
+    ErrorCode.JSON_INVALID: "structure",
+    ErrorCode.FHIR_NOT_BUNDLE: "structure",
+    ErrorCode.REQUEST_INVALID: "invalid",
+    ErrorCode.BATCH_TOO_LARGE: "too-costly",
     # authentication and access
-    "TOKEN_MISSING": "login",
-    "TOKEN_INVALID": "unknown",
-    "TOKEN_REVOKED": "unknown",
-    "TOKEN_EXPIRED": "expired",
-    "KIND_NOT_ALLOWED": "forbidden",
+    ErrorCode.TOKEN_MISSING: "login",
+    ErrorCode.TOKEN_INVALID: "unknown",
+    ErrorCode.TOKEN_REVOKED: "unknown",
+    ErrorCode.TOKEN_EXPIRED: "expired",
+    ErrorCode.KIND_NOT_ALLOWED: "forbidden",
     # the Bundle
-    "FHIR_BUNDLE_TYPE": "value",
-    "FHIR_BUNDLE_EMPTY": "required",
-    "BATCH_EMPTY": "required",
-    "BATCH_INVALID": "invalid",
-    "DUPLICATE_IN_BATCH": "duplicate",
-    "NATURAL_KEY_CONFLICT": "conflict",
-    "IDEMPOTENCY_KEY_REUSED": "conflict",
+    ErrorCode.FHIR_BUNDLE_TYPE: "value",
+    ErrorCode.FHIR_BUNDLE_EMPTY: "required",
+    ErrorCode.BATCH_EMPTY: "required",
+    ErrorCode.BATCH_INVALID: "invalid",
+    ErrorCode.DUPLICATE_IN_BATCH: "duplicate",
+    ErrorCode.NATURAL_KEY_CONFLICT: "conflict",
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: "conflict",
     # an entry (other codes of an entry, such as ID_CHECK_DIGIT or TIME_IN_FUTURE: value)
-    "FHIR_RESOURCE_UNSUPPORTED": "not-supported",
-    "FHIR_IDENTIFIER_MISSING": "required",
-    "FIELD_MISSING": "required",
-    "FIELD_TYPE": "structure",
-    "FHIR_CODE_SYSTEM": "code-invalid",
-    "FHIR_CODE_UNKNOWN": "code-invalid",
-    "FHIR_VALUE_UNKNOWN": "code-invalid",
-    "VALUE_NOT_IN_SET": "code-invalid",
-    "FHIR_REFERENCE_UNRESOLVED": "not-found",
+    ErrorCode.FHIR_RESOURCE_UNSUPPORTED: "not-supported",
+    ErrorCode.FHIR_IDENTIFIER_MISSING: "required",
+    ErrorCode.FIELD_MISSING: "required",
+    ErrorCode.FIELD_TYPE: "structure",
+    ErrorCode.FHIR_CODE_SYSTEM: "code-invalid",
+    ErrorCode.FHIR_CODE_UNKNOWN: "code-invalid",
+    ErrorCode.FHIR_VALUE_UNKNOWN: "code-invalid",
+    ErrorCode.VALUE_NOT_IN_SET: "code-invalid",
+    ErrorCode.FHIR_REFERENCE_UNRESOLVED: "not-found",
 }
 #: IssueType of a code not in the table, by HTTP status (an entry's own code: ``value``).
 _ISSUE_BY_STATUS = {

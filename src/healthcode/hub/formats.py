@@ -13,6 +13,7 @@ import io
 import json
 from typing import Any
 
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 from healthcode.hub.ingest import Located
 
@@ -53,7 +54,7 @@ def decode_text(raw: bytes) -> str:
         return raw.decode("gb18030")
     except UnicodeDecodeError as exc:
         raise InvalidInput(
-            "ENCODING_UNSUPPORTED", "the file is neither UTF-8 nor GBK", byte=exc.start
+            ErrorCode.ENCODING_UNSUPPORTED, "the file is neither UTF-8 nor GBK", byte=exc.start
         ) from exc
 
 
@@ -62,9 +63,9 @@ def parse_json_array(raw: bytes) -> list[Located]:
     try:
         value = json.loads(decode_text(raw))
     except json.JSONDecodeError as exc:
-        raise InvalidInput("JSON_INVALID", f"not JSON: {exc.msg}", line=exc.lineno) from exc
+        raise InvalidInput(ErrorCode.JSON_INVALID, f"not JSON: {exc.msg}", line=exc.lineno) from exc
     if not isinstance(value, list):
-        raise InvalidInput("BATCH_NOT_ARRAY", "a batch is a JSON array of records")
+        raise InvalidInput(ErrorCode.BATCH_NOT_ARRAY, "a batch is a JSON array of records")
     return [Located({"index": i}, item) for i, item in enumerate(value)]
 
 
@@ -79,10 +80,10 @@ def parse_ndjson(raw: bytes) -> list[Located]:
         try:
             items.append(Located({"line": number}, json.loads(line)))
         except json.JSONDecodeError as exc:
-            errors.append({"line": number, "code": "JSON_INVALID", "message": exc.msg})
+            errors.append({"line": number, "code": ErrorCode.JSON_INVALID, "message": exc.msg})
     if errors:
         raise InvalidInput(
-            "BATCH_INVALID",
+            ErrorCode.BATCH_INVALID,
             f"{len(errors)} lines are not JSON; nothing was stored",
             rejected=len(errors),
             errors=errors[:1000],
@@ -98,11 +99,11 @@ def parse_csv(kind: str, raw: bytes) -> list[Located]:
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
-        raise InvalidInput("CSV_HEADER", "the file has no header row", line=1) from None
+        raise InvalidInput(ErrorCode.CSV_HEADER, "the file has no header row", line=1) from None
     unknown = [h for h in header if h not in allowed]
     if unknown or len(set(header)) != len(header):
         raise InvalidInput(
-            "CSV_HEADER",
+            ErrorCode.CSV_HEADER,
             f"unknown or repeated columns: {', '.join(unknown) or 'repeated'}; "
             f"allowed: {', '.join(allowed)}",
             line=1,
@@ -117,7 +118,7 @@ def parse_csv(kind: str, raw: bytes) -> list[Located]:
             errors.append(
                 {
                     "line": line,
-                    "code": "CSV_ROW_WIDTH",
+                    "code": ErrorCode.CSV_ROW_WIDTH,
                     "message": f"{len(row)} cells, the header has {len(header)}",
                 }
             )
@@ -134,7 +135,7 @@ def parse_csv(kind: str, raw: bytes) -> list[Located]:
                     errors.append(
                         {
                             "line": line,
-                            "code": "FIELD_TYPE",
+                            "code": ErrorCode.FIELD_TYPE,
                             "field": name,
                             "message": f"{name} must be an integer",
                         }
@@ -145,7 +146,7 @@ def parse_csv(kind: str, raw: bytes) -> list[Located]:
         items.append(Located({"line": line}, record))
     if errors:
         raise InvalidInput(
-            "BATCH_INVALID",
+            ErrorCode.BATCH_INVALID,
             f"{len(errors)} rows are malformed; nothing was stored",
             rejected=len(errors),
             errors=errors[:1000],

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from healthcode.core import regions
 from healthcode.core.clock import Clock
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import HealthcodeError, InvalidInput
 from healthcode.hub import feeds
 from healthcode.hub.access import require
@@ -103,10 +104,10 @@ class IngestService:
         """
         require(principal, f"submit:{kind}")
         if not items:
-            raise InvalidInput("BATCH_EMPTY", "the request holds no records")
+            raise InvalidInput(ErrorCode.BATCH_EMPTY, "the request holds no records")
         if len(items) > self.batch_max:
             raise InvalidInput(
-                "BATCH_TOO_LARGE",
+                ErrorCode.BATCH_TOO_LARGE,
                 f"{len(items)} records; at most {self.batch_max} a request",
                 limit=self.batch_max,
             )
@@ -133,10 +134,10 @@ class IngestService:
         for kind in sorted({kind for kind, _ in items}):
             require(principal, f"submit:{kind}")
         if not items:
-            raise InvalidInput("BATCH_EMPTY", "the request holds no records")
+            raise InvalidInput(ErrorCode.BATCH_EMPTY, "the request holds no records")
         if len(items) > self.batch_max:
             raise InvalidInput(
-                "BATCH_TOO_LARGE",
+                ErrorCode.BATCH_TOO_LARGE,
                 f"{len(items)} records; at most {self.batch_max} a request",
                 limit=self.batch_max,
             )
@@ -150,13 +151,13 @@ class IngestService:
             try:
                 groups[kind] = (self._parse_all(principal, kind, group, single=False), group)
             except InvalidInput as exc:
-                if exc.code != "BATCH_INVALID":
+                if exc.code != ErrorCode.BATCH_INVALID:
                     raise
                 rejected += int(exc.details["rejected"])
                 errors.extend(exc.details["errors"])
         if rejected:
             raise InvalidInput(
-                "BATCH_INVALID",
+                ErrorCode.BATCH_INVALID,
                 f"{rejected} of {len(items)} records are invalid; nothing was stored",
                 rejected=rejected,
                 errors=sorted(errors, key=_position)[:MAX_ERRORS_LISTED],
@@ -186,7 +187,7 @@ class IngestService:
                     errors.append(_error_entry(item.where, exc))
         if rejected:
             raise InvalidInput(
-                "BATCH_INVALID",
+                ErrorCode.BATCH_INVALID,
                 f"{rejected} of {len(items)} records are invalid; nothing was stored",
                 rejected=rejected,
                 errors=errors,
@@ -376,7 +377,7 @@ class IngestService:
             return None
         if earlier.request_digest != request_digest:
             raise InvalidInput(
-                "IDEMPOTENCY_KEY_REUSED",
+                ErrorCode.IDEMPOTENCY_KEY_REUSED,
                 "this Idempotency-Key was used for a different request",
                 field="Idempotency-Key",
             )
@@ -412,7 +413,7 @@ class IngestService:
             j = first.setdefault(p.record_id, i)
             if parsed[j].digest != p.digest:
                 raise InvalidInput(
-                    "DUPLICATE_IN_BATCH",
+                    ErrorCode.DUPLICATE_IN_BATCH,
                     f"record_id {p.record_id!r} appears twice with different content",
                     field="record_id",
                     **items[i].where,
@@ -589,7 +590,7 @@ def _check_digests(
         earlier = found.get(p.record_id)
         if earlier is not None and earlier[1] != p.digest:
             raise InvalidInput(
-                "NATURAL_KEY_CONFLICT",
+                ErrorCode.NATURAL_KEY_CONFLICT,
                 f"record_id {p.record_id!r} was stored before with different content",
                 field="record_id",
                 record=earlier[0],

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from healthcode.core import regions
 from healthcode.core.clock import Clock
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import AccessDenied, InvalidInput
 from healthcode.store.db import Database
 from healthcode.store.models import ORG_KINDS, Organisation, OrgToken
@@ -114,7 +115,9 @@ class OrgService:
         """
         if kind not in ORG_KINDS:
             raise InvalidInput(
-                "ORG_KIND_UNKNOWN", f"kind must be one of {', '.join(ORG_KINDS)}", field="kind"
+                ErrorCode.ORG_KIND_UNKNOWN,
+                f"kind must be one of {', '.join(ORG_KINDS)}",
+                field="kind",
             )
         try:
             region = regions.lookup(region_code)
@@ -122,12 +125,14 @@ class OrgService:
             raise InvalidInput(exc.code, exc.message, field="region") from exc
         if kind == "province" and region.level != "province":
             raise InvalidInput(
-                "ORG_REGION_NOT_PROVINCE",
+                ErrorCode.ORG_REGION_NOT_PROVINCE,
                 "a province is onboarded with its province code",
                 field="region",
             )
         if not name.strip():
-            raise InvalidInput("ORG_NAME_MISSING", "an organisation needs a name", field="name")
+            raise InvalidInput(
+                ErrorCode.ORG_NAME_MISSING, "an organisation needs a name", field="name"
+            )
         with self.db.write() as s:
             org = Organisation(
                 kind=kind, region_code=region.code, name=name.strip(), created_at=self.clock.now()
@@ -141,7 +146,7 @@ class OrgService:
         """A new token for an existing organisation. Raises InvalidInput ORG_UNKNOWN."""
         with self.db.write() as s:
             if s.get(Organisation, org_id) is None:
-                raise InvalidInput("ORG_UNKNOWN", f"no organisation {org_id}", field="org")
+                raise InvalidInput(ErrorCode.ORG_UNKNOWN, f"no organisation {org_id}", field="org")
             return self._new_token(s, org_id)
 
     def _new_token(self, s: Session, org_id: int) -> str:
@@ -183,7 +188,7 @@ class OrgService:
         with self.db.write() as s:
             token = s.get(OrgToken, token_id)
             if token is None:
-                raise InvalidInput("TOKEN_UNKNOWN", f"no token {token_id}", field="token")
+                raise InvalidInput(ErrorCode.TOKEN_UNKNOWN, f"no token {token_id}", field="token")
             if token.revoked_at is None:
                 token.revoked_at = self.clock.now()
         self.forget_tokens()
@@ -193,7 +198,7 @@ class OrgService:
         with self.db.write() as s:
             token = s.get(OrgToken, token_id)
             if token is None:
-                raise InvalidInput("TOKEN_UNKNOWN", f"no token {token_id}", field="token")
+                raise InvalidInput(ErrorCode.TOKEN_UNKNOWN, f"no token {token_id}", field="token")
             now = self.clock.now()
             if token.expires_at > now:
                 token.expires_at = now
@@ -208,7 +213,7 @@ class OrgService:
         if principal is not None:
             return principal
         if not token:
-            raise AccessDenied("TOKEN_MISSING", "send 'Authorization: Bearer <token>'")
+            raise AccessDenied(ErrorCode.TOKEN_MISSING, "send 'Authorization: Bearer <token>'")
         digest = hash_token(token)
         started, generation = self._monotonic(), self._generation
         with self.db.read() as s:
@@ -218,12 +223,12 @@ class OrgService:
                 .where(OrgToken.token_hash == digest)
             ).first()
         if row is None:
-            raise AccessDenied("TOKEN_INVALID", "the token is not known")
+            raise AccessDenied(ErrorCode.TOKEN_INVALID, "the token is not known")
         t, o = row
         if t.revoked_at is not None:
-            raise AccessDenied("TOKEN_REVOKED", "the token was revoked")
+            raise AccessDenied(ErrorCode.TOKEN_REVOKED, "the token was revoked")
         if t.expires_at <= self.clock.now():
-            raise AccessDenied("TOKEN_EXPIRED", "the token has expired")
+            raise AccessDenied(ErrorCode.TOKEN_EXPIRED, "the token has expired")
         principal = Principal(org_id=o.id, kind=o.kind, region_code=o.region_code, name=o.name)
         if self.cache_seconds > 0:
             # The lifetime counts from before the read: a revocation that committed after it

@@ -30,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from healthcode.core.clock import Clock
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput, TrustError
 from healthcode.core.rules.ruleset import baseline_path, canonical_json, load_document
 from healthcode.core.trust.envelope import KINDS, DocumentKind, peek, seal
@@ -74,12 +75,13 @@ class PublishingService:
         if self._network is None:
             if not self.network_home:
                 raise InvalidInput(
-                    "NOT_PUBLISHED", "this hub publishes no documents (HEALTHCODE_HOME is unset)"
+                    ErrorCode.NOT_PUBLISHED,
+                    "this hub publishes no documents (HEALTHCODE_HOME is unset)",
                 )
             try:
                 self._network = Network.open(self.network_home, passphrase=self.passphrase)
             except TrustError as exc:
-                raise InvalidInput("NOT_PUBLISHED", exc.message) from exc
+                raise InvalidInput(ErrorCode.NOT_PUBLISHED, exc.message) from exc
         return self._network
 
     # -- contents -------------------------------------------------------------------------------
@@ -128,7 +130,9 @@ class PublishingService:
         Raises InvalidInput DOCUMENT_KIND_UNKNOWN, NOT_PUBLISHED.
         """
         if kind not in KINDS:
-            raise InvalidInput("DOCUMENT_KIND_UNKNOWN", f"no document kind {kind!r}", field="kind")
+            raise InvalidInput(
+                ErrorCode.DOCUMENT_KIND_UNKNOWN, f"no document kind {kind!r}", field="kind"
+            )
         network = self.network()
         for _ in range(3):
             now = self.clock.now()
@@ -174,7 +178,9 @@ class PublishingService:
                 return row
             except IntegrityError:
                 continue  # another process published this sequence first: look again
-        raise InvalidInput("PUBLISH_CONFLICT", f"could not publish {kind}: too many writers")
+        raise InvalidInput(
+            ErrorCode.PUBLISH_CONFLICT, f"could not publish {kind}: too many writers"
+        )
 
     def _last(self, kind: str) -> PublishedDocument | None:
         with self.db.read() as s:

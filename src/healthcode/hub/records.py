@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 
 from healthcode.core import facts, identity, regions
 from healthcode.core.clock import CHINA_TZ, Clock, FixedClock
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 from healthcode.store.bulk import JsonText
 
@@ -141,12 +142,12 @@ def _text(raw: Mapping[str, Any], name: str, limit: int, *, required: bool) -> s
             return text
     if value is None or value == "":
         if required:
-            raise InvalidInput("FIELD_MISSING", f"{name} is required", field=name)
+            raise InvalidInput(ErrorCode.FIELD_MISSING, f"{name} is required", field=name)
         return None
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInput("FIELD_TYPE", f"{name} must be a non-empty string", field=name)
+        raise InvalidInput(ErrorCode.FIELD_TYPE, f"{name} must be a non-empty string", field=name)
     if len(value.strip()) > limit:
-        raise InvalidInput("FIELD_TOO_LONG", f"{name} is longer than {limit}", field=name)
+        raise InvalidInput(ErrorCode.FIELD_TOO_LONG, f"{name} is longer than {limit}", field=name)
     return value.strip()
 
 
@@ -178,9 +179,11 @@ class RecordParser:
         """
         spec = KINDS.get(kind)
         if spec is None:
-            raise InvalidInput("RECORD_KIND_UNKNOWN", f"unknown record kind {kind!r}", field="kind")
+            raise InvalidInput(
+                ErrorCode.RECORD_KIND_UNKNOWN, f"unknown record kind {kind!r}", field="kind"
+            )
         if type(raw) is not dict and not isinstance(raw, Mapping):
-            raise InvalidInput("RECORD_NOT_OBJECT", "a record is a JSON object")
+            raise InvalidInput(ErrorCode.RECORD_NOT_OBJECT, "a record is a JSON object")
         record_id = _text(raw, "record_id", RECORD_ID_MAX, required=True)
         id_type = _text(raw, "id_type", 32, required=False) or identity.IdType.RESIDENT_ID.value
         id_number = _text(raw, "id_number", 32, required=True)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from healthcode.core import facts
 from healthcode.core.clock import Clock, parse_instant
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 from healthcode.hub import feeds
 from healthcode.hub.access import require, require_within_region
@@ -47,13 +48,13 @@ def _document(raw: dict[str, Any]) -> str:
     doc = raw.get("document")
     if not isinstance(doc, str) or not doc.strip():
         raise InvalidInput(
-            "FIELD_MISSING",
+            ErrorCode.FIELD_MISSING,
             "document: the decision a change rests on is required",
             field="document",
         )
     if len(doc) > _DOC_MAX:
         raise InvalidInput(
-            "FIELD_TOO_LONG", f"document is longer than {_DOC_MAX}", field="document"
+            ErrorCode.FIELD_TOO_LONG, f"document is longer than {_DOC_MAX}", field="document"
         )
     return doc.strip()
 
@@ -63,11 +64,11 @@ def _optional_time(raw: dict[str, Any], name: str) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise InvalidInput("TIME_FORMAT", f"{name} must be an ISO 8601 time", field=name)
+        raise InvalidInput(ErrorCode.TIME_FORMAT, f"{name} must be an ISO 8601 time", field=name)
     try:
         return parse_instant(value)
     except ValueError as exc:
-        raise InvalidInput("TIME_FORMAT", f"{name} is not ISO 8601", field=name) from exc
+        raise InvalidInput(ErrorCode.TIME_FORMAT, f"{name} is not ISO 8601", field=name) from exc
 
 
 class RiskAreaService:
@@ -87,7 +88,7 @@ class RiskAreaService:
         until = _optional_time(raw, "until")
         if until is not None and until <= checked.effective_from:
             raise InvalidInput(
-                "UNTIL_BEFORE_FROM", "until is not after effective_from", field="until"
+                ErrorCode.UNTIL_BEFORE_FROM, "until is not after effective_from", field="until"
             )
         now = self.clock.now()
         with self.db.write() as s:
@@ -112,14 +113,16 @@ class RiskAreaService:
         document = _document(raw)
         level = raw.get("level")
         if level is not None and level not in facts.RISK_LEVELS:
-            raise InvalidInput("VALUE_NOT_IN_SET", "level is high, medium or low", field="level")
+            raise InvalidInput(
+                ErrorCode.VALUE_NOT_IN_SET, "level is high, medium or low", field="level"
+            )
         until = _optional_time(raw, "until")
         now = self.clock.now()
         with self.db.write() as s:
             area = self._get_open(s, principal, area_id)
             if until is not None and until <= area.valid_from:
                 raise InvalidInput(
-                    "UNTIL_BEFORE_FROM", "until is not after effective_from", field="until"
+                    ErrorCode.UNTIL_BEFORE_FROM, "until is not after effective_from", field="until"
                 )
             if level is not None:
                 area.level = level
@@ -151,7 +154,9 @@ class RiskAreaService:
                 return area_dict(area)
             if lifted <= area.valid_from:
                 raise InvalidInput(
-                    "LIFTED_BEFORE_EFFECTIVE", "lifted_at is not after effective_from", field="at"
+                    ErrorCode.LIFTED_BEFORE_EFFECTIVE,
+                    "lifted_at is not after effective_from",
+                    field="at",
                 )
             area.lifted_at = lifted
             area.document = document
@@ -163,13 +168,13 @@ class RiskAreaService:
     def _get_open(self, s: Any, principal: Principal, area_id: int) -> RiskArea:
         area = s.get(RiskArea, area_id, with_for_update=True)
         if area is None:
-            raise InvalidInput("RISK_AREA_UNKNOWN", f"no risk area {area_id}")
+            raise InvalidInput(ErrorCode.RISK_AREA_UNKNOWN, f"no risk area {area_id}")
         require_within_region(principal, area.region_code)
         if area.lifted_at is not None:
-            raise InvalidInput("RISK_AREA_LIFTED", "the area was lifted; designate it anew")
+            raise InvalidInput(ErrorCode.RISK_AREA_LIFTED, "the area was lifted; designate it anew")
         if area.cancelled_at is not None:
             raise InvalidInput(
-                "RISK_AREA_CANCELLED", "the designation was cancelled; designate it anew"
+                ErrorCode.RISK_AREA_CANCELLED, "the designation was cancelled; designate it anew"
             )
         assert isinstance(area, RiskArea)
         return area

@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, select, update
 
 from healthcode.core import identity
 from healthcode.core.clock import CHINA_TZ, Clock, parse_instant
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import AccessDenied, InvalidInput
 from healthcode.hub import feeds
 from healthcode.hub.access import require
@@ -55,11 +56,13 @@ _LATEST_BY_PSEUDONYM = (
 
 def _time(raw: Any, field: str) -> datetime:
     if not isinstance(raw, str):
-        raise InvalidInput("TIME_FORMAT", f"{field} must be an ISO 8601 time", field=field)
+        raise InvalidInput(ErrorCode.TIME_FORMAT, f"{field} must be an ISO 8601 time", field=field)
     try:
         return parse_instant(raw)
     except ValueError as exc:
-        raise InvalidInput("TIME_FORMAT", f"{field} is not ISO 8601: {raw!r}", field=field) from exc
+        raise InvalidInput(
+            ErrorCode.TIME_FORMAT, f"{field} is not ISO 8601: {raw!r}", field=field
+        ) from exc
 
 
 class StatusService:
@@ -79,7 +82,7 @@ class StatusService:
         for i, person in enumerate(people):
             try:
                 if not isinstance(person, dict):
-                    raise InvalidInput("RECORD_NOT_OBJECT", "a person is a JSON object")
+                    raise InvalidInput(ErrorCode.RECORD_NOT_OBJECT, "a person is a JSON object")
                 pseudonyms.append(
                     self._pseudonymiser.pseudonym(
                         person.get("id_type") or identity.IdType.RESIDENT_ID,
@@ -178,14 +181,14 @@ class StatusService:
                 reg = s.get(Registration, row["pseudonym"])
                 if reg is None or reg.province != principal.province:
                     raise AccessDenied(
-                        "CODE_NOT_OWN",
+                        ErrorCode.CODE_NOT_OWN,
                         "the person is not registered with this province",
                         index=i,
                     )
                 existing = s.get(CodeStatus, row["serial"])
                 if existing is not None and existing.province != principal.province:
                     raise AccessDenied(
-                        "CODE_NOT_OWN", "the serial belongs to another province", index=i
+                        ErrorCode.CODE_NOT_OWN, "the serial belongs to another province", index=i
                     )
                 if existing is None:
                     s.add(CodeStatus(province=principal.province, reported_at=now, **row))
@@ -199,26 +202,28 @@ class StatusService:
     def _parse_report(i: int, r: Any) -> dict[str, Any]:
         try:
             if not isinstance(r, dict):
-                raise InvalidInput("RECORD_NOT_OBJECT", "a status report is a JSON object")
+                raise InvalidInput(ErrorCode.RECORD_NOT_OBJECT, "a status report is a JSON object")
             out: dict[str, Any] = {}
             for name, limit in (("serial", 64), ("pseudonym", 64), ("ruleset_version", 64)):
                 value = r.get(name)
                 if not isinstance(value, str) or not value or len(value) > limit:
                     raise InvalidInput(
-                        "FIELD_MISSING" if value in (None, "") else "FIELD_TYPE",
+                        ErrorCode.FIELD_MISSING if value in (None, "") else ErrorCode.FIELD_TYPE,
                         f"{name} must be a string of 1..{limit} characters",
                         field=name,
                     )
                 out[name] = value
             if r.get("colour") not in COLOURS:
                 raise InvalidInput(
-                    "VALUE_NOT_IN_SET", "colour is green, yellow or red", field="colour"
+                    ErrorCode.VALUE_NOT_IN_SET, "colour is green, yellow or red", field="colour"
                 )
             out["colour"] = r["colour"]
             out["since"] = _time(r.get("since"), "since")
             out["until"] = None if r.get("until") is None else _time(r["until"], "until")
             if out["until"] is not None and out["until"] <= out["since"]:
-                raise InvalidInput("UNTIL_BEFORE_SINCE", "until is not after since", field="until")
+                raise InvalidInput(
+                    ErrorCode.UNTIL_BEFORE_SINCE, "until is not after since", field="until"
+                )
             return out
         except InvalidInput as exc:
             raise InvalidInput(exc.code, exc.message, index=i, **exc.details) from exc
@@ -232,14 +237,16 @@ class StatusService:
         """
         require(principal, "status:query")
         if (serial is None) == (pseudonym is None):
-            raise InvalidInput("QUERY_INVALID", "ask by serial or by pseudonym", field="serial")
+            raise InvalidInput(
+                ErrorCode.QUERY_INVALID, "ask by serial or by pseudonym", field="serial"
+            )
         with self.db.reader() as conn:
             if serial is not None:
                 row = conn.execute(_BY_SERIAL, {"serial": serial}).first()
             else:
                 row = conn.execute(_LATEST_BY_PSEUDONYM, {"pseudonym": pseudonym}).first()
         if row is None:
-            raise InvalidInput("STATUS_UNKNOWN", "no status was reported for this code")
+            raise InvalidInput(ErrorCode.STATUS_UNKNOWN, "no status was reported for this code")
         now = self.clock.now()
         return {
             "serial": row.serial,

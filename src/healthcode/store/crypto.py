@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import TrustError
 
 __all__ = ["FieldCipher"]
@@ -57,10 +58,12 @@ class FieldCipher:
     def decrypt(self, blob: bytes, *, context: str) -> str:
         """Raises TrustError FIELD_DECRYPT_FAILED if the blob, key or context is wrong."""
         if len(blob) < 1 + _NONCE + 16 or blob[:1] != _VERSION:
-            raise TrustError("FIELD_DECRYPT_FAILED", "not an encrypted field of a known version")
+            raise TrustError(
+                ErrorCode.FIELD_DECRYPT_FAILED, "not an encrypted field of a known version"
+            )
         nonce, sealed = blob[1 : 1 + _NONCE], blob[1 + _NONCE :]
         try:
             plain = self._aead.decrypt(nonce, sealed, context.encode("utf-8"))
         except InvalidTag as exc:
-            raise TrustError("FIELD_DECRYPT_FAILED", "wrong key or context") from exc
+            raise TrustError(ErrorCode.FIELD_DECRYPT_FAILED, "wrong key or context") from exc
         return plain.decode("utf-8")

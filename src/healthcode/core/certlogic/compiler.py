@@ -39,6 +39,7 @@ from healthcode.core.certlogic.values import (
     require_int,
     strict_equals,
 )
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import CertLogicError
 
 __all__ = ["Compiled", "compile", "evaluate"]
@@ -456,7 +457,7 @@ _value_sets: dict[int, tuple[list[Any], list[Any], frozenset[str] | None]] = {}
 def _member_of_array(x: Any, r: Any) -> bool:
     if type(r) is not list and not isinstance(r, list):
         raise CertLogicError(
-            "CERTLOGIC_NOT_AN_ARRAY",
+            ErrorCode.CERTLOGIC_NOT_AN_ARRAY,
             f'right-hand side of an "in" operation must be an array, got {js_str(r)}',
         )
     if type(x) is not str or len(r) < VALUE_SET_MIN:
@@ -514,12 +515,12 @@ def _dates(values: tuple[Any, ...], op: str) -> None:
     for v in values:
         if not isinstance(v, datetime):
             raise CertLogicError(
-                "CERTLOGIC_NOT_DATETIME",
+                ErrorCode.CERTLOGIC_NOT_DATETIME,
                 f'all operands of "{op}" must be date-times, got {js_str(v)}',
             )
         if v.tzinfo is None:
             raise CertLogicError(
-                "CERTLOGIC_NOT_DATETIME", f'operands of "{op}" must be aware date-times'
+                ErrorCode.CERTLOGIC_NOT_DATETIME, f'operands of "{op}" must be aware date-times'
             )
 
 
@@ -632,7 +633,7 @@ def _cached_date(
             result = accept(s)
         else:
             raise CertLogicError(
-                "CERTLOGIC_NOT_STRING", f"{what} must be a string, got {js_str(s)}"
+                ErrorCode.CERTLOGIC_NOT_STRING, f"{what} must be a string, got {js_str(s)}"
             )
         if len(cache) >= DATE_CACHE_SIZE:
             cache.clear()
@@ -681,7 +682,7 @@ def _reduce(operand: _Node, lam: _Node, initial: _Node) -> _Node:
             return i(d)
         if not isinstance(items, list):
             raise CertLogicError(
-                "CERTLOGIC_NOT_AN_ARRAY",
+                ErrorCode.CERTLOGIC_NOT_AN_ARRAY,
                 f"operand of reduce evaluated to a non-null non-array: {js_str(items)}",
             )
         acc = i(d)
@@ -699,7 +700,7 @@ def _extract(operand: _Node, index: int) -> _Node:
         s = f(d)
         if s is not None and type(s) is not str and not isinstance(s, str):
             raise CertLogicError(
-                "CERTLOGIC_NOT_STRING",
+                ErrorCode.CERTLOGIC_NOT_STRING,
                 f'"UVCI" argument (#1) of "extractFromUVCI" must be either a string or null, '
                 f"got {js_str(s)}",
             )
@@ -778,7 +779,7 @@ def compile(expr: Any) -> Compiled:
         except CertLogicError:
             raise
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:
-            raise CertLogicError("CERTLOGIC_EVALUATION_FAILED", str(exc)) from exc
+            raise CertLogicError(ErrorCode.CERTLOGIC_EVALUATION_FAILED, str(exc)) from exc
 
     return run
 
@@ -883,7 +884,7 @@ _made: dict[str, Callable[..., Compiled]] = {}
 
 
 def _evaluation_failed(exc: Exception) -> CertLogicError:
-    return CertLogicError("CERTLOGIC_EVALUATION_FAILED", str(exc))
+    return CertLogicError(ErrorCode.CERTLOGIC_EVALUATION_FAILED, str(exc))
 
 
 #: ``evaluate`` keeps this many compiled expressions, keyed by their ``repr`` (which tells

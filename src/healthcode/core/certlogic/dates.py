@@ -23,6 +23,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import CertLogicError
 
 __all__ = [
@@ -61,7 +62,7 @@ _parsed: dict[str, datetime] = {}
 
 
 def _invalid(text: str, why: str = "not an allowed date or date-time format") -> CertLogicError:
-    return CertLogicError("CERTLOGIC_INVALID_DATE", f"{why}: {text}", value=text)
+    return CertLogicError(ErrorCode.CERTLOGIC_INVALID_DATE, f"{why}: {text}", value=text)
 
 
 def _utc(text: str, y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> datetime:
@@ -166,7 +167,9 @@ def add_time(dt: datetime, amount: int, unit: str) -> datetime:
         elif unit == "year":
             year, month = dt.year + amount, dt.month
         else:
-            raise CertLogicError("CERTLOGIC_INVALID_ARGUMENT", f"unknown time unit {unit!r}")
+            raise CertLogicError(
+                ErrorCode.CERTLOGIC_INVALID_ARGUMENT, f"unknown time unit {unit!r}"
+            )
         return dt.replace(year=year, month=month, day=1) + timedelta(days=dt.day - 1)
     except (ValueError, OverflowError) as exc:
         raise _invalid(dt.isoformat(), f"{amount} {unit}(s) later is out of range") from exc
@@ -182,7 +185,7 @@ def instant_of(value: datetime) -> datetime:
     """
     if value.utcoffset() is None:
         raise CertLogicError(
-            "CERTLOGIC_NOT_DATETIME", f"a date-time from the data must be aware: {value!r}"
+            ErrorCode.CERTLOGIC_NOT_DATETIME, f"a date-time from the data must be aware: {value!r}"
         )
     try:
         utc = value.astimezone(UTC)

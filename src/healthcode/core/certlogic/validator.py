@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from healthcode.core.certlogic.dates import TIME_UNITS
 from healthcode.core.certlogic.values import is_int, js_str
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import CertLogicError
 
 __all__ = ["INFIX_OPERATORS", "MAX_DEPTH", "OPERATORS", "ValidationIssue", "check", "validate"]
@@ -45,7 +46,7 @@ class ValidationIssue:
     """One problem found in an expression: a stable ``code``, the reference ``message``, the
     ``path`` (keys and indices from the root) and the offending sub-expression ``expr``."""
 
-    code: str
+    code: ErrorCode
     message: str
     path: Path
     expr: Any = field(compare=False)
@@ -64,7 +65,7 @@ class _Validator:
     def __init__(self) -> None:
         self.issues: list[ValidationIssue] = []
 
-    def add(self, code: str, message: str, path: Path, expr: Any) -> None:
+    def add(self, code: ErrorCode, message: str, path: Path, expr: Any) -> None:
         self.issues.append(ValidationIssue(code, message, path, expr))
 
     def walk(self, expr: Any, path: Path) -> None:
@@ -73,21 +74,27 @@ class _Validator:
             return
         if t is float:
             if not expr.is_integer():
-                self.add("CERTLOGIC_NON_INTEGER", f"{expr} is a non-integer number", path, expr)
+                self.add(
+                    ErrorCode.CERTLOGIC_NON_INTEGER, f"{expr} is a non-integer number", path, expr
+                )
             return
         if len(path) > MAX_DEPTH:
-            self.add("CERTLOGIC_TOO_DEEP", f"nested deeper than {MAX_DEPTH} levels", path, expr)
+            self.add(
+                ErrorCode.CERTLOGIC_TOO_DEEP, f"nested deeper than {MAX_DEPTH} levels", path, expr
+            )
             return
         if t is list:
             for i, item in enumerate(expr):
                 self.walk(item, (*path, i))
             return
         if t is not dict:
-            self.add("CERTLOGIC_INVALID_EXPRESSION", "invalid CertLogic expression", path, expr)
+            self.add(
+                ErrorCode.CERTLOGIC_INVALID_EXPRESSION, "invalid CertLogic expression", path, expr
+            )
             return
         if len(expr) != 1:
             self.add(
-                "CERTLOGIC_OBJECT_KEYS",
+                ErrorCode.CERTLOGIC_OBJECT_KEYS,
                 f"expression object must have exactly one key, but it has {len(expr)}",
                 path,
                 expr,
@@ -99,7 +106,7 @@ class _Validator:
             return
         if type(values) is not list:
             self.add(
-                "CERTLOGIC_OPERATION_FORM",
+                ErrorCode.CERTLOGIC_OPERATION_FORM,
                 'operation not of the form { "<operator>": [ <values...> ] }',
                 path,
                 expr,
@@ -137,7 +144,7 @@ class _Validator:
                 self.walk(values[0], (*at, 0))
             if n > 1 and not is_int(values[1]):
                 self.add(
-                    "CERTLOGIC_UVCI_INDEX",
+                    ErrorCode.CERTLOGIC_UVCI_INDEX,
                     '"index" argument (#2) of "extractFromUVCI" must be an integer, '
                     f"but it is: {js_str(values[1])}",
                     path,
@@ -150,11 +157,15 @@ class _Validator:
             if n > 0:
                 self.walk(values[0], (*at, 0))
         else:
-            self.add("CERTLOGIC_UNKNOWN_OPERATOR", f'unrecognised operator: "{op}"', path, expr)
+            self.add(
+                ErrorCode.CERTLOGIC_UNKNOWN_OPERATOR, f'unrecognised operator: "{op}"', path, expr
+            )
 
     def arity(self, ok: bool, what: str, must: str, n: int, path: Path, expr: Any) -> None:
         if not ok:
-            self.add("CERTLOGIC_ARITY", f"{what} must have {must}, but it has {n}", path, expr)
+            self.add(
+                ErrorCode.CERTLOGIC_ARITY, f"{what} must have {must}, but it has {n}", path, expr
+            )
 
     def operands(self, values: list[Any], at: Path) -> None:
         for i, value in enumerate(values):
@@ -162,10 +173,12 @@ class _Validator:
 
     def var(self, expr: Any, path_spec: Any, path: Path) -> None:
         if type(path_spec) is not str:
-            self.add("CERTLOGIC_VAR_FORM", 'not of the form { "var": "<path>" }', path, expr)
+            self.add(
+                ErrorCode.CERTLOGIC_VAR_FORM, 'not of the form { "var": "<path>" }', path, expr
+            )
         elif path_spec != "" and "" in path_spec.split("."):
             self.add(
-                "CERTLOGIC_VAR_PATH",
+                ErrorCode.CERTLOGIC_VAR_PATH,
                 f"data access path doesn't have a valid format: {path_spec}",
                 path,
                 expr,
@@ -192,7 +205,7 @@ class _Validator:
             self.walk(values[0], (*at, 0))
         if n > 1 and not is_int(values[1]):
             self.add(
-                "CERTLOGIC_PLUSTIME_AMOUNT",
+                ErrorCode.CERTLOGIC_PLUSTIME_AMOUNT,
                 '"amount" argument (#2) of "plusTime" must be an integer, '
                 f"but it is: {js_str(values[1])}",
                 path,
@@ -200,7 +213,7 @@ class _Validator:
             )
         if n > 2 and (type(values[2]) is not str or values[2] not in TIME_UNITS):
             self.add(
-                "CERTLOGIC_PLUSTIME_UNIT",
+                ErrorCode.CERTLOGIC_PLUSTIME_UNIT,
                 f'"unit" argument (#3) of "plusTime" must be a string equal to one of '
                 f"{', '.join(TIME_UNITS)}, but it is: {js_str(values[2])}",
                 path,

@@ -20,6 +20,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import CertLogicError
 
 __all__ = [
@@ -84,7 +85,7 @@ def require_boolsy(value: Any, where: str) -> bool:
     b = boolsiness(value)
     if b is None:
         raise CertLogicError(
-            "CERTLOGIC_NOT_TRUTHY_OR_FALSY",
+            ErrorCode.CERTLOGIC_NOT_TRUTHY_OR_FALSY,
             f"{where} evaluates to something neither truthy, nor falsy: {js_str(value)}",
         )
     return b
@@ -98,7 +99,7 @@ def require_int(value: Any, where: str) -> Any:
     """
     if not is_int(value):
         raise CertLogicError(
-            "CERTLOGIC_NOT_INTEGER", f"{where} must be integers, got {js_str(value)}"
+            ErrorCode.CERTLOGIC_NOT_INTEGER, f"{where} must be integers, got {js_str(value)}"
         )
     return value
 

@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
+from healthcode.core.error_codes import ErrorCode, Stage
 from healthcode.core.errors import VerificationFailed
 
 __all__ = [
@@ -67,8 +68,8 @@ _P256_KEYS: dict[int, Any] = {}
 _MAX_CHECKED_KEYS = 1024
 #: CBOR array(4), text(10) "Signature1": the fixed start of every COSE_Sign1 Sig_structure.
 _SIG1_PREFIX = b"\x84\x6aSignature1"
-_STAGE_COSE = "cose"
-_STAGE_SIG = "signature"
+_STAGE_COSE = Stage.COSE
+_STAGE_SIG = Stage.SIGNATURE
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +162,7 @@ def _bstr_head(length: int) -> bytes:
 
 
 def _malformed(message: str) -> VerificationFailed:
-    return VerificationFailed("COSE_MALFORMED", message, stage=_STAGE_COSE)
+    return VerificationFailed(ErrorCode.COSE_MALFORMED, message, stage=_STAGE_COSE)
 
 
 def _loads_exact(data: bytes) -> Any:
@@ -311,7 +312,9 @@ def sign1_encode(
     another algorithm, and ValueError when the key does not fit the algorithm.
     """
     if alg not in _SUPPORTED:
-        raise VerificationFailed("ALG_UNSUPPORTED", f"alg {alg} is not supported", stage="cose")
+        raise VerificationFailed(
+            ErrorCode.ALG_UNSUPPORTED, f"alg {alg} is not supported", stage=Stage.COSE
+        )
     if kid_in not in ("protected", "unprotected", "both", "none"):
         raise ValueError(f"kid_in must be protected, unprotected, both or none, not {kid_in!r}")
     protected: dict[int, Any] = {HEADER_ALG: alg}
@@ -353,7 +356,7 @@ def verify_signature(msg: CoseSign1, public_key: Any) -> None:
     """
     if msg.alg not in _SUPPORTED:
         raise VerificationFailed(
-            "ALG_UNSUPPORTED", f"alg {msg.alg} is not ES256 or PS256", stage=_STAGE_COSE
+            ErrorCode.ALG_UNSUPPORTED, f"alg {msg.alg} is not ES256 or PS256", stage=_STAGE_COSE
         )
     tbs = msg.to_be_signed()
     try:
@@ -390,4 +393,4 @@ def _check_p256(public_key: Any) -> None:
 
 
 def _bad_sig(message: str) -> VerificationFailed:
-    return VerificationFailed("SIGNATURE_INVALID", message, stage=_STAGE_SIG)
+    return VerificationFailed(ErrorCode.SIGNATURE_INVALID, message, stage=_STAGE_SIG)

@@ -23,6 +23,7 @@ from typing import Any
 import cbor2
 
 from healthcode.core.clock import Clock
+from healthcode.core.error_codes import ErrorCode, Stage
 from healthcode.core.errors import VerificationFailed
 
 __all__ = [
@@ -49,10 +50,10 @@ IAT = 6
 CTI = 7
 HCERT = -260  # HCERT 1.3, section 3.3.3: the health certificate claim
 HCERT_DGC = 1  # inside HCERT: the EU DCC payload
-_STAGE = "claims"
+_STAGE = Stage.CLAIMS
 
 
-def _fail(code: str, message: str) -> VerificationFailed:
+def _fail(code: ErrorCode, message: str) -> VerificationFailed:
     return VerificationFailed(code, message, stage=_STAGE)
 
 
@@ -67,13 +68,13 @@ def decode_claims(payload: bytes) -> dict[Any, Any]:
     try:
         claims = cbor2.CBORDecoder(stream).decode()
     except Exception as exc:  # cbor2 raises several kinds on hostile input
-        raise _fail("CWT_MALFORMED", f"claims are not valid CBOR: {exc}") from exc
+        raise _fail(ErrorCode.CWT_MALFORMED, f"claims are not valid CBOR: {exc}") from exc
     if stream.tell() != len(payload):
-        raise _fail("CWT_MALFORMED", "trailing bytes after the claims map")
+        raise _fail(ErrorCode.CWT_MALFORMED, "trailing bytes after the claims map")
     if type(claims) is dict:  # what cbor2 returns for a map; nobody else holds it
         return claims
     if not isinstance(claims, Mapping):
-        raise _fail("CWT_MALFORMED", f"claims must be a map, not {type(claims).__name__}")
+        raise _fail(ErrorCode.CWT_MALFORMED, f"claims must be a map, not {type(claims).__name__}")
     return dict(claims)
 
 
@@ -84,13 +85,13 @@ def to_instant(claims: Mapping[Any, Any], key: int) -> datetime | None:
         return None
     if type(value) is not int:  # the usual case skips these checks; bool is not int here
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _fail("CWT_MALFORMED", f"claim {key} must be a NumericDate")
+            raise _fail(ErrorCode.CWT_MALFORMED, f"claim {key} must be a NumericDate")
         if not math.isfinite(value):
-            raise _fail("CWT_MALFORMED", f"claim {key} is not a finite number")
+            raise _fail(ErrorCode.CWT_MALFORMED, f"claim {key} is not a finite number")
     try:
         return datetime.fromtimestamp(value, UTC)
     except (OverflowError, OSError, ValueError) as exc:
-        raise _fail("CWT_MALFORMED", f"claim {key} is out of range") from exc
+        raise _fail(ErrorCode.CWT_MALFORMED, f"claim {key} is out of range") from exc
 
 
 def check_times(
@@ -108,11 +109,13 @@ def check_times(
     not_before = to_instant(claims, NBF)
     expires_at = to_instant(claims, EXP)
     if issued_at is not None and issued_at > now + skew:
-        raise _fail("CWT_NOT_YET_VALID", f"issued at {issued_at.isoformat()}, in the future")
+        raise _fail(
+            ErrorCode.CWT_NOT_YET_VALID, f"issued at {issued_at.isoformat()}, in the future"
+        )
     if not_before is not None and not_before > now + skew:
-        raise _fail("CWT_NOT_YET_VALID", f"not valid before {not_before.isoformat()}")
+        raise _fail(ErrorCode.CWT_NOT_YET_VALID, f"not valid before {not_before.isoformat()}")
     if expires_at is not None and expires_at < now - skew:
-        raise _fail("CWT_EXPIRED", f"expired at {expires_at.isoformat()}")
+        raise _fail(ErrorCode.CWT_EXPIRED, f"expired at {expires_at.isoformat()}")
     return issued_at, expires_at
 
 
@@ -120,5 +123,5 @@ def hcert_payload(claims: Mapping[Any, Any]) -> Any:
     """The EU DCC payload at ``claims[-260][1]``; raises ``CWT_MALFORMED`` when missing."""
     hcert = claims.get(HCERT)
     if not isinstance(hcert, Mapping) or HCERT_DGC not in hcert:
-        raise _fail("CWT_MALFORMED", "claim -260 (hcert) with key 1 (eu_dgc_v1) is missing")
+        raise _fail(ErrorCode.CWT_MALFORMED, "claim -260 (hcert) with key 1 (eu_dgc_v1) is missing")
     return hcert[HCERT_DGC]

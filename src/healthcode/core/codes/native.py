@@ -50,6 +50,7 @@ from healthcode.core.clock import Clock
 from healthcode.core.codes.base45 import b45decode, b45encode
 from healthcode.core.codes.cose import sign1_decode, sign1_encode
 from healthcode.core.codes.cwt import CTI, EXP, IAT, ISS, SUB, decode_claims, encode_claims
+from healthcode.core.error_codes import ErrorCode, Stage
 from healthcode.core.errors import TrustError, VerificationFailed
 from healthcode.core.trust.certs import KeyPair, province_of_certificate
 from healthcode.core.trust.trustlist import MAX_CODE_LIFETIME
@@ -106,7 +107,7 @@ _PROVINCES = frozenset(f"{n}0000" for n in range(10, 100))
 _SUBJECT = re.compile(r"[0-9a-f]{16,64}")
 _MAX_TEXT = 32  # masked name, masked ID, rule-set version
 _MAX_LIFETIME_SECONDS = MAX_CODE_LIFETIME.total_seconds()
-_STAGE = "schema"
+_STAGE = Stage.SCHEMA
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +192,9 @@ def _new_payload(
     return payload
 
 
-def _bad(message: str, field: str, code: str = "PAYLOAD_INVALID") -> VerificationFailed:
+def _bad(
+    message: str, field: str, code: ErrorCode = ErrorCode.PAYLOAD_INVALID
+) -> VerificationFailed:
     return VerificationFailed(code, message, stage=_STAGE, field=field)
 
 
@@ -322,7 +325,7 @@ def _parse_checked(claims: Mapping[Any, Any]) -> NativePayload:
         raise _bad("the health-code claim is missing", "hc")
     version = hc.get(_H_VERSION)
     if version != PAYLOAD_VERSION or isinstance(version, bool):
-        raise _bad(f"payload version {version!r}", "hc.v", "PAYLOAD_VERSION_UNKNOWN")
+        raise _bad(f"payload version {version!r}", "hc.v", ErrorCode.PAYLOAD_VERSION_UNKNOWN)
     if not _HC_KEYS.issuperset(hc):
         unknown = set(hc) - _HC_KEYS
         raise _bad(f"unknown health-code fields {sorted(map(repr, unknown))}", "hc")
@@ -445,9 +448,9 @@ def issue_code(
     expires = now + lifetime
     cert = signer.certificate
     if now < cert.not_valid_before_utc:
-        raise TrustError("CERT_NOT_YET_VALID", "the signer is not valid yet")
+        raise TrustError(ErrorCode.CERT_NOT_YET_VALID, "the signer is not valid yet")
     if expires > cert.not_valid_after_utc:
-        raise TrustError("CERT_EXPIRED", "the code would outlive its signer certificate")
+        raise TrustError(ErrorCode.CERT_EXPIRED, "the code would outlive its signer certificate")
     badge_list = list(badges)
     if colour not in COLOURS or any(b not in BADGES for b in badge_list):
         raise _bad(f"unknown colour {colour!r} or badge in {badge_list}", "hc")
@@ -473,9 +476,13 @@ def peek_code(text: str) -> NativePayload:
     Raises VerificationFailed with the failing stage's code.
     """
     if not text.startswith(PREFIX):
-        raise VerificationFailed("PREFIX_INVALID", f"not a {PREFIX} code", stage="prefix")
+        raise VerificationFailed(
+            ErrorCode.PREFIX_INVALID, f"not a {PREFIX} code", stage=Stage.PREFIX
+        )
     try:
         cose = zlib.decompressobj().decompress(b45decode(text[len(PREFIX) :]), 64 * 1024)
     except zlib.error as exc:
-        raise VerificationFailed("DECOMPRESS_FAILED", str(exc), stage="decompress") from exc
+        raise VerificationFailed(
+            ErrorCode.DECOMPRESS_FAILED, str(exc), stage=Stage.DECOMPRESS
+        ) from exc
     return parse_payload(decode_claims(sign1_decode(cose).payload))

@@ -28,6 +28,7 @@ from typing import Literal
 import segno
 
 from healthcode.core.codes.base45 import ALPHABET
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 
 __all__ = ["ERROR_LEVELS", "Medium", "make_qr", "render_png", "render_svg"]
@@ -49,14 +50,18 @@ def make_qr(text: str, *, medium: Medium = "screen") -> segno.QRCode:
     """
     level = ERROR_LEVELS.get(medium)
     if level is None:
-        raise InvalidInput("QR_MEDIUM", f"medium must be screen or paper, not {medium!r}")
+        raise InvalidInput(ErrorCode.QR_MEDIUM, f"medium must be screen or paper, not {medium!r}")
     bad = set(text) - _ALPHANUMERIC
     if bad or not text:
-        raise InvalidInput("QR_TEXT", f"not QR alphanumeric: {sorted(bad)[:5]}", field="text")
+        raise InvalidInput(
+            ErrorCode.QR_TEXT, f"not QR alphanumeric: {sorted(bad)[:5]}", field="text"
+        )
     try:
         return segno.make(text, error=level, mode="alphanumeric", micro=False)
     except segno.DataOverflowError as exc:
-        raise InvalidInput("QR_TEXT", f"too long for a QR code: {exc}", field="text") from exc
+        raise InvalidInput(
+            ErrorCode.QR_TEXT, f"too long for a QR code: {exc}", field="text"
+        ) from exc
 
 
 def render_svg(text: str, *, medium: Medium = "screen", scale: int = 4) -> str:

@@ -36,6 +36,7 @@ from typing import Any
 
 from healthcode.core import certlogic
 from healthcode.core.clock import Clock, parse_instant
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import CertLogicError, RuleSetError
 from healthcode.core.facts import PersonFacts, RiskAreaDesignation, format_instant
 from healthcode.core.rules.ruleset import SEVERITY, Rule, RuleSet
@@ -151,7 +152,7 @@ def _as_time(value: Any, rule: Rule, what: str) -> datetime:
         else:  # CertLogic reads a date-time without an offset as UTC
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     raise RuleSetError(
-        "RULE_TIME_EXPRESSION",
+        ErrorCode.RULE_TIME_EXPRESSION,
         f"the {what} of rule {rule.id} gave {value!r}, not a date-time",
         rule=rule.id,
     )
@@ -199,7 +200,7 @@ def compile_ruleset(ruleset: RuleSet) -> CompiledRuleSet:
             )
         except CertLogicError as exc:
             raise RuleSetError(
-                "RULE_CERTLOGIC", f"rule {rule.id}: {exc.message}", rule=rule.id
+                ErrorCode.RULE_CERTLOGIC, f"rule {rule.id}: {exc.message}", rule=rule.id
             ) from exc
     compiled = CompiledRuleSet(ruleset, tuple(out))
     if len(_COMPILED) >= _MAX_COMPILED:
@@ -227,7 +228,7 @@ def nat_window(
 
 def _failed(exc: CertLogicError, rule: Rule, what: str) -> RuleSetError:
     return RuleSetError(
-        "RULE_EVALUATION_FAILED",
+        ErrorCode.RULE_EVALUATION_FAILED,
         f"the {what} of rule {rule.id} failed: {exc.message}",
         rule=rule.id,
     )

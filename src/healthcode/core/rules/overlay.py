@@ -44,6 +44,7 @@ from typing import Any
 
 from healthcode.core import regions
 from healthcode.core.clock import parse_instant
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput, OverlayRefused, RuleSetError
 from healthcode.core.rules.ruleset import (
     SEVERITY,
@@ -63,7 +64,7 @@ _REMOVING = ("remove", "disable", "drop", "exclude")
 _REPLACING = ("replace", "override", "redefine")
 
 
-def _refuse(code: str, message: str, **details: Any) -> OverlayRefused:
+def _refuse(code: ErrorCode, message: str, **details: Any) -> OverlayRefused:
     return OverlayRefused(code, message, **details)
 
 
@@ -71,19 +72,21 @@ def _check_keys(doc: Mapping[str, Any]) -> None:
     for key in _REMOVING:
         if key in doc:
             raise _refuse(
-                "OVERLAY_RULE_REMOVED",
+                ErrorCode.OVERLAY_RULE_REMOVED,
                 f"an overlay may not {key} national rules ({key}: {doc[key]!r})",
                 key=key,
             )
     for key in _REPLACING:
         if key in doc:
             raise _refuse(
-                "OVERLAY_RULE_REDEFINED", f"an overlay may not {key} national rules", key=key
+                ErrorCode.OVERLAY_RULE_REDEFINED,
+                f"an overlay may not {key} national rules",
+                key=key,
             )
     for i, rule in enumerate(doc.get("rules") or []):
         if isinstance(rule, Mapping) and any(k in rule for k in (*_REMOVING, "enabled")):
             raise _refuse(
-                "OVERLAY_RULE_REMOVED",
+                ErrorCode.OVERLAY_RULE_REMOVED,
                 f"rules/{i}: an overlay rule may not disable anything",
                 rule=rule.get("id"),
             )
@@ -98,7 +101,7 @@ def _check_base(national: RuleSet, doc: Mapping[str, Any]) -> None:
     ):
         if base[key] != mine:
             raise _refuse(
-                "OVERLAY_BASE_MISMATCH",
+                ErrorCode.OVERLAY_BASE_MISMATCH,
                 f"overlay {doc['id']} applies to {key} {base[key]}, not {mine}",
                 key=key,
                 expected=mine,
@@ -110,9 +113,13 @@ def _check_province(doc: Mapping[str, Any]) -> None:
     try:
         region = regions.lookup(doc["province"])
     except InvalidInput as exc:
-        raise _refuse("OVERLAY_PROVINCE_UNKNOWN", exc.message, province=doc["province"]) from exc
+        raise _refuse(
+            ErrorCode.OVERLAY_PROVINCE_UNKNOWN, exc.message, province=doc["province"]
+        ) from exc
     if region.level != "province":
-        raise _refuse("OVERLAY_PROVINCE_UNKNOWN", f"{region.code} is not a provincial-level region")
+        raise _refuse(
+            ErrorCode.OVERLAY_PROVINCE_UNKNOWN, f"{region.code} is not a provincial-level region"
+        )
 
 
 def _merge_parameters(national: RuleSet, doc: Mapping[str, Any]) -> dict[str, Parameter]:
@@ -131,7 +138,7 @@ def _merge_parameters(national: RuleSet, doc: Mapping[str, Any]) -> dict[str, Pa
         for attr in ("unit", "stricter"):
             if attr in raw and raw[attr] != getattr(theirs, attr):
                 raise _refuse(
-                    "OVERLAY_PARAMETER_REDEFINED",
+                    ErrorCode.OVERLAY_PARAMETER_REDEFINED,
                     f"parameter {name}: an overlay may not change its {attr}",
                     parameter=name,
                 )
@@ -139,7 +146,7 @@ def _merge_parameters(national: RuleSet, doc: Mapping[str, Any]) -> dict[str, Pa
         lower = value < theirs.value if theirs.stricter == "higher" else value > theirs.value
         if lower:
             raise _refuse(
-                "OVERLAY_PARAMETER_LOWERED",
+                ErrorCode.OVERLAY_PARAMETER_LOWERED,
                 f"parameter {name}: {value} is less strict than the national {theirs.value}",
                 parameter=name,
                 national=theirs.value,
@@ -163,27 +170,29 @@ def _check_rules(national: RuleSet, doc: Mapping[str, Any]) -> None:
                 and (effect not in SEVERITY or SEVERITY[effect] < SEVERITY[theirs.effect])
             ):
                 raise _refuse(
-                    "OVERLAY_COLOUR_LOWERED",
+                    ErrorCode.OVERLAY_COLOUR_LOWERED,
                     f"rule {rid} is {theirs.effect} nationally; the overlay makes it {effect}",
                     rule=rid,
                 )
             raise _refuse(
-                "OVERLAY_RULE_REDEFINED",
+                ErrorCode.OVERLAY_RULE_REDEFINED,
                 f"rule {rid} is a national rule; an overlay adds rules under ids of its own",
                 rule=rid,
             )
         if effect == "green":
             raise _refuse(
-                "OVERLAY_GREEN_RULE", f"rule {rid}: an overlay may not add a green rule", rule=rid
+                ErrorCode.OVERLAY_GREEN_RULE,
+                f"rule {rid}: an overlay may not add a green rule",
+                rule=rid,
             )
         if raw["reason"]["code"] in codes:
             raise _refuse(
-                "OVERLAY_REASON_CODE_TAKEN",
+                ErrorCode.OVERLAY_REASON_CODE_TAKEN,
                 f"rule {rid}: reason code {raw['reason']['code']} is a national one",
                 rule=rid,
             )
         if rid in seen:
-            raise RuleSetError("RULE_DUPLICATE", f"rule id {rid} appears twice", rule=rid)
+            raise RuleSetError(ErrorCode.RULE_DUPLICATE, f"rule id {rid} appears twice", rule=rid)
         seen.add(rid)
 
 
@@ -201,11 +210,11 @@ def apply_overlay(national: RuleSet, document: Mapping[str, Any]) -> RuleSet:
     _check_keys(document)
     check_schema(document)
     if document["kind"] != "overlay":
-        raise RuleSetError("RULESET_KIND", f"{document['id']} is not an overlay")
+        raise RuleSetError(ErrorCode.RULESET_KIND, f"{document['id']} is not an overlay")
     digest = compute_digest(document)
     if document.get("digest") not in (None, digest):
         raise RuleSetError(
-            "RULESET_DIGEST_MISMATCH",
+            ErrorCode.RULESET_DIGEST_MISMATCH,
             f"the overlay says {document['digest']} but hashes to {digest}",
             computed=digest,
         )
@@ -220,7 +229,9 @@ def apply_overlay(national: RuleSet, document: Mapping[str, Any]) -> RuleSet:
         untils.append(parse_instant(document["valid_until"]))
     valid_until = min(untils) if untils else None
     if valid_until is not None and valid_until <= valid_from:
-        raise _refuse("OVERLAY_VALIDITY", "the overlay's validity does not overlap the base's")
+        raise _refuse(
+            ErrorCode.OVERLAY_VALIDITY, "the overlay's validity does not overlap the base's"
+        )
 
     values = {name: p.value for name, p in params.items()}
     rules = [

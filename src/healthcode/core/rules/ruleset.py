@@ -55,6 +55,7 @@ import yaml
 
 from healthcode.core import certlogic
 from healthcode.core.clock import Clock, parse_instant
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import RuleSetError
 from healthcode.core.facts import format_instant
 
@@ -147,7 +148,7 @@ class RuleSet:
         if now < self.valid_from or (self.valid_until is not None and now >= self.valid_until):
             at = format_instant(now)
             raise RuleSetError(
-                "RULESET_NOT_VALID", f"{self.id} {self.version} is not valid at {at}", at=at
+                ErrorCode.RULESET_NOT_VALID, f"{self.id} {self.version} is not valid at {at}", at=at
             )
         return now
 
@@ -156,7 +157,7 @@ class RuleSet:
         for r in self.rules:
             if r.id == rule_id:
                 return r
-        raise RuleSetError("RULE_UNKNOWN", f"no rule {rule_id} in {self.id}", rule=rule_id)
+        raise RuleSetError(ErrorCode.RULE_UNKNOWN, f"no rule {rule_id} in {self.id}", rule=rule_id)
 
 
 def canonical_json(document: Mapping[str, Any]) -> bytes:
@@ -193,9 +194,9 @@ def load_document(path: str | Path) -> dict[str, Any]:
         text = Path(path).read_text(encoding="utf-8")
         doc = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
     except (OSError, ValueError, yaml.YAMLError) as exc:
-        raise RuleSetError("RULESET_UNREADABLE", f"cannot read {path}: {exc}") from exc
+        raise RuleSetError(ErrorCode.RULESET_UNREADABLE, f"cannot read {path}: {exc}") from exc
     if not isinstance(doc, dict):
-        raise RuleSetError("RULESET_UNREADABLE", f"{path} does not hold a mapping")
+        raise RuleSetError(ErrorCode.RULESET_UNREADABLE, f"{path} does not hold a mapping")
     return doc
 
 
@@ -210,7 +211,7 @@ def check_schema(document: Mapping[str, Any]) -> None:
         first = errors[0]
         where = "/".join(str(p) for p in first.absolute_path) or "(document)"
         raise RuleSetError(
-            "RULESET_SCHEMA", f"{where}: {first.message}", path=where, errors=len(errors)
+            ErrorCode.RULESET_SCHEMA, f"{where}: {first.message}", path=where, errors=len(errors)
         )
 
 
@@ -226,7 +227,9 @@ def substitute(expr: Any, values: Mapping[str, int], *, where: str = "") -> Any:
             for name in names:
                 if not isinstance(name, str) or name not in values:
                     raise RuleSetError(
-                        "PARAMETER_UNKNOWN", f"{where}: unknown parameter {name!r}", path=where
+                        ErrorCode.PARAMETER_UNKNOWN,
+                        f"{where}: unknown parameter {name!r}",
+                        path=where,
                     )
                 total += values[name]
             return total
@@ -240,7 +243,9 @@ def _text(text: str, values: Mapping[str, int], where: str) -> str:
     def repl(m: re.Match[str]) -> str:
         if m.group(1) not in values:
             raise RuleSetError(
-                "PARAMETER_UNKNOWN", f"{where}: unknown parameter {m.group(1)!r}", path=where
+                ErrorCode.PARAMETER_UNKNOWN,
+                f"{where}: unknown parameter {m.group(1)!r}",
+                path=where,
             )
         return str(values[m.group(1)])
 
@@ -273,7 +278,7 @@ def _check_certlogic(expr: Any, where: str) -> None:
     if issues:
         first = issues[0]
         raise RuleSetError(
-            "RULE_CERTLOGIC",
+            ErrorCode.RULE_CERTLOGIC,
             f"{where}{first.pointer}: {first.code} {first.message}",
             path=where + first.pointer,
             certlogic_code=first.code,
@@ -326,7 +331,7 @@ def _check_digest(document: Mapping[str, Any]) -> str:
     stated = document.get("digest")
     if stated is not None and stated != digest:
         raise RuleSetError(
-            "RULESET_DIGEST_MISMATCH",
+            ErrorCode.RULESET_DIGEST_MISMATCH,
             f"the document says {stated} but its content hashes to {digest}",
             stated=stated,
             computed=digest,
@@ -339,10 +344,12 @@ def _check_unique(rules: list[Mapping[str, Any]]) -> None:
     codes: set[str] = set()
     for r in rules:
         if r["id"] in seen:
-            raise RuleSetError("RULE_DUPLICATE", f"rule id {r['id']} appears twice", rule=r["id"])
+            raise RuleSetError(
+                ErrorCode.RULE_DUPLICATE, f"rule id {r['id']} appears twice", rule=r["id"]
+            )
         if r["reason"]["code"] in codes:
             raise RuleSetError(
-                "REASON_DUPLICATE",
+                ErrorCode.REASON_DUPLICATE,
                 f"reason code {r['reason']['code']} appears twice",
                 rule=r["id"],
             )
@@ -361,7 +368,7 @@ def parse_ruleset(document: Mapping[str, Any]) -> RuleSet:
     check_schema(document)
     if document["kind"] != "national":
         raise RuleSetError(
-            "RULESET_KIND",
+            ErrorCode.RULESET_KIND,
             f"{document['id']} is an overlay; load its national rule set and "
             "apply the overlay to it",
         )
@@ -369,7 +376,7 @@ def parse_ruleset(document: Mapping[str, Any]) -> RuleSet:
     valid_from = parse_instant(document["valid_from"])
     valid_until = _instant(document.get("valid_until"))
     if valid_until is not None and valid_until <= valid_from:
-        raise RuleSetError("RULESET_VALIDITY", "valid_until is not after valid_from")
+        raise RuleSetError(ErrorCode.RULESET_VALIDITY, "valid_until is not after valid_from")
     params = {
         name: Parameter(
             name=name,

@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import TrustError
 
 __all__ = [
@@ -151,12 +152,12 @@ def make_signer(
     ``CERT_VALIDITY`` when the validity is empty or outside the root's.
     """
     if not _PROVINCE.fullmatch(province):
-        raise TrustError("PROVINCE_INVALID", f"not a province code: {province!r}")
+        raise TrustError(ErrorCode.PROVINCE_INVALID, f"not a province code: {province!r}")
     start, end = _utc(not_before), _utc(not_after)
     if end <= start:
-        raise TrustError("CERT_VALIDITY", "not_after must be after not_before")
+        raise TrustError(ErrorCode.CERT_VALIDITY, "not_after must be after not_before")
     if start < root.certificate.not_valid_before_utc or end > root.certificate.not_valid_after_utc:
-        raise TrustError("CERT_VALIDITY", "signer validity must lie within the root's")
+        raise TrustError(ErrorCode.CERT_VALIDITY, "signer validity must lie within the root's")
     key = private_key or ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name(
         [
@@ -208,31 +209,35 @@ def province_of_certificate(cert: x509.Certificate) -> str:
     """
     values = cert.subject.get_attributes_for_oid(NameOID.STATE_OR_PROVINCE_NAME)
     if len(values) != 1 or not isinstance(values[0].value, str):
-        raise TrustError("CERT_PROVINCE", "signer certificate has no single province (ST)")
+        raise TrustError(ErrorCode.CERT_PROVINCE, "signer certificate has no single province (ST)")
     province = values[0].value
     if not _PROVINCE.fullmatch(province):
-        raise TrustError("CERT_PROVINCE", f"not a province code in subject: {province!r}")
+        raise TrustError(ErrorCode.CERT_PROVINCE, f"not a province code in subject: {province!r}")
     return province
 
 
 def _verify_signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> None:
     public = issuer.public_key()
     if not isinstance(public, ec.EllipticCurvePublicKey):
-        raise TrustError("CERT_ALGORITHM", "issuer key is not an EC key")
+        raise TrustError(ErrorCode.CERT_ALGORITHM, "issuer key is not an EC key")
     hash_alg = cert.signature_hash_algorithm
     if cert.issuer != issuer.subject or not isinstance(hash_alg, hashes.SHA256):
-        raise TrustError("CERT_NOT_SIGNED_BY_ROOT", "certificate was not issued by this root")
+        raise TrustError(
+            ErrorCode.CERT_NOT_SIGNED_BY_ROOT, "certificate was not issued by this root"
+        )
     try:
         public.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(hash_alg))
     except InvalidSignature as exc:
-        raise TrustError("CERT_NOT_SIGNED_BY_ROOT", "certificate signature is invalid") from exc
+        raise TrustError(
+            ErrorCode.CERT_NOT_SIGNED_BY_ROOT, "certificate signature is invalid"
+        ) from exc
 
 
 def _key_usage(cert: x509.Certificate) -> x509.KeyUsage:
     try:
         return cert.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound as exc:
-        raise TrustError("CERT_KEY_USAGE", "certificate has no key usage") from exc
+        raise TrustError(ErrorCode.CERT_KEY_USAGE, "certificate has no key usage") from exc
 
 
 def check_root(cert: x509.Certificate) -> None:
@@ -245,12 +250,12 @@ def check_root(cert: x509.Certificate) -> None:
         bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
         usage = _key_usage(cert)
     except (TrustError, x509.ExtensionNotFound) as exc:
-        raise TrustError("ROOT_INVALID", f"not a usable root: {exc}") from exc
+        raise TrustError(ErrorCode.ROOT_INVALID, f"not a usable root: {exc}") from exc
     public = cert.public_key()
     if not bc.ca or not usage.key_cert_sign:
-        raise TrustError("ROOT_INVALID", "root must be a CA with keyCertSign")
+        raise TrustError(ErrorCode.ROOT_INVALID, "root must be a CA with keyCertSign")
     if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != "secp256r1":
-        raise TrustError("ROOT_INVALID", "root key must be EC P-256")
+        raise TrustError(ErrorCode.ROOT_INVALID, "root key must be EC P-256")
 
 
 def check_signer(
@@ -268,20 +273,22 @@ def check_signer(
     _verify_signed_by(cert, root_cert)
     public = cert.public_key()
     if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != "secp256r1":
-        raise TrustError("CERT_ALGORITHM", "signer key must be EC P-256")
+        raise TrustError(ErrorCode.CERT_ALGORITHM, "signer key must be EC P-256")
     try:
         bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
     except x509.ExtensionNotFound:
         bc = x509.BasicConstraints(ca=False, path_length=None)
     usage = _key_usage(cert)
     if bc.ca or not usage.digital_signature:
-        raise TrustError("CERT_KEY_USAGE", "signer must be a non-CA with digitalSignature")
+        raise TrustError(ErrorCode.CERT_KEY_USAGE, "signer must be a non-CA with digitalSignature")
     try:
         eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     except x509.ExtensionNotFound as exc:
-        raise TrustError("CERT_EKU", "signer certificate has no extended key usage") from exc
+        raise TrustError(
+            ErrorCode.CERT_EKU, "signer certificate has no extended key usage"
+        ) from exc
     if NATIVE_SIGNER_EKU not in eku and ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE not in eku:
-        raise TrustError("CERT_EKU", "certificate may not sign native health codes")
+        raise TrustError(ErrorCode.CERT_EKU, "certificate may not sign native health codes")
     province = province_of_certificate(cert)
     if at is not None:
         check_validity(cert, at)
@@ -292,9 +299,11 @@ def check_validity(cert: x509.Certificate, at: datetime) -> None:
     """Raises TrustError ``CERT_NOT_YET_VALID`` / ``CERT_EXPIRED`` when ``at`` is outside."""
     when = _utc(at)
     if when < cert.not_valid_before_utc:
-        raise TrustError("CERT_NOT_YET_VALID", f"valid from {cert.not_valid_before_utc}")
+        raise TrustError(ErrorCode.CERT_NOT_YET_VALID, f"valid from {cert.not_valid_before_utc}")
     if when > cert.not_valid_after_utc:
-        raise TrustError("CERT_EXPIRED", f"certificate expired at {cert.not_valid_after_utc}")
+        raise TrustError(
+            ErrorCode.CERT_EXPIRED, f"certificate expired at {cert.not_valid_after_utc}"
+        )
 
 
 def dump_certificate(cert: x509.Certificate) -> bytes:
@@ -309,7 +318,7 @@ def load_certificate(data: bytes) -> x509.Certificate:
             return x509.load_pem_x509_certificate(data)
         return x509.load_der_x509_certificate(data)
     except ValueError as exc:
-        raise TrustError("CERT_MALFORMED", f"cannot parse certificate: {exc}") from exc
+        raise TrustError(ErrorCode.CERT_MALFORMED, f"cannot parse certificate: {exc}") from exc
 
 
 def dump_private_key(key: ec.EllipticCurvePrivateKey, passphrase: bytes | None = None) -> bytes:
@@ -329,9 +338,9 @@ def load_private_key(data: bytes, passphrase: bytes | None = None) -> ec.Ellipti
     try:
         key = serialization.load_pem_private_key(data, password=passphrase or None)
     except TypeError as exc:  # encrypted without passphrase or the other way round
-        raise TrustError("KEY_PASSPHRASE", str(exc)) from exc
+        raise TrustError(ErrorCode.KEY_PASSPHRASE, str(exc)) from exc
     except ValueError as exc:
-        raise TrustError("KEY_MALFORMED", f"cannot load private key: {exc}") from exc
+        raise TrustError(ErrorCode.KEY_MALFORMED, f"cannot load private key: {exc}") from exc
     if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise TrustError("KEY_MALFORMED", "private key is not an EC key")
+        raise TrustError(ErrorCode.KEY_MALFORMED, "private key is not an EC key")
     return key

@@ -55,6 +55,7 @@ from cryptography import x509
 
 from healthcode.core.clock import Clock
 from healthcode.core.codes.cose import sign1_decode, sign1_encode, verify_signature
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import TrustError, VerificationFailed
 from healthcode.core.trust.certs import KeyPair, kid_of
 
@@ -148,7 +149,7 @@ def seal(
 
 
 def _malformed(message: str) -> TrustError:
-    return TrustError("ENVELOPE_MALFORMED", message)
+    return TrustError(ErrorCode.ENVELOPE_MALFORMED, message)
 
 
 def _decode(raw: bytes) -> tuple[Any, dict[str, Any]]:
@@ -168,7 +169,7 @@ def _decode(raw: bytes) -> tuple[Any, dict[str, Any]]:
 
 def _check_fields(body: dict[str, Any]) -> None:
     if body.get("v") != ENVELOPE_VERSION or isinstance(body.get("v"), bool):
-        raise TrustError("ENVELOPE_VERSION_UNKNOWN", f"envelope version {body.get('v')!r}")
+        raise TrustError(ErrorCode.ENVELOPE_VERSION_UNKNOWN, f"envelope version {body.get('v')!r}")
     missing = [name for name in _FIELDS if name not in body]
     if missing:
         raise _malformed(f"missing fields: {', '.join(missing)}")
@@ -208,15 +209,15 @@ def open_envelope(
     msg, body = _decode(raw)
     _check_fields(body)
     if body["kind"] != kind:
-        raise TrustError("ENVELOPE_KIND", f"expected a {kind}, got a {body['kind']!r}")
+        raise TrustError(ErrorCode.ENVELOPE_KIND, f"expected a {kind}, got a {body['kind']!r}")
     try:
         verify_signature(msg, root_cert.public_key())
     except VerificationFailed as exc:
-        raise TrustError("ENVELOPE_SIGNATURE_INVALID", exc.message) from exc
+        raise TrustError(ErrorCode.ENVELOPE_SIGNATURE_INVALID, exc.message) from exc
     content: bytes = body["content"]
     digest = hashlib.sha256(content).digest()
     if digest != body["digest"]:
-        raise TrustError("ENVELOPE_DIGEST_MISMATCH", "content does not match its digest")
+        raise TrustError(ErrorCode.ENVELOPE_DIGEST_MISMATCH, "content does not match its digest")
     try:
         not_before = datetime.fromtimestamp(body["nbf"], UTC)
         expires = datetime.fromtimestamp(body["exp"], UTC)
@@ -224,13 +225,13 @@ def open_envelope(
         raise _malformed(f"time out of range: {exc}") from exc
     now = clock.now()
     if now + MAX_CLOCK_SKEW < not_before:
-        raise TrustError("ENVELOPE_NOT_YET_VALID", f"valid from {not_before.isoformat()}")
+        raise TrustError(ErrorCode.ENVELOPE_NOT_YET_VALID, f"valid from {not_before.isoformat()}")
     sequence: int = body["seq"]
     if held is not None and (
         sequence < held.sequence or (sequence == held.sequence and digest != held.digest)
     ):
         raise TrustError(
-            "ENVELOPE_ROLLBACK",
+            ErrorCode.ENVELOPE_ROLLBACK,
             f"{kind} #{sequence} is older than or conflicts with the held #{held.sequence}",
             held=held.sequence,
             offered=sequence,
@@ -238,7 +239,7 @@ def open_envelope(
     stale_by = max(now - expires, timedelta(0))
     if stale_by > max_staleness:
         raise TrustError(
-            "ENVELOPE_EXPIRED",
+            ErrorCode.ENVELOPE_EXPIRED,
             f"{kind} #{sequence} expired {stale_by} ago (tolerance {max_staleness})",
             stale_by_seconds=int(stale_by.total_seconds()),
         )

@@ -38,6 +38,7 @@ from typing import Any
 from cryptography import x509
 
 from healthcode.core.clock import Clock, parse_instant
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import TrustError
 from healthcode.core.trust.certs import (
     KeyPair,
@@ -97,10 +98,10 @@ class Network:
         """
         path = Path(home)
         if (path / _STATE).exists():
-            raise TrustError("NETWORK_EXISTS", f"{path} already holds a network")
+            raise TrustError(ErrorCode.NETWORK_EXISTS, f"{path} already holds a network")
         wanted = sorted(set(provinces))
         if not wanted:
-            raise TrustError("PROVINCE_INVALID", "a network needs at least one province")
+            raise TrustError(ErrorCode.PROVINCE_INVALID, "a network needs at least one province")
         now = clock.now()
         root = make_root(now=now, validity=root_validity)
         state: dict[str, Any] = {
@@ -128,7 +129,9 @@ class Network:
         try:
             state = json.loads((path / _STATE).read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
-            raise TrustError("NETWORK_MISSING", f"no network in {path} (run keys init)") from exc
+            raise TrustError(
+                ErrorCode.NETWORK_MISSING, f"no network in {path} (run keys init)"
+            ) from exc
         return cls(path, state, passphrase)
 
     def _save(self) -> None:
@@ -176,7 +179,7 @@ class Network:
         """The signer with this kid. Raises TrustError ``SIGNER_UNKNOWN``."""
         info = self._state["signers"].get(kid.hex())
         if info is None:
-            raise TrustError("SIGNER_UNKNOWN", f"no signer with kid {kid.hex()}")
+            raise TrustError(ErrorCode.SIGNER_UNKNOWN, f"no signer with kid {kid.hex()}")
         province = info["province"]
         key = load_private_key(
             self._signer_path(province, kid, "key").read_bytes(), self._passphrase
@@ -216,7 +219,7 @@ class Network:
             if cert.not_valid_before_utc <= at <= cert.not_valid_after_utc:
                 candidates.append((cert.not_valid_before_utc, kid_hex))
         if not candidates:
-            raise TrustError("SIGNER_UNKNOWN", f"province {province} has no active signer")
+            raise TrustError(ErrorCode.SIGNER_UNKNOWN, f"province {province} has no active signer")
         return self.signer(bytes.fromhex(max(candidates)[1]))
 
     # -- changes --------------------------------------------------------------------------------
@@ -225,7 +228,9 @@ class Network:
     ) -> KeyPair:
         """Add a province with its first signer. Raises TrustError ``PROVINCE_EXISTS``."""
         if province in self._state["provinces"]:
-            raise TrustError("PROVINCE_EXISTS", f"province {province} is already in the network")
+            raise TrustError(
+                ErrorCode.PROVINCE_EXISTS, f"province {province} is already in the network"
+            )
         pair = self._new_signer(province, clock.now(), validity)
         self._state["provinces"] = sorted([*self._state["provinces"], province])
         self._save()
@@ -237,7 +242,9 @@ class Network:
         """A new signer for ``province``; its previous signers retire (they stay trusted for
         the codes they already signed). Raises TrustError ``PROVINCE_UNKNOWN``."""
         if province not in self._state["provinces"]:
-            raise TrustError("PROVINCE_UNKNOWN", f"province {province} is not in the network")
+            raise TrustError(
+                ErrorCode.PROVINCE_UNKNOWN, f"province {province} is not in the network"
+            )
         now = clock.now()
         for info in self._state["signers"].values():
             if info["province"] == province and info["retired_at"] is None:
@@ -249,7 +256,7 @@ class Network:
     def revoke_signer(self, kid: bytes, *, clock: Clock) -> None:
         """Revoke a signer: every code it signed fails. Raises TrustError ``SIGNER_UNKNOWN``."""
         if kid.hex() not in self._state["signers"]:
-            raise TrustError("SIGNER_UNKNOWN", f"no signer with kid {kid.hex()}")
+            raise TrustError(ErrorCode.SIGNER_UNKNOWN, f"no signer with kid {kid.hex()}")
         self._state["revoked_signers"][kid.hex()] = clock.now().isoformat()
         self._save()
 
@@ -257,7 +264,7 @@ class Network:
         """Revoke one code by serial; the entry is kept in trust lists until ``until`` (the
         code's expiry; at most :data:`MAX_CODE_LIFETIME` from now is enough)."""
         if not serial:
-            raise TrustError("SERIAL_INVALID", "serial must not be empty")
+            raise TrustError(ErrorCode.SERIAL_INVALID, "serial must not be empty")
         previous = self._state["revoked_serials"].get(serial.hex())
         if previous is None or parse_instant(previous) < until:
             self._state["revoked_serials"][serial.hex()] = until.isoformat()
@@ -267,7 +274,9 @@ class Network:
         """Record the digest of a published rule set or value set in the trust list."""
         table = {"rule-set": "rule_sets", "value-set": "value_sets"}.get(kind)
         if table is None:
-            raise TrustError("DOCUMENT_KIND", f"kind must be rule-set or value-set, not {kind!r}")
+            raise TrustError(
+                ErrorCode.DOCUMENT_KIND, f"kind must be rule-set or value-set, not {kind!r}"
+            )
         self._state[table][name] = digest_hex
         self._save()
 

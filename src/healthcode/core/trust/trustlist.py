@@ -44,6 +44,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from healthcode.core.clock import Clock, parse_instant
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import TrustError
 from healthcode.core.trust.certs import check_signer, kid_of, load_certificate
 from healthcode.core.trust.envelope import Held, OpenedDocument, open_envelope
@@ -78,7 +79,7 @@ class SignerEntry:
 
 
 def _malformed(message: str) -> TrustError:
-    return TrustError("TRUSTLIST_MALFORMED", message)
+    return TrustError(ErrorCode.TRUSTLIST_MALFORMED, message)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -227,7 +228,8 @@ def _signer(item: Any, root_cert: x509.Certificate) -> SignerEntry:
     province = check_signer(cert, root_cert=root_cert)
     if province != item.get("province"):
         raise TrustError(
-            "CERT_PROVINCE", f"certificate of {province} listed under {item.get('province')!r}"
+            ErrorCode.CERT_PROVINCE,
+            f"certificate of {province} listed under {item.get('province')!r}",
         )
     retired = item.get("retired_at")
     return SignerEntry(province, cert, None if retired is None else parse_instant(_str(retired)))
@@ -333,7 +335,9 @@ class TrustStore:
         """Freshness of the cached copy. Raises TrustError ``TRUST_LIST_MISSING``."""
         loaded = self._load()
         if loaded is None:
-            raise TrustError("TRUST_LIST_MISSING", f"no trust list cached in {self.directory}")
+            raise TrustError(
+                ErrorCode.TRUST_LIST_MISSING, f"no trust list cached in {self.directory}"
+            )
         doc = loaded[0]
         stale_by = max(self.clock.now() - doc.expires, timedelta(0))
         return TrustStatus(doc.sequence, doc.expires, stale_by, self.max_staleness)
@@ -346,7 +350,7 @@ class TrustStore:
         status = self.status()
         if not status.usable:
             raise TrustError(
-                "ENVELOPE_EXPIRED",
+                ErrorCode.ENVELOPE_EXPIRED,
                 status.describe(),
                 stale_by_seconds=int(status.stale_by.total_seconds()),
             )

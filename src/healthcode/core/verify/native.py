@@ -41,6 +41,7 @@ from typing import Any, Protocol, cast, runtime_checkable
 from healthcode.core import certlogic, regions
 from healthcode.core.codes.cwt import check_times, decode_claims
 from healthcode.core.codes.native import PREFIX, NativePayload, parse_payload_at
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import CertLogicError, InvalidInput, VerificationFailed
 from healthcode.core.verify.keys import KeyStore, TrustedKey
 from healthcode.core.verify.pipeline import VerifyContext, register_format
@@ -90,13 +91,15 @@ def _check_claims(
         now = context.clock.now()
     issued_at, expires_at = check_times(claims, context.clock, skew=context.skew, now=now)
     if issued_at is None or expires_at is None:
-        raise VerificationFailed("CWT_MALFORMED", "iat and exp are required", stage=Stage.CLAIMS)
+        raise VerificationFailed(
+            ErrorCode.CWT_MALFORMED, "iat and exp are required", stage=Stage.CLAIMS
+        )
     # The signer must have been valid when it signed, and still be valid now.
     check_key_validity(key, issued_at)
     check_key_validity(key, now)
     if claims.get(1) != key.issuer:
         raise VerificationFailed(
-            "ISSUER_MISMATCH",
+            ErrorCode.ISSUER_MISMATCH,
             f"the code claims issuer {claims.get(1)!r}, its signer belongs to {key.issuer}",
             stage=Stage.CLAIMS,
         )
@@ -109,7 +112,7 @@ def _check_retired(
     retired = store.retired_at(key.kid)
     if retired is not None and issued_at > retired + ctx.skew:
         raise VerificationFailed(
-            "SIGNER_RETIRED",
+            ErrorCode.SIGNER_RETIRED,
             f"the signer retired at {retired.isoformat()}, before this code was issued",
             stage=Stage.CLAIMS,
         )
@@ -154,11 +157,14 @@ def check_rules(
             passed = certlogic.boolsiness(_compiled(rule)(data))
         except CertLogicError as exc:
             raise VerificationFailed(
-                "RULE_ERROR", f"rule {rule_id}: {exc.message}", stage=Stage.RULES, rule=rule_id
+                ErrorCode.RULE_ERROR,
+                f"rule {rule_id}: {exc.message}",
+                stage=Stage.RULES,
+                rule=rule_id,
             ) from exc
         if not passed:
             raise VerificationFailed(
-                "RULE_FAILED",
+                ErrorCode.RULE_FAILED,
                 str(rule.get("description") or f"rule {rule_id} is not met"),
                 stage=Stage.RULES,
                 rule=rule_id,
@@ -204,7 +210,7 @@ def verify_native(text: str, context: VerifyContext) -> VerificationResult:
         issued_at, expires_at = _check_claims(claims, key, context, now)
         if not _is_native_trust(store):
             raise VerificationFailed(
-                "REVOCATION_UNAVAILABLE",
+                ErrorCode.REVOCATION_UNAVAILABLE,
                 "the key store carries no revocation information",
                 stage=Stage.REVOCATION,
             )
@@ -216,7 +222,7 @@ def verify_native(text: str, context: VerifyContext) -> VerificationResult:
         # 8: revocation of this code.
         if trust.is_serial_revoked(payload.serial):
             raise VerificationFailed(
-                "CODE_REVOKED",
+                ErrorCode.CODE_REVOKED,
                 f"code {payload.serial.hex()} is revoked",
                 stage=Stage.REVOCATION,
                 payload=as_json,

@@ -28,6 +28,7 @@ from datetime import timedelta
 from typing import Any
 
 from healthcode.core.clock import Clock, SystemClock
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import VerificationFailed
 from healthcode.core.verify.keys import KeyStore, StaticKeyStore
 from healthcode.core.verify.result import Stage, VerificationResult
@@ -166,14 +167,16 @@ def verify(text: str, *, context: VerifyContext) -> VerificationResult:
         _load_builtin()
     if not isinstance(text, str):
         return failed_result(
-            "unknown", VerificationFailed("PREFIX_UNKNOWN", "not text", stage=Stage.PREFIX)
+            "unknown", VerificationFailed(ErrorCode.PREFIX_UNKNOWN, "not text", stage=Stage.PREFIX)
         )
     text = text.strip("\r\n")
     if len(text) > MAX_TEXT_LENGTH:
         return failed_result(
             "unknown",
             VerificationFailed(
-                "TEXT_TOO_LONG", f"more than {MAX_TEXT_LENGTH} characters", stage=Stage.PREFIX
+                ErrorCode.TEXT_TOO_LONG,
+                f"more than {MAX_TEXT_LENGTH} characters",
+                stage=Stage.PREFIX,
             ),
         )
     route = _route(text)
@@ -181,7 +184,9 @@ def verify(text: str, *, context: VerifyContext) -> VerificationResult:
         return failed_result(
             "unknown",
             VerificationFailed(
-                "PREFIX_UNKNOWN", "no known format starts like this text", stage=Stage.PREFIX
+                ErrorCode.PREFIX_UNKNOWN,
+                "no known format starts like this text",
+                stage=Stage.PREFIX,
             ),
         )
     name, verifier = route

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import io
 
+from healthcode.core.error_codes import ErrorCode, Stage
 from healthcode.core.errors import VerificationFailed
 
 __all__ = ["MAX_IMAGE_PIXELS", "decode_image"]
 
 #: A phone photo is about 12 megapixels; a larger picture is refused, not decoded.
 MAX_IMAGE_PIXELS = 40_000_000
-_STAGE = "qr"
+_STAGE = Stage.QR
 
 
 def decode_image(data: bytes) -> list[str]:
@@ -32,7 +33,7 @@ def decode_image(data: bytes) -> list[str]:
         with Image.open(io.BytesIO(data)) as image:
             if image.width * image.height > MAX_IMAGE_PIXELS:
                 raise VerificationFailed(
-                    "QR_UNREADABLE",
+                    ErrorCode.QR_UNREADABLE,
                     f"picture of {image.width}x{image.height} is too large",
                     stage=_STAGE,
                 )
@@ -40,12 +41,12 @@ def decode_image(data: bytes) -> list[str]:
             gray = image.convert("L")
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise VerificationFailed(
-            "QR_UNREADABLE", f"not a readable picture: {exc}", stage=_STAGE
+            ErrorCode.QR_UNREADABLE, f"not a readable picture: {exc}", stage=_STAGE
         ) from exc
     results = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode)  # type: ignore[arg-type]
     texts = [r.text for r in results if r.valid and r.text]
     if not texts:
         raise VerificationFailed(
-            "QR_UNREADABLE", "no readable QR code in the picture", stage=_STAGE
+            ErrorCode.QR_UNREADABLE, "no readable QR code in the picture", stage=_STAGE
         )
     return texts

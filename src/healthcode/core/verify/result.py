@@ -11,25 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from healthcode.core.error_codes import Stage
+
 __all__ = ["Stage", "VerificationResult"]
-
-
-class Stage:
-    """Stable names of the verifier stages, in pipeline order."""
-
-    PREFIX = "prefix"
-    BASE45 = "base45"
-    DECOMPRESS = "decompress"
-    COSE = "cose"
-    SIGNATURE = "signature"
-    CLAIMS = "claims"
-    KEY_USAGE = "key_usage"  # EU DCC: the signer's EKU does not cover this kind of certificate
-    SCHEMA = "schema"
-    REVOCATION = "revocation"
-    RULES = "rules"
-    # SMART Health Cards
-    NUMERIC = "numeric"
-    JWS = "jws"
 
 
 @dataclass(frozen=True, slots=True)

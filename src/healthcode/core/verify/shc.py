@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import TrustError, VerificationFailed
 from healthcode.core.verify.keys import KeyStore, TrustedKey
 from healthcode.core.verify.pipeline import VerifyContext, register_format
@@ -64,7 +65,7 @@ MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_CHUNKS = 16
 
 
-def _fail(code: str, message: str, stage: str) -> VerificationFailed:
+def _fail(code: ErrorCode, message: str, stage: Stage) -> VerificationFailed:
     return VerificationFailed(code, message, stage=stage)
 
 
@@ -78,12 +79,14 @@ def encode_numeric(jws: str) -> str:
 
 def _digits_to_text(digits: str) -> str:
     if len(digits) % 2 or not digits.isascii() or not digits.isdigit():
-        raise _fail("SHC_NUMERIC_INVALID", "not an even run of digits", Stage.NUMERIC)
+        raise _fail(ErrorCode.SHC_NUMERIC_INVALID, "not an even run of digits", Stage.NUMERIC)
     out = []
     for i in range(0, len(digits), 2):
         value = int(digits[i : i + 2])
         if value > 77:  # "z" - 45: the highest character of base64url and "."
-            raise _fail("SHC_NUMERIC_INVALID", f"digit pair {value} is above 77", Stage.NUMERIC)
+            raise _fail(
+                ErrorCode.SHC_NUMERIC_INVALID, f"digit pair {value} is above 77", Stage.NUMERIC
+            )
         out.append(chr(value + 45))
     return "".join(out)
 
@@ -95,7 +98,9 @@ def decode_numeric(text: str) -> str:
     """
     parts = text.split()
     if not parts or not all(p.startswith(PREFIX) for p in parts):
-        raise _fail("SHC_NUMERIC_INVALID", "every part must start with shc:/", Stage.NUMERIC)
+        raise _fail(
+            ErrorCode.SHC_NUMERIC_INVALID, "every part must start with shc:/", Stage.NUMERIC
+        )
     bodies = [p[len(PREFIX) :] for p in parts]
     if len(bodies) == 1 and "/" not in bodies[0]:
         return _digits_to_text(bodies[0])
@@ -104,20 +109,28 @@ def decode_numeric(text: str) -> str:
     for body in bodies:
         fields = body.split("/")
         if len(fields) != 3 or not all(f.isascii() and f.isdigit() for f in fields[:2]):
-            raise _fail("SHC_NUMERIC_INVALID", "a chunk must be shc:/i/n/digits", Stage.NUMERIC)
+            raise _fail(
+                ErrorCode.SHC_NUMERIC_INVALID, "a chunk must be shc:/i/n/digits", Stage.NUMERIC
+            )
         index, count = int(fields[0]), int(fields[1])
         if not 1 <= index <= count <= MAX_CHUNKS or (total is not None and count != total):
             raise _fail(
-                "SHC_NUMERIC_INVALID", f"chunk {index} of {count} is out of range", Stage.NUMERIC
+                ErrorCode.SHC_NUMERIC_INVALID,
+                f"chunk {index} of {count} is out of range",
+                Stage.NUMERIC,
             )
         total = count
         if index in chunks:
-            raise _fail("SHC_NUMERIC_INVALID", f"chunk {index} appears twice", Stage.NUMERIC)
+            raise _fail(
+                ErrorCode.SHC_NUMERIC_INVALID, f"chunk {index} appears twice", Stage.NUMERIC
+            )
         chunks[index] = fields[2]
     assert total is not None
     if len(chunks) != total:
         missing = sorted(set(range(1, total + 1)) - set(chunks))
-        raise _fail("SHC_CHUNK_MISSING", f"chunks {missing} of {total} are missing", Stage.NUMERIC)
+        raise _fail(
+            ErrorCode.SHC_CHUNK_MISSING, f"chunks {missing} of {total} are missing", Stage.NUMERIC
+        )
     return "".join(_digits_to_text(chunks[i]) for i in range(1, total + 1))
 
 
@@ -126,11 +139,11 @@ def decode_numeric(text: str) -> str:
 
 def _b64url(text: str, what: str) -> bytes:
     if not text.isascii() or "=" in text:
-        raise _fail("JWS_MALFORMED", f"{what} is not base64url", Stage.JWS)
+        raise _fail(ErrorCode.JWS_MALFORMED, f"{what} is not base64url", Stage.JWS)
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError) as exc:
-        raise _fail("JWS_MALFORMED", f"{what} is not base64url", Stage.JWS) from exc
+        raise _fail(ErrorCode.JWS_MALFORMED, f"{what} is not base64url", Stage.JWS) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,19 +164,21 @@ def decode_jws(compact: str) -> Jws:
     """Split and decode a compact JWS; raises ``JWS_MALFORMED`` (jws)."""
     parts = compact.split(".")
     if len(parts) != 3:
-        raise _fail("JWS_MALFORMED", "a compact JWS has three parts", Stage.JWS)
+        raise _fail(ErrorCode.JWS_MALFORMED, "a compact JWS has three parts", Stage.JWS)
     try:
         header = json.loads(_b64url(parts[0], "header"))
     except ValueError as exc:
-        raise _fail("JWS_MALFORMED", "the header is not JSON", Stage.JWS) from exc
+        raise _fail(ErrorCode.JWS_MALFORMED, "the header is not JSON", Stage.JWS) from exc
     if not isinstance(header, dict):
-        raise _fail("JWS_MALFORMED", "the header is not a JSON object", Stage.JWS)
+        raise _fail(ErrorCode.JWS_MALFORMED, "the header is not a JSON object", Stage.JWS)
     if header.get("alg") != "ES256":
-        raise _fail("ALG_UNSUPPORTED", f"alg {header.get('alg')!r} is not ES256", Stage.JWS)
+        raise _fail(ErrorCode.ALG_UNSUPPORTED, f"alg {header.get('alg')!r} is not ES256", Stage.JWS)
     if header.get("zip") != "DEF":
-        raise _fail("JWS_MALFORMED", "SMART Health Cards are compressed (zip DEF)", Stage.JWS)
+        raise _fail(
+            ErrorCode.JWS_MALFORMED, "SMART Health Cards are compressed (zip DEF)", Stage.JWS
+        )
     if not isinstance(header.get("kid"), str) or not header["kid"]:
-        raise _fail("KID_MISSING", "the header has no kid", Stage.JWS)
+        raise _fail(ErrorCode.KID_MISSING, "the header has no kid", Stage.JWS)
     return Jws(
         header=header,
         signing_input=f"{parts[0]}.{parts[1]}".encode("ascii"),
@@ -216,10 +231,10 @@ class ShcTrust:
             try:
                 jwks = json.loads(jwks)
             except ValueError as exc:
-                raise TrustError("JWKS_INVALID", f"not JSON: {exc}") from exc
+                raise TrustError(ErrorCode.JWKS_INVALID, f"not JSON: {exc}") from exc
         keys = jwks.get("keys") if isinstance(jwks, Mapping) else None
         if not isinstance(keys, list):
-            raise TrustError("JWKS_INVALID", "a JWKS is an object with a keys array")
+            raise TrustError(ErrorCode.JWKS_INVALID, "a JWKS is an object with a keys array")
         for jwk in keys:
             self._add_jwk(jwk, issuer.rstrip("/"))
 
@@ -271,19 +286,19 @@ class ShcTrust:
             try:
                 crl = json.loads(crl)
             except ValueError as exc:
-                raise TrustError("CRL_INVALID", f"not JSON: {exc}") from exc
+                raise TrustError(ErrorCode.CRL_INVALID, f"not JSON: {exc}") from exc
         if not isinstance(crl, Mapping) or crl.get("method") != "rid":
-            raise TrustError("CRL_INVALID", "a SHC revocation list has method 'rid'")
+            raise TrustError(ErrorCode.CRL_INVALID, "a SHC revocation list has method 'rid'")
         rids = crl.get("rids")
         if not isinstance(rids, list) or not isinstance(crl.get("kid"), str):
-            raise TrustError("CRL_INVALID", "a SHC revocation list has a kid and rids")
+            raise TrustError(ErrorCode.CRL_INVALID, "a SHC revocation list has a kid and rids")
         entry = _Crl(ctr=int(crl.get("ctr", 0)))
         for item in rids:
             rid, _, stamp = str(item).partition(".")
             try:
                 entry.rids[rid] = float(stamp) if stamp else None
             except ValueError as exc:
-                raise TrustError("CRL_INVALID", f"bad rid timestamp in {item!r}") from exc
+                raise TrustError(ErrorCode.CRL_INVALID, f"bad rid timestamp in {item!r}") from exc
         self._crls[crl["kid"]] = entry
 
     def revocation_of(self, kid: str, rid: str, nbf: float) -> str | None:
@@ -324,13 +339,15 @@ def _check_signature(jws: Jws, store: KeyStore) -> TrustedKey:
     keys = store.keys_for_kid(jws.kid.encode("utf-8"))
     if not keys:
         raise VerificationFailed(
-            "KEY_NOT_IN_TRUST_LIST",
+            ErrorCode.KEY_NOT_IN_TRUST_LIST,
             f"no trusted issuer key has kid {jws.kid}",
             stage=Stage.SIGNATURE,
             kid=jws.kid,
         )
     if len(jws.signature) != 64:
-        raise _fail("SIGNATURE_INVALID", "an ES256 JWS signature is 64 bytes", Stage.SIGNATURE)
+        raise _fail(
+            ErrorCode.SIGNATURE_INVALID, "an ES256 JWS signature is 64 bytes", Stage.SIGNATURE
+        )
     der = encode_dss_signature(
         int.from_bytes(jws.signature[:32], "big"), int.from_bytes(jws.signature[32:], "big")
     )
@@ -343,7 +360,9 @@ def _check_signature(jws: Jws, store: KeyStore) -> TrustedKey:
             continue
         return key
     raise _fail(
-        "SIGNATURE_INVALID", "the signature does not verify with the issuer's key", Stage.SIGNATURE
+        ErrorCode.SIGNATURE_INVALID,
+        "the signature does not verify with the issuer's key",
+        Stage.SIGNATURE,
     )
 
 
@@ -352,10 +371,12 @@ def _inflate_raw(data: bytes) -> bytes:
     try:
         out = inflater.decompress(data, MAX_PAYLOAD_BYTES)
     except zlib.error as exc:
-        raise _fail("DECOMPRESS_FAILED", f"not raw DEFLATE: {exc}", Stage.DECOMPRESS) from exc
+        raise _fail(
+            ErrorCode.DECOMPRESS_FAILED, f"not raw DEFLATE: {exc}", Stage.DECOMPRESS
+        ) from exc
     if inflater.unconsumed_tail or not inflater.eof or inflater.unused_data:
         raise _fail(
-            "DECOMPRESS_FAILED",
+            ErrorCode.DECOMPRESS_FAILED,
             "DEFLATE stream truncated, too long or followed by bytes",
             Stage.DECOMPRESS,
         )
@@ -366,11 +387,11 @@ def _instant(value: Any, name: str) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise _fail("CWT_MALFORMED", f"{name} must be a number of seconds", Stage.CLAIMS)
+        raise _fail(ErrorCode.CWT_MALFORMED, f"{name} must be a number of seconds", Stage.CLAIMS)
     try:
         return datetime.fromtimestamp(value, UTC)
     except (OverflowError, OSError, ValueError) as exc:
-        raise _fail("CWT_MALFORMED", f"{name} is out of range", Stage.CLAIMS) from exc
+        raise _fail(ErrorCode.CWT_MALFORMED, f"{name} is out of range", Stage.CLAIMS) from exc
 
 
 def _coding(concept: Any) -> str | None:
@@ -443,15 +464,15 @@ def verify_shc(text: str, context: VerifyContext) -> VerificationResult:
     try:
         payload = json.loads(_inflate_raw(jws.payload))
     except ValueError as exc:  # JSON or UTF-8
-        raise _fail("JWS_MALFORMED", f"the payload is not JSON: {exc}", Stage.JWS) from exc
+        raise _fail(ErrorCode.JWS_MALFORMED, f"the payload is not JSON: {exc}", Stage.JWS) from exc
     if not isinstance(payload, dict):
-        raise _fail("JWS_MALFORMED", "the payload is not a JSON object", Stage.JWS)
+        raise _fail(ErrorCode.JWS_MALFORMED, "the payload is not a JSON object", Stage.JWS)
     extra = {"kid": jws.kid, "issuer": key.issuer}
     try:
         # 5. claims
         if str(payload.get("iss", "")).rstrip("/") != key.issuer:
             raise _fail(
-                "SHC_ISSUER_MISMATCH",
+                ErrorCode.SHC_ISSUER_MISMATCH,
                 f"iss {payload.get('iss')!r} is not the key's issuer {key.issuer!r}",
                 Stage.CLAIMS,
             )
@@ -459,9 +480,11 @@ def verify_shc(text: str, context: VerifyContext) -> VerificationResult:
         nbf = _instant(payload.get("nbf"), "nbf")
         exp = _instant(payload.get("exp"), "exp")
         if nbf is not None and nbf > now + context.skew:
-            raise _fail("CWT_NOT_YET_VALID", f"not valid before {nbf.isoformat()}", Stage.CLAIMS)
+            raise _fail(
+                ErrorCode.CWT_NOT_YET_VALID, f"not valid before {nbf.isoformat()}", Stage.CLAIMS
+            )
         if exp is not None and exp < now - context.skew:
-            raise _fail("CWT_EXPIRED", f"expired at {exp.isoformat()}", Stage.CLAIMS)
+            raise _fail(ErrorCode.CWT_EXPIRED, f"expired at {exp.isoformat()}", Stage.CLAIMS)
         # 6. the credential and its FHIR bundle
         vc = payload.get("vc")
         subject = vc.get("credentialSubject") if isinstance(vc, Mapping) else None
@@ -474,7 +497,9 @@ def verify_shc(text: str, context: VerifyContext) -> VerificationResult:
             or not isinstance(types, list)
             or "https://smarthealth.cards#health-card" not in types
         ):
-            raise _fail("SCHEMA_INVALID", "not a health card with a FHIR Bundle", Stage.SCHEMA)
+            raise _fail(
+                ErrorCode.SCHEMA_INVALID, "not a health card with a FHIR Bundle", Stage.SCHEMA
+            )
         facts = facts_of(bundle)
         # 7. revocation by rid
         warnings: list[str] = []
@@ -483,7 +508,7 @@ def verify_shc(text: str, context: VerifyContext) -> VerificationResult:
             if rid is not None:
                 why = store.revocation_of(jws.kid, str(rid), float(payload.get("nbf") or 0))
                 if why:
-                    raise _fail("REVOKED", why, Stage.REVOCATION)
+                    raise _fail(ErrorCode.REVOKED, why, Stage.REVOCATION)
             if store.crl_expected(jws.kid) and not store.has_crl_for(jws.kid):
                 warnings.append("the issuer publishes a revocation list that is not held")
         if key.not_after is not None and now > key.not_after:

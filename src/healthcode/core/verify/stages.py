@@ -23,6 +23,7 @@ from healthcode.core.codes.cose import (
     sign1_decode,
     verify_signature,
 )
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import VerificationFailed
 from healthcode.core.verify.keys import KeyStore, TrustedKey
 from healthcode.core.verify.result import Stage
@@ -45,7 +46,7 @@ def strip_prefix(text: str, prefix: str) -> str:
     """The text after ``prefix``; raises ``PREFIX_INVALID`` (stage prefix) when it is absent."""
     if not isinstance(text, str) or not text.startswith(prefix):
         raise VerificationFailed(
-            "PREFIX_INVALID", f"the text does not start with {prefix!r}", stage=Stage.PREFIX
+            ErrorCode.PREFIX_INVALID, f"the text does not start with {prefix!r}", stage=Stage.PREFIX
         )
     return text[len(prefix) :]
 
@@ -65,19 +66,23 @@ def inflate(data: bytes, *, max_size: int = MAX_INFLATED_BYTES) -> bytes:
         out = inflater.decompress(data, max_size)
     except zlib.error as exc:
         raise VerificationFailed(
-            "DECOMPRESS_FAILED", f"not valid zlib data: {exc}", stage=Stage.DECOMPRESS
+            ErrorCode.DECOMPRESS_FAILED, f"not valid zlib data: {exc}", stage=Stage.DECOMPRESS
         ) from exc
     if inflater.unconsumed_tail:
         raise VerificationFailed(
-            "DECOMPRESS_FAILED", f"inflates to more than {max_size} bytes", stage=Stage.DECOMPRESS
+            ErrorCode.DECOMPRESS_FAILED,
+            f"inflates to more than {max_size} bytes",
+            stage=Stage.DECOMPRESS,
         )
     if not inflater.eof:
         raise VerificationFailed(
-            "DECOMPRESS_FAILED", "zlib stream is truncated", stage=Stage.DECOMPRESS
+            ErrorCode.DECOMPRESS_FAILED, "zlib stream is truncated", stage=Stage.DECOMPRESS
         )
     if inflater.unused_data:
         raise VerificationFailed(
-            "DECOMPRESS_FAILED", "bytes after the end of the zlib stream", stage=Stage.DECOMPRESS
+            ErrorCode.DECOMPRESS_FAILED,
+            "bytes after the end of the zlib stream",
+            stage=Stage.DECOMPRESS,
         )
     return out
 
@@ -94,15 +99,17 @@ def check_signature(msg: CoseSign1, keys: KeyStore) -> TrustedKey:
     ``KEY_NOT_IN_TRUST_LIST``, ``KEY_REVOKED`` or ``SIGNATURE_INVALID`` (stage signature).
     """
     if msg.kid is None or msg.kid == b"":
-        raise VerificationFailed("KID_MISSING", "the message carries no kid", stage=Stage.COSE)
+        raise VerificationFailed(
+            ErrorCode.KID_MISSING, "the message carries no kid", stage=Stage.COSE
+        )
     if msg.alg not in (ALG_ES256, ALG_PS256):
         raise VerificationFailed(
-            "ALG_UNSUPPORTED", f"alg {msg.alg} is not ES256 or PS256", stage=Stage.COSE
+            ErrorCode.ALG_UNSUPPORTED, f"alg {msg.alg} is not ES256 or PS256", stage=Stage.COSE
         )
     candidates = keys.keys_for_kid(msg.kid)
     if not candidates:
         raise VerificationFailed(
-            "KEY_NOT_IN_TRUST_LIST",
+            ErrorCode.KEY_NOT_IN_TRUST_LIST,
             f"no trusted key has kid {msg.kid.hex()}",
             stage=Stage.SIGNATURE,
             kid=msg.kid.hex(),
@@ -121,7 +128,9 @@ def check_signature(msg: CoseSign1, keys: KeyStore) -> TrustedKey:
         return key
     if revoked == len(candidates):
         raise VerificationFailed(
-            "KEY_REVOKED", f"the key with kid {msg.kid.hex()} is revoked", stage=Stage.SIGNATURE
+            ErrorCode.KEY_REVOKED,
+            f"the key with kid {msg.kid.hex()} is revoked",
+            stage=Stage.SIGNATURE,
         )
     assert last is not None
     raise last
@@ -134,13 +143,13 @@ def check_key_validity(key: TrustedKey, instant: datetime) -> None:
     """
     if key.not_before is not None and instant < key.not_before:
         raise VerificationFailed(
-            "KEY_NOT_YET_VALID",
+            ErrorCode.KEY_NOT_YET_VALID,
             f"the signer is valid from {key.not_before.isoformat()}",
             stage=Stage.SIGNATURE,
         )
     if key.not_after is not None and instant > key.not_after:
         raise VerificationFailed(
-            "KEY_EXPIRED",
+            ErrorCode.KEY_EXPIRED,
             f"the signer expired at {key.not_after.isoformat()}",
             stage=Stage.SIGNATURE,
         )

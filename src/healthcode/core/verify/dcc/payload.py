@@ -12,6 +12,7 @@ from typing import Any
 
 from healthcode.core.codes.cose import CoseSign1
 from healthcode.core.codes.cwt import decode_claims, hcert_payload
+from healthcode.core.error_codes import ErrorCode, Stage
 from healthcode.core.errors import VerificationFailed
 
 __all__ = ["KINDS", "badges_of", "dcc_kind", "decode_dcc_claims", "subject_of"]
@@ -25,20 +26,24 @@ def decode_dcc_claims(msg: CoseSign1) -> tuple[dict[Any, Any], dict[str, Any]]:
     claims = decode_claims(msg.payload)
     payload = _jsonable(hcert_payload(claims))
     if not isinstance(payload, dict):
-        raise VerificationFailed("CWT_MALFORMED", "the DCC payload is not a map", stage="claims")
+        raise VerificationFailed(
+            ErrorCode.CWT_MALFORMED, "the DCC payload is not a map", stage=Stage.CLAIMS
+        )
     return claims, payload
 
 
 def _jsonable(value: Any, depth: int = 0) -> Any:
     """CBOR values as JSON values (dates as ISO text); raises CWT_MALFORMED for the rest."""
     if depth > 32:
-        raise VerificationFailed("CWT_MALFORMED", "the payload nests too deep", stage="claims")
+        raise VerificationFailed(
+            ErrorCode.CWT_MALFORMED, "the payload nests too deep", stage=Stage.CLAIMS
+        )
     if isinstance(value, Mapping):
         out = {}
         for k, v in value.items():
             if not isinstance(k, str):
                 raise VerificationFailed(
-                    "CWT_MALFORMED", f"payload key {k!r} is not text", stage="claims"
+                    ErrorCode.CWT_MALFORMED, f"payload key {k!r} is not text", stage=Stage.CLAIMS
                 )
             out[k] = _jsonable(v, depth + 1)
         return out
@@ -51,7 +56,7 @@ def _jsonable(value: Any, depth: int = 0) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     raise VerificationFailed(
-        "CWT_MALFORMED", f"payload holds a {type(value).__name__}", stage="claims"
+        ErrorCode.CWT_MALFORMED, f"payload holds a {type(value).__name__}", stage=Stage.CLAIMS
     )
 
 

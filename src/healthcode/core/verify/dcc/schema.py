@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import VerificationFailed
 from healthcode.core.verify.dcc.payload import dcc_kind
 from healthcode.core.verify.pipeline import VerifyContext
@@ -86,7 +87,7 @@ def schema_of(context: VerifyContext) -> DccSchema:
     if isinstance(schema, str | Path):
         return DccSchema.cached(str(schema))
     raise VerificationFailed(
-        "SCHEMA_UNAVAILABLE",
+        ErrorCode.SCHEMA_UNAVAILABLE,
         f"no EU DCC schema was given to the verifier: {SCHEMA_HELP}",
         stage=Stage.SCHEMA,
     )
@@ -96,8 +97,8 @@ def validate_schema(payload: Mapping[str, Any], schema: DccSchema) -> None:
     """The EU DCC JSON Schema, and exactly one group; raises ``SCHEMA_INVALID`` (schema)."""
     error = schema.first_error(payload)
     if error is not None:
-        raise VerificationFailed("SCHEMA_INVALID", error, stage=Stage.SCHEMA)
+        raise VerificationFailed(ErrorCode.SCHEMA_INVALID, error, stage=Stage.SCHEMA)
     if dcc_kind(payload) is None:
         raise VerificationFailed(
-            "SCHEMA_INVALID", "exactly one of v, t, r must be present", stage=Stage.SCHEMA
+            ErrorCode.SCHEMA_INVALID, "exactly one of v, t, r must be present", stage=Stage.SCHEMA
         )

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from healthcode.core.codes.cwt import ISS, check_times
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import VerificationFailed
 from healthcode.core.verify.dcc.payload import badges_of, dcc_kind, decode_dcc_claims, subject_of
 from healthcode.core.verify.dcc.rules import check_rules, external_data
@@ -56,7 +57,7 @@ def check_signer_validity(
     """
     if issued_at is not None and key.not_before is not None and issued_at < key.not_before:
         raise VerificationFailed(
-            "CWT_OUTSIDE_SIGNER_VALIDITY",
+            ErrorCode.CWT_OUTSIDE_SIGNER_VALIDITY,
             f"issued at {issued_at.isoformat()}, before the signer's validity",
             stage=Stage.CLAIMS,
         )
@@ -64,7 +65,7 @@ def check_signer_validity(
         return expires_at, None
     if now - skew > key.not_after:
         raise VerificationFailed(
-            "CWT_OUTSIDE_SIGNER_VALIDITY",
+            ErrorCode.CWT_OUTSIDE_SIGNER_VALIDITY,
             f"the signer's validity ended at {key.not_after.isoformat()}",
             stage=Stage.CLAIMS,
         )
@@ -77,7 +78,7 @@ def check_key_usage(key: TrustedKey, payload: Mapping[str, Any]) -> None:
     kind = dcc_kind(payload)
     if key.usages and kind is not None and kind not in key.usages:
         raise VerificationFailed(
-            "KEY_USAGE_MISMATCH",
+            ErrorCode.KEY_USAGE_MISMATCH,
             f"the signer may sign {sorted(key.usages)} certificates, not {kind!r}",
             stage=Stage.KEY_USAGE,
         )
@@ -127,7 +128,7 @@ def verify_dcc_cose(cose_bytes: bytes, context: VerifyContext) -> VerificationRe
             )
             if failed:
                 raise VerificationFailed(
-                    "RULES_FAILED",
+                    ErrorCode.RULES_FAILED,
                     "; ".join(f"{f.identifier} ({f.result}): {f.description}" for f in failed),
                     stage=Stage.RULES,
                     rules=",".join(f.identifier for f in failed),

@@ -20,6 +20,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import TrustError
 from healthcode.core.verify.keys import TrustedKey
 
@@ -141,7 +142,9 @@ class DscTrustList:
             not_before = cert.not_valid_before_utc
             not_after = cert.not_valid_after_utc
         except ValueError as exc:
-            raise TrustError("DSC_INVALID", f"not a readable X.509 certificate: {exc}") from exc
+            raise TrustError(
+                ErrorCode.DSC_INVALID, f"not a readable X.509 certificate: {exc}"
+            ) from exc
         usages, warning = _usages_of(cert)
         kid = kid_of_der(der)
         if warning:
@@ -168,7 +171,7 @@ class DscTrustList:
             try:
                 der = base64.b64decode(b"".join(body.split()), validate=True)
             except binascii.Error as exc:
-                raise TrustError("DSC_INVALID", "a PEM block is not base64") from exc
+                raise TrustError(ErrorCode.DSC_INVALID, "a PEM block is not base64") from exc
             added.append(self.add_der(der))
         return added
 
@@ -198,19 +201,21 @@ class DscTrustList:
         try:
             entries = json.loads(text)
         except ValueError as exc:
-            raise TrustError("TRUST_LIST_INVALID", f"not JSON: {exc}") from exc
+            raise TrustError(ErrorCode.TRUST_LIST_INVALID, f"not JSON: {exc}") from exc
         if not isinstance(entries, list):
-            raise TrustError("TRUST_LIST_INVALID", "the gateway trust list is a JSON array")
+            raise TrustError(ErrorCode.TRUST_LIST_INVALID, "the gateway trust list is a JSON array")
         out = cls()
         for i, entry in enumerate(entries):
             if not isinstance(entry, dict) or "rawData" not in entry:
-                raise TrustError("TRUST_LIST_INVALID", f"entry {i} has no rawData")
+                raise TrustError(ErrorCode.TRUST_LIST_INVALID, f"entry {i} has no rawData")
             if entry.get("certificateType", "DSC") != "DSC":
                 continue
             try:
                 der = base64.b64decode(entry["rawData"], validate=True)
             except (binascii.Error, TypeError, ValueError) as exc:
-                raise TrustError("TRUST_LIST_INVALID", f"entry {i}: rawData not base64") from exc
+                raise TrustError(
+                    ErrorCode.TRUST_LIST_INVALID, f"entry {i}: rawData not base64"
+                ) from exc
             kid = kid_of_der(der)
             listed = entry.get("kid")
             if listed is not None and listed != base64.b64encode(kid).decode():
