@@ -37,6 +37,8 @@ from healthcode.core.trust.envelope import KINDS, DocumentKind, peek, seal
 from healthcode.core.trust.network import Network
 from healthcode.core.trust.trustlist import TrustList
 from healthcode.hub import fhir
+from healthcode.hub.access import require
+from healthcode.hub.orgs import Principal
 from healthcode.hub.risk_areas import RiskAreaService
 from healthcode.store.db import Database
 from healthcode.store.models import AuditEvent, PublishedDocument
@@ -124,6 +126,14 @@ class PublishingService:
         return int(peek(path.read_bytes())["seq"])
 
     # -- publishing -----------------------------------------------------------------------------
+    def read(self, principal: Principal, kind: str) -> PublishedDocument:
+        """:meth:`latest`, for a caller allowed to read published documents.
+
+        Raises AccessDenied KIND_NOT_ALLOWED; what :meth:`latest` raises.
+        """
+        require(principal, "published:read")
+        return self.latest(kind)
+
     def latest(self, kind: str) -> PublishedDocument:
         """The current signed document of ``kind``, sealing a new one when needed.
 

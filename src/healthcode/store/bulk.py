@@ -76,34 +76,28 @@ def insert_unnest(
         return []
     dialect = session.get_bind().dialect
     names = list(rows[0])
-    params: dict[str, Any] = {}
-    arrays: list[str] = []
-    aliases: list[str] = []
-    selects: list[str] = []
     columns = [[row[name] for row in rows] for name in names]
     # One row: every value a plain parameter (a SELECT without FROM gives one row).
     same = [len(v) == 1 or v.count(v[0]) == len(v) for v in columns]
     if all(same) and len(rows) > 1:  # at least one array, for the number of rows
         same[0] = False
+    params: dict[str, Any] = {}
+    arrays: list[str] = []
+    aliases: list[str] = []
+    selects: list[str] = []
     for i, name in enumerate(names):
         column = table.c[name]
-        values = columns[i]
         sql_type = _sql_type(column)
         if same[i]:
             # The same value in every row (the batch's time, kind, organisation): one
             # parameter instead of an array of copies.
-            values = values[:1]
+            params[f"c{i}"] = _bound(column, columns[i][:1], dialect, sql_type)[0]
             selects.append(f"CAST(%(c{i})s AS {sql_type})")
         else:
+            params[f"c{i}"] = array_literal(_bound(column, columns[i], dialect, sql_type))
             arrays.append(f"CAST(%(c{i})s AS {sql_type}[])")
             aliases.append(f"c{i}")
             selects.append(f"u.c{i}")
-        if isinstance(column.type, TypeDecorator):
-            process = column.type.process_bind_param
-            values = [process(v, dialect) for v in values]
-        if sql_type in ("JSON", "JSONB"):
-            values = [_json(v) for v in values]
-        params[f"c{i}"] = values[0] if same[i] else array_literal(values)
     if exprs:
         value_of = dict(zip(names, selects, strict=True))
         selects = [
@@ -118,6 +112,17 @@ def insert_unnest(
     if returning:
         sql += " RETURNING " + ", ".join(_quote(n) for n in returning)
     return execute_fetch(session, sql, params) if returning else _execute(session, sql, params)
+
+
+def _bound(column: Any, values: list[Any], dialect: Any, sql_type: str) -> list[Any]:
+    """``values`` as the column's own bind processing makes them (``UTCDateTime``...), JSON
+    values as text."""
+    if isinstance(column.type, TypeDecorator):
+        process = column.type.process_bind_param
+        values = [process(v, dialect) for v in values]
+    if sql_type in ("JSON", "JSONB"):
+        values = [_json(v) for v in values]
+    return values
 
 
 @functools.cache
