@@ -16,6 +16,7 @@ withdrawal answers the version already stored.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -81,24 +82,23 @@ def _answer(record: Record, version: RecordVersion) -> dict[str, Any]:
 
 
 def correction_data(record: Record, version: RecordVersion) -> dict[str, Any]:
-    """The ``data`` of a ``correction`` feed entry (also when replayed on registration)."""
+    """The ``data`` of a ``correction`` feed entry (also when replayed on registration): the
+    answer without the submitter's ``record_id``, with the reason, pseudonym and fact."""
+    data = {k: v for k, v in _answer(record, version).items() if k != "record_id"}
     return {
-        "record": record.id,
-        "kind": record.kind,
-        "version": version.version,
-        "action": version.action,
+        **data,
         "reason": version.reason,
         "pseudonym": record.pseudonym,
         "fact": version.payload,
     }
 
 
+@dataclass(kw_only=True, eq=False)
 class CorrectionService:
-    def __init__(self, *, db: Database, clock: Clock, feeds: Feeds, parser: RecordParser) -> None:
-        self.db = db
-        self.clock = clock
-        self.feeds = feeds
-        self.parser = parser
+    db: Database
+    clock: Clock
+    feeds: Feeds
+    parser: RecordParser
 
     def submit(self, principal: Principal, kind: str, raw: dict[str, Any]) -> dict[str, Any]:
         """Correct (``action: "correct"``, with the whole ``record``) or withdraw one's record.

@@ -26,7 +26,7 @@ from healthcode.hub.access import require, require_own_feed
 from healthcode.hub.orgs import Principal
 from healthcode.store.bulk import JsonText
 from healthcode.store.db import Database
-from healthcode.store.feed_writer import feed_writer
+from healthcode.store.feed_writer import FeedWriter, feed_writer
 from healthcode.store.models import FeedCounter, FeedEntry
 
 __all__ = ["ALL_PROVINCES", "FeedPage", "Feeds", "NewEntry", "read_page"]
@@ -58,7 +58,7 @@ class Feeds:
     def __init__(self, *, db: Database, page_max: int) -> None:
         self.db = db
         self.page_max = page_max
-        self.writer = feed_writer(db.dialect)
+        self.writer: FeedWriter = feed_writer(db.dialect)
 
     def hold_routing(self, session: Session, *, exclusive: bool = False) -> None:
         """Order this transaction against registrations, on PostgreSQL (SQLite writers are

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from healthcode.core.clock import CHINA_TZ, Clock
@@ -196,12 +197,12 @@ def _fhir_field(kind: str, field: Any) -> Any:
     return FHIR_FIELDS[group].get(field) or FHIR_FIELDS["patient"].get(field) or field
 
 
+@dataclass(kw_only=True, eq=False)
 class FhirService:
     """Submits FHIR Bundles through the ingest service (same access matrix, same guarantees)."""
 
-    def __init__(self, *, ingest: IngestService, clock: Clock) -> None:
-        self.ingest = ingest
-        self.clock = clock
+    ingest: IngestService
+    clock: Clock
 
     def submit(
         self,

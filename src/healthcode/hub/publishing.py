@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -53,24 +54,15 @@ RULE_SET_NAME = "national-baseline"
 VALUE_SET_NAME = "hub"
 
 
+@dataclass(kw_only=True, eq=False)
 class PublishingService:
-    def __init__(
-        self,
-        *,
-        db: Database,
-        clock: Clock,
-        risk_areas: RiskAreaService,
-        network_home: str,
-        passphrase: bytes | None,
-        validity: timedelta = DEFAULT_VALIDITY,
-    ) -> None:
-        self.db = db
-        self.clock = clock
-        self.risk_areas = risk_areas
-        self.network_home = network_home
-        self.passphrase = passphrase
-        self.validity = validity
-        self._network: Network | None = None
+    db: Database
+    clock: Clock
+    risk_areas: RiskAreaService
+    network_home: str
+    passphrase: bytes | None
+    validity: timedelta = DEFAULT_VALIDITY
+    _network: Network | None = field(default=None, init=False)
 
     def network(self) -> Network:
         """Raises InvalidInput NOT_PUBLISHED when no network home is configured or found."""

@@ -37,12 +37,16 @@ _PHONE_MAX = 32
 _NAME_MAX = 100
 
 
+#: One encoder for every record (``json.dumps`` with these options builds a new one a call).
+_RECORD_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+
+
 def record_json(normal: Mapping[str, Any]) -> str:
-    """The canonical text of a normalised record, what its digest covers: ``json.dumps`` with
-    sorted keys and non-ASCII kept. Stored digests were made with exactly this form (default
-    separators, unlike the compact ``core.rules.canonical_json`` of signed documents), so that
-    a retry of an earlier record still matches: it never changes."""
-    return json.dumps(normal, sort_keys=True, ensure_ascii=False)
+    """The canonical text of a normalised record, what its digest covers:
+    ``json.dumps(normal, sort_keys=True, ensure_ascii=False)``. Stored digests were made with
+    exactly this form (default separators, unlike the compact ``core.rules.canonical_json`` of
+    signed documents), so that a retry of an earlier record still matches: it never changes."""
+    return _RECORD_ENCODER.encode(normal)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ undone retroactively."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -57,11 +58,11 @@ def _document(raw: dict[str, Any]) -> str:
     return required_text(raw, "document", _DOC_MAX, what="the decision a change rests on")
 
 
+@dataclass(kw_only=True, eq=False)
 class RiskAreaService:
-    def __init__(self, *, db: Database, clock: Clock, feeds: Feeds) -> None:
-        self.db = db
-        self.clock = clock
-        self.feeds = feeds
+    db: Database
+    clock: Clock
+    feeds: Feeds
 
     def designate(self, principal: Principal, raw: dict[str, Any]) -> dict[str, Any]:
         """Raises AccessDenied KIND_NOT_ALLOWED, REGION_NOT_OWN; InvalidInput (core.facts codes,

@@ -12,6 +12,7 @@ objects) on ``Database.reader()``, one round trip on PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -56,12 +57,16 @@ _LATEST_BY_PSEUDONYM = (
 )
 
 
+@dataclass(kw_only=True, eq=False)
 class StatusService:
-    def __init__(self, *, db: Database, clock: Clock, feeds: Feeds, pseudonym_key: bytes) -> None:
-        self.db = db
-        self.clock = clock
-        self.feeds = feeds
-        self._pseudonymiser = identity.Pseudonymiser(key=pseudonym_key)
+    db: Database
+    clock: Clock
+    feeds: Feeds
+    pseudonym_key: bytes = field(repr=False)
+    _pseudonymiser: identity.Pseudonymiser = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._pseudonymiser = identity.Pseudonymiser(key=self.pseudonym_key)
 
     def register(self, principal: Principal, people: Sequence[dict[str, Any]]) -> list[str]:
         """Record that ``principal`` (a province) holds these people's codes; their pseudonyms.

@@ -148,12 +148,16 @@ def _execute(session: Session, sql: str, params: Mapping[str, Any]) -> list[tupl
     return []
 
 
+#: ``json.dumps(value, ensure_ascii=False)`` without building an encoder for every value.
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
 def _json(value: Any) -> str | None:
     if value is None:
         return None
     if type(value) is JsonText:
         return value
-    return json.dumps(value, ensure_ascii=False)
+    return _JSON_ENCODER.encode(value)
 
 
 def _element(value: Any) -> str:

@@ -19,26 +19,18 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["status"])
 
-#: At most this many people or reports a request.
-_MAX_ITEMS = 10_000
+#: People or status reports, at most 10,000 a request.
+Items = Annotated[list[dict[str, Any]], Body(embed=True, max_length=10_000)]
 
 
 @router.post("/v1/registrations")
-def register(
-    caller: Caller,
-    hub: Services,
-    people: Annotated[list[dict[str, Any]], Body(embed=True, max_length=_MAX_ITEMS)],
-) -> dict[str, Any]:
+def register(caller: Caller, hub: Services, people: Items) -> dict[str, Any]:
     """A province registers the people whose codes it issues (records follow them)."""
     return {"pseudonyms": hub.status.register(caller, people)}
 
 
 @router.post("/v1/status")
-def report_status(
-    caller: Caller,
-    hub: Services,
-    reports: Annotated[list[dict[str, Any]], Body(embed=True, max_length=_MAX_ITEMS)],
-) -> dict[str, Any]:
+def report_status(caller: Caller, hub: Services, reports: Items) -> dict[str, Any]:
     """A province reports the status of codes it issued."""
     return {"stored": hub.status.report(caller, reports)}
 
