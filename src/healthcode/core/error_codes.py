@@ -69,6 +69,9 @@ class ErrorCode(StrEnum):
         400,
         "a bare, unsigned trust list was given where the signed envelope is needed",
     )
+    USAGE = "USAGE", 400, "the command line is not valid: {…}"
+    FILE_ERROR = "FILE_ERROR", 400, "a file named on the command line cannot be used: {…}"
+    DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE", 503, "cannot open the database: {…}"
     # -- identity --------------------------------------------------------------------------------
     ID_BIRTH_DATE = "ID_BIRTH_DATE", 422, "birth date {…} is before 1900"
     ID_CHECK_DIGIT = "ID_CHECK_DIGIT", 422, "check digit is {…}, expected {…}"
