@@ -134,6 +134,18 @@ def test_usage_errors_exit_2_with_one_line() -> None:
     _error(["rules", "explain"], 2, "USAGE")  # missing --facts
     _error(["hub", "serve", "--workers", "0"], 2, "USAGE")
     _error(["rules", "explain", "--facts", FACTS, "--at", "soon"], 2, "TIME_FORMAT")
+    _error(["rules", "explain", "--facts", FACTS, "--lang", "fr"], 2, "LANG_UNKNOWN")
+    _error(["trust", "publish", "--hours", "-5"], 2, "USAGE")  # was a ValueError traceback
+    _error(["keys", "init", "--provinces", "440000", "--signer-days", "9999999"], 2, "USAGE")
+    _error(["code", "issue", "--province", "440000", "--colour", "purple"], 2, "USAGE")
+    _error(["keys", "revoke"], 2, "USAGE")
+
+
+def test_trust_material_named_by_an_option_is_a_usage_error(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage"
+    garbage.write_bytes(b"not a certificate")
+    _error(["trust", "show", str(garbage), "--root", str(garbage)], 2, "CERT_MALFORMED")
+    _error(["verify", "--trust", str(garbage), "HC1:X"], 2, "DSC_INVALID")
 
 
 def test_files_that_cannot_be_used(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,6 +16,8 @@ from healthcode.core.codes.native import (
     SCREEN_LIFETIME,
     issue_code,
 )
+from healthcode.core.error_codes import ErrorCode
+from healthcode.core.errors import InvalidInput
 from healthcode.core.identity import mask_id, mask_name
 
 __all__ = ["app"]
@@ -24,6 +27,16 @@ app = options.command_group("Native codes: issue a demo code.")
 
 def _out(option: str, help: str) -> Any:
     return typer.Option(option, metavar="FILE", dir_okay=False, help=help)
+
+
+def _one_of(option: str, values: list[str], allowed: Iterable[str]) -> None:
+    for value in values:
+        if value not in allowed:
+            raise InvalidInput(
+                ErrorCode.USAGE,
+                f"{option} is one of {', '.join(allowed)}, not {value!r}",
+                option=option,
+            )
 
 
 @app.command("issue")
@@ -60,6 +73,8 @@ def issue(
     from healthcode.core.codes.paper import render_paper
     from healthcode.core.codes.qr import Medium, render_png, render_svg
 
+    _one_of("--colour", [colour], COLOURS)
+    _one_of("--badge", badge or [], BADGES)
     net = options.open_network(home, passphrase)
     clock = options.clock_of(now)
     medium: Medium = "paper" if paper else "screen"

@@ -28,7 +28,13 @@ Province = Annotated[
 ]
 SignerDays = Annotated[
     int,
-    typer.Option("--signer-days", metavar="DAYS", help="validity of new signer certificates"),
+    typer.Option(
+        "--signer-days",
+        min=1,
+        max=options.MAX_DAYS,
+        metavar="DAYS",
+        help="validity of new signer certificates",
+    ),
 ]
 
 

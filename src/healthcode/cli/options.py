@@ -19,7 +19,7 @@ import typer
 
 from healthcode.core.clock import Clock, FixedClock, SystemClock, parse_instant
 from healthcode.core.error_codes import ErrorCode
-from healthcode.core.errors import InvalidInput
+from healthcode.core.errors import HealthcodeError, InvalidInput
 
 if TYPE_CHECKING:
     from healthcode.config import Settings
@@ -28,16 +28,24 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_HOME",
+    "MAX_DAYS",
+    "MAX_HOURS",
     "AsJson",
     "Home",
+    "MaxStaleHours",
     "Now",
     "Passphrase",
     "clock_of",
     "command_group",
     "migrated_database",
     "open_network",
+    "refused",
     "settings",
 ]
+
+#: Bounds of durations given in hours or days: past them a date leaves the calendar.
+MAX_HOURS = 24 * 366 * 10
+MAX_DAYS = 366 * 100
 
 Home = Annotated[
     Path,
@@ -59,6 +67,16 @@ Now = Annotated[
     str | None, typer.Option("--now", metavar="TIME", help="act as of this ISO 8601 time")
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="print the result as JSON")]
+MaxStaleHours = Annotated[
+    int,
+    typer.Option(
+        "--max-stale-hours",
+        min=0,
+        max=MAX_HOURS,
+        metavar="HOURS",
+        help="accept a signed trust list this long past its expiry (warned), no longer",
+    ),
+]
 DEFAULT_HOME = Path("var/keys")
 
 
@@ -80,6 +98,16 @@ def clock_of(now: str | None, *, option: str = "--now") -> Clock:
         raise InvalidInput(
             ErrorCode.TIME_FORMAT, f"{option} {now!r} is not an ISO 8601 time", option=option
         ) from None
+
+
+def refused(exc: HealthcodeError | ValueError, option: str) -> InvalidInput:
+    """What ``option`` named was refused: a usage error (exit 2) that keeps the refusal's code.
+
+    A ValueError (a file that is not JSON, not UTF-8) becomes ``FILE_ERROR``.
+    """
+    if isinstance(exc, HealthcodeError):
+        return InvalidInput(exc.code, exc.message, **{**exc.details, "option": option})
+    return InvalidInput(ErrorCode.FILE_ERROR, f"{option}: {exc}", option=option)
 
 
 def open_network(home: Path, passphrase: str | None) -> Network:

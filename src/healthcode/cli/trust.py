@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from healthcode.cli import options
+from healthcode.core.errors import HealthcodeError
 from healthcode.core.trust.certs import load_certificate
 from healthcode.core.trust.envelope import open_envelope, peek
 from healthcode.core.trust.trustlist import TrustList
@@ -24,7 +25,10 @@ def publish(
     home: options.Home = options.DEFAULT_HOME,
     passphrase: options.Passphrase = None,
     hours: Annotated[
-        int, typer.Option("--hours", metavar="HOURS", help="validity of the list")
+        int,
+        typer.Option(
+            "--hours", min=1, max=options.MAX_HOURS, metavar="HOURS", help="validity of the list"
+        ),
     ] = 24,
     out: Annotated[
         Path | None, typer.Option("--out", metavar="FILE", help="also write it here")
@@ -55,18 +59,16 @@ def show(
         ),
     ] = None,
     home: options.Home = options.DEFAULT_HOME,
-    max_stale_hours: Annotated[
-        int,
-        typer.Option(
-            "--max-stale-hours", metavar="HOURS", help="refuse a list this long past its expiry"
-        ),
-    ] = 24,
+    max_stale_hours: options.MaxStaleHours = 24,
     as_json: options.AsJson = False,
     now: options.Now = None,
 ) -> None:
     """Verify a signed trust list against the root and show it (exit 1 when it fails)."""
     raw = file.read_bytes()
-    root_cert = load_certificate((root or home / "root.cert.pem").read_bytes())
+    try:
+        root_cert = load_certificate((root or home / "root.cert.pem").read_bytes())
+    except HealthcodeError as exc:
+        raise options.refused(exc, "--root") from exc
     doc = open_envelope(
         raw,
         root_cert=root_cert,

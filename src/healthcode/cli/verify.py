@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 from cryptography import x509
 
-from healthcode.cli.options import clock_of, command_group
+from healthcode.cli.options import MAX_HOURS, MaxStaleHours, clock_of, command_group, refused
 from healthcode.core.clock import Clock
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import HealthcodeError, InvalidInput, TrustError
@@ -68,13 +68,6 @@ def _usage(message: str, option: str) -> InvalidInput:
     return InvalidInput(ErrorCode.USAGE, message, option=option)
 
 
-def _refused(exc: HealthcodeError | ValueError, option: str) -> InvalidInput:
-    """What ``option`` gave was refused: a usage error (exit 2) keeping the refusal's code."""
-    if isinstance(exc, HealthcodeError):
-        return InvalidInput(exc.code, exc.message, **{**exc.details, "option": option})
-    return InvalidInput(ErrorCode.FILE_ERROR, f"{option}: {exc}", option=option)
-
-
 def load_trust(
     paths: list[Path],
     *,
@@ -105,14 +98,7 @@ def load_trust(
         if isinstance(doc, list):
             dsc.merge(DscTrustList.from_gateway_json(data))
         elif isinstance(doc, dict) and "keys" in doc:
-            if not shc_issuer:
-                raise _usage(
-                    f"{path}: a JWKS needs --shc-issuer URL (the issuer it belongs to)", "--trust"
-                )
-            shc.add_jwks(doc, issuer=shc_issuer)
-            crl_dir = path.parent / "crl"
-            for crl in sorted(crl_dir.glob("*.json")) if crl_dir.is_dir() else []:
-                shc.add_crl(crl.read_bytes())
+            _add_jwks(shc, path, doc, shc_issuer)
         elif isinstance(doc, dict) and str(doc.get("format", "")).startswith("healthcode-trust"):
             raise TrustError(
                 ErrorCode.TRUSTLIST_UNSIGNED,
@@ -127,17 +113,23 @@ def load_trust(
                 raise _usage(f"{path}: only one native trust list can be given", "--trust")
             root = _certificate(national_root.read_bytes())
             opened = open_envelope(
-                data,
-                root_cert=root,
-                kind="trust-list",
-                clock=clock,
-                max_staleness=max_staleness,
+                data, root_cert=root, kind="trust-list", clock=clock, max_staleness=max_staleness
             )
             trust.stores["native"] = TrustList.from_content(opened.content, root_cert=root)
             trust.native_list = opened
         else:
             dsc.add_pem_or_der(data)
     return trust
+
+
+def _add_jwks(shc: ShcTrust, path: Path, jwks: dict[str, Any], issuer: str | None) -> None:
+    """An SHC issuer's keys, and the revocation lists in ``crl/`` beside them."""
+    if not issuer:
+        raise _usage(f"{path}: a JWKS needs --shc-issuer URL (the issuer it belongs to)", "--trust")
+    shc.add_jwks(jwks, issuer=issuer)
+    crl_dir = path.parent / "crl"
+    for crl in sorted(crl_dir.glob("*.json")) if crl_dir.is_dir() else []:
+        shc.add_crl(crl.read_bytes())
 
 
 def _certificate(data: bytes) -> x509.Certificate:
@@ -225,16 +217,11 @@ _Root = Annotated[
         help="national root certificate that signs the trust list",
     ),
 ]
-_Stale = Annotated[
+_Skew = Annotated[
     int,
     typer.Option(
-        "--max-stale-hours",
-        metavar="HOURS",
-        help="accept a native trust list this long past its expiry (warned)",
+        "--skew", min=0, max=MAX_HOURS * 3600, metavar="SECONDS", help="clock skew tolerated"
     ),
-]
-_Skew = Annotated[
-    int, typer.Option("--skew", metavar="SECONDS", help="clock skew tolerated, in seconds")
 ]
 
 
@@ -249,7 +236,7 @@ def verify(
     shc_issuer: _Issuer = None,
     national_root: _Root = None,
     skew_seconds: _Skew = 300,
-    max_stale_hours: _Stale = 24,
+    max_stale_hours: MaxStaleHours = 24,
 ) -> None:
     """Verify health codes: native (CN1:), EU DCC (HC1:) and SMART Health Cards (shc:/)."""
     clock = clock_of(at, option="--at")
@@ -262,17 +249,17 @@ def verify(
             max_staleness=timedelta(hours=max_stale_hours),
         )
     except (HealthcodeError, ValueError) as exc:
-        raise _refused(exc, "--trust") from exc
+        raise refused(exc, "--trust") from exc
     try:
         inputs = _texts(list(texts or []), list(image or []))
     except HealthcodeError as exc:
-        raise _refused(exc, "--image") from exc
+        raise refused(exc, "--image") from exc
     options: dict[str, Any] = {}
     if dcc_schema is not None:
         try:
             options["dcc_schema"] = DccSchema.load(dcc_schema)
         except (HealthcodeError, ValueError) as exc:
-            raise _refused(exc, "--dcc-schema") from exc
+            raise refused(exc, "--dcc-schema") from exc
     if not inputs:
         raise _usage("no code given (arguments, standard input or --image)", "CODE")
     context = VerifyContext(
