@@ -178,6 +178,10 @@ def test_permission_denied(tmp_path: Path) -> None:
 
 def test_refusals_exit_1(tmp_path: Path) -> None:
     _error(["keys", "list", "--home", str(tmp_path)], 1, "NETWORK_MISSING")
+    facts = tmp_path / "facts.json"
+    facts.write_text(json.dumps({"nat_results": [{"sampled_at": "soon"}]}), encoding="utf-8")
+    # The code of a bad --at, but raised for a field of the facts: a refused record.
+    _error(["rules", "explain", "--facts", str(facts), "--at", AT], 1, "TIME_FORMAT")
 
 
 def test_a_database_that_cannot_be_reached(monkeypatch: pytest.MonkeyPatch) -> None:

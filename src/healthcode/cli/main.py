@@ -57,14 +57,14 @@ COMMANDS = {
 }
 
 #: Codes that mean the command line or the configuration is wrong (exit 2), not what it asked.
+#: A bad option value is an error that names its ``option`` (TIME_FORMAT from ``--at``); the
+#: same code raised for a field of a record (a time in the facts) is a refusal (exit 1).
 USAGE_CODES = frozenset(
     {
         ErrorCode.USAGE,
         ErrorCode.FILE_ERROR,
         ErrorCode.FACTS_UNREADABLE,
         ErrorCode.RULESET_UNREADABLE,
-        ErrorCode.TIME_FORMAT,
-        ErrorCode.LANG_UNKNOWN,
         ErrorCode.CONFIG_MISSING,
         ErrorCode.CONFIG_INVALID,
         ErrorCode.DATABASE_UNAVAILABLE,

@@ -209,7 +209,9 @@ def explain(
     be read or an option is wrong.
     """
     if lang not in _LABELS:
-        raise InvalidInput(ErrorCode.LANG_UNKNOWN, f"--lang is zh or en, not {lang!r}")
+        raise InvalidInput(
+            ErrorCode.LANG_UNKNOWN, f"--lang is zh or en, not {lang!r}", option="--lang"
+        )
     clock = clock_of(at, option="--at")
     raw = _facts(facts)
     person = PersonFacts.from_dict(raw, clock=clock)
