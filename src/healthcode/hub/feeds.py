@@ -24,7 +24,6 @@ from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 from healthcode.hub.access import require, require_own_feed
 from healthcode.hub.orgs import Principal
-from healthcode.store.bulk import JsonText
 from healthcode.store.db import Database
 from healthcode.store.feed_writer import FeedWriter, feed_writer
 from healthcode.store.models import FeedCounter, FeedEntry
@@ -40,7 +39,7 @@ class NewEntry:
     province: str
     kind: str
     ref_id: int
-    payload: dict[str, Any] | JsonText  # JsonText: already encoded (a batch's records)
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

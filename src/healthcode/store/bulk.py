@@ -6,13 +6,12 @@ parameter, and the server unpacks them: one statement, one round trip and one pa
 batch, whatever its size. Only PostgreSQL has ``unnest`` of several arrays; callers keep their
 portable path for SQLite.
 
-Each array is sent as the text of a PostgreSQL array literal (``{"a","b",NULL}``), written here
-with ``str.join``: psycopg's own list adaptation dumps element by element in Python and cost
-more than the insert itself. Values go through the columns' own bind processing where a column
-type has it (``UTCDateTime`` refuses naive datetimes and stores UTC); JSON values are written
-with ``json.dumps`` (``None`` becomes SQL NULL), or as they are when already ``JsonText``. A
-column with the same value in every row (a batch's time, kind or organisation) travels as one
-parameter, not an array of copies.
+Each array is sent as the text of a PostgreSQL array literal (``{"a","b",NULL}``): psycopg's
+own list adaptation dumps element by element in Python and cost more than the insert itself.
+Values go through the columns' own bind processing where a column type has it (``UTCDateTime``
+refuses naive datetimes and stores UTC); JSON values are written with ``json.dumps`` (``None``
+becomes SQL NULL). A column with the same value in every row (a batch's time, kind or
+organisation) travels as one parameter, not an array of copies.
 
 >>> array_literal(["a", None, 7])
 '{"a",NULL,"7"}'
@@ -31,15 +30,9 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["JsonText", "array_literal", "execute_fetch", "insert_unnest", "is_postgresql"]
+__all__ = ["array_literal", "execute_fetch", "insert_unnest", "is_postgresql"]
 
 _PG = postgresql.dialect()  # type: ignore[no-untyped-call]
-
-
-class JsonText(str):
-    """Text that is already JSON: written to a JSON column as it is, not encoded again."""
-
-    __slots__ = ()
 
 
 def is_postgresql(session: Session) -> bool:
@@ -153,11 +146,7 @@ _JSON_ENCODER = json.JSONEncoder(ensure_ascii=False)
 
 
 def _json(value: Any) -> str | None:
-    if value is None:
-        return None
-    if type(value) is JsonText:
-        return value
-    return _JSON_ENCODER.encode(value)
+    return None if value is None else _JSON_ENCODER.encode(value)
 
 
 def _element(value: Any) -> str:
@@ -182,35 +171,5 @@ def _element(value: Any) -> str:
 
 def array_literal(values: Sequence[Any]) -> str:
     """The text of a one-dimensional PostgreSQL array literal of ``values``: every element
-    quoted (backslash and double quote escaped) but integers, ``None`` as NULL, bytes as bytea
-    hex."""
-    types = set(map(type, values))
-    if types <= _TEXT and types:
-        # The common case, at C speed: text with nothing to escape.
-        joined = '","'.join(values)
-        if "\\" not in joined and '"' not in joined:
-            return '{"' + joined + '"}'
-        # Text with quotes (JSON): escaped in one pass over the whole, the elements held
-        # apart by NUL, which PostgreSQL text cannot contain (such a value takes the slow path
-        # and is refused by the server as before).
-        joined = "\0".join(values)
-        if joined.count("\0") == len(values) - 1:
-            escaped = joined.replace("\\", "\\\\").replace('"', '\\"')
-            return '{"' + escaped.replace("\0", '","') + '"}'
-    elif types == {int}:  # integers need no quotes (bool is another type: not here)
-        return "{" + ",".join(map(str, values)) + "}"
-    elif types == {datetime}:
-        if any(v.tzinfo is None for v in values):
-            raise ValueError("naive datetime in a bulk insert")
-        return '{"' + '","'.join([v.isoformat() for v in values]) + '"}'
-    elif types <= {bytes, type(None)}:  # bytea as hex ('\\x...' inside the literal)
-        return "{" + ",".join([_NULL if v is None else _hex(v) for v in values]) + "}"
+    quoted (backslash and double quote escaped), ``None`` as NULL, bytes as bytea hex."""
     return "{" + ",".join(map(_element, values)) + "}"
-
-
-_NULL = "NULL"
-_TEXT = frozenset({str, JsonText})
-
-
-def _hex(value: bytes) -> str:
-    return '"\\\\x' + value.hex() + '"'

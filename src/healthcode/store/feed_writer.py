@@ -9,7 +9,6 @@ province and needs no lock (its writers are serialised by ``BEGIN IMMEDIATE``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -17,7 +16,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
-from healthcode.store.bulk import JsonText, insert_unnest
+from healthcode.store.bulk import insert_unnest
 from healthcode.store.models import FeedCounter, FeedEntry
 
 __all__ = ["ROUTING_LOCK", "FeedWriter", "PostgresFeedWriter", "SqliteFeedWriter", "feed_writer"]
@@ -37,7 +36,7 @@ class FeedWriter(Protocol):
         ...
 
     def insert(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert ``feed_entries`` rows (``payload`` a dict, or ``JsonText`` already encoded)."""
+        """Insert ``feed_entries`` rows."""
         ...
 
 
@@ -60,7 +59,7 @@ class SqliteFeedWriter:
 
     def insert(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
-            session.execute(insert(FeedEntry), [_decoded(row) for row in rows])
+            session.execute(insert(FeedEntry), rows)
 
 
 class PostgresFeedWriter:
@@ -88,11 +87,6 @@ class PostgresFeedWriter:
 
     def insert(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
         insert_unnest(session, FeedEntry.__table__, rows)
-
-
-def _decoded(row: dict[str, Any]) -> dict[str, Any]:
-    payload = row["payload"]
-    return {**row, "payload": json.loads(payload)} if type(payload) is JsonText else row
 
 
 _WRITERS: dict[str, FeedWriter] = {"sqlite": SqliteFeedWriter(), "postgresql": PostgresFeedWriter()}
