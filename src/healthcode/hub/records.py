@@ -22,7 +22,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from healthcode.core import facts, identity, regions
 from healthcode.core.clock import CHINA_TZ, Clock, FixedClock
@@ -66,8 +66,7 @@ KINDS: dict[str, _Kind] = {
 }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ParsedRecord:
+class ParsedRecord(NamedTuple):
     """A checked record."""
 
     kind: str
@@ -103,15 +102,15 @@ def _text(raw: Mapping[str, Any], name: str, limit: int, *, required: bool = Fal
         if required:
             raise InvalidInput(ErrorCode.FIELD_MISSING, f"{name} is required", field=name)
         return None
-    if not isinstance(value, str) or not value.strip():
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
         raise InvalidInput(ErrorCode.FIELD_TYPE, f"{name} must be a non-empty string", field=name)
-    if len(value.strip()) > limit:
+    if len(text) > limit:
         raise InvalidInput(ErrorCode.FIELD_TOO_LONG, f"{name} is longer than {limit}", field=name)
-    return value.strip()
+    return text
 
 
-@dataclass(frozen=True, slots=True)
-class _Envelope:
+class _Envelope(NamedTuple):
     """Who a record is about, and its own id: the fields around the fact."""
 
     record_id: str
