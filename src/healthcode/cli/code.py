@@ -13,12 +13,12 @@ from healthcode.core.codes.native import (
     COLOURS,
     PAPER_LIFETIME,
     SCREEN_LIFETIME,
-    issue_code,
 )
 from healthcode.core.codes.paper import render_paper
 from healthcode.core.codes.qr import Medium, render_png, render_svg
 from healthcode.core.errors import HealthcodeError
 from healthcode.core.identity import mask_id, mask_name
+from healthcode.core.trust.issue import issue_code
 
 __all__ = ["app"]
 

@@ -15,9 +15,9 @@ from typing import Annotated
 import typer
 
 from healthcode.core.clock import Clock, FixedClock, SystemClock, parse_instant
+from healthcode.core.codes.native import MAX_CODE_LIFETIME
 from healthcode.core.errors import HealthcodeError
 from healthcode.core.trust.network import DEFAULT_SIGNER_VALIDITY, Network
-from healthcode.core.trust.trustlist import MAX_CODE_LIFETIME
 
 __all__ = ["Home", "Now", "Passphrase", "app", "clock_of", "fail", "open_network"]
 

@@ -24,13 +24,12 @@ Raises :class:`healthcode.core.errors.VerificationFailed` (``BASE45_INVALID``, s
 
 from __future__ import annotations
 
-from healthcode.core.error_codes import ErrorCode, Stage
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import VerificationFailed
 
 __all__ = ["ALPHABET", "b45decode", "b45encode"]
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
-_STAGE = Stage.BASE45
 _INVALID = 0xFF
 #: Byte -> character value (0-44), or _INVALID for a byte outside the alphabet.
 _VALUES = bytes(ALPHABET.find(chr(b)) if chr(b) in ALPHABET else _INVALID for b in range(256))
@@ -67,7 +66,7 @@ def b45encode(data: bytes) -> str:
 
 
 def _fail(message: str) -> VerificationFailed:
-    return VerificationFailed(ErrorCode.BASE45_INVALID, message, stage=_STAGE)
+    return VerificationFailed(ErrorCode.BASE45_INVALID, message)
 
 
 def _first_invalid(text: str) -> str:
