@@ -1,6 +1,6 @@
 """EU DCC verification speed: healthcode vs dcc-utils on the same vectors, and who gets what wrong.
 
-    .venv/bin/python bench/dcc_bench.py [--rounds 20] [--healthcode-only]
+    .venv/bin/python bench/dcc_bench.py [--rounds 20] [--healthcode-only [--cpu]]
 
 dcc-utils (0.2.1, the Python EU DCC library on PyPI) runs in its own virtualenv,
 bench/.venv-dcc-utils/, created here when missing; it needs cbor2 5.4.1, whose sdist builds only
@@ -119,7 +119,9 @@ def parse_clock(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def run_ours(cases: list[dict[str, Any]], rounds: int) -> tuple[dict[str, bool], float]:
+def run_ours(
+    cases: list[dict[str, Any]], rounds: int, timer: Any = time.perf_counter
+) -> tuple[dict[str, bool], float]:
     sys.path.insert(0, str(ROOT / "src"))
     from healthcode.core.clock import FixedClock
     from healthcode.core.verify import DccSchema, DccSettings, DscTrustList, Verifier
@@ -136,11 +138,11 @@ def run_ours(cases: list[dict[str, Any]], rounds: int) -> tuple[dict[str, bool],
         for c in cases
     ]
     verdicts = {c["name"]: verifier.verify(c["text"]).valid for c, verifier in prepared}
-    start = time.perf_counter()
+    start = timer()
     for _ in range(rounds):
         for c, verifier in prepared:
             verifier.verify(c["text"])
-    return verdicts, rounds * len(cases) / (time.perf_counter() - start)
+    return verdicts, rounds * len(cases) / (timer() - start)
 
 
 def run_theirs(cases: list[dict[str, Any]], rounds: int) -> tuple[dict[str, bool], float]:
@@ -163,9 +165,15 @@ def main() -> None:
     parser.add_argument(
         "--healthcode-only", action="store_true", help="skip dcc-utils (no virtualenv needed)"
     )
+    parser.add_argument(
+        "--cpu", action="store_true", help="with --healthcode-only: CPU time, not wall time"
+    )
     args = parser.parse_args()
+    if args.cpu and not args.healthcode_only:
+        parser.error("--cpu needs --healthcode-only (dcc-utils runs in another process)")
     cases = load_cases()
-    ours, our_rate = run_ours(cases, args.rounds)
+    timer = time.process_time if args.cpu else time.perf_counter
+    ours, our_rate = run_ours(cases, args.rounds, timer)
     expected = {c["name"]: c["expected"] for c in cases}
     if args.healthcode_only:
         our_wrong = sorted(n for n in expected if ours[n] != expected[n])

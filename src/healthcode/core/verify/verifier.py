@@ -95,7 +95,10 @@ class Verifier:
 
     def route(self, text: str) -> Format | None:
         """The format whose prefix ``text`` starts with (the longest), or None."""
-        return next((f for f in self._routes if text.startswith(f.prefix)), None)
+        for fmt in self._routes:
+            if text.startswith(fmt.prefix):
+                return fmt
+        return None
 
     def verify(self, text: str) -> VerificationResult:
         """Verify one code of any of the formats; never raises for a bad code.
