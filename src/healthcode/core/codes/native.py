@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from healthcode.core.codes.base45 import b45decode, b45encode
+from healthcode.core.codes.base45_fast import b45decode, b45encode
 from healthcode.core.codes.cose import sign1_decode, sign1_encode
 from healthcode.core.codes.cwt import CTI, EXP, IAT, ISS, SUB, decode_claims, encode_claims
 from healthcode.core.error_codes import ErrorCode, Stage

@@ -8,7 +8,7 @@ format uses, so that a test can hand a stage a faulty part. Whatever a part does
 library's error, return something of the wrong type, return a verdict instead of raising), the
 stage fails closed with its own code.
 
->>> from healthcode.core.codes.base45 import b45encode
+>>> from healthcode.core.codes.base45_fast import b45encode
 >>> import zlib
 >>> text = "CN1:" + b45encode(zlib.compress(b"cose bytes"))
 >>> inflate(decode_base45(strip_prefix(text, "CN1:")))
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from healthcode.core.codes.base45 import b45decode
+from healthcode.core.codes.base45_fast import b45decode
 from healthcode.core.codes.cose import (
     ALG_ES256,
     ALG_PS256,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +41,9 @@ class DccSchema:
         cls = jsonschema.validators.validator_for(schema)
         cls.check_schema(schema)
         self._validator = cls(schema)
-        # Speed: the Rust validator is ~30x faster than jsonschema on this schema; the pure
-        # Python one is the fallback and the reference (both run on every vector in the tests).
+        # Speed: the Rust validator is much faster on this schema (docs/benchmarks.md, EU DCC);
+        # the pure Python one is the fallback and the reference (both run on every vector in
+        # the tests, and a property test keeps them equal).
         self._fast: Any = None
         try:
             import jsonschema_rs
@@ -53,13 +53,8 @@ class DccSchema:
 
     @classmethod
     def load(cls, path: str | Path) -> DccSchema:
+        """The schema in a JSON file (``DCC.combined-schema.json``)."""
         return cls(json.loads(Path(path).read_text(encoding="utf-8")))
-
-    @classmethod
-    @cache
-    def cached(cls, path: str) -> DccSchema:
-        """One compiled schema per path for the process."""
-        return cls.load(path)
 
     def first_error(self, payload: Mapping[str, Any], *, reference: bool = False) -> str | None:
         """The first schema violation, None when valid; ``reference`` uses jsonschema."""
