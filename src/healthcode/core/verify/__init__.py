@@ -3,8 +3,9 @@
 >>> from datetime import datetime, timezone
 >>> from healthcode.core.clock import FixedClock
 >>> verifier = Verifier.default(clock=FixedClock(datetime(2021, 6, 1, tzinfo=timezone.utc)))
->>> verifier.verify("HC1:NCF").error_code
-'KEY_NOT_IN_TRUST_LIST'
+>>> result = verifier.verify("HC1:NCF")
+>>> (result.valid, result.format, result.stage, str(result.error_code))
+(False, 'dcc', 'decompress', 'DECOMPRESS_FAILED')
 
 Modules: :mod:`.verifier` (:class:`Verifier`, the default formats, :func:`verify`),
 :mod:`.result`, :mod:`.stages` (stages shared by the COSE formats), :mod:`.native`,

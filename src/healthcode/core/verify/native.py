@@ -9,7 +9,7 @@ The plan, each step one stage (codes raised at that stage in brackets)::
                                                               ALG_UNSUPPORTED]
     5. signature   every trust-list key sharing the kid      [KEY_NOT_IN_TRUST_LIST, KEY_REVOKED,
                                                               SIGNATURE_INVALID]
-    6. claims      iat/exp on the injected clock, bounded    [CWT_MALFORMED, CWT_EXPIRED,
+    6. claims      iat/exp at the verifier's instant, bounded [CWT_MALFORMED, CWT_EXPIRED,
                    skew; signer valid at iat and now; not     CWT_NOT_YET_VALID, KEY_EXPIRED,
                    retired before iat; iss = signer province  KEY_NOT_YET_VALID, SIGNER_RETIRED,
                                                               ISSUER_MISMATCH]
@@ -20,9 +20,10 @@ The plan, each step one stage (codes raised at that stage in brackets)::
                    checkpoint (per destination)
    10. result      pass, colour, badges, masked identity, issuer
 
-Trust material: ``NativeSettings.trust`` should be a :class:`NativeTrust` (the
-:class:`healthcode.core.trust.trustlist.TrustList` is one); a key store without revocation
-information fails closed (``REVOCATION_UNAVAILABLE``).
+The decoders, the zlib limit and the signature check are the format's :class:`CoseParts`
+(replaceable, e.g. by a faulty one in a test). Trust material: ``NativeSettings.trust`` should
+be a :class:`NativeTrust` (the :class:`healthcode.core.trust.trustlist.TrustList` is one); a key
+store without revocation information fails closed (``REVOCATION_UNAVAILABLE``).
 
 Acceptance rules: ``NativeSettings.rules`` is a list of ``{"id", "logic", "description"?,
 "destination"?}``; ``logic`` is CertLogic over ``{"payload": NativePayload.to_json(),

@@ -16,7 +16,7 @@ turns that into a failed :class:`VerificationResult` and never raises for a bad 
 >>> [f.prefix for f in verifier.formats]
 ['CN1:', 'HC1:', 'shc:/']
 >>> r = verifier.verify("XYZ:123")
->>> (r.valid, r.format, r.stage, r.error_code)
+>>> (r.valid, r.format, r.stage, str(r.error_code))
 (False, 'unknown', 'prefix', 'PREFIX_UNKNOWN')
 """
 
