@@ -9,7 +9,7 @@ re-exports its submodules is not a cycle.
 The layers of ``core``, lowest first (a module may import its own layer and those below)::
 
     0  errors, error codes, clock
-    1  codecs (core/codes), CertLogic, regions
+    1  codecs (core/codes), CertLogic, and the data modules (regions, identity, facts)
     2  keys
     3  trust
     4  rules, verify
@@ -34,6 +34,8 @@ CORE_LAYERS: Mapping[str, int] = {
     "healthcode.core.codes": 1,
     "healthcode.core.certlogic": 1,
     "healthcode.core.regions": 1,
+    "healthcode.core.identity": 1,
+    "healthcode.core.facts": 1,
     "healthcode.core.keys": 2,
     "healthcode.core.trust": 3,
     "healthcode.core.rules": 4,
@@ -161,6 +163,11 @@ def test_no_import_cycle() -> None:
     for cycle in cycles:
         print("cycle: " + " -> ".join(cycle))
     assert cycles == []
+
+
+def test_every_core_module_has_a_layer() -> None:
+    core = [name for name in module_files() if name.startswith("healthcode.core.")]
+    assert [name for name in core if layer_of(name) is None] == []
 
 
 def test_core_imports_downwards_only() -> None:
