@@ -18,6 +18,7 @@ import pytest
 from healthcode.core.clock import FixedClock
 from healthcode.core.codes.base45 import b45decode
 from healthcode.core.errors import VerificationFailed
+from healthcode.core.verify import DEFAULT_SKEW, DccSettings, Verifier
 from healthcode.core.verify.dcc import (
     DccSchema,
     DscTrustList,
@@ -26,7 +27,6 @@ from healthcode.core.verify.dcc import (
     decode_dcc_claims,
     validate_schema,
 )
-from healthcode.core.verify.pipeline import VerifyContext, verify
 from healthcode.core.verify.stages import check_signature, decode_cose, inflate, strip_prefix
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -135,10 +135,10 @@ def test_vector_steps(testdata: Path, schema: DccSchema, name: str) -> None:
         def times() -> None:
             msg = decode_cose(raw)
             claims, _ = decode_dcc_claims(msg)
-            iat, exp_ = check_times(claims, clock_of(v), skew=VerifyContext().skew)
+            now = clock_of(v).now()
+            iat, exp_ = check_times(claims, now, skew=DEFAULT_SKEW)
             for key in trust_of(v).keys_for_kid(msg.kid or b""):
-                now = clock_of(v).now()
-                check_signer_validity(key, iat, exp_, now=now, skew=VerifyContext().skew)
+                check_signer_validity(key, iat, exp_, now=now, skew=DEFAULT_SKEW)
 
         err = outcome(times)
         assert (err is None) == exp["EXPECTEDEXPIRATIONCHECK"], err
@@ -217,10 +217,8 @@ def test_vector_pipeline(testdata: Path, schema: DccSchema, name: str) -> None:
     """The whole pipeline on the QR text fails only at a step the vector does not say passes."""
     v = load(testdata, name)
     exp = v["EXPECTEDRESULTS"]
-    ctx = VerifyContext(
-        clock=clock_of(v), key_stores={"dcc": trust_of(v)}, options={"dcc_schema": schema}
-    )
-    result = verify(v["PREFIX"], context=ctx)
+    ctx = Verifier.default(dcc=DccSettings(trust=trust_of(v), schema=schema), clock=clock_of(v))
+    result = ctx.verify(v["PREFIX"])
     if exp.get("EXPECTEDUNPREFIX") is False:
         assert (result.valid, result.stage) == (False, "prefix")
         return

@@ -1,8 +1,14 @@
-"""How a verifier finds signing keys: by kid, from whatever trust material it holds.
+"""Trusted public keys by kid: what trust material gives a verifier.
 
 Every format's signature stage asks a :class:`KeyStore` for the keys that share a kid and tries
 each one (kids are short hashes, so two signers may share one). The native trust list, EU DSC
 lists and SMART Health Card issuer JWKS all implement this protocol.
+
+This module sits between the codecs and trust: trust material builds :class:`TrustedKey` objects
+and the verifier reads them, so neither imports the other for it.
+
+>>> StaticKeyStore([]).keys_for_kid(b"x")
+()
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-__all__ = ["KeyStore", "StaticKeyStore", "TrustedKey"]
+__all__ = ["NO_KEYS", "KeyStore", "StaticKeyStore", "TrustedKey"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +36,8 @@ class TrustedKey:
 
 
 class KeyStore(Protocol):
+    """Anything that lists the trusted keys of a kid."""
+
     def keys_for_kid(self, kid: bytes) -> Sequence[TrustedKey]:
         """Every trusted key with this kid (empty when none)."""
         ...
@@ -52,3 +60,7 @@ class StaticKeyStore:
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_kid.values())
+
+
+#: A key store with no key: a format given no trust material fails at its signature stage.
+NO_KEYS = StaticKeyStore([])
