@@ -1,4 +1,4 @@
-"""Every EU DCC test vector in ../shared/testdata/dcc, read in place, each EXPECTED flag checked.
+"""Every EU DCC test vector in tests/data/dcc, each EXPECTED flag checked.
 
 Each flag is checked on its own layer (the vector gives every layer), then the whole pipeline
 runs on the ``PREFIX`` text and must not fail a step the vector says succeeds.
@@ -15,6 +15,7 @@ from typing import Any
 import cbor2
 import pytest
 
+from datadir import TESTDATA
 from healthcode.core.clock import FixedClock
 from healthcode.core.codes.base45 import b45decode
 from healthcode.core.errors import VerificationFailed
@@ -29,8 +30,7 @@ from healthcode.core.verify.dcc import (
 )
 from healthcode.core.verify.stages import check_signature, decode_cose, inflate, strip_prefix
 
-ROOT = Path(__file__).resolve().parents[3]
-DCC = (ROOT.parent / "shared" / "testdata" / "dcc").resolve()
+DCC = TESTDATA / "dcc"
 VECTORS = sorted(p.relative_to(DCC).as_posix() for p in DCC.glob("*/*.json"))
 
 #: The pipeline stage at which each step's failure shows (and every step before it passes).

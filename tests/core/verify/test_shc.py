@@ -1,4 +1,4 @@
-"""SMART Health Cards: the spec examples in ../shared/testdata/shc, read in place, pinned clock."""
+"""SMART Health Cards: the spec examples in tests/data/shc, pinned clock."""
 
 from __future__ import annotations
 
