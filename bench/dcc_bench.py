@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-#: The public conformance data: ../shared/testdata beside the clone, or $HEALTHCODE_TESTDATA.
-TESTDATA = Path(os.environ.get("HEALTHCODE_TESTDATA", ROOT.parent / "shared" / "testdata"))
+#: The public conformance data copied into the project (tests/data), or $HEALTHCODE_TESTDATA.
+TESTDATA = Path(os.environ.get("HEALTHCODE_TESTDATA", ROOT / "tests" / "data"))
 VECTORS = (TESTDATA / "dcc").resolve()
 SCHEMA = (TESTDATA / "dcc-schema" / "DCC.combined-schema.json").resolve()
 VENV = ROOT / "bench" / ".venv-dcc-utils"
