@@ -46,14 +46,14 @@ from healthcode.core.clock import FixedClock, parse_instant
 from healthcode.core.trust.certs import load_certificate
 from healthcode.core.trust.envelope import open_envelope
 from healthcode.core.trust.trustlist import TrustList
-from healthcode.core.verify.pipeline import VerifyContext, verify
+from healthcode.core.verify import NativeSettings, verify
 
 code, trust, root_path, at = sys.argv[1:]
 clock = FixedClock(parse_instant(at))
 root = load_certificate(open(root_path, "rb").read())
 opened = open_envelope(open(trust, "rb").read(), root_cert=root, kind="trust-list", clock=clock)
-stores = {"native": TrustList.from_content(opened.content, root_cert=root)}
-result = verify(code, context=VerifyContext(clock=clock, key_stores=stores))
+keys = TrustList.from_content(opened.content, root_cert=root)
+result = verify(code, native=NativeSettings(trust=keys), clock=clock)
 print(result.valid, result.format)
 sys.exit(0 if result.valid else 1)
 """

@@ -14,11 +14,11 @@ from healthcode.core.codes.native import (
     COLOURS,
     PAPER_LIFETIME,
     SCREEN_LIFETIME,
-    issue_code,
 )
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 from healthcode.core.identity import mask_id, mask_name
+from healthcode.core.trust.issue import issue_code
 
 __all__ = ["app"]
 

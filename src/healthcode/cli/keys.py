@@ -14,10 +14,10 @@ from typing import Annotated
 import typer
 
 from healthcode.cli import options
+from healthcode.core.codes.native import MAX_CODE_LIFETIME
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 from healthcode.core.trust.network import DEFAULT_SIGNER_VALIDITY, Network
-from healthcode.core.trust.trustlist import MAX_CODE_LIFETIME
 
 __all__ = ["app"]
 

@@ -22,16 +22,21 @@ from healthcode.cli.options import MAX_HOURS, MaxStaleHours, clock_of, command_g
 from healthcode.core.clock import Clock
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import HealthcodeError, InvalidInput, TrustError
+from healthcode.core.keys import NO_KEYS, KeyStore
 from healthcode.core.trust.envelope import OpenedDocument, open_envelope
 from healthcode.core.trust.trustlist import TrustList
-from healthcode.core.verify.dcc import DccSchema, DscTrustList
-from healthcode.core.verify.keys import KeyStore
-from healthcode.core.verify.pipeline import VerifyContext
-from healthcode.core.verify.pipeline import verify as verify_text
+from healthcode.core.verify import (
+    DccSchema,
+    DccSettings,
+    DscTrustList,
+    NativeSettings,
+    ShcSettings,
+    ShcTrust,
+    VerificationResult,
+    Verifier,
+)
 from healthcode.core.verify.qrimage import decode_image
-from healthcode.core.verify.result import VerificationResult
 from healthcode.core.verify.shc import PREFIX as SHC_PREFIX
-from healthcode.core.verify.shc import ShcTrust
 
 __all__ = ["Trust", "app", "load_trust", "verify"]
 
@@ -254,21 +259,25 @@ def verify(
         inputs = _texts(list(texts or []), list(image or []))
     except HealthcodeError as exc:
         raise refused(exc, "--image") from exc
-    options: dict[str, Any] = {}
+    schema = None
     if dcc_schema is not None:
         try:
-            options["dcc_schema"] = DccSchema.load(dcc_schema)
+            schema = DccSchema.load(dcc_schema)
         except (HealthcodeError, ValueError) as exc:
             raise refused(exc, "--dcc-schema") from exc
     if not inputs:
         raise _usage("no code given (arguments, standard input or --image)", "CODE")
-    context = VerifyContext(
-        clock=clock, key_stores=loaded.stores, skew=timedelta(seconds=skew_seconds), options=options
+    stores, skew = loaded.stores, timedelta(seconds=skew_seconds)
+    verifier = Verifier.default(
+        native=NativeSettings(trust=stores.get("native", NO_KEYS), skew=skew),
+        dcc=DccSettings(trust=stores.get("dcc", NO_KEYS), schema=schema, skew=skew),
+        shc=ShcSettings(trust=stores.get("shc", NO_KEYS), skew=skew),
+        clock=clock,
     )
     native_warnings = loaded.warnings()
     all_valid = True
     for text in inputs:
-        result = verify_text(text, context=context)
+        result = verifier.verify(text)
         if native_warnings and result.format == "native":
             result = dataclasses.replace(result, warnings=result.warnings + native_warnings)
         all_valid &= result.valid
