@@ -100,3 +100,16 @@ def test_code_issue_writes_qr_and_page(tmp_path: Path) -> None:
     )
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
     assert "<svg" in (tmp_path / "p.svg").read_text(encoding="utf-8")
+
+
+def test_the_trust_state_is_in_the_shared_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    home = str(tmp_path / "keys")
+    _run("keys", "init", "--provinces", "440000", "--home", home, "--database", url, "--now", NOW)
+    assert not (tmp_path / "keys" / "network.db").exists()  # the state is not beside the keys
+    kid = json.loads(_run("keys", "list", "--home", home, "--database", url, "--json"))[0]["kid"]
+    _run("keys", "revoke", "--kid", kid, "--home", home, "--database", url, "--now", NOW)
+    out = _run("trust", "publish", "--home", home, "--database", url, "--now", NOW)
+    assert "#1" in out
+    missing = runner.invoke(app, ["keys", "list", "--home", home])  # no state beside the keys
+    assert missing.exit_code == 1 and "NETWORK_MISSING" in missing.output

@@ -1,8 +1,11 @@
 """``healthcode keys ...``: a network's national root and province signers on disk.
 
-The network directory is ``--home`` (env ``HEALTHCODE_HOME``, default ``./var/keys``). Private
-keys are encrypted with ``HEALTHCODE_KEY_PASSPHRASE`` when it is set, and stored unencrypted
-otherwise (demo only: production keeps the root in an HSM).
+The network directory is ``--home`` (env ``HEALTHCODE_HOME``, default ``./var/keys``); it holds
+the private keys. The trust state (signers, revocations, sequences) is in ``--database`` (env
+``HEALTHCODE_DATABASE_URL``: the hub's database, shared with every hub process), or in
+``DIR/network.db`` for a network without a hub. Private keys are encrypted with
+``HEALTHCODE_KEY_PASSPHRASE`` when it is set, and stored unencrypted otherwise (demo only:
+production keeps the root offline, in an HSM; see docs/security.md).
 """
 
 from __future__ import annotations
@@ -55,14 +58,17 @@ def init(
     home: options.Home = options.DEFAULT_HOME,
     passphrase: options.Passphrase = None,
     signer_days: SignerDays = DEFAULT_SIGNER_VALIDITY.days,
+    database: options.StateDatabase = None,
     now: options.Now = None,
 ) -> None:
     """Create a new network: a national root and one signer per province."""
     codes = [p.strip() for p in provinces.split(",") if p.strip()]
+    clock = options.clock_of(now)
     net = Network.init(
         home,
+        store=options.state_store(home, database, clock=clock, create=True),
         provinces=codes,
-        clock=options.clock_of(now),
+        clock=clock,
         passphrase=passphrase.encode() if passphrase else None,
         signer_validity=timedelta(days=signer_days),
     )
@@ -77,10 +83,12 @@ def init(
 
 @app.command("list")
 def list_signers(
-    home: options.Home = options.DEFAULT_HOME, as_json: options.AsJson = False
+    home: options.Home = options.DEFAULT_HOME,
+    database: options.StateDatabase = None,
+    as_json: options.AsJson = False,
 ) -> None:
     """List the signers with their state."""
-    signers = options.open_network(home, None).signers()
+    signers = options.open_network(home, None, database).signers()
     if as_json:
         typer.echo(json.dumps(signers, indent=2))
         return
@@ -95,11 +103,13 @@ def rotate(
     home: options.Home = options.DEFAULT_HOME,
     passphrase: options.Passphrase = None,
     signer_days: SignerDays = DEFAULT_SIGNER_VALIDITY.days,
+    database: options.StateDatabase = None,
     now: options.Now = None,
 ) -> None:
     """A new signer for a province; the old one retires but stays trusted for its codes."""
-    net = options.open_network(home, passphrase)
-    pair = net.rotate(province, clock=options.clock_of(now), validity=timedelta(days=signer_days))
+    clock = options.clock_of(now)
+    net = options.open_network(home, passphrase, database, clock=clock)
+    pair = net.rotate(province, clock=clock, validity=timedelta(days=signer_days))
     typer.echo(f"province {province}: new signer {pair.kid.hex()}; publish a new trust list")
 
 
@@ -116,13 +126,14 @@ def revoke(
         typer.Option("--until", metavar="TIME", help="keep a serial listed until (ISO 8601)"),
     ] = None,
     home: options.Home = options.DEFAULT_HOME,
+    database: options.StateDatabase = None,
     now: options.Now = None,
 ) -> None:
     """Revoke a signer (every code it signed) or a single code by serial."""
     if (kid is None) == (serial is None):
         raise InvalidInput(ErrorCode.USAGE, "give exactly one of --kid and --serial")
-    net = options.open_network(home, None)
     clock = options.clock_of(now)
+    net = options.open_network(home, None, database, clock=clock)
     if kid is not None:
         net.revoke_signer(_hex(kid, "--kid"), clock=clock)
         typer.echo(f"signer {kid} revoked; publish a new trust list")

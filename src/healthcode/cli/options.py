@@ -19,11 +19,12 @@ import typer
 
 from healthcode.core.clock import Clock, FixedClock, SystemClock, parse_instant
 from healthcode.core.error_codes import ErrorCode
-from healthcode.core.errors import HealthcodeError, InvalidInput
+from healthcode.core.errors import HealthcodeError, InvalidInput, TrustError
 
 if TYPE_CHECKING:
     from healthcode.config import Settings
     from healthcode.core.trust.network import Network
+    from healthcode.core.trust.state import StateStore
     from healthcode.store.db import Database
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "MaxStaleHours",
     "Now",
     "Passphrase",
+    "StateDatabase",
     "clock_of",
     "command_group",
     "migrated_database",
@@ -77,6 +79,15 @@ MaxStaleHours = Annotated[
         help="accept a signed trust list this long past its expiry (warned), no longer",
     ),
 ]
+StateDatabase = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        envvar="HEALTHCODE_DATABASE_URL",
+        metavar="URL",
+        help="database holding the trust state, the hub's (default: DIR/network.db)",
+    ),
+]
 DEFAULT_HOME = Path("var/keys")
 
 
@@ -110,11 +121,49 @@ def refused(exc: HealthcodeError | ValueError, option: str) -> InvalidInput:
     return InvalidInput(ErrorCode.FILE_ERROR, f"{option}: {exc}", option=option)
 
 
-def open_network(home: Path, passphrase: str | None) -> Network:
-    """The key network in ``home``. Raises TrustError ``NETWORK_MISSING`` when there is none."""
+def open_network(
+    home: Path, passphrase: str | None, database: str | None = None, *, clock: Clock | None = None
+) -> Network:
+    """The key network in ``home`` with its trust state in ``database`` (see :func:`state_store`).
+
+    Raises TrustError ``NETWORK_MISSING`` when there is none.
+    """
     from healthcode.core.trust.network import Network
 
-    return Network.open(home, passphrase=passphrase.encode() if passphrase else None)
+    return Network.open(
+        home,
+        store=state_store(home, database, clock=clock),
+        passphrase=passphrase.encode() if passphrase else None,
+    )
+
+
+def state_store(
+    home: Path, database: str | None, *, clock: Clock | None = None, create: bool = False
+) -> StateStore:
+    """The trust state: in ``database`` (the hub's, ``HEALTHCODE_DATABASE_URL``) when given, so
+    the CLI and every hub process share one; else in ``home/network.db`` (a network without a
+    hub), made only when ``create``. The database is migrated first.
+
+    Raises TrustError ``NETWORK_MISSING``, InvalidInput ``DATABASE_UNAVAILABLE``.
+    """
+    if database is None:
+        path = home / "network.db"
+        if not create and not path.is_file():
+            raise TrustError(ErrorCode.NETWORK_MISSING, f"no network in {home} (run keys init)")
+        home.mkdir(parents=True, exist_ok=True)
+        database = f"sqlite:///{path}"
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from healthcode.store.db import Database
+    from healthcode.store.trust_state import SqlStateStore
+
+    try:
+        db = Database.from_url(database)
+    except SQLAlchemyError as exc:  # a URL that does not parse, a driver that is missing
+        raise InvalidInput(
+            ErrorCode.DATABASE_UNAVAILABLE, f"cannot open --database: {exc}"
+        ) from exc
+    return SqlStateStore(migrated_database(db), clock=clock or SystemClock())
 
 
 def settings() -> Settings:

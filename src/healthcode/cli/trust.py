@@ -33,11 +33,13 @@ def publish(
     out: Annotated[
         Path | None, typer.Option("--out", metavar="FILE", help="also write it here")
     ] = None,
+    database: options.StateDatabase = None,
     now: options.Now = None,
 ) -> None:
-    """Sign the network's current trust list with the root (next sequence number)."""
-    net = options.open_network(home, passphrase)
-    raw = net.publish(clock=options.clock_of(now), validity=timedelta(hours=hours))
+    """Sign the network's current trust list (next sequence number of the shared counter)."""
+    clock = options.clock_of(now)
+    net = options.open_network(home, passphrase, database, clock=clock)
+    raw = net.publish(clock=clock, validity=timedelta(hours=hours))
     if out is not None:
         out.write_bytes(raw)
     info = peek(raw)

@@ -272,7 +272,6 @@ class ErrorCode(StrEnum):
     ORG_NAME_MISSING = "ORG_NAME_MISSING", 422, "an organisation needs a name"
     ORG_REGION_NOT_PROVINCE = "ORG_REGION_NOT_PROVINCE", 422, "a province needs its province code"
     ORG_UNKNOWN = "ORG_UNKNOWN", 422, "no organisation has this id"
-    PUBLISH_CONFLICT = "PUBLISH_CONFLICT", 409, "the document was not published: too many writers"
     QUERY_INVALID = "QUERY_INVALID", 422, "a query gives neither or both of serial and pseudonym"
     RECORD_KIND_UNKNOWN = "RECORD_KIND_UNKNOWN", 422, "the record kind is not one the hub knows"
     RECORD_NOT_OBJECT = "RECORD_NOT_OBJECT", 422, "an item of the body is not a JSON object"
