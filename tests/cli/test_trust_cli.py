@@ -74,4 +74,4 @@ def test_show_refuses_stale_and_foreign_lists(tmp_path: Path) -> None:
     other = str(tmp_path / "b")
     _run("keys", "init", "--provinces", "440000", "--home", other, "--now", NOW)
     result = runner.invoke(app, ["trust", "show", published, "--home", other, "--now", NOW])
-    assert result.exit_code == 1 and "ENVELOPE_SIGNATURE_INVALID" in result.output
+    assert result.exit_code == 1 and "ENVELOPE_PUBLISHER_INVALID" in result.output

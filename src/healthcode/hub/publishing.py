@@ -17,9 +17,10 @@ lifted and not ended (``{"format": "healthcode-risk-areas/1", "areas": [...]}``)
 the network's trust list (``core/trust/network.py``) naming the digests of the current rule set
 and value sets.
 
-The sealing key is read from the key home (``HEALTHCODE_HOME``, passphrase
-``HEALTHCODE_KEY_PASSPHRASE``); a hub without one, or whose database holds no trust state,
-publishes nothing (``NOT_PUBLISHED``).
+Documents are sealed by the active publisher of the trust state, whose private key is read from
+``HEALTHCODE_HOME/publishers/`` (passphrase ``HEALTHCODE_KEY_PASSPHRASE``): the hub holds no
+root key. A hub without one, or whose database holds no trust state, publishes nothing
+(``NOT_PUBLISHED``).
 """
 
 from __future__ import annotations
@@ -33,10 +34,18 @@ from healthcode.core.clock import Clock
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput, TrustError
 from healthcode.core.rules.ruleset import baseline_path, canonical_json, load_document
-from healthcode.core.trust.certs import KeyPair, kid_of, load_certificate, load_private_key
-from healthcode.core.trust.envelope import KINDS, DocumentKind, seal
-from healthcode.core.trust.network import trust_list_of
-from healthcode.core.trust.state import Draft, Published, TrustStateDoc
+from healthcode.core.trust.certs import KeyPair
+from healthcode.core.trust.envelope import KINDS, DocumentKind, peek
+from healthcode.core.trust.network import load_publisher
+from healthcode.core.trust.state import (
+    Draft,
+    Published,
+    TrustStateDoc,
+    active_kid,
+    draft_of,
+    revoked_publishers_of,
+    trust_list_of,
+)
 from healthcode.core.trust.trustlist import TrustList
 from healthcode.hub import fhir
 from healthcode.hub.access import require
@@ -63,13 +72,14 @@ class PublishingService:
     network_home: str
     passphrase: bytes | None
     validity: timedelta = DEFAULT_VALIDITY
-    _keys: dict[bytes, KeyPair] = field(default_factory=dict, init=False)
+    _keys: dict[str, KeyPair] = field(default_factory=dict, init=False)
 
     def _store(self) -> SqlStateStore:
         return SqlStateStore(self.db, clock=self.clock)
 
-    def _sealing_key(self, state: TrustStateDoc) -> KeyPair:
-        """The key that seals documents, read from the key home once per key.
+    def _publisher(self, state: TrustStateDoc, at: datetime) -> KeyPair:
+        """The active publisher's key, read from the key home once per publisher: the hub
+        holds publishing keys only, never the root's.
 
         Raises InvalidInput NOT_PUBLISHED when there is no key home or no usable key in it.
         """
@@ -78,16 +88,14 @@ class PublishingService:
                 ErrorCode.NOT_PUBLISHED,
                 "this hub publishes no documents (HEALTHCODE_HOME is unset)",
             )
-        cert = load_certificate(str(state["root_certificate"]).encode("ascii"))
-        kid = kid_of(cert)
-        if kid not in self._keys:
-            path = Path(self.network_home) / "root" / f"{kid.hex()}.key.pem"
-            try:
-                key = load_private_key(path.read_bytes(), self.passphrase)
-            except (OSError, TrustError) as exc:
-                raise InvalidInput(ErrorCode.NOT_PUBLISHED, f"no sealing key: {exc}") from exc
-            self._keys[kid] = KeyPair(key, cert)
-        return self._keys[kid]
+        try:
+            kid_hex = active_kid(state, "publishers", at=at)
+            if kid_hex not in self._keys:
+                home = Path(self.network_home)
+                self._keys[kid_hex] = load_publisher(home, state, at=at, passphrase=self.passphrase)
+        except TrustError as exc:
+            raise InvalidInput(ErrorCode.NOT_PUBLISHED, f"no publishing key: {exc}") from exc
+        return self._keys[kid_hex]
 
     # -- contents -------------------------------------------------------------------------------
     def content(self, kind: str, *, state: TrustStateDoc, at: datetime) -> bytes:
@@ -130,10 +138,20 @@ class PublishingService:
         require(principal, "published:read")
         return self.latest(kind)
 
-    def _fresh(self, held: Published | None, digest: str, now: datetime) -> bool:
-        return (
-            held is not None and held.digest == digest and now < held.not_before + self.validity / 2
-        )
+    def _fresh(
+        self, held: Published | None, digest: str, state: TrustStateDoc, now: datetime
+    ) -> bool:
+        """Whether ``held`` can be served again: the same content, less than half its validity
+        old, sealed by the active publisher naming the publishers revoked now."""
+        if held is None or held.digest != digest or now >= held.not_before + self.validity / 2:
+            return False
+        sealed = peek(held.envelope)
+        try:
+            active = active_kid(state, "publishers", at=now)
+        except TrustError:
+            return True  # nobody can seal a new one: serve the last while it lasts
+        revoked = revoked_publishers_of(state, at=now)
+        return bool(sealed["kid"] == bytes.fromhex(active) and set(sealed["revoked"]) == revoked)
 
     def latest(self, kind: str) -> Published:
         """The current signed document of ``kind``, sealing a new one when needed.
@@ -153,7 +171,7 @@ class PublishingService:
         now = self.clock.now()
         content = self.content(kind, state=state, at=now)
         held = store.last(kind)
-        if self._fresh(held, hashlib.sha256(content).hexdigest(), now):
+        if self._fresh(held, hashlib.sha256(content).hexdigest(), state, now):
             assert held is not None
             return held  # served without a lock: nothing changed since it was sealed
 
@@ -161,17 +179,11 @@ class PublishingService:
             # the trust list comes from the state as it is under the lock, never from a copy
             body = self.content(kind, state=locked, at=now) if kind == "trust-list" else content
             digest = hashlib.sha256(body).hexdigest()
-            if self._fresh(last, digest, now):
+            if self._fresh(last, digest, locked, now):
                 return None  # another process sealed the same content meanwhile
-            key = self._sealing_key(locked)
-            expires = now + self.validity
-            return Draft(
-                digest=digest,
-                not_before=now,
-                expires=expires,
-                seal=lambda seq: seal(
-                    body, kind=_kind(kind), sequence=seq, not_before=now, expires=expires, root=key
-                ),
+            publisher = self._publisher(locked, now)
+            return draft_of(
+                locked, publisher, kind=_kind(kind), content=body, now=now, validity=self.validity
             )
 
         try:

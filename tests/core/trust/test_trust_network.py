@@ -106,6 +106,10 @@ def test_sequence_grows_and_rollback_is_detected(net: Network, clock: FixedClock
 
 def test_expired_signers_are_dropped(net: Network, clock: FixedClock) -> None:
     clock.advance(timedelta(days=366))
+    with pytest.raises(TrustError) as err:  # the 30-day publisher expired long ago
+        net.publish(clock=clock)
+    assert err.value.code == "PUBLISHER_UNKNOWN"
+    net.rotate_publisher(clock=clock)
     assert len(_published(net, clock)) == 0
 
 

@@ -5,6 +5,7 @@ The private keys live in a directory, the *key home* (``healthcode keys init --h
 
     DIR/root/<kid>.key.pem|.cert.pem                the national root
     DIR/signers/<province>/<kid>.key.pem|.cert.pem  each signer of each province
+    DIR/publishers/<kid>.key.pem|.cert.pem          the publishing keys (all a hub needs)
     DIR/root.cert.pem                               a copy of the root certificate of the state
     DIR/published/trust-list.cose                   a copy of the last list this home published
 
@@ -22,6 +23,12 @@ continues from.
 
 Private keys are PKCS#8 PEM, encrypted when a passphrase is given (the CLI reads it from
 ``HEALTHCODE_KEY_PASSPHRASE``), unencrypted otherwise — for demos only.
+
+The root certifies keys and signs nothing else: documents are sealed by the active *publisher*
+(a key the root certified for publishing, valid :data:`DEFAULT_PUBLISHER_VALIDITY`), so a hub
+needs only ``publishers/`` and the database, never the root's key (docs/security.md).
+``rotate_publisher`` (with the root, offline) certifies a new one; ``revoke_publisher`` (no root
+needed) names one revoked in every document sealed after it.
 
 Rotation: ``rotate`` makes a new signer for a province and marks the previous ones *retired*.
 A retired signer signs no new codes, but stays in the published trust list for
@@ -44,7 +51,6 @@ stay valid until they expire. Signers whose certificate has expired are dropped 
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -54,7 +60,6 @@ from typing import Any
 from cryptography import x509
 
 from healthcode.core.clock import Clock, parse_instant
-from healthcode.core.codes.native import MAX_CODE_LIFETIME
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import TrustError
 from healthcode.core.trust.certs import (
@@ -64,19 +69,29 @@ from healthcode.core.trust.certs import (
     kid_of,
     load_certificate,
     load_private_key,
+    make_publisher,
     make_root,
     make_signer,
-    province_of_certificate,
 )
-from healthcode.core.trust.envelope import seal
-from healthcode.core.trust.state import Draft, Published, StateStore, TrustStateDoc
-from healthcode.core.trust.trustlist import SignerEntry, TrustList
+from healthcode.core.trust.state import (
+    Draft,
+    Published,
+    StateStore,
+    TrustStateDoc,
+    active_kid,
+    certificate_of,
+    draft_of,
+    trust_list_of,
+)
+from healthcode.core.trust.trustlist import TrustList
 
-__all__ = ["DEFAULT_SIGNER_VALIDITY", "Network", "trust_list_of"]
+__all__ = ["DEFAULT_PUBLISHER_VALIDITY", "DEFAULT_SIGNER_VALIDITY", "Network", "load_publisher"]
 
 DEFAULT_ROOT_VALIDITY = timedelta(days=3650)
 DEFAULT_SIGNER_VALIDITY = timedelta(days=365)
 DEFAULT_TRUST_LIST_VALIDITY = timedelta(days=1)
+#: A publisher certificate is short-lived: a stolen publishing key is useful for weeks at most.
+DEFAULT_PUBLISHER_VALIDITY = timedelta(days=30)
 _EXPORT = Path("published") / "trust-list.cose"
 
 
@@ -92,44 +107,9 @@ def _write(path: Path, data: bytes, *, private: bool = False) -> None:
     os.replace(tmp, path)
 
 
-def _certificate(info: dict[str, Any]) -> x509.Certificate:
-    return load_certificate(str(info["certificate"]).encode("ascii"))
-
-
 def _need_province(state: TrustStateDoc, province: str) -> None:
     if province not in state["provinces"]:
         raise TrustError(ErrorCode.PROVINCE_UNKNOWN, f"province {province} is not in the network")
-
-
-def trust_list_of(state: TrustStateDoc, *, at: datetime) -> TrustList:
-    """The trust list of a state as of ``at``: signers still useful, revocations still needed."""
-    entries = []
-    for _kid_hex, info in sorted(state["signers"].items()):
-        cert = _certificate(info)
-        if cert.not_valid_after_utc < at:
-            continue  # expired: every code it signed has expired too
-        retired = None if info["retired_at"] is None else parse_instant(info["retired_at"])
-        if retired is not None and retired + MAX_CODE_LIFETIME < at:
-            continue  # retired long enough that no code of it is still valid
-        if province_of_certificate(cert) != info["province"]:
-            raise TrustError(ErrorCode.CERT_PROVINCE, f"signer {_kid_hex} is in another province")
-        entries.append(SignerEntry(info["province"], cert, retired))
-    serials = {
-        bytes.fromhex(k): parse_instant(v)
-        for k, v in state["revoked_serials"].items()
-        if parse_instant(v) >= at
-    }
-    listed = {e.kid for e in entries}
-    revoked = frozenset(
-        bytes.fromhex(k) for k in state["revoked_signers"] if bytes.fromhex(k) in listed
-    )
-    return TrustList(
-        signers=entries,
-        revoked_signers=revoked,
-        revoked_serials=serials,
-        rule_sets=dict(state["rule_sets"]),
-        value_sets=dict(state["value_sets"]),
-    )
 
 
 class Network:
@@ -153,6 +133,7 @@ class Network:
         passphrase: bytes | None = None,
         root_validity: timedelta = DEFAULT_ROOT_VALIDITY,
         signer_validity: timedelta = DEFAULT_SIGNER_VALIDITY,
+        publisher_validity: timedelta = DEFAULT_PUBLISHER_VALIDITY,
     ) -> Network:
         """Create a root and one signer per province: key files first, then the state.
 
@@ -172,17 +153,21 @@ class Network:
             "root_certificate": dump_certificate(root.certificate).decode("ascii"),
             "signers": {},
             "revoked_signers": {},
+            "publishers": {},
+            "revoked_publishers": {},
             "revoked_serials": {},
             "rule_sets": {},
             "value_sets": {},
             "sequences": {},
         }
         signers = [net._new_signer(p, now, signer_validity, root=root) for p in wanted]
+        publisher = net._new_publisher(now, publisher_validity, root=root)
         _write(
             net._root_path(root.kid), dump_private_key(root.private_key, passphrase), private=True
         )
         for province, pair in zip(wanted, signers, strict=True):
             _add_signer(state, province, pair, now)
+        _add_publisher(state, publisher, now)
         store.create(state)
         net._root = root
         net._export_root()
@@ -265,41 +250,35 @@ class Network:
             raise TrustError(ErrorCode.SIGNER_UNKNOWN, f"no signer with kid {kid.hex()}")
         path = self._signer_path(info["province"], kid, "key")
         key = load_private_key(path.read_bytes(), self._passphrase)
-        return KeyPair(key, _certificate(info))
+        return KeyPair(key, certificate_of(info))
 
     def signers(self) -> list[dict[str, Any]]:
         """Every signer with its state: kid, province, created, retired, revoked, validity."""
-        state = self.state()
-        out = []
-        for kid_hex, info in sorted(state["signers"].items()):
-            cert = _certificate(info)
-            out.append(
-                {
-                    "kid": kid_hex,
-                    **{k: v for k, v in info.items() if k != "certificate"},
-                    "revoked": kid_hex in state["revoked_signers"],
-                    "not_before": cert.not_valid_before_utc.isoformat(),
-                    "not_after": cert.not_valid_after_utc.isoformat(),
-                }
-            )
-        return out
+        return _listing(self.state(), "signers", "revoked_signers")
 
     def active_signer(self, province: str, *, at: datetime) -> KeyPair:
         """The newest signer of ``province`` that is neither retired nor revoked and is valid
         at ``at``. Raises TrustError ``SIGNER_UNKNOWN`` when there is none."""
-        state = self.state()
-        candidates = []
-        for kid_hex, info in state["signers"].items():
-            if info["province"] != province or info["retired_at"] is not None:
-                continue
-            if kid_hex in state["revoked_signers"]:
-                continue
-            cert = _certificate(info)
-            if cert.not_valid_before_utc <= at <= cert.not_valid_after_utc:
-                candidates.append((cert.not_valid_before_utc, kid_hex))
-        if not candidates:
-            raise TrustError(ErrorCode.SIGNER_UNKNOWN, f"province {province} has no active signer")
-        return self.signer(bytes.fromhex(max(candidates)[1]))
+        kid_hex = active_kid(self.state(), "signers", at=at, province=province)
+        return self.signer(bytes.fromhex(kid_hex))
+
+    def _new_publisher(self, now: datetime, validity: timedelta, *, root: KeyPair) -> KeyPair:
+        """A new publishing key and certificate, written to the key home (not yet in the state)."""
+        end = min(now + validity, root.certificate.not_valid_after_utc)
+        pair = make_publisher(root=root, not_before=now, not_after=end)
+        folder = self.home / "publishers"
+        key = dump_private_key(pair.private_key, self._passphrase)
+        _write(folder / f"{pair.kid.hex()}.key.pem", key, private=True)
+        _write(folder / f"{pair.kid.hex()}.cert.pem", dump_certificate(pair.certificate))
+        return pair
+
+    def active_publisher(self, *, at: datetime) -> KeyPair:
+        """The publishing key in use at ``at``. Raises TrustError ``PUBLISHER_UNKNOWN``."""
+        return load_publisher(self.home, self.state(), at=at, passphrase=self._passphrase)
+
+    def publishers(self) -> list[dict[str, Any]]:
+        """Every publisher with its state: kid, created, retired, revoked, validity."""
+        return _listing(self.state(), "publishers", "revoked_publishers")
 
     # -- changes (each one transaction of the store) --------------------------------------------
     def add_province(
@@ -378,31 +357,98 @@ class Network:
         """The trust list as of ``at``, from the state as it is now."""
         return trust_list_of(self.state(), at=at)
 
-    def publish(self, *, clock: Clock, validity: timedelta = DEFAULT_TRUST_LIST_VALIDITY) -> bytes:
-        """Sign the next trust list from the current state, store it (one transaction), then
-        copy it to ``published/trust-list.cose``; return its bytes."""
+    def rotate_publisher(
+        self, *, clock: Clock, validity: timedelta = DEFAULT_PUBLISHER_VALIDITY
+    ) -> KeyPair:
+        """The root certifies a new publisher; the previous ones retire (what they sealed stays
+        valid until it expires). Needs the root's key: an offline ceremony."""
         now = clock.now()
-        root = self.root
+        pair = self._new_publisher(now, validity, root=self.root)
+
+        def change(state: TrustStateDoc) -> None:
+            for info in state["publishers"].values():
+                if info["retired_at"] is None:
+                    info["retired_at"] = now.isoformat()
+            _add_publisher(state, pair, now)
+
+        self.store.update(change)
+        return pair
+
+    def revoke_publisher(self, kid: bytes, *, clock: Clock) -> None:
+        """Revoke a publisher: every document sealed after this names it revoked, and a
+        checkpoint that took one refuses anything it seals. Raises ``PUBLISHER_UNKNOWN``."""
+
+        def change(state: TrustStateDoc) -> None:
+            if kid.hex() not in state["publishers"]:
+                raise TrustError(ErrorCode.PUBLISHER_UNKNOWN, f"no publisher with kid {kid.hex()}")
+            state["revoked_publishers"].setdefault(kid.hex(), clock.now().isoformat())
+
+        self.store.update(change)
+
+    def publish(self, *, clock: Clock, validity: timedelta = DEFAULT_TRUST_LIST_VALIDITY) -> bytes:
+        """Seal the next trust list from the current state with the active publisher, store it
+        (one transaction), then copy it to ``published/trust-list.cose``; return its bytes.
+
+        Raises TrustError ``PUBLISHER_UNKNOWN`` when no publisher is active.
+        """
+        now = clock.now()
 
         def draft(state: TrustStateDoc, _last: Published | None) -> Draft:
+            publisher = load_publisher(self.home, state, at=now, passphrase=self._passphrase)
             content = trust_list_of(state, at=now).to_content()
-            return Draft(
-                digest=hashlib.sha256(content).hexdigest(),
-                not_before=now,
-                expires=now + validity,
-                seal=lambda seq: seal(
-                    content,
-                    kind="trust-list",
-                    sequence=seq,
-                    not_before=now,
-                    expires=now + validity,
-                    root=root,
-                ),
+            return draft_of(
+                state, publisher, kind="trust-list", content=content, now=now, validity=validity
             )
 
         published = self.store.publish("trust-list", draft)
         _write(self.home / _EXPORT, published.envelope)
         return published.envelope
+
+
+def _publisher_key(
+    home: Path, state: TrustStateDoc, kid_hex: str, passphrase: bytes | None
+) -> KeyPair:
+    path = home / "publishers" / f"{kid_hex}.key.pem"
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise TrustError(
+            ErrorCode.PUBLISHER_UNKNOWN, f"the key of publisher {kid_hex} is not in {home}"
+        ) from exc
+    cert = certificate_of(state["publishers"][kid_hex])
+    return KeyPair(load_private_key(data, passphrase), cert)
+
+
+def load_publisher(
+    home: Path, state: TrustStateDoc, *, at: datetime, passphrase: bytes | None
+) -> KeyPair:
+    """The active publisher's key (from ``home/publishers/``) with its certificate (from the
+    state). Raises TrustError ``PUBLISHER_UNKNOWN``, ``KEY_*``."""
+    return _publisher_key(home, state, active_kid(state, "publishers", at=at), passphrase)
+
+
+def _listing(state: TrustStateDoc, role: str, revoked: str) -> list[dict[str, Any]]:
+    out = []
+    for kid_hex, info in sorted(state[role].items()):
+        cert = certificate_of(info)
+        out.append(
+            {
+                "kid": kid_hex,
+                **{k: v for k, v in info.items() if k != "certificate"},
+                "revoked": kid_hex in state[revoked],
+                "not_before": cert.not_valid_before_utc.isoformat(),
+                "not_after": cert.not_valid_after_utc.isoformat(),
+            }
+        )
+    return out
+
+
+def _add_publisher(state: TrustStateDoc, pair: KeyPair, now: datetime) -> None:
+    state["publishers"][pair.kid.hex()] = {
+        "certificate": dump_certificate(pair.certificate).decode("ascii"),
+        "created_at": now.isoformat(),
+        "retired_at": None,
+    }
 
 
 def _add_signer(state: TrustStateDoc, province: str, pair: KeyPair, now: datetime) -> None:
