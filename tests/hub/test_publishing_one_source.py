@@ -116,3 +116,43 @@ def test_concurrent_publishers_never_share_a_sequence(publishers: Publishers) ->
         by_seq.setdefault(doc.sequence, set()).add(doc.digest)
     assert all(len(digests) == 1 for digests in by_seq.values()), by_seq
     assert kid in p.hub_list(0).revoked_signers  # after the revocation: in the next list
+
+
+def test_the_hub_publishes_with_the_publisher_key_alone(fresh_db_url: str, tmp_path: Path) -> None:
+    """The hub's key home holds publishing keys only; the root's key stays with the CLI."""
+    clock = FixedClock(NOW)
+    offline = tmp_path / "offline"
+    p = Publishers(fresh_db_url, offline, clock)
+    try:
+        online = tmp_path / "hub-home"
+        (online / "publishers").mkdir(parents=True)
+        for key in (offline / "publishers").glob("*.key.pem"):
+            (online / "publishers" / key.name).write_bytes(key.read_bytes())
+        env = {**ENV, "HEALTHCODE_HOME": str(online), "HEALTHCODE_DATABASE_URL": fresh_db_url}
+        hub = Hub.from_settings(Settings.from_env(env), clock=clock)
+        p.hubs.append(hub)
+        assert not list(online.rglob("root*"))
+        for kind in ("rule-set", "value-set", "risk-areas", "trust-list"):
+            raw = hub.publishing.latest(kind).envelope
+            doc = open_envelope(raw, root_cert=p.root, kind=kind, clock=clock)  # type: ignore[arg-type]
+            assert doc.publisher is not None and doc.publisher != p.root
+        # the publishing key is stolen: revoked and replaced (offline), the new key handed over
+        stolen = p.cli.active_publisher(at=clock.now())
+        p.take(hub.publishing.latest("trust-list").envelope)
+        clock.advance(timedelta(minutes=1))
+        successor = p.cli.rotate_publisher(clock=clock)
+        p.cli.revoke_publisher(stolen.kid, clock=clock)
+        name = f"{successor.kid.hex()}.key.pem"
+        (online / "publishers" / name).write_bytes((offline / "publishers" / name).read_bytes())
+        listed = p.take(hub.publishing.latest("trust-list").envelope)  # resealed, same content
+        assert listed.signers and p.held is not None
+        assert stolen.kid in p.held.revoked_publishers
+        rule_set = open_envelope(
+            hub.publishing.latest("rule-set").envelope,
+            root_cert=p.root,
+            kind="rule-set",
+            clock=clock,
+        )
+        assert rule_set.publisher is not None and stolen.kid in rule_set.revoked_publishers
+    finally:
+        p.close()

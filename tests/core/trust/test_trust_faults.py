@@ -86,6 +86,8 @@ def _check_consistent(net: Network, seen: dict[int, str]) -> None:
     assert net.root_certificate_path.read_bytes() == state["root_certificate"].encode()
     for kid_hex, info in state["signers"].items():
         assert (net.home / "signers" / info["province"] / f"{kid_hex}.key.pem").is_file()
+    for kid_hex in state["publishers"]:
+        assert (net.home / "publishers" / f"{kid_hex}.key.pem").is_file()
     export = net.home / "published" / "trust-list.cose"
     documents = _documents(net.store.db)  # type: ignore[attr-defined]
     if export.exists():
@@ -121,7 +123,21 @@ COMMANDS: dict[str, Command] = {
         net.provinces.count("310000") or net.add_province("310000", clock=clock)
     ),
     "trust publish": lambda net, clock: net.publish(clock=clock),
+    "keys publisher rotate": lambda net, clock: net.rotate_publisher(clock=clock),
+    "keys publisher revoke": lambda net, clock: net.revoke_publisher(
+        bytes.fromhex(net.publishers()[0]["kid"]), clock=clock
+    ),
 }
+
+
+def _publish(net: Network, clock: FixedClock) -> None:
+    """The next publication; a network whose publisher was revoked certifies a new one first."""
+    try:
+        net.publish(clock=clock)
+    except TrustError as exc:
+        assert exc.code == "PUBLISHER_UNKNOWN"
+        net.rotate_publisher(clock=clock)
+        net.publish(clock=clock)
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -154,7 +170,7 @@ def test_a_crash_at_every_write_of_a_command(
         _check_consistent(after, seen)
         command(after, clock)  # the same command again succeeds
         clock.advance(timedelta(minutes=1))
-        after.publish(clock=clock)  # and so does the next publication
+        _publish(after, clock)  # and so does the next publication
         _check_consistent(after, seen)
         if not crashed:
             break

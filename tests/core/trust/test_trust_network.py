@@ -11,9 +11,9 @@ import pytest
 from healthcode.core.clock import FixedClock
 from healthcode.core.codes.native import MAX_CODE_LIFETIME
 from healthcode.core.errors import TrustError
-from healthcode.core.trust.envelope import Held, open_envelope
+from healthcode.core.trust.envelope import Held, open_envelope, seal
 from healthcode.core.trust.network import Network
-from healthcode.core.trust.trustlist import TrustList
+from healthcode.core.trust.trustlist import TrustList, TrustStore
 from healthcode.store.db import Database
 from healthcode.store.migrate import upgrade
 from healthcode.store.trust_state import SqlStateStore
@@ -138,3 +138,45 @@ def test_unknown_province_cannot_rotate(net: Network, clock: FixedClock) -> None
     assert err.value.code == "PROVINCE_UNKNOWN"
     net.add_province("310000", clock=clock)
     assert net.active_signer("310000", at=clock.now())
+
+
+def test_a_stolen_revoked_publisher_cannot_move_a_checkpoint(
+    net: Network, clock: FixedClock, tmp_path: Path
+) -> None:
+    root = net.root_certificate
+    store = TrustStore(tmp_path / "checkpoint", root_cert=root, clock=clock)
+    stolen = net.active_publisher(at=clock.now())
+    store.accept(net.publish(clock=clock))
+    clock.advance(timedelta(minutes=5))
+    net.rotate_publisher(clock=clock)
+    net.revoke_publisher(stolen.kid, clock=clock)
+    store.accept(net.publish(clock=clock))  # sealed by the successor, naming the stolen key
+    forged = seal(
+        b'{"format":"healthcode-trust-list/1","signers":[]}',
+        kind="trust-list",
+        sequence=10_000,
+        not_before=clock.now(),
+        expires=clock.now() + timedelta(hours=1),
+        publisher=stolen,
+    )
+    for checkpoint in (store, TrustStore(tmp_path / "checkpoint", root_cert=root, clock=clock)):
+        with pytest.raises(TrustError) as err:  # also after a restart, from the cached copy
+            checkpoint.accept(forged)
+        assert err.value.code == "ENVELOPE_PUBLISHER_REVOKED"
+    assert store.status().sequence == 2
+
+
+def test_publisher_commands(net: Network, clock: FixedClock) -> None:
+    first = net.active_publisher(at=clock.now())
+    with pytest.raises(TrustError) as err:
+        net.revoke_publisher(b"unknown!", clock=clock)
+    assert err.value.code == "PUBLISHER_UNKNOWN"
+    net.revoke_publisher(first.kid, clock=clock)
+    with pytest.raises(TrustError) as err:  # nothing is sealed until a new one is certified
+        net.publish(clock=clock)
+    assert err.value.code == "PUBLISHER_UNKNOWN"
+    second = net.rotate_publisher(clock=clock)
+    assert net.active_publisher(at=clock.now()).kid == second.kid
+    states = {p["kid"]: p for p in net.publishers()}
+    assert states[first.kid.hex()]["revoked"] and not states[second.kid.hex()]["revoked"]
+    net.publish(clock=clock)
