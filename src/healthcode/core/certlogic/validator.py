@@ -4,7 +4,7 @@ The checks and messages are those of the reference validator (``format-validator
 issue also carries a stable code and the path of the offending sub-expression from the root.
 
 >>> issues = validate({"and": [{"var": "x"}, {"plusTime": ["2021", 1.5, "day"]}]})
->>> [(i.code, i.pointer) for i in issues]
+>>> [(str(i.code), i.pointer) for i in issues]
 [('CERTLOGIC_PLUSTIME_AMOUNT', '/and/1')]
 >>> validate({"var": "payload.v.0.mp"})
 []

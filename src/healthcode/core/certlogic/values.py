@@ -31,6 +31,7 @@ __all__ = [
     "extract_from_uvci",
     "is_int",
     "js_str",
+    "member",
     "require_boolsy",
     "require_int",
     "strict_equals",
@@ -118,6 +119,11 @@ def strict_equals(a: Any, b: Any) -> bool:
     if ta in _NUMBERS and tb in _NUMBERS:
         return bool(a == b)
     return False
+
+
+def member(x: Any, values: list[Any]) -> bool:
+    """Whether ``x`` is strictly equal to an element of ``values`` (CertLogic ``in``)."""
+    return any(strict_equals(x, v) for v in values)
 
 
 def compile_path(path: str) -> tuple[Fragment, ...]:
