@@ -265,47 +265,19 @@ def evaluate(ruleset: RuleSet, summary: Mapping[str, Any], *, clock: Clock) -> E
     ``RULE_TIME_EXPRESSION`` when an until/starts expression gives no date-time.
     """
     now = ruleset.instant_of(clock)
-    compiled = compile_ruleset(ruleset)
     # ``now`` goes in as the aware datetime itself (UTC, milliseconds): CertLogic's plusTime
     # reads an aware datetime from the data as the instant its string would name.
     data = {"now": now, "facts": summary}
     reasons: list[Reason] = []
     checks: list[Reason] = []
     changes: list[datetime] = []
-    colour = "green"
-    for c in compiled.rules:
-        rule = c.rule
-        try:
-            holds = c.condition(data)
-        except CertLogicError as exc:
-            raise _failed(exc, rule, "condition") from exc
-        if not holds:
-            start = _time_of(c.starts, rule.starts_reads, summary, data, rule, "starts")
-            if start is not None and start > now:
-                changes.append(start)
-            continue
-        until = _time_of(c.until, rule.until_reads, summary, data, rule, "until")
-        if until is not None and until > now:
-            changes.append(until)
-        reason = Reason(
-            rule_id=rule.id,
-            rule_version=rule.version,
-            origin=rule.origin,
-            effect=rule.effect,
-            code=rule.reason_code,
-            zh=rule.reason_zh,
-            en=rule.reason_en,
-            until=until,
-            legal_basis=rule.legal_basis,
-            follow_up=rule.follow_up,
-            supporting={name: summary.get(name) for name in rule.reads},
-        )
-        if rule.effect == "check":
-            checks.append(reason)
-            continue
-        reasons.append(reason)
-        if SEVERITY[rule.effect] > SEVERITY[colour]:
-            colour = rule.effect
+    for c in compile_ruleset(ruleset).rules:
+        reason, change = _apply(c, summary, data, now)
+        if change is not None and change > now:
+            changes.append(change)
+        if reason is not None:
+            (checks if reason.effect == "check" else reasons).append(reason)
+    colour = max((r.effect for r in reasons), key=SEVERITY.__getitem__, default="green")
     sampled = summary.get("nat_last_negative")
     sampled_at = None if sampled is None else parse_instant(sampled).astimezone(UTC)
     window, window_end = nat_window(ruleset.nat_windows_hours, sampled_at, now)
@@ -328,6 +300,31 @@ def evaluate(ruleset: RuleSet, summary: Mapping[str, Any], *, clock: Clock) -> E
         ruleset="+".join([f"{ruleset.id}@{ruleset.version}", *ruleset.overlays]),
         digest=ruleset.digest,
     )
+
+
+def _apply(
+    c: _CompiledRule, summary: Mapping[str, Any], data: Any, now: datetime
+) -> tuple[Reason | None, datetime | None]:
+    """One rule on one facts document: its reason when it holds (else ``None``), and the time
+    it would change its answer (its ``until`` when it holds, its ``starts`` when not)."""
+    rule = c.rule
+    if not _run(c.condition, data, rule, "condition"):
+        return None, _time_of(c.starts, rule.starts_reads, summary, data, rule, "starts")
+    until = _time_of(c.until, rule.until_reads, summary, data, rule, "until")
+    reason = Reason(
+        rule_id=rule.id,
+        rule_version=rule.version,
+        origin=rule.origin,
+        effect=rule.effect,
+        code=rule.reason_code,
+        zh=rule.reason_zh,
+        en=rule.reason_en,
+        until=until,
+        legal_basis=rule.legal_basis,
+        follow_up=rule.follow_up,
+        supporting={name: summary.get(name) for name in rule.reads},
+    )
+    return reason, until
 
 
 def evaluate_person(
