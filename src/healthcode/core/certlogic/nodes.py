@@ -8,6 +8,7 @@ optionally the writer that inlines it into a generated function (:mod:`.codegen`
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -27,28 +28,18 @@ Gen = Callable[["Writer", str, int], None]
 ANY, BOOL, DATE = 0, 1, 2
 
 
+@dataclass(slots=True)
 class Node:
     """A compiled sub-expression: its closure, what it yields, its value if constant, and how
     to inline it into a generated function (``gen``, when it can be inlined)."""
 
-    __slots__ = ("const", "fn", "gen", "is_var", "kind", "value")
-
-    def __init__(
-        self,
-        fn: Fn,
-        kind: int = ANY,
-        *,
-        const: bool = False,
-        value: Any = None,
-        gen: Gen | None = None,
-        is_var: bool = False,
-    ) -> None:
-        self.fn = fn
-        self.kind = kind
-        self.const = const
-        self.value = value
-        self.gen = gen
-        self.is_var = is_var
+    fn: Fn
+    kind: int = ANY
+    _: KW_ONLY
+    const: bool = False
+    value: Any = None
+    gen: Gen | None = None
+    is_var: bool = False
 
 
 def kind_of(value: Any) -> int:

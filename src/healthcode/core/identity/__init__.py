@@ -24,7 +24,7 @@ resident ID cards: 81/82/83 numbers are residence permits for Hong Kong, Macao a
 residents (:data:`IdType.HMT_RESIDENCE_PERMIT`, :func:`parse_residence_permit`).
 """
 
-from healthcode.core.identity.documents import ValidId, check_id, validate_id
+from healthcode.core.identity.documents import CheckOptions, ValidId, check_id, validate_id
 from healthcode.core.identity.kinds import IdType, Sex
 from healthcode.core.identity.masking import mask_id, mask_name, mask_phone
 from healthcode.core.identity.pseudonyms import MIN_KEY_BYTES, KeyedHmac, Pseudonymiser, pseudonym
@@ -38,6 +38,7 @@ from healthcode.core.identity.resident import (
 
 __all__ = [
     "MIN_KEY_BYTES",
+    "CheckOptions",
     "IdType",
     "KeyedHmac",
     "Pseudonymiser",

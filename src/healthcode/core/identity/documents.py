@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import TypedDict, Unpack
 
 from healthcode.core.clock import Clock
 from healthcode.core.error_codes import ErrorCode
@@ -15,7 +16,7 @@ from healthcode.core.errors import InvalidInput
 from healthcode.core.identity.kinds import IdType
 from healthcode.core.identity.resident import check18, id_error, require_check_digit, today_of
 
-__all__ = ["ValidId", "check_id", "validate_id"]
+__all__ = ["CheckOptions", "ValidId", "check_id", "validate_id"]
 
 _PASSPORT_CN = re.compile(r"E[0-9]{8}|E[A-HJ-NP-Z][0-9]{7}|G[0-9]{8}|1[45][0-9]{7}")
 _PASSPORT_FOREIGN = re.compile(r"[A-Z0-9]{5,20}")
@@ -59,6 +60,14 @@ def _nationality(value: str | None) -> str:
             field="nationality",
         )
     return code
+
+
+class CheckOptions(TypedDict, total=False):
+    """The keyword options of :func:`check_id`, taken by the functions that call it."""
+
+    nationality: str | None
+    today: date | None
+    clock: Clock | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,14 +123,7 @@ def check_id(
     return ValidId(kind, value, state)
 
 
-def validate_id(
-    id_type: IdType | str,
-    number: str,
-    *,
-    nationality: str | None = None,
-    today: date | None = None,
-    clock: Clock | None = None,
-) -> str:
+def validate_id(id_type: IdType | str, number: str, **options: Unpack[CheckOptions]) -> str:
     """Check ``number`` as a document of ``id_type`` and return it normalised.
 
     Normalising strips surrounding whitespace and upper-cases letters; for passports and
@@ -142,4 +144,4 @@ def validate_id(
     18-character numbers ``ID_LENGTH``, ``ID_CHECK_DIGIT``, ``ID_REGION_UNKNOWN``,
     ``ID_BIRTH_DATE`` as :func:`parse_resident_id`.
     """
-    return check_id(id_type, number, nationality=nationality, today=today, clock=clock).number
+    return check_id(id_type, number, **options).number

@@ -5,12 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import struct
-from datetime import date
+from typing import Unpack
 
-from healthcode.core.clock import Clock
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
-from healthcode.core.identity.documents import ValidId, check_id
+from healthcode.core.identity.documents import CheckOptions, ValidId, check_id
 from healthcode.core.identity.kinds import IdType
 
 __all__ = ["MIN_KEY_BYTES", "KeyedHmac", "Pseudonymiser", "pseudonym"]
@@ -80,22 +79,13 @@ class Pseudonymiser:
     def __repr__(self) -> str:
         return f"Pseudonymiser(key=<{len(self._key)} bytes>)"
 
-    def pseudonym(
-        self,
-        id_type: IdType | str,
-        number: str,
-        *,
-        nationality: str | None = None,
-        today: date | None = None,
-        clock: Clock | None = None,
-    ) -> str:
+    def pseudonym(self, id_type: IdType | str, number: str, **options: Unpack[CheckOptions]) -> str:
         """The pseudonym of a document: 64 lower-case hex digits.
 
         The number is validated first (see :func:`validate_id`), so ``e12345678`` and
         ``E12345678`` give the same pseudonym. Raises InvalidInput as :func:`validate_id`.
         """
-        valid = check_id(id_type, number, nationality=nationality, today=today, clock=clock)
-        return self.pseudonym_of(valid)
+        return self.pseudonym_of(check_id(id_type, number, **options))
 
     def pseudonym_of(self, valid: ValidId) -> str:
         """The pseudonym of a number already checked by :func:`check_id` (no second check).
@@ -110,13 +100,7 @@ class Pseudonymiser:
 
 
 def pseudonym(
-    key: bytes,
-    id_type: IdType | str,
-    number: str,
-    *,
-    nationality: str | None = None,
-    today: date | None = None,
-    clock: Clock | None = None,
+    key: bytes, id_type: IdType | str, number: str, **options: Unpack[CheckOptions]
 ) -> str:
     """The keyed pseudonym of a document (see :class:`Pseudonymiser` for the exact encoding).
 
@@ -125,6 +109,4 @@ def pseudonym(
 
     Raises InvalidInput ``PSEUDONYM_KEY_TOO_SHORT`` and the codes of :func:`validate_id`.
     """
-    return Pseudonymiser(key=key).pseudonym(
-        id_type, number, nationality=nationality, today=today, clock=clock
-    )
+    return Pseudonymiser(key=key).pseudonym(id_type, number, **options)
