@@ -13,7 +13,12 @@ only if turning it off costs at least 10 % of an operation (docs/benchmarks.md).
 - ``plain dates``: the reference date parser instead of ``fast_dates`` (still cached);
 - ``no date cache``: no per-node cache of dates made from strings.
 
+With ``--against SRC`` (another checkout's ``src``, e.g. ``main`` exported to a folder) it
+measures instead this tree against that one on both workloads, every fast path on, each rate in
+its own process, alternating, and prints the ratio this/that per repetition.
+
 Run: ``.venv/bin/python -m bench.certlogic_paths [--reps 5] [--seconds 0.3] [--people 3000]``
+(``--against /tmp/base/src`` for a before/after comparison)
 """
 
 from __future__ import annotations
@@ -27,39 +32,54 @@ import dataclasses
 import functools
 import json
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from bench.certlogic_bench import load_pairs
 from bench.rules_bench import NOW, documents, population
-from healthcode.core.certlogic import closures, codegen, compiler, dates
-from healthcode.core.certlogic.values import member
+from healthcode.core.certlogic import compile
 from healthcode.core.clock import FixedClock
 from healthcode.core.errors import CertLogicError
 from healthcode.core.rules import baseline, evaluate
 
 VARIANTS = ("all fast paths", "closures only", "plain in", "plain dates", "no date cache")
-_GENERATE = compiler.generate
-_MEMBER_OF_ARRAY = codegen.member_of_array
-_PARSE_DATE_TIME = dates.parse_date_time
-_DATE_CACHE_SIZE = closures.DATE_CACHE_SIZE
 
 
-def _plain_member_of_array(x: Any, array: Any) -> bool:
-    if not isinstance(array, list):
-        return _MEMBER_OF_ARRAY(x, array)  # raises as the fast path does
-    return member(x, array)
+class _Switch:
+    """Turns one fast path off at a time (imported here: a tree compared with ``--against``
+    may not have these modules)."""
 
+    def __init__(self) -> None:
+        from healthcode.core.certlogic import closures, codegen, compiler, dates
+        from healthcode.core.certlogic.values import member
 
-def _set(variant: str) -> None:
-    """Turn off the fast path that ``variant`` names (and turn every other one on)."""
-    compiler.generate = (lambda _root: None) if variant == "closures only" else _GENERATE
-    moa = _plain_member_of_array if variant == "plain in" else _MEMBER_OF_ARRAY
-    codegen.member_of_array = closures.member_of_array = moa
-    plain = functools.lru_cache(maxsize=dates.PARSE_CACHE_SIZE)(dates.parse_reference)
-    dates.parse_date_time = plain if variant == "plain dates" else _PARSE_DATE_TIME
-    closures.DATE_CACHE_SIZE = 0 if variant == "no date cache" else _DATE_CACHE_SIZE
+        self.closures, self.codegen, self.compiler, self.dates = closures, codegen, compiler, dates
+        self.generate = compiler.generate
+        self.member_of_array = codegen.member_of_array
+        self.parse_date_time = dates.parse_date_time
+        self.date_cache_size = closures.DATE_CACHE_SIZE
+        self.member = member
+
+    def plain_member_of_array(self, x: Any, array: Any) -> bool:
+        if not isinstance(array, list):
+            return bool(self.member_of_array(x, array))  # raises as the fast path does
+        return self.member(x, array)
+
+    def set(self, variant: str) -> None:
+        """Turn off the fast path that ``variant`` names (and turn every other one on)."""
+        off = variant == "closures only"
+        self.compiler.generate = (lambda _root: None) if off else self.generate
+        moa = self.plain_member_of_array if variant == "plain in" else self.member_of_array
+        self.codegen.member_of_array = self.closures.member_of_array = moa
+        dates = self.dates
+        plain = functools.lru_cache(maxsize=dates.PARSE_CACHE_SIZE)(dates.parse_reference)
+        dates.parse_date_time = plain if variant == "plain dates" else self.parse_date_time
+        size = 0 if variant == "no date cache" else self.date_cache_size
+        self.closures.DATE_CACHE_SIZE = size
 
 
 def _rate(run: Callable[[], int], seconds: float) -> float:
@@ -78,7 +98,7 @@ def dcc_rules() -> Callable[[], int]:
     for _, logic, data, _ in pairs:
         key = json.dumps(logic, sort_keys=True)
         if key not in compiled:
-            compiled[key] = compiler.compile(logic)
+            compiled[key] = compile(logic)
         work.append((compiled[key], data))
 
     def run() -> int:
@@ -105,21 +125,20 @@ def colour_rules(docs: list[dict[str, Any]]) -> Callable[[], int]:
     return run
 
 
-def main() -> None:
-    """Measure every variant on both workloads and print the median ratios."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=5, help="interleaved repetitions")
-    parser.add_argument("--seconds", type=float, default=0.3, help="time per variant per rep")
-    parser.add_argument("--people", type=int, default=3000, help="facts documents")
-    args = parser.parse_args()
-    docs = documents(population(args.people))
-    for name, workload in (("DCC rules", dcc_rules), ("colour rules", lambda: colour_rules(docs))):
+def _workloads(people: int) -> dict[str, Callable[[], Callable[[], int]]]:
+    docs = documents(population(people))
+    return {"DCC rules": dcc_rules, "colour rules": lambda: colour_rules(docs)}
+
+
+def _variants(args: argparse.Namespace) -> None:
+    switch = _Switch()
+    for name, workload in _workloads(args.people).items():
         rates: dict[str, list[float]] = {v: [] for v in VARIANTS}
         for _ in range(args.reps):
             for variant in VARIANTS:
-                _set(variant)
+                switch.set(variant)
                 rates[variant].append(_rate(workload(), args.seconds))
-        _set(VARIANTS[0])
+        switch.set(VARIANTS[0])
         base = rates[VARIANTS[0]]
         print(f"{name}: all fast paths {statistics.median(base):,.0f} per second")
         for variant in VARIANTS[1:]:
@@ -128,6 +147,43 @@ def main() -> None:
                 f"  {variant:15} {statistics.median(ratios):.2f}x "
                 f"(min {min(ratios):.2f}, max {max(ratios):.2f})"
             )
+
+
+def _against(args: argparse.Namespace) -> None:
+    """This tree against ``args.against``, each rate measured in a fresh process."""
+    here = str(Path(__file__).resolve().parents[1] / "src")
+
+    def rate(src: str, workload: str) -> float:
+        command = [sys.executable, "-m", "bench.certlogic_paths", "--rate-only", workload]
+        command += ["--seconds", str(args.seconds), "--people", str(args.people)]
+        env = {**os.environ, "PYTHONPATH": src}
+        return float(subprocess.run(command, env=env, capture_output=True, check=True).stdout)
+
+    for workload in ("DCC rules", "colour rules"):
+        pairs = [(rate(args.against, workload), rate(here, workload)) for _ in range(args.reps)]
+        ratios = [after / before for before, after in pairs]
+        print(
+            f"{workload}: this tree {statistics.median(a for _, a in pairs):,.0f} per second, "
+            f"{args.against} {statistics.median(b for b, _ in pairs):,.0f}; this/that median "
+            f"{statistics.median(ratios):.2f}x (min {min(ratios):.2f}, max {max(ratios):.2f})"
+        )
+
+
+def main() -> None:
+    """Measure every variant on both workloads (or this tree against another) and print."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=5, help="interleaved repetitions")
+    parser.add_argument("--seconds", type=float, default=0.3, help="time per variant per rep")
+    parser.add_argument("--people", type=int, default=3000, help="facts documents")
+    parser.add_argument("--against", help="another tree's src folder to compare with")
+    parser.add_argument("--rate-only", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.rate_only:
+        print(_rate(_workloads(args.people)[args.rate_only](), args.seconds))
+    elif args.against:
+        _against(args)
+    else:
+        _variants(args)
 
 
 if __name__ == "__main__":
