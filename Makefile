@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/dcc_bench.py --rounds 20
 	$(BIN)/python -m bench.hub_ingest --records 50000 --batch 2000 --reps 3
 	$(BIN)/python -m bench.hub_load --workers 2 --clients 32 --seconds 10 --reps 2
+	$(BIN)/python -m bench.cli_startup --reps 7
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,6 @@
 """CertLogic throughput on the real EU DCC business rules: ours (compiled once) vs panzi-json-logic.
 
-Every (rule, test data) pair of ``shared/testdata/dcc-rules`` is evaluated. Both engines run in
+Every (rule, test data) pair of ``tests/data/dcc-rules`` is evaluated. Both engines run in
 the same process, in interleaved repetitions, so that machine noise hits both alike; the
 figure to compare is the ratio (of the medians, and per repetition). Verdicts of both engines
 are compared with each other and with the expected verdicts of the tests.
@@ -24,7 +24,7 @@ from healthcode.core.certlogic import compile
 from healthcode.core.errors import CertLogicError
 
 ROOT = Path(__file__).resolve().parents[1]
-DCC_RULES = (ROOT.parent / "shared" / "testdata" / "dcc-rules").resolve()
+DCC_RULES = ROOT / "tests" / "data" / "dcc-rules"
 
 Pair = tuple[str, Any, Any, Any]  # (id, logic, data, expected)
 

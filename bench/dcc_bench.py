@@ -1,6 +1,6 @@
 """EU DCC verification speed: healthcode vs dcc-utils on the same vectors, and who gets what wrong.
 
-    .venv/bin/python bench/dcc_bench.py [--rounds 20]
+    .venv/bin/python bench/dcc_bench.py [--rounds 20] [--healthcode-only [--cpu]]
 
 dcc-utils (0.2.1, the Python EU DCC library on PyPI) runs in its own virtualenv,
 bench/.venv-dcc-utils/, created here when missing; it needs cbor2 5.4.1, whose sdist builds only
@@ -29,8 +29,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-VECTORS = (ROOT.parent / "shared" / "testdata" / "dcc").resolve()
-SCHEMA = (ROOT.parent / "shared" / "testdata" / "dcc-schema" / "DCC.combined-schema.json").resolve()
+#: The public conformance data copied into the project (tests/data), or $HEALTHCODE_TESTDATA.
+TESTDATA = Path(os.environ.get("HEALTHCODE_TESTDATA", ROOT / "tests" / "data"))
+VECTORS = (TESTDATA / "dcc").resolve()
+SCHEMA = (TESTDATA / "dcc-schema" / "DCC.combined-schema.json").resolve()
 VENV = ROOT / "bench" / ".venv-dcc-utils"
 PY = VENV / "bin" / "python"
 
@@ -117,30 +119,30 @@ def parse_clock(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def run_ours(cases: list[dict[str, Any]], rounds: int) -> tuple[dict[str, bool], float]:
+def run_ours(
+    cases: list[dict[str, Any]], rounds: int, timer: Any = time.perf_counter
+) -> tuple[dict[str, bool], float]:
     sys.path.insert(0, str(ROOT / "src"))
     from healthcode.core.clock import FixedClock
-    from healthcode.core.verify.dcc import DccSchema, DscTrustList
-    from healthcode.core.verify.pipeline import VerifyContext, verify
+    from healthcode.core.verify import DccSchema, DccSettings, DscTrustList, Verifier
 
     schema = DccSchema.load(SCHEMA)
     prepared = [
         (
             c,
-            VerifyContext(
+            Verifier.default(
+                dcc=DccSettings(trust=DscTrustList.from_certificates([c["der"]]), schema=schema),
                 clock=FixedClock(parse_clock(c["clock"])),
-                key_stores={"dcc": DscTrustList.from_certificates([c["der"]])},
-                options={"dcc_schema": schema},
             ),
         )
         for c in cases
     ]
-    verdicts = {c["name"]: verify(c["text"], context=ctx).valid for c, ctx in prepared}
-    start = time.perf_counter()
+    verdicts = {c["name"]: verifier.verify(c["text"]).valid for c, verifier in prepared}
+    start = timer()
     for _ in range(rounds):
-        for c, ctx in prepared:
-            verify(c["text"], context=ctx)
-    return verdicts, rounds * len(cases) / (time.perf_counter() - start)
+        for c, verifier in prepared:
+            verifier.verify(c["text"])
+    return verdicts, rounds * len(cases) / (timer() - start)
 
 
 def run_theirs(cases: list[dict[str, Any]], rounds: int) -> tuple[dict[str, bool], float]:
@@ -160,11 +162,25 @@ def run_theirs(cases: list[dict[str, Any]], rounds: int) -> tuple[dict[str, bool
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument(
+        "--healthcode-only", action="store_true", help="skip dcc-utils (no virtualenv needed)"
+    )
+    parser.add_argument(
+        "--cpu", action="store_true", help="with --healthcode-only: CPU time, not wall time"
+    )
     args = parser.parse_args()
+    if args.cpu and not args.healthcode_only:
+        parser.error("--cpu needs --healthcode-only (dcc-utils runs in another process)")
     cases = load_cases()
-    ours, our_rate = run_ours(cases, args.rounds)
-    theirs, their_rate = run_theirs(cases, args.rounds)
+    timer = time.process_time if args.cpu else time.perf_counter
+    ours, our_rate = run_ours(cases, args.rounds, timer)
     expected = {c["name"]: c["expected"] for c in cases}
+    if args.healthcode_only:
+        our_wrong = sorted(n for n in expected if ours[n] != expected[n])
+        print(f"vectors: {len(cases)} (of {VECTORS}), rounds: {args.rounds}")
+        print(f"healthcode : {our_rate:10.0f} verifications/s, wrong: {len(our_wrong)} {our_wrong}")
+        return
+    theirs, their_rate = run_theirs(cases, args.rounds)
     our_wrong = sorted(n for n in expected if ours[n] != expected[n])
     their_wrong = sorted(n for n in expected if theirs[n] != expected[n])
     print(f"vectors: {len(cases)} (of {VECTORS}), rounds: {args.rounds}")

@@ -1,4 +1,4 @@
-"""Shared test settings: where the conformance suites live (read in place, never copied)."""
+"""Shared test settings: where the conformance data lives (``tests/data``), database fixtures."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-#: ../shared/testdata beside the project's root (CI lays a copy of shared/ there too).
-TESTDATA = (ROOT.parent / "shared" / "testdata").resolve()
+from datadir import TESTDATA
+
+#: tests/data holds data only (JSON, text, SVG): never collect anything there.
+collect_ignore = ["data"]
 
 
 @pytest.fixture(scope="session")

@@ -95,8 +95,9 @@ def test_explain_refuses_bad_input(tmp_path: Path) -> None:
             }
         )
     )
+    # Facts refused: what was asked failed (1); an option or a file that is wrong: usage (2).
     result = runner.invoke(app, ["rules", "explain", "--facts", str(bad), "--at", AT])
-    assert result.exit_code == 2 and "TIME_IN_FUTURE" in result.output
+    assert result.exit_code == 1 and "TIME_IN_FUTURE" in result.output
     result = runner.invoke(app, ["rules", "explain", "--facts", str(bad), "--at", "soon"])
     assert result.exit_code == 2 and "TIME_FORMAT" in result.output
     result = runner.invoke(app, ["rules", "explain", "--facts", str(tmp_path / "no.json")])
@@ -121,5 +122,5 @@ def test_check_refuses_a_lowering_overlay(tmp_path: Path) -> None:
     path = tmp_path / "lower.yaml"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     result = runner.invoke(app, ["rules", "check", str(path)])
-    assert result.exit_code == 2
-    assert "OVERLAY_PARAMETER_LOWERED" in result.output
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error OVERLAY_PARAMETER_LOWERED: ")

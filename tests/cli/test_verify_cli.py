@@ -1,4 +1,4 @@
-"""``healthcode verify``: exit codes 0/1/2 and the JSON shape, on the shared vectors in place."""
+"""``healthcode verify``: exit codes 0/1/2 and the JSON shape, on the vectors of tests/data."""
 
 from __future__ import annotations
 

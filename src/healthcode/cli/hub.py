@@ -1,4 +1,7 @@
-"""`healthcode hub ...`: run the hub, migrate its database, purge expired data."""
+"""`healthcode hub ...`: run the hub, migrate its database, purge expired data.
+
+The web framework and the database layer are imported inside the commands that use them.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +11,18 @@ from typing import Annotated, Any
 
 import typer
 
-from healthcode.config import ConfigError, Settings
-from healthcode.core.clock import SystemClock
-from healthcode.core.errors import HealthcodeError
-from healthcode.store.db import Database
-from healthcode.store.migrate import upgrade
+from healthcode.cli.options import command_group, migrated_database, settings
+from healthcode.core.errors import ConfigError, HealthcodeError
 
-app = typer.Typer(help="The national data hub.", no_args_is_help=True)
+__all__ = ["app", "app_from_env"]
 
-
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+app = command_group("The national data hub.")
 
 
 @app.command()
 def migrate() -> None:
     """Upgrade the database to the newest schema."""
-    db = Database.from_url(_settings().database_url)
-    upgrade(db)
+    migrated_database()
     typer.echo("database at head")
 
 
@@ -38,15 +31,27 @@ def app_from_env() -> Any:
     from healthcode.hub.app import create_app
     from healthcode.hub.services import Hub
 
-    return create_app(Hub.from_settings(Settings.from_env()))
+    return create_app(Hub.from_settings(settings()))
 
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="default HEALTHCODE_HUB_HOST")] = None,
-    port: Annotated[int | None, typer.Option(help="default HEALTHCODE_HUB_PORT")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option("--host", metavar="HOST", help="address to bind (HEALTHCODE_HUB_HOST)"),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", metavar="PORT", help="port to bind (HEALTHCODE_HUB_PORT)"),
+    ] = None,
     workers: Annotated[
-        int, typer.Option(min=1, help="server processes (each with its own connection pool)")
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            metavar="INTEGER",
+            help="server processes (each with its own connection pool)",
+        ),
     ] = 1,
 ) -> None:
     """Migrate the database, then serve the hub's HTTP API."""
@@ -55,16 +60,15 @@ def serve(
     from healthcode.hub.app import create_app
     from healthcode.hub.services import Hub
 
-    settings = _settings()
-    hub = Hub.from_settings(settings)
-    upgrade(hub.db)
-    bind_host, bind_port = host or settings.hub_host, port or settings.hub_port
+    config = settings()
+    hub = Hub.from_settings(config)
+    migrated_database(hub.db)
     # Warnings and errors only, no access log (a log line per request costs more than a cached
     # status query); uvicorn picks uvloop and httptools when they are installed
     # (``uvicorn[standard]``), else asyncio and h11.
     options: dict[str, Any] = {
-        "host": bind_host,
-        "port": bind_port,
+        "host": host or config.hub_host,
+        "port": port or config.hub_port,
         "log_level": "warning",
         "access_log": False,
     }
@@ -77,24 +81,25 @@ def serve(
 
 @app.command()
 def purge(
-    out: Annotated[Path | None, typer.Option(help="also write the signed statement here")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", metavar="FILE", help="also write the signed statement here"),
+    ] = None,
 ) -> None:
     """Delete what has passed its retention period; print the signed statement."""
+    from healthcode.core.clock import SystemClock
     from healthcode.core.trust.certs import load_private_key
     from healthcode.hub.purge import PurgeService
 
-    settings = _settings()
-    if not settings.signing_key_file:
-        typer.echo("error: Config 'HEALTHCODE_HUB_SIGNING_KEY_FILE' is missing", err=True)
-        raise typer.Exit(2)
+    variable = "HEALTHCODE_HUB_SIGNING_KEY_FILE"
+    key_file = settings().signing_key_file
+    if not key_file:
+        raise ConfigError(variable, "is missing, and has no default")
     try:
-        key = load_private_key(Path(settings.signing_key_file).read_bytes())
+        key = load_private_key(Path(key_file).read_bytes())
     except (OSError, HealthcodeError) as exc:
-        typer.echo(f"error: HEALTHCODE_HUB_SIGNING_KEY_FILE: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    db = Database.from_url(settings.database_url)
-    upgrade(db)
-    signed = PurgeService(db=db, clock=SystemClock(), signing_key=key).run()
+        raise ConfigError(variable, f"cannot be used: {exc}") from exc
+    signed = PurgeService(db=migrated_database(), clock=SystemClock(), signing_key=key).run()
     if out is not None:
         out.write_bytes(signed.cose)
     typer.echo(json.dumps(signed.statement, ensure_ascii=False, indent=2))

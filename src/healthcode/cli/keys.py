@@ -9,80 +9,63 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from healthcode.core.clock import Clock, FixedClock, SystemClock, parse_instant
-from healthcode.core.errors import HealthcodeError
+from healthcode.cli import options
+from healthcode.core.codes.native import MAX_CODE_LIFETIME
+from healthcode.core.error_codes import ErrorCode
+from healthcode.core.errors import InvalidInput
 from healthcode.core.trust.network import DEFAULT_SIGNER_VALIDITY, Network
-from healthcode.core.trust.trustlist import MAX_CODE_LIFETIME
 
-__all__ = ["Home", "Now", "Passphrase", "app", "clock_of", "fail", "open_network"]
+__all__ = ["app"]
 
-app = typer.Typer(
-    help="Keys: national root, province signers, rotation, revocation.", no_args_is_help=True
-)
+app = options.command_group("Keys: national root, province signers, rotation, revocation.")
 
-Home = Annotated[Path, typer.Option("--home", envvar="HEALTHCODE_HOME", help="network directory")]
-Passphrase = Annotated[
-    str | None,
+Province = Annotated[
+    str, typer.Option("--province", metavar="CODE", help="province code (GB/T 2260)")
+]
+SignerDays = Annotated[
+    int,
     typer.Option(
-        "--passphrase",
-        envvar="HEALTHCODE_KEY_PASSPHRASE",
-        hidden=True,
-        help="passphrase of the private keys",
+        "--signer-days",
+        min=1,
+        max=options.MAX_DAYS,
+        metavar="DAYS",
+        help="validity of new signer certificates",
     ),
 ]
-Now = Annotated[str | None, typer.Option("--now", help="act as of this ISO 8601 time")]
-DEFAULT_HOME = Path("var/keys")
 
 
-def clock_of(now: str | None) -> Clock:
-    """The clock for a command: fixed when ``--now`` is given."""
-    if now is None:
-        return SystemClock()
+def _hex(value: str, option: str) -> bytes:
     try:
-        return FixedClock(parse_instant(now))
+        return bytes.fromhex(value)
     except ValueError:
-        raise fail(f"--now {now!r} is not an ISO 8601 time", code=2) from None
-
-
-def fail(message: str, *, code: int = 1) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=code)
-
-
-def open_network(home: Path, passphrase: str | None) -> Network:
-    try:
-        return Network.open(home, passphrase=passphrase.encode() if passphrase else None)
-    except HealthcodeError as exc:
-        raise fail(f"{exc.code}: {exc.message}") from exc
+        raise InvalidInput(
+            ErrorCode.USAGE, f"{option} {value!r} is not hexadecimal", option=option
+        ) from None
 
 
 @app.command("init")
 def init(
-    provinces: Annotated[str, typer.Option("--provinces", help="comma-separated province codes")],
-    home: Home = DEFAULT_HOME,
-    passphrase: Passphrase = None,
-    signer_days: Annotated[int, typer.Option(help="validity of signer certificates")] = (
-        DEFAULT_SIGNER_VALIDITY.days
-    ),
-    now: Now = None,
+    provinces: Annotated[
+        str, typer.Option("--provinces", metavar="CODES", help="comma-separated province codes")
+    ],
+    home: options.Home = options.DEFAULT_HOME,
+    passphrase: options.Passphrase = None,
+    signer_days: SignerDays = DEFAULT_SIGNER_VALIDITY.days,
+    now: options.Now = None,
 ) -> None:
     """Create a new network: a national root and one signer per province."""
     codes = [p.strip() for p in provinces.split(",") if p.strip()]
-    try:
-        net = Network.init(
-            home,
-            provinces=codes,
-            clock=clock_of(now),
-            passphrase=passphrase.encode() if passphrase else None,
-            signer_validity=timedelta(days=signer_days),
-        )
-    except HealthcodeError as exc:
-        raise fail(f"{exc.code}: {exc.message}") from exc
+    net = Network.init(
+        home,
+        provinces=codes,
+        clock=options.clock_of(now),
+        passphrase=passphrase.encode() if passphrase else None,
+        signer_validity=timedelta(days=signer_days),
+    )
     typer.echo(f"network created in {home}: root {net.root_certificate_path}")
     for signer in net.signers():
         typer.echo(f"  signer {signer['kid']}  province {signer['province']}")
@@ -94,10 +77,10 @@ def init(
 
 @app.command("list")
 def list_signers(
-    home: Home = DEFAULT_HOME, as_json: Annotated[bool, typer.Option("--json")] = False
+    home: options.Home = options.DEFAULT_HOME, as_json: options.AsJson = False
 ) -> None:
     """List the signers with their state."""
-    signers = open_network(home, None).signers()
+    signers = options.open_network(home, None).signers()
     if as_json:
         typer.echo(json.dumps(signers, indent=2))
         return
@@ -108,46 +91,47 @@ def list_signers(
 
 @app.command("rotate")
 def rotate(
-    province: Annotated[str, typer.Option("--province")],
-    home: Home = DEFAULT_HOME,
-    passphrase: Passphrase = None,
-    signer_days: Annotated[int, typer.Option(help="validity of the new certificate")] = (
-        DEFAULT_SIGNER_VALIDITY.days
-    ),
-    now: Now = None,
+    province: Province,
+    home: options.Home = options.DEFAULT_HOME,
+    passphrase: options.Passphrase = None,
+    signer_days: SignerDays = DEFAULT_SIGNER_VALIDITY.days,
+    now: options.Now = None,
 ) -> None:
     """A new signer for a province; the old one retires but stays trusted for its codes."""
-    net = open_network(home, passphrase)
-    try:
-        pair = net.rotate(province, clock=clock_of(now), validity=timedelta(days=signer_days))
-    except HealthcodeError as exc:
-        raise fail(f"{exc.code}: {exc.message}") from exc
+    net = options.open_network(home, passphrase)
+    pair = net.rotate(province, clock=options.clock_of(now), validity=timedelta(days=signer_days))
     typer.echo(f"province {province}: new signer {pair.kid.hex()}; publish a new trust list")
 
 
 @app.command("revoke")
 def revoke(
-    kid: Annotated[str | None, typer.Option("--kid", help="revoke a signer (hex kid)")] = None,
-    serial: Annotated[str | None, typer.Option("--serial", help="revoke one code (hex)")] = None,
-    until: Annotated[str | None, typer.Option(help="keep a serial listed until (ISO 8601)")] = None,
-    home: Home = DEFAULT_HOME,
-    now: Now = None,
+    kid: Annotated[
+        str | None, typer.Option("--kid", metavar="HEX", help="revoke a signer (hex kid)")
+    ] = None,
+    serial: Annotated[
+        str | None, typer.Option("--serial", metavar="HEX", help="revoke one code (hex serial)")
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", metavar="TIME", help="keep a serial listed until (ISO 8601)"),
+    ] = None,
+    home: options.Home = options.DEFAULT_HOME,
+    now: options.Now = None,
 ) -> None:
     """Revoke a signer (every code it signed) or a single code by serial."""
     if (kid is None) == (serial is None):
-        raise fail("give exactly one of --kid and --serial", code=2)
-    net = open_network(home, None)
-    clock = clock_of(now)
-    try:
-        if kid is not None:
-            net.revoke_signer(bytes.fromhex(kid), clock=clock)
-            typer.echo(f"signer {kid} revoked; publish a new trust list")
-        else:
-            assert serial is not None
-            end = parse_instant(until) if until else clock.now() + MAX_CODE_LIFETIME
-            net.revoke_serial(bytes.fromhex(serial), until=end)
-            typer.echo(f"code {serial} revoked until {end.isoformat()}; publish a new trust list")
-    except ValueError as exc:
-        raise fail(f"bad value: {exc}", code=2) from exc
-    except HealthcodeError as exc:
-        raise fail(f"{exc.code}: {exc.message}") from exc
+        raise InvalidInput(ErrorCode.USAGE, "give exactly one of --kid and --serial")
+    net = options.open_network(home, None)
+    clock = options.clock_of(now)
+    if kid is not None:
+        net.revoke_signer(_hex(kid, "--kid"), clock=clock)
+        typer.echo(f"signer {kid} revoked; publish a new trust list")
+        return
+    assert serial is not None
+    end = (
+        options.clock_of(until, option="--until").now()
+        if until
+        else clock.now() + MAX_CODE_LIFETIME
+    )
+    net.revoke_serial(_hex(serial, "--serial"), until=end)
+    typer.echo(f"code {serial} revoked until {end.isoformat()}; publish a new trust list")

@@ -2,59 +2,48 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from healthcode.config import ConfigError, Settings
-from healthcode.core.clock import SystemClock
-from healthcode.core.errors import HealthcodeError
-from healthcode.hub.orgs import OrgService
-from healthcode.store.db import Database
-from healthcode.store.migrate import upgrade
+from healthcode.cli.options import command_group, migrated_database, settings
 from healthcode.store.models import ORG_KINDS
 
-app = typer.Typer(help="Organisations of the hub and their API tokens.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from healthcode.hub.orgs import OrgService
+
+__all__ = ["app"]
+
+app = command_group("Organisations of the hub and their API tokens.")
+
+OrgId = Annotated[int, typer.Argument(metavar="ORG", help="the organisation's id")]
+TokenId = Annotated[int, typer.Argument(metavar="TOKEN", help="the token's id")]
 
 
 def _service() -> OrgService:
-    try:
-        settings = Settings.from_env()
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    db = Database.from_url(settings.database_url)
-    upgrade(db)
-    return OrgService(db=db, clock=SystemClock(), token_days=settings.token_days)
+    from healthcode.core.clock import SystemClock
+    from healthcode.hub.orgs import OrgService
 
-
-def _fail(exc: HealthcodeError) -> typer.Exit:
-    typer.echo(f"error: {exc.code}: {exc.message}", err=True)
-    return typer.Exit(1)
+    config = settings()
+    return OrgService(db=migrated_database(), clock=SystemClock(), token_days=config.token_days)
 
 
 @app.command()
 def add(
-    kind: Annotated[str, typer.Option(help=" | ".join(ORG_KINDS))],
-    region: Annotated[str, typer.Option(help="GB/T 2260 region code")],
-    name: Annotated[str, typer.Option(help="the organisation's name")],
+    kind: Annotated[str, typer.Option("--kind", metavar="KIND", help=" | ".join(ORG_KINDS))],
+    region: Annotated[str, typer.Option("--region", metavar="CODE", help="GB/T 2260 region code")],
+    name: Annotated[str, typer.Option("--name", metavar="TEXT", help="the organisation's name")],
 ) -> None:
     """Onboard an organisation; prints its token once (only a hash is kept)."""
-    try:
-        org_id, token = _service().add(kind=kind, region_code=region, name=name)
-    except HealthcodeError as exc:
-        raise _fail(exc) from exc
+    org_id, token = _service().add(kind=kind, region_code=region, name=name)
     typer.echo(f"organisation {org_id} ({kind}, {region}) added; its token (shown once):")
     typer.echo(token)
 
 
 @app.command()
-def token(org_id: int) -> None:
+def token(org_id: OrgId) -> None:
     """Issue another token for an organisation (printed once)."""
-    try:
-        typer.echo(_service().issue_token(org_id))
-    except HealthcodeError as exc:
-        raise _fail(exc) from exc
+    typer.echo(_service().issue_token(org_id))
 
 
 @app.command("list")
@@ -70,20 +59,14 @@ def list_tokens() -> None:
 
 
 @app.command()
-def revoke(token_id: int) -> None:
+def revoke(token_id: TokenId) -> None:
     """Revoke a token now."""
-    try:
-        _service().revoke(token_id)
-    except HealthcodeError as exc:
-        raise _fail(exc) from exc
+    _service().revoke(token_id)
     typer.echo(f"token {token_id} revoked")
 
 
 @app.command()
-def expire(token_id: int) -> None:
+def expire(token_id: TokenId) -> None:
     """End a token's validity now."""
-    try:
-        _service().expire(token_id)
-    except HealthcodeError as exc:
-        raise _fail(exc) from exc
+    _service().expire(token_id)
     typer.echo(f"token {token_id} expired")

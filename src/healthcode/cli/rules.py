@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from healthcode.core.clock import CHINA_TZ, Clock, FixedClock, SystemClock, parse_instant
+from healthcode.cli.options import AsJson, clock_of, command_group
+from healthcode.core.clock import CHINA_TZ, parse_instant
 from healthcode.core.error_codes import ErrorCode
-from healthcode.core.errors import HealthcodeError, InvalidInput
+from healthcode.core.errors import InvalidInput
 from healthcode.core.facts import PersonFacts, risk_areas_from_list
 from healthcode.core.rules import (
     Evaluation,
@@ -26,9 +27,9 @@ from healthcode.core.rules import (
 )
 from healthcode.core.rules.evaluate import Reason
 
-app = typer.Typer(
-    help="Colour rule sets: check a file, explain a person's colour.", no_args_is_help=True
-)
+__all__ = ["app", "render"]
+
+app = command_group("Colour rule sets: check a file, explain a person's colour.")
 
 _COLOURS = {"green": ("绿码", "GREEN"), "yellow": ("黄码", "YELLOW"), "red": ("红码", "RED")}
 _LABELS = {
@@ -71,11 +72,6 @@ _LABELS = {
 }
 
 
-def _fail(exc: HealthcodeError) -> typer.Exit:
-    typer.echo(f"error {exc.code}: {exc.message}", err=True)
-    return typer.Exit(code=2)
-
-
 def _local(value: datetime | str | None) -> str:
     if value is None:
         return "-"
@@ -92,27 +88,27 @@ def _load(rules: Path | None, overlays: list[Path]) -> RuleSet:
 
 @app.command("check")
 def check(
-    file: Annotated[Path, typer.Argument(help="a rule set or overlay (YAML or JSON)")],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="a rule set or overlay (YAML or JSON)")
+    ],
     rules: Annotated[
-        Path | None, typer.Option("--rules", help="national rule set an overlay applies to")
+        Path | None,
+        typer.Option("--rules", metavar="FILE", help="national rule set an overlay applies to"),
     ] = None,
 ) -> None:
     """Check a rule set (schema, CertLogic, digest, parameters) and print a summary.
 
     An overlay is checked by applying it to the national rule set (the baseline unless
-    --rules names another). Exits 2 with the error code when the file is refused.
+    --rules names another). Exits 1 with the error code when the file is refused.
     """
-    try:
-        document = load_document(file)
-        if document.get("kind") == "overlay":
-            national = baseline() if rules is None else load_ruleset(rules)
-            ruleset = apply_overlay(national, document)
-            added = [r for r in ruleset.rules if r.origin == document.get("id")]
-        else:
-            ruleset = parse_ruleset(document)
-            added = list(ruleset.rules)
-    except HealthcodeError as exc:
-        raise _fail(exc) from exc
+    document = load_document(file)
+    if document.get("kind") == "overlay":
+        national = baseline() if rules is None else load_ruleset(rules)
+        ruleset = apply_overlay(national, document)
+        added = [r for r in ruleset.rules if r.origin == document.get("id")]
+    else:
+        ruleset = parse_ruleset(document)
+        added = list(ruleset.rules)
     typer.echo(f"OK {document['kind']} {document['id']} {document['version']}")
     typer.echo(f"digest: {compute_digest(document)}")
     until = ruleset.valid_until.isoformat() if ruleset.valid_until else "open"
@@ -179,45 +175,48 @@ def render(result: Evaluation, lang: str) -> str:
     return "\n".join(lines)
 
 
+def _facts(path: Path) -> dict[str, Any]:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(ErrorCode.FACTS_UNREADABLE, f"cannot read {path}: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise InvalidInput(ErrorCode.FACTS_UNREADABLE, f"{path} does not hold an object")
+    return raw
+
+
 @app.command("explain")
 def explain(
-    facts: Annotated[Path, typer.Option("--facts", help="a person's facts (JSON)")],
+    facts: Annotated[Path, typer.Option("--facts", metavar="FILE", help="a person's facts (JSON)")],
     at: Annotated[
-        str | None, typer.Option("--at", help="evaluation time, ISO 8601 (default: now)")
+        str | None,
+        typer.Option("--at", metavar="TIME", help="evaluation time, ISO 8601 (default: now)"),
     ] = None,
     rules: Annotated[
-        Path | None, typer.Option("--rules", help="national rule set (default: the baseline)")
+        Path | None,
+        typer.Option("--rules", metavar="FILE", help="national rule set (default: the baseline)"),
     ] = None,
     overlay: Annotated[
-        list[Path] | None, typer.Option("--overlay", help="provincial overlay(s) to apply")
+        list[Path] | None,
+        typer.Option("--overlay", metavar="FILE", help="provincial overlay(s) to apply"),
     ] = None,
-    lang: Annotated[str, typer.Option("--lang", help="zh or en")] = "en",
-    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    lang: Annotated[str, typer.Option("--lang", metavar="LANG", help="zh or en")] = "en",
+    as_json: AsJson = False,
 ) -> None:
     """Explain a person's colour: colour, reasons, pending checks, badges and until.
 
-    Exits 2 with the error code when the facts or the rules are refused.
+    Exits 1 with the error code when the facts or the rules are refused, 2 when a file cannot
+    be read or an option is wrong.
     """
     if lang not in _LABELS:
-        raise _fail(InvalidInput(ErrorCode.LANG_UNKNOWN, f"--lang is zh or en, not {lang!r}"))
-    try:
-        clock: Clock
-        try:
-            clock = SystemClock() if at is None else FixedClock(parse_instant(at))
-        except ValueError as exc:
-            raise InvalidInput(ErrorCode.TIME_FORMAT, f"--at is not ISO 8601: {at!r}") from exc
-        try:
-            raw = json.loads(facts.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InvalidInput(ErrorCode.FACTS_UNREADABLE, f"cannot read {facts}: {exc}") from exc
-        if not isinstance(raw, dict):
-            raise InvalidInput(ErrorCode.FACTS_UNREADABLE, f"{facts} does not hold an object")
-        person = PersonFacts.from_dict(raw, clock=clock)
-        areas = risk_areas_from_list(raw.get("risk_areas") or [], clock=clock)
-        ruleset = _load(rules, overlay or [])
-        result = evaluate_person(ruleset, person, areas, clock=clock)
-    except HealthcodeError as exc:
-        raise _fail(exc) from exc
+        raise InvalidInput(
+            ErrorCode.LANG_UNKNOWN, f"--lang is zh or en, not {lang!r}", option="--lang"
+        )
+    clock = clock_of(at, option="--at")
+    raw = _facts(facts)
+    person = PersonFacts.from_dict(raw, clock=clock)
+    areas = risk_areas_from_list(raw.get("risk_areas") or [], clock=clock)
+    result = evaluate_person(_load(rules, overlay or []), person, areas, clock=clock)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from healthcode.cli.keys import DEFAULT_HOME, Home, Now, Passphrase, clock_of, fail, open_network
+from healthcode.cli import options
 from healthcode.core.errors import HealthcodeError
 from healthcode.core.trust.certs import load_certificate
 from healthcode.core.trust.envelope import open_envelope, peek
@@ -17,23 +17,27 @@ from healthcode.core.trust.trustlist import TrustList
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Trust list: publish a signed one, show one.", no_args_is_help=True)
+app = options.command_group("Trust list: publish a signed one, show one.")
 
 
 @app.command("publish")
 def publish(
-    home: Home = DEFAULT_HOME,
-    passphrase: Passphrase = None,
-    hours: Annotated[int, typer.Option("--hours", help="validity of the list")] = 24,
-    out: Annotated[Path | None, typer.Option("--out", help="also write it here")] = None,
-    now: Now = None,
+    home: options.Home = options.DEFAULT_HOME,
+    passphrase: options.Passphrase = None,
+    hours: Annotated[
+        int,
+        typer.Option(
+            "--hours", min=1, max=options.MAX_HOURS, metavar="HOURS", help="validity of the list"
+        ),
+    ] = 24,
+    out: Annotated[
+        Path | None, typer.Option("--out", metavar="FILE", help="also write it here")
+    ] = None,
+    now: options.Now = None,
 ) -> None:
     """Sign the network's current trust list with the root (next sequence number)."""
-    net = open_network(home, passphrase)
-    try:
-        raw = net.publish(clock=clock_of(now), validity=timedelta(hours=hours))
-    except HealthcodeError as exc:
-        raise fail(f"{exc.code}: {exc.message}") from exc
+    net = options.open_network(home, passphrase)
+    raw = net.publish(clock=options.clock_of(now), validity=timedelta(hours=hours))
     if out is not None:
         out.write_bytes(raw)
     info = peek(raw)
@@ -45,30 +49,34 @@ def publish(
 
 @app.command("show")
 def show(
-    file: Annotated[Path, typer.Argument(help="a signed trust list (trust-list.cose)")],
-    root: Annotated[Path | None, typer.Option("--root", help="national root certificate")] = None,
-    home: Home = DEFAULT_HOME,
-    max_stale_hours: Annotated[int, typer.Option("--max-stale-hours")] = 24,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-    now: Now = None,
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="a signed trust list (trust-list.cose)")
+    ],
+    root: Annotated[
+        Path | None,
+        typer.Option(
+            "--root", metavar="FILE", help="national root certificate (default: in --home)"
+        ),
+    ] = None,
+    home: options.Home = options.DEFAULT_HOME,
+    max_stale_hours: options.MaxStaleHours = 24,
+    as_json: options.AsJson = False,
+    now: options.Now = None,
 ) -> None:
     """Verify a signed trust list against the root and show it (exit 1 when it fails)."""
-    root_path = root or home / "root.cert.pem"
+    raw = file.read_bytes()
     try:
-        raw = file.read_bytes()
-        root_cert = load_certificate(root_path.read_bytes())
-        doc = open_envelope(
-            raw,
-            root_cert=root_cert,
-            kind="trust-list",
-            clock=clock_of(now),
-            max_staleness=timedelta(hours=max_stale_hours),
-        )
-        listing = TrustList.from_content(doc.content, root_cert=root_cert)
-    except OSError as exc:
-        raise fail(str(exc), code=2) from exc
+        root_cert = load_certificate((root or home / "root.cert.pem").read_bytes())
     except HealthcodeError as exc:
-        raise fail(f"{exc.code}: {exc.message}") from exc
+        raise options.refused(exc, "--root") from exc
+    doc = open_envelope(
+        raw,
+        root_cert=root_cert,
+        kind="trust-list",
+        clock=options.clock_of(now),
+        max_staleness=timedelta(hours=max_stale_hours),
+    )
+    listing = TrustList.from_content(doc.content, root_cert=root_cert)
     out: dict[str, Any] = {
         "sequence": doc.sequence,
         "not_before": doc.not_before.isoformat(),

@@ -18,21 +18,27 @@ from typing import Annotated, Any
 import typer
 from cryptography import x509
 
-from healthcode.core.clock import Clock, FixedClock, SystemClock, parse_instant
+from healthcode.cli.options import MAX_HOURS, MaxStaleHours, clock_of, command_group, refused
+from healthcode.core.clock import Clock
 from healthcode.core.error_codes import ErrorCode
-from healthcode.core.errors import HealthcodeError, TrustError
+from healthcode.core.errors import HealthcodeError, InvalidInput, TrustError
+from healthcode.core.keys import NO_KEYS, KeyStore
 from healthcode.core.trust.envelope import OpenedDocument, open_envelope
 from healthcode.core.trust.trustlist import TrustList
-from healthcode.core.verify.dcc import DccSchema, DscTrustList
-from healthcode.core.verify.keys import KeyStore
-from healthcode.core.verify.pipeline import VerifyContext
-from healthcode.core.verify.pipeline import verify as verify_text
+from healthcode.core.verify import (
+    DccSchema,
+    DccSettings,
+    DscTrustList,
+    NativeSettings,
+    ShcSettings,
+    ShcTrust,
+    VerificationResult,
+    Verifier,
+)
 from healthcode.core.verify.qrimage import decode_image
-from healthcode.core.verify.result import VerificationResult
 from healthcode.core.verify.shc import PREFIX as SHC_PREFIX
-from healthcode.core.verify.shc import ShcTrust
 
-__all__ = ["Trust", "load_trust", "verify"]
+__all__ = ["Trust", "app", "load_trust", "verify"]
 
 #: First bytes of a signed envelope: CBOR tag 18 (COSE_Sign1), tag 61 (CWT) or a bare array(4).
 _ENVELOPE_STARTS = (b"\xd2", b"\xd8\x3d", b"\x84")
@@ -62,9 +68,9 @@ class Trust:
         )
 
 
-def _usage(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
+def _usage(message: str, option: str) -> InvalidInput:
+    """A usage error about ``option`` (exit 2)."""
+    return InvalidInput(ErrorCode.USAGE, message, option=option)
 
 
 def load_trust(
@@ -97,12 +103,7 @@ def load_trust(
         if isinstance(doc, list):
             dsc.merge(DscTrustList.from_gateway_json(data))
         elif isinstance(doc, dict) and "keys" in doc:
-            if not shc_issuer:
-                raise _usage(f"{path}: a JWKS needs --shc-issuer URL (the issuer it belongs to)")
-            shc.add_jwks(doc, issuer=shc_issuer)
-            crl_dir = path.parent / "crl"
-            for crl in sorted(crl_dir.glob("*.json")) if crl_dir.is_dir() else []:
-                shc.add_crl(crl.read_bytes())
+            _add_jwks(shc, path, doc, shc_issuer)
         elif isinstance(doc, dict) and str(doc.get("format", "")).startswith("healthcode-trust"):
             raise TrustError(
                 ErrorCode.TRUSTLIST_UNSIGNED,
@@ -112,22 +113,28 @@ def load_trust(
             )
         elif data.startswith(_ENVELOPE_STARTS):
             if national_root is None:
-                raise _usage(f"{path}: a signed trust list needs --national-root FILE")
+                raise _usage(f"{path}: a signed trust list needs --national-root FILE", "--trust")
             if trust.native_list is not None:
-                raise _usage(f"{path}: only one native trust list can be given")
+                raise _usage(f"{path}: only one native trust list can be given", "--trust")
             root = _certificate(national_root.read_bytes())
             opened = open_envelope(
-                data,
-                root_cert=root,
-                kind="trust-list",
-                clock=clock,
-                max_staleness=max_staleness,
+                data, root_cert=root, kind="trust-list", clock=clock, max_staleness=max_staleness
             )
             trust.stores["native"] = TrustList.from_content(opened.content, root_cert=root)
             trust.native_list = opened
         else:
             dsc.add_pem_or_der(data)
     return trust
+
+
+def _add_jwks(shc: ShcTrust, path: Path, jwks: dict[str, Any], issuer: str | None) -> None:
+    """An SHC issuer's keys, and the revocation lists in ``crl/`` beside them."""
+    if not issuer:
+        raise _usage(f"{path}: a JWKS needs --shc-issuer URL (the issuer it belongs to)", "--trust")
+    shc.add_jwks(jwks, issuer=issuer)
+    crl_dir = path.parent / "crl"
+    for crl in sorted(crl_dir.glob("*.json")) if crl_dir.is_dir() else []:
+        shc.add_crl(crl.read_bytes())
 
 
 def _certificate(data: bytes) -> x509.Certificate:
@@ -171,36 +178,59 @@ def _line(result: VerificationResult) -> str:
     return f"INVALID {result.format:7} {result.stage}: {result.error_code}: {result.reason}{warned}"
 
 
-_Texts = Annotated[list[str] | None, typer.Argument(help="codes; none: one per line on stdin")]
-_Images = Annotated[list[Path] | None, typer.Option("--image", help="PNG/JPEG with QR codes")]
+app = command_group(
+    "Verify health codes: native (CN1:), EU DCC (HC1:) and SMART Health Cards (shc:/)."
+)
+
+_Texts = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="CODE...", help="codes; none: one per line on stdin", show_default=False
+    ),
+]
+_Images = Annotated[
+    list[Path] | None,
+    typer.Option("--image", metavar="FILE", help="PNG/JPEG with QR codes"),
+]
 _Trust = Annotated[
     list[Path] | None,
     typer.Option(
         "--trust",
+        metavar="FILE",
         help="signed native trust list (trust-list.cose, with --national-root), EU DSCs "
         "(gateway JSON, PEM/DER) or an SHC JWKS",
     ),
 ]
-_At = Annotated[str | None, typer.Option("--at", help="verify as of this ISO 8601 time")]
+_At = Annotated[
+    str | None, typer.Option("--at", metavar="TIME", help="verify as of this ISO 8601 time")
+]
 _Json = Annotated[bool, typer.Option("--json", help="one JSON result per input")]
 _Schema = Annotated[
     Path | None,
-    typer.Option("--dcc-schema", envvar="HEALTHCODE_DCC_SCHEMA", help=DCC_SCHEMA_HELP),
-]
-_Issuer = Annotated[str | None, typer.Option("--shc-issuer", help="issuer URL of a JWKS")]
-_Root = Annotated[
-    Path | None,
-    typer.Option("--national-root", help="national root certificate that signs the trust list"),
-]
-_Stale = Annotated[
-    int,
     typer.Option(
-        "--max-stale-hours", help="accept a native trust list this long past its expiry (warned)"
+        "--dcc-schema", envvar="HEALTHCODE_DCC_SCHEMA", metavar="FILE", help=DCC_SCHEMA_HELP
     ),
 ]
-_Skew = Annotated[int, typer.Option("--skew", help="clock skew tolerated, in seconds")]
+_Issuer = Annotated[
+    str | None, typer.Option("--shc-issuer", metavar="URL", help="issuer URL of a JWKS")
+]
+_Root = Annotated[
+    Path | None,
+    typer.Option(
+        "--national-root",
+        metavar="FILE",
+        help="national root certificate that signs the trust list",
+    ),
+]
+_Skew = Annotated[
+    int,
+    typer.Option(
+        "--skew", min=0, max=MAX_HOURS * 3600, metavar="SECONDS", help="clock skew tolerated"
+    ),
+]
 
 
+@app.command("verify")
 def verify(
     texts: _Texts = None,
     image: _Images = None,
@@ -211,13 +241,10 @@ def verify(
     shc_issuer: _Issuer = None,
     national_root: _Root = None,
     skew_seconds: _Skew = 300,
-    max_stale_hours: _Stale = 24,
+    max_stale_hours: MaxStaleHours = 24,
 ) -> None:
     """Verify health codes: native (CN1:), EU DCC (HC1:) and SMART Health Cards (shc:/)."""
-    try:
-        clock = FixedClock(parse_instant(at)) if at else SystemClock()
-    except ValueError:
-        raise _usage(f"--at {at!r} is not an ISO 8601 time") from None
+    clock = clock_of(at, option="--at")
     try:
         loaded = load_trust(
             list(trust or []),
@@ -226,21 +253,31 @@ def verify(
             clock=clock,
             max_staleness=timedelta(hours=max_stale_hours),
         )
+    except (HealthcodeError, ValueError) as exc:
+        raise refused(exc, "--trust") from exc
+    try:
         inputs = _texts(list(texts or []), list(image or []))
-        options: dict[str, Any] = {}
-        if dcc_schema is not None:
-            options["dcc_schema"] = DccSchema.load(dcc_schema)
-    except (HealthcodeError, OSError, ValueError) as exc:
-        raise _usage(str(exc)) from exc
+    except HealthcodeError as exc:
+        raise refused(exc, "--image") from exc
+    schema = None
+    if dcc_schema is not None:
+        try:
+            schema = DccSchema.load(dcc_schema)
+        except (HealthcodeError, ValueError) as exc:
+            raise refused(exc, "--dcc-schema") from exc
     if not inputs:
-        raise _usage("no code given (arguments, standard input or --image)")
-    context = VerifyContext(
-        clock=clock, key_stores=loaded.stores, skew=timedelta(seconds=skew_seconds), options=options
+        raise _usage("no code given (arguments, standard input or --image)", "CODE")
+    stores, skew = loaded.stores, timedelta(seconds=skew_seconds)
+    verifier = Verifier.default(
+        native=NativeSettings(trust=stores.get("native", NO_KEYS), skew=skew),
+        dcc=DccSettings(trust=stores.get("dcc", NO_KEYS), schema=schema, skew=skew),
+        shc=ShcSettings(trust=stores.get("shc", NO_KEYS), skew=skew),
+        clock=clock,
     )
     native_warnings = loaded.warnings()
     all_valid = True
     for text in inputs:
-        result = verify_text(text, context=context)
+        result = verifier.verify(text)
         if native_warnings and result.format == "native":
             result = dataclasses.replace(result, warnings=result.warnings + native_warnings)
         all_valid &= result.valid

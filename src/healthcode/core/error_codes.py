@@ -61,458 +61,241 @@ class ErrorCode(StrEnum):
         return member
 
     # -- command line ----------------------------------------------------------------------------
-    FACTS_UNREADABLE = "FACTS_UNREADABLE", 422, "{…} does not hold an object"
-    LANG_UNKNOWN = "LANG_UNKNOWN", 422, "--lang is zh or en, not {…}"
-    TIME_FORMAT = "TIME_FORMAT", 422, "--at is not ISO 8601: {…}"
-    TRUSTLIST_UNSIGNED = (
-        "TRUSTLIST_UNSIGNED",
-        400,
-        "a bare, unsigned trust list was given where the signed envelope is needed",
-    )
+    FACTS_UNREADABLE = "FACTS_UNREADABLE", 422, "the facts file cannot be read as a JSON object"
+    LANG_UNKNOWN = "LANG_UNKNOWN", 422, "the output language is neither zh nor en"
+    USAGE = "USAGE", 400, "the command line is not valid (an option, an argument or a value)"
+    FILE_ERROR = "FILE_ERROR", 400, "a file or directory named on the command line cannot be used"
+    DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE", 503, "the configured database cannot be opened"
     # -- identity --------------------------------------------------------------------------------
-    ID_BIRTH_DATE = "ID_BIRTH_DATE", 422, "birth date {…} is before 1900"
-    ID_CHECK_DIGIT = "ID_CHECK_DIGIT", 422, "check digit is {…}, expected {…}"
-    ID_FORMAT = "ID_FORMAT", 422, "a check digit is computed over 17 digits"
-    ID_LENGTH = "ID_LENGTH", 422, "an ID number has 18 characters, got {…}{…}"
-    ID_NATIONALITY = (
-        "ID_NATIONALITY",
-        422,
-        "a foreign passport needs its issuing state as an ICAO 9303 code, got {…}",
-    )
-    ID_REGION_UNKNOWN = (
-        "ID_REGION_UNKNOWN",
-        422,
-        "a residence permit's address code is 810000, 820000 or 830000, got {…}",
-    )
-    ID_TYPE_UNKNOWN = "ID_TYPE_UNKNOWN", 422, "unknown ID type {…}"
+    ID_BIRTH_DATE = "ID_BIRTH_DATE", 422, "the birth date is invalid, before 1900 or in the future"
+    ID_CHECK_DIGIT = "ID_CHECK_DIGIT", 422, "the MOD 11-2 check digit does not match the 17 digits"
+    ID_FORMAT = "ID_FORMAT", 422, "an ID number is not text, or not in the pattern of its ID type"
+    ID_LENGTH = "ID_LENGTH", 422, "a resident ID number is not 18 characters (first generation: 15)"
+    ID_NATIONALITY = "ID_NATIONALITY", 422, "a foreign passport's issuer is not an ICAO 9303 code"
+    ID_REGION_UNKNOWN = "ID_REGION_UNKNOWN", 422, "the address code is unknown or of another type"
+    ID_TYPE_UNKNOWN = "ID_TYPE_UNKNOWN", 422, "the ID type is not one the platform knows"
     NAME_EMPTY = "NAME_EMPTY", 422, "a name to mask is empty"
-    PHONE_FORMAT = "PHONE_FORMAT", 422, "not a phone number"
-    PSEUDONYM_KEY_TOO_SHORT = (
-        "PSEUDONYM_KEY_TOO_SHORT",
-        422,
-        "a pseudonym key needs at least {…} bytes",
-    )
+    PHONE_FORMAT = "PHONE_FORMAT", 422, "a phone number is not 7 to 15 digits after an optional +"
+    PSEUDONYM_KEY_TOO_SHORT = "PSEUDONYM_KEY_TOO_SHORT", 422, "the pseudonym key has too few bytes"
     # -- regions ---------------------------------------------------------------------------------
-    REGION_FORMAT = "REGION_FORMAT", 422, "a region code has 6 digits, got {…}"
-    REGION_UNKNOWN = "REGION_UNKNOWN", 422, "no GB/T 2260 region has code {…}"
+    REGION_FORMAT = "REGION_FORMAT", 422, "a region code is not 6 digits"
+    REGION_UNKNOWN = "REGION_UNKNOWN", 422, "a region code is not in the GB/T 2260 table"
     # -- facts -----------------------------------------------------------------------------------
-    FIELD_MISSING = "FIELD_MISSING", 422, "{…}{…} is required"
-    FIELD_TYPE = "FIELD_TYPE", 422, "{…}{…} must be a non-empty string"
-    IDENTIFIED_BEFORE_EXPOSURE = (
-        "IDENTIFIED_BEFORE_EXPOSURE",
-        422,
-        "a contact was identified before the exposure it names",
-    )
-    LIFTED_BEFORE_EFFECTIVE = (
-        "LIFTED_BEFORE_EFFECTIVE",
-        422,
-        "{…}lifted_at is not after effective_from",
-    )
-    MANDATE_ENDS_ORDER = "MANDATE_ENDS_ORDER", 422, "{…}ends_at is not after issued_at"
-    MANUAL_SELF_APPROVED = "MANUAL_SELF_APPROVED", 422, "{…}approver must differ from the official"
-    MANUAL_TOO_LONG = "MANUAL_TOO_LONG", 422, "{…}until is more than {…} days after assigned_at"
-    MANUAL_UNTIL_ORDER = "MANUAL_UNTIL_ORDER", 422, "{…}until is not after assigned_at"
-    MANUAL_VENUE_SCAN_ONLY = (
-        "MANUAL_VENUE_SCAN_ONLY",
-        422,
-        "{…}a venue scan alone is no ground for a manual assignment",
-    )
-    ONSET_AFTER_REPORT = "ONSET_AFTER_REPORT", 422, "the onset of an infection is after its report"
-    RELEASE_BEFORE_REPORT = (
-        "RELEASE_BEFORE_REPORT",
-        422,
-        "the release of a case is before its report",
-    )
+    FIELD_MISSING = "FIELD_MISSING", 422, "a required field is absent or empty"
+    FIELD_TYPE = "FIELD_TYPE", 422, "a field has the wrong type, or is an empty text or list"
+    IDENTIFIED_BEFORE_EXPOSURE = "IDENTIFIED_BEFORE_EXPOSURE", 422, "identified before the exposure"
+    LIFTED_BEFORE_EFFECTIVE = "LIFTED_BEFORE_EFFECTIVE", 422, "an area is lifted before it starts"
+    MANDATE_ENDS_ORDER = "MANDATE_ENDS_ORDER", 422, "a mandate ends no later than it is issued"
+    MANUAL_SELF_APPROVED = "MANUAL_SELF_APPROVED", 422, "an official approves their own assignment"
+    MANUAL_TOO_LONG = "MANUAL_TOO_LONG", 422, "a manual assignment lasts more days than allowed"
+    MANUAL_UNTIL_ORDER = "MANUAL_UNTIL_ORDER", 422, "a manual assignment ends before it starts"
+    MANUAL_VENUE_SCAN_ONLY = "MANUAL_VENUE_SCAN_ONLY", 422, "grounded on a venue scan alone"
+    ONSET_AFTER_REPORT = "ONSET_AFTER_REPORT", 422, "an infection's onset is dated after its report"
+    RELEASE_BEFORE_REPORT = "RELEASE_BEFORE_REPORT", 422, "a case's release is before its report"
     RESULT_BEFORE_SAMPLE = "RESULT_BEFORE_SAMPLE", 422, "a test result is dated before its sample"
-    TIME_IN_FUTURE = "TIME_IN_FUTURE", 422, "{…}{…} {…} is later than now plus {…}"
-    UNKNOWN_FIELD = "UNKNOWN_FIELD", 422, "unknown field {…}"
-    VALUE_NOT_IN_SET = "VALUE_NOT_IN_SET", 422, "{…}{…} is {…}, expected one of {…}"
-    VALUE_OUT_OF_RANGE = "VALUE_OUT_OF_RANGE", 422, "{…}{…} is {…}, expected {…}..{…}"
+    TIME_FORMAT = "TIME_FORMAT", 422, "a time is not an ISO 8601 date-time"
+    TIME_IN_FUTURE = "TIME_IN_FUTURE", 422, "a time is later than now plus the allowed clock skew"
+    UNKNOWN_FIELD = "UNKNOWN_FIELD", 422, "the facts hold a field this version does not know"
+    VALUE_NOT_IN_SET = "VALUE_NOT_IN_SET", 422, "a field's value is not one of those allowed"
+    VALUE_OUT_OF_RANGE = "VALUE_OUT_OF_RANGE", 422, "an integer field is outside its allowed range"
     # -- CertLogic -------------------------------------------------------------------------------
-    CERTLOGIC_ARITY = "CERTLOGIC_ARITY", 400, "{…} must have {…}, but it has {…}"
-    CERTLOGIC_EVALUATION_FAILED = "CERTLOGIC_EVALUATION_FAILED", 400, "certlogic evaluation failed"
-    CERTLOGIC_INVALID_ARGUMENT = "CERTLOGIC_INVALID_ARGUMENT", 400, "unknown time unit {…}"
-    CERTLOGIC_INVALID_DATE = "CERTLOGIC_INVALID_DATE", 400, "{…}: {…}"
-    CERTLOGIC_INVALID_EXPRESSION = (
-        "CERTLOGIC_INVALID_EXPRESSION",
-        400,
-        "invalid CertLogic expression",
-    )
-    CERTLOGIC_NON_INTEGER = "CERTLOGIC_NON_INTEGER", 400, "{…} is a non-integer number"
-    CERTLOGIC_NOT_AN_ARRAY = (
-        "CERTLOGIC_NOT_AN_ARRAY",
-        400,
-        "right-hand side of an 'in' operation must be an array, got {…}",
-    )
-    CERTLOGIC_NOT_DATETIME = (
-        "CERTLOGIC_NOT_DATETIME",
-        400,
-        "all operands of '{…}' must be date-times, got {…}",
-    )
-    CERTLOGIC_NOT_INTEGER = "CERTLOGIC_NOT_INTEGER", 400, "{…} must be integers, got {…}"
-    CERTLOGIC_NOT_STRING = (
-        "CERTLOGIC_NOT_STRING",
-        400,
-        "'UVCI' argument (#1) of 'extractFromUVCI' must be either a string or null, got {…}",
-    )
-    CERTLOGIC_NOT_TRUTHY_OR_FALSY = (
-        "CERTLOGIC_NOT_TRUTHY_OR_FALSY",
-        400,
-        "{…} evaluates to something neither truthy, nor falsy: {…}",
-    )
-    CERTLOGIC_OBJECT_KEYS = (
-        "CERTLOGIC_OBJECT_KEYS",
-        400,
-        "expression object must have exactly one key, but it has {…}",
-    )
-    CERTLOGIC_OPERATION_FORM = (
-        "CERTLOGIC_OPERATION_FORM",
-        400,
-        "operation not of the form { '<operator>': [ <values...> ] }",
-    )
-    CERTLOGIC_PLUSTIME_AMOUNT = (
-        "CERTLOGIC_PLUSTIME_AMOUNT",
-        400,
-        "'amount' argument (#2) of 'plusTime' must be an integer, but it is: {…}",
-    )
-    CERTLOGIC_PLUSTIME_UNIT = (
-        "CERTLOGIC_PLUSTIME_UNIT",
-        400,
-        "'unit' argument (#3) of 'plusTime' must be a string equal to one of {…}, but it is: {…}",
-    )
-    CERTLOGIC_TOO_DEEP = "CERTLOGIC_TOO_DEEP", 400, "nested deeper than {…} levels"
-    CERTLOGIC_UNKNOWN_OPERATOR = "CERTLOGIC_UNKNOWN_OPERATOR", 400, "unrecognised operator: '{…}'"
-    CERTLOGIC_UVCI_INDEX = (
-        "CERTLOGIC_UVCI_INDEX",
-        400,
-        "'index' argument (#2) of 'extractFromUVCI' must be an integer, but it is: {…}",
-    )
-    CERTLOGIC_VAR_FORM = "CERTLOGIC_VAR_FORM", 400, "not of the form { 'var': '<path>' }"
-    CERTLOGIC_VAR_PATH = (
-        "CERTLOGIC_VAR_PATH",
-        400,
-        "data access path doesn't have a valid format: {…}",
-    )
+    CERTLOGIC_ARITY = "CERTLOGIC_ARITY", 400, "an operation has the wrong number of operands"
+    CERTLOGIC_EVALUATION_FAILED = "CERTLOGIC_EVALUATION_FAILED", 400, "evaluating raised an error"
+    CERTLOGIC_INVALID_ARGUMENT = "CERTLOGIC_INVALID_ARGUMENT", 400, "plusTime: an unknown time unit"
+    CERTLOGIC_INVALID_DATE = "CERTLOGIC_INVALID_DATE", 400, "not a valid date or date-time string"
+    CERTLOGIC_INVALID_EXPRESSION = "CERTLOGIC_INVALID_EXPRESSION", 400, "not a CertLogic expression"
+    CERTLOGIC_NON_INTEGER = "CERTLOGIC_NON_INTEGER", 400, "an expression is a non-integer number"
+    CERTLOGIC_NOT_AN_ARRAY = "CERTLOGIC_NOT_AN_ARRAY", 400, "an operand is not the array it must be"
+    CERTLOGIC_NOT_DATETIME = "CERTLOGIC_NOT_DATETIME", 400, "an operand is not an aware date-time"
+    CERTLOGIC_NOT_INTEGER = "CERTLOGIC_NOT_INTEGER", 400, "an operand is not the integer it must be"
+    CERTLOGIC_NOT_STRING = "CERTLOGIC_NOT_STRING", 400, "an operand is not the string it must be"
+    CERTLOGIC_NOT_TRUTHY_OR_FALSY = "CERTLOGIC_NOT_TRUTHY_OR_FALSY", 400, "neither truthy nor falsy"
+    CERTLOGIC_OBJECT_KEYS = "CERTLOGIC_OBJECT_KEYS", 400, "an object has more or fewer than one key"
+    CERTLOGIC_OPERATION_FORM = "CERTLOGIC_OPERATION_FORM", 400, "operands are not given as an array"
+    CERTLOGIC_PLUSTIME_AMOUNT = "CERTLOGIC_PLUSTIME_AMOUNT", 400, "plusTime's amount is no integer"
+    CERTLOGIC_PLUSTIME_UNIT = "CERTLOGIC_PLUSTIME_UNIT", 400, "plusTime's unit is not a time unit"
+    CERTLOGIC_TOO_DEEP = "CERTLOGIC_TOO_DEEP", 400, "an expression nests deeper than allowed"
+    CERTLOGIC_UNKNOWN_OPERATOR = "CERTLOGIC_UNKNOWN_OPERATOR", 400, "not an operator of CertLogic"
+    CERTLOGIC_UVCI_INDEX = "CERTLOGIC_UVCI_INDEX", 400, "extractFromUVCI's index is not an integer"
+    CERTLOGIC_VAR_FORM = "CERTLOGIC_VAR_FORM", 400, "a var operation does not hold a path string"
+    CERTLOGIC_VAR_PATH = "CERTLOGIC_VAR_PATH", 400, "a data access path has an empty segment"
     # -- colour rules ----------------------------------------------------------------------------
-    OVERLAY_BASE_MISMATCH = "OVERLAY_BASE_MISMATCH", 400, "overlay {…} applies to {…} {…}, not {…}"
-    OVERLAY_COLOUR_LOWERED = (
-        "OVERLAY_COLOUR_LOWERED",
-        400,
-        "rule {…} is {…} nationally; the overlay makes it {…}",
-    )
-    OVERLAY_GREEN_RULE = "OVERLAY_GREEN_RULE", 400, "rule {…}: an overlay may not add a green rule"
-    OVERLAY_PARAMETER_LOWERED = (
-        "OVERLAY_PARAMETER_LOWERED",
-        400,
-        "parameter {…}: {…} is less strict than the national {…}",
-    )
-    OVERLAY_PARAMETER_REDEFINED = (
-        "OVERLAY_PARAMETER_REDEFINED",
-        400,
-        "parameter {…}: an overlay may not change its {…}",
-    )
-    OVERLAY_PROVINCE_UNKNOWN = (
-        "OVERLAY_PROVINCE_UNKNOWN",
-        400,
-        "{…} is not a provincial-level region",
-    )
-    OVERLAY_REASON_CODE_TAKEN = (
-        "OVERLAY_REASON_CODE_TAKEN",
-        400,
-        "rule {…}: reason code {…} is a national one",
-    )
-    OVERLAY_RULE_REDEFINED = "OVERLAY_RULE_REDEFINED", 400, "an overlay may not {…} national rules"
-    OVERLAY_RULE_REMOVED = (
-        "OVERLAY_RULE_REMOVED",
-        400,
-        "an overlay may not {…} national rules ({…}: {…})",
-    )
+    OVERLAY_BASE_MISMATCH = "OVERLAY_BASE_MISMATCH", 400, "an overlay is for another base rule set"
+    OVERLAY_COLOUR_LOWERED = "OVERLAY_COLOUR_LOWERED", 400, "an overlay lowers a national colour"
+    OVERLAY_GREEN_RULE = "OVERLAY_GREEN_RULE", 400, "an overlay adds a rule whose effect is green"
+    OVERLAY_PARAMETER_LOWERED = "OVERLAY_PARAMETER_LOWERED", 400, "an overlay loosens a parameter"
+    OVERLAY_PARAMETER_REDEFINED = "OVERLAY_PARAMETER_REDEFINED", 400, "alters a parameter's meaning"
+    OVERLAY_PROVINCE_UNKNOWN = "OVERLAY_PROVINCE_UNKNOWN", 400, "the overlay's province is unknown"
+    OVERLAY_REASON_CODE_TAKEN = "OVERLAY_REASON_CODE_TAKEN", 400, "reuses a national reason code"
+    OVERLAY_RULE_REDEFINED = "OVERLAY_RULE_REDEFINED", 400, "an overlay redefines a national rule"
+    OVERLAY_RULE_REMOVED = "OVERLAY_RULE_REMOVED", 400, "an overlay removes or disables rules"
     OVERLAY_VALIDITY = "OVERLAY_VALIDITY", 400, "the overlay's validity does not overlap the base's"
-    PARAMETER_UNKNOWN = "PARAMETER_UNKNOWN", 400, "{…}: unknown parameter {…}"
-    REASON_DUPLICATE = "REASON_DUPLICATE", 400, "reason code {…} appears twice"
-    RULESET_DIGEST_MISMATCH = (
-        "RULESET_DIGEST_MISMATCH",
-        400,
-        "the overlay says {…} but hashes to {…}",
-    )
-    RULESET_KIND = "RULESET_KIND", 400, "{…} is not an overlay"
-    RULESET_NOT_VALID = "RULESET_NOT_VALID", 400, "{…} {…} is not valid at {…}"
-    RULESET_SCHEMA = "RULESET_SCHEMA", 400, "{…}: {…}"
-    RULESET_UNREADABLE = "RULESET_UNREADABLE", 400, "{…} does not hold a mapping"
-    RULESET_VALIDITY = "RULESET_VALIDITY", 400, "valid_until is not after valid_from"
-    RULE_CERTLOGIC = "RULE_CERTLOGIC", 400, "rule {…}: {…}"
-    RULE_DUPLICATE = "RULE_DUPLICATE", 400, "rule id {…} appears twice"
-    RULE_EVALUATION_FAILED = "RULE_EVALUATION_FAILED", 400, "the {…} of rule {…} failed: {…}"
-    RULE_TIME_EXPRESSION = (
-        "RULE_TIME_EXPRESSION",
-        400,
-        "the {…} of rule {…} gave {…}, not a date-time",
-    )
-    RULE_UNKNOWN = "RULE_UNKNOWN", 400, "no rule {…} in {…}"
+    PARAMETER_UNKNOWN = "PARAMETER_UNKNOWN", 400, "a rule uses an undeclared parameter"
+    REASON_DUPLICATE = "REASON_DUPLICATE", 400, "two rules of a rule set share a reason code"
+    RULESET_DIGEST_MISMATCH = "RULESET_DIGEST_MISMATCH", 400, "a rule set's digest is not its hash"
+    RULESET_KIND = "RULESET_KIND", 400, "an overlay given for a national rule set, or the reverse"
+    RULESET_NOT_VALID = "RULESET_NOT_VALID", 400, "the rule set is not valid at the evaluation time"
+    RULESET_SCHEMA = "RULESET_SCHEMA", 400, "a rule set document does not meet its JSON Schema"
+    RULESET_UNREADABLE = "RULESET_UNREADABLE", 400, "a rule set file is unreadable or not a mapping"
+    RULESET_VALIDITY = "RULESET_VALIDITY", 400, "a rule set's validity ends no later than it starts"
+    RULE_CERTLOGIC = "RULE_CERTLOGIC", 400, "a rule's CertLogic expression is invalid"
+    RULE_DUPLICATE = "RULE_DUPLICATE", 400, "two rules share one rule id"
+    RULE_EVALUATION_FAILED = "RULE_EVALUATION_FAILED", 400, "evaluating a rule's expression failed"
+    RULE_TIME_EXPRESSION = "RULE_TIME_EXPRESSION", 400, "a rule's time expression gave no date-time"
+    RULE_UNKNOWN = "RULE_UNKNOWN", 400, "the rule set has no rule with this id"
     # -- batch evaluation ------------------------------------------------------------------------
-    BATCH_INPUT = "BATCH_INPUT", 400, "column {…} must be {…}"
-    BATCH_UNSUPPORTED = "BATCH_UNSUPPORTED", 400, "{…}: the batch evaluator does not support {…}"
+    BATCH_INPUT = "BATCH_INPUT", 400, "an input column is missing, of the wrong type or unparsable"
+    BATCH_UNSUPPORTED = "BATCH_UNSUPPORTED", 400, "the batch evaluator cannot run this rule set"
+    # -- QR pictures -----------------------------------------------------------------------------
+    QR_MEDIUM = "QR_MEDIUM", 422, "the QR medium is neither screen nor paper"
+    QR_TEXT = "QR_TEXT", 422, "text not encodable as a QR code (not alphanumeric, or too long)"
     # -- codecs ----------------------------------------------------------------------------------
-    ALG_UNSUPPORTED = "ALG_UNSUPPORTED", 400, "alg {…} is not supported", Stage.COSE
-    BASE45_INVALID = "BASE45_INVALID", 400, "base45 invalid", Stage.BASE45
-    CERT_EXPIRED = "CERT_EXPIRED", 400, "the code would outlive its signer certificate"
-    CERT_NOT_YET_VALID = "CERT_NOT_YET_VALID", 400, "the signer is not valid yet"
-    COSE_MALFORMED = "COSE_MALFORMED", 400, "cose malformed", Stage.COSE
-    CWT_EXPIRED = "CWT_EXPIRED", 400, "expired at {…}", Stage.CLAIMS
-    CWT_MALFORMED = "CWT_MALFORMED", 400, "trailing bytes after the claims map", Stage.CLAIMS
-    CWT_NOT_YET_VALID = "CWT_NOT_YET_VALID", 400, "issued at {…}, in the future", Stage.CLAIMS
-    DECOMPRESS_FAILED = (
-        "DECOMPRESS_FAILED",
-        400,
-        "DEFLATE stream truncated, too long or followed by bytes",
-        Stage.DECOMPRESS,
-    )
-    PAYLOAD_INVALID = "PAYLOAD_INVALID", 422, "payload invalid"
-    PAYLOAD_VERSION_UNKNOWN = (
-        "PAYLOAD_VERSION_UNKNOWN",
-        400,
-        "the native code payload has a version this verifier does not know",
-        Stage.SCHEMA,
-    )
-    PREFIX_INVALID = "PREFIX_INVALID", 400, "not a {…} code", Stage.PREFIX
-    QR_MEDIUM = "QR_MEDIUM", 422, "medium must be screen or paper, not {…}"
-    QR_TEXT = "QR_TEXT", 422, "not QR alphanumeric: {…}"
-    SIGNATURE_INVALID = (
-        "SIGNATURE_INVALID",
-        400,
-        "the signature does not verify with the issuer's key",
-        Stage.SIGNATURE,
-    )
+    ALG_UNSUPPORTED = "ALG_UNSUPPORTED", 400, "the signature algorithm is not supported", Stage.COSE
+    BASE45_INVALID = "BASE45_INVALID", 400, "the text is not valid base45", Stage.BASE45
+    COSE_MALFORMED = "COSE_MALFORMED", 400, "not a well-formed COSE_Sign1 message", Stage.COSE
+    CWT_EXPIRED = "CWT_EXPIRED", 400, "the code's expiry time has passed", Stage.CLAIMS
+    CWT_MALFORMED = "CWT_MALFORMED", 400, "the claims are malformed or incomplete", Stage.CLAIMS
+    CWT_NOT_YET_VALID = "CWT_NOT_YET_VALID", 400, "issued or valid only in the future", Stage.CLAIMS
+    DECOMPRESS_FAILED = "DECOMPRESS_FAILED", 400, "the payload does not inflate", Stage.DECOMPRESS
+    PAYLOAD_INVALID = "PAYLOAD_INVALID", 422, "a field of the native payload is bad", Stage.SCHEMA
+    PAYLOAD_VERSION_UNKNOWN = "PAYLOAD_VERSION_UNKNOWN", 400, "unknown native version", Stage.SCHEMA
+    PREFIX_INVALID = "PREFIX_INVALID", 400, "the text lacks its format's prefix", Stage.PREFIX
+    SIGNATURE_INVALID = "SIGNATURE_INVALID", 400, "the signature does not verify", Stage.SIGNATURE
     # -- EU DCC ----------------------------------------------------------------------------------
     CWT_OUTSIDE_SIGNER_VALIDITY = (
         "CWT_OUTSIDE_SIGNER_VALIDITY",
         400,
-        "issued at {…}, before the signer's validity",
+        "the DCC was issued outside its signer certificate's validity",
         Stage.CLAIMS,
     )
-    DSC_INVALID = "DSC_INVALID", 400, "not a readable X.509 certificate: {…}"
-    KEY_USAGE_MISMATCH = (
-        "KEY_USAGE_MISMATCH",
-        400,
-        "the signer may sign {…} certificates, not {…}",
-        Stage.KEY_USAGE,
-    )
-    RULES_FAILED = "RULES_FAILED", 400, "rules failed", Stage.RULES
-    SCHEMA_INVALID = "SCHEMA_INVALID", 400, "exactly one of v, t, r must be present", Stage.SCHEMA
-    SCHEMA_UNAVAILABLE = (
-        "SCHEMA_UNAVAILABLE",
-        400,
-        "no EU DCC schema was given to the verifier: {…}",
-        Stage.SCHEMA,
-    )
-    TRUST_LIST_INVALID = "TRUST_LIST_INVALID", 400, "the gateway trust list is a JSON array"
+    KEY_USAGE_MISMATCH = "KEY_USAGE_MISMATCH", 400, "DSC's EKU excludes this type", Stage.KEY_USAGE
+    RULES_FAILED = "RULES_FAILED", 400, "one or more business rules are not met", Stage.RULES
+    SCHEMA_UNAVAILABLE = "SCHEMA_UNAVAILABLE", 400, "no EU DCC schema was given", Stage.SCHEMA
     # -- SMART Health Cards ----------------------------------------------------------------------
-    CRL_INVALID = "CRL_INVALID", 400, "a SHC revocation list has method 'rid'"
-    JWKS_INVALID = "JWKS_INVALID", 400, "a JWKS is an object with a keys array"
-    JWS_MALFORMED = "JWS_MALFORMED", 400, "{…} is not base64url"
-    KEY_NOT_IN_TRUST_LIST = (
-        "KEY_NOT_IN_TRUST_LIST",
-        400,
-        "no trusted issuer key has kid {…}",
-        Stage.SIGNATURE,
-    )
-    KID_MISSING = "KID_MISSING", 400, "the header has no kid", Stage.COSE
-    REVOKED = "REVOKED", 400, "revoked"
-    SHC_CHUNK_MISSING = "SHC_CHUNK_MISSING", 400, "chunks {…} of {…} are missing"
-    SHC_ISSUER_MISMATCH = "SHC_ISSUER_MISMATCH", 400, "iss {…} is not the key's issuer {…}"
-    SHC_NUMERIC_INVALID = "SHC_NUMERIC_INVALID", 400, "not an even run of digits"
+    JWS_MALFORMED = "JWS_MALFORMED", 400, "the JWS, its header or payload is malformed", Stage.JWS
+    REVOKED = "REVOKED", 400, "the card's rid is on its issuer's revocation list", Stage.REVOCATION
+    SHC_CHUNK_MISSING = "SHC_CHUNK_MISSING", 400, "a chunk of the card is missing", Stage.NUMERIC
+    SHC_ISSUER_MISMATCH = "SHC_ISSUER_MISMATCH", 400, "iss is not the key's issuer", Stage.CLAIMS
+    SHC_NUMERIC_INVALID = "SHC_NUMERIC_INVALID", 400, "malformed shc:/ numeric text", Stage.NUMERIC
     # -- verifier --------------------------------------------------------------------------------
-    CODE_REVOKED = "CODE_REVOKED", 400, "code {…} is revoked", Stage.REVOCATION
-    ISSUER_MISMATCH = (
-        "ISSUER_MISMATCH",
-        400,
-        "the code claims issuer {…}, its signer belongs to {…}",
-        Stage.CLAIMS,
-    )
-    KEY_EXPIRED = "KEY_EXPIRED", 400, "the signer expired at {…}", Stage.SIGNATURE
-    KEY_NOT_YET_VALID = "KEY_NOT_YET_VALID", 400, "the signer is valid from {…}", Stage.SIGNATURE
-    KEY_REVOKED = "KEY_REVOKED", 400, "the key with kid {…} is revoked", Stage.SIGNATURE
-    PREFIX_UNKNOWN = "PREFIX_UNKNOWN", 400, "not text", Stage.PREFIX
-    QR_UNREADABLE = "QR_UNREADABLE", 400, "no readable QR code in the picture", Stage.QR
-    REVOCATION_UNAVAILABLE = (
-        "REVOCATION_UNAVAILABLE",
-        400,
-        "the key store carries no revocation information",
-        Stage.REVOCATION,
-    )
-    RULE_ERROR = "RULE_ERROR", 400, "rule {…}: {…}", Stage.RULES
-    RULE_FAILED = "RULE_FAILED", 400, "rule failed", Stage.RULES
-    SIGNER_RETIRED = (
-        "SIGNER_RETIRED",
-        400,
-        "the signer retired at {…}, before this code was issued",
-        Stage.CLAIMS,
-    )
-    TEXT_TOO_LONG = "TEXT_TOO_LONG", 400, "more than {…} characters", Stage.PREFIX
+    CODE_REVOKED = "CODE_REVOKED", 400, "the code's serial is revoked", Stage.REVOCATION
+    ISSUER_MISMATCH = "ISSUER_MISMATCH", 400, "the claimed issuer is not the signer's", Stage.CLAIMS
+    KEY_EXPIRED = "KEY_EXPIRED", 400, "the signer's validity has ended", Stage.SIGNATURE
+    KEY_NOT_IN_TRUST_LIST = "KEY_NOT_IN_TRUST_LIST", 400, "the kid is not trusted", Stage.SIGNATURE
+    KEY_NOT_YET_VALID = "KEY_NOT_YET_VALID", 400, "the signer is not valid yet", Stage.SIGNATURE
+    KEY_REVOKED = "KEY_REVOKED", 400, "the signing key is revoked", Stage.SIGNATURE
+    KID_MISSING = "KID_MISSING", 400, "the COSE message or JWS header has no kid", Stage.COSE
+    PREFIX_UNKNOWN = "PREFIX_UNKNOWN", 400, "not text, or of no known code format", Stage.PREFIX
+    QR_UNREADABLE = "QR_UNREADABLE", 400, "no QR code can be read from the picture", Stage.QR
+    REVOCATION_UNAVAILABLE = "REVOCATION_UNAVAILABLE", 400, "no revocation data", Stage.REVOCATION
+    RULE_ERROR = "RULE_ERROR", 400, "a native rule could not be evaluated", Stage.RULES
+    RULE_FAILED = "RULE_FAILED", 400, "the code does not meet a verification rule", Stage.RULES
+    SCHEMA_INVALID = "SCHEMA_INVALID", 400, "the payload does not meet its schema", Stage.SCHEMA
+    SIGNER_RETIRED = "SIGNER_RETIRED", 400, "issued after its signer was retired", Stage.CLAIMS
+    TEXT_TOO_LONG = "TEXT_TOO_LONG", 400, "the text is longer than a code can be", Stage.PREFIX
     # -- trust -----------------------------------------------------------------------------------
-    CERT_ALGORITHM = "CERT_ALGORITHM", 400, "issuer key is not an EC key"
-    CERT_EKU = "CERT_EKU", 400, "certificate may not sign native health codes"
-    CERT_KEY_USAGE = "CERT_KEY_USAGE", 400, "signer must be a non-CA with digitalSignature"
-    CERT_MALFORMED = "CERT_MALFORMED", 400, "cannot parse certificate: {…}"
-    CERT_NOT_SIGNED_BY_ROOT = (
-        "CERT_NOT_SIGNED_BY_ROOT",
-        400,
-        "certificate was not issued by this root",
-    )
-    CERT_PROVINCE = "CERT_PROVINCE", 400, "signer certificate has no single province (ST)"
-    CERT_VALIDITY = "CERT_VALIDITY", 400, "not_after must be after not_before"
-    DOCUMENT_KIND = "DOCUMENT_KIND", 400, "kind must be rule-set or value-set, not {…}"
+    CERT_ALGORITHM = "CERT_ALGORITHM", 400, "a certificate key is not EC (P-256 for a signer)"
+    CERT_EKU = "CERT_EKU", 400, "a signer certificate's EKU does not allow native health codes"
+    CERT_EXPIRED = "CERT_EXPIRED", 400, "a certificate is expired, or ends before the code it signs"
+    CERT_KEY_USAGE = "CERT_KEY_USAGE", 400, "a signer certificate is a CA or lacks digitalSignature"
+    CERT_MALFORMED = "CERT_MALFORMED", 400, "a certificate cannot be parsed"
+    CERT_NOT_SIGNED_BY_ROOT = "CERT_NOT_SIGNED_BY_ROOT", 400, "a signer is not issued by this root"
+    CERT_NOT_YET_VALID = "CERT_NOT_YET_VALID", 400, "a certificate is not valid yet"
+    CERT_PROVINCE = "CERT_PROVINCE", 400, "a signer's province (ST) is absent, bad or mislisted"
+    CERT_VALIDITY = "CERT_VALIDITY", 400, "a signer's validity is empty or outside the root's"
+    CRL_INVALID = "CRL_INVALID", 400, "a SMART Health Cards revocation list is malformed"
+    DOCUMENT_KIND = "DOCUMENT_KIND", 400, "a digest is kept only for rule sets and value sets"
+    DSC_INVALID = "DSC_INVALID", 400, "an EU DCC signer certificate (DSC) is not readable X.509"
     ENVELOPE_DIGEST_MISMATCH = "ENVELOPE_DIGEST_MISMATCH", 400, "content does not match its digest"
-    ENVELOPE_EXPIRED = "ENVELOPE_EXPIRED", 400, "{…} #{…} expired {…} ago (tolerance {…})"
-    ENVELOPE_KIND = "ENVELOPE_KIND", 400, "expected a {…}, got a {…}"
-    ENVELOPE_MALFORMED = "ENVELOPE_MALFORMED", 400, "envelope malformed"
-    ENVELOPE_NOT_YET_VALID = "ENVELOPE_NOT_YET_VALID", 400, "valid from {…}"
-    ENVELOPE_ROLLBACK = (
-        "ENVELOPE_ROLLBACK",
-        400,
-        "{…} #{…} is older than or conflicts with the held #{…}",
-    )
-    ENVELOPE_SIGNATURE_INVALID = "ENVELOPE_SIGNATURE_INVALID", 400, "envelope signature invalid"
-    ENVELOPE_VERSION_UNKNOWN = "ENVELOPE_VERSION_UNKNOWN", 400, "envelope version {…}"
-    KEY_MALFORMED = "KEY_MALFORMED", 400, "private key is not an EC key"
-    KEY_PASSPHRASE = "KEY_PASSPHRASE", 400, "key passphrase"
-    NETWORK_EXISTS = "NETWORK_EXISTS", 400, "{…} already holds a network"
-    NETWORK_MISSING = "NETWORK_MISSING", 400, "no network in {…} (run keys init)"
-    PROVINCE_EXISTS = "PROVINCE_EXISTS", 400, "province {…} is already in the network"
-    PROVINCE_INVALID = "PROVINCE_INVALID", 400, "not a province code: {…}"
-    PROVINCE_UNKNOWN = "PROVINCE_UNKNOWN", 400, "province {…} is not in the network"
-    ROOT_INVALID = "ROOT_INVALID", 400, "root must be a CA with keyCertSign"
-    SERIAL_INVALID = "SERIAL_INVALID", 400, "serial must not be empty"
-    SIGNER_UNKNOWN = "SIGNER_UNKNOWN", 400, "no signer with kid {…}"
-    TRUSTLIST_MALFORMED = "TRUSTLIST_MALFORMED", 400, "trustlist malformed"
-    TRUST_LIST_MISSING = "TRUST_LIST_MISSING", 400, "no trust list cached in {…}"
+    ENVELOPE_EXPIRED = "ENVELOPE_EXPIRED", 400, "a signed document is stale beyond the tolerance"
+    ENVELOPE_KIND = "ENVELOPE_KIND", 400, "a signed document is of another kind than expected"
+    ENVELOPE_MALFORMED = "ENVELOPE_MALFORMED", 400, "a signed document envelope is malformed"
+    ENVELOPE_NOT_YET_VALID = "ENVELOPE_NOT_YET_VALID", 400, "a signed document is not valid yet"
+    ENVELOPE_ROLLBACK = "ENVELOPE_ROLLBACK", 400, "older than or in conflict with the held version"
+    ENVELOPE_SIGNATURE_INVALID = "ENVELOPE_SIGNATURE_INVALID", 400, "the root signature is invalid"
+    ENVELOPE_VERSION_UNKNOWN = "ENVELOPE_VERSION_UNKNOWN", 400, "the envelope version is unknown"
+    JWKS_INVALID = "JWKS_INVALID", 400, "a SMART Health Cards issuer's JWKS has no keys array"
+    KEY_MALFORMED = "KEY_MALFORMED", 400, "a private key cannot be loaded or is not an EC key"
+    KEY_PASSPHRASE = "KEY_PASSPHRASE", 400, "the passphrase is missing, or given for a plain key"
+    NETWORK_EXISTS = "NETWORK_EXISTS", 400, "the folder already holds a trust network"
+    NETWORK_MISSING = "NETWORK_MISSING", 400, "the folder holds no trust network"
+    PROVINCE_EXISTS = "PROVINCE_EXISTS", 400, "the province is already in the network"
+    PROVINCE_INVALID = "PROVINCE_INVALID", 400, "a province code is malformed, or none is given"
+    PROVINCE_UNKNOWN = "PROVINCE_UNKNOWN", 400, "the province is not in the network"
+    ROOT_INVALID = "ROOT_INVALID", 400, "the root is not an EC P-256 CA with keyCertSign"
+    SERIAL_INVALID = "SERIAL_INVALID", 400, "the serial to revoke is empty"
+    SIGNER_UNKNOWN = "SIGNER_UNKNOWN", 400, "no such signer, or none active for the province"
+    TRUSTLIST_MALFORMED = "TRUSTLIST_MALFORMED", 400, "a national trust list is malformed"
+    TRUSTLIST_UNSIGNED = "TRUSTLIST_UNSIGNED", 400, "a bare trust list, not its signed envelope"
+    TRUST_LIST_INVALID = "TRUST_LIST_INVALID", 400, "a DCC gateway trust list is malformed"
+    TRUST_LIST_MISSING = "TRUST_LIST_MISSING", 400, "no trust list is cached in the folder"
     # -- store -----------------------------------------------------------------------------------
-    FIELD_DECRYPT_FAILED = "FIELD_DECRYPT_FAILED", 400, "not an encrypted field of a known version"
+    FIELD_DECRYPT_FAILED = "FIELD_DECRYPT_FAILED", 400, "an encrypted field cannot be decrypted"
     # -- configuration ---------------------------------------------------------------------------
     CONFIG_INVALID = "CONFIG_INVALID", 500, "a configuration variable does not parse"
     CONFIG_MISSING = "CONFIG_MISSING", 500, "a required configuration variable is not set"
     # -- hub -------------------------------------------------------------------------------------
     BATCH_EMPTY = "BATCH_EMPTY", 422, "the request holds no records"
-    BATCH_INVALID = "BATCH_INVALID", 422, "{…} entries are invalid; nothing was stored"
-    BATCH_NOT_ARRAY = "BATCH_NOT_ARRAY", 400, "a batch is a JSON array of records"
-    BATCH_TOO_LARGE = "BATCH_TOO_LARGE", 413, "the body is larger than {…} bytes"
-    CODE_NOT_OWN = "CODE_NOT_OWN", 403, "the person is not registered with this province"
-    CONTENT_TYPE = "CONTENT_TYPE", 400, "send application/fhir+json"
-    CORRECTION_IDENTITY_CHANGED = (
-        "CORRECTION_IDENTITY_CHANGED",
-        422,
-        "a correction may not change the person; withdraw and submit anew",
-    )
-    CORRECTION_NO_CHANGE = "CORRECTION_NO_CHANGE", 422, "the record is unchanged"
-    CSV_HEADER = "CSV_HEADER", 400, "unknown or repeated columns: {…}; allowed: {…}"
+    BATCH_INVALID = "BATCH_INVALID", 422, "some records are invalid, so nothing was stored"
+    BATCH_NOT_ARRAY = "BATCH_NOT_ARRAY", 400, "a JSON batch is not an array of records"
+    BATCH_TOO_LARGE = "BATCH_TOO_LARGE", 413, "the body or the number of records is over the limit"
+    CODE_NOT_OWN = "CODE_NOT_OWN", 403, "the code's person or serial belongs to another province"
+    CONTENT_TYPE = "CONTENT_TYPE", 400, "the content type or multipart form does not fit the route"
+    CORRECTION_IDENTITY_CHANGED = "CORRECTION_IDENTITY_CHANGED", 422, "a correction changes the ID"
+    CORRECTION_NO_CHANGE = "CORRECTION_NO_CHANGE", 422, "a correction leaves the record unchanged"
+    CSV_HEADER = "CSV_HEADER", 400, "the CSV header is missing or has unknown or repeated columns"
     CSV_ROW_WIDTH = "CSV_ROW_WIDTH", 422, "a CSV row has more or fewer cells than the header"
-    CURSOR_EXPIRED = (
-        "CURSOR_EXPIRED",
-        409,
-        "entries up to {…} were purged; the cursor {…} cannot resume without a gap",
-    )
-    CURSOR_INVALID = "CURSOR_INVALID", 422, "the cursor is a sequence number >= 0"
-    DOCUMENT_KIND_UNKNOWN = "DOCUMENT_KIND_UNKNOWN", 422, "no document kind {…}"
-    DUPLICATE_IN_BATCH = (
-        "DUPLICATE_IN_BATCH",
-        422,
-        "record_id {…} appears twice with different content",
-    )
+    CURSOR_EXPIRED = "CURSOR_EXPIRED", 409, "entries after the cursor were purged; it cannot resume"
+    CURSOR_INVALID = "CURSOR_INVALID", 422, "the cursor is not a number from 0 to the feed's end"
+    DOCUMENT_KIND_UNKNOWN = "DOCUMENT_KIND_UNKNOWN", 422, "no published document has this kind"
+    DUPLICATE_IN_BATCH = "DUPLICATE_IN_BATCH", 422, "a record_id recurs in a batch with new content"
     ENCODING_UNSUPPORTED = "ENCODING_UNSUPPORTED", 400, "the file is neither UTF-8 nor GBK"
-    FEED_NOT_OWN = "FEED_NOT_OWN", 403, "province {…} may not read the feed of {…}"
-    FHIR_BUNDLE_EMPTY = "FHIR_BUNDLE_EMPTY", 422, "the Bundle has no entries"
-    FHIR_BUNDLE_TYPE = "FHIR_BUNDLE_TYPE", 422, "Bundle.type must be one of {…}"
-    FHIR_CODE_SYSTEM = "FHIR_CODE_SYSTEM", 422, "{…} needs a coding from {…}"
-    FHIR_CODE_UNKNOWN = "FHIR_CODE_UNKNOWN", 422, "{…}: {…}|{…} is not in the hub's value set"
-    FHIR_IDENTIFIER_MISSING = (
-        "FHIR_IDENTIFIER_MISSING",
-        422,
-        "a {…} needs an identifier (the submitter's own id) or an id: its natural key",
-    )
-    FHIR_IDENTIFIER_SYSTEM = (
-        "FHIR_IDENTIFIER_SYSTEM",
-        422,
-        "no identifier with system {…} or {…}<id type>",
-    )
-    FHIR_NOT_BUNDLE = "FHIR_NOT_BUNDLE", 400, "the body must be a FHIR Bundle"
-    FHIR_REFERENCE_UNRESOLVED = (
-        "FHIR_REFERENCE_UNRESOLVED",
-        422,
-        "{…} {…} names no valid Patient of this Bundle (fullUrl or Patient/id)",
-    )
-    FHIR_RESOURCE_UNSUPPORTED = (
-        "FHIR_RESOURCE_UNSUPPORTED",
-        422,
-        "{…}: a Bundle holds Patient, Observation and Immunization only",
-    )
-    FHIR_STATUS = "FHIR_STATUS", 422, "Observation.status must be one of {…}"
-    FHIR_VALUE_UNKNOWN = (
-        "FHIR_VALUE_UNKNOWN",
-        422,
-        "the result must be SNOMED CT 260373001/260415000 or an interpretation POS/NEG",
-    )
-    FIELD_TOO_LONG = "FIELD_TOO_LONG", 422, "reason is longer than {…}"
-    IDEMPOTENCY_KEY_REUSED = (
-        "IDEMPOTENCY_KEY_REUSED",
-        409,
-        "this Idempotency-Key was used for a different request",
-    )
-    JSON_INVALID = "JSON_INVALID", 400, "not JSON: {…}"
-    KIND_NOT_ALLOWED = "KIND_NOT_ALLOWED", 403, "a {…} may not {…}"
-    NATURAL_KEY_CONFLICT = (
-        "NATURAL_KEY_CONFLICT",
-        409,
-        "record_id {…} was stored before with different content",
-    )
-    NOT_PUBLISHED = (
-        "NOT_PUBLISHED",
-        404,
-        "this hub publishes no documents (HEALTHCODE_HOME is unset)",
-    )
-    ORG_KIND_UNKNOWN = "ORG_KIND_UNKNOWN", 422, "kind must be one of {…}"
+    FEED_NOT_OWN = "FEED_NOT_OWN", 403, "a province asks for the feed of another province"
+    FHIR_BUNDLE_EMPTY = "FHIR_BUNDLE_EMPTY", 422, "the Bundle has no Observation or Immunization"
+    FHIR_BUNDLE_TYPE = "FHIR_BUNDLE_TYPE", 422, "Bundle.type is not one the hub accepts"
+    FHIR_CODE_SYSTEM = "FHIR_CODE_SYSTEM", 422, "a CodeableConcept has no coding of a known system"
+    FHIR_CODE_UNKNOWN = "FHIR_CODE_UNKNOWN", 422, "a coded value is not in the hub's value set"
+    FHIR_IDENTIFIER_MISSING = "FHIR_IDENTIFIER_MISSING", 422, "a resource has no identifier or id"
+    FHIR_IDENTIFIER_SYSTEM = "FHIR_IDENTIFIER_SYSTEM", 422, "a Patient has no ID-type identifier"
+    FHIR_NOT_BUNDLE = "FHIR_NOT_BUNDLE", 400, "the body is not a FHIR Bundle"
+    FHIR_REFERENCE_UNRESOLVED = "FHIR_REFERENCE_UNRESOLVED", 422, "no Patient of the Bundle matches"
+    FHIR_RESOURCE_UNSUPPORTED = "FHIR_RESOURCE_UNSUPPORTED", 422, "an entry of an unsupported type"
+    FHIR_STATUS = "FHIR_STATUS", 422, "an Observation or Immunization status is not one accepted"
+    FHIR_VALUE_UNKNOWN = "FHIR_VALUE_UNKNOWN", 422, "a result codes neither positive nor negative"
+    FIELD_TOO_LONG = "FIELD_TOO_LONG", 422, "a text field is longer than its limit"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED", 409, "this key was used for another request"
+    JSON_INVALID = "JSON_INVALID", 400, "the body or a line of it is not JSON"
+    KIND_NOT_ALLOWED = "KIND_NOT_ALLOWED", 403, "the caller's kind of organisation may not do this"
+    NATURAL_KEY_CONFLICT = "NATURAL_KEY_CONFLICT", 409, "a record_id is stored with other content"
+    NOT_PUBLISHED = "NOT_PUBLISHED", 404, "this hub has no trust network to publish documents with"
+    ORG_KIND_UNKNOWN = "ORG_KIND_UNKNOWN", 422, "the organisation kind is not one the hub knows"
     ORG_NAME_MISSING = "ORG_NAME_MISSING", 422, "an organisation needs a name"
-    ORG_REGION_NOT_PROVINCE = (
-        "ORG_REGION_NOT_PROVINCE",
-        422,
-        "a province is onboarded with its province code",
-    )
-    ORG_UNKNOWN = "ORG_UNKNOWN", 422, "no organisation {…}"
-    PUBLISH_CONFLICT = "PUBLISH_CONFLICT", 409, "could not publish {…}: too many writers"
-    QUERY_INVALID = "QUERY_INVALID", 422, "ask by serial or by pseudonym"
-    RECORD_KIND_UNKNOWN = "RECORD_KIND_UNKNOWN", 422, "unknown record kind {…}"
-    RECORD_NOT_OBJECT = "RECORD_NOT_OBJECT", 422, "a record is a JSON object"
-    RECORD_NOT_OWN = "RECORD_NOT_OWN", 403, "record_id {…} was submitted by another organisation"
-    RECORD_UNKNOWN = "RECORD_UNKNOWN", 404, "no {…} record {…} of yours"
-    RECORD_WITHDRAWN = "RECORD_WITHDRAWN", 409, "record_id {…} was withdrawn"
-    REGION_NOT_OWN = "REGION_NOT_OWN", 403, "region {…} is outside the authority's region {…}"
-    RISK_AREA_CANCELLED = (
-        "RISK_AREA_CANCELLED",
-        409,
-        "the designation was cancelled; designate it anew",
-    )
-    RISK_AREA_LIFTED = "RISK_AREA_LIFTED", 409, "the area was lifted; designate it anew"
-    RISK_AREA_UNKNOWN = "RISK_AREA_UNKNOWN", 404, "no risk area {…}"
+    ORG_REGION_NOT_PROVINCE = "ORG_REGION_NOT_PROVINCE", 422, "a province needs its province code"
+    ORG_UNKNOWN = "ORG_UNKNOWN", 422, "no organisation has this id"
+    PUBLISH_CONFLICT = "PUBLISH_CONFLICT", 409, "the document was not published: too many writers"
+    QUERY_INVALID = "QUERY_INVALID", 422, "a query gives neither or both of serial and pseudonym"
+    RECORD_KIND_UNKNOWN = "RECORD_KIND_UNKNOWN", 422, "the record kind is not one the hub knows"
+    RECORD_NOT_OBJECT = "RECORD_NOT_OBJECT", 422, "an item of the body is not a JSON object"
+    RECORD_NOT_OWN = "RECORD_NOT_OWN", 403, "the record was submitted by another organisation"
+    RECORD_UNKNOWN = "RECORD_UNKNOWN", 404, "the caller has no record of this kind and record_id"
+    RECORD_WITHDRAWN = "RECORD_WITHDRAWN", 409, "the record was withdrawn and can no longer change"
+    REGION_NOT_OWN = "REGION_NOT_OWN", 403, "the region is outside the authority's own region"
+    RISK_AREA_CANCELLED = "RISK_AREA_CANCELLED", 409, "the designation was cancelled"
+    RISK_AREA_LIFTED = "RISK_AREA_LIFTED", 409, "the risk area was lifted; designate it anew"
+    RISK_AREA_UNKNOWN = "RISK_AREA_UNKNOWN", 404, "no risk area has this id"
     STATUS_UNKNOWN = "STATUS_UNKNOWN", 404, "no status was reported for this code"
     TOKEN_EXPIRED = "TOKEN_EXPIRED", 401, "the token has expired"
     TOKEN_INVALID = "TOKEN_INVALID", 401, "the token is not known"
-    TOKEN_MISSING = "TOKEN_MISSING", 401, "send 'Authorization: Bearer <token>'"
+    TOKEN_MISSING = "TOKEN_MISSING", 401, "the request carries no bearer token"
     TOKEN_REVOKED = "TOKEN_REVOKED", 401, "the token was revoked"
-    TOKEN_UNKNOWN = "TOKEN_UNKNOWN", 422, "no token {…}"
+    TOKEN_UNKNOWN = "TOKEN_UNKNOWN", 422, "no token has this id"
     UNTIL_BEFORE_FROM = "UNTIL_BEFORE_FROM", 422, "until is not after effective_from"
-    UNTIL_BEFORE_SINCE = "UNTIL_BEFORE_SINCE", 422, "until is not after since"
+    UNTIL_BEFORE_SINCE = "UNTIL_BEFORE_SINCE", 422, "a status report's until is not after its since"
     # -- HTTP ------------------------------------------------------------------------------------
-    HTTP_ERROR = (
-        "HTTP_ERROR",
-        500,
-        "an HTTP error with no more specific code; the status says which",
-    )
+    HTTP_ERROR = "HTTP_ERROR", 500, "an HTTP error with no own code; the status says which"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED", 405, "the route does not take this HTTP method"
     NOT_FOUND = "NOT_FOUND", 404, "no route at this path"
-    REQUEST_INVALID = (
-        "REQUEST_INVALID",
-        422,
-        "a request parameter or body field failed validation (each listed in errors)",
-    )
+    REQUEST_INVALID = "REQUEST_INVALID", 422, "request parameters or fields fail validation"
 
 
 def catalogue_markdown() -> str:

@@ -1,8 +1,7 @@
-"""Reading the CertLogic conformance suites in place (shared by the suite tests).
+"""Reading the CertLogic conformance suites of tests/data (shared by the suite tests).
 
 Test modules import this by its own name (pytest puts this folder on ``sys.path``; ``tests`` is
-not a package). ``TESTDATA`` mirrors ``tests/conftest.py``; ``test_suite.py`` checks that it is
-the same folder as the ``testdata`` fixture's.
+not a package).
 """
 
 from __future__ import annotations
@@ -12,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-TESTDATA = (Path(__file__).resolve().parents[3].parent / "shared" / "testdata").resolve()
+from datadir import TESTDATA
+
 SUITE = TESTDATA / "certlogic" / "testSuite"
 VALIDATION_SUITE = TESTDATA / "certlogic" / "validation-testSuite"
 DCC_RULES = TESTDATA / "dcc-rules"

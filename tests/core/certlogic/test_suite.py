@@ -1,4 +1,4 @@
-"""The official CertLogic test suite, every assertion, read in place."""
+"""The official CertLogic test suite (tests/data/certlogic), every assertion."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
-from certlogic_suites import SUITE, TESTDATA, Assertion, same_json, suite_assertions
+from certlogic_suites import SUITE, Assertion, same_json, suite_assertions
 
 from healthcode.core.certlogic import compile, evaluate
 
 ASSERTIONS, SKIPPED = suite_assertions()
 
 
-def test_reads_the_shared_suites_in_place(testdata: Path) -> None:
-    assert testdata == TESTDATA
+def test_reads_the_suites_of_tests_data(testdata: Path) -> None:
+    assert SUITE.parent.parent == testdata
 
 
 def test_every_runnable_assertion_is_collected() -> None:

@@ -1,4 +1,4 @@
-"""The official CertLogic validation test suite: every case, read in place."""
+"""The official CertLogic validation test suite (tests/data/certlogic): every case."""
 
 from __future__ import annotations
 

@@ -17,12 +17,12 @@ from healthcode.core.codes.native import (
     PAPER_LIFETIME,
     PREFIX,
     build_claims,
-    issue_code,
     parse_payload,
     peek_code,
 )
 from healthcode.core.errors import TrustError, VerificationFailed
 from healthcode.core.trust.certs import KeyPair, make_root, make_signer
+from healthcode.core.trust.issue import issue_code
 
 T = datetime(2022, 11, 20, 8, 30, tzinfo=UTC)
 

@@ -11,10 +11,11 @@ import zxingcpp
 from PIL import Image
 
 from healthcode.core.clock import FixedClock
-from healthcode.core.codes.native import PAPER_LIFETIME, issue_code
+from healthcode.core.codes.native import PAPER_LIFETIME
 from healthcode.core.codes.paper import render_paper
 from healthcode.core.errors import VerificationFailed
 from healthcode.core.trust.certs import make_root, make_signer
+from healthcode.core.trust.issue import issue_code
 
 T = datetime(2022, 11, 20, 1, 0, tzinfo=UTC)
 SVG = "{http://www.w3.org/2000/svg}"

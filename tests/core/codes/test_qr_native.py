@@ -10,10 +10,10 @@ import zxingcpp
 from PIL import Image
 
 from healthcode.core.clock import FixedClock
-from healthcode.core.codes.native import issue_code
 from healthcode.core.codes.qr import make_qr, render_png, render_svg
 from healthcode.core.errors import InvalidInput
 from healthcode.core.trust.certs import make_root, make_signer
+from healthcode.core.trust.issue import issue_code
 
 T = datetime(2022, 11, 20, tzinfo=UTC)
 

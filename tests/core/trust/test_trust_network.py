@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from healthcode.core.clock import FixedClock
+from healthcode.core.codes.native import MAX_CODE_LIFETIME
 from healthcode.core.errors import TrustError
 from healthcode.core.trust.envelope import Held, open_envelope
 from healthcode.core.trust.network import Network
-from healthcode.core.trust.trustlist import MAX_CODE_LIFETIME, TrustList
+from healthcode.core.trust.trustlist import TrustList
 
 T = datetime(2022, 11, 1, tzinfo=UTC)
 

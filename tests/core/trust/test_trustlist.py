@@ -10,10 +10,10 @@ import pytest
 
 from healthcode.core.clock import FixedClock
 from healthcode.core.errors import TrustError
+from healthcode.core.keys import KeyStore
 from healthcode.core.trust.certs import KeyPair, make_root, make_signer
 from healthcode.core.trust.envelope import seal
 from healthcode.core.trust.trustlist import SignerEntry, TrustList, TrustStore
-from healthcode.core.verify.keys import KeyStore
 
 T = datetime(2022, 11, 20, tzinfo=UTC)
 DAY = timedelta(days=1)

@@ -1,4 +1,4 @@
-"""EU business rules through CertLogic: each rule test in ../shared/testdata/dcc-rules, in place."""
+"""EU business rules through CertLogic: each rule test in tests/data/dcc-rules."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from datadir import TESTDATA
 from healthcode.core.verify.dcc import check_rules
 
-ROOT = Path(__file__).resolve().parents[3]
-RULES = (ROOT.parent / "shared" / "testdata" / "dcc-rules").resolve()
+RULES = TESTDATA / "dcc-rules"
 CASES = sorted(p.relative_to(RULES).as_posix() for p in RULES.glob("*/*/tests/*.json"))
 
 

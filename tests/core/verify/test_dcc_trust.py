@@ -11,13 +11,9 @@ from pathlib import Path
 import pytest
 
 from healthcode.core.errors import TrustError, VerificationFailed
-from healthcode.core.verify.dcc import (
-    DscTrustList,
-    _eku_oids_lenient,
-    check_signer_validity,
-    kid_of_der,
-)
-from healthcode.core.verify.keys import TrustedKey
+from healthcode.core.keys import TrustedKey
+from healthcode.core.verify.dcc import DscTrustList, check_signer_validity, kid_of_der
+from healthcode.core.verify.dcc.trust import _eku_oids_lenient
 
 
 def cert_der(testdata: Path, name: str) -> bytes:

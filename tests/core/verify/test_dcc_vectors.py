@@ -1,4 +1,4 @@
-"""Every EU DCC test vector in ../shared/testdata/dcc, read in place, each EXPECTED flag checked.
+"""Every EU DCC test vector in tests/data/dcc, each EXPECTED flag checked.
 
 Each flag is checked on its own layer (the vector gives every layer), then the whole pipeline
 runs on the ``PREFIX`` text and must not fail a step the vector says succeeds.
@@ -15,9 +15,11 @@ from typing import Any
 import cbor2
 import pytest
 
+from datadir import TESTDATA
 from healthcode.core.clock import FixedClock
 from healthcode.core.codes.base45 import b45decode
 from healthcode.core.errors import VerificationFailed
+from healthcode.core.verify import DEFAULT_SKEW, DccSettings, Verifier
 from healthcode.core.verify.dcc import (
     DccSchema,
     DscTrustList,
@@ -26,11 +28,9 @@ from healthcode.core.verify.dcc import (
     decode_dcc_claims,
     validate_schema,
 )
-from healthcode.core.verify.pipeline import VerifyContext, verify
 from healthcode.core.verify.stages import check_signature, decode_cose, inflate, strip_prefix
 
-ROOT = Path(__file__).resolve().parents[3]
-DCC = (ROOT.parent / "shared" / "testdata" / "dcc").resolve()
+DCC = TESTDATA / "dcc"
 VECTORS = sorted(p.relative_to(DCC).as_posix() for p in DCC.glob("*/*.json"))
 
 #: The pipeline stage at which each step's failure shows (and every step before it passes).
@@ -135,10 +135,10 @@ def test_vector_steps(testdata: Path, schema: DccSchema, name: str) -> None:
         def times() -> None:
             msg = decode_cose(raw)
             claims, _ = decode_dcc_claims(msg)
-            iat, exp_ = check_times(claims, clock_of(v), skew=VerifyContext().skew)
+            now = clock_of(v).now()
+            iat, exp_ = check_times(claims, now, skew=DEFAULT_SKEW)
             for key in trust_of(v).keys_for_kid(msg.kid or b""):
-                now = clock_of(v).now()
-                check_signer_validity(key, iat, exp_, now=now, skew=VerifyContext().skew)
+                check_signer_validity(key, iat, exp_, now=now, skew=DEFAULT_SKEW)
 
         err = outcome(times)
         assert (err is None) == exp["EXPECTEDEXPIRATIONCHECK"], err
@@ -217,10 +217,8 @@ def test_vector_pipeline(testdata: Path, schema: DccSchema, name: str) -> None:
     """The whole pipeline on the QR text fails only at a step the vector does not say passes."""
     v = load(testdata, name)
     exp = v["EXPECTEDRESULTS"]
-    ctx = VerifyContext(
-        clock=clock_of(v), key_stores={"dcc": trust_of(v)}, options={"dcc_schema": schema}
-    )
-    result = verify(v["PREFIX"], context=ctx)
+    ctx = Verifier.default(dcc=DccSettings(trust=trust_of(v), schema=schema), clock=clock_of(v))
+    result = ctx.verify(v["PREFIX"])
     if exp.get("EXPECTEDUNPREFIX") is False:
         assert (result.valid, result.stage) == (False, "prefix")
         return

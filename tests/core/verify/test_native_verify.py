@@ -19,20 +19,19 @@ from healthcode.core.codes.native import (
     PREFIX,
     build_claims,
     encode_signed,
-    issue_code,
 )
 from healthcode.core.errors import HealthcodeError, TrustError
+from healthcode.core.keys import StaticKeyStore
 from healthcode.core.trust.certs import KeyPair, make_root, make_signer
 from healthcode.core.trust.envelope import seal
+from healthcode.core.trust.issue import issue_code
 from healthcode.core.trust.trustlist import SignerEntry, TrustList, TrustStore
-from healthcode.core.verify.keys import StaticKeyStore
-from healthcode.core.verify.native import verify_native
-from healthcode.core.verify.pipeline import VerifyContext, verify
+from healthcode.core.verify import DEFAULT_RULES, NativeFormat, NativeSettings, Verifier
 from healthcode.core.verify.result import VerificationResult
 
 T0 = datetime(2022, 11, 1, tzinfo=UTC)
 NOW = datetime(2022, 11, 20, 8, 0, tzinfo=UTC)
-NO_RULES: dict[str, list[Any]] = {"native": []}
+NO_RULES: tuple[Any, ...] = ()
 
 
 @pytest.fixture(scope="module")
@@ -67,10 +66,11 @@ def _trust(*signers: KeyPair, **kw: Any) -> TrustList:
     return TrustList(signers=entries, **kw)
 
 
-def _ctx(trust: Any, at: datetime = NOW, rules: Any = NO_RULES, **kw: Any) -> VerifyContext:
-    return VerifyContext(
-        clock=FixedClock(at), key_stores={"native": trust}, acceptance_rules=rules, **kw
-    )
+def _ctx(
+    trust: Any, at: datetime = NOW, rules: Any = NO_RULES, destination: str | None = None
+) -> Verifier:
+    settings = NativeSettings(trust=trust, rules=rules, destination=destination)
+    return Verifier.default(native=settings, clock=FixedClock(at))
 
 
 def _issue(signer: KeyPair, at: datetime = NOW, **kw: Any) -> str:
@@ -94,7 +94,7 @@ def _fails(result: VerificationResult, stage: str, code: str) -> None:
 
 
 def test_valid_code(gd: KeyPair, bj: KeyPair) -> None:
-    r = verify(_issue(gd), context=_ctx(_trust(gd, bj)))
+    r = _ctx(_trust(gd, bj)).verify(_issue(gd))
     assert r.valid, r.reason
     assert (r.format, r.issuer, r.colour, r.badges) == ("native", "440000", "green", ("nat-48h",))
     assert r.subject == {"name": "张*丰", "id": "4401**********1234", "pseudonym": "ab" * 16}
@@ -104,15 +104,13 @@ def test_valid_code(gd: KeyPair, bj: KeyPair) -> None:
 
 def test_expired_with_bounded_skew(gd: KeyPair) -> None:
     text = _issue(gd)
-    assert verify(text, context=_ctx(_trust(gd), NOW + timedelta(minutes=9))).valid
-    _fails(
-        verify(text, context=_ctx(_trust(gd), NOW + timedelta(minutes=11))), "claims", "CWT_EXPIRED"
-    )
+    assert _ctx(_trust(gd), NOW + timedelta(minutes=9)).verify(text).valid
+    _fails(_ctx(_trust(gd), NOW + timedelta(minutes=11)).verify(text), "claims", "CWT_EXPIRED")
 
 
 def test_not_yet_valid(gd: KeyPair) -> None:
     _fails(
-        verify(_issue(gd), context=_ctx(_trust(gd), NOW - timedelta(minutes=6))),
+        _ctx(_trust(gd), NOW - timedelta(minutes=6)).verify(_issue(gd)),
         "claims",
         "CWT_NOT_YET_VALID",
     )
@@ -133,8 +131,8 @@ def test_wrong_key(root: KeyPair, gd: KeyPair) -> None:
         masked_id="1***",
     )
     text = encode_signed(claims, private_key=impostor.private_key, kid=gd.kid)
-    _fails(verify(text, context=_ctx(_trust(gd))), "signature", "SIGNATURE_INVALID")
-    _fails(verify(_issue(impostor), context=_ctx(_trust(gd))), "signature", "KEY_NOT_IN_TRUST_LIST")
+    _fails(_ctx(_trust(gd)).verify(text), "signature", "SIGNATURE_INVALID")
+    _fails(_ctx(_trust(gd)).verify(_issue(impostor)), "signature", "KEY_NOT_IN_TRUST_LIST")
 
 
 def test_every_key_sharing_a_kid_is_tried(root: KeyPair, gd: KeyPair) -> None:
@@ -144,20 +142,20 @@ def test_every_key_sharing_a_kid_is_tried(root: KeyPair, gd: KeyPair) -> None:
         def keys_for_kid(self, kid: bytes) -> Any:  # two keys under one kid, the right one last
             return (*_trust(other).keys_for_kid(other.kid), *super().keys_for_kid(kid))
 
-    assert verify(_issue(gd), context=_ctx(Colliding(signers=_trust(gd).signers))).valid
+    assert _ctx(Colliding(signers=_trust(gd).signers)).verify(_issue(gd)).valid
 
 
 def test_revoked_serial(gd: KeyPair) -> None:
     text = _issue(gd, serial=b"\x07" * 12)
     trust = _trust(gd, revoked_serials={b"\x07" * 12: NOW + timedelta(days=1)})
-    r = verify(text, context=_ctx(trust))
+    r = _ctx(trust).verify(text)
     _fails(r, "revocation", "CODE_REVOKED")
     assert r.issuer == "440000" and r.payload is not None
 
 
 def test_revoked_signer(gd: KeyPair) -> None:
     _fails(
-        verify(_issue(gd), context=_ctx(_trust(gd, revoked_signers=frozenset({gd.kid})))),
+        _ctx(_trust(gd, revoked_signers=frozenset({gd.kid}))).verify(_issue(gd)),
         "signature",
         "KEY_REVOKED",
     )
@@ -177,7 +175,7 @@ def test_province_a_claiming_to_be_b(gd: KeyPair, bj: KeyPair) -> None:
         masked_id="1***",
     )
     text = encode_signed(claims, private_key=gd.private_key, kid=gd.kid)
-    r = verify(text, context=_ctx(_trust(gd, bj)))
+    r = _ctx(_trust(gd, bj)).verify(text)
     _fails(r, "claims", "ISSUER_MISMATCH")
     assert r.issuer == "440000"  # who really signed it
 
@@ -185,7 +183,7 @@ def test_province_a_claiming_to_be_b(gd: KeyPair, bj: KeyPair) -> None:
 def test_signer_expired_or_not_yet_valid(root: KeyPair) -> None:
     short = _signer(root, "440000", days=20)  # valid until Nov 21
     text = _issue(short, lifetime=timedelta(hours=1))
-    assert verify(text, context=_ctx(_trust(short))).valid
+    assert _ctx(_trust(short)).verify(text).valid
     late = make_signer(
         root=root,
         province="440000",
@@ -205,7 +203,7 @@ def test_signer_expired_or_not_yet_valid(root: KeyPair) -> None:
         masked_id="1***",
     )
     text = encode_signed(claims, private_key=late.private_key, kid=late.kid)
-    _fails(verify(text, context=_ctx(_trust(late))), "signature", "KEY_NOT_YET_VALID")
+    _fails(_ctx(_trust(late)).verify(text), "signature", "KEY_NOT_YET_VALID")
 
 
 def test_rotation_old_codes_stay_valid_new_ones_by_retired_key_refused(
@@ -215,14 +213,10 @@ def test_rotation_old_codes_stay_valid_new_ones_by_retired_key_refused(
     retired_at = NOW + timedelta(minutes=1)
     trust = _trust(gd, new, retired={gd.kid: retired_at})
     old_code = _issue(gd, lifetime=PAPER_LIFETIME)
-    assert verify(old_code, context=_ctx(trust, NOW + timedelta(hours=20))).valid
-    assert verify(
-        _issue(new, NOW + timedelta(hours=1)), context=_ctx(trust, NOW + timedelta(hours=1))
-    ).valid
+    assert _ctx(trust, NOW + timedelta(hours=20)).verify(old_code).valid
+    assert _ctx(trust, NOW + timedelta(hours=1)).verify(_issue(new, NOW + timedelta(hours=1))).valid
     stolen = _issue(gd, NOW + timedelta(hours=1))  # the retired key signing after retirement
-    _fails(
-        verify(stolen, context=_ctx(trust, NOW + timedelta(hours=1))), "claims", "SIGNER_RETIRED"
-    )
+    _fails(_ctx(trust, NOW + timedelta(hours=1)).verify(stolen), "claims", "SIGNER_RETIRED")
 
 
 def test_rolled_back_trust_list_is_refused(tmp_path: Path, root: KeyPair, gd: KeyPair) -> None:
@@ -247,46 +241,44 @@ def test_rolled_back_trust_list_is_refused(tmp_path: Path, root: KeyPair, gd: Ke
     with pytest.raises(TrustError) as err:
         store.accept(old)  # an attacker replays the list from before the revocation
     assert err.value.code == "ENVELOPE_ROLLBACK"
-    _fails(verify(_issue(gd), context=_ctx(store.current())), "signature", "KEY_REVOKED")
+    _fails(_ctx(store.current()).verify(_issue(gd)), "signature", "KEY_REVOKED")
 
 
 def test_a_key_store_without_revocations_fails_closed(gd: KeyPair) -> None:
     keys = StaticKeyStore(list(_trust(gd).keys_for_kid(gd.kid)))
-    _fails(verify(_issue(gd), context=_ctx(keys)), "revocation", "REVOCATION_UNAVAILABLE")
+    _fails(_ctx(keys).verify(_issue(gd)), "revocation", "REVOCATION_UNAVAILABLE")
 
 
 def test_default_rules_pass_green_only(gd: KeyPair) -> None:
-    assert verify(_issue(gd), context=_ctx(_trust(gd), rules={})).valid
-    r = verify(_issue(gd, colour="red"), context=_ctx(_trust(gd), rules={}))
+    assert _ctx(_trust(gd), rules=DEFAULT_RULES).verify(_issue(gd)).valid
+    r = _ctx(_trust(gd), rules=DEFAULT_RULES).verify(_issue(gd, colour="red"))
     _fails(r, "rules", "RULE_FAILED")
     assert r.payload is not None and r.payload["colour"] == "red"
-    assert verify(_issue(gd, colour="red"), context=_ctx(_trust(gd))).colour == "red"
+    assert _ctx(_trust(gd)).verify(_issue(gd, colour="red")).colour == "red"
 
 
 def test_acceptance_rules_per_destination(gd: KeyPair) -> None:
-    rules = {
-        "native": [
-            {
-                "id": "GZ-NAT-48H",
-                "destination": "440100",
-                "description": "NAT within 48 h",
-                "logic": {"in": ["nat-24h", {"var": "payload.badges"}]},
-            },
-            {"id": "GREEN", "logic": {"===": [{"var": "payload.colour"}, "green"]}},
-        ]
-    }
+    rules = [
+        {
+            "id": "GZ-NAT-48H",
+            "destination": "440100",
+            "description": "NAT within 48 h",
+            "logic": {"in": ["nat-24h", {"var": "payload.badges"}]},
+        },
+        {"id": "GREEN", "logic": {"===": [{"var": "payload.colour"}, "green"]}},
+    ]
     text = _issue(gd)  # green, NAT 48 h
-    guangzhou = _ctx(_trust(gd), rules=rules, options={"destination": "440106"})
-    beijing = _ctx(_trust(gd), rules=rules, options={"destination": "110101"})
-    r = verify(text, context=guangzhou)
+    guangzhou = _ctx(_trust(gd), rules=rules, destination="440106")
+    beijing = _ctx(_trust(gd), rules=rules, destination="110101")
+    r = guangzhou.verify(text)
     _fails(r, "rules", "RULE_FAILED")
     assert r.reason == "NAT within 48 h"
-    assert verify(text, context=beijing).valid
+    assert beijing.verify(text).valid
 
 
 def test_a_broken_rule_is_a_rule_error(gd: KeyPair) -> None:
-    rules = {"native": [{"id": "BAD", "logic": {"nope": [1]}}]}
-    _fails(verify(_issue(gd), context=_ctx(_trust(gd), rules=rules)), "rules", "RULE_ERROR")
+    rules = [{"id": "BAD", "logic": {"nope": [1]}}]
+    _fails(_ctx(_trust(gd), rules=rules).verify(_issue(gd)), "rules", "RULE_ERROR")
 
 
 def _cose_of(text: str) -> bytes:
@@ -307,14 +299,14 @@ def _text_of(cose: bytes) -> str:
     ],
 )
 def test_garbage_fails_at_its_stage(gd: KeyPair, text: str, stage: str, code: str) -> None:
-    _fails(verify(text, context=_ctx(_trust(gd))), stage, code)
+    _fails(_ctx(_trust(gd)).verify(text), stage, code)
 
 
 def test_payload_that_is_not_a_claim_map(gd: KeyPair) -> None:
     from healthcode.core.codes.cose import sign1_encode
 
     cose = sign1_encode(cbor2.dumps([1, 2]), private_key=gd.private_key, kid=gd.kid)
-    _fails(verify(_text_of(cose), context=_ctx(_trust(gd))), "claims", "CWT_MALFORMED")
+    _fails(_ctx(_trust(gd)).verify(_text_of(cose)), "claims", "CWT_MALFORMED")
 
 
 @pytest.fixture(scope="module")
@@ -337,7 +329,7 @@ def test_flipping_any_character_of_the_text_fails(
     if ch == valid_text[i]:
         return
     text = valid_text[:i] + ch + valid_text[i + 1 :]
-    r = verify(text, context=_ctx(_trust(gd)))
+    r = _ctx(_trust(gd)).verify(text)
     assert not r.valid
     expected = {"prefix"} if i < len(PREFIX) else {"base45", "decompress", "cose", "signature"}
     assert r.stage in expected, (i, r.stage, r.error_code)
@@ -357,7 +349,7 @@ def test_flipping_any_byte_of_the_cose_message_fails_at_cose_or_signature(
     flip = data.draw(st.integers(1, 255))
     broken = bytearray(cose)
     broken[i] ^= flip
-    r = verify(_text_of(bytes(broken)), context=_ctx(_trust(gd)))
+    r = _ctx(_trust(gd)).verify(_text_of(bytes(broken)))
     assert not r.valid
     if p_start <= i < p_start + len(payload) or i >= s_start:
         # The signed content or the signature itself: only the signature check can notice.
@@ -369,4 +361,4 @@ def test_flipping_any_byte_of_the_cose_message_fails_at_cose_or_signature(
 def test_stage_functions_raise_only_project_errors(gd: KeyPair) -> None:
     for text in ["CN1:%%%", "CN1:" + b45encode(zlib.compress(cbor2.dumps({"a": 1})))]:
         with pytest.raises(HealthcodeError):
-            verify_native(text, _ctx(_trust(gd)))
+            NativeFormat(NativeSettings(trust=_trust(gd))).verify(text, NOW)

@@ -1,4 +1,4 @@
-"""SMART Health Cards: the spec examples in ../shared/testdata/shc, read in place, pinned clock."""
+"""SMART Health Cards: the spec examples in tests/data/shc, pinned clock."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from healthcode.core.clock import FixedClock
 from healthcode.core.errors import VerificationFailed
-from healthcode.core.verify.pipeline import VerifyContext, verify
+from healthcode.core.verify import ShcSettings, Verifier
 from healthcode.core.verify.shc import (
     ShcTrust,
     decode_jws,
@@ -30,8 +30,8 @@ def trust(testdata: Path) -> ShcTrust:
     return ShcTrust.from_directory(testdata / "shc" / "issuer", issuer=ISSUER)
 
 
-def ctx(trust: ShcTrust, clock: FixedClock = PINNED) -> VerifyContext:
-    return VerifyContext(clock=clock, key_stores={"shc": trust})
+def ctx(trust: ShcTrust, clock: FixedClock = PINNED) -> Verifier:
+    return Verifier.default(shc=ShcSettings(trust=trust), clock=clock)
 
 
 def qr_text(testdata: Path, n: str) -> str:
@@ -48,7 +48,7 @@ def test_kids_are_thumbprints(testdata: Path, trust: ShcTrust) -> None:
 
 @pytest.mark.parametrize("n", ["00", "01", "02"])
 def test_valid_examples(testdata: Path, trust: ShcTrust, n: str) -> None:
-    result = verify(qr_text(testdata, n), context=ctx(trust))
+    result = ctx(trust).verify(qr_text(testdata, n))
     assert result.valid, result
     assert (result.format, result.issuer) == ("shc", ISSUER)
     expanded = json.loads((testdata / f"shc/example-{n}-b-jws-payload-expanded.json").read_text())
@@ -64,7 +64,7 @@ def test_valid_examples(testdata: Path, trust: ShcTrust, n: str) -> None:
 
 
 def test_facts_of_example_00(testdata: Path, trust: ShcTrust) -> None:
-    result = verify(qr_text(testdata, "00"), context=ctx(trust))
+    result = ctx(trust).verify(qr_text(testdata, "00"))
     assert result.subject == {"family": "Anyperson", "given": "John B.", "birth_date": "1951-01-20"}
     first = result.payload["facts"]["immunizations"][0]  # type: ignore[index]
     assert first["vaccine"] == "http://hl7.org/fhir/sid/cvx|207"
@@ -72,13 +72,13 @@ def test_facts_of_example_00(testdata: Path, trust: ShcTrust) -> None:
 
 
 def test_example_01_x5c_leaf_expired_is_a_warning(testdata: Path, trust: ShcTrust) -> None:
-    result = verify(qr_text(testdata, "01"), context=ctx(trust))
+    result = ctx(trust).verify(qr_text(testdata, "01"))
     assert result.valid
     assert any("x5c" in w for w in result.warnings)
 
 
 def test_example_03_is_revoked(testdata: Path, trust: ShcTrust) -> None:
-    result = verify(qr_text(testdata, "03"), context=ctx(trust))
+    result = ctx(trust).verify(qr_text(testdata, "03"))
     assert (result.valid, result.stage, result.error_code) == (False, "revocation", "REVOKED")
 
 
@@ -87,18 +87,18 @@ def test_example_03_expires(testdata: Path) -> None:
     jwks = (testdata / "shc/issuer/.well-known/jwks.json").read_bytes()
     trust.add_jwks(jwks, issuer=ISSUER)
     late = FixedClock(datetime(2024, 7, 1, tzinfo=UTC))
-    result = verify(qr_text(testdata, "03"), context=ctx(trust, late))
+    result = ctx(trust, late).verify(qr_text(testdata, "03"))
     assert (result.stage, result.error_code) == ("claims", "CWT_EXPIRED")
 
 
 def test_not_yet_valid(testdata: Path, trust: ShcTrust) -> None:
     early = FixedClock(datetime(2023, 1, 1, tzinfo=UTC))
-    result = verify(qr_text(testdata, "00"), context=ctx(trust, early))
+    result = ctx(trust, early).verify(qr_text(testdata, "00"))
     assert result.error_code == "CWT_NOT_YET_VALID"
 
 
 def test_unknown_issuer(testdata: Path) -> None:
-    result = verify(qr_text(testdata, "00"), context=ctx(ShcTrust()))
+    result = ctx(ShcTrust()).verify(qr_text(testdata, "00"))
     assert (result.stage, result.error_code) == ("signature", "KEY_NOT_IN_TRUST_LIST")
 
 
@@ -111,27 +111,27 @@ def test_numeric_matches_jws(testdata: Path) -> None:
 
 def test_missing_chunk(testdata: Path, trust: ShcTrust) -> None:
     first_two = "\n".join(qr_text(testdata, "02").split("\n")[:2])
-    result = verify(first_two, context=ctx(trust))
+    result = ctx(trust).verify(first_two)
     assert (result.stage, result.error_code) == ("numeric", "SHC_CHUNK_MISSING")
 
 
 def test_chunks_in_any_order(testdata: Path, trust: ShcTrust) -> None:
     chunks = qr_text(testdata, "02").split("\n")
-    assert verify("\n".join(reversed(chunks)), context=ctx(trust)).valid
+    assert ctx(trust).verify("\n".join(reversed(chunks))).valid
 
 
 def test_tampered_signature_fails(testdata: Path, trust: ShcTrust) -> None:
     jws = (testdata / "shc/example-00-d-jws.txt").read_text().strip()
     head, body, sig = jws.split(".")
     bad = f"{head}.{body}.{sig[:10]}{'A' if sig[10] != 'A' else 'B'}{sig[11:]}"
-    result = verify(encode_numeric(bad), context=ctx(trust))
+    result = ctx(trust).verify(encode_numeric(bad))
     assert (result.stage, result.error_code) == ("signature", "SIGNATURE_INVALID")
 
 
 @settings(max_examples=200)
 @given(st.text(alphabet="0123456789/", max_size=200))
 def test_arbitrary_numeric_text(digits: str) -> None:
-    result = verify("shc:/" + digits, context=VerifyContext(clock=PINNED))
+    result = Verifier.default(clock=PINNED).verify("shc:/" + digits)
     assert not result.valid and result.error_code
 
 

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from healthcode.core.codes.cose import sign1_encode
 from healthcode.core.errors import VerificationFailed
-from healthcode.core.verify.keys import StaticKeyStore, TrustedKey
+from healthcode.core.keys import StaticKeyStore, TrustedKey
 from healthcode.core.verify.stages import (
     MAX_INFLATED_BYTES,
     check_key_validity,

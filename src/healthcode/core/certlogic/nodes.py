@@ -10,19 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from healthcode.core.errors import CertLogicError
-
-if TYPE_CHECKING:
-    from healthcode.core.certlogic.codegen import Writer
 
 __all__ = ["ANY", "BOOL", "DATE", "Fn", "Gen", "Node", "constant", "fold", "kind_of"]
 
 #: A compiled sub-expression: call it with the data context.
 Fn = Callable[[Any], Any]
-#: Writes the statements that compute a node into a local: (writer, target name, indent).
-Gen = Callable[["Writer", str, int], None]
+#: Writes the statements that compute a node into a local: (a ``codegen.Writer``, the name of
+#: the local, the indentation).
+Gen = Callable[[Any, str, int], None]
 
 # What a node is known to produce, so that its parent can skip checks.
 ANY, BOOL, DATE = 0, 1, 2

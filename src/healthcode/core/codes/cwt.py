@@ -1,11 +1,10 @@
-"""CBOR Web Token claims (RFC 8392) and the HCERT claim, with time checks on an injected clock.
+"""CBOR Web Token claims (RFC 8392) and the HCERT claim, with time checks at a given instant.
 
 >>> from datetime import datetime, timezone
->>> from healthcode.core.clock import FixedClock
 >>> raw = encode_claims({ISS: "CN", IAT: 1_700_000_000, EXP: 1_700_086_400})
 >>> claims = decode_claims(raw)
->>> clock = FixedClock(datetime(2023, 11, 15, tzinfo=timezone.utc))
->>> check_times(claims, clock, skew=timedelta(minutes=5))[1].isoformat()
+>>> now = datetime(2023, 11, 15, tzinfo=timezone.utc)  # what the verifier's clock said
+>>> check_times(claims, now, skew=timedelta(minutes=5))[1].isoformat()
 '2023-11-15T22:13:20+00:00'
 
 Raises :class:`healthcode.core.errors.VerificationFailed` at stage ``"claims"``:
@@ -22,8 +21,7 @@ from typing import Any
 
 import cbor2
 
-from healthcode.core.clock import Clock
-from healthcode.core.error_codes import ErrorCode, Stage
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import VerificationFailed
 
 __all__ = [
@@ -50,11 +48,10 @@ IAT = 6
 CTI = 7
 HCERT = -260  # HCERT 1.3, section 3.3.3: the health certificate claim
 HCERT_DGC = 1  # inside HCERT: the EU DCC payload
-_STAGE = Stage.CLAIMS
 
 
 def _fail(code: ErrorCode, message: str) -> VerificationFailed:
-    return VerificationFailed(code, message, stage=_STAGE)
+    return VerificationFailed(code, message)
 
 
 def encode_claims(claims: Mapping[int, Any]) -> bytes:
@@ -95,16 +92,14 @@ def to_instant(claims: Mapping[Any, Any], key: int) -> datetime | None:
 
 
 def check_times(
-    claims: Mapping[Any, Any], clock: Clock, *, skew: timedelta, now: datetime | None = None
+    claims: Mapping[Any, Any], now: datetime, *, skew: timedelta
 ) -> tuple[datetime | None, datetime | None]:
-    """Check ``iat``, ``nbf`` and ``exp`` against ``clock`` with ``skew`` tolerance.
+    """Check ``iat``, ``nbf`` and ``exp`` at ``now`` with ``skew`` tolerance.
 
-    ``now``, when given, is the instant ``clock`` gave the caller for this whole verification.
+    ``now`` is the one instant the verifier's clock gave for this whole verification.
     Returns ``(issued_at, expires_at)``. Raises ``CWT_NOT_YET_VALID`` when ``iat`` or ``nbf`` is
     later than now + skew, ``CWT_EXPIRED`` when ``exp`` is earlier than now - skew.
     """
-    if now is None:
-        now = clock.now()
     issued_at = to_instant(claims, IAT)
     not_before = to_instant(claims, NBF)
     expires_at = to_instant(claims, EXP)

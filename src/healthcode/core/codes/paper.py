@@ -12,7 +12,8 @@ it and decode it.
 
 >>> from datetime import datetime, timedelta, timezone
 >>> from healthcode.core.clock import FixedClock
->>> from healthcode.core.codes.native import issue_code, PAPER_LIFETIME
+>>> from healthcode.core.codes.native import PAPER_LIFETIME
+>>> from healthcode.core.trust.issue import issue_code
 >>> from healthcode.core.trust.certs import make_root, make_signer
 >>> t = datetime(2022, 11, 20, tzinfo=timezone.utc)
 >>> root = make_root(now=t)

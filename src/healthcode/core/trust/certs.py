@@ -65,6 +65,18 @@ NATIVE_SIGNER_EKU = x509.ObjectIdentifier(HEALTHCODE_ARC + ".1.1")
 KID_LENGTH = 8
 
 _PROVINCE = re.compile(r"[1-9][0-9]0000")
+#: A province signer's key signs codes and nothing else (no certificates, no encryption).
+_SIGNER_KEY_USAGE = x509.KeyUsage(
+    digital_signature=True,
+    content_commitment=False,
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=False,
+    crl_sign=False,
+    encipher_only=False,
+    decipher_only=False,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,20 +189,7 @@ def make_signer(
         .not_valid_before(start)
         .not_valid_after(end)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_SIGNER_KEY_USAGE, critical=True)
         .add_extension(x509.ExtendedKeyUsage([NATIVE_SIGNER_EKU]), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(root_ski.value),

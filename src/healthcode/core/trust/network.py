@@ -14,8 +14,8 @@ in an HSM, and province keys at least in encrypted files.
 
 Rotation: ``rotate`` makes a new signer for a province and marks the previous ones *retired*.
 A retired signer signs no new codes, but stays in the published trust list for
-:data:`.trustlist.MAX_CODE_LIFETIME` after retirement, so the codes it signed stay valid until
-they expire. Signers whose certificate has expired are dropped from the list.
+:data:`healthcode.core.codes.native.MAX_CODE_LIFETIME` after retirement, so the codes it signed
+stay valid until they expire. Signers whose certificate has expired are dropped from the list.
 
 >>> import tempfile
 >>> from datetime import datetime, timezone
@@ -38,6 +38,7 @@ from typing import Any
 from cryptography import x509
 
 from healthcode.core.clock import Clock, parse_instant
+from healthcode.core.codes.native import MAX_CODE_LIFETIME
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import TrustError
 from healthcode.core.trust.certs import (
@@ -51,7 +52,7 @@ from healthcode.core.trust.certs import (
     province_of_certificate,
 )
 from healthcode.core.trust.envelope import seal
-from healthcode.core.trust.trustlist import MAX_CODE_LIFETIME, SignerEntry, TrustList
+from healthcode.core.trust.trustlist import SignerEntry, TrustList
 
 __all__ = ["DEFAULT_SIGNER_VALIDITY", "Network"]
 

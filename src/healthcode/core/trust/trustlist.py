@@ -12,7 +12,7 @@ The hub publishes it as JSON inside the one signed envelope (:mod:`.envelope`, k
 
 Loading checks every signer certificate against the national root (:func:`.certs.check_signer`,
 without a time: validity is checked per code, at its issue time and at verification time). The
-list implements :class:`healthcode.core.verify.keys.KeyStore`; public keys are parsed once, at load.
+list implements :class:`healthcode.core.keys.KeyStore`; public keys are parsed once, at load.
 
 :class:`TrustStore` is a checkpoint's cache on disk: it loads the cached copy, accepts a newer one,
 refuses an older one (rollback), and says how stale the copy it works on is.
@@ -46,13 +46,12 @@ from cryptography.hazmat.primitives import serialization
 from healthcode.core.clock import Clock, parse_instant
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import TrustError
+from healthcode.core.keys import TrustedKey
 from healthcode.core.trust.certs import check_signer, kid_of, load_certificate
 from healthcode.core.trust.envelope import Held, OpenedDocument, open_envelope
-from healthcode.core.verify.keys import TrustedKey
 
 __all__ = [
     "FORMAT",
-    "MAX_CODE_LIFETIME",
     "SignerEntry",
     "TrustList",
     "TrustStatus",
@@ -60,9 +59,6 @@ __all__ = [
 ]
 
 FORMAT = "healthcode-trust-list/1"
-#: The longest a native code may live (a paper code: one day). A retired signer stays in the
-#: trust list this long after retirement, so that every code it signed can still be verified.
-MAX_CODE_LIFETIME = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)

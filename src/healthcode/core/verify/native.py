@@ -1,4 +1,4 @@
-"""The native format (``CN1:``) in the verifier pipeline; registers itself on import.
+"""The native format (``CN1:``): :class:`NativeFormat` and its typed :class:`NativeSettings`.
 
 The plan, each step one stage (codes raised at that stage in brackets)::
 
@@ -9,7 +9,7 @@ The plan, each step one stage (codes raised at that stage in brackets)::
                                                               ALG_UNSUPPORTED]
     5. signature   every trust-list key sharing the kid      [KEY_NOT_IN_TRUST_LIST, KEY_REVOKED,
                                                               SIGNATURE_INVALID]
-    6. claims      iat/exp on the injected clock, bounded    [CWT_MALFORMED, CWT_EXPIRED,
+    6. claims      iat/exp at the verifier's instant, bounded [CWT_MALFORMED, CWT_EXPIRED,
                    skew; signer valid at iat and now; not     CWT_NOT_YET_VALID, KEY_EXPIRED,
                    retired before iat; iss = signer province  KEY_NOT_YET_VALID, SIGNER_RETIRED,
                                                               ISSUER_MISMATCH]
@@ -20,33 +20,35 @@ The plan, each step one stage (codes raised at that stage in brackets)::
                    checkpoint (per destination)
    10. result      pass, colour, badges, masked identity, issuer
 
-Trust material: ``context.key_stores["native"]`` must be a :class:`NativeTrust` (the
-:class:`healthcode.core.trust.trustlist.TrustList` is one); a key store without revocation
-information fails closed (``REVOCATION_UNAVAILABLE``).
+The decoders, the zlib limit and the signature check are the format's :class:`CoseParts`
+(replaceable, e.g. by a faulty one in a test). Trust material: ``NativeSettings.trust`` should
+be a :class:`NativeTrust` (the :class:`healthcode.core.trust.trustlist.TrustList` is one); a key
+store without revocation information fails closed (``REVOCATION_UNAVAILABLE``).
 
-Acceptance rules: ``context.acceptance_rules["native"]`` is a list of
-``{"id", "logic", "description"?, "destination"?}``; ``logic`` is CertLogic over
-``{"payload": NativePayload.to_json(), "external": {"validationClock", "destination"}}``. A rule
-with a ``destination`` (a GB/T 2260 code) applies only at checkpoints within it
-(``context.options["destination"]``). Without a ``"native"`` entry, :data:`DEFAULT_RULES`
-apply: the code must be green.
+Acceptance rules: ``NativeSettings.rules`` is a list of ``{"id", "logic", "description"?,
+"destination"?}``; ``logic`` is CertLogic over ``{"payload": NativePayload.to_json(),
+"external": {"validationClock", "destination"}}``, compiled once when the format is built. A
+rule with a ``destination`` (a GB/T 2260 code) applies only at checkpoints within it
+(``NativeSettings.destination``). By default :data:`DEFAULT_RULES` apply: the code must be green.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
-from typing import Any, Protocol, cast, runtime_checkable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from healthcode.core import certlogic, regions
 from healthcode.core.codes.cwt import check_times, decode_claims
-from healthcode.core.codes.native import PREFIX, NativePayload, parse_payload_at
+from healthcode.core.codes.native import PREFIX, NativePayload, parse_payload
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import CertLogicError, InvalidInput, VerificationFailed
-from healthcode.core.verify.keys import KeyStore, TrustedKey
-from healthcode.core.verify.pipeline import VerifyContext, register_format
-from healthcode.core.verify.result import Stage, VerificationResult, passed_result
+from healthcode.core.keys import NO_KEYS, KeyStore, TrustedKey
+from healthcode.core.verify.result import VerificationResult
 from healthcode.core.verify.stages import (
+    DEFAULT_SKEW,
+    CoseParts,
     check_key_validity,
     check_signature,
     decode_base45,
@@ -55,7 +57,16 @@ from healthcode.core.verify.stages import (
     strip_prefix,
 )
 
-__all__ = ["DEFAULT_RULES", "FORMAT", "NativeTrust", "check_rules", "verify_native"]
+__all__ = [
+    "DEFAULT_RULES",
+    "FORMAT",
+    "AcceptanceRule",
+    "NativeFormat",
+    "NativeSettings",
+    "NativeTrust",
+    "check_rules",
+    "compile_rules",
+]
 
 FORMAT = "native"
 #: Applied when a checkpoint configures no native acceptance rules.
@@ -66,10 +77,6 @@ DEFAULT_RULES: tuple[Mapping[str, Any], ...] = (
         "logic": {"===": [{"var": "payload.colour"}, "green"]},
     },
 )
-_COMPILED: dict[int, tuple[Any, certlogic.Compiled]] = {}
-#: isinstance() against a runtime-checkable Protocol is slow (tens of µs); cache it per type.
-_NATIVE_TRUST_TYPES: dict[type, bool] = {}
-_MAX_COMPILED = 512
 
 
 @runtime_checkable
@@ -81,98 +88,88 @@ class NativeTrust(KeyStore, Protocol):
     def retired_at(self, kid: bytes) -> datetime | None: ...
 
 
-def _check_claims(
-    claims: Mapping[Any, Any],
-    key: TrustedKey,
-    context: VerifyContext,
-    now: datetime | None = None,
-) -> tuple[datetime, datetime]:
-    if now is None:
-        now = context.clock.now()
-    issued_at, expires_at = check_times(claims, context.clock, skew=context.skew, now=now)
-    if issued_at is None or expires_at is None:
-        raise VerificationFailed(
-            ErrorCode.CWT_MALFORMED, "iat and exp are required", stage=Stage.CLAIMS
+@dataclass(frozen=True, slots=True)
+class NativeSettings:
+    """What a checkpoint gives the native format: trust list, acceptance rules, its place."""
+
+    trust: KeyStore = NO_KEYS
+    rules: Sequence[Mapping[str, Any]] = DEFAULT_RULES
+    destination: str | None = None  # the checkpoint's GB/T 2260 code, for scoped rules
+    skew: timedelta = DEFAULT_SKEW
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptanceRule:
+    """One acceptance rule with its CertLogic compiled (or why it does not compile)."""
+
+    id: str
+    description: str
+    destination: str | None
+    run: certlogic.Compiled | None
+    error: CertLogicError | None = None
+
+
+def compile_rules(rules: Sequence[Mapping[str, Any]]) -> tuple[AcceptanceRule, ...]:
+    """Compile acceptance rules once.
+
+    A rule whose logic is not CertLogic is kept with its error: every code it applies to then
+    fails with ``RULE_ERROR``, as when a rule fails to evaluate.
+    """
+    out = []
+    for rule in rules:
+        rule_id = str(rule.get("id", "?"))
+        scope = rule.get("destination")
+        run: certlogic.Compiled | None = None
+        error: CertLogicError | None = None
+        try:
+            run = certlogic.compile(rule.get("logic"))
+        except CertLogicError as exc:
+            error = exc
+        out.append(
+            AcceptanceRule(
+                id=rule_id,
+                description=str(rule.get("description") or f"rule {rule_id} is not met"),
+                destination=None if scope is None else str(scope),
+                run=run,
+                error=error,
+            )
         )
-    # The signer must have been valid when it signed, and still be valid now.
-    check_key_validity(key, issued_at)
-    check_key_validity(key, now)
-    if claims.get(1) != key.issuer:
-        raise VerificationFailed(
-            ErrorCode.ISSUER_MISMATCH,
-            f"the code claims issuer {claims.get(1)!r}, its signer belongs to {key.issuer}",
-            stage=Stage.CLAIMS,
-        )
-    return issued_at, expires_at
-
-
-def _check_retired(
-    store: NativeTrust, key: TrustedKey, issued_at: datetime, ctx: VerifyContext
-) -> None:
-    retired = store.retired_at(key.kid)
-    if retired is not None and issued_at > retired + ctx.skew:
-        raise VerificationFailed(
-            ErrorCode.SIGNER_RETIRED,
-            f"the signer retired at {retired.isoformat()}, before this code was issued",
-            stage=Stage.CLAIMS,
-        )
-
-
-def _is_native_trust(store: object) -> bool:
-    kind = type(store)
-    known = _NATIVE_TRUST_TYPES.get(kind)
-    if known is None:
-        known = _NATIVE_TRUST_TYPES[kind] = isinstance(store, NativeTrust)
-    return known
+    return tuple(out)
 
 
 def check_rules(
-    payload: NativePayload | Mapping[str, Any],
-    rules: Sequence[Mapping[str, Any]],
-    context: VerifyContext,
+    payload: Mapping[str, Any],
+    rules: Sequence[AcceptanceRule],
     *,
-    now: datetime | None = None,
+    now: datetime,
+    destination: str | None,
 ) -> None:
-    """Apply acceptance rules to a payload (or its JSON form); raises ``RULE_FAILED`` /
-    ``RULE_ERROR`` (stage rules).
+    """Apply acceptance rules to a payload's JSON form at ``now`` (the validation clock).
 
-    ``now`` (the validation clock) defaults to ``context.clock.now()``.
+    Raises ``RULE_FAILED`` / ``RULE_ERROR`` (stage rules).
     """
-    destination = context.options.get("destination")
-    data: dict[str, Any] | None = None
+    data = {
+        "payload": payload,
+        "external": {"validationClock": now.isoformat(), "destination": destination},
+    }
     for rule in rules:
-        scope = rule.get("destination")
-        if scope is not None and not _within(destination, str(scope)):
+        if rule.destination is not None and not _within(destination, rule.destination):
             continue
-        if data is None:
-            data = {
-                "payload": payload.to_json() if isinstance(payload, NativePayload) else payload,
-                "external": {
-                    "validationClock": (context.clock.now() if now is None else now).isoformat(),
-                    "destination": destination,
-                },
-            }
-        rule_id = str(rule.get("id", "?"))
         try:
-            passed = certlogic.boolsiness(_compiled(rule)(data))
+            if rule.run is None:
+                assert rule.error is not None
+                raise rule.error
+            passed = certlogic.boolsiness(rule.run(data))
         except CertLogicError as exc:
             raise VerificationFailed(
-                ErrorCode.RULE_ERROR,
-                f"rule {rule_id}: {exc.message}",
-                stage=Stage.RULES,
-                rule=rule_id,
+                ErrorCode.RULE_ERROR, f"rule {rule.id}: {exc.message}", rule=rule.id
             ) from exc
         if not passed:
-            raise VerificationFailed(
-                ErrorCode.RULE_FAILED,
-                str(rule.get("description") or f"rule {rule_id} is not met"),
-                stage=Stage.RULES,
-                rule=rule_id,
-            )
+            raise VerificationFailed(ErrorCode.RULE_FAILED, rule.description, rule=rule.id)
 
 
-def _within(destination: Any, scope: str) -> bool:
-    if not isinstance(destination, str):
+def _within(destination: str | None, scope: str) -> bool:
+    if destination is None:
         return False
     try:
         return destination == scope or regions.is_within(destination, scope)
@@ -180,76 +177,100 @@ def _within(destination: Any, scope: str) -> bool:
         return False
 
 
-def _compiled(rule: Mapping[str, Any]) -> certlogic.Compiled:
-    cached = _COMPILED.get(id(rule))
-    if cached is not None and cached[0] is rule:
-        return cached[1]
-    compiled = certlogic.compile(rule.get("logic"))
-    if len(_COMPILED) >= _MAX_COMPILED:
-        _COMPILED.clear()
-    _COMPILED[id(rule)] = (rule, compiled)
-    return compiled
+@dataclass(frozen=True)
+class NativeFormat:
+    """The native format's stages (the module docstring's plan) over its settings and parts."""
 
+    settings: NativeSettings
+    parts: CoseParts = field(default_factory=CoseParts)
+    name: ClassVar[str] = FORMAT
+    prefix: ClassVar[str] = PREFIX
+    rules: tuple[AcceptanceRule, ...] = field(init=False, repr=False)
+    #: The trust material as a NativeTrust, None when it carries no revocation information.
+    native_trust: NativeTrust | None = field(init=False, repr=False)
 
-def verify_native(text: str, context: VerifyContext) -> VerificationResult:
-    """Run the native stages on ``text``; raises VerificationFailed at the first failing stage.
+    def __post_init__(self) -> None:
+        trust = self.settings.trust
+        object.__setattr__(self, "rules", compile_rules(self.settings.rules))
+        object.__setattr__(self, "native_trust", trust if isinstance(trust, NativeTrust) else None)
 
-    Callers normally use :func:`healthcode.core.verify.pipeline.verify`, which turns the error
-    into a failed result.
-    """
-    store = context.keys(FORMAT)
-    # 1-4: prefix, Base45, zlib, COSE.
-    msg = decode_cose(inflate(decode_base45(strip_prefix(text, PREFIX))))
-    # 5: signature, with every key sharing the kid.
-    key = check_signature(msg, store)
-    kid = key.kid.hex()
-    try:
-        # 6: claims and the signer's standing.
-        claims = decode_claims(msg.payload)
-        now = context.clock.now()  # one instant for every check of this code
-        issued_at, expires_at = _check_claims(claims, key, context, now)
-        if not _is_native_trust(store):
-            raise VerificationFailed(
-                ErrorCode.REVOCATION_UNAVAILABLE,
-                "the key store carries no revocation information",
-                stage=Stage.REVOCATION,
-            )
-        trust = cast(NativeTrust, store)
-        _check_retired(trust, key, issued_at, context)
-        # 7: schema.
-        payload = parse_payload_at(claims, issued_at, expires_at)
-        as_json = payload.to_json()
-        # 8: revocation of this code.
-        if trust.is_serial_revoked(payload.serial):
-            raise VerificationFailed(
-                ErrorCode.CODE_REVOKED,
-                f"code {payload.serial.hex()} is revoked",
-                stage=Stage.REVOCATION,
-                payload=as_json,
-            )
-        # 9: acceptance rules of this checkpoint.
-        rules = context.acceptance_rules.get(FORMAT, DEFAULT_RULES)
+    def verify(self, text: str, now: datetime) -> VerificationResult:
+        """Run the stages on ``text`` at ``now``; raises VerificationFailed at the first failure."""
+        parts, trust = self.parts, self.settings.trust
+        # 1-4. prefix, Base45, zlib, COSE
+        data = decode_base45(strip_prefix(text, PREFIX), decode=parts.base45)
+        msg = decode_cose(inflate(data, max_size=parts.max_inflated_bytes), decode=parts.cose)
+        # 5. signature, with every key sharing the kid
+        key = check_signature(msg, trust, check=parts.signature)
         try:
-            check_rules(as_json, rules, context, now=now)
+            # 6. claims and the signer's standing
+            claims = decode_claims(msg.payload)
+            self._check_claims(claims, key, now)
+            # 7. schema
+            payload = parse_payload(claims)
+            as_json = payload.to_json()
+            # 8. revocation of this code
+            self._check_revocation(payload, as_json)
+            # 9. acceptance rules of this checkpoint
+            try:
+                check_rules(as_json, self.rules, now=now, destination=self.settings.destination)
+            except VerificationFailed as exc:
+                exc.details["payload"] = as_json
+                raise
         except VerificationFailed as exc:
-            exc.details["payload"] = as_json
+            exc.details.setdefault("kid", key.kid.hex())
+            exc.details.setdefault("issuer", key.issuer)
             raise
-    except VerificationFailed as exc:
-        exc.details.setdefault("kid", kid)
-        exc.details.setdefault("issuer", key.issuer)
-        raise
-    # 10: result.
-    return passed_result(
-        FORMAT,
-        payload.issuer,
-        payload.colour,
-        payload.badges,
-        {"name": payload.masked_name, "id": payload.masked_id, "pseudonym": payload.subject},
-        as_json,
-        issued_at,
-        expires_at,
-        kid,
-    )
+        # 10. result
+        return VerificationResult(
+            valid=True,
+            format=FORMAT,
+            reason="valid",
+            issuer=payload.issuer,
+            colour=payload.colour,
+            badges=payload.badges,
+            subject={
+                "name": payload.masked_name,
+                "id": payload.masked_id,
+                "pseudonym": payload.subject,
+            },
+            payload=as_json,
+            issued_at=payload.issued_at,
+            expires_at=payload.expires_at,
+            kid=key.kid.hex(),
+        )
 
+    def _check_claims(self, claims: Mapping[Any, Any], key: TrustedKey, now: datetime) -> None:
+        """Times at ``now``; the signer valid at iat and now, its province the issuer, and not
+        retired before iat."""
+        skew = self.settings.skew
+        issued_at, expires_at = check_times(claims, now, skew=skew)
+        if issued_at is None or expires_at is None:
+            raise VerificationFailed(ErrorCode.CWT_MALFORMED, "iat and exp are required")
+        check_key_validity(key, issued_at)
+        check_key_validity(key, now)
+        if claims.get(1) != key.issuer:
+            raise VerificationFailed(
+                ErrorCode.ISSUER_MISMATCH,
+                f"the code claims issuer {claims.get(1)!r}, its signer belongs to {key.issuer}",
+            )
+        trust = self._native_trust()
+        retired = trust.retired_at(key.kid)
+        if retired is not None and issued_at > retired + skew:
+            raise VerificationFailed(
+                ErrorCode.SIGNER_RETIRED,
+                f"the signer retired at {retired.isoformat()}, before this code was issued",
+            )
 
-register_format(PREFIX, FORMAT, verify_native)
+    def _native_trust(self) -> NativeTrust:
+        if self.native_trust is None:
+            raise VerificationFailed(
+                ErrorCode.REVOCATION_UNAVAILABLE, "the key store carries no revocation information"
+            )
+        return self.native_trust
+
+    def _check_revocation(self, payload: NativePayload, as_json: dict[str, Any]) -> None:
+        if self._native_trust().is_serial_revoked(payload.serial):
+            raise VerificationFailed(
+                ErrorCode.CODE_REVOKED, f"code {payload.serial.hex()} is revoked", payload=as_json
+            )

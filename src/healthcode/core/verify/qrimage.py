@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import io
 
-from healthcode.core.error_codes import ErrorCode, Stage
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import VerificationFailed
 
 __all__ = ["MAX_IMAGE_PIXELS", "decode_image"]
 
 #: A phone photo is about 12 megapixels; a larger picture is refused, not decoded.
 MAX_IMAGE_PIXELS = 40_000_000
-_STAGE = Stage.QR
 
 
 def decode_image(data: bytes) -> list[str]:
@@ -35,18 +34,13 @@ def decode_image(data: bytes) -> list[str]:
                 raise VerificationFailed(
                     ErrorCode.QR_UNREADABLE,
                     f"picture of {image.width}x{image.height} is too large",
-                    stage=_STAGE,
                 )
             image.load()
             gray = image.convert("L")
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise VerificationFailed(
-            ErrorCode.QR_UNREADABLE, f"not a readable picture: {exc}", stage=_STAGE
-        ) from exc
+        raise VerificationFailed(ErrorCode.QR_UNREADABLE, f"not a readable picture: {exc}") from exc
     results = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode)  # type: ignore[arg-type]
     texts = [r.text for r in results if r.valid and r.text]
     if not texts:
-        raise VerificationFailed(
-            ErrorCode.QR_UNREADABLE, "no readable QR code in the picture", stage=_STAGE
-        )
+        raise VerificationFailed(ErrorCode.QR_UNREADABLE, "no readable QR code in the picture")
     return texts

@@ -1,19 +1,20 @@
 """The outcome of verifying one credential, whatever its format.
 
 A verifier stage raises :class:`healthcode.core.errors.VerificationFailed` with a stable code and
-the stage's name; the pipeline turns the outcome into a :class:`VerificationResult`.
+the stage's name; the :class:`healthcode.core.verify.verifier.Verifier` turns that error into a
+failed :class:`VerificationResult` (:func:`failed_result`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from healthcode.core.error_codes import Stage
+from healthcode.core.errors import VerificationFailed
 
-__all__ = ["Stage", "VerificationResult"]
+__all__ = ["Stage", "VerificationResult", "failed_result"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,60 +49,19 @@ class VerificationResult:
         return out
 
 
-def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
-    """The slot descriptor's setter of field ``name`` (what a frozen dataclass bypasses)."""
-    setter: Callable[[Any, Any], None] = cls.__dict__[name].__set__
-    return setter
-
-
-_NEW = object.__new__
-(
-    _SET_VALID,
-    _SET_FORMAT,
-    _SET_STAGE,
-    _SET_ERROR_CODE,
-    _SET_REASON,
-    _SET_ISSUER,
-    _SET_COLOUR,
-    _SET_BADGES,
-    _SET_SUBJECT,
-    _SET_PAYLOAD,
-    _SET_ISSUED_AT,
-    _SET_EXPIRES_AT,
-    _SET_KID,
-    _SET_WARNINGS,
-) = (_slot_setter(VerificationResult, name) for name in VerificationResult.__dataclass_fields__)
-
-
-def passed_result(
-    format: str,
-    issuer: str | None,
-    colour: str | None,
-    badges: tuple[str, ...],
-    subject: dict[str, Any],
-    payload: dict[str, Any] | None,
-    issued_at: datetime | None,
-    expires_at: datetime | None,
-    kid: str | None,
-) -> VerificationResult:
-    """``VerificationResult(valid=True, format=..., reason="valid", ...)``, the other fields at
-    their defaults, built without the dataclass ``__init__`` (~1 µs cheaper per code).
-
-    The same frozen instance (the tests compare the two).
-    """
-    result: VerificationResult = _NEW(VerificationResult)
-    _SET_VALID(result, True)
-    _SET_FORMAT(result, format)
-    _SET_STAGE(result, None)
-    _SET_ERROR_CODE(result, None)
-    _SET_REASON(result, "valid")
-    _SET_ISSUER(result, issuer)
-    _SET_COLOUR(result, colour)
-    _SET_BADGES(result, badges)
-    _SET_SUBJECT(result, subject)
-    _SET_PAYLOAD(result, payload)
-    _SET_ISSUED_AT(result, issued_at)
-    _SET_EXPIRES_AT(result, expires_at)
-    _SET_KID(result, kid)
-    _SET_WARNINGS(result, ())
-    return result
+def failed_result(format_name: str, error: VerificationFailed) -> VerificationResult:
+    """The result for a code that failed ``error.stage``; keeps what was learnt before it."""
+    details = error.details
+    payload = details.get("payload")
+    kid = details.get("kid")
+    issuer = details.get("issuer")
+    return VerificationResult(
+        valid=False,
+        format=format_name,
+        stage=error.stage or None,
+        error_code=error.code,
+        reason=error.message,
+        issuer=issuer if isinstance(issuer, str) else None,
+        payload=payload if isinstance(payload, dict) else None,
+        kid=kid if isinstance(kid, str) else None,
+    )

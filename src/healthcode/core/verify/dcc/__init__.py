@@ -1,10 +1,10 @@
 """EU Digital COVID Certificates (``HC1:``): DSC trust lists and the verification stages.
 
 The package: ``trust`` (DSC lists, EKU usages), ``payload`` (the DCC inside the CWT),
-``schema`` (the payload JSON Schema), ``rules`` (EU business rules), ``stages`` (the pipeline;
-importing this package registers ``HC1:``). Every public name is importable from here.
+``schema`` (the payload JSON Schema), ``rules`` (EU business rules), ``stages`` (the format
+and its settings). Every public name is importable from here.
 
-The plan of :func:`verify_dcc` (HCERT 1.3 and the dgc-testdata steps, in that order):
+The plan of :meth:`DccFormat.verify` (HCERT 1.3 and the dgc-testdata steps, in that order):
 
 1. prefix ``HC1:``                                  → ``PREFIX_INVALID``        (prefix)
 2. Base45                                           → ``BASE45_INVALID``        (base45)
@@ -16,15 +16,13 @@ The plan of :func:`verify_dcc` (HCERT 1.3 and the dgc-testdata steps, in that or
    within the DSC's validity                          ``CWT_NOT_YET_VALID``,
                                                       ``CWT_OUTSIDE_SIGNER_VALIDITY`` (claims)
 7. EKU of the DSC allows this kind of certificate   → ``KEY_USAGE_MISMATCH``    (key_usage)
-8. payload schema (EU DCC 1.3.3)                    → ``SCHEMA_INVALID``        (schema)
+8. payload schema (EU DCC 1.3.3)                    → ``SCHEMA_UNAVAILABLE``,
+                                                      ``SCHEMA_INVALID``         (schema)
 9. acceptance rules (EU business rules, CertLogic)  → ``RULES_FAILED``          (rules)
 
 >>> from datetime import datetime, timezone
->>> from healthcode.core.clock import FixedClock
->>> from healthcode.core.verify.pipeline import VerifyContext
->>> ctx = VerifyContext(clock=FixedClock(datetime(2021, 6, 1, tzinfo=timezone.utc)),
-...                     key_stores={"dcc": DscTrustList()})
->>> verify_dcc("HC1:6BF", ctx)
+>>> dcc = DccFormat(DccSettings(trust=DscTrustList()))
+>>> dcc.verify("HC1:6BF", datetime(2021, 6, 1, tzinfo=timezone.utc))
 Traceback (most recent call last):
 ...
 healthcode.core.errors.VerificationFailed: DECOMPRESS_FAILED: zlib stream is truncated
@@ -38,24 +36,21 @@ from healthcode.core.verify.dcc.schema import SCHEMA_HELP, DccSchema, validate_s
 from healthcode.core.verify.dcc.stages import (
     FORMAT,
     PREFIX,
+    DccFormat,
+    DccSettings,
     check_key_usage,
     check_signer_validity,
-    verify_dcc,
-    verify_dcc_cose,
 )
-from healthcode.core.verify.dcc.trust import (
-    EKU_USAGES,
-    DscTrustList,
-    _eku_oids_lenient,  # noqa: F401  (tests read EKUs with it)
-    kid_of_der,
-)
+from healthcode.core.verify.dcc.trust import EKU_USAGES, DscTrustList, kid_of_der
 
 __all__ = [
     "EKU_USAGES",
     "FORMAT",
     "PREFIX",
     "SCHEMA_HELP",
+    "DccFormat",
     "DccSchema",
+    "DccSettings",
     "DscTrustList",
     "RuleOutcome",
     "check_key_usage",
@@ -65,6 +60,4 @@ __all__ = [
     "decode_dcc_claims",
     "kid_of_der",
     "validate_schema",
-    "verify_dcc",
-    "verify_dcc_cose",
 ]

@@ -12,7 +12,7 @@ from typing import Any
 
 from healthcode.core.codes.cose import CoseSign1
 from healthcode.core.codes.cwt import decode_claims, hcert_payload
-from healthcode.core.error_codes import ErrorCode, Stage
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import VerificationFailed
 
 __all__ = ["KINDS", "badges_of", "dcc_kind", "decode_dcc_claims", "subject_of"]
@@ -26,25 +26,19 @@ def decode_dcc_claims(msg: CoseSign1) -> tuple[dict[Any, Any], dict[str, Any]]:
     claims = decode_claims(msg.payload)
     payload = _jsonable(hcert_payload(claims))
     if not isinstance(payload, dict):
-        raise VerificationFailed(
-            ErrorCode.CWT_MALFORMED, "the DCC payload is not a map", stage=Stage.CLAIMS
-        )
+        raise VerificationFailed(ErrorCode.CWT_MALFORMED, "the DCC payload is not a map")
     return claims, payload
 
 
 def _jsonable(value: Any, depth: int = 0) -> Any:
     """CBOR values as JSON values (dates as ISO text); raises CWT_MALFORMED for the rest."""
     if depth > 32:
-        raise VerificationFailed(
-            ErrorCode.CWT_MALFORMED, "the payload nests too deep", stage=Stage.CLAIMS
-        )
+        raise VerificationFailed(ErrorCode.CWT_MALFORMED, "the payload nests too deep")
     if isinstance(value, Mapping):
         out = {}
         for k, v in value.items():
             if not isinstance(k, str):
-                raise VerificationFailed(
-                    ErrorCode.CWT_MALFORMED, f"payload key {k!r} is not text", stage=Stage.CLAIMS
-                )
+                raise VerificationFailed(ErrorCode.CWT_MALFORMED, f"payload key {k!r} is not text")
             out[k] = _jsonable(v, depth + 1)
         return out
     if isinstance(value, list | tuple):
@@ -55,9 +49,7 @@ def _jsonable(value: Any, depth: int = 0) -> Any:
         return value.isoformat().replace("+00:00", "Z")
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    raise VerificationFailed(
-        ErrorCode.CWT_MALFORMED, f"payload holds a {type(value).__name__}", stage=Stage.CLAIMS
-    )
+    raise VerificationFailed(ErrorCode.CWT_MALFORMED, f"payload holds a {type(value).__name__}")
 
 
 def dcc_kind(payload: Mapping[str, Any]) -> str | None:

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from healthcode.core import certlogic
 from healthcode.core.codes.cwt import ISS, to_instant
 from healthcode.core.errors import HealthcodeError
 from healthcode.core.verify.dcc.payload import dcc_kind
-from healthcode.core.verify.pipeline import VerifyContext
 
 __all__ = ["RuleOutcome", "check_rules", "external_data"]
 
@@ -63,8 +63,6 @@ def check_rules(
     the payload, its ``Country`` is the checkpoint's (when given) and ``now`` is within
     ``ValidFrom``..``ValidTo``. Only ``Engine: CERTLOGIC`` rules are run; others stay open.
     """
-    from healthcode.core import certlogic
-
     kind = dcc_kind(payload)
     data = {"payload": payload, "external": dict(external)}
     failed: list[RuleOutcome] = []
@@ -86,14 +84,21 @@ def check_rules(
 
 
 def external_data(
-    context: VerifyContext, claims: Mapping[Any, Any], kid: bytes, now: datetime
+    claims: Mapping[Any, Any],
+    kid: bytes,
+    *,
+    now: datetime,
+    value_sets: Mapping[str, Any],
+    country: str | None,
 ) -> dict[str, Any]:
+    """The ``external`` object EU business rules read (value sets, clock, country, the CWT's
+    times, issuer country and kid)."""
     exp = to_instant(claims, 4)
     iat = to_instant(claims, 6)
     return {
-        "valueSets": dict(context.value_sets),
+        "valueSets": dict(value_sets),
         "validationClock": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "countryCode": context.country or "",
+        "countryCode": country or "",
         "exp": exp.isoformat().replace("+00:00", "Z") if exp else None,
         "iat": iat.isoformat().replace("+00:00", "Z") if iat else None,
         "issuerCountryCode": claims.get(ISS) if isinstance(claims.get(ISS), str) else "",

@@ -2,30 +2,27 @@
 
 No maintained package ships the EU DCC schema, and the project does not copy it: give
 ``DCC.combined-schema.json`` (release 1.3.x of ehn-dcc-development/ehn-dcc-schema) as
-``options["dcc_schema"]`` (a :class:`DccSchema` or a path). Without it the stage fails closed
-with ``SCHEMA_UNAVAILABLE``, whose message says how to supply it.
+``DccSettings(schema=DccSchema.load(path))``. Without it the stage fails closed with
+``SCHEMA_UNAVAILABLE``, whose message says how to supply it.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import VerificationFailed
 from healthcode.core.verify.dcc.payload import dcc_kind
-from healthcode.core.verify.pipeline import VerifyContext
-from healthcode.core.verify.result import Stage
 
-__all__ = ["SCHEMA_HELP", "DccSchema", "schema_of", "validate_schema"]
+__all__ = ["SCHEMA_HELP", "DccSchema", "validate_schema"]
 
 #: How to supply the schema; part of the SCHEMA_UNAVAILABLE message.
 SCHEMA_HELP = (
     "give the EU DCC JSON schema DCC.combined-schema.json (release 1.3.x of "
-    "github.com/ehn-dcc-development/ehn-dcc-schema) as options['dcc_schema']; "
+    "github.com/ehn-dcc-development/ehn-dcc-schema) as DccSettings(schema=DccSchema.load(path)); "
     "on the command line: healthcode verify --dcc-schema FILE, or HEALTHCODE_DCC_SCHEMA=FILE"
 )
 
@@ -34,8 +31,8 @@ class DccSchema:
     """The EU DCC payload JSON Schema, compiled once.
 
     The schema is trust material like a DSC list: the checkpoint is given it (``load(path)``,
-    e.g. ``eu-dcc-schema/DCC.combined-schema.json`` release 1.3.3) and passes it in the context
-    as ``options["dcc_schema"]``; without one, the schema stage fails closed.
+    e.g. ``eu-dcc-schema/DCC.combined-schema.json`` release 1.3.3) and passes it as
+    ``DccSettings.schema``; without one, the schema stage fails closed.
     """
 
     def __init__(self, schema: dict[str, Any]) -> None:
@@ -44,8 +41,9 @@ class DccSchema:
         cls = jsonschema.validators.validator_for(schema)
         cls.check_schema(schema)
         self._validator = cls(schema)
-        # Speed: the Rust validator is ~30x faster than jsonschema on this schema; the pure
-        # Python one is the fallback and the reference (both run on every vector in the tests).
+        # Speed: the Rust validator is much faster on this schema (docs/benchmarks.md, EU DCC);
+        # the pure Python one is the fallback and the reference (both run on every vector in
+        # the tests, and a property test keeps them equal).
         self._fast: Any = None
         try:
             import jsonschema_rs
@@ -55,13 +53,8 @@ class DccSchema:
 
     @classmethod
     def load(cls, path: str | Path) -> DccSchema:
+        """The schema in a JSON file (``DCC.combined-schema.json``)."""
         return cls(json.loads(Path(path).read_text(encoding="utf-8")))
-
-    @classmethod
-    @cache
-    def cached(cls, path: str) -> DccSchema:
-        """One compiled schema per path for the process."""
-        return cls.load(path)
 
     def first_error(self, payload: Mapping[str, Any], *, reference: bool = False) -> str | None:
         """The first schema violation, None when valid; ``reference`` uses jsonschema."""
@@ -80,25 +73,19 @@ class DccSchema:
         return f"{where}: {error.message[:200]}"
 
 
-def schema_of(context: VerifyContext) -> DccSchema:
-    schema = context.options.get("dcc_schema")
-    if isinstance(schema, DccSchema):
-        return schema
-    if isinstance(schema, str | Path):
-        return DccSchema.cached(str(schema))
-    raise VerificationFailed(
-        ErrorCode.SCHEMA_UNAVAILABLE,
-        f"no EU DCC schema was given to the verifier: {SCHEMA_HELP}",
-        stage=Stage.SCHEMA,
-    )
+def validate_schema(payload: Mapping[str, Any], schema: DccSchema | None) -> None:
+    """The EU DCC JSON Schema, and exactly one group.
 
-
-def validate_schema(payload: Mapping[str, Any], schema: DccSchema) -> None:
-    """The EU DCC JSON Schema, and exactly one group; raises ``SCHEMA_INVALID`` (schema)."""
+    Raises ``SCHEMA_UNAVAILABLE`` when no schema was given, ``SCHEMA_INVALID`` when the payload
+    breaks it.
+    """
+    if schema is None:
+        raise VerificationFailed(
+            ErrorCode.SCHEMA_UNAVAILABLE,
+            f"no EU DCC schema was given to the verifier: {SCHEMA_HELP}",
+        )
     error = schema.first_error(payload)
     if error is not None:
-        raise VerificationFailed(ErrorCode.SCHEMA_INVALID, error, stage=Stage.SCHEMA)
+        raise VerificationFailed(ErrorCode.SCHEMA_INVALID, error)
     if dcc_kind(payload) is None:
-        raise VerificationFailed(
-            ErrorCode.SCHEMA_INVALID, "exactly one of v, t, r must be present", stage=Stage.SCHEMA
-        )
+        raise VerificationFailed(ErrorCode.SCHEMA_INVALID, "exactly one of v, t, r must be present")

@@ -1,4 +1,4 @@
-"""The EU DCC (``HC1:``) stages in the verifier pipeline; registers the format on import.
+"""The EU DCC (``HC1:``) format: :class:`DccFormat` and its typed :class:`DccSettings`.
 
 See :mod:`healthcode.core.verify.dcc` for the plan; the numbered comments mark its steps.
 """
@@ -6,20 +6,22 @@ See :mod:`healthcode.core.verify.dcc` for the plan; the numbered comments mark i
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from healthcode.core.codes.cwt import ISS, check_times
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import VerificationFailed
+from healthcode.core.keys import NO_KEYS, KeyStore, TrustedKey
 from healthcode.core.verify.dcc.payload import badges_of, dcc_kind, decode_dcc_claims, subject_of
 from healthcode.core.verify.dcc.rules import check_rules, external_data
-from healthcode.core.verify.dcc.schema import schema_of, validate_schema
-from healthcode.core.verify.keys import TrustedKey
-from healthcode.core.verify.pipeline import VerifyContext, register_format
-from healthcode.core.verify.result import Stage, VerificationResult
+from healthcode.core.verify.dcc.schema import DccSchema, validate_schema
+from healthcode.core.verify.result import VerificationResult
 from healthcode.core.verify.stages import (
+    DEFAULT_SKEW,
+    CoseParts,
     check_signature,
     decode_base45,
     decode_cose,
@@ -30,14 +32,26 @@ from healthcode.core.verify.stages import (
 __all__ = [
     "FORMAT",
     "PREFIX",
+    "DccFormat",
+    "DccSettings",
     "check_key_usage",
     "check_signer_validity",
-    "verify_dcc",
-    "verify_dcc_cose",
 ]
 
 PREFIX = "HC1:"
 FORMAT = "dcc"
+
+
+@dataclass(frozen=True, slots=True)
+class DccSettings:
+    """What a checkpoint gives the EU DCC format: DSCs, the payload schema, business rules."""
+
+    trust: KeyStore = NO_KEYS  # a DscTrustList
+    schema: DccSchema | None = None  # without it the schema stage fails closed
+    rules: Sequence[Mapping[str, Any]] = ()  # EU business rules (CertLogic), as dicts
+    value_sets: Mapping[str, Any] = field(default_factory=dict)
+    country: str | None = None  # the checkpoint's country, for country rules
+    skew: timedelta = DEFAULT_SKEW
 
 
 def check_signer_validity(
@@ -59,7 +73,6 @@ def check_signer_validity(
         raise VerificationFailed(
             ErrorCode.CWT_OUTSIDE_SIGNER_VALIDITY,
             f"issued at {issued_at.isoformat()}, before the signer's validity",
-            stage=Stage.CLAIMS,
         )
     if key.not_after is None or (expires_at is not None and expires_at <= key.not_after):
         return expires_at, None
@@ -67,7 +80,6 @@ def check_signer_validity(
         raise VerificationFailed(
             ErrorCode.CWT_OUTSIDE_SIGNER_VALIDITY,
             f"the signer's validity ended at {key.not_after.isoformat()}",
-            stage=Stage.CLAIMS,
         )
     stated = expires_at.isoformat() if expires_at else "no exp"
     return key.not_after, f"exp ({stated}) exceeds the signer's validity; expires with the signer"
@@ -80,78 +92,82 @@ def check_key_usage(key: TrustedKey, payload: Mapping[str, Any]) -> None:
         raise VerificationFailed(
             ErrorCode.KEY_USAGE_MISMATCH,
             f"the signer may sign {sorted(key.usages)} certificates, not {kind!r}",
-            stage=Stage.KEY_USAGE,
         )
 
 
-def verify_dcc(text: str, context: VerifyContext) -> VerificationResult:
-    """Verify one ``HC1:`` text; returns a valid result or raises VerificationFailed."""
-    # 1-3. prefix, Base45, zlib
-    cose_bytes = inflate(decode_base45(strip_prefix(text, PREFIX)))
-    return verify_dcc_cose(cose_bytes, context)
+@dataclass(frozen=True)
+class DccFormat:
+    """The EU DCC stages (the plan in :mod:`healthcode.core.verify.dcc`) over its settings."""
 
+    settings: DccSettings
+    parts: CoseParts = field(default_factory=CoseParts)
+    name: ClassVar[str] = FORMAT
+    prefix: ClassVar[str] = PREFIX
 
-def verify_dcc_cose(cose_bytes: bytes, context: VerifyContext) -> VerificationResult:
-    """Steps 4-9 of :func:`verify_dcc`, from the COSE bytes on."""
-    now = context.clock.now()
-    # 4. COSE
-    msg = decode_cose(cose_bytes)
-    # 5. signature: every DSC sharing the kid is tried
-    key = check_signature(msg, context.keys(FORMAT))
-    kid_b64 = base64.b64encode(key.kid).decode()
-    # 6. claims and times (the clock, then the signer's validity)
-    claims, payload = decode_dcc_claims(msg)
-    try:
-        issued_at, expires_at = check_times(claims, context.clock, skew=context.skew)
-        expires_at, exp_warning = check_signer_validity(
-            key, issued_at, expires_at, now=now, skew=context.skew
-        )
-    except VerificationFailed as exc:
-        exc.details.update(kid=kid_b64, payload=payload)
-        raise
-    iss = claims.get(ISS)
-    issuer = iss if isinstance(iss, str) else key.issuer
-    try:
-        # 7. the DSC's key usage
-        check_key_usage(key, payload)
-        # 8. schema
-        validate_schema(payload, schema_of(context))
-        # 9. acceptance rules
-        rules = context.acceptance_rules.get(FORMAT) or ()
-        if rules:
-            failed = check_rules(
-                rules,
-                payload,
-                external_data(context, claims, key.kid, now),
-                now=now,
-                country=context.country,
+    def verify(self, text: str, now: datetime) -> VerificationResult:
+        """Verify one ``HC1:`` text at ``now``; raises VerificationFailed at the first failure."""
+        # 1-3. prefix, Base45, zlib
+        data = decode_base45(strip_prefix(text, PREFIX), decode=self.parts.base45)
+        return self.verify_cose(inflate(data, max_size=self.parts.max_inflated_bytes), now)
+
+    def verify_cose(self, cose_bytes: bytes, now: datetime) -> VerificationResult:
+        """Steps 4-9, from the COSE bytes on."""
+        settings = self.settings
+        # 4. COSE
+        msg = decode_cose(cose_bytes, decode=self.parts.cose)
+        # 5. signature: every DSC sharing the kid is tried
+        key = check_signature(msg, settings.trust, check=self.parts.signature)
+        kid_b64 = base64.b64encode(key.kid).decode()
+        # 6. claims and times (the clock, then the signer's validity)
+        claims, payload = decode_dcc_claims(msg)
+        try:
+            issued_at, expires_at = check_times(claims, now, skew=settings.skew)
+            expires_at, exp_warning = check_signer_validity(
+                key, issued_at, expires_at, now=now, skew=settings.skew
             )
-            if failed:
-                raise VerificationFailed(
-                    ErrorCode.RULES_FAILED,
-                    "; ".join(f"{f.identifier} ({f.result}): {f.description}" for f in failed),
-                    stage=Stage.RULES,
-                    rules=",".join(f.identifier for f in failed),
-                )
-    except VerificationFailed as exc:
-        exc.details.update(kid=kid_b64, payload=payload, issuer=issuer)
-        raise
-    held = getattr(context.keys(FORMAT), "warnings", ())
-    warnings = tuple(w for w in held if key.kid.hex() in w) + (
-        (exp_warning,) if exp_warning else ()
-    )
-    return VerificationResult(
-        valid=True,
-        format=FORMAT,
-        issuer=issuer,
-        badges=badges_of(payload),
-        subject=subject_of(payload),
-        payload=payload,
-        issued_at=issued_at,
-        expires_at=expires_at,
-        kid=kid_b64,
-        warnings=tuple(warnings),
-    )
+        except VerificationFailed as exc:
+            exc.details.update(kid=kid_b64, payload=payload)
+            raise
+        iss = claims.get(ISS)
+        issuer = iss if isinstance(iss, str) else key.issuer
+        try:
+            # 7. the DSC's key usage
+            check_key_usage(key, payload)
+            # 8. schema
+            validate_schema(payload, settings.schema)
+            # 9. acceptance rules
+            self._check_rules(claims, payload, key, now)
+        except VerificationFailed as exc:
+            exc.details.update(kid=kid_b64, payload=payload, issuer=issuer)
+            raise
+        held = getattr(settings.trust, "warnings", ())
+        warnings = tuple(w for w in held if key.kid.hex() in w)
+        return VerificationResult(
+            valid=True,
+            format=FORMAT,
+            issuer=issuer,
+            badges=badges_of(payload),
+            subject=subject_of(payload),
+            payload=payload,
+            issued_at=issued_at,
+            expires_at=expires_at,
+            kid=kid_b64,
+            warnings=warnings + ((exp_warning,) if exp_warning else ()),
+        )
 
-
-register_format(PREFIX, FORMAT, verify_dcc)
+    def _check_rules(
+        self, claims: Mapping[Any, Any], payload: Mapping[str, Any], key: TrustedKey, now: datetime
+    ) -> None:
+        settings = self.settings
+        if not settings.rules:
+            return
+        external = external_data(
+            claims, key.kid, now=now, value_sets=settings.value_sets, country=settings.country
+        )
+        failed = check_rules(settings.rules, payload, external, now=now, country=settings.country)
+        if failed:
+            raise VerificationFailed(
+                ErrorCode.RULES_FAILED,
+                "; ".join(f"{f.identifier} ({f.result}): {f.description}" for f in failed),
+                rules=",".join(f.identifier for f in failed),
+            )

@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import TrustError
-from healthcode.core.verify.keys import TrustedKey
+from healthcode.core.keys import TrustedKey
 
 __all__ = ["EKU_USAGES", "DscTrustList", "kid_of_der"]
 
