@@ -89,7 +89,7 @@ def _array(items: list[Node]) -> Node:
     if all(i.const for i in items):
         return constant([i.value for i in items])
     fns = [i.fn for i in items]
-    return Node(lambda d: [f(d) for f in fns])
+    return Node(lambda d: [f(d) for f in fns], gen=codegen.array_gen(items))
 
 
 def _var(path: str) -> Node:

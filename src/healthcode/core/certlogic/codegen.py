@@ -38,6 +38,7 @@ from healthcode.core.errors import CertLogicError
 __all__ = [
     "Writer",
     "and_gen",
+    "array_gen",
     "compare_gen",
     "date_gen",
     "equals_gen",
@@ -255,6 +256,18 @@ def date_gen(operand: Node, cached: Fn, date_of_value: Fn) -> Gen:
         w.line(indent + 1, f"{target} = {w.bind(cached)}({s})")
         w.line(indent, "else:")
         w.line(indent + 1, f"{target} = {w.bind(date_of_value)}({s})")
+
+    return gen
+
+
+def array_gen(items: list[Node]) -> Gen:
+    """An array literal with parts that are not constants: a new list each time."""
+
+    def gen(w: Writer, target: str, indent: int) -> None:
+        names = [w.tmp() for _ in items]
+        for item, name in zip(items, names, strict=True):
+            w.emit(item, name, indent)
+        w.line(indent, f"{target} = [{', '.join(names)}]")
 
     return gen
 

@@ -1,10 +1,11 @@
-"""``in`` against a large array of strings from the data (a value set): a set lookup.
+"""``in`` with a string against an array from the data (a value set): a set lookup.
 
 The plain reference is :func:`healthcode.core.certlogic.values.member` (one strict comparison
 per element). The DCC business rules test a code against value sets of a few hundred codes on
 every evaluation, so for a string and an array of at least :data:`VALUE_SET_MIN` elements the
-array's strings are put in a ``frozenset`` once per distinct content and looked up
-(docs/benchmarks.md gives what it saves). A property test keeps the two equal.
+array's strings are put in a ``frozenset`` once per distinct content and looked up; a shorter
+array is searched by Python's ``in`` (for JSON values a string equals only the same string).
+docs/benchmarks.md gives what it saves; a property test keeps the two equal.
 
 >>> member_of_array("b", ["a", "b"]), member_of_array(1, [1.0])
 (True, True)
@@ -42,8 +43,10 @@ def member_of_array(x: Any, array: Any) -> bool:
             ErrorCode.CERTLOGIC_NOT_AN_ARRAY,
             f'right-hand side of an "in" operation must be an array, got {js_str(array)}',
         )
-    if type(x) is not str or len(array) < VALUE_SET_MIN:
+    if type(x) is not str:
         return member(x, array)
+    if len(array) < VALUE_SET_MIN:
+        return x in array  # a string equals nothing but the same string (JSON values)
     try:
         strings = _strings(tuple(array))
     except TypeError:  # an unhashable element (an array or object)

@@ -270,48 +270,35 @@ def evaluate(ruleset: RuleSet, summary: Mapping[str, Any], *, clock: Clock) -> E
     data = {"now": now, "facts": summary}
     reasons: list[Reason] = []
     checks: list[Reason] = []
-    changes: list[datetime] = []
+    changes: list[datetime | None] = []
     for c in compile_ruleset(ruleset).rules:
-        reason, change = _apply(c, summary, data, now)
-        if change is not None and change > now:
-            changes.append(change)
-        if reason is not None:
-            (checks if reason.effect == "check" else reasons).append(reason)
-    colour = max((r.effect for r in reasons), key=SEVERITY.__getitem__, default="green")
-    sampled = summary.get("nat_last_negative")
-    sampled_at = None if sampled is None else parse_instant(sampled).astimezone(UTC)
-    window, window_end = nat_window(ruleset.nat_windows_hours, sampled_at, now)
-    if window_end is not None:
-        changes.append(window_end)
-    badges = Badges(
-        nat_window_hours=window,
-        nat_sampled_at=sampled_at if window is not None else None,
-        vaccine_doses=int(summary.get("vaccine_doses") or 0),
-        antibody_igg=summary.get("antibody_igg"),
-    )
+        rule = c.rule
+        if _run(c.condition, data, rule, "condition"):
+            reason = _reason(
+                rule, summary, _time_of(c.until, rule.until_reads, summary, data, rule, "until")
+            )
+            (checks if rule.effect == "check" else reasons).append(reason)
+            changes.append(reason.until)
+        else:
+            changes.append(_time_of(c.starts, rule.starts_reads, summary, data, rule, "starts"))
+    badges, window_end = _badges(ruleset, summary, now)
+    later = [t for t in (*changes, window_end) if t is not None and t > now]
     reasons.sort(key=lambda r: (-SEVERITY[r.effect], r.rule_id))
     return Evaluation(
-        colour=colour,
+        colour=max((r.effect for r in reasons), key=SEVERITY.__getitem__, default="green"),
         reasons=tuple(reasons),
         checks=tuple(checks),
         badges=badges,
-        until=min(changes) if changes else None,
+        until=min(later) if later else None,
         at=now,
         ruleset="+".join([f"{ruleset.id}@{ruleset.version}", *ruleset.overlays]),
         digest=ruleset.digest,
     )
 
 
-def _apply(
-    c: _CompiledRule, summary: Mapping[str, Any], data: Any, now: datetime
-) -> tuple[Reason | None, datetime | None]:
-    """One rule on one facts document: its reason when it holds (else ``None``), and the time
-    it would change its answer (its ``until`` when it holds, its ``starts`` when not)."""
-    rule = c.rule
-    if not _run(c.condition, data, rule, "condition"):
-        return None, _time_of(c.starts, rule.starts_reads, summary, data, rule, "starts")
-    until = _time_of(c.until, rule.until_reads, summary, data, rule, "until")
-    reason = Reason(
+def _reason(rule: Rule, summary: Mapping[str, Any], until: datetime | None) -> Reason:
+    """Why ``rule`` holds for these facts, with the facts it read."""
+    return Reason(
         rule_id=rule.id,
         rule_version=rule.version,
         origin=rule.origin,
@@ -324,7 +311,22 @@ def _apply(
         follow_up=rule.follow_up,
         supporting={name: summary.get(name) for name in rule.reads},
     )
-    return reason, until
+
+
+def _badges(
+    ruleset: RuleSet, summary: Mapping[str, Any], now: datetime
+) -> tuple[Badges, datetime | None]:
+    """The badges of these facts, and when the NAT window badge ends."""
+    sampled = summary.get("nat_last_negative")
+    sampled_at = None if sampled is None else parse_instant(sampled).astimezone(UTC)
+    window, window_end = nat_window(ruleset.nat_windows_hours, sampled_at, now)
+    badges = Badges(
+        nat_window_hours=window,
+        nat_sampled_at=sampled_at if window is not None else None,
+        vaccine_doses=int(summary.get("vaccine_doses") or 0),
+        antibody_igg=summary.get("antibody_igg"),
+    )
+    return badges, window_end
 
 
 def evaluate_person(
