@@ -27,14 +27,19 @@ from healthcode.core.errors import ConfigError
 __all__ = ["ENVIRONMENT", "ConfigError", "Settings", "load"]
 
 
-def _key32(text: str) -> bytes:
-    """A 256-bit key, base64 (standard or URL-safe, padding optional)."""
+def _base64(text: str) -> bytes:
+    """Base64, standard or URL-safe, padding optional."""
     raw = text.strip()
     raw += "=" * (-len(raw) % 4)
     try:
-        key = base64.b64decode(raw.replace("-", "+").replace("_", "/"), validate=True)
+        return base64.b64decode(raw.replace("-", "+").replace("_", "/"), validate=True)
     except binascii.Error as exc:
         raise ValueError("is not base64") from exc
+
+
+def _key32(text: str) -> bytes:
+    """A 256-bit key (AES-256), base64."""
+    key = _base64(text)
     if len(key) != 32:
         raise ValueError(f"must decode to 32 bytes (AES-256), got {len(key)}")
     return key
@@ -42,12 +47,7 @@ def _key32(text: str) -> bytes:
 
 def _key_at_least_32(text: str) -> bytes:
     """A secret of at least 256 bits, base64."""
-    raw = text.strip()
-    raw += "=" * (-len(raw) % 4)
-    try:
-        key = base64.b64decode(raw.replace("-", "+").replace("_", "/"), validate=True)
-    except binascii.Error as exc:
-        raise ValueError("is not base64") from exc
+    key = _base64(text)
     if len(key) < 32:
         raise ValueError(f"must decode to at least 32 bytes, got {len(key)}")
     return key

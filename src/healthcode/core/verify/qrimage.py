@@ -37,7 +37,11 @@ def decode_image(data: bytes) -> list[str]:
                 )
             image.load()
             gray = image.convert("L")
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+    except UnidentifiedImageError as exc:
+        raise VerificationFailed(
+            ErrorCode.QR_UNREADABLE, "not a picture format that can be read (PNG, JPEG, GIF, ...)"
+        ) from exc
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise VerificationFailed(ErrorCode.QR_UNREADABLE, f"not a readable picture: {exc}") from exc
     results = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode)  # type: ignore[arg-type]
     texts = [r.text for r in results if r.valid and r.text]
