@@ -29,6 +29,7 @@ present; otherwise it gives no time. Only times strictly after ``now`` count.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -174,19 +175,12 @@ class CompiledRuleSet:
     rules: tuple[_CompiledRule, ...]
 
 
-_COMPILED: dict[int, CompiledRuleSet] = {}
-#: Compiled rule sets kept (a process holds a handful: the national one and its overlays).
-_MAX_COMPILED = 32
-
-
+@functools.lru_cache(maxsize=32)  # a process holds a handful: the national one and overlays
 def compile_ruleset(ruleset: RuleSet) -> CompiledRuleSet:
-    """Compile every condition, until and starts expression of ``ruleset`` (cached per object).
+    """Compile every condition, until and starts expression of ``ruleset`` (kept per object).
 
     Raises RuleSetError ``RULE_CERTLOGIC`` when an expression does not compile.
     """
-    cached = _COMPILED.get(id(ruleset))
-    if cached is not None and cached.ruleset is ruleset:
-        return cached
     out = []
     for rule in ruleset.rules:
         try:
@@ -202,11 +196,7 @@ def compile_ruleset(ruleset: RuleSet) -> CompiledRuleSet:
             raise RuleSetError(
                 ErrorCode.RULE_CERTLOGIC, f"rule {rule.id}: {exc.message}", rule=rule.id
             ) from exc
-    compiled = CompiledRuleSet(ruleset, tuple(out))
-    if len(_COMPILED) >= _MAX_COMPILED:
-        _COMPILED.clear()
-    _COMPILED[id(ruleset)] = compiled
-    return compiled
+    return CompiledRuleSet(ruleset, tuple(out))
 
 
 def nat_window(
