@@ -515,3 +515,13 @@ def test_id_type_lookup_matches_the_enum(value: str) -> None:
     except InvalidInput as exc:
         code = exc.code
     assert (code == "ID_TYPE_UNKNOWN") is (not known)
+
+
+def test_public_surface() -> None:
+    from types import ModuleType
+
+    assert sorted(identity.__all__) == sorted(
+        name
+        for name, value in vars(identity).items()
+        if not name.startswith("_") and not isinstance(value, ModuleType)
+    )
