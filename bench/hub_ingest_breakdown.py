@@ -4,7 +4,7 @@
 
 Runs ``IngestService.submit`` on valid NAT results (bench.hub_common) into a fresh PostgreSQL
 schema, with the main parts of the ingest path wrapped by timers (``time.process_time`` for
-this process's CPU, ``time.perf_counter`` for wall time). Parts nest (``_store`` holds the
+this process's CPU, ``time.perf_counter`` for wall time). Parts nest (``_once`` holds the
 statements, which hold the array literals), so the rows do not add up; wall time beyond CPU in
 a statement is the server's work and the round trips. The wrappers cost ~0.3 µs a call.
 """
@@ -20,9 +20,9 @@ from typing import Any
 
 from bench.hub_common import DEFAULT_URL, nat_records, pg_schema, schema_url
 from bench.hub_ingest import _hub
-from healthcode.hub import feeds, ingest, records
+from healthcode.hub import feeds, ingest
 from healthcode.hub.ingest import IngestService, Located
-from healthcode.store import bulk, crypto
+from healthcode.store import bulk, crypto, feed_writer, record_writer
 
 CPU: dict[str, float] = defaultdict(float)
 WALL: dict[str, float] = defaultdict(float)
@@ -44,13 +44,14 @@ def _timed(owner: Any, name: str, label: str) -> None:
 
 
 PARTS = [
-    (IngestService, "_parse_all", "validation (RecordParser.parse)"),
-    (IngestService, "_store", "store: the whole transaction"),
-    (ingest, "insert_unnest", "  statements (records, identities)"),
+    (ingest, "parse_batch", "validation (RecordParser.parse)"),
+    (IngestService, "_once", "store: the whole transaction"),
+    (record_writer, "insert_unnest", "  statements (records, identities)"),
     (IngestService, "_upsert_identities", "  identities (rows, AES-GCM, upsert)"),
     (crypto.FieldCipher, "encrypt_many", "    AES-GCM"),
-    (feeds, "append", "  feed entries (counters, insert)"),
-    (records.ParsedRecord, "feed_json", "    feed payload JSON"),
+    (feeds.Feeds, "append", "  feed entries (counters, insert)"),
+    (feed_writer, "insert_unnest", "    feed statements"),
+    (bulk, "_json", "    JSON of payloads (all statements)"),
     (bulk, "array_literal", "  array literals (all statements)"),
 ]
 

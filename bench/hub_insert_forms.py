@@ -19,6 +19,7 @@ end), once per statement form; the figure is the user + system CPU of the connec
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 from datetime import UTC, datetime
@@ -71,7 +72,7 @@ def _params(batch: list[ParsedRecord], now: str) -> dict[str, Any]:
         "ps": array_literal([p.pseudonym for p in batch]),
         "pr": array_literal([(p.home_region or "11")[:2] + "0000" for p in batch]),
         "oc": array_literal([p.occurred_at for p in batch]),
-        "pl": array_literal([p.fact_json for p in batch]),
+        "pl": array_literal([json.dumps(p.fact, ensure_ascii=False) for p in batch]),
         "now": now,
     }
 

@@ -11,11 +11,10 @@ import pytest
 from hub_testdata import nat, resident_id
 from sqlalchemy import func, select
 
-from healthcode.hub import ingest
-from healthcode.hub.ingest import OPTIMISTIC_MIN
 from healthcode.hub.services import Hub
 from healthcode.store.crypto import FieldCipher
 from healthcode.store.models import FeedEntry, Identity, Record
+from healthcode.store.record_writer import OPTIMISTIC_MIN, PostgresRecordWriter
 
 Org = Callable[..., dict[str, str]]
 
@@ -135,14 +134,14 @@ def test_large_batches_retry_overlap_and_conflict_like_small_ones(
     # Batches of OPTIMISTIC_MIN records or more first try a plain insert on PostgreSQL; a
     # stored key sends them down the ON CONFLICT path, with the same answers.
     tried: list[bool] = []
-    plain = ingest._insert_new_records
+    plain = PostgresRecordWriter.insert_all
 
     def spy(*args: Any) -> Any:
         out = plain(*args)
         tried.append(out is not None)
         return out
 
-    monkeypatch.setattr(ingest, "_insert_new_records", spy)
+    monkeypatch.setattr(PostgresRecordWriter, "insert_all", staticmethod(spy))
     lab = org("lab")
     n = OPTIMISTIC_MIN + 6
     batch = [nat(f"L{i}", resident_id(seq=f"{i:03d}")) for i in range(n)]

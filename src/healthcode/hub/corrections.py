@@ -16,6 +16,8 @@ withdrawal answers the version already stored.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -24,10 +26,11 @@ from sqlalchemy.orm import Session
 from healthcode.core.clock import Clock
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import AccessDenied, InvalidInput
-from healthcode.hub import feeds
 from healthcode.hub.access import require
+from healthcode.hub.feeds import Feeds, NewEntry
+from healthcode.hub.fields import required_text
 from healthcode.hub.orgs import Principal
-from healthcode.hub.records import RECORD_ID_MAX, RecordParser
+from healthcode.hub.records import RECORD_ID_MAX, ParsedRecord, RecordParser
 from healthcode.store.db import Database
 from healthcode.store.models import CORRECTION_ACTIONS, AuditEvent, Record, RecordVersion
 
@@ -36,26 +39,32 @@ __all__ = ["REASON_MAX", "CorrectionService", "correction_data"]
 REASON_MAX = 500
 
 
-def _reason(raw: dict[str, Any]) -> str:
-    reason = raw.get("reason")
-    if not isinstance(reason, str) or not reason.strip():
+def _is_retry(record: Record, latest: RecordVersion | None, parsed: ParsedRecord | None) -> bool:
+    """Whether the change asked for is the latest version already (a retry). Raises
+    InvalidInput RECORD_WITHDRAWN, CORRECTION_IDENTITY_CHANGED, CORRECTION_NO_CHANGE."""
+    if latest is not None and latest.action == "withdraw":
+        if parsed is None:
+            return True
         raise InvalidInput(
-            ErrorCode.FIELD_MISSING, "reason: why the record changes", field="reason"
+            ErrorCode.RECORD_WITHDRAWN,
+            f"record_id {record.natural_key!r} was withdrawn",
+            field="record_id",
         )
-    if len(reason.strip()) > REASON_MAX:
+    if parsed is None:
+        return False
+    if parsed.pseudonym != record.pseudonym:
         raise InvalidInput(
-            ErrorCode.FIELD_TOO_LONG, f"reason is longer than {REASON_MAX}", field="reason"
+            ErrorCode.CORRECTION_IDENTITY_CHANGED,
+            "a correction may not change the person; withdraw and submit anew",
+            field="record.id_number",
         )
-    return reason.strip()
-
-
-def _record_id(raw: dict[str, Any]) -> str:
-    value = raw.get("record_id")
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(ErrorCode.FIELD_MISSING, "record_id is required", field="record_id")
-    if len(value.strip()) > RECORD_ID_MAX:
-        raise InvalidInput(ErrorCode.FIELD_TOO_LONG, "record_id is too long", field="record_id")
-    return value.strip()
+    if latest is not None:
+        return parsed.digest == latest.digest
+    if parsed.digest == record.digest:
+        raise InvalidInput(
+            ErrorCode.CORRECTION_NO_CHANGE, "the record is unchanged", field="record"
+        )
+    return False
 
 
 def _withdrawn(previous: str) -> str:
@@ -73,23 +82,23 @@ def _answer(record: Record, version: RecordVersion) -> dict[str, Any]:
 
 
 def correction_data(record: Record, version: RecordVersion) -> dict[str, Any]:
-    """The ``data`` of a ``correction`` feed entry (also when replayed on registration)."""
+    """The ``data`` of a ``correction`` feed entry (also when replayed on registration): the
+    answer without the submitter's ``record_id``, with the reason, pseudonym and fact."""
+    data = {k: v for k, v in _answer(record, version).items() if k != "record_id"}
     return {
-        "record": record.id,
-        "kind": record.kind,
-        "version": version.version,
-        "action": version.action,
+        **data,
         "reason": version.reason,
         "pseudonym": record.pseudonym,
         "fact": version.payload,
     }
 
 
+@dataclass(kw_only=True, eq=False)
 class CorrectionService:
-    def __init__(self, *, db: Database, clock: Clock, parser: RecordParser) -> None:
-        self.db = db
-        self.clock = clock
-        self.parser = parser
+    db: Database
+    clock: Clock
+    feeds: Feeds
+    parser: RecordParser
 
     def submit(self, principal: Principal, kind: str, raw: dict[str, Any]) -> dict[str, Any]:
         """Correct (``action: "correct"``, with the whole ``record``) or withdraw one's record.
@@ -105,27 +114,12 @@ class CorrectionService:
             raise InvalidInput(
                 ErrorCode.VALUE_NOT_IN_SET, "action is correct or withdraw", field="action"
             )
-        record_id = _record_id(raw)
-        reason = _reason(raw)
-        parsed = None
-        if action == "correct":
-            body = raw.get("record")
-            if not isinstance(body, dict):
-                raise InvalidInput(
-                    ErrorCode.FIELD_MISSING, "record: the whole corrected record", field="record"
-                )
-            defaults = {"lab": principal.name} if kind in ("nat", "antibody") else {}
-            try:
-                parsed = self.parser.parse(
-                    kind, {**body, "record_id": record_id}, defaults=defaults
-                )
-            except InvalidInput as exc:
-                field = exc.details.get("field")
-                details = {**exc.details, "field": f"record.{field}" if field else "record"}
-                raise InvalidInput(exc.code, exc.message, **details) from exc
+        record_id = required_text(raw, "record_id", RECORD_ID_MAX)
+        reason = required_text(raw, "reason", REASON_MAX, what="why the record changes")
+        parsed = self._corrected(principal, kind, record_id, raw) if action == "correct" else None
         now = self.clock.now()
         with self.db.write() as s:
-            feeds.hold_routing(s)  # record.province is read under it (registrations move it)
+            self.feeds.hold_routing(s)  # record.province is read under it (registrations move it)
             record = self._own_record(s, principal, kind, record_id)
             latest = s.execute(
                 select(RecordVersion)
@@ -133,67 +127,75 @@ class CorrectionService:
                 .order_by(RecordVersion.version.desc())
                 .limit(1)
             ).scalar_one_or_none()
-            if latest is not None and latest.action == "withdraw":
-                if action == "withdraw":
-                    return _answer(record, latest)  # a retry
-                raise InvalidInput(
-                    ErrorCode.RECORD_WITHDRAWN,
-                    f"record_id {record_id!r} was withdrawn",
-                    field="record_id",
-                )
-            if parsed is not None:
-                if parsed.pseudonym != record.pseudonym:
-                    raise InvalidInput(
-                        ErrorCode.CORRECTION_IDENTITY_CHANGED,
-                        "a correction may not change the person; withdraw and submit anew",
-                        field="record.id_number",
-                    )
-                if latest is not None and parsed.digest == latest.digest:
-                    return _answer(record, latest)  # a retry
-                if latest is None and parsed.digest == record.digest:
-                    raise InvalidInput(
-                        ErrorCode.CORRECTION_NO_CHANGE, "the record is unchanged", field="record"
-                    )
-            previous = latest.digest if latest is not None else record.digest
-            version = RecordVersion(
-                record_id=record.id,
-                version=(latest.version if latest is not None else 1) + 1,
-                action=action,
-                org_id=principal.org_id,
-                reason=reason,
-                digest=parsed.digest if parsed is not None else _withdrawn(previous),
-                payload=parsed.fact if parsed is not None else None,
-                created_at=now,
-            )
-            s.add(version)
-            s.flush()
-            data = correction_data(record, version)
-            feeds.append(
-                s,
-                [
-                    feeds.NewEntry(
-                        province=record.province, kind="correction", ref_id=version.id, payload=data
-                    )
-                ],
-                now=now,
-            )
-            s.add(
-                AuditEvent(
-                    at=now,
-                    org_id=principal.org_id,
-                    action=f"record.{action}",
-                    target=f"record:{record.id}",
-                    details={
-                        "kind": kind,
-                        "record_id": record_id,
-                        "version": version.version,
-                        "reason": reason,
-                        "previous_digest": previous,
-                        "digest": version.digest,
-                    },
-                )
-            )
+            if _is_retry(record, latest, parsed):
+                assert latest is not None
+                return _answer(record, latest)
+            version = self._add_version(s, principal, record, latest, parsed, reason, now)
             return _answer(record, version)
+
+    def _corrected(
+        self, principal: Principal, kind: str, record_id: str, raw: dict[str, Any]
+    ) -> ParsedRecord:
+        """The corrected record, checked; its errors name fields as ``record.<name>``."""
+        body = raw.get("record")
+        if not isinstance(body, dict):
+            raise InvalidInput(
+                ErrorCode.FIELD_MISSING, "record: the whole corrected record", field="record"
+            )
+        defaults = {"lab": principal.name} if kind in ("nat", "antibody") else {}
+        try:
+            return self.parser.parse(kind, {**body, "record_id": record_id}, defaults=defaults)
+        except InvalidInput as exc:
+            field = exc.details.get("field")
+            details = {**exc.details, "field": f"record.{field}" if field else "record"}
+            raise InvalidInput(exc.code, exc.message, **details) from exc
+
+    def _add_version(
+        self,
+        s: Session,
+        principal: Principal,
+        record: Record,
+        latest: RecordVersion | None,
+        parsed: ParsedRecord | None,
+        reason: str,
+        now: datetime,
+    ) -> RecordVersion:
+        """The next version of ``record`` (``parsed``: corrected, None: withdrawn), sent to the
+        province holding the record and written to the audit log."""
+        previous = latest.digest if latest is not None else record.digest
+        version = RecordVersion(
+            record_id=record.id,
+            version=(latest.version if latest is not None else 1) + 1,
+            action="correct" if parsed is not None else "withdraw",
+            org_id=principal.org_id,
+            reason=reason,
+            digest=parsed.digest if parsed is not None else _withdrawn(previous),
+            payload=parsed.fact if parsed is not None else None,
+            created_at=now,
+        )
+        s.add(version)
+        s.flush()
+        entry = NewEntry(
+            record.province, "correction", version.id, correction_data(record, version)
+        )
+        self.feeds.append(s, [entry], now=now)
+        s.add(
+            AuditEvent(
+                at=now,
+                org_id=principal.org_id,
+                action=f"record.{version.action}",
+                target=f"record:{record.id}",
+                details={
+                    "kind": record.kind,
+                    "record_id": record.natural_key,
+                    "version": version.version,
+                    "reason": reason,
+                    "previous_digest": previous,
+                    "digest": version.digest,
+                },
+            )
+        )
+        return version
 
     @staticmethod
     def _own_record(s: Session, principal: Principal, kind: str, record_id: str) -> Record:

@@ -10,24 +10,25 @@ entry carries ``seq`` (and the record id), so applying it twice is detectable.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from healthcode.core import regions
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
-from healthcode.store.bulk import JsonText, insert_unnest, is_postgresql
+from healthcode.hub.access import require, require_own_feed
+from healthcode.hub.orgs import Principal
+from healthcode.store.db import Database
+from healthcode.store.feed_writer import FeedWriter, feed_writer
 from healthcode.store.models import FeedCounter, FeedEntry
 
-__all__ = ["ALL_PROVINCES", "FeedPage", "NewEntry", "append", "hold_routing", "read_page"]
+__all__ = ["ALL_PROVINCES", "FeedPage", "Feeds", "NewEntry", "read_page"]
 
 #: Every provincial unit of GB/T 2260: risk-area changes go to all of them.
 ALL_PROVINCES: tuple[str, ...] = tuple(r.code for r in regions.all_regions("province"))
@@ -38,7 +39,7 @@ class NewEntry:
     province: str
     kind: str
     ref_id: int
-    payload: dict[str, Any] | JsonText  # JsonText: already encoded (a batch's records)
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,91 +50,68 @@ class FeedPage:
     more: bool
 
 
-#: The advisory lock key that orders routing against registrations (``hold_routing``).
-ROUTING_LOCK = 0x68_63_72_6F_75_74  # "hcrout"
+class Feeds:
+    """Every province's feed: appended to by the writing services in their transactions, read
+    by provinces. Its SQL is the store's ``FeedWriter`` for the database's dialect."""
 
+    def __init__(self, *, db: Database, page_max: int) -> None:
+        self.db = db
+        self.page_max = page_max
+        self.writer: FeedWriter = feed_writer(db.dialect)
 
-def hold_routing(session: Session, *, exclusive: bool = False) -> None:
-    """Order this transaction against registrations, on PostgreSQL (SQLite writers are
-    serialised already). Writers that route to a province (ingest, corrections) hold the lock
-    shared, so they run side by side; a registration holds it exclusively, so it waits for
-    every write in flight and replays what they stored, and writes that start later see the
-    registration when they route. Without it, a record routed by the registration it could
-    see, committed after the registration replayed the person's records, would never reach
-    the person's new province. Taken first in the transaction, before anything is routed."""
-    if not is_postgresql(session):
-        return
-    fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-    session.connection().exec_driver_sql(f"SELECT {fn}({ROUTING_LOCK})")
+    def hold_routing(self, session: Session, *, exclusive: bool = False) -> None:
+        """Order this transaction against registrations, on PostgreSQL (SQLite writers are
+        serialised already). Writers that route to a province (ingest, corrections) hold the
+        lock shared, so they run side by side; a registration holds it exclusively, so it waits
+        for every write in flight and replays what they stored, and writes that start later see
+        the registration when they route. Without it, a record routed by the registration it
+        could see, committed after the registration replayed the person's records, would never
+        reach the person's new province. Taken first in the transaction, before anything is
+        routed."""
+        self.writer.hold_routing(session, exclusive=exclusive)
 
+    def append(self, session: Session, entries: Sequence[NewEntry], *, now: datetime) -> None:
+        """Append ``entries`` to their provinces' feeds, inside the caller's transaction: each
+        province's entries numbered on from its counter, in the order given."""
+        by_province: dict[str, list[NewEntry]] = defaultdict(list)
+        for entry in entries:
+            by_province[entry.province].append(entry)
+        lasts = self.writer.advance(session, {p: len(g) for p, g in by_province.items()})
+        rows: list[dict[str, Any]] = []
+        for province in sorted(by_province):
+            group = by_province[province]
+            first = lasts[province] - len(group) + 1
+            rows.extend(
+                {
+                    "province": province,
+                    "seq": first + i,
+                    "kind": e.kind,
+                    "ref_id": e.ref_id,
+                    "payload": e.payload,
+                    "created_at": now,
+                }
+                for i, e in enumerate(group)
+            )
+        self.writer.insert(session, rows)
 
-def _insert_ignore(session: Session, province: str) -> None:
-    dialect = session.get_bind().dialect.name
-    stmt: Any
-    if dialect == "postgresql":
-        stmt = postgresql.insert(FeedCounter).on_conflict_do_nothing()
-    else:
-        stmt = sqlite.insert(FeedCounter).on_conflict_do_nothing()
-    session.execute(stmt.values(province=province, last_seq=0, purged_through=0))
+    def page(
+        self, principal: Principal, province: str, *, after: int, limit: int
+    ) -> dict[str, Any]:
+        """The answer to a province reading its feed: ``{"province", "entries", "next",
+        "more"}``, at most ``limit`` (and the configured page maximum) entries.
 
-
-def append(session: Session, entries: Sequence[NewEntry], *, now: datetime) -> None:
-    """Append ``entries`` to their provinces' feeds, inside the caller's transaction."""
-    by_province: dict[str, list[NewEntry]] = defaultdict(list)
-    for entry in entries:
-        by_province[entry.province].append(entry)
-    rows: list[dict[str, Any]] = []
-    postgres = is_postgresql(session)
-    lasts = _bump_counters_pg(session, by_province) if postgres else {}
-    for province in sorted(by_province):  # one lock order for every writer: no deadlocks
-        group = by_province[province]
-        if postgres:
-            last = lasts[province]
-        else:
-            _insert_ignore(session, province)
-            last = session.execute(
-                update(FeedCounter)
-                .where(FeedCounter.province == province)
-                .values(last_seq=FeedCounter.last_seq + len(group))
-                .returning(FeedCounter.last_seq)
-            ).scalar_one()
-        first = last - len(group) + 1
-        rows.extend(
-            {
-                "province": province,
-                "seq": first + i,
-                "kind": e.kind,
-                "ref_id": e.ref_id,
-                "payload": e.payload,
-                "created_at": now,
-            }
-            for i, e in enumerate(group)
-        )
-    if rows and postgres:
-        insert_unnest(session, FeedEntry.__table__, rows)
-    elif rows:
-        for row in rows:
-            if type(row["payload"]) is JsonText:
-                row["payload"] = json.loads(row["payload"])
-        session.execute(insert(FeedEntry), rows)
-
-
-def _bump_counters_pg(session: Session, groups: dict[str, list[NewEntry]]) -> dict[str, int]:
-    """PostgreSQL: every province's counter created or advanced in one statement; the rows
-    are taken in province order (the order of the array), as the per-province path does."""
-    provinces = sorted(groups)
-    counters = [{"province": p, "last_seq": len(groups[p]), "purged_through": 0} for p in provinces]
-    returned = insert_unnest(
-        session,
-        FeedCounter.__table__,
-        counters,
-        on_conflict=(
-            "ON CONFLICT (province) DO UPDATE"
-            " SET last_seq = feed_counters.last_seq + excluded.last_seq"
-        ),
-        returning=("province", "last_seq"),
-    )
-    return {province: int(last) for province, last in returned}
+        Raises AccessDenied KIND_NOT_ALLOWED, FEED_NOT_OWN; what ``read_page`` raises.
+        """
+        require(principal, "feed:read")
+        require_own_feed(principal, province)
+        with self.db.read() as s:
+            page = read_page(s, province, after=after, limit=min(limit, self.page_max))
+        return {
+            "province": page.province,
+            "entries": page.entries,
+            "next": page.next_cursor,
+            "more": page.more,
+        }
 
 
 def read_page(session: Session, province: str, *, after: int, limit: int) -> FeedPage:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
-from healthcode.hub.ingest import Located
+from healthcode.hub.batches import MAX_ERRORS_LISTED, Located
 
 __all__ = ["CSV_COLUMNS", "decode_text", "parse_csv", "parse_json_array", "parse_ndjson"]
 
@@ -82,20 +83,33 @@ def parse_ndjson(raw: bytes) -> list[Located]:
         except json.JSONDecodeError as exc:
             errors.append({"line": number, "code": ErrorCode.JSON_INVALID, "message": exc.msg})
     if errors:
-        raise InvalidInput(
-            ErrorCode.BATCH_INVALID,
-            f"{len(errors)} lines are not JSON; nothing was stored",
-            rejected=len(errors),
-            errors=errors[:1000],
-        )
+        raise _malformed(errors, "lines are not JSON")
     return items
 
 
 def parse_csv(kind: str, raw: bytes) -> list[Located]:
     """Raises InvalidInput CSV_HEADER (missing, duplicate or unknown columns), BATCH_INVALID
     (cells that do not parse, e.g. a dose that is not a number), ENCODING_UNSUPPORTED."""
-    allowed = CSV_COLUMNS[kind]
     reader = csv.reader(io.StringIO(decode_text(raw), newline=""))
+    header = _header(reader, CSV_COLUMNS[kind])
+    items: list[Located] = []
+    errors: list[dict[str, Any]] = []
+    for row in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            message = f"{len(row)} cells, the header has {len(header)}"
+            errors.append({"line": line, "code": ErrorCode.CSV_ROW_WIDTH, "message": message})
+            continue
+        items.append(Located({"line": line}, _record(header, row, line, errors)))
+    if errors:
+        raise _malformed(errors, "rows are malformed")
+    return items
+
+
+def _header(reader: Iterator[list[str]], allowed: tuple[str, ...]) -> list[str]:
+    """The column names. Raises InvalidInput CSV_HEADER."""
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
@@ -108,47 +122,36 @@ def parse_csv(kind: str, raw: bytes) -> list[Located]:
             f"allowed: {', '.join(allowed)}",
             line=1,
         )
-    items: list[Located] = []
-    errors: list[dict[str, Any]] = []
-    for row in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
+    return header
+
+
+def _record(
+    header: list[str], row: list[str], line: int, errors: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The record of a row: empty cells left out, integer columns as integers (a cell that is
+    not one is appended to ``errors``)."""
+    record: dict[str, Any] = {}
+    for name, cell in zip(header, row, strict=True):
+        value = cell.strip()
+        if not value:
             continue
-        if len(row) != len(header):
+        if name not in _INT_COLUMNS:
+            record[name] = value
+            continue
+        try:
+            record[name] = int(value)
+        except ValueError:
+            message = f"{name} must be an integer"
             errors.append(
-                {
-                    "line": line,
-                    "code": ErrorCode.CSV_ROW_WIDTH,
-                    "message": f"{len(row)} cells, the header has {len(header)}",
-                }
+                {"line": line, "code": ErrorCode.FIELD_TYPE, "field": name, "message": message}
             )
-            continue
-        record: dict[str, Any] = {}
-        for name, cell in zip(header, row, strict=True):
-            value = cell.strip()
-            if not value:
-                continue
-            if name in _INT_COLUMNS:
-                try:
-                    record[name] = int(value)
-                except ValueError:
-                    errors.append(
-                        {
-                            "line": line,
-                            "code": ErrorCode.FIELD_TYPE,
-                            "field": name,
-                            "message": f"{name} must be an integer",
-                        }
-                    )
-                    continue
-            else:
-                record[name] = value
-        items.append(Located({"line": line}, record))
-    if errors:
-        raise InvalidInput(
-            ErrorCode.BATCH_INVALID,
-            f"{len(errors)} rows are malformed; nothing was stored",
-            rejected=len(errors),
-            errors=errors[:1000],
-        )
-    return items
+    return record
+
+
+def _malformed(errors: list[dict[str, Any]], what: str) -> InvalidInput:
+    return InvalidInput(
+        ErrorCode.BATCH_INVALID,
+        f"{len(errors)} {what}; nothing was stored",
+        rejected=len(errors),
+        errors=errors[:MAX_ERRORS_LISTED],
+    )

@@ -20,7 +20,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -83,24 +83,17 @@ class _Checked:
     until: float  # monotonic time after which the database is read again
 
 
+@dataclass(kw_only=True, eq=False)
 class OrgService:
-    def __init__(
-        self,
-        *,
-        db: Database,
-        clock: Clock,
-        token_days: int = 365,
-        cache_seconds: float = 0.0,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.db = db
-        self.clock = clock
-        self.token_days = token_days
-        self.cache_seconds = cache_seconds
-        self._monotonic = monotonic
-        self._cache: dict[str, _Checked] = {}
-        self._cache_lock = threading.Lock()
-        self._generation = 0  # bumped by forget_tokens: a read begun before it is not cached
+    db: Database
+    clock: Clock
+    token_days: int = 365
+    cache_seconds: float = 0.0
+    monotonic: Callable[[], float] = time.monotonic
+    _cache: dict[str, _Checked] = field(default_factory=dict, init=False)
+    _cache_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    #: Bumped by forget_tokens: a read begun before it is not cached.
+    _generation: int = field(default=0, init=False)
 
     def forget_tokens(self) -> None:
         """Empty this process's token cache (revocation and expiry here call it)."""
@@ -215,7 +208,7 @@ class OrgService:
         if not token:
             raise AccessDenied(ErrorCode.TOKEN_MISSING, "send 'Authorization: Bearer <token>'")
         digest = hash_token(token)
-        started, generation = self._monotonic(), self._generation
+        started, generation = self.monotonic(), self._generation
         with self.db.read() as s:
             row = s.execute(
                 select(OrgToken, Organisation)
@@ -251,7 +244,7 @@ class OrgService:
         entry = self._cache.get(digest)
         if entry is None:
             return None
-        if entry.until <= self._monotonic() or entry.expires_at <= self.clock.now():
+        if entry.until <= self.monotonic() or entry.expires_at <= self.clock.now():
             with self._cache_lock:
                 if self._cache.get(digest) is entry:
                     del self._cache[digest]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -37,6 +38,8 @@ from healthcode.core.trust.envelope import KINDS, DocumentKind, peek, seal
 from healthcode.core.trust.network import Network
 from healthcode.core.trust.trustlist import TrustList
 from healthcode.hub import fhir
+from healthcode.hub.access import require
+from healthcode.hub.orgs import Principal
 from healthcode.hub.risk_areas import RiskAreaService
 from healthcode.store.db import Database
 from healthcode.store.models import AuditEvent, PublishedDocument
@@ -51,24 +54,15 @@ RULE_SET_NAME = "national-baseline"
 VALUE_SET_NAME = "hub"
 
 
+@dataclass(kw_only=True, eq=False)
 class PublishingService:
-    def __init__(
-        self,
-        *,
-        db: Database,
-        clock: Clock,
-        risk_areas: RiskAreaService,
-        network_home: str,
-        passphrase: bytes | None,
-        validity: timedelta = DEFAULT_VALIDITY,
-    ) -> None:
-        self.db = db
-        self.clock = clock
-        self.risk_areas = risk_areas
-        self.network_home = network_home
-        self.passphrase = passphrase
-        self.validity = validity
-        self._network: Network | None = None
+    db: Database
+    clock: Clock
+    risk_areas: RiskAreaService
+    network_home: str
+    passphrase: bytes | None
+    validity: timedelta = DEFAULT_VALIDITY
+    _network: Network | None = field(default=None, init=False)
 
     def network(self) -> Network:
         """Raises InvalidInput NOT_PUBLISHED when no network home is configured or found."""
@@ -124,6 +118,14 @@ class PublishingService:
         return int(peek(path.read_bytes())["seq"])
 
     # -- publishing -----------------------------------------------------------------------------
+    def read(self, principal: Principal, kind: str) -> PublishedDocument:
+        """:meth:`latest`, for a caller allowed to read published documents.
+
+        Raises AccessDenied KIND_NOT_ALLOWED; what :meth:`latest` raises.
+        """
+        require(principal, "published:read")
+        return self.latest(kind)
+
     def latest(self, kind: str) -> PublishedDocument:
         """The current signed document of ``kind``, sealing a new one when needed.
 

@@ -9,17 +9,20 @@ undone retroactively."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from healthcode.core import facts
-from healthcode.core.clock import Clock, parse_instant
+from healthcode.core.clock import Clock
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
-from healthcode.hub import feeds
 from healthcode.hub.access import require, require_within_region
+from healthcode.hub.feeds import ALL_PROVINCES, Feeds, NewEntry
+from healthcode.hub.fields import required_text, time_field
 from healthcode.hub.orgs import Principal
 from healthcode.store.db import Database
 from healthcode.store.models import RiskArea
@@ -44,37 +47,22 @@ def area_dict(a: RiskArea) -> dict[str, Any]:
     }
 
 
+def _check_until(until: datetime | None, effective_from: datetime) -> None:
+    if until is not None and until <= effective_from:
+        raise InvalidInput(
+            ErrorCode.UNTIL_BEFORE_FROM, "until is not after effective_from", field="until"
+        )
+
+
 def _document(raw: dict[str, Any]) -> str:
-    doc = raw.get("document")
-    if not isinstance(doc, str) or not doc.strip():
-        raise InvalidInput(
-            ErrorCode.FIELD_MISSING,
-            "document: the decision a change rests on is required",
-            field="document",
-        )
-    if len(doc) > _DOC_MAX:
-        raise InvalidInput(
-            ErrorCode.FIELD_TOO_LONG, f"document is longer than {_DOC_MAX}", field="document"
-        )
-    return doc.strip()
+    return required_text(raw, "document", _DOC_MAX, what="the decision a change rests on")
 
 
-def _optional_time(raw: dict[str, Any], name: str) -> datetime | None:
-    value = raw.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(ErrorCode.TIME_FORMAT, f"{name} must be an ISO 8601 time", field=name)
-    try:
-        return parse_instant(value)
-    except ValueError as exc:
-        raise InvalidInput(ErrorCode.TIME_FORMAT, f"{name} is not ISO 8601", field=name) from exc
-
-
+@dataclass(kw_only=True, eq=False)
 class RiskAreaService:
-    def __init__(self, *, db: Database, clock: Clock) -> None:
-        self.db = db
-        self.clock = clock
+    db: Database
+    clock: Clock
+    feeds: Feeds
 
     def designate(self, principal: Principal, raw: dict[str, Any]) -> dict[str, Any]:
         """Raises AccessDenied KIND_NOT_ALLOWED, REGION_NOT_OWN; InvalidInput (core.facts codes,
@@ -85,11 +73,8 @@ class RiskAreaService:
         )
         require_within_region(principal, checked.region_code)
         document = _document(raw)
-        until = _optional_time(raw, "until")
-        if until is not None and until <= checked.effective_from:
-            raise InvalidInput(
-                ErrorCode.UNTIL_BEFORE_FROM, "until is not after effective_from", field="until"
-            )
+        until = time_field(raw, "until")
+        _check_until(until, checked.effective_from)
         now = self.clock.now()
         with self.db.write() as s:
             area = RiskArea(
@@ -99,13 +84,11 @@ class RiskAreaService:
                 valid_to=until,
                 document=document,
                 org_id=principal.org_id,
-                version=1,
+                version=0,  # _publish makes it version 1
                 updated_at=now,
             )
             s.add(area)
-            s.flush()
-            self._publish(s, area, "designated", now)
-            return area_dict(area)
+            return self._publish(s, area, "designated", document, now)
 
     def change(self, principal: Principal, area_id: int, raw: dict[str, Any]) -> dict[str, Any]:
         """Change level or end of an area; Raises RISK_AREA_UNKNOWN, RISK_AREA_LIFTED, ..."""
@@ -116,23 +99,16 @@ class RiskAreaService:
             raise InvalidInput(
                 ErrorCode.VALUE_NOT_IN_SET, "level is high, medium or low", field="level"
             )
-        until = _optional_time(raw, "until")
+        until = time_field(raw, "until")
         now = self.clock.now()
         with self.db.write() as s:
             area = self._get_open(s, principal, area_id)
-            if until is not None and until <= area.valid_from:
-                raise InvalidInput(
-                    ErrorCode.UNTIL_BEFORE_FROM, "until is not after effective_from", field="until"
-                )
+            _check_until(until, area.valid_from)
             if level is not None:
                 area.level = level
             if "until" in raw:
                 area.valid_to = until
-            area.document = document
-            area.version += 1
-            area.updated_at = now
-            self._publish(s, area, "changed", now)
-            return area_dict(area)
+            return self._publish(s, area, "changed", document, now)
 
     def lift(self, principal: Principal, area_id: int, raw: dict[str, Any]) -> dict[str, Any]:
         """Lift an area at ``at`` (default now); a lift at or before ``effective_from`` of an
@@ -140,18 +116,14 @@ class RiskAreaService:
         RISK_AREA_CANCELLED, LIFTED_BEFORE_EFFECTIVE (an area already in force)."""
         require(principal, "risk-area:designate")
         document = _document(raw)
-        at = _optional_time(raw, "at")
+        at = time_field(raw, "at")
         now = self.clock.now()
         with self.db.write() as s:
             area = self._get_open(s, principal, area_id)
             lifted = at or now
             if lifted <= area.valid_from and now < area.valid_from:
                 area.cancelled_at = now
-                area.document = document
-                area.version += 1
-                area.updated_at = now
-                self._publish(s, area, "cancelled", now)
-                return area_dict(area)
+                return self._publish(s, area, "cancelled", document, now)
             if lifted <= area.valid_from:
                 raise InvalidInput(
                     ErrorCode.LIFTED_BEFORE_EFFECTIVE,
@@ -159,13 +131,9 @@ class RiskAreaService:
                     field="at",
                 )
             area.lifted_at = lifted
-            area.document = document
-            area.version += 1
-            area.updated_at = now
-            self._publish(s, area, "lifted", now)
-            return area_dict(area)
+            return self._publish(s, area, "lifted", document, now)
 
-    def _get_open(self, s: Any, principal: Principal, area_id: int) -> RiskArea:
+    def _get_open(self, s: Session, principal: Principal, area_id: int) -> RiskArea:
         area = s.get(RiskArea, area_id, with_for_update=True)
         if area is None:
             raise InvalidInput(ErrorCode.RISK_AREA_UNKNOWN, f"no risk area {area_id}")
@@ -176,20 +144,21 @@ class RiskAreaService:
             raise InvalidInput(
                 ErrorCode.RISK_AREA_CANCELLED, "the designation was cancelled; designate it anew"
             )
-        assert isinstance(area, RiskArea)
         return area
 
-    @staticmethod
-    def _publish(s: Any, area: RiskArea, action: str, now: datetime) -> None:
+    def _publish(
+        self, s: Session, area: RiskArea, action: str, document: str, now: datetime
+    ) -> dict[str, Any]:
+        """A new version of ``area``, resting on ``document``, sent to every province's feed
+        as ``action``; the area as answered."""
+        area.document = document
+        area.version += 1
+        area.updated_at = now
+        s.flush()
         data = {"action": action, **area_dict(area)}
-        feeds.append(
-            s,
-            [
-                feeds.NewEntry(province=p, kind="risk_area", ref_id=area.id, payload=data)
-                for p in feeds.ALL_PROVINCES
-            ],
-            now=now,
-        )
+        entries = [NewEntry(p, "risk_area", area.id, data) for p in ALL_PROVINCES]
+        self.feeds.append(s, entries, now=now)
+        return area_dict(area)
 
     def current(self) -> list[dict[str, Any]]:
         """Areas not lifted, not cancelled and not past their end (also those announced for

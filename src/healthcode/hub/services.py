@@ -1,4 +1,4 @@
-"""The hub's services, wired once from settings (views ask for them; they never query the DB)."""
+"""The hub's services, wired once from settings (routes ask for them; they never query the DB)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import timedelta
 from healthcode.config import Settings
 from healthcode.core.clock import Clock, SystemClock
 from healthcode.hub.corrections import CorrectionService
+from healthcode.hub.feeds import Feeds
 from healthcode.hub.fhir import FhirService
 from healthcode.hub.ingest import IngestService
 from healthcode.hub.orgs import OrgService
@@ -27,6 +28,7 @@ class Hub:
     db: Database
     clock: Clock
     orgs: OrgService
+    feeds: Feeds
     ingest: IngestService
     status: StatusService
     risk_areas: RiskAreaService
@@ -38,14 +40,16 @@ class Hub:
     def build(cls, *, settings: Settings, db: Database, clock: Clock | None = None) -> Hub:
         clock = clock or SystemClock()
         parser = RecordParser(pseudonym_key=settings.pseudonym_key, clock=clock)
+        feeds = Feeds(db=db, page_max=settings.feed_page_max)
         ingest = IngestService(
             db=db,
             clock=clock,
             parser=parser,
             cipher=FieldCipher(key=settings.field_key),
+            feeds=feeds,
             batch_max=settings.batch_max,
         )
-        risk_areas = RiskAreaService(db=db, clock=clock)
+        risk_areas = RiskAreaService(db=db, clock=clock, feeds=feeds)
         return cls(
             settings=settings,
             db=db,
@@ -56,11 +60,14 @@ class Hub:
                 token_days=settings.token_days,
                 cache_seconds=settings.token_cache_seconds,
             ),
+            feeds=feeds,
             ingest=ingest,
-            status=StatusService(db=db, clock=clock, pseudonym_key=settings.pseudonym_key),
+            status=StatusService(
+                db=db, clock=clock, feeds=feeds, pseudonym_key=settings.pseudonym_key
+            ),
             risk_areas=risk_areas,
             fhir=FhirService(ingest=ingest, clock=clock),
-            corrections=CorrectionService(db=db, clock=clock, parser=parser),
+            corrections=CorrectionService(db=db, clock=clock, feeds=feeds, parser=parser),
             publishing=PublishingService(
                 db=db,
                 clock=clock,

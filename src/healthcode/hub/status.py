@@ -12,18 +12,21 @@ objects) on ``Database.reader()``, one round trip on PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
 
 from healthcode.core import identity
-from healthcode.core.clock import CHINA_TZ, Clock, parse_instant
+from healthcode.core.clock import CHINA_TZ, Clock
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import AccessDenied, InvalidInput
-from healthcode.hub import feeds
 from healthcode.hub.access import require
 from healthcode.hub.corrections import correction_data
+from healthcode.hub.feeds import Feeds, NewEntry
+from healthcode.hub.fields import time_field
 from healthcode.hub.orgs import Principal
 from healthcode.store.db import Database
 from healthcode.store.models import CodeStatus, Record, RecordVersion, Registration
@@ -54,22 +57,16 @@ _LATEST_BY_PSEUDONYM = (
 )
 
 
-def _time(raw: Any, field: str) -> datetime:
-    if not isinstance(raw, str):
-        raise InvalidInput(ErrorCode.TIME_FORMAT, f"{field} must be an ISO 8601 time", field=field)
-    try:
-        return parse_instant(raw)
-    except ValueError as exc:
-        raise InvalidInput(
-            ErrorCode.TIME_FORMAT, f"{field} is not ISO 8601: {raw!r}", field=field
-        ) from exc
-
-
+@dataclass(kw_only=True, eq=False)
 class StatusService:
-    def __init__(self, *, db: Database, clock: Clock, pseudonym_key: bytes) -> None:
-        self.db = db
-        self.clock = clock
-        self._pseudonymiser = identity.Pseudonymiser(key=pseudonym_key)
+    db: Database
+    clock: Clock
+    feeds: Feeds
+    pseudonym_key: bytes = field(repr=False)
+    _pseudonymiser: identity.Pseudonymiser = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._pseudonymiser = identity.Pseudonymiser(key=self.pseudonym_key)
 
     def register(self, principal: Principal, people: Sequence[dict[str, Any]]) -> list[str]:
         """Record that ``principal`` (a province) holds these people's codes; their pseudonyms.
@@ -94,78 +91,70 @@ class StatusService:
             except InvalidInput as exc:
                 raise InvalidInput(exc.code, exc.message, index=i, **exc.details) from exc
         now = self.clock.now()
-        province = principal.province
         with self.db.write() as s:
-            feeds.hold_routing(s, exclusive=True)  # after the writes in flight; before later ones
+            # after the writes in flight; before later ones
+            self.feeds.hold_routing(s, exclusive=True)
             for pseudonym in sorted(set(pseudonyms)):
-                reg = s.get(Registration, pseudonym)
-                if reg is not None and reg.province == province:
-                    continue
-                if reg is None:
-                    s.add(
-                        Registration(
-                            pseudonym=pseudonym,
-                            province=province,
-                            org_id=principal.org_id,
-                            registered_at=now,
-                        )
-                    )
-                else:
-                    reg.province, reg.org_id, reg.registered_at = province, principal.org_id, now
-                # Records that went elsewhere before: send them to the new holder too.
-                moved = (
-                    s.execute(
-                        select(Record)
-                        .where(Record.pseudonym == pseudonym, Record.province != province)
-                        .order_by(Record.id)
-                    )
-                    .scalars()
-                    .all()
-                )
-                if moved:
-                    # The records as first sent, then their corrections and withdrawals in the
-                    # order they were made: the new holder ends on each record's current version.
-                    by_id = {r.id: r for r in moved}
-                    versions = (
-                        s.execute(
-                            select(RecordVersion)
-                            .where(RecordVersion.record_id.in_(by_id))
-                            .order_by(RecordVersion.id)
-                        )
-                        .scalars()
-                        .all()
-                    )
-                    feeds.append(
-                        s,
-                        [
-                            feeds.NewEntry(
-                                province=province,
-                                kind="record",
-                                ref_id=r.id,
-                                payload=_replayed(r),
-                            )
-                            for r in moved
-                        ]
-                        + [
-                            feeds.NewEntry(
-                                province=province,
-                                kind="correction",
-                                ref_id=v.id,
-                                payload={
-                                    **correction_data(by_id[v.record_id], v),
-                                    "replayed": True,
-                                },
-                            )
-                            for v in versions
-                        ],
-                        now=now,
-                    )
-                    s.execute(
-                        update(Record)
-                        .where(Record.pseudonym == pseudonym)
-                        .values(province=province)
-                    )
+                self._register_one(s, principal, pseudonym, now)
         return pseudonyms
+
+    def _register_one(
+        self, s: Session, principal: Principal, pseudonym: str, now: datetime
+    ) -> None:
+        """Register one person with ``principal``'s province; records that went elsewhere
+        before are sent to it too and moved to it."""
+        province = principal.province
+        reg = s.get(Registration, pseudonym)
+        if reg is not None and reg.province == province:
+            return
+        if reg is None:
+            s.add(
+                Registration(
+                    pseudonym=pseudonym,
+                    province=province,
+                    org_id=principal.org_id,
+                    registered_at=now,
+                )
+            )
+        else:
+            reg.province, reg.org_id, reg.registered_at = province, principal.org_id, now
+        moved = (
+            s.execute(
+                select(Record)
+                .where(Record.pseudonym == pseudonym, Record.province != province)
+                .order_by(Record.id)
+            )
+            .scalars()
+            .all()
+        )
+        if moved:
+            self._replay(s, province, moved, now)
+            s.execute(update(Record).where(Record.pseudonym == pseudonym).values(province=province))
+
+    def _replay(self, s: Session, province: str, moved: Sequence[Record], now: datetime) -> None:
+        """The records as first sent, then their corrections and withdrawals in the order they
+        were made: the new holder ends on each record's current version."""
+        by_id = {r.id: r for r in moved}
+        versions = (
+            s.execute(
+                select(RecordVersion)
+                .where(RecordVersion.record_id.in_(by_id))
+                .order_by(RecordVersion.id)
+            )
+            .scalars()
+            .all()
+        )
+        entries = [NewEntry(province, "record", r.id, _replayed(r)) for r in moved]
+        entries += [
+            NewEntry(
+                province,
+                "correction",
+                v.id,
+                {**correction_data(by_id[v.record_id], v), "replayed": True},
+            )
+            for v in versions
+        ]
+        self.feeds.append(s, entries, now=now)
 
     def report(self, principal: Principal, reports: Sequence[dict[str, Any]]) -> int:
         """Store the status of the caller's own codes (upsert by serial); returns how many.
@@ -218,8 +207,8 @@ class StatusService:
                     ErrorCode.VALUE_NOT_IN_SET, "colour is green, yellow or red", field="colour"
                 )
             out["colour"] = r["colour"]
-            out["since"] = _time(r.get("since"), "since")
-            out["until"] = None if r.get("until") is None else _time(r["until"], "until")
+            out["since"] = time_field(r, "since", required=True)
+            out["until"] = time_field(r, "until")
             if out["until"] is not None and out["until"] <= out["since"]:
                 raise InvalidInput(
                     ErrorCode.UNTIL_BEFORE_SINCE, "until is not after since", field="until"

@@ -6,13 +6,12 @@ parameter, and the server unpacks them: one statement, one round trip and one pa
 batch, whatever its size. Only PostgreSQL has ``unnest`` of several arrays; callers keep their
 portable path for SQLite.
 
-Each array is sent as the text of a PostgreSQL array literal (``{"a","b",NULL}``), written here
-with ``str.join``: psycopg's own list adaptation dumps element by element in Python and cost
-more than the insert itself. Values go through the columns' own bind processing where a column
-type has it (``UTCDateTime`` refuses naive datetimes and stores UTC); JSON values are written
-with ``json.dumps`` (``None`` becomes SQL NULL), or as they are when already ``JsonText``. A
-column with the same value in every row (a batch's time, kind or organisation) travels as one
-parameter, not an array of copies.
+Each array is sent as the text of a PostgreSQL array literal (``{"a","b",NULL}``): psycopg's
+own list adaptation dumps element by element in Python and cost more than the insert itself.
+Values go through the columns' own bind processing where a column type has it (``UTCDateTime``
+refuses naive datetimes and stores UTC); JSON values are written with ``json.dumps`` (``None``
+becomes SQL NULL). A column with the same value in every row (a batch's time, kind or
+organisation) travels as one parameter, not an array of copies.
 
 >>> array_literal(["a", None, 7])
 '{"a",NULL,"7"}'
@@ -31,15 +30,9 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["JsonText", "array_literal", "execute_fetch", "insert_unnest", "is_postgresql"]
+__all__ = ["array_literal", "execute_fetch", "insert_unnest", "is_postgresql"]
 
 _PG = postgresql.dialect()  # type: ignore[no-untyped-call]
-
-
-class JsonText(str):
-    """Text that is already JSON: written to a JSON column as it is, not encoded again."""
-
-    __slots__ = ()
 
 
 def is_postgresql(session: Session) -> bool:
@@ -76,34 +69,28 @@ def insert_unnest(
         return []
     dialect = session.get_bind().dialect
     names = list(rows[0])
-    params: dict[str, Any] = {}
-    arrays: list[str] = []
-    aliases: list[str] = []
-    selects: list[str] = []
     columns = [[row[name] for row in rows] for name in names]
     # One row: every value a plain parameter (a SELECT without FROM gives one row).
     same = [len(v) == 1 or v.count(v[0]) == len(v) for v in columns]
     if all(same) and len(rows) > 1:  # at least one array, for the number of rows
         same[0] = False
+    params: dict[str, Any] = {}
+    arrays: list[str] = []
+    aliases: list[str] = []
+    selects: list[str] = []
     for i, name in enumerate(names):
         column = table.c[name]
-        values = columns[i]
         sql_type = _sql_type(column)
         if same[i]:
             # The same value in every row (the batch's time, kind, organisation): one
             # parameter instead of an array of copies.
-            values = values[:1]
+            params[f"c{i}"] = _bound(column, columns[i][:1], dialect, sql_type)[0]
             selects.append(f"CAST(%(c{i})s AS {sql_type})")
         else:
+            params[f"c{i}"] = array_literal(_bound(column, columns[i], dialect, sql_type))
             arrays.append(f"CAST(%(c{i})s AS {sql_type}[])")
             aliases.append(f"c{i}")
             selects.append(f"u.c{i}")
-        if isinstance(column.type, TypeDecorator):
-            process = column.type.process_bind_param
-            values = [process(v, dialect) for v in values]
-        if sql_type in ("JSON", "JSONB"):
-            values = [_json(v) for v in values]
-        params[f"c{i}"] = values[0] if same[i] else array_literal(values)
     if exprs:
         value_of = dict(zip(names, selects, strict=True))
         selects = [
@@ -118,6 +105,17 @@ def insert_unnest(
     if returning:
         sql += " RETURNING " + ", ".join(_quote(n) for n in returning)
     return execute_fetch(session, sql, params) if returning else _execute(session, sql, params)
+
+
+def _bound(column: Any, values: list[Any], dialect: Any, sql_type: str) -> list[Any]:
+    """``values`` as the column's own bind processing makes them (``UTCDateTime``...), JSON
+    values as text."""
+    if isinstance(column.type, TypeDecorator):
+        process = column.type.process_bind_param
+        values = [process(v, dialect) for v in values]
+    if sql_type in ("JSON", "JSONB"):
+        values = [_json(v) for v in values]
+    return values
 
 
 @functools.cache
@@ -143,12 +141,12 @@ def _execute(session: Session, sql: str, params: Mapping[str, Any]) -> list[tupl
     return []
 
 
+#: ``json.dumps(value, ensure_ascii=False)`` without building an encoder for every value.
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
 def _json(value: Any) -> str | None:
-    if value is None:
-        return None
-    if type(value) is JsonText:
-        return value
-    return json.dumps(value, ensure_ascii=False)
+    return None if value is None else _JSON_ENCODER.encode(value)
 
 
 def _element(value: Any) -> str:
@@ -173,35 +171,5 @@ def _element(value: Any) -> str:
 
 def array_literal(values: Sequence[Any]) -> str:
     """The text of a one-dimensional PostgreSQL array literal of ``values``: every element
-    quoted (backslash and double quote escaped) but integers, ``None`` as NULL, bytes as bytea
-    hex."""
-    types = set(map(type, values))
-    if types <= _TEXT and types:
-        # The common case, at C speed: text with nothing to escape.
-        joined = '","'.join(values)
-        if "\\" not in joined and '"' not in joined:
-            return '{"' + joined + '"}'
-        # Text with quotes (JSON): escaped in one pass over the whole, the elements held
-        # apart by NUL, which PostgreSQL text cannot contain (such a value takes the slow path
-        # and is refused by the server as before).
-        joined = "\0".join(values)
-        if joined.count("\0") == len(values) - 1:
-            escaped = joined.replace("\\", "\\\\").replace('"', '\\"')
-            return '{"' + escaped.replace("\0", '","') + '"}'
-    elif types == {int}:  # integers need no quotes (bool is another type: not here)
-        return "{" + ",".join(map(str, values)) + "}"
-    elif types == {datetime}:
-        if any(v.tzinfo is None for v in values):
-            raise ValueError("naive datetime in a bulk insert")
-        return '{"' + '","'.join([v.isoformat() for v in values]) + '"}'
-    elif types <= {bytes, type(None)}:  # bytea as hex ('\\x...' inside the literal)
-        return "{" + ",".join([_NULL if v is None else _hex(v) for v in values]) + "}"
+    quoted (backslash and double quote escaped), ``None`` as NULL, bytes as bytea hex."""
     return "{" + ",".join(map(_element, values)) + "}"
-
-
-_NULL = "NULL"
-_TEXT = frozenset({str, JsonText})
-
-
-def _hex(value: bytes) -> str:
-    return '"\\\\x' + value.hex() + '"'
