@@ -44,7 +44,8 @@ SUMMARY_FIELDS: Mapping[str, tuple[FieldType, str]] = {
     "secondary_last_exposure": ("time", "last exposure as a contact of a close contact"),
     "high_area_last_visit": ("time", "last precise visit in a high-risk area while designated"),
     "medium_area_last_visit": ("time", "last precise visit in a medium-risk area while designated"),
-    "coarse_risk_area_last_visit": ("time", "last carrier-cell visit in a designated risk area"),
+    # carrier-cell data places a person only roughly: a pending check, never a colour
+    "coarse_risk_area_last_visit": ("time", "last cell visit, high/medium area while designated"),
     "nat_last_sample": ("time", "latest NAT sample, any result"),
     "nat_last_negative": ("time", "latest negative NAT sample with no later positive one"),
     "mandated_test_due_at": ("time", "earliest due time of a NAT mandate not yet met"),
