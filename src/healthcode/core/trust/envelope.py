@@ -1,5 +1,5 @@
 """The one signed envelope for every document the hub publishes: trust lists, rule sets, value
-sets, risk areas.
+sets, risk areas, purge statements.
 
 Wire format: a COSE_Sign1 (RFC 9052, ES256, tag 18, kid of the publisher certificate in the
 protected header) signed by a *publisher*: a key the national root certified for publishing
@@ -8,6 +8,7 @@ offline. The payload is a CBOR map::
 
     {"v": 2,                      envelope version; a verifier refuses any other
      "kind": "trust-list",        "trust-list" | "rule-set" | "value-set" | "risk-areas"
+                                  | "purge-statement"
      "seq": 42,                   sequence number; grows with every publication of this kind
      "nbf": 1668902400,           not before (seconds since the epoch, UTC)
      "exp": 1669507200,           expires (seconds since the epoch, UTC)
@@ -83,6 +84,7 @@ from healthcode.core.trust.certs import (
 __all__ = [
     "ENVELOPE_VERSION",
     "KINDS",
+    "SEALED_KINDS",
     "DocumentKind",
     "Held",
     "OpenedDocument",
@@ -92,8 +94,11 @@ __all__ = [
 ]
 
 ENVELOPE_VERSION = 2
-DocumentKind = Literal["trust-list", "rule-set", "value-set", "risk-areas"]
+DocumentKind = Literal["trust-list", "rule-set", "value-set", "risk-areas", "purge-statement"]
+#: The kinds the hub publishes on demand (``GET /v1/published/{kind}``).
 KINDS: frozenset[str] = frozenset({"trust-list", "rule-set", "value-set", "risk-areas"})
+#: Every kind sealed in an envelope: the published ones and the hub's purge statements.
+SEALED_KINDS: frozenset[str] = KINDS | {"purge-statement"}
 #: Clock skew tolerated on ``nbf`` (a checkpoint's clock may run a little behind the hub's).
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 #: The largest envelope accepted (bounds memory on hostile input; a trust list is ~100 KiB).
@@ -158,8 +163,8 @@ def seal(
     Raises ValueError on a kind outside :data:`KINDS`, a negative sequence, an empty validity
     or one the publisher's certificate does not cover.
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {sorted(KINDS)}, not {kind!r}")
+    if kind not in SEALED_KINDS:
+        raise ValueError(f"kind must be one of {sorted(SEALED_KINDS)}, not {kind!r}")
     if sequence < 0:
         raise ValueError("sequence must be >= 0")
     if expires <= not_before:
