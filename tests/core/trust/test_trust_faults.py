@@ -140,6 +140,14 @@ def _publish(net: Network, clock: FixedClock) -> None:
         net.publish(clock=clock)
 
 
+def _fresh_start(home: Path, db: Database) -> tuple[Path, FixedClock]:
+    """An empty trust state, a new key home and the clock at ``T``: one round of a crash test."""
+    with db.engine.begin() as conn:  # type: ignore[union-attr]
+        conn.exec_driver_sql("DELETE FROM trust_state")
+        conn.exec_driver_sql("DELETE FROM published_documents")
+    return home, FixedClock(T)
+
+
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_a_crash_at_every_write_of_a_command(
     name: str, tmp_path: Path, db: Database, faults: Faults
@@ -148,11 +156,7 @@ def test_a_crash_at_every_write_of_a_command(
     k = 0
     while True:
         k += 1
-        home = tmp_path / f"home{k}"
-        clock = FixedClock(T)
-        with db.engine.begin() as conn:  # type: ignore[union-attr]
-            conn.exec_driver_sql("DELETE FROM trust_state")
-            conn.exec_driver_sql("DELETE FROM published_documents")
+        home, clock = _fresh_start(tmp_path / f"home{k}", db)
         faults.at, faults.writes = 0, 0
         net = _init(home, db, clock)
         net.publish(clock=clock)
@@ -181,11 +185,7 @@ def test_a_crash_at_every_write_of_init(tmp_path: Path, db: Database, faults: Fa
     k = 0
     while True:
         k += 1
-        home = tmp_path / f"home{k}"
-        clock = FixedClock(T)
-        with db.engine.begin() as conn:  # type: ignore[union-attr]
-            conn.exec_driver_sql("DELETE FROM trust_state")
-            conn.exec_driver_sql("DELETE FROM published_documents")
+        home, clock = _fresh_start(tmp_path / f"home{k}", db)
         faults.at, faults.writes = k, 0
         try:
             _init(home, db, clock)
