@@ -125,16 +125,19 @@ def open_network(
     home: Path, passphrase: str | None, database: str | None = None, *, clock: Clock | None = None
 ) -> Network:
     """The key network in ``home`` with its trust state in ``database`` (see :func:`state_store`).
+    A home of the earlier layout (``network.json``) is adopted into the state first.
 
     Raises TrustError ``NETWORK_MISSING`` when there is none.
     """
+    from healthcode.core.trust.legacy import LEGACY_STATE, adopt
     from healthcode.core.trust.network import Network
 
-    return Network.open(
-        home,
-        store=state_store(home, database, clock=clock),
-        passphrase=passphrase.encode() if passphrase else None,
-    )
+    key = passphrase.encode() if passphrase else None
+    legacy = (home / LEGACY_STATE).is_file()
+    store = state_store(home, database, clock=clock, create=legacy)
+    if legacy:
+        adopt(home, store=store, clock=clock or SystemClock(), passphrase=key)
+    return Network.open(home, store=store, passphrase=key)
 
 
 def state_store(
