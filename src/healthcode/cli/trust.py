@@ -11,7 +11,7 @@ import typer
 
 from healthcode.cli import options
 from healthcode.core.errors import HealthcodeError
-from healthcode.core.trust.certs import load_certificate
+from healthcode.core.trust.certs import kid_of, load_certificate
 from healthcode.core.trust.envelope import open_envelope, peek
 from healthcode.core.trust.trustlist import TrustList
 
@@ -85,12 +85,15 @@ def show(
         "expires": doc.expires.isoformat(),
         "stale_by_seconds": int(doc.stale_by.total_seconds()),
         "digest": doc.digest.hex(),
+        "publisher": kid_of(doc.publisher).hex() if doc.publisher is not None else None,
+        "revoked_publishers": sorted(k.hex() for k in doc.revoked_publishers),
         "content": listing.to_json(),
     }
     if as_json:
         typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
         return
     typer.echo(f"trust list #{doc.sequence}: valid {out['not_before']} .. {out['expires']}")
+    typer.echo(f"  sealed by publisher {out['publisher']}")
     if doc.is_stale:
         typer.echo(f"STALE: expired {doc.stale_by} ago")
     for signer in out["content"]["signers"]:
