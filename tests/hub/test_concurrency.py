@@ -11,7 +11,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,21 +22,12 @@ from hub_testdata import ASGISyncTransport, nat, resident_id
 from live import LiveHub, add_org
 from sqlalchemy import func, select
 
-from healthcode.config import Settings
 from healthcode.core.clock import FixedClock
 from healthcode.hub.app import create_app
+from healthcode.hub.ingest import Located
 from healthcode.hub.services import Hub
 from healthcode.store.db import Database
-from healthcode.store.migrate import upgrade
-from healthcode.store.models import FeedEntry, IdempotencyKey, Record
-
-
-@pytest.fixture
-def real_hub(fresh_db_url: str, settings: Settings, clock: FixedClock) -> Iterator[Hub]:
-    db = Database.from_url(fresh_db_url)
-    upgrade(db)
-    yield Hub.build(settings=settings, db=db, clock=clock)
-    db.dispose()
+from healthcode.store.models import CodeStatus, FeedEntry, IdempotencyKey, Record
 
 
 def bearer(hub: Hub, kind: str, region: str) -> dict[str, str]:
@@ -44,26 +36,15 @@ def bearer(hub: Hub, kind: str, region: str) -> dict[str, str]:
 
 
 def at_once(hub: Hub, calls: list[Callable[[httpx.Client], httpx.Response]]) -> list[Any]:
-    """Run each call in its own thread with its own client, released together; the responses
-    (or the exception a call raised) in the order of ``calls``."""
+    """Each call in its own thread with its own client of the HTTP application, released
+    together; the responses (or the exception a call raised) in the order of ``calls``."""
     app = create_app(hub)
-    start = threading.Barrier(len(calls))
-    out: list[Any] = [None] * len(calls)
 
-    def run(i: int) -> None:
+    def with_client(call: Callable[[httpx.Client], httpx.Response]) -> httpx.Response:
         with httpx.Client(transport=ASGISyncTransport(app), base_url="http://hub.test") as c:
-            start.wait(30)
-            try:
-                out[i] = calls[i](c)
-            except Exception as exc:  # reported by the caller's assertions
-                out[i] = exc
+            return call(c)
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    return out
+    return in_threads([partial(with_client, call) for call in calls])
 
 
 def count(hub: Hub, model: Any) -> int:
@@ -191,3 +172,180 @@ def test_two_sqlite_servers_under_large_batches_answer_200_or_503_and_store_all_
                 )
     finally:
         db.dispose()
+
+
+def antibody(record_id: str, id_number: str) -> dict[str, object]:
+    return {
+        "record_id": record_id,
+        "id_number": id_number,
+        "sampled_at": "2022-11-19T08:00",
+        "kind": "IgG",
+        "result": "negative",
+    }
+
+
+def in_threads(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Each call in its own thread, released together: its result or the exception it raised
+    (an exception would be a 500 over HTTP)."""
+    start = threading.Barrier(len(calls))
+    out: list[Any] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        start.wait(30)
+        try:
+            out[i] = calls[i]()
+        except Exception as exc:
+            out[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return out
+
+
+def test_a_mixed_batch_and_single_kind_batches_sharing_keys_store_everything_once(
+    real_hub: Hub,
+) -> None:
+    # A FHIR Bundle's kinds are stored as one batch; it must take its locks in the order of
+    # every other writer (records of all kinds, then identities, then feed counters).
+    hub = real_hub
+    lab = hub.orgs.authenticate(hub.orgs.add(kind="lab", region_code="440106", name="lab")[1])
+    rounds, size = 6, 20
+    for r in range(rounds):
+        nats = [nat(f"N{r}-{i}", resident_id(seq=f"{i:03d}")) for i in range(size)]
+        abs_ = [antibody(f"A{r}-{i}", resident_id(seq=f"{i:03d}")) for i in range(size)]
+        mixed = [("nat", Located({"entry": i}, x)) for i, x in enumerate(nats)] + [
+            ("antibody", Located({"entry": size + i}, x)) for i, x in enumerate(abs_)
+        ]
+        out = in_threads(
+            [
+                partial(hub.ingest.submit_mixed, lab, mixed),
+                partial(hub.ingest.submit, lab, "nat", located(nats[::-1])),
+                partial(hub.ingest.submit, lab, "antibody", located(abs_[::-1])),
+            ]
+        )
+        assert not [x for x in out if isinstance(x, Exception)], out
+        ids = [rec["id"] for rec in out[0]["records"]]
+        assert ids == out[1]["ids"][::-1] + out[2]["ids"][::-1]
+    assert count(hub, Record) == count(hub, FeedEntry) == rounds * 2 * size
+
+
+def located(records: list[dict[str, object]]) -> list[Located]:
+    return [Located({"index": i}, x) for i, x in enumerate(records)]
+
+
+def test_one_idempotency_key_with_two_bodies_at_once_stores_one_and_refuses_the_other(
+    real_hub: Hub,
+) -> None:
+    hub = real_hub
+    lab = {**bearer(hub, "lab", "440106"), "Idempotency-Key": "one-key"}
+    bodies = [[nat(f"K{b}-{i}", resident_id(seq=f"{i:03d}")) for i in range(5)] for b in (1, 2)]
+    answers = at_once(
+        hub,
+        [
+            lambda c, body=body: c.post("/v1/records/nat/batch", json=body, headers=lab)
+            for body in bodies
+        ],
+    )
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [200, 409], [a.text for a in answers]
+    refused = next(a for a in answers if a.status_code == 409)
+    assert refused.json()["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert count(hub, Record) == 5 and count(hub, IdempotencyKey) == 1
+
+
+def test_corrections_racing_each_other_and_a_withdrawal_answer_without_a_500(
+    real_hub: Hub,
+) -> None:
+    hub = real_hub
+    lab = bearer(hub, "lab", "440106")
+    records = [nat(f"C{i}", resident_id(seq=f"{i:03d}")) for i in range(6)]
+    client = httpx.Client(transport=ASGISyncTransport(create_app(hub)), base_url="http://x")
+    assert client.post("/v1/records/nat/batch", json=records, headers=lab).status_code == 200
+
+    def correct(rec: dict[str, object]) -> Callable[[httpx.Client], httpx.Response]:
+        body = {"action": "correct", "record_id": rec["record_id"], "reason": "typo"}
+        body["record"] = {**rec, "result": "positive"}
+        return lambda c: c.post("/v1/records/nat/corrections", json=body, headers=lab)
+
+    def withdraw(rec: dict[str, object]) -> Callable[[httpx.Client], httpx.Response]:
+        body = {"action": "withdraw", "record_id": rec["record_id"], "reason": "wrong person"}
+        return lambda c: c.post("/v1/records/nat/corrections", json=body, headers=lab)
+
+    calls = [f(rec) for rec in records for f in (correct, correct, withdraw)]
+    answers = at_once(hub, calls)
+    for i, rec in enumerate(records):
+        mine = answers[3 * i : 3 * i + 3]
+        assert all(isinstance(a, httpx.Response) for a in mine), mine
+        assert {a.status_code for a in mine} <= {200, 409}, [a.text for a in mine]
+        assert mine[2].status_code == 200  # a withdrawal always goes through
+        for a in mine[:2]:  # a correction: stored (the same version twice), or too late
+            if a.status_code == 409:
+                assert a.json()["error"]["code"] == "RECORD_WITHDRAWN"
+        versions = {a.json()["version"] for a in mine[:2] if a.status_code == 200}
+        assert len(versions) <= 1, (rec, [a.text for a in mine])
+
+
+def test_purge_racing_ingest_of_the_same_people_ends_with_both_done(
+    real_hub: Hub, clock: FixedClock
+) -> None:
+    from datetime import timedelta
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from healthcode.hub.purge import PurgeService
+
+    hub = real_hub
+    lab = hub.orgs.authenticate(hub.orgs.add(kind="lab", region_code="440106", name="lab")[1])
+    purge = PurgeService(
+        db=hub.db, clock=clock, signing_key=ec.generate_private_key(ec.SECP256R1())
+    )
+    for r in range(4):
+        people = [
+            resident_id(region, seq=f"{i:03d}")
+            for region in ("440106", "110105", "310101")
+            for i in range(10)
+        ]
+        old = [nat(f"P{r}-{i}", idn) for i, idn in enumerate(people)]
+        assert hub.ingest.submit(lab, "nat", located(old))["count"] == len(old)
+        clock.advance(timedelta(days=200))  # the batch's records, entries and people expire
+        new = [nat(f"Q{r}-{i}", idn) for i, idn in enumerate(people[::-1])]
+        out = in_threads([purge.run, partial(hub.ingest.submit, lab, "nat", located(new))])
+        assert not [x for x in out if isinstance(x, Exception)], out
+        assert out[1]["count"] == len(new)
+
+
+def test_two_status_reports_of_one_new_serial_at_once_answer_200_or_503_never_500(
+    real_hub: Hub,
+) -> None:
+    # The status service checks, then inserts: a racing insert of the same serial meets the
+    # unique key. That is another writer in the way: 503 with Retry-After, and a retry stores.
+    hub = real_hub
+    gd = bearer(hub, "province", "440000")
+    client = httpx.Client(transport=ASGISyncTransport(create_app(hub)), base_url="http://x")
+    people = [{"id_number": resident_id(seq=f"{i:03d}")} for i in range(8)]
+    r = client.post("/v1/registrations", json={"people": people}, headers=gd)
+    pseudonyms = r.json()["pseudonyms"]
+    for i, pseudonym in enumerate(pseudonyms):
+        report = {
+            "serial": f"GD-{i}",
+            "pseudonym": pseudonym,
+            "colour": "green",
+            "since": "2022-11-19T00:00",
+            "ruleset_version": "1",
+        }
+
+        def send(c: httpx.Client, report: dict[str, str] = report) -> httpx.Response:
+            return c.post("/v1/status", json={"reports": [report]}, headers=gd)
+
+        answers = at_once(hub, [send, send, send])
+        for a in answers:
+            assert isinstance(a, httpx.Response), a
+            assert a.status_code in (200, 503), a.text
+            if a.status_code == 503:
+                assert a.headers["Retry-After"] and a.json()["error"]["code"] == "DATABASE_BUSY"
+                assert send(client).status_code == 200  # asked again, it is stored
+    with hub.db.read() as s:
+        assert s.execute(select(func.count()).select_from(CodeStatus)).scalar_one() == 8

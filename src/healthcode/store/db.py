@@ -153,8 +153,9 @@ class Database:
             # No pre-ping (a round trip on every checkout, two checkouts a request). Instead,
             # connections are replaced after POOL_RECYCLE_SECONDS, and when the server drops one
             # (restart, failover) SQLAlchemy sees the disconnect error, invalidates the pool and
-            # reconnects: the request that met the dead connection fails (500) and its retry
-            # is safe (natural keys, Idempotency-Key), even if the cut came during COMMIT.
+            # reconnects: a write that met the dead connection runs again (store/retry.py),
+            # other requests answer 503 DATABASE_BUSY; a retry is safe (natural keys,
+            # Idempotency-Key), even if the cut came during COMMIT.
             engine_args.setdefault("pool_pre_ping", False)
             engine_args.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
             engine = create_engine(url, **engine_args)

@@ -6,7 +6,8 @@ A driver's error (psycopg, sqlite3, or SQLAlchemy's wrapper of either) is one of
   serialisation failure (``40001``), a lock not available (``55P03``), SQLite's ``database is
   locked``/``busy``; or a unique key that a concurrent writer inserted between a check and an
   insert (``23505``, SQLite's unique and primary-key constraints: every insert of the hub
-  checks first, so only a race gets there). A new attempt of the whole transaction resolves it;
+  checks first, so only a race gets there); a connection the server dropped (restart,
+  failover; SQLAlchemy replaces it). A new attempt of the whole transaction resolves it;
   when attempts run out the caller gets ``DatabaseBusy`` (503 with ``Retry-After``).
 - **a fault**: anything else (a bug of the hub): ``DatabaseFault`` (500).
 
@@ -116,6 +117,8 @@ def is_unique_violation(exc: BaseException) -> bool:
 
 def is_transient(exc: BaseException) -> bool:
     """Whether a new attempt of the whole transaction may succeed (see the module's list)."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True  # the server dropped the connection; the pool has replaced it
     return sqlstate(exc) in _TRANSIENT_SQLSTATES or is_busy(exc) or is_unique_violation(exc)
 
 
