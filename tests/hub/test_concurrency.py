@@ -349,3 +349,26 @@ def test_two_status_reports_of_one_new_serial_at_once_answer_200_or_503_never_50
                 assert send(client).status_code == 200  # asked again, it is stored
     with hub.db.read() as s:
         assert s.execute(select(func.count()).select_from(CodeStatus)).scalar_one() == 8
+
+
+def test_registrations_racing_each_other_and_ingest_answer_200(real_hub: Hub) -> None:
+    hub = real_hub
+    lab = bearer(hub, "lab", "440106")
+    provinces = [bearer(hub, "province", p) for p in ("440000", "110000")]
+    people = [{"id_number": resident_id(seq=f"{i:03d}")} for i in range(10)]
+    for r in range(4):
+        batch = [nat(f"G{r}-{i}", p["id_number"]) for i, p in enumerate(people)]
+
+        def register(c: httpx.Client, h: dict[str, str]) -> httpx.Response:
+            return c.post("/v1/registrations", json={"people": people[::-1]}, headers=h)
+
+        answers = at_once(
+            hub,
+            [
+                *(partial(register, h=h) for h in provinces),
+                lambda c, batch=batch: c.post("/v1/records/nat/batch", json=batch, headers=lab),
+            ],
+        )
+        for a in answers:
+            assert isinstance(a, httpx.Response) and a.status_code == 200, a
+    assert count(hub, Record) == 4 * len(people)
