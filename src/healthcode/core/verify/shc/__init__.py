@@ -29,7 +29,15 @@ The plan of :meth:`ShcFormat.verify`:
 from __future__ import annotations
 
 from healthcode.core.verify.shc.fhir import facts_of
-from healthcode.core.verify.shc.jws import PREFIX, Jws, decode_jws, decode_numeric, encode_numeric
+from healthcode.core.verify.shc.jws import (
+    MAX_CHUNKS,
+    PREFIX,
+    Jws,
+    decode_jws,
+    decode_numeric,
+    encode_numeric,
+    parse_json_object,
+)
 from healthcode.core.verify.shc.stages import (
     FORMAT,
     ShcFormat,
@@ -42,6 +50,7 @@ from healthcode.core.verify.shc.trust import ShcTrust, jwk_thumbprint
 
 __all__ = [
     "FORMAT",
+    "MAX_CHUNKS",
     "PREFIX",
     "Jws",
     "ShcFormat",
@@ -54,5 +63,6 @@ __all__ = [
     "facts_of",
     "inflate_raw",
     "jwk_thumbprint",
+    "parse_json_object",
     "verify_es256",
 ]
