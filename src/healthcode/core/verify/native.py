@@ -20,6 +20,8 @@ The plan, each step one stage (codes raised at that stage in brackets)::
                    checkpoint (per destination)
    10. result      pass, colour, badges, masked identity, issuer
 
+Any other exception inside a stage fails the code with ``STAGE_FAULT`` at that stage.
+
 The decoders, the zlib limit and the signature check are the format's :class:`CoseParts`
 (replaceable, e.g. by a faulty one in a test). Trust material: ``NativeSettings.trust`` should
 be a :class:`NativeTrust` (the :class:`healthcode.core.trust.trustlist.TrustList` is one); a key
