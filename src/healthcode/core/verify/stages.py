@@ -242,7 +242,6 @@ def check_signature(
     raise last
 
 
-@stage(Stage.SIGNATURE)
 def check_key_validity(key: TrustedKey, instant: datetime) -> None:
     """The signer's key must be valid at ``instant``.
 
