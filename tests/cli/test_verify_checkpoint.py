@@ -114,6 +114,17 @@ def test_the_store_survives_between_processes(network: Network, tmp_path: Path) 
     assert run("--trust", str(network.list1), *root).returncode == 2
 
 
+def test_a_held_list_past_the_tolerance_stops_the_run(network: Network, tmp_path: Path) -> None:
+    store = tmp_path / "checkpoint"
+    network.verify(store, network.list2, "--national-root", str(network.root))
+    days_later = ["verify", network.code, "--trust-store", str(store), "--at", "2022-11-23T09:00"]
+    result = runner.invoke(app, days_later)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("error ENVELOPE_EXPIRED: trust list #2, issued")
+    tolerant = runner.invoke(app, [*days_later, "--max-stale-hours", "72"])
+    assert tolerant.exit_code == 1 and "expired" in tolerant.stderr  # the code itself expired
+
+
 def test_another_national_root_is_refused(network: Network, tmp_path: Path) -> None:
     store = tmp_path / "checkpoint"
     network.verify(store, network.list1, "--national-root", str(network.root))

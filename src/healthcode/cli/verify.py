@@ -12,8 +12,9 @@ The checkpoint keeps its trust state between runs in a trust store folder (``--t
 national root it takes lists from. A list given with ``--trust`` is taken into the store when it
 is not older than the held one, and refused (``ENVELOPE_ROLLBACK``, exit 2) when it is: last
 month's list, from before a revocation, cannot bring a revoked signer back. Without a native list
-in ``--trust`` the held one is used. Standard error says which list is used and how fresh it is
-(sequence, issued, age, expiry).
+in ``--trust`` the held one is used; past its expiry plus ``--max-stale-hours`` it stops the run
+(``ENVELOPE_EXPIRED``, exit 2) until a newer list is given. Standard error says which list is
+used and how fresh it is (sequence, issued, age, expiry).
 """
 
 from __future__ import annotations
