@@ -25,12 +25,14 @@ from healthcode.core.clock import FixedClock
 from healthcode.core.errors import VerificationFailed
 from healthcode.core.verify import ShcSettings, ShcTrust, VerificationResult, Verifier
 from healthcode.core.verify.shc import (
+    Jws,
     decode_jws,
     decode_numeric,
     encode_numeric,
     facts_of,
     inflate_raw,
     parse_json_object,
+    verify_es256,
 )
 
 NOW = datetime(2023, 6, 23, tzinfo=UTC)
@@ -90,6 +92,26 @@ def test_jws_stage_only_refuses(compact: str) -> None:
 )
 def test_json_of_header_and_payload_only_refuses(raw: bytes) -> None:
     refused_at("jws", parse_json_object, raw, "the header")
+
+
+@HOSTILE
+@given(signature=st.binary(max_size=80), signing_input=st.binary(max_size=40))
+def test_signature_stage_only_refuses(
+    shc_issuer: ShcIssuer, signature: bytes, signing_input: bytes
+) -> None:
+    jws = Jws(header={}, signing_input=signing_input, payload=b"", signature=signature)
+    refused_at("signature", verify_es256, jws, shc_issuer.key.public_key())
+
+
+@HOSTILE
+@given(json_values.filter(lambda v: isinstance(v, dict)))
+def test_a_trusted_issuers_arbitrary_payload_gets_a_code(
+    shc_issuer: ShcIssuer, payload: dict[str, Any]
+) -> None:
+    """Claims, credential and revocation stages on whatever JSON object a trusted key signed."""
+    for doc in (payload, {**payload, "iss": shc_issuer.example["iss"]}):
+        result = verifier(shc_issuer.trust).verify(shc_issuer.card(doc))
+        assert not result.valid and (result.stage, result.error_code) in POST_SIGNATURE
 
 
 @HOSTILE
