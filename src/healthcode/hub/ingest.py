@@ -13,9 +13,10 @@ exactly as the first time; the same key with different content is refused
 in the same transaction and given again for a retry with the same body
 (``IDEMPOTENCY_KEY_REUSED`` for a different body; ``hub/idempotency.py``).
 
-A record goes to the province where its person's code is registered; before that, to the
-province of the ID number's region or of the record's ``home_region``; else to the submitter's
-province. The SQL of each dialect is the store's ``RecordWriter`` (``store/record_writer.py``).
+A record goes to every province holding its person (``hub/holders.py``); when nobody holds
+them, to the province of the ID number's region or of the record's ``home_region``, else to the
+submitter's province. The SQL of each dialect is the store's ``RecordWriter``
+(``store/record_writer.py``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from healthcode.core import regions
 from healthcode.core.clock import Clock
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
+from healthcode.hub import holders
 from healthcode.hub.access import require
 from healthcode.hub.batches import (
     MAX_ERRORS_LISTED,
@@ -219,10 +221,12 @@ class IngestService:
         new = [p for p in uniq if p.record_id in inserted]
         if new:
             self._upsert_identities(s, new, now)
+            held = holders.holders(s, (p.pseudonym for p in new))
             entries: list[NewEntry] = []
             for p in new:
-                rid, province = inserted[p.record_id]
-                entries.append(NewEntry(province, "record", rid, p.feed_data(rid)))
+                rid, own = inserted[p.record_id]
+                for province in holders.destinations(held.get(p.pseudonym, []), own):
+                    entries.append(NewEntry(province, "record", rid, p.feed_data(rid)))
             self.feeds.append(s, entries, now=now)
         out: list[tuple[int, bool]] = []
         for i, p in enumerate(parsed):
@@ -260,8 +264,8 @@ class IngestService:
 
 
 def _record_row(principal: Principal, kind: str, p: ParsedRecord, now: datetime) -> dict[str, Any]:
-    """The ``records`` row of ``p``; its province before registrations (the writer routes it
-    to the province of registration where there is one)."""
+    """The ``records`` row of ``p``; its province is where it goes when nobody holds the
+    person (``hub/holders.py``)."""
     return {
         "kind": kind,
         "org_id": principal.org_id,
