@@ -8,10 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric import ec
 from hub_testdata import NOW, nat, resident_id
 from sqlalchemy import select, text
 
 from healthcode.core.clock import FixedClock
+from healthcode.hub.purge import PurgeService
 from healthcode.hub.services import Hub
 from healthcode.store.db import Database
 from healthcode.store.migrate import downgrade, upgrade
@@ -262,3 +264,22 @@ def test_registrations_stored_before_several_holders_become_residences(
             assert [tuple(r) for r in rows] == [("p1", BJ)]
     finally:
         db.dispose()
+
+
+def test_purge_keeps_a_current_registration_however_old(
+    client: httpx.Client, hub: Hub, org: Org, clock: FixedClock
+) -> None:
+    gd, bj = org("province", GD), org("province", BJ)
+    _register(client, gd)
+    _register(client, bj, reason="stay")
+    _end(client, bj)
+    clock.advance(timedelta(days=400))
+    lab, gd = org("lab", "440106"), org("province", GD)  # the tokens of a year ago expired
+    key = ec.generate_private_key(ec.SECP256R1())
+    deleted = PurgeService(db=hub.db, clock=clock, signing_key=key).run().statement["deleted"]
+    assert deleted["registrations"]["count"] == 1  # Beijing's, ended 400 days ago
+    sampled = (NOW + timedelta(days=399)).isoformat()
+    r = client.post("/v1/records/nat", json=nat("S1", IDN, sampled_at=sampled), headers=lab)
+    assert _records(client, GD, gd) == [("record", r.json()["id"], False)]  # Guangdong holds
+    with hub.db.read() as s:
+        assert s.execute(select(Registration.province)).scalars().all() == [GD]

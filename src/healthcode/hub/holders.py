@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, String, any_, bindparam, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from healthcode.store.models import REGISTRATION_REASONS, Registration
@@ -35,20 +36,29 @@ _CHUNK = 500
 
 def holders(session: Session, pseudonyms: Iterable[str]) -> dict[str, list[str]]:
     """The provinces (sorted) currently holding each of ``pseudonyms`` that anybody holds."""
-    wanted = sorted(set(pseudonyms))
     found: dict[str, list[str]] = defaultdict(list)
-    for start in range(0, len(wanted), _CHUNK):
+    for condition in _conditions(session, sorted(set(pseudonyms))):
         rows = session.execute(
             select(Registration.pseudonym, Registration.province)
-            .where(
-                Registration.pseudonym.in_(wanted[start : start + _CHUNK]),
-                Registration.ended_at.is_(None),
-            )
+            .where(condition, Registration.ended_at.is_(None))
             .order_by(Registration.pseudonym, Registration.province)
         ).all()
         for pseudonym, province in rows:
             found[pseudonym].append(province)
     return dict(found)
+
+
+def _conditions(session: Session, wanted: list[str]) -> list[ColumnElement[bool]]:
+    """Conditions on ``registrations.pseudonym`` covering ``wanted``: one ``= ANY(array)`` on
+    PostgreSQL (one bound value; a list of 500 bound values took several times the server and
+    client time), ``IN`` lists of ``_CHUNK`` on SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        array = bindparam("pseudonyms", wanted, type_=postgresql.ARRAY(String(64)))
+        return [Registration.pseudonym == any_(array)] if wanted else []
+    return [
+        Registration.pseudonym.in_(wanted[start : start + _CHUNK])
+        for start in range(0, len(wanted), _CHUNK)
+    ]
 
 
 def destinations(held: Sequence[str], fallback: str) -> list[str]:
