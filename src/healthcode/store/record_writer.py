@@ -56,7 +56,8 @@ Inserted = dict[str, tuple[int, str]]
 class RecordWriter(Protocol):
     def insert_new(self, session: Session, rows: Sequence[dict[str, Any]]) -> Inserted:
         """Insert the ``records`` rows (one organisation, one kind, distinct natural keys)
-        whose natural key was not stored before; what was inserted."""
+        whose natural key was not stored before; what was inserted. Rows are written in the
+        order given: callers sort them by natural key, the one lock order of every writer."""
         ...
 
     def upsert_identities(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:

@@ -37,26 +37,15 @@ FieldType = Literal["time", "str", "int"]
 
 #: Every field of the facts document, with its type and what it means.
 SUMMARY_FIELDS: Mapping[str, tuple[FieldType, str]] = {
-    "infection_status": (
-        "str",
-        "most severe unreleased infection: confirmed > asymptomatic > suspected; None when none",
-    ),
+    "infection_status": ("str", "worst unreleased infection: confirmed > asymptomatic > suspected"),
     "infection_reported_at": ("time", "when that infection was reported"),
-    "infection_released_at": (
-        "time",
-        "latest release of a confirmed or asymptomatic infection, when none is current",
-    ),
+    "infection_released_at": ("time", "latest release of a case, when no infection is current"),
     "close_last_exposure": ("time", "last exposure as a close contact"),
     "secondary_last_exposure": ("time", "last exposure as a contact of a close contact"),
-    "high_area_last_visit": ("time", "last precise visit inside a high-risk area while designated"),
-    "medium_area_last_visit": (
-        "time",
-        "last precise visit inside a medium-risk area while designated",
-    ),
-    "coarse_risk_area_last_visit": (
-        "time",
-        "last carrier-cell visit inside a high- or medium-risk area while designated",
-    ),
+    "high_area_last_visit": ("time", "last precise visit in a high-risk area while designated"),
+    "medium_area_last_visit": ("time", "last precise visit in a medium-risk area while designated"),
+    # carrier-cell data places a person only roughly: a pending check, never a colour
+    "coarse_risk_area_last_visit": ("time", "last cell visit, high/medium area while designated"),
     "nat_last_sample": ("time", "latest NAT sample, any result"),
     "nat_last_negative": ("time", "latest negative NAT sample with no later positive one"),
     "mandated_test_due_at": ("time", "earliest due time of a NAT mandate not yet met"),
