@@ -33,6 +33,7 @@ from healthcode.hub.holders import DEFAULT_REASON, REASONS
 from healthcode.hub.orgs import Principal
 from healthcode.store.db import Database
 from healthcode.store.models import CodeStatus, Record, RecordVersion, Registration
+from healthcode.store.retry import run_write
 
 __all__ = ["COLOURS", "StatusService"]
 
@@ -87,18 +88,21 @@ class StatusService:
         holding them keep holding them.
 
         Raises AccessDenied KIND_NOT_ALLOWED; InvalidInput (ID_*, REGISTRATION_REASON, with
-        ``index``).
+        ``index``); DatabaseBusy.
         """
         require(principal, "registration:report")
         today = self.clock.now().astimezone(CHINA_TZ).date()
         pseudonyms = [self._pseudonym(i, person, today) for i, person in enumerate(people)]
         reasons = {p: _reason(i, people[i]) for i, p in enumerate(pseudonyms)}
         now = self.clock.now()
-        with self.db.write() as s:
+
+        def step(s: Session) -> None:
             # after the writes in flight; before later ones
             self.feeds.hold_routing(s, exclusive=True)
             for pseudonym in sorted(reasons):
                 self._register_one(s, principal, pseudonym, reasons[pseudonym], now)
+
+        run_write(self.db, step)
         return pseudonyms
 
     def end(self, principal: Principal, people: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -107,14 +111,15 @@ class StatusService:
         ``{"pseudonyms", "ended_at"}``; all or nothing.
 
         Raises AccessDenied KIND_NOT_ALLOWED; InvalidInput (ID_*, REGISTRATION_NOT_HELD for a
-        person the province does not hold now, with ``index``).
+        person the province does not hold now, with ``index``); DatabaseBusy.
         """
         require(principal, "registration:report")
         today = self.clock.now().astimezone(CHINA_TZ).date()
         pseudonyms = [self._pseudonym(i, person, today) for i, person in enumerate(people)]
         first = {p: i for i, p in reversed(list(enumerate(pseudonyms)))}
         now = self.clock.now()
-        with self.db.write() as s:
+
+        def step(s: Session) -> None:
             self.feeds.hold_routing(s, exclusive=True)
             for pseudonym in sorted(first):
                 reg = s.get(Registration, (pseudonym, principal.province))
@@ -125,6 +130,8 @@ class StatusService:
                         index=first[pseudonym],
                     )
                 reg.ended_at = now
+
+        run_write(self.db, step)
         return {"pseudonyms": pseudonyms, "ended_at": now.isoformat()}
 
     def _pseudonym(self, i: int, person: Any, today: date) -> str:
