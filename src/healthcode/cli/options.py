@@ -12,6 +12,7 @@ imported inside the helpers that need it, so commands without a database start w
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -35,8 +36,10 @@ __all__ = [
     "MaxStaleHours",
     "Now",
     "Passphrase",
+    "TrustStoreDir",
     "clock_of",
     "command_group",
+    "default_trust_store",
     "migrated_database",
     "open_network",
     "refused",
@@ -77,7 +80,26 @@ MaxStaleHours = Annotated[
         help="accept a signed trust list this long past its expiry (warned), no longer",
     ),
 ]
+TrustStoreDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--trust-store",
+        envvar="HEALTHCODE_TRUST_STORE",
+        metavar="DIR",
+        show_default=False,
+        help="folder of the checkpoint's trust state (the newest trust list taken, the national "
+        "root); default $XDG_DATA_HOME/healthcode/trust or ~/.local/share/healthcode/trust",
+    ),
+]
 DEFAULT_HOME = Path("var/keys")
+
+
+def default_trust_store() -> Path:
+    """Where a checkpoint keeps its trust state when no ``--trust-store`` is given: the user's
+    data folder (XDG Base Directory: ``$XDG_DATA_HOME``, else ``~/.local/share``)."""
+    data_home = os.environ.get("XDG_DATA_HOME", "")
+    base = Path(data_home) if os.path.isabs(data_home) else Path.home() / ".local" / "share"
+    return base / "healthcode" / "trust"
 
 
 def command_group(help: str) -> typer.Typer:

@@ -37,6 +37,7 @@ class Stage(StrEnum):
     SCHEMA = "schema"
     REVOCATION = "revocation"
     RULES = "rules"
+    RESULT = "result"  # the result is built from what every stage checked
 
 
 class ErrorCode(StrEnum):
@@ -171,6 +172,12 @@ class ErrorCode(StrEnum):
     KEY_USAGE_MISMATCH = "KEY_USAGE_MISMATCH", 400, "DSC's EKU excludes this type", Stage.KEY_USAGE
     RULES_FAILED = "RULES_FAILED", 400, "one or more business rules are not met", Stage.RULES
     SCHEMA_UNAVAILABLE = "SCHEMA_UNAVAILABLE", 400, "no EU DCC schema was given", Stage.SCHEMA
+    ISSUER_COUNTRY_MISMATCH = (
+        "ISSUER_COUNTRY_MISMATCH",
+        400,
+        "the DCC's iss is not the country of its signer certificate (DSC)",
+        Stage.CLAIMS,
+    )
     # -- SMART Health Cards ----------------------------------------------------------------------
     JWS_MALFORMED = "JWS_MALFORMED", 400, "the JWS, its header or payload is malformed", Stage.JWS
     REVOKED = "REVOKED", 400, "the card's rid is on its issuer's revocation list", Stage.REVOCATION
@@ -192,6 +199,8 @@ class ErrorCode(StrEnum):
     RULE_FAILED = "RULE_FAILED", 400, "the code does not meet a verification rule", Stage.RULES
     SCHEMA_INVALID = "SCHEMA_INVALID", 400, "the payload does not meet its schema", Stage.SCHEMA
     SIGNER_RETIRED = "SIGNER_RETIRED", 400, "issued after its signer was retired", Stage.CLAIMS
+    STAGE_FAULT = "STAGE_FAULT", 400, "a verifier stage broke on this input; the code is refused"
+    TEXT_NOT_UNICODE = "TEXT_NOT_UNICODE", 400, "the text is not valid Unicode", Stage.PREFIX
     TEXT_TOO_LONG = "TEXT_TOO_LONG", 400, "the text is longer than a code can be", Stage.PREFIX
     # -- trust -----------------------------------------------------------------------------------
     CERT_ALGORITHM = "CERT_ALGORITHM", 400, "a certificate key is not EC (P-256 for a signer)"
@@ -229,6 +238,11 @@ class ErrorCode(StrEnum):
     TRUSTLIST_UNSIGNED = "TRUSTLIST_UNSIGNED", 400, "a bare trust list, not its signed envelope"
     TRUST_LIST_INVALID = "TRUST_LIST_INVALID", 400, "a DCC gateway trust list is malformed"
     TRUST_LIST_MISSING = "TRUST_LIST_MISSING", 400, "no trust list is cached in the folder"
+    TRUST_STORE_ROOT_MISMATCH = (
+        "TRUST_STORE_ROOT_MISMATCH",
+        409,
+        "the national root given is not the one the checkpoint's trust store holds",
+    )
     # -- store -----------------------------------------------------------------------------------
     DATABASE_BUSY = "DATABASE_BUSY", 503, "other writers held the database; nothing stored, retry"
     DATABASE_ERROR = "DATABASE_ERROR", 500, "the database refused a statement; nothing was stored"
