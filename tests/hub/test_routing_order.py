@@ -15,15 +15,21 @@ from healthcode.hub.ingest import Located
 from healthcode.hub.services import Hub
 
 
+@pytest.mark.parametrize("held_by_guangdong", [False, True])
 def test_a_registration_waits_for_records_in_flight_and_replays_them(
-    real_hub: Hub, monkeypatch: pytest.MonkeyPatch
+    real_hub: Hub, monkeypatch: pytest.MonkeyPatch, held_by_guangdong: bool
 ) -> None:
+    # Guangdong gets the record live either way: as the ID number's province when nobody holds
+    # the person, or as a holder that Beijing's registration leaves in place.
     hub = real_hub
     lab = hub.orgs.authenticate(hub.orgs.add(kind="lab", region_code="440106", name="lab")[1])
     bj = hub.orgs.authenticate(
         hub.orgs.add(kind="province", region_code="110000", name="Beijing")[1]
     )
     idn = resident_id("440106")  # routed to Guangdong by the ID number before registration
+    if held_by_guangdong:
+        gd = hub.orgs.add(kind="province", region_code="440000", name="Guangdong")[1]
+        hub.status.register(hub.orgs.authenticate(gd), [{"id_number": idn}])
     stored = threading.Event()
     release = threading.Event()
     upsert = hub.ingest._upsert_identities
@@ -57,10 +63,13 @@ def test_a_registration_waits_for_records_in_flight_and_replays_them(
     registration.join(20)
     assert not registration.is_alive() and set(answers) == {"ingest", "registration"}
     with hub.db.read() as s:
-        page = feeds.read_page(s, "110000", after=0, limit=10)
-    assert [(e["kind"], e["data"]["record"], e["data"].get("replayed")) for e in page.entries] == [
-        ("record", answers["ingest"]["id"], True)
-    ]
+        pages = {p: feeds.read_page(s, p, after=0, limit=10) for p in ("110000", "440000")}
+    rid = answers["ingest"]["id"]
+    got = {
+        p: [(e["kind"], e["data"]["record"], e["data"].get("replayed")) for e in page.entries]
+        for p, page in pages.items()
+    }
+    assert got == {"110000": [("record", rid, True)], "440000": [("record", rid, None)]}
 
 
 def test_the_same_large_batch_sent_twice_at_once_is_stored_once(real_hub: Hub) -> None:

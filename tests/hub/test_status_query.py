@@ -95,7 +95,9 @@ def test_by_pseudonym_answers_the_latest_code(client: httpx.Client, org: Org) ->
     )
     by_p = client.get("/v1/status", params={"pseudonym": pseudonym}, headers=station)
     assert by_p.status_code == 200
-    assert by_p.json() == client.get("/v1/status/NEW", headers=station).json()
+    # the province's latest code is its answer; with one holding province, it is the answer
+    new = client.get("/v1/status/NEW", headers=station).json()
+    assert by_p.json() == {**new, "codes": [new]}
 
 
 def test_by_pseudonym_same_since_the_later_report_wins(

@@ -298,6 +298,8 @@ class ErrorCode(StrEnum):
     RECORD_UNKNOWN = "RECORD_UNKNOWN", 404, "the caller has no record of this kind and record_id"
     RECORD_WITHDRAWN = "RECORD_WITHDRAWN", 409, "the record was withdrawn and can no longer change"
     REGION_NOT_OWN = "REGION_NOT_OWN", 403, "the region is outside the authority's own region"
+    REGISTRATION_NOT_HELD = "REGISTRATION_NOT_HELD", 404, "the province does not hold the person"
+    REGISTRATION_REASON = "REGISTRATION_REASON", 422, "the reason is not residence, stay or work"
     RISK_AREA_CANCELLED = "RISK_AREA_CANCELLED", 409, "the designation was cancelled"
     RISK_AREA_LIFTED = "RISK_AREA_LIFTED", 409, "the risk area was lifted; designate it anew"
     RISK_AREA_UNKNOWN = "RISK_AREA_UNKNOWN", 404, "no risk area has this id"

@@ -3,7 +3,8 @@
 A record is named by its natural key (the submitter's ``record_id`` under a kind). A correction
 sends the whole record again, corrected; a withdrawal sends only the reason. Either is stored as
 a new version in ``record_versions`` (the ``records`` row is never overwritten: it stays version
-1), goes to the feed of the province that holds the record as a ``correction`` entry, and is
+1), goes to the feeds of the provinces holding the record's person (else to the record's own
+province; ``hub/holders.py``) as a ``correction`` entry, and is
 written to ``audit_events`` — all in one transaction.
 
 Rules: only the organisation that submitted a record may correct it (``RECORD_NOT_OWN``, 403); a
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 from healthcode.core.clock import Clock
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import AccessDenied, InvalidInput
+from healthcode.hub import holders
 from healthcode.hub.access import require
 from healthcode.hub.feeds import Feeds, NewEntry
 from healthcode.hub.fields import required_text
@@ -121,7 +123,7 @@ class CorrectionService:
 
         def step(s: Session) -> dict[str, Any]:
             now = self.clock.now()
-            self.feeds.hold_routing(s)  # record.province is read under it (registrations move it)
+            self.feeds.hold_routing(s)  # the holders are read under it (registrations change them)
             record = self._own_record(s, principal, kind, record_id)
             latest = s.execute(
                 select(RecordVersion)
@@ -166,7 +168,7 @@ class CorrectionService:
         now: datetime,
     ) -> RecordVersion:
         """The next version of ``record`` (``parsed``: corrected, None: withdrawn), sent to the
-        province holding the record and written to the audit log."""
+        provinces holding the record's person and written to the audit log."""
         previous = latest.digest if latest is not None else record.digest
         version = RecordVersion(
             record_id=record.id,
@@ -180,10 +182,13 @@ class CorrectionService:
         )
         s.add(version)
         s.flush()
-        entry = NewEntry(
-            record.province, "correction", version.id, correction_data(record, version)
-        )
-        self.feeds.append(s, [entry], now=now)
+        held = holders.holders(s, [record.pseudonym]).get(record.pseudonym, [])
+        data = correction_data(record, version)
+        entries = [
+            NewEntry(province, "correction", version.id, data)
+            for province in holders.destinations(held, record.province)
+        ]
+        self.feeds.append(s, entries, now=now)
         s.add(
             AuditEvent(
                 at=now,

@@ -13,9 +13,10 @@ exactly as the first time; the same key with different content is refused
 in the same transaction and given again for a retry with the same body
 (``IDEMPOTENCY_KEY_REUSED`` for a different body; ``hub/idempotency.py``).
 
-A record goes to the province where its person's code is registered; before that, to the
-province of the ID number's region or of the record's ``home_region``; else to the submitter's
-province. The SQL of each dialect is the store's ``RecordWriter`` (``store/record_writer.py``).
+A record goes to every province holding its person (``hub/holders.py``); when nobody holds
+them, to the province of the ID number's region or of the record's ``home_region``, else to the
+submitter's province. The SQL of each dialect is the store's ``RecordWriter``
+(``store/record_writer.py``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from healthcode.core import regions
 from healthcode.core.clock import Clock
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
+from healthcode.hub import holders
 from healthcode.hub.access import require
 from healthcode.hub.batches import (
     MAX_ERRORS_LISTED,
@@ -202,16 +204,20 @@ class IngestService:
         records by kind, then natural key; identities by pseudonym; feed counters by province.
         Per kind, the stored id of each record and whether this call created it."""
         out: list[list[tuple[int, bool]]] = []
-        new: list[ParsedRecord] = []
-        entries: list[NewEntry] = []
+        inserted: list[tuple[ParsedRecord, tuple[int, str]]] = []
         for kind, parsed, items in kinds:
-            stored, inserted = self._insert_kind(s, principal, kind, parsed, items, now)
+            stored, of_kind = self._insert_kind(s, principal, kind, parsed, items, now)
             out.append(stored)
-            for p, (rid, province) in inserted:
-                new.append(p)
-                entries.append(NewEntry(province, "record", rid, p.feed_data(rid)))
-        if new:
+            inserted.extend(of_kind)
+        if inserted:
+            new = [p for p, _ in inserted]
             self._upsert_identities(s, new, now)
+            held = holders.holders(s, (p.pseudonym for p in new))
+            entries = [
+                NewEntry(province, "record", rid, p.feed_data(rid))
+                for p, (rid, own) in inserted
+                for province in holders.destinations(held.get(p.pseudonym, []), own)
+            ]
             self.feeds.append(s, entries, now=now)
         return out
 
@@ -226,7 +232,7 @@ class IngestService:
     ) -> tuple[list[tuple[int, bool]], list[tuple[ParsedRecord, tuple[int, str]]]]:
         """The stored id of each record, and whether this call created it (False for one
         stored before, and for a later copy of a record earlier in the same batch); and the
-        records it inserted (in batch order) with their id and province.
+        records it inserted (in batch order) with their id and own province.
 
         New records are inserted first, in natural-key order; only the natural keys stored
         before are read back, to compare their digests (a conflict raises, and the transaction
@@ -276,8 +282,8 @@ class IngestService:
 
 
 def _record_row(principal: Principal, kind: str, p: ParsedRecord, now: datetime) -> dict[str, Any]:
-    """The ``records`` row of ``p``; its province before registrations (the writer routes it
-    to the province of registration where there is one)."""
+    """The ``records`` row of ``p``; its province is where it goes when nobody holds the
+    person (``hub/holders.py``)."""
     return {
         "kind": kind,
         "org_id": principal.org_id,

@@ -125,7 +125,8 @@ class PurgeService:
         simple: list[tuple[str, Any, Any]] = [
             ("idempotency_keys", IdempotencyKey, IdempotencyKey.created_at),
             ("code_status", CodeStatus, CodeStatus.reported_at),
-            ("registrations", Registration, Registration.registered_at),
+            # a current registration (ended_at NULL) is never purged
+            ("registrations", Registration, Registration.ended_at),
             ("org_tokens", OrgToken, OrgToken.expires_at),
             ("risk_areas", RiskArea, RiskArea.updated_at),
         ]

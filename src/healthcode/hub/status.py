@@ -1,9 +1,11 @@
-"""Registrations (which province holds a person's code) and code status for online checks.
+"""Registrations (which provinces hold a person's code) and code status for online checks.
 
-A province registers the people whose codes it issues; from then on their records are routed
-to it, and records that arrived before (routed by the ID number's region) are sent to it too.
-A province reports the status of its own codes only; any checkpoint may ask for a code's status
-by serial or by pseudonym (cross-province online check).
+A province registers the people whose codes it issues, saying why (``hub/holders.REASONS``);
+from then on their records go to it too, and their earlier records are sent to it. Several
+provinces may hold one person; none can end another's registration, each ends its own (a stay
+is over). A province reports the status of codes of people it holds now; any checkpoint may ask
+for a code's status by serial, or for a person's by pseudonym: each holding province's latest
+code, and the strictest colour not expired as the answer to go by.
 
 A status query is the hub's hottest read: one prebuilt Core ``select`` (no ORM session, no
 objects) on ``Database.reader()``, one round trip on PostgreSQL.
@@ -13,10 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from healthcode.core import identity
@@ -27,15 +29,19 @@ from healthcode.hub.access import require
 from healthcode.hub.corrections import correction_data
 from healthcode.hub.feeds import Feeds, NewEntry
 from healthcode.hub.fields import time_field
+from healthcode.hub.holders import DEFAULT_REASON, REASONS
 from healthcode.hub.orgs import Principal
 from healthcode.store.db import Database
 from healthcode.store.models import CodeStatus, Record, RecordVersion, Registration
+from healthcode.store.retry import run_write
 
 __all__ = ["COLOURS", "StatusService"]
 
+#: From the least to the most strict.
 COLOURS = ("green", "yellow", "red")
 
 _CODES = CodeStatus.__table__.c
+_REGS = Registration.__table__.c
 _ANSWER_COLUMNS = (
     _CODES.serial,
     _CODES.province,
@@ -46,14 +52,22 @@ _ANSWER_COLUMNS = (
     _CODES.ruleset_version,
     _CODES.reported_at,
 )
+#: A row of ``_ANSWER_COLUMNS`` (attributes by column name).
+CodeRow = Any
 #: Built once: SQLAlchemy computes their cache keys once, psycopg prepares them on the server
 #: after a few uses on a connection.
 _BY_SERIAL = select(*_ANSWER_COLUMNS).where(_CODES.serial == bindparam("serial")).limit(1)
-_LATEST_BY_PSEUDONYM = (
+#: The codes of a person reported by the provinces holding them now; each province's latest
+#: first.
+_BY_HOLDERS = (
     select(*_ANSWER_COLUMNS)
-    .where(_CODES.pseudonym == bindparam("pseudonym"))
-    .order_by(_CODES.since.desc(), _CODES.reported_at.desc())
-    .limit(1)
+    .join_from(
+        CodeStatus.__table__,
+        Registration.__table__,
+        and_(_REGS.pseudonym == _CODES.pseudonym, _REGS.province == _CODES.province),
+    )
+    .where(_CODES.pseudonym == bindparam("pseudonym"), _REGS.ended_at.is_(None))
+    .order_by(_CODES.province, _CODES.since.desc(), _CODES.reported_at.desc())
 )
 
 
@@ -69,72 +83,117 @@ class StatusService:
         self._pseudonymiser = identity.Pseudonymiser(key=self.pseudonym_key)
 
     def register(self, principal: Principal, people: Sequence[dict[str, Any]]) -> list[str]:
-        """Record that ``principal`` (a province) holds these people's codes; their pseudonyms.
+        """Record that ``principal``'s province holds these people's codes, each for its
+        ``reason`` (``DEFAULT_REASON`` when it gives none); their pseudonyms. Other provinces
+        holding them keep holding them.
 
-        Raises AccessDenied KIND_NOT_ALLOWED; InvalidInput (ID_* with ``index``).
+        Raises AccessDenied KIND_NOT_ALLOWED; InvalidInput (ID_*, REGISTRATION_REASON, with
+        ``index``); DatabaseBusy.
         """
         require(principal, "registration:report")
         today = self.clock.now().astimezone(CHINA_TZ).date()
-        pseudonyms: list[str] = []
-        for i, person in enumerate(people):
-            try:
-                if not isinstance(person, dict):
-                    raise InvalidInput(ErrorCode.RECORD_NOT_OBJECT, "a person is a JSON object")
-                pseudonyms.append(
-                    self._pseudonymiser.pseudonym(
-                        person.get("id_type") or identity.IdType.RESIDENT_ID,
-                        person.get("id_number") or "",
-                        nationality=person.get("nationality"),
-                        today=today,
-                    )
-                )
-            except InvalidInput as exc:
-                raise InvalidInput(exc.code, exc.message, index=i, **exc.details) from exc
+        pseudonyms = [self._pseudonym(i, person, today) for i, person in enumerate(people)]
+        reasons = {p: _reason(i, people[i]) for i, p in enumerate(pseudonyms)}
         now = self.clock.now()
-        with self.db.write() as s:
+
+        def step(s: Session) -> None:
             # after the writes in flight; before later ones
             self.feeds.hold_routing(s, exclusive=True)
-            for pseudonym in sorted(set(pseudonyms)):
-                self._register_one(s, principal, pseudonym, now)
+            for pseudonym in sorted(reasons):
+                self._register_one(s, principal, pseudonym, reasons[pseudonym], now)
+
+        run_write(self.db, step)
         return pseudonyms
 
+    def end(self, principal: Principal, people: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """End ``principal``'s province's registrations of these people (a stay is over): from
+        now on their records no longer go to it, nor may it report their status. Answers
+        ``{"pseudonyms", "ended_at"}``; all or nothing.
+
+        Raises AccessDenied KIND_NOT_ALLOWED; InvalidInput (ID_*, REGISTRATION_NOT_HELD for a
+        person the province does not hold now, with ``index``); DatabaseBusy.
+        """
+        require(principal, "registration:report")
+        today = self.clock.now().astimezone(CHINA_TZ).date()
+        pseudonyms = [self._pseudonym(i, person, today) for i, person in enumerate(people)]
+        first = {p: i for i, p in reversed(list(enumerate(pseudonyms)))}
+        now = self.clock.now()
+
+        def step(s: Session) -> None:
+            self.feeds.hold_routing(s, exclusive=True)
+            for pseudonym in sorted(first):
+                reg = s.get(Registration, (pseudonym, principal.province))
+                if reg is None or reg.ended_at is not None:
+                    raise InvalidInput(
+                        ErrorCode.REGISTRATION_NOT_HELD,
+                        "this province holds no current registration of the person",
+                        index=first[pseudonym],
+                    )
+                reg.ended_at = now
+
+        run_write(self.db, step)
+        return {"pseudonyms": pseudonyms, "ended_at": now.isoformat()}
+
+    def _pseudonym(self, i: int, person: Any, today: date) -> str:
+        """The pseudonym of ``person`` (``id_type``, ``id_number``, ``nationality``). Raises
+        InvalidInput RECORD_NOT_OBJECT, ID_* (with ``index``)."""
+        try:
+            if not isinstance(person, dict):
+                raise InvalidInput(ErrorCode.RECORD_NOT_OBJECT, "a person is a JSON object")
+            return self._pseudonymiser.pseudonym(
+                person.get("id_type") or identity.IdType.RESIDENT_ID,
+                person.get("id_number") or "",
+                nationality=person.get("nationality"),
+                today=today,
+            )
+        except InvalidInput as exc:
+            raise InvalidInput(exc.code, exc.message, index=i, **exc.details) from exc
+
     def _register_one(
-        self, s: Session, principal: Principal, pseudonym: str, now: datetime
+        self, s: Session, principal: Principal, pseudonym: str, reason: str, now: datetime
     ) -> None:
-        """Register one person with ``principal``'s province; records that went elsewhere
-        before are sent to it too and moved to it."""
+        """Register one person with ``principal``'s province (again, if it ended before):
+        their earlier records are sent to it. A current registration only takes the new
+        reason."""
         province = principal.province
-        reg = s.get(Registration, pseudonym)
-        if reg is not None and reg.province == province:
+        reg = s.get(Registration, (pseudonym, province))
+        if reg is not None and reg.ended_at is None:
+            reg.reason = reason
             return
+        others = s.execute(
+            select(Registration.province)
+            .where(Registration.pseudonym == pseudonym, Registration.province != province)
+            .limit(1)
+        ).first()
         if reg is None:
             s.add(
                 Registration(
                     pseudonym=pseudonym,
                     province=province,
                     org_id=principal.org_id,
+                    reason=reason,
                     registered_at=now,
                 )
             )
         else:
-            reg.province, reg.org_id, reg.registered_at = province, principal.org_id, now
-        moved = (
-            s.execute(
-                select(Record)
-                .where(Record.pseudonym == pseudonym, Record.province != province)
-                .order_by(Record.id)
+            reg.org_id, reg.reason, reg.registered_at, reg.ended_at = (
+                principal.org_id,
+                reason,
+                now,
+                None,
             )
-            .scalars()
-            .all()
-        )
-        if moved:
-            self._replay(s, province, moved, now)
-            s.execute(update(Record).where(Record.pseudonym == pseudonym).values(province=province))
+        earlier = select(Record).where(Record.pseudonym == pseudonym).order_by(Record.id)
+        if others is None:
+            # nobody else ever held the person: the records of this province's own came to it
+            earlier = earlier.where(Record.province != province)
+        records = s.execute(earlier).scalars().all()
+        if records:
+            self._replay(s, province, records, now)
 
-    def _replay(self, s: Session, province: str, moved: Sequence[Record], now: datetime) -> None:
+    def _replay(self, s: Session, province: str, records: Sequence[Record], now: datetime) -> None:
         """The records as first sent, then their corrections and withdrawals in the order they
         were made: the new holder ends on each record's current version."""
-        by_id = {r.id: r for r in moved}
+        by_id = {r.id: r for r in records}
         versions = (
             s.execute(
                 select(RecordVersion)
@@ -144,7 +203,7 @@ class StatusService:
             .scalars()
             .all()
         )
-        entries = [NewEntry(province, "record", r.id, _replayed(r)) for r in moved]
+        entries = [NewEntry(province, "record", r.id, _replayed(r)) for r in records]
         entries += [
             NewEntry(
                 province,
@@ -157,7 +216,8 @@ class StatusService:
         self.feeds.append(s, entries, now=now)
 
     def report(self, principal: Principal, reports: Sequence[dict[str, Any]]) -> int:
-        """Store the status of the caller's own codes (upsert by serial); returns how many.
+        """Store the status of codes of people the caller's province holds now (upsert by
+        serial); returns how many.
 
         Raises AccessDenied KIND_NOT_ALLOWED, CODE_NOT_OWN; InvalidInput FIELD_*, TIME_*,
         VALUE_NOT_IN_SET (each with ``index``).
@@ -167,11 +227,11 @@ class StatusService:
         now = self.clock.now()
         with self.db.write() as s:
             for i, row in enumerate(rows):
-                reg = s.get(Registration, row["pseudonym"])
-                if reg is None or reg.province != principal.province:
+                reg = s.get(Registration, (row["pseudonym"], principal.province))
+                if reg is None or reg.ended_at is not None:
                     raise AccessDenied(
                         ErrorCode.CODE_NOT_OWN,
-                        "the person is not registered with this province",
+                        "this province does not hold the person (no current registration)",
                         index=i,
                     )
                 existing = s.get(CodeStatus, row["serial"])
@@ -220,7 +280,9 @@ class StatusService:
     def query(
         self, principal: Principal, *, serial: str | None = None, pseudonym: str | None = None
     ) -> dict[str, Any]:
-        """The reported status of a code (by serial) or of a person's latest code.
+        """The reported status of a code (by serial), or a person's answer (by pseudonym): the
+        latest code of each province holding them in ``codes``, and at the top level the code
+        a checkpoint goes by (``_checkpoint_code``).
 
         Raises AccessDenied KIND_NOT_ALLOWED; InvalidInput QUERY_INVALID; STATUS_UNKNOWN.
         """
@@ -231,23 +293,63 @@ class StatusService:
             )
         with self.db.reader() as conn:
             if serial is not None:
-                row = conn.execute(_BY_SERIAL, {"serial": serial}).first()
+                rows = conn.execute(_BY_SERIAL, {"serial": serial}).all()
             else:
-                row = conn.execute(_LATEST_BY_PSEUDONYM, {"pseudonym": pseudonym}).first()
-        if row is None:
+                rows = conn.execute(_BY_HOLDERS, {"pseudonym": pseudonym}).all()
+        if not rows:
             raise InvalidInput(ErrorCode.STATUS_UNKNOWN, "no status was reported for this code")
         now = self.clock.now()
-        return {
-            "serial": row.serial,
-            "province": row.province,
-            "pseudonym": row.pseudonym,
-            "colour": row.colour,
-            "since": row.since.isoformat(),
-            "until": row.until.isoformat() if row.until else None,
-            "ruleset_version": row.ruleset_version,
-            "reported_at": row.reported_at.isoformat(),
-            "current": row.until is None or row.until > now,
-        }
+        if serial is not None:
+            return _answer(rows[0], now)
+        latest: dict[str, CodeRow] = {}
+        for row in rows:  # each province's latest first
+            latest.setdefault(row.province, row)
+        codes = list(latest.values())
+        chosen = _answer(_checkpoint_code(codes, now), now)
+        return {**chosen, "codes": [_answer(r, now) for r in codes]}
+
+
+def _current(row: CodeRow, now: datetime) -> bool:
+    return row.until is None or row.until > now
+
+
+def _checkpoint_code(codes: Sequence[CodeRow], now: datetime) -> CodeRow:
+    """The code a checkpoint goes by, of one per holding province: the strictest colour of
+    those not expired (the latest of equals); if all have expired, the latest."""
+    current = [r for r in codes if _current(r, now)]
+    if current:
+        return max(current, key=lambda r: (COLOURS.index(r.colour), r.since, r.reported_at))
+    return max(codes, key=lambda r: (r.since, r.reported_at))
+
+
+def _answer(row: CodeRow, now: datetime) -> dict[str, Any]:
+    return {
+        "serial": row.serial,
+        "province": row.province,
+        "pseudonym": row.pseudonym,
+        "colour": row.colour,
+        "since": row.since.isoformat(),
+        "until": row.until.isoformat() if row.until else None,
+        "ruleset_version": row.ruleset_version,
+        "reported_at": row.reported_at.isoformat(),
+        "current": _current(row, now),
+    }
+
+
+def _reason(i: int, person: dict[str, Any]) -> str:
+    """Why the province holds ``person``: their ``reason``, else ``DEFAULT_REASON``. Raises
+    InvalidInput REGISTRATION_REASON (with ``index``)."""
+    reason = person.get("reason")
+    if reason is None:
+        return DEFAULT_REASON
+    if not isinstance(reason, str) or reason not in REASONS:
+        raise InvalidInput(
+            ErrorCode.REGISTRATION_REASON,
+            f"reason is one of {', '.join(REASONS)}",
+            field="reason",
+            index=i,
+        )
+    return reason
 
 
 def _replayed(r: Record) -> dict[str, Any]:

@@ -29,6 +29,7 @@ __all__ = [
     "ORG_KINDS",
     "PUBLISHED_KINDS",
     "RECORD_KINDS",
+    "REGISTRATION_REASONS",
     "AuditEvent",
     "CodeStatus",
     "FeedCounter",
@@ -57,6 +58,8 @@ ORG_KINDS = (
 )
 RECORD_KINDS = ("nat", "antibody", "vaccination", "infection", "contact", "itinerary")
 CORRECTION_ACTIONS = ("correct", "withdraw")
+#: Why a province holds a person: where they live, a stay (a visit), where they work.
+REGISTRATION_REASONS = ("residence", "stay", "work")
 #: The kinds of signed document the hub publishes (core.trust.envelope.KINDS).
 PUBLISHED_KINDS = ("rule-set", "value-set", "risk-areas", "trust-list")
 
@@ -106,14 +109,19 @@ class Identity(Base):
 
 
 class Registration(Base):
-    """Which province holds a person's code, as reported by that province."""
+    """A province's registration of a person (``hub/holders.py``): the province holds the
+    person's code, for a reason, until it ends the registration (``ended_at``). One row per
+    person and province; several provinces may hold one person at once."""
 
     __tablename__ = "registrations"
+    __table_args__ = (CheckConstraint(_in("reason", REGISTRATION_REASONS), name="reason"),)
 
     pseudonym: Mapped[str] = mapped_column(String(64), primary_key=True)
-    province: Mapped[str] = mapped_column(String(6), index=True)
+    province: Mapped[str] = mapped_column(String(6), primary_key=True, index=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    reason: Mapped[str] = mapped_column(String(12))
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Record(Base):

@@ -1,18 +1,18 @@
-"""Record writes by dialect: new records (routed), identities, and what was stored before.
+"""Record writes by dialect: new records, identities, and what was stored before.
 
 ``hub/ingest/`` holds the rules (all or nothing, natural keys, digests, routing); a
 ``RecordWriter`` holds the SQL, and ``record_writer(dialect)`` gives the one for a
 ``Database.dialect``.
 
-Both implementations route the same way: a row's ``province`` is where its person is
-registered (``registrations``), else the province the row already names (the ingest service's
-route without registrations).
+A row's ``province`` is stored as the ingest service gives it (the province of the ID number's
+region: where the record goes when nobody holds the person); the feeds it goes to are chosen by
+the ingest service from the person's holders (``hub/holders.py``), not here.
 
 - **SQLite** (``SqliteRecordWriter``) looks up the natural keys stored before, then inserts the
   others with ``INSERT ... RETURNING`` (SQLAlchemy's executemany), routed in Python.
 - **PostgreSQL** (``PostgresRecordWriter``) inserts first and lets the unique index find the
   keys stored before: one ``INSERT ... SELECT ... FROM unnest(...)`` for the batch
-  (``store/bulk.py``), routed inside the statement, ``ON CONFLICT (org_id, kind, natural_key)
+  (``store/bulk.py``), ``ON CONFLICT (org_id, kind, natural_key)
   DO NOTHING``. A batch of at least ``OPTIMISTIC_MIN`` records first tries a plain ``INSERT``
   (no ``ON CONFLICT``) under a savepoint: the common case, a batch of new records, then costs
   the server less (``ON CONFLICT`` inserts each index entry speculatively; about 15% of this
@@ -33,7 +33,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from healthcode.store.bulk import insert_unnest
-from healthcode.store.models import Identity, Record, Registration
+from healthcode.store.models import Identity, Record
 
 __all__ = [
     "OPTIMISTIC_MIN",
@@ -56,8 +56,7 @@ Inserted = dict[str, tuple[int, str]]
 class RecordWriter(Protocol):
     def insert_new(self, session: Session, rows: Sequence[dict[str, Any]]) -> Inserted:
         """Insert the ``records`` rows (one organisation, one kind, distinct natural keys)
-        whose natural key was not stored before, each routed to where its person is
-        registered, else to its own ``province``; what was inserted. Rows are written in the
+        whose natural key was not stored before; what was inserted. Rows are written in the
         order given: callers sort them by natural key, the one lock order of every writer."""
         ...
 
@@ -98,8 +97,6 @@ class SqliteRecordWriter:
         new = [r for r in rows if r["natural_key"] not in before]
         if not new:
             return {}
-        registered = _registrations(session, sorted({r["pseudonym"] for r in new}))
-        new = [{**r, "province": registered.get(r["pseudonym"]) or r["province"]} for r in new]
         statement = insert(Record).returning(Record.id, sort_by_parameter_order=True)
         ids = session.execute(statement, new).scalars()
         return {r["natural_key"]: (rid, r["province"]) for r, rid in zip(new, ids, strict=True)}
@@ -119,26 +116,7 @@ class SqliteRecordWriter:
             session.execute(stmt, rows[start : start + CHUNK])
 
 
-def _registrations(session: Session, pseudonyms: Sequence[str]) -> dict[str, str]:
-    """Province of registration of each of ``pseudonyms`` that is registered."""
-    found: dict[str, str] = {}
-    for condition in _key_chunks(Registration.pseudonym, pseudonyms):
-        rows = session.execute(
-            select(Registration.pseudonym, Registration.province).where(condition)
-        ).all()
-        found.update({pseudonym: province for pseudonym, province in rows})
-    return found
-
-
 _RETURNED = ("natural_key", "id", "province")
-#: The province of a record: where the person is registered, else the row's own. A correlated
-#: subquery: a primary-key probe per row, never turned into a join whatever the statistics say.
-_REGISTERED_OR = {
-    "province": (
-        "coalesce((SELECT r.province FROM registrations r WHERE r.pseudonym = {pseudonym}),"
-        " {province})"
-    )
-}
 _IDENTITY_CONFLICT = (
     "ON CONFLICT (pseudonym) DO UPDATE SET"
     " last_seen_at = excluded.last_seen_at,"
@@ -158,7 +136,6 @@ class PostgresRecordWriter:
                 rows,
                 on_conflict="ON CONFLICT (org_id, kind, natural_key) DO NOTHING",
                 returning=_RETURNED,
-                exprs=_REGISTERED_OR,
             )
         return {key: (rid, province) for key, rid, province in returned}
 
@@ -170,9 +147,7 @@ class PostgresRecordWriter:
         (and nothing written) if a natural key was stored before."""
         try:
             with session.begin_nested():
-                return insert_unnest(
-                    session, Record.__table__, rows, returning=_RETURNED, exprs=_REGISTERED_OR
-                )
+                return insert_unnest(session, Record.__table__, rows, returning=_RETURNED)
         except psycopg.errors.UniqueViolation:
             return None
 

@@ -40,9 +40,9 @@ RETENTION: dict[str, Retention] = {
         clock="last_seen_at",
     ),
     "registrations": Retention(
-        purpose="routing: which province holds a person's code",
+        purpose="routing: which provinces hold a person's code, and why",
         period=365 * _DAY,
-        clock="registered_at",
+        clock="ended_at",  # kept while current; a year after it ends
     ),
     "records": Retention(
         purpose="core data that decides codes, routed to provinces",

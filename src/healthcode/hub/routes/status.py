@@ -1,5 +1,5 @@
-"""Registration and status routes: provinces register people and report code status; any
-checkpoint asks for a code's status (``hub/status.py``).
+"""Registration and status routes: provinces register people, end their registrations and
+report code status; any checkpoint asks for a code's or a person's status (``hub/status.py``).
 
 The two status reads answer a ``JSONResponse`` themselves (the same bytes FastAPI would make of
 the dict): for a sync route FastAPI would otherwise check the returned dict against
@@ -25,8 +25,15 @@ Items = Annotated[list[dict[str, Any]], Body(embed=True, max_length=10_000)]
 
 @router.post("/v1/registrations")
 def register(caller: Caller, hub: Services, people: Items) -> dict[str, Any]:
-    """A province registers the people whose codes it issues (records follow them)."""
+    """A province registers the people whose codes it issues, each with a ``reason``
+    (residence, the default; stay; work). Other provinces holding them keep them."""
     return {"pseudonyms": hub.status.register(caller, people)}
+
+
+@router.post("/v1/registrations/end")
+def end_registrations(caller: Caller, hub: Services, people: Items) -> dict[str, Any]:
+    """A province ends its own registrations of these people (a stay is over)."""
+    return hub.status.end(caller, people)
 
 
 @router.post("/v1/status")
@@ -47,5 +54,6 @@ def status_by_serial(
 def status_by_pseudonym(
     pseudonym: Annotated[str, Query(min_length=1, max_length=64)], caller: Caller, hub: Services
 ) -> Response:
-    """The latest reported code status of a person, by pseudonym."""
+    """A person's status: each holding province's latest code (``codes``) and, at the top, the
+    strictest colour not expired."""
     return JSONResponse(hub.status.query(caller, pseudonym=pseudonym))
