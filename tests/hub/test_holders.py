@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
-from cryptography.hazmat.primitives.asymmetric import ec
-from hub_testdata import NOW, nat, resident_id
+from hub_testdata import NOW, nat, network_in, resident_id
 from sqlalchemy import select, text
 
 from healthcode.core.clock import FixedClock
@@ -227,7 +227,7 @@ def test_registrations_stored_before_several_holders_become_residences(
 ) -> None:
     db = Database.from_url(fresh_db_url)
     try:
-        upgrade(db, "0004")
+        upgrade(db, "0005")
         assert db.engine is not None
         with db.engine.begin() as conn:
             conn.execute(
@@ -258,7 +258,7 @@ def test_registrations_stored_before_several_holders_become_residences(
                 {"bj": BJ, "later": NOW + timedelta(days=1)},
             )
         # back to one holder per person: the latest registration stays
-        downgrade(db, "0004")
+        downgrade(db, "0005")
         with db.engine.connect() as conn:
             rows = conn.execute(text("SELECT pseudonym, province FROM registrations"))
             assert [tuple(r) for r in rows] == [("p1", BJ)]
@@ -267,7 +267,7 @@ def test_registrations_stored_before_several_holders_become_residences(
 
 
 def test_purge_keeps_a_current_registration_however_old(
-    client: httpx.Client, hub: Hub, org: Org, clock: FixedClock
+    client: httpx.Client, hub: Hub, org: Org, clock: FixedClock, tmp_path: Path
 ) -> None:
     gd, bj = org("province", GD), org("province", BJ)
     _register(client, gd)
@@ -275,8 +275,9 @@ def test_purge_keeps_a_current_registration_however_old(
     _end(client, bj)
     clock.advance(timedelta(days=400))
     lab, gd = org("lab", "440106"), org("province", GD)  # the tokens of a year ago expired
-    key = ec.generate_private_key(ec.SECP256R1())
-    deleted = PurgeService(db=hub.db, clock=clock, signing_key=key).run().statement["deleted"]
+    net = network_in(hub.db, tmp_path / "keys", clock.now())
+    purge = PurgeService.of_network(db=hub.db, clock=clock, home=net.home, passphrase=None)
+    deleted = purge.run().statement["deleted"]
     assert deleted["registrations"]["count"] == 1  # Beijing's, ended 400 days ago
     sampled = (NOW + timedelta(days=399)).isoformat()
     r = client.post("/v1/records/nat", json=nat("S1", IDN, sampled_at=sampled), headers=lab)
