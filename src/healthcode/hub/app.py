@@ -21,7 +21,7 @@ from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import HealthcodeError
 from healthcode.hub import fhir_answers
 from healthcode.hub.routes import ROUTERS
-from healthcode.hub.routes.common import FHIR_PATH, FhirJSONResponse
+from healthcode.hub.routes.common import FHIR_PATH, BodyLimit, FhirJSONResponse
 from healthcode.hub.services import Hub
 
 __all__ = ["create_app", "status_of"]
@@ -40,6 +40,7 @@ def create_app(hub: Hub) -> FastAPI:
         description="The national data hub: departments in, provinces out. See docs/hub.md.",
     )
     app.state.hub = hub
+    app.add_middleware(BodyLimit, max_bytes=hub.settings.body_max_bytes)
     app.add_exception_handler(HealthcodeError, _healthcode_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
@@ -88,4 +89,6 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}.get(
         exc.status_code, ErrorCode.HTTP_ERROR
     )
-    return _error_answer(request, exc.status_code, code, str(exc.detail), {})
+    # the headers the router gave (``Allow`` on a 405)
+    headers = dict(exc.headers) if exc.headers else None
+    return _error_answer(request, exc.status_code, code, str(exc.detail), {}, headers)

@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from healthcode.hub.routes.common import Caller, Services
+from healthcode.hub.routes.common import AuthFirstRoute, Caller, Services
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["feeds"])
+router = APIRouter(tags=["feeds"], route_class=AuthFirstRoute)
 
 
 @router.get("/v1/feeds/{province}")

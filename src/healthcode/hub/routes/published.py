@@ -9,11 +9,11 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from healthcode.hub.publishing import MEDIA_TYPE
-from healthcode.hub.routes.common import Caller, Services
+from healthcode.hub.routes.common import AuthFirstRoute, Caller, Services
 
 __all__ = ["DocKind", "router"]
 
-router = APIRouter(tags=["published"])
+router = APIRouter(tags=["published"], route_class=AuthFirstRoute)
 
 
 class DocKind(StrEnum):

@@ -7,29 +7,31 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path
 
-from healthcode.hub.routes.common import Caller, Services
+from healthcode.hub.routes.common import AuthFirstRoute, Caller, Services, permission
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["risk areas"])
+router = APIRouter(tags=["risk areas"], route_class=AuthFirstRoute)
+
+_DESIGNATE = permission("risk-area:designate")
 
 AreaId = Annotated[int, Path(ge=1, le=2**62)]
 Change = Annotated[dict[str, Any], Body()]
 
 
-@router.post("/v1/risk-areas")
+@router.post("/v1/risk-areas", openapi_extra=_DESIGNATE)
 def designate(caller: Caller, hub: Services, body: Change) -> dict[str, Any]:
     """Designate an area (region_code, level, effective_from, until, document)."""
     return hub.risk_areas.designate(caller, body)
 
 
-@router.patch("/v1/risk-areas/{area_id}")
+@router.patch("/v1/risk-areas/{area_id}", openapi_extra=_DESIGNATE)
 def change_area(area_id: AreaId, caller: Caller, hub: Services, body: Change) -> dict[str, Any]:
     """Change an area's level or end (document required)."""
     return hub.risk_areas.change(caller, area_id, body)
 
 
-@router.post("/v1/risk-areas/{area_id}/lift")
+@router.post("/v1/risk-areas/{area_id}/lift", openapi_extra=_DESIGNATE)
 def lift_area(area_id: AreaId, caller: Caller, hub: Services, body: Change) -> dict[str, Any]:
     """Lift an area (document required; ``at`` defaults to now)."""
     return hub.risk_areas.lift(caller, area_id, body)

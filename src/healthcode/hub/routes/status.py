@@ -13,26 +13,38 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import JSONResponse, Response
 
-from healthcode.hub.routes.common import Caller, Services
+from healthcode.core.error_codes import ErrorCode
+from healthcode.core.errors import InvalidInput
+from healthcode.hub.routes.common import AuthFirstRoute, Caller, Services, permission
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["status"])
+router = APIRouter(tags=["status"], route_class=AuthFirstRoute)
 
-#: People or status reports, at most 10,000 a request.
-Items = Annotated[list[dict[str, Any]], Body(embed=True, max_length=10_000)]
+#: People or status reports, at most ``HEALTHCODE_ITEMS_MAX`` a request.
+Items = Annotated[list[dict[str, Any]], Body(embed=True)]
 
 
-@router.post("/v1/registrations")
+def _within(items: list[dict[str, Any]], hub: Services) -> list[dict[str, Any]]:
+    """Raises InvalidInput BATCH_TOO_LARGE beyond ``HEALTHCODE_ITEMS_MAX`` items."""
+    limit = hub.settings.items_max
+    if len(items) > limit:
+        raise InvalidInput(
+            ErrorCode.BATCH_TOO_LARGE, f"{len(items)} items; at most {limit} a request", limit=limit
+        )
+    return items
+
+
+@router.post("/v1/registrations", openapi_extra=permission("registration:report"))
 def register(caller: Caller, hub: Services, people: Items) -> dict[str, Any]:
     """A province registers the people whose codes it issues (records follow them)."""
-    return {"pseudonyms": hub.status.register(caller, people)}
+    return {"pseudonyms": hub.status.register(caller, _within(people, hub))}
 
 
-@router.post("/v1/status")
+@router.post("/v1/status", openapi_extra=permission("status:report"))
 def report_status(caller: Caller, hub: Services, reports: Items) -> dict[str, Any]:
     """A province reports the status of codes it issued."""
-    return {"stored": hub.status.report(caller, reports)}
+    return {"stored": hub.status.report(caller, _within(reports, hub))}
 
 
 @router.get("/v1/status/{serial}", response_model=dict[str, Any])
