@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub_testdata import resident_id
+from test_fhir import bundle as fhir_bundle
+from test_fhir import nat_obs
 
-PATIENT_URL = "urn:uuid:7f1b9c1e-1f0e-4a53-9d55-7d0c7ad1a001"
 ENVELOPE = {
     "id_number": resident_id(),
     "name": "张三",
@@ -74,34 +75,10 @@ SUBMITTER = {
 
 
 def bundle() -> dict[str, Any]:
-    """A valid FHIR Bundle: a Patient and a NAT Observation."""
-    patient = {
-        "resourceType": "Patient",
-        "identifier": [{"system": "urn:oid:2.16.156.10011.1.3", "value": resident_id("110105")}],
-        "name": [{"family": "张", "given": ["三"]}],
-        "telecom": [{"system": "phone", "value": "13812345678"}],
-        "birthDate": "1990-03-07",
-    }
-    observation = {
-        "resourceType": "Observation",
-        "status": "final",
-        "identifier": [{"system": "urn:lab:gz", "value": "S-1"}],
-        "code": {"coding": [{"system": "http://loinc.org", "code": "94500-6"}]},
-        "subject": {"reference": PATIENT_URL},
-        "effectiveDateTime": "2022-11-19T08:00:00+08:00",
-        "issued": "2022-11-19T20:00:00+08:00",
-        "valueCodeableConcept": {
-            "coding": [{"system": "http://snomed.info/sct", "code": "260415000"}]
-        },
-    }
-    return {
-        "resourceType": "Bundle",
-        "type": "transaction",
-        "entry": [
-            {"fullUrl": PATIENT_URL, "resource": patient},
-            {"fullUrl": "urn:uuid:e0", "resource": observation},
-        ],
-    }
+    """A valid FHIR Bundle: a Patient (with a birth date) and a NAT Observation."""
+    out = fhir_bundle(nat_obs())
+    out["entry"][0]["resource"]["birthDate"] = "1990-03-07"
+    return out
 
 
 STATUS_REPORT = {

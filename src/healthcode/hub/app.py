@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import HealthcodeError
@@ -89,6 +90,18 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}.get(
         exc.status_code, ErrorCode.HTTP_ERROR
     )
-    # the headers the router gave (``Allow`` on a 405)
     headers = dict(exc.headers) if exc.headers else None
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed(request)}
     return _error_answer(request, exc.status_code, code, str(exc.detail), {}, headers)
+
+
+def _allowed(request: Request) -> str:
+    """The ``Allow`` of a 405: the methods of every route at the path (the router names only
+    those of the first route it matched by path)."""
+    methods: set[str] = set()
+    for router in ROUTERS:
+        for route in router.routes:
+            if route.matches(request.scope)[0] is not Match.NONE:
+                methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))

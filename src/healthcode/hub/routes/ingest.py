@@ -18,6 +18,7 @@ from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 from healthcode.hub import fhir, fhir_answers, formats
 from healthcode.hub.batches import Located
+from healthcode.hub.routes.answers import JSON_BODY_ERRORS, errors
 from healthcode.hub.routes.common import (
     FHIR_PATH,
     AuthFirstRoute,
@@ -96,7 +97,12 @@ _FHIR_ANSWERS: dict[int | str, dict[str, Any]] = {
 _SUBMIT = "submit:{kind}"
 
 
-@router.post("/v1/records/{kind}", response_model=dict[str, Any], openapi_extra=permission(_SUBMIT))
+@router.post(
+    "/v1/records/{kind}",
+    response_model=dict[str, Any],
+    openapi_extra=permission(_SUBMIT),
+    responses=errors(*JSON_BODY_ERRORS),
+)
 def submit_one(
     kind: Kind,
     record: Annotated[dict[str, Any], Body()],
@@ -117,7 +123,11 @@ def submit_one(
     return JSONResponse(answer)
 
 
-@router.post("/v1/records/{kind}/batch", openapi_extra=permission(_SUBMIT, **_BATCH_BODY))
+@router.post(
+    "/v1/records/{kind}/batch",
+    openapi_extra=permission(_SUBMIT, **_BATCH_BODY),
+    responses=errors(*JSON_BODY_ERRORS),
+)
 async def submit_batch(
     kind: Kind, caller: Caller, hub: Services, request: Request, idempotency_key: IdemKey = None
 ) -> dict[str, Any]:
@@ -136,7 +146,11 @@ async def submit_batch(
     return await _submit(hub, caller, kind, items, idempotency_key, digest)
 
 
-@router.post("/v1/records/{kind}/csv", openapi_extra=permission(_SUBMIT, **_CSV_BODY))
+@router.post(
+    "/v1/records/{kind}/csv",
+    openapi_extra=permission(_SUBMIT, **_CSV_BODY),
+    responses=errors(*JSON_BODY_ERRORS),
+)
 async def submit_csv(
     kind: Kind, caller: Caller, hub: Services, request: Request, idempotency_key: IdemKey = None
 ) -> dict[str, Any]:

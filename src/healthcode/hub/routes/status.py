@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
+from healthcode.hub.routes.answers import JSON_BODY_ERRORS, errors
 from healthcode.hub.routes.common import AuthFirstRoute, Caller, Services, permission
 
 __all__ = ["router"]
@@ -35,19 +36,27 @@ def _within(items: list[dict[str, Any]], hub: Services) -> list[dict[str, Any]]:
     return items
 
 
-@router.post("/v1/registrations", openapi_extra=permission("registration:report"))
+@router.post(
+    "/v1/registrations",
+    openapi_extra=permission("registration:report"),
+    responses=errors(*JSON_BODY_ERRORS),
+)
 def register(caller: Caller, hub: Services, people: Items) -> dict[str, Any]:
     """A province registers the people whose codes it issues (records follow them)."""
     return {"pseudonyms": hub.status.register(caller, _within(people, hub))}
 
 
-@router.post("/v1/status", openapi_extra=permission("status:report"))
+@router.post(
+    "/v1/status", openapi_extra=permission("status:report"), responses=errors(*JSON_BODY_ERRORS)
+)
 def report_status(caller: Caller, hub: Services, reports: Items) -> dict[str, Any]:
     """A province reports the status of codes it issued."""
     return {"stored": hub.status.report(caller, _within(reports, hub))}
 
 
-@router.get("/v1/status/{serial}", response_model=dict[str, Any])
+@router.get(
+    "/v1/status/{serial}", response_model=dict[str, Any], responses=errors(401, 403, 404, 422)
+)
 def status_by_serial(
     serial: Annotated[str, Path(min_length=1, max_length=64)], caller: Caller, hub: Services
 ) -> Response:
@@ -55,7 +64,7 @@ def status_by_serial(
     return JSONResponse(hub.status.query(caller, serial=serial))
 
 
-@router.get("/v1/status", response_model=dict[str, Any])
+@router.get("/v1/status", response_model=dict[str, Any], responses=errors(401, 403, 404, 422))
 def status_by_pseudonym(
     pseudonym: Annotated[str, Query(min_length=1, max_length=64)], caller: Caller, hub: Services
 ) -> Response:
