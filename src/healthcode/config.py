@@ -92,6 +92,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], Any]] = {
     "network_home": ("HEALTHCODE_HOME", str, ""),
     "key_passphrase": ("HEALTHCODE_KEY_PASSPHRASE", str, ""),
     "publish_hours": ("HEALTHCODE_PUBLISH_HOURS", _positive_int, 24),
+    "database_busy_seconds": ("HEALTHCODE_DATABASE_BUSY_SECONDS", _non_negative_float, 30.0),
 }
 
 
@@ -119,6 +120,9 @@ class Settings:
     network_home: str  # the network directory (core.trust.network) whose root signs documents
     key_passphrase: str
     publish_hours: int  # validity of a published document
+    #: how long a SQLite writer waits for the other writers (of its process, then of others)
+    #: before the request answers 503 DATABASE_BUSY
+    database_busy_seconds: float
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

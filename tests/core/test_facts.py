@@ -296,3 +296,15 @@ def test_format_instant_of_a_utc_value_is_that_of_the_same_instant_elsewhere() -
     for tz in (timezone(timedelta(hours=8)), timezone(timedelta(0)), timezone(timedelta(hours=-5))):
         assert format_instant(utc) == format_instant(utc.astimezone(tz))
     assert format_instant(utc) == "2022-11-20T01:02:03.456Z"
+
+
+def test_public_surface() -> None:
+    from types import ModuleType
+
+    import healthcode.core.facts as package
+
+    assert sorted(package.__all__) == sorted(
+        name
+        for name, value in vars(package).items()
+        if not name.startswith("_") and not isinstance(value, ModuleType)
+    )

@@ -505,11 +505,23 @@ def test_pseudonym_is_hmac_sha256_of_the_documented_message(key: bytes, number: 
 @given(st.sampled_from([t.value for t in identity.IdType]) | st.text(max_size=12))
 def test_id_type_lookup_matches_the_enum(value: str) -> None:
     try:
-        expected: object = identity.IdType(value)
+        identity.IdType(value)
+        known = True
     except ValueError:
-        expected = "ID_TYPE_UNKNOWN"
+        known = False
     try:
-        got: object = identity._id_type(value)
+        identity.check_id(value, "E12345678", nationality="USA", today=date(2024, 1, 1))
+        code = None
     except InvalidInput as exc:
-        got = exc.code
-    assert got == expected
+        code = exc.code
+    assert (code == "ID_TYPE_UNKNOWN") is (not known)
+
+
+def test_public_surface() -> None:
+    from types import ModuleType
+
+    assert sorted(identity.__all__) == sorted(
+        name
+        for name, value in vars(identity).items()
+        if not name.startswith("_") and not isinstance(value, ModuleType)
+    )

@@ -47,3 +47,15 @@ def org(hub: Hub) -> Callable[..., dict[str, str]]:
         return {"Authorization": f"Bearer {token}"}
 
     return make
+
+
+@pytest.fixture
+def real_hub(fresh_db_url: str, settings: Settings, clock: FixedClock) -> Iterator[Hub]:
+    """A hub on its own database with real, separate connections (not one test transaction):
+    for writers that meet each other."""
+    from healthcode.store.migrate import upgrade
+
+    db = Database.from_url(fresh_db_url)
+    upgrade(db)
+    yield Hub.build(settings=settings, db=db, clock=clock)
+    db.dispose()

@@ -5,28 +5,14 @@ the same large batch sent twice at once is stored once."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from hub_testdata import nat, resident_id
 
-from healthcode.config import Settings
-from healthcode.core.clock import FixedClock
 from healthcode.hub import feeds
 from healthcode.hub.ingest import Located
 from healthcode.hub.services import Hub
-from healthcode.store.db import Database
-from healthcode.store.migrate import upgrade
-
-
-@pytest.fixture
-def real_hub(fresh_db_url: str, settings: Settings, clock: FixedClock) -> Iterator[Hub]:
-    """A hub on its own database with real, separate connections (not one test transaction)."""
-    db = Database.from_url(fresh_db_url)
-    upgrade(db)
-    yield Hub.build(settings=settings, db=db, clock=clock)
-    db.dispose()
 
 
 def test_a_registration_waits_for_records_in_flight_and_replays_them(

@@ -27,10 +27,10 @@ with the units ``day`` and ``hour``. ``and`` is only accepted where its truthine
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 import polars as pl
 
@@ -139,6 +139,7 @@ class _Compiler:
             raise _unsupported("this number of operands", path)
 
     def value(self, expr: Any, path: str) -> _Typed:
+        """The typed Polars expression of ``expr``; see the module docstring for the subset."""
         if isinstance(expr, bool):
             return _Typed(pl.lit(expr), "bool")
         if isinstance(expr, int):
@@ -153,75 +154,99 @@ class _Compiler:
             raise _unsupported(repr(expr), path)
         op, args = next(iter(expr.items()))
         sub = f"{path}/{op}"
-        if op == "var":
-            if args == "now":
-                return _Typed(pl.lit(self.now), "nowstr")
-            if isinstance(args, str) and args.startswith("facts."):
-                name = args.removeprefix("facts.")
-                if name not in SUMMARY_FIELDS:
-                    raise _unsupported(f"the unknown field {name!r}", sub)
-                kind = SUMMARY_FIELDS[name][0]
-                return _Typed(pl.col(name), "timestr" if kind == "time" else kind)
-            raise _unsupported(f"the var path {args!r}", sub)
-        if op in ("and", "!", "!!"):
-            if op == "and":
-                raise _unsupported("the value of 'and' (only its truthiness)", sub)
+        if op in ("!", "!!"):
             return _Typed(self.truthy(expr, path), "bool")
-        if op == "if":
-            self._arity(args, sub, exactly=3)
-            guard = self.truthy(args[0], f"{sub}/0")
-            a, b = self.value(args[1], f"{sub}/1"), self.value(args[2], f"{sub}/2")
-            if a.kind != b.kind or a.kind == "list":
-                raise _unsupported("'if' branches of different types", sub)
-            return _Typed(pl.when(guard).then(a.expr).otherwise(b.expr), a.kind)
-        if op == "plusTime":
-            self._arity(args, sub, exactly=3)
-            base = self.value(args[0], f"{sub}/0")
-            amount, unit = args[1], args[2]
-            if base.kind not in ("nowstr", "timestr"):
-                raise _unsupported(f"plusTime on a {base.kind}", sub)
-            if unit not in _TIME_UNITS or isinstance(amount, bool) or not isinstance(amount, int):
-                raise _unsupported(f"plusTime by {amount!r} {unit!r}", sub)
-            if base.kind == "nowstr":
-                delta = timedelta(days=amount) if unit == "day" else timedelta(hours=amount)
-                return _Typed(pl.lit(self.now + delta, dtype=pl.Datetime("ms", "UTC")), "date")
-            return _Typed(base.expr.dt.offset_by(f"{amount}{_TIME_UNITS[unit]}"), "date")
         if op in _DATE_CMP or op in _INT_CMP:
-            if not isinstance(args, list) or len(args) not in (2, 3):
-                raise _unsupported("this number of operands", sub)
-            want = "date" if op in _DATE_CMP else "int"
-            ops = [self.value(a, f"{sub}/{i}") for i, a in enumerate(args)]
-            if any(o.kind != want for o in ops):
-                raise _unsupported(f"{op} on {[o.kind for o in ops]}", sub)
-            method = _DATE_CMP.get(op) or _INT_CMP[op]
-            out = getattr(ops[0].expr, method)(ops[1].expr)
-            if len(ops) == 3:
-                out = out & getattr(ops[1].expr, method)(ops[2].expr)
-            return _Typed(out, "bool")
-        if op == "===":
-            self._arity(args, sub, exactly=2)
-            a, b = self.value(args[0], f"{sub}/0"), self.value(args[1], f"{sub}/1")
-            if a.kind not in ("str", "int", "bool") or b.kind not in ("str", "int", "bool"):
-                raise _unsupported(f"=== on {a.kind} and {b.kind}", sub)
-            if a.kind != b.kind:
-                return _Typed(pl.lit(False), "bool")
-            return _Typed(a.expr.eq_missing(b.expr), "bool")
-        if op == "in":
-            self._arity(args, sub, exactly=2)
-            item, array = self.value(args[0], f"{sub}/0"), self.value(args[1], f"{sub}/1")
-            if array.kind != "list" or item.kind not in ("str", "int"):
-                raise _unsupported("'in' other than a field in a literal array", sub)
-            same = [v for v in array.values if isinstance(v, str) == (item.kind == "str")]
-            if not same:
-                return _Typed(pl.lit(False), "bool")
-            return _Typed(item.expr.is_in(same).fill_null(False), "bool")
-        if op == "+":
-            self._arity(args, sub, exactly=2)
-            a, b = self.value(args[0], f"{sub}/0"), self.value(args[1], f"{sub}/1")
-            if a.kind != "int" or b.kind != "int":
-                raise _unsupported("'+' on anything but integers", sub)
-            return _Typed(a.expr + b.expr, "int")
-        raise _unsupported(f"the operation {op!r}", sub)
+            return self._compare(op, args, sub)
+        operation = self._OPERATIONS.get(op)
+        if operation is None:
+            raise _unsupported(f"the operation {op!r}", sub)
+        return operation(self, args, sub)
+
+    def _var(self, args: Any, sub: str) -> _Typed:
+        if args == "now":
+            return _Typed(pl.lit(self.now), "nowstr")
+        if isinstance(args, str) and args.startswith("facts."):
+            name = args.removeprefix("facts.")
+            if name not in SUMMARY_FIELDS:
+                raise _unsupported(f"the unknown field {name!r}", sub)
+            kind = SUMMARY_FIELDS[name][0]
+            return _Typed(pl.col(name), "timestr" if kind == "time" else kind)
+        raise _unsupported(f"the var path {args!r}", sub)
+
+    def _and(self, args: Any, sub: str) -> _Typed:
+        raise _unsupported("the value of 'and' (only its truthiness)", sub)
+
+    def _if(self, args: Any, sub: str) -> _Typed:
+        self._arity(args, sub, exactly=3)
+        guard = self.truthy(args[0], f"{sub}/0")
+        a, b = self.value(args[1], f"{sub}/1"), self.value(args[2], f"{sub}/2")
+        if a.kind != b.kind or a.kind == "list":
+            raise _unsupported("'if' branches of different types", sub)
+        return _Typed(pl.when(guard).then(a.expr).otherwise(b.expr), a.kind)
+
+    def _plus_time(self, args: Any, sub: str) -> _Typed:
+        self._arity(args, sub, exactly=3)
+        base = self.value(args[0], f"{sub}/0")
+        amount, unit = args[1], args[2]
+        if base.kind not in ("nowstr", "timestr"):
+            raise _unsupported(f"plusTime on a {base.kind}", sub)
+        if unit not in _TIME_UNITS or isinstance(amount, bool) or not isinstance(amount, int):
+            raise _unsupported(f"plusTime by {amount!r} {unit!r}", sub)
+        if base.kind == "nowstr":
+            delta = timedelta(days=amount) if unit == "day" else timedelta(hours=amount)
+            return _Typed(pl.lit(self.now + delta, dtype=pl.Datetime("ms", "UTC")), "date")
+        return _Typed(base.expr.dt.offset_by(f"{amount}{_TIME_UNITS[unit]}"), "date")
+
+    def _compare(self, op: str, args: Any, sub: str) -> _Typed:
+        if not isinstance(args, list) or len(args) not in (2, 3):
+            raise _unsupported("this number of operands", sub)
+        want = "date" if op in _DATE_CMP else "int"
+        ops = [self.value(a, f"{sub}/{i}") for i, a in enumerate(args)]
+        if any(o.kind != want for o in ops):
+            raise _unsupported(f"{op} on {[o.kind for o in ops]}", sub)
+        method = _DATE_CMP.get(op) or _INT_CMP[op]
+        out = getattr(ops[0].expr, method)(ops[1].expr)
+        if len(ops) == 3:
+            out = out & getattr(ops[1].expr, method)(ops[2].expr)
+        return _Typed(out, "bool")
+
+    def _operands(self, args: Any, sub: str) -> tuple[_Typed, _Typed]:
+        self._arity(args, sub, exactly=2)
+        return self.value(args[0], f"{sub}/0"), self.value(args[1], f"{sub}/1")
+
+    def _equals(self, args: Any, sub: str) -> _Typed:
+        a, b = self._operands(args, sub)
+        if a.kind not in ("str", "int", "bool") or b.kind not in ("str", "int", "bool"):
+            raise _unsupported(f"=== on {a.kind} and {b.kind}", sub)
+        if a.kind != b.kind:
+            return _Typed(pl.lit(False), "bool")
+        return _Typed(a.expr.eq_missing(b.expr), "bool")
+
+    def _in(self, args: Any, sub: str) -> _Typed:
+        item, array = self._operands(args, sub)
+        if array.kind != "list" or item.kind not in ("str", "int"):
+            raise _unsupported("'in' other than a field in a literal array", sub)
+        same = [v for v in array.values if isinstance(v, str) == (item.kind == "str")]
+        if not same:
+            return _Typed(pl.lit(False), "bool")
+        return _Typed(item.expr.is_in(same).fill_null(False), "bool")
+
+    def _plus(self, args: Any, sub: str) -> _Typed:
+        a, b = self._operands(args, sub)
+        if a.kind != "int" or b.kind != "int":
+            raise _unsupported("'+' on anything but integers", sub)
+        return _Typed(a.expr + b.expr, "int")
+
+    _OPERATIONS: Final[dict[str, Callable[[_Compiler, Any, str], _Typed]]] = {
+        "var": _var,
+        "and": _and,
+        "if": _if,
+        "plusTime": _plus_time,
+        "===": _equals,
+        "in": _in,
+        "+": _plus,
+    }
 
 
 def _time_when_present(c: _Compiler, expr: Any, reads: tuple[str, ...], path: str) -> pl.Expr:
@@ -254,54 +279,14 @@ def evaluate_frame(
             raise RuleSetError(ErrorCode.BATCH_INPUT, f"column {name} must be {dtype}", field=name)
     if len(ruleset.rules) > 63:
         raise _unsupported("more than 63 rules (the masks are 64-bit)", "rules")
-    c = _Compiler(now)
     now_lit = pl.lit(now, dtype=pl.Datetime("ms", "UTC"))
-    matched: list[pl.Expr] = []
-    changes: list[pl.Expr] = []
-    for rule in ruleset.rules:
-        m = c.truthy(rule.condition, f"{rule.id}/condition")
-        matched.append(m)
-        if rule.until is not None:
-            u = _time_when_present(c, rule.until, rule.until_reads, f"{rule.id}/until")
-            changes.append(pl.when(m & (u > now_lit)).then(u))
-        if rule.starts is not None:
-            s = _time_when_present(c, rule.starts, rule.starts_reads, f"{rule.id}/starts")
-            changes.append(pl.when(~m & (s > now_lit)).then(s))
-    colour = pl.lit("green")
-    for level in sorted(
-        {r.effect for r in ruleset.rules if r.effect in SEVERITY}, key=SEVERITY.__getitem__
-    ):
-        if level == "green":
-            continue
-        any_level = pl.lit(False)
-        for m, rule in zip(matched, ruleset.rules, strict=True):
-            if rule.effect == level:
-                any_level = any_level | m
-        colour = pl.when(any_level).then(pl.lit(level)).otherwise(colour)
-
-    def mask(effects: set[str]) -> pl.Expr:
-        out = pl.lit(0, dtype=pl.Int64)
-        for i, (m, rule) in enumerate(zip(matched, ruleset.rules, strict=True)):
-            if rule.effect in effects:
-                out = out + pl.when(m).then(pl.lit(1 << i, dtype=pl.Int64)).otherwise(0)
-        return out
-
-    # NAT badge: the smallest window holding the latest negative sample
-    sample = pl.col("nat_last_negative")
-    window = pl.lit(None, dtype=pl.Int64)
-    window_end = pl.lit(None, dtype=pl.Datetime("ms", "UTC"))
-    for hours in sorted(ruleset.nat_windows_hours, reverse=True):
-        end = sample.dt.offset_by(f"{hours}h")
-        inside = (now_lit < end).fill_null(False)
-        window = pl.when(inside).then(pl.lit(hours, dtype=pl.Int64)).otherwise(window)
-        window_end = pl.when(inside).then(end).otherwise(window_end)
-    changes.append(window_end)
-
+    matched, changes = _rules(ruleset, _Compiler(now), now_lit)
+    window, window_end = _nat_window(ruleset, now_lit)
     out = frame.select(
-        colour.alias("colour"),
-        mask({"green", "yellow", "red"}).alias("reason_mask"),
-        mask({"check"}).alias("check_mask"),
-        pl.min_horizontal(changes).alias("until"),
+        _colour(ruleset, matched).alias("colour"),
+        _mask(ruleset, matched, {"green", "yellow", "red"}).alias("reason_mask"),
+        _mask(ruleset, matched, {"check"}).alias("check_mask"),
+        pl.min_horizontal([*changes, window_end]).alias("until"),
         window.alias("nat_window_hours"),
         pl.col("vaccine_doses").fill_null(0).alias("vaccine_doses"),
         pl.col("antibody_igg"),
@@ -315,6 +300,57 @@ def evaluate_frame(
             ).alias("checks"),
         )
     return out
+
+
+def _rules(ruleset: RuleSet, c: _Compiler, now_lit: pl.Expr) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """Whether each rule holds, and the times at which one would change its answer."""
+    matched: list[pl.Expr] = []
+    changes: list[pl.Expr] = []
+    for rule in ruleset.rules:
+        m = c.truthy(rule.condition, f"{rule.id}/condition")
+        matched.append(m)
+        if rule.until is not None:
+            u = _time_when_present(c, rule.until, rule.until_reads, f"{rule.id}/until")
+            changes.append(pl.when(m & (u > now_lit)).then(u))
+        if rule.starts is not None:
+            s = _time_when_present(c, rule.starts, rule.starts_reads, f"{rule.id}/starts")
+            changes.append(pl.when(~m & (s > now_lit)).then(s))
+    return matched, changes
+
+
+def _colour(ruleset: RuleSet, matched: list[pl.Expr]) -> pl.Expr:
+    """The most severe colour of the rules that hold; green when none does."""
+    colour = pl.lit("green")
+    levels = {r.effect for r in ruleset.rules if r.effect in SEVERITY} - {"green"}
+    for level in sorted(levels, key=SEVERITY.__getitem__):
+        any_level = pl.lit(False)
+        for m, rule in zip(matched, ruleset.rules, strict=True):
+            if rule.effect == level:
+                any_level = any_level | m
+        colour = pl.when(any_level).then(pl.lit(level)).otherwise(colour)
+    return colour
+
+
+def _mask(ruleset: RuleSet, matched: list[pl.Expr], effects: set[str]) -> pl.Expr:
+    """Bit *i* set when the *i*-th rule holds and has one of these effects."""
+    out = pl.lit(0, dtype=pl.Int64)
+    for i, (m, rule) in enumerate(zip(matched, ruleset.rules, strict=True)):
+        if rule.effect in effects:
+            out = out + pl.when(m).then(pl.lit(1 << i, dtype=pl.Int64)).otherwise(0)
+    return out
+
+
+def _nat_window(ruleset: RuleSet, now_lit: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """The NAT badge: the smallest window holding the latest negative sample, and its end."""
+    sample = pl.col("nat_last_negative")
+    window = pl.lit(None, dtype=pl.Int64)
+    window_end = pl.lit(None, dtype=pl.Datetime("ms", "UTC"))
+    for hours in sorted(ruleset.nat_windows_hours, reverse=True):
+        end = sample.dt.offset_by(f"{hours}h")
+        inside = (now_lit < end).fill_null(False)
+        window = pl.when(inside).then(pl.lit(hours, dtype=pl.Int64)).otherwise(window)
+        window_end = pl.when(inside).then(end).otherwise(window_end)
+    return window, window_end
 
 
 def _reason_order(ruleset: RuleSet) -> list[tuple[int, str]]:

@@ -230,6 +230,8 @@ class ErrorCode(StrEnum):
     TRUST_LIST_INVALID = "TRUST_LIST_INVALID", 400, "a DCC gateway trust list is malformed"
     TRUST_LIST_MISSING = "TRUST_LIST_MISSING", 400, "no trust list is cached in the folder"
     # -- store -----------------------------------------------------------------------------------
+    DATABASE_BUSY = "DATABASE_BUSY", 503, "other writers held the database; nothing stored, retry"
+    DATABASE_ERROR = "DATABASE_ERROR", 500, "the database refused a statement; nothing was stored"
     FIELD_DECRYPT_FAILED = "FIELD_DECRYPT_FAILED", 400, "an encrypted field cannot be decrypted"
     # -- configuration ---------------------------------------------------------------------------
     CONFIG_INVALID = "CONFIG_INVALID", 500, "a configuration variable does not parse"

@@ -24,6 +24,7 @@ from healthcode.hub import fhir_answers
 from healthcode.hub.routes import ROUTERS
 from healthcode.hub.routes.common import FHIR_PATH, BodyLimit, FhirJSONResponse
 from healthcode.hub.services import Hub
+from healthcode.store.errors import DRIVER_ERRORS, translated
 
 __all__ = ["create_app", "status_of"]
 
@@ -45,6 +46,8 @@ def create_app(hub: Hub) -> FastAPI:
     app.add_exception_handler(HealthcodeError, _healthcode_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    for error in DRIVER_ERRORS:
+        app.add_exception_handler(error, _database_error)
     for router in ROUTERS:
         app.include_router(router)
     return app
@@ -75,7 +78,16 @@ def _error_answer(
 async def _healthcode_error(request: Request, exc: HealthcodeError) -> JSONResponse:
     status = status_of(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if "retry_after" in exc.details:  # a busy database (503): when to ask again
+        headers = {"Retry-After": str(exc.details["retry_after"])}
     return _error_answer(request, status, exc.code, exc.message, exc.details, headers)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A driver's error that no service turned into its own: 503 DATABASE_BUSY (another
+    writer was in the way) or 500 DATABASE_ERROR, logged and answered without its text (the
+    statement's values: pseudonyms, health facts)."""
+    return await _healthcode_error(request, translated(exc))
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

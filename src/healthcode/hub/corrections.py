@@ -33,6 +33,7 @@ from healthcode.hub.orgs import Principal
 from healthcode.hub.records import RECORD_ID_MAX, ParsedRecord, RecordParser
 from healthcode.store.db import Database
 from healthcode.store.models import CORRECTION_ACTIONS, AuditEvent, Record, RecordVersion
+from healthcode.store.retry import run_write
 
 __all__ = ["REASON_MAX", "CorrectionService", "correction_data"]
 
@@ -106,7 +107,7 @@ class CorrectionService:
         Answers ``{"record", "kind", "record_id", "version", "action"}``. Raises AccessDenied
         KIND_NOT_ALLOWED, RECORD_NOT_OWN; InvalidInput FIELD_*, VALUE_NOT_IN_SET (action), the
         record's own codes (field ``record.<name>``), RECORD_UNKNOWN, RECORD_WITHDRAWN,
-        CORRECTION_NO_CHANGE, CORRECTION_IDENTITY_CHANGED.
+        CORRECTION_NO_CHANGE, CORRECTION_IDENTITY_CHANGED; DatabaseBusy.
         """
         require(principal, f"submit:{kind}")
         action = raw.get("action")
@@ -117,8 +118,9 @@ class CorrectionService:
         record_id = required_text(raw, "record_id", RECORD_ID_MAX)
         reason = required_text(raw, "reason", REASON_MAX, what="why the record changes")
         parsed = self._corrected(principal, kind, record_id, raw) if action == "correct" else None
-        now = self.clock.now()
-        with self.db.write() as s:
+
+        def step(s: Session) -> dict[str, Any]:
+            now = self.clock.now()
             self.feeds.hold_routing(s)  # record.province is read under it (registrations move it)
             record = self._own_record(s, principal, kind, record_id)
             latest = s.execute(
@@ -132,6 +134,9 @@ class CorrectionService:
                 return _answer(record, latest)
             version = self._add_version(s, principal, record, latest, parsed, reason, now)
             return _answer(record, version)
+
+        # Run again if it met another writer (a deadlock, a version number taken meanwhile).
+        return run_write(self.db, step)
 
     def _corrected(
         self, principal: Principal, kind: str, record_id: str, raw: dict[str, Any]

@@ -23,9 +23,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from operator import itemgetter
+from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from healthcode.core import regions
@@ -50,11 +50,10 @@ from healthcode.hub.records import ParsedRecord, RecordParser
 from healthcode.store.crypto import FieldCipher
 from healthcode.store.db import Database
 from healthcode.store.record_writer import RecordWriter, record_writer, stored_records
+from healthcode.store.retry import run_write
 
 __all__ = ["MAX_ERRORS_LISTED", "IngestService", "Located", "home_province"]
 
-_RETRIES = 3
-T = TypeVar("T")
 #: What a store step gives: the answer, built inside the transaction at one instant.
 _Step = Callable[[Session, datetime], dict[str, Any]]
 
@@ -99,7 +98,8 @@ class IngestService:
         parsed = parse_batch(self.parser, principal, kind, items, now=now, single=single)
 
         def store(s: Session, now: datetime) -> dict[str, Any]:
-            ids = [rid for rid, _ in self._store_kind(s, principal, kind, parsed, items, now)]
+            (stored,) = self._store(s, principal, [(kind, parsed, items)], now)
+            ids = [rid for rid, _ in stored]
             if single:
                 return {"kind": kind, "id": ids[0]}
             return {"kind": kind, "count": len(ids), "ids": ids}
@@ -125,11 +125,13 @@ class IngestService:
         check_size(len(items), self.batch_max)
         groups = self._parse_groups(principal, items)
 
+        kinds = [(kind, *groups[kind]) for kind in sorted(groups)]  # one order for every writer
+
         def store(s: Session, now: datetime) -> dict[str, Any]:
             records: list[dict[str, Any]] = []
-            for kind in sorted(groups):  # one order for every writer
-                parsed, located = groups[kind]
-                stored = self._store_kind(s, principal, kind, parsed, located, now)
+            for (kind, _, located), stored in zip(
+                kinds, self._store(s, principal, kinds, now), strict=True
+            ):
                 records.extend(
                     {**item.where, "kind": kind, "id": rid, "created": created}
                     for item, (rid, created) in zip(located, stored, strict=True)
@@ -169,31 +171,51 @@ class IngestService:
     def _transaction(
         self, principal: Principal, key: str | None, request_digest: str, step: _Step
     ) -> dict[str, Any]:
-        """``step`` in one write transaction, with the request's Idempotency-Key, retried when
-        a concurrent writer inserted the same natural key or idempotency key between our check
-        and our insert (the unique constraint refuses it, and the retry sees it)."""
-        for attempt in range(_RETRIES):
-            try:
-                return self._once(principal, key, request_digest, step)
-            except (IntegrityError, _Again):
-                if attempt == _RETRIES - 1:
-                    raise
-        raise AssertionError("unreachable")
+        """``step`` in one write transaction, with the request's Idempotency-Key. The store's
+        runner (``store/retry.py``) runs it again when it met another writer: a deadlock, or
+        a natural key or idempotency key inserted by a concurrent writer between our check and
+        our insert (the unique constraint refuses it, and the next attempt sees it).
 
-    def _once(
-        self, principal: Principal, key: str | None, request_digest: str, step: _Step
-    ) -> dict[str, Any]:
-        now = self.clock.now()
-        with self.db.write() as s:
+        Raises DatabaseBusy when the attempts run out."""
+
+        def once(s: Session) -> dict[str, Any]:
+            now = self.clock.now()
             earlier = earlier_answer(s, principal, key, request_digest)
             if earlier is not None:
                 return earlier
             self.feeds.hold_routing(s)
             answer = step(s, now)
             remember(s, principal, key, request_digest, answer, now)
-        return answer
+            return answer
 
-    def _store_kind(
+        return run_write(self.db, once, again=(_Again,))
+
+    def _store(
+        self,
+        s: Session,
+        principal: Principal,
+        kinds: Sequence[tuple[str, list[ParsedRecord], Sequence[Located]]],
+        now: datetime,
+    ) -> list[list[tuple[int, bool]]]:
+        """Store the records of each ``(kind, parsed, located)``, in the one lock order of
+        every writer (no deadlocks between batches that share keys, people or provinces):
+        records by kind, then natural key; identities by pseudonym; feed counters by province.
+        Per kind, the stored id of each record and whether this call created it."""
+        out: list[list[tuple[int, bool]]] = []
+        new: list[ParsedRecord] = []
+        entries: list[NewEntry] = []
+        for kind, parsed, items in kinds:
+            stored, inserted = self._insert_kind(s, principal, kind, parsed, items, now)
+            out.append(stored)
+            for p, (rid, province) in inserted:
+                new.append(p)
+                entries.append(NewEntry(province, "record", rid, p.feed_data(rid)))
+        if new:
+            self._upsert_identities(s, new, now)
+            self.feeds.append(s, entries, now=now)
+        return out
+
+    def _insert_kind(
         self,
         s: Session,
         principal: Principal,
@@ -201,36 +223,30 @@ class IngestService:
         parsed: list[ParsedRecord],
         items: Sequence[Located],
         now: datetime,
-    ) -> list[tuple[int, bool]]:
+    ) -> tuple[list[tuple[int, bool]], list[tuple[ParsedRecord, tuple[int, str]]]]:
         """The stored id of each record, and whether this call created it (False for one
-        stored before, and for a later copy of a record earlier in the same batch).
+        stored before, and for a later copy of a record earlier in the same batch); and the
+        records it inserted (in batch order) with their id and province.
 
-        New records are inserted first; only the natural keys stored before are read back, to
-        compare their digests (a conflict raises, and the transaction keeps nothing)."""
+        New records are inserted first, in natural-key order; only the natural keys stored
+        before are read back, to compare their digests (a conflict raises, and the transaction
+        keeps nothing)."""
         first_of = first_of_keys(parsed, items)
         uniq = [p for i, p in enumerate(parsed) if first_of[i] == i]
         rows = [_record_row(principal, kind, p, now) for p in uniq]
-        inserted = self.writer.insert_new(s, rows)
+        inserted = self.writer.insert_new(s, sorted(rows, key=itemgetter("natural_key")))
         before = [p.record_id for p in uniq if p.record_id not in inserted]
         stored = stored_records(s, principal.org_id, kind, before) if before else {}
         if len(stored) < len(before):  # deleted (purged) since the insert saw it: again
             raise _Again("a conflicting record disappeared during the insert")
         check_digests(parsed, items, stored)
-        new = [p for p in uniq if p.record_id in inserted]
-        if new:
-            self._upsert_identities(s, new, now)
-            entries: list[NewEntry] = []
-            for p in new:
-                rid, province = inserted[p.record_id]
-                entries.append(NewEntry(province, "record", rid, p.feed_data(rid)))
-            self.feeds.append(s, entries, now=now)
         out: list[tuple[int, bool]] = []
         for i, p in enumerate(parsed):
             if p.record_id in inserted:
                 out.append((inserted[p.record_id][0], first_of[i] == i))
             else:
                 out.append((stored[p.record_id][0], False))
-        return out
+        return out, [(p, inserted[p.record_id]) for p in uniq if p.record_id in inserted]
 
     def _upsert_identities(self, s: Session, new: list[ParsedRecord], now: datetime) -> None:
         """The identities of the people of ``new``, each field encrypted under its own context

@@ -35,6 +35,7 @@ from healthcode.store.models import (
     RiskArea,
 )
 from healthcode.store.retention import RETENTION
+from healthcode.store.retry import run_write
 
 __all__ = ["PurgeService", "SignedStatement", "key_id", "verify_statement"]
 
@@ -68,54 +69,59 @@ class PurgeService:
         self.signing_key = signing_key
 
     def run(self) -> SignedStatement:
+        """Delete what has expired and sign the statement, in one transaction (run again from
+        the start if it met a writer in a deadlock: ``store/retry.py``). Raises DatabaseBusy."""
         now = self.clock.now()
+        return run_write(self.db, lambda s: self._purge(s, now))
+
+    def _purge(self, s: Session, now: datetime) -> SignedStatement:
+        """The deletions in the order every writer locks (records, identities, feed counters
+        by province), then the rest; the signed statement stored with them."""
         deleted: dict[str, dict[str, Any]] = {}
-        with self.db.write() as s:
-            rule = RETENTION["records"]
-            for kind, period in sorted(rule.per_kind.items()):
-                cond = and_(Record.kind == kind, Record.occurred_at < now - period)
-                self._delete(s, deleted, f"records.{kind}", Record, Record.occurred_at, cond)
-            self._feed_entries(s, deleted, now)
-            simple: list[tuple[str, Any, Any]] = [
-                ("idempotency_keys", IdempotencyKey, IdempotencyKey.created_at),
-                ("code_status", CodeStatus, CodeStatus.reported_at),
-                ("registrations", Registration, Registration.registered_at),
-                ("org_tokens", OrgToken, OrgToken.expires_at),
-                ("risk_areas", RiskArea, RiskArea.updated_at),
-            ]
-            for name, model, clock_col in simple:
-                cutoff = now - RETENTION[name].period
-                cond = clock_col < cutoff
-                if model is RiskArea:  # only areas that are over (lifted, cancelled or ended)
-                    cond = and_(
-                        cond,
-                        or_(
-                            RiskArea.lifted_at.is_not(None),
-                            RiskArea.cancelled_at.is_not(None),
-                            RiskArea.valid_to < now,
-                        ),
-                    )
-                self._delete(s, deleted, name, model, clock_col, cond)
-            # identities: not seen for the period and no record left that needs them
-            cutoff = now - RETENTION["identities"].period
-            cond = and_(
-                Identity.last_seen_at < cutoff,
-                ~exists().where(Record.pseudonym == Identity.pseudonym),
-            )
-            self._delete(s, deleted, "identities", Identity, Identity.last_seen_at, cond)
-            statement = {
-                "kind": "purge-statement",
-                "hub_time": now.isoformat(),
-                "deleted": deleted,
-                "total": sum(d["count"] for d in deleted.values()),
-            }
-            payload = json.dumps(statement, sort_keys=True, ensure_ascii=False).encode("utf-8")
-            cose = sign1_encode(payload, private_key=self.signing_key, kid=key_id(self.signing_key))
-            s.add(
-                PurgeStatement(
-                    created_at=now, statement=payload.decode("utf-8"), signature=cose.hex()
+        rule = RETENTION["records"]
+        for kind, period in sorted(rule.per_kind.items()):
+            cond = and_(Record.kind == kind, Record.occurred_at < now - period)
+            self._delete(s, deleted, f"records.{kind}", Record, Record.occurred_at, cond)
+        # identities: not seen for the period and no record left that needs them
+        cutoff = now - RETENTION["identities"].period
+        cond = and_(
+            Identity.last_seen_at < cutoff,
+            ~exists().where(Record.pseudonym == Identity.pseudonym),
+        )
+        self._delete(s, deleted, "identities", Identity, Identity.last_seen_at, cond)
+        self._feed_entries(s, deleted, now)
+        simple: list[tuple[str, Any, Any]] = [
+            ("idempotency_keys", IdempotencyKey, IdempotencyKey.created_at),
+            ("code_status", CodeStatus, CodeStatus.reported_at),
+            ("registrations", Registration, Registration.registered_at),
+            ("org_tokens", OrgToken, OrgToken.expires_at),
+            ("risk_areas", RiskArea, RiskArea.updated_at),
+        ]
+        for name, model, clock_col in simple:
+            cutoff = now - RETENTION[name].period
+            cond = clock_col < cutoff
+            if model is RiskArea:  # only areas that are over (lifted, cancelled or ended)
+                cond = and_(
+                    cond,
+                    or_(
+                        RiskArea.lifted_at.is_not(None),
+                        RiskArea.cancelled_at.is_not(None),
+                        RiskArea.valid_to < now,
+                    ),
                 )
-            )
+            self._delete(s, deleted, name, model, clock_col, cond)
+        deleted["identities"] = deleted.pop("identities")  # listed last, as it always was
+        statement = {
+            "kind": "purge-statement",
+            "hub_time": now.isoformat(),
+            "deleted": deleted,
+            "total": sum(d["count"] for d in deleted.values()),
+        }
+        payload = json.dumps(statement, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        cose = sign1_encode(payload, private_key=self.signing_key, kid=key_id(self.signing_key))
+        s.add(
+            PurgeStatement(created_at=now, statement=payload.decode("utf-8"), signature=cose.hex())
+        )
         return SignedStatement(statement=statement, cose=cose)
 
     @staticmethod
@@ -146,6 +152,7 @@ class PurgeService:
             select(FeedEntry.province, func.max(FeedEntry.seq))
             .where(cond)
             .group_by(FeedEntry.province)
+            .order_by(FeedEntry.province)  # counters in province order, as every writer
         ).all()
         for province, seq in rows:
             s.execute(

@@ -80,6 +80,5 @@ class Hub:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock | None = None) -> Hub:
-        return cls.build(
-            settings=settings, db=Database.from_url(settings.database_url), clock=clock
-        )
+        db = Database.from_url(settings.database_url, busy_seconds=settings.database_busy_seconds)
+        return cls.build(settings=settings, db=db, clock=clock)

@@ -2,8 +2,16 @@
 
 ``Database.write()`` is a transaction that takes the write lock up front on SQLite
 (``BEGIN IMMEDIATE``), so concurrent writers wait instead of failing half-way; on PostgreSQL
-it is an ordinary READ COMMITTED transaction. A transaction that returns has committed: what
-the hub acknowledges after it is durable (SQLite runs with ``synchronous=FULL``).
+it is an ordinary READ COMMITTED transaction. SQLite has one writer at a time: the writers of
+one process queue on a process-wide lock (a thread waits without polling the file), and each
+waits at most ``busy_seconds`` for it and again at most ``busy_seconds`` for the writers of
+other processes (SQLite's busy timeout); then it raises ``DatabaseBusy`` (503, ``Retry-After``)
+and has written nothing. Retrying a transaction that met another writer is
+``store/retry.py``.
+
+A transaction that returns has committed: what the hub acknowledges after it is durable
+(SQLite runs with ``synchronous=FULL``). The engine never shows a statement's parameters in
+its log or in an error's text (``hide_parameters``): they are pseudonyms and health facts.
 
 ``Database.reader()`` is a bare Core connection for a single-statement read on a hot path (no
 ORM session); on PostgreSQL it runs in autocommit, so the read is one round trip instead of
@@ -16,6 +24,8 @@ three (``BEGIN``, the ``SELECT``, ``ROLLBACK``).
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -25,10 +35,30 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-__all__ = ["POOL_RECYCLE_SECONDS", "Database", "normalise_url"]
+from healthcode.store.errors import DRIVER_ERRORS, DatabaseBusy, is_busy
+
+__all__ = ["BUSY_SECONDS", "POOL_RECYCLE_SECONDS", "Database", "normalise_url"]
 
 #: A PostgreSQL connection older than this is closed and replaced at its next checkout.
 POOL_RECYCLE_SECONDS = 600
+#: How long a SQLite writer waits for the write lock, in its process and then across processes.
+BUSY_SECONDS = 30.0
+
+#: One write lock per SQLite file in this process (every ``Database`` on the file shares it).
+_FILE_LOCKS: dict[str, threading.Lock] = {}
+_FILE_LOCKS_GUARD = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> threading.Lock | None:
+    """The lock this process's SQLite writers queue on (None on PostgreSQL): one per file,
+    whichever ``Database`` opened it; a database in memory has its own."""
+    if engine.dialect.name != "sqlite":
+        return None
+    path = engine.url.database
+    if path in (None, "", ":memory:"):
+        return threading.Lock()
+    with _FILE_LOCKS_GUARD:
+        return _FILE_LOCKS.setdefault(os.path.realpath(str(path)), threading.Lock())
 
 
 def normalise_url(url: str) -> str:
@@ -42,14 +72,14 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def _sqlite_setup(engine: Engine) -> None:
+def _sqlite_setup(engine: Engine, busy_seconds: float) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, say when transactions begin (savepoints need it).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
         cursor.execute("PRAGMA synchronous=FULL")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -68,11 +98,19 @@ class Database:
     every session becomes a savepoint of the test's own transaction.
     """
 
-    def __init__(self, *, engine: Engine | None = None, connection: Connection | None = None):
+    def __init__(
+        self,
+        *,
+        engine: Engine | None = None,
+        connection: Connection | None = None,
+        busy_seconds: float = BUSY_SECONDS,
+    ):
         if (engine is None) == (connection is None):
             raise ValueError("give exactly one of engine or connection")
         self.engine = engine
         self.connection = connection
+        self.busy_seconds = busy_seconds
+        self._write_lock = _writer_lock(engine) if engine is not None else None
         bind: Engine | Connection
         if engine is not None:
             bind = engine
@@ -96,28 +134,32 @@ class Database:
         self.dialect = bind.dialect.name
 
     @classmethod
-    def from_url(cls, url: str, **engine_args: Any) -> Database:
+    def from_url(
+        cls, url: str, *, busy_seconds: float = BUSY_SECONDS, **engine_args: Any
+    ) -> Database:
         url = normalise_url(url)
         parsed = make_url(url)
+        engine_args.setdefault("hide_parameters", True)
         if parsed.get_backend_name() == "sqlite":
             # Connections move between threads (the web server's pool); SQLite allows it.
             engine_args.setdefault("connect_args", {"check_same_thread": False})
             if parsed.database in (None, "", ":memory:"):
                 engine_args.setdefault("poolclass", StaticPool)
             engine = create_engine(url, **engine_args)
-            _sqlite_setup(engine)
+            _sqlite_setup(engine, busy_seconds)
         else:
             engine_args.setdefault("pool_size", 10)
             engine_args.setdefault("max_overflow", 20)
             # No pre-ping (a round trip on every checkout, two checkouts a request). Instead,
             # connections are replaced after POOL_RECYCLE_SECONDS, and when the server drops one
             # (restart, failover) SQLAlchemy sees the disconnect error, invalidates the pool and
-            # reconnects: the request that met the dead connection fails (500) and its retry
-            # is safe (natural keys, Idempotency-Key), even if the cut came during COMMIT.
+            # reconnects: a write that met the dead connection runs again (store/retry.py),
+            # other requests answer 503 DATABASE_BUSY; a retry is safe (natural keys,
+            # Idempotency-Key), even if the cut came during COMMIT.
             engine_args.setdefault("pool_pre_ping", False)
             engine_args.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
             engine = create_engine(url, **engine_args)
-        return cls(engine=engine)
+        return cls(engine=engine, busy_seconds=busy_seconds)
 
     @classmethod
     def on_connection(cls, connection: Connection) -> Database:
@@ -125,9 +167,24 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A write transaction: commits when the block ends, rolls back if it raises."""
-        with self._write() as session, session.begin():
-            yield session
+        """A write transaction: commits when the block ends, rolls back if it raises.
+
+        Raises DatabaseBusy when a SQLite file stays locked by this process's other writers
+        for ``busy_seconds`` (other processes' writers: SQLite's own busy timeout).
+        """
+        lock = self._write_lock
+        if lock is not None and not lock.acquire(timeout=self.busy_seconds):
+            raise DatabaseBusy()
+        try:
+            with self._write() as session, session.begin():
+                yield session
+        except DRIVER_ERRORS as exc:
+            if is_busy(exc):  # SQLite's busy timeout ran out: nothing was written
+                raise DatabaseBusy() from exc
+            raise
+        finally:
+            if lock is not None:
+                lock.release()
 
     @contextmanager
     def read(self) -> Iterator[Session]:

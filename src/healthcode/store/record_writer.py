@@ -57,7 +57,8 @@ class RecordWriter(Protocol):
     def insert_new(self, session: Session, rows: Sequence[dict[str, Any]]) -> Inserted:
         """Insert the ``records`` rows (one organisation, one kind, distinct natural keys)
         whose natural key was not stored before, each routed to where its person is
-        registered, else to its own ``province``; what was inserted."""
+        registered, else to its own ``province``; what was inserted. Rows are written in the
+        order given: callers sort them by natural key, the one lock order of every writer."""
         ...
 
     def upsert_identities(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:

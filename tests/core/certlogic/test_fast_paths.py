@@ -1,5 +1,6 @@
-"""The fast paths of the compiler agree with the general ones: generated code, the common
-date-time forms, value-set lookups, and aware date-times from the data."""
+"""The fast paths of the compiler agree with the general ones: generated code against the
+closures, the common date-time forms against the reference parser, value-set lookups, and aware
+date-times from the data."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from healthcode.core.certlogic import compile, evaluate
-from healthcode.core.certlogic import compiler as compiler_module
-from healthcode.core.certlogic.dates import _parse_general, parse_date_time
+from healthcode.core.certlogic.closures import build
+from healthcode.core.certlogic.dates import parse_date_time, parse_reference
+from healthcode.core.certlogic.fast_dates import parse_common
 from healthcode.core.errors import CertLogicError
 
 CST = timezone(timedelta(hours=8))
@@ -24,7 +28,7 @@ def outcome(fn: Any, *args: Any) -> Any:
         return ("error", exc.code, exc.message)
 
 
-# --- date-times: the common forms against the general parser --------------------------------
+# --- date-times: the common forms against the reference parser ------------------------------
 
 _YEARS = ["0000", "0001", "2020", "2021", "9999"]
 _DAYS = ["2021-02-29", "2020-02-29", "2021-13-01", "2021-00-10", "2021-06-31", "2021-06-30"]
@@ -33,7 +37,7 @@ _FRACTIONS = ["", ".000", ".999", ".5", ".1234"]
 _OFFSETS = ["", "Z", "+00:00", "-00:00", "+08:00", "-23:59", "+24:00", "+01:60", "+0800", "+8"]
 
 
-def test_common_forms_agree_with_the_general_parser() -> None:
+def test_common_forms_agree_with_the_reference_parser() -> None:
     texts = [f"{y}-01-01" for y in _YEARS] + _DAYS
     texts += [
         f"{day}T{time}{fraction}{offset}"
@@ -41,8 +45,42 @@ def test_common_forms_agree_with_the_general_parser() -> None:
             ["0001-01-01", "2020-02-29", "9999-12-31", "2021-02-29"], _TIMES, _FRACTIONS, _OFFSETS
         )
     ]
+    fast = 0
     for text in texts:
-        assert outcome(parse_date_time, text) == outcome(_parse_general, text), text
+        assert outcome(parse_date_time, text) == outcome(parse_reference, text), text
+        common = parse_common(text)
+        if common is not None:
+            fast += 1
+            assert common == parse_reference(text), text
+    assert fast > 100  # the fast path is taken, not only refused
+
+
+def _digits(n: int) -> st.SearchStrategy[str]:
+    return st.text("0123456789", min_size=n, max_size=n)
+
+
+date_time_texts = st.builds(
+    lambda y, mo, d, t, h, mi, sec, frac, off: (
+        f"{y}-{mo}-{d}" + (f"T{h}:{mi}:{sec}{frac}{off}" if t else "")
+    ),
+    _digits(4),
+    st.sampled_from(["01", "02", "06", "12", "13", "00"]),
+    st.sampled_from(["01", "28", "29", "30", "31", "32"]),
+    st.booleans(),
+    st.sampled_from(["00", "09", "23", "24"]),
+    st.sampled_from(["00", "59", "60"]),
+    st.sampled_from(["00", "59", "60"]),
+    st.sampled_from(["", ".000", ".123", ".5", ".12345"]),
+    st.sampled_from(["", "Z", "+00:00", "-05:30", "+14:00", "+23:59", "+0800", "-8"]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(date_time_texts)
+def test_fast_date_parser_agrees_with_the_reference(text: str) -> None:
+    common = parse_common(text)
+    assert common is None or common == parse_reference(text)
+    assert outcome(parse_date_time, text) == outcome(parse_reference, text)
 
 
 def test_parsed_values_are_utc_and_cached() -> None:
@@ -57,7 +95,7 @@ def test_parsed_values_are_utc_and_cached() -> None:
 
 def closures_only(expr: Any) -> Any:
     """The closure tree of ``expr``, without the generated function."""
-    return compiler_module._build(expr).fn
+    return build(expr).fn
 
 
 @pytest.mark.parametrize(

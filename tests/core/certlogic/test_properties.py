@@ -1,6 +1,7 @@
-"""Properties: the compiled closures agree with a plain tree-walking interpreter written from
-the spec, and no input makes compile() or a compiled expression raise anything else than
-CertLogicError."""
+"""Properties: the compiled expression agrees with a plain tree-walking interpreter written from
+the spec; the generated code agrees with the closure tree it is generated from (same value, same
+error code); the value-set lookup agrees with a plain scan; and no input makes compile() or a
+compiled expression raise anything else than CertLogicError."""
 
 from __future__ import annotations
 
@@ -14,13 +15,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from healthcode.core.certlogic import compile, validate
+from healthcode.core.certlogic.closures import build
+from healthcode.core.certlogic.codegen import generate
 from healthcode.core.certlogic.dates import dcc_date_of_birth, plus_time
+from healthcode.core.certlogic.value_sets import VALUE_SET_MIN, member_of_array
 from healthcode.core.certlogic.values import (
     access,
     boolsiness,
     compile_path,
     extract_from_uvci,
     is_int,
+    member,
     strict_equals,
 )
 from healthcode.core.errors import CertLogicError
@@ -172,6 +177,45 @@ def test_compiled_agrees_with_the_reference_interpreter(expr: Any, data: Any) ->
     if got[0] == "value":
         assert same_json(got[1], want[1]) or got[1] == want[1], (got, want)
         assert _outcome(lambda: compiled(data)) == got or isinstance(got[1], list | dict)
+
+
+def _exact_outcome(fn: Any, data: Any) -> tuple[str, Any]:
+    try:
+        return ("value", fn(data))
+    except CertLogicError as exc:
+        return ("error", exc.code)
+    except (TypeError, ValueError, OverflowError, RecursionError):
+        return ("error", "CERTLOGIC_EVALUATION_FAILED")  # as compile() translates it
+
+
+@settings(max_examples=400, deadline=None)
+@given(expressions, json_data)
+def test_generated_code_agrees_with_the_closures(expr: Any, data: Any) -> None:
+    root = build(expr)
+    generated = generate(root)
+    assert generated is not None
+    got = _exact_outcome(generated, data)
+    want = _exact_outcome(root.fn, data)
+    assert got[0] == want[0] and (got[0] == "error" or same_json(got[1], want[1])), (got, want)
+    assert got == want or isinstance(got[1], list | dict | datetime), (got, want)
+
+
+value_set_items = st.one_of(
+    st.sampled_from(["a", "b", "c", "1"]), st.integers(0, 2), st.booleans(), st.none()
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value_set_items,
+    st.lists(value_set_items, min_size=VALUE_SET_MIN - 2, max_size=VALUE_SET_MIN + 8),
+    st.booleans(),
+)
+def test_value_set_lookup_agrees_with_a_plain_scan(x: Any, array: list[Any], strings: bool) -> None:
+    if strings:
+        array = [str(v) for v in array]
+    assert member_of_array(x, array) == member(x, array)
+    assert member_of_array(x, array) == any(strict_equals(x, v) for v in array)
 
 
 garbage = st.recursive(

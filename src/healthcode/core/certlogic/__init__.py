@@ -11,7 +11,7 @@ expression with a stable code and its path; ``check`` raises the first one. Ever
 ...     {"plusTime": [{"var": "external.validationClock"}, -18, "year"]}]})
 >>> is_minor({"payload": {"dob": "2004"}, "external": {"validationClock": "2022-12-30T13:37:00Z"}})
 True
->>> [issue.code for issue in validate({"plusTime": [{"var": "x"}, 1, "week"]})]
+>>> [str(issue.code) for issue in validate({"plusTime": [{"var": "x"}, 1, "week"]})]
 ['CERTLOGIC_PLUSTIME_UNIT']
 """
 

@@ -19,10 +19,12 @@ on a day the month does not have rolls over (2020-02-29 plus one year is 2021-03
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
+from healthcode.core.certlogic.fast_dates import parse_common
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import CertLogicError
 
@@ -32,6 +34,7 @@ __all__ = [
     "dcc_date_of_birth",
     "instant_of",
     "parse_date_time",
+    "parse_reference",
     "plus_time",
 ]
 
@@ -46,19 +49,9 @@ _DATE_TIME = re.compile(
 )
 
 
-#: The common forms, read by ``datetime.fromisoformat`` (C) once this strict shape matches:
-#: ``YYYY-MM-DD`` and ``YYYY-MM-DDThh:mm:ss`` with an optional 3-digit fraction and an optional
-#: ``Z`` or ``[+-]hh:mm``. Anything else (or anything it refuses) takes the general path.
-_COMMON = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
-    r"(?:T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{3})?"
-    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?)?"
-)
-
-#: Parsed strings shared by every compiled expression (a rule's condition and its ``until``
-#: read the same facts); emptied when it reaches this size.
+#: How many distinct date-time strings :func:`parse_date_time` keeps parsed (a rule's condition
+#: and its ``until`` read the same facts).
 PARSE_CACHE_SIZE: Final = 4096
-_parsed: dict[str, datetime] = {}
 
 
 def _invalid(text: str, why: str = "not an allowed date or date-time format") -> CertLogicError:
@@ -74,31 +67,27 @@ def _utc(text: str, y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0
         raise _invalid(text, "date-time out of range") from exc
 
 
+@functools.lru_cache(maxsize=PARSE_CACHE_SIZE)
 def parse_date_time(text: str) -> datetime:
     """Parse a full date (``YYYY-MM-DD``) or a date-time string to an aware UTC datetime.
+
+    The common forms take the fast path of :mod:`.fast_dates`; every other one (and any it
+    refuses) is read by :func:`parse_reference`.
 
     Raises:
         CertLogicError: ``CERTLOGIC_INVALID_DATE`` if the format is not allowed or a field is
             out of range.
     """
-    dt = _parsed.get(text)
-    if dt is not None:
-        return dt
-    if _COMMON.fullmatch(text):
-        try:
-            dt = datetime.fromisoformat(text)
-            dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-        except (ValueError, OverflowError):
-            dt = _parse_general(text)  # raises the precise error (or agrees)
-    else:
-        dt = _parse_general(text)
-    if len(_parsed) >= PARSE_CACHE_SIZE:
-        _parsed.clear()
-    _parsed[text] = dt
-    return dt
+    return parse_common(text) or parse_reference(text)
 
 
-def _parse_general(text: str) -> datetime:
+def parse_reference(text: str) -> datetime:
+    """:func:`parse_date_time` without its fast path or cache: every allowed form, read field
+    by field.
+
+    Raises:
+        CertLogicError: as :func:`parse_date_time`.
+    """
     m = _DATE.fullmatch(text)
     if m:
         return _utc(text, int(m[1]), int(m[2]), int(m[3]))

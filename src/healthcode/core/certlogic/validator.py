@@ -4,7 +4,7 @@ The checks and messages are those of the reference validator (``format-validator
 issue also carries a stable code and the path of the offending sub-expression from the root.
 
 >>> issues = validate({"and": [{"var": "x"}, {"plusTime": ["2021", 1.5, "day"]}]})
->>> [(i.code, i.pointer) for i in issues]
+>>> [(str(i.code), i.pointer) for i in issues]
 [('CERTLOGIC_PLUSTIME_AMOUNT', '/and/1')]
 >>> validate({"var": "payload.v.0.mp"})
 []
@@ -103,59 +103,36 @@ class _Validator:
         ((op, values),) = expr.items()
         if op == "var":
             self.var(expr, values, path)
-            return
-        if type(values) is not list:
+        elif type(values) is not list:
             self.add(
                 ErrorCode.CERTLOGIC_OPERATION_FORM,
                 'operation not of the form { "<operator>": [ <values...> ] }',
                 path,
                 expr,
             )
-            return
+        else:
+            self.operation(expr, op, values, path)
+
+    def operation(self, expr: Any, op: str, values: list[Any], path: Path) -> None:
         at: Path = (*path, op)
         n = len(values)
         if op in INFIX_OPERATORS:
             self.infix(expr, op, values, path, at)
-        elif op == "if":
-            self.arity(n == 3, 'an "if"-operation', "exactly 3 values/operands", n, path, expr)
-            self.operands(values[:3], at)
         elif op == "!":
             if n == 1:
                 self.walk(values[0], (*at, 0))
             else:
-                self.arity(
-                    False,
-                    "a !-operation (logical not/negation)",
-                    "exactly 1 operand",
-                    n,
-                    path,
-                    expr,
-                )
-        elif op == "plusTime":
-            self.plus_time(expr, values, path, at)
-        elif op == "reduce":
-            self.arity(n == 3, 'a "reduce"-operation', "exactly 3 values/operands", n, path, expr)
-            self.operands(values[:3], at)
-        elif op == "extractFromUVCI":
-            self.arity(
-                n == 2, 'an "extractFromUVCI"-operation', "exactly 2 values/operands", n, path, expr
-            )
-            if n > 0:
-                self.walk(values[0], (*at, 0))
-            if n > 1 and not is_int(values[1]):
-                self.add(
-                    ErrorCode.CERTLOGIC_UVCI_INDEX,
-                    '"index" argument (#2) of "extractFromUVCI" must be an integer, '
-                    f"but it is: {js_str(values[1])}",
-                    path,
-                    expr,
-                )
-        elif op == "dccDateOfBirth":
-            self.arity(
-                n == 1, 'a "dccDateOfBirth"-operation', "exactly 1 value/operand", n, path, expr
-            )
-            if n > 0:
-                self.walk(values[0], (*at, 0))
+                what = "a !-operation (logical not/negation)"
+                self.arity(False, what, "exactly 1 operand", n, path, expr)
+        elif op in _FIXED_ARITY:
+            what, must, count, walked = _FIXED_ARITY[op]
+            self.arity(n == count, what, must, n, path, expr)
+            self.operands(values[:walked], at)
+            if op == "plusTime":
+                self.plus_time(expr, values, path)
+            elif op == "extractFromUVCI":
+                what = '"index" argument (#2) of "extractFromUVCI"'
+                self.integer(ErrorCode.CERTLOGIC_UVCI_INDEX, what, values, path, expr)
         else:
             self.add(
                 ErrorCode.CERTLOGIC_UNKNOWN_OPERATOR, f'unrecognised operator: "{op}"', path, expr
@@ -198,20 +175,16 @@ class _Validator:
             self.arity(n == 2, f'an operation with operator "{op}"', "2 operands", n, path, expr)
             self.operands(values[:2], at)
 
-    def plus_time(self, expr: Any, values: list[Any], path: Path, at: Path) -> None:
-        n = len(values)
-        self.arity(n == 3, 'a "plusTime"-operation', "exactly 3 values/operands", n, path, expr)
-        if n > 0:
-            self.walk(values[0], (*at, 0))
-        if n > 1 and not is_int(values[1]):
-            self.add(
-                ErrorCode.CERTLOGIC_PLUSTIME_AMOUNT,
-                '"amount" argument (#2) of "plusTime" must be an integer, '
-                f"but it is: {js_str(values[1])}",
-                path,
-                expr,
-            )
-        if n > 2 and (type(values[2]) is not str or values[2] not in TIME_UNITS):
+    def integer(self, code: ErrorCode, what: str, values: list[Any], path: Path, expr: Any) -> None:
+        """The second argument, which must be an integer literal."""
+        if len(values) > 1 and not is_int(values[1]):
+            message = f"{what} must be an integer, but it is: {js_str(values[1])}"
+            self.add(code, message, path, expr)
+
+    def plus_time(self, expr: Any, values: list[Any], path: Path) -> None:
+        what = '"amount" argument (#2) of "plusTime"'
+        self.integer(ErrorCode.CERTLOGIC_PLUSTIME_AMOUNT, what, values, path, expr)
+        if len(values) > 2 and (type(values[2]) is not str or values[2] not in TIME_UNITS):
             self.add(
                 ErrorCode.CERTLOGIC_PLUSTIME_UNIT,
                 f'"unit" argument (#3) of "plusTime" must be a string equal to one of '
@@ -219,6 +192,17 @@ class _Validator:
                 path,
                 expr,
             )
+
+
+#: Operations with a fixed number of operands: (what, what it must have, how many, how many
+#: of them are expressions to validate in turn).
+_FIXED_ARITY: Final = {
+    "if": ('an "if"-operation', "exactly 3 values/operands", 3, 3),
+    "reduce": ('a "reduce"-operation', "exactly 3 values/operands", 3, 3),
+    "plusTime": ('a "plusTime"-operation', "exactly 3 values/operands", 3, 1),
+    "extractFromUVCI": ('an "extractFromUVCI"-operation', "exactly 2 values/operands", 2, 1),
+    "dccDateOfBirth": ('a "dccDateOfBirth"-operation', "exactly 1 value/operand", 1, 1),
+}
 
 
 def validate(expr: Any) -> list[ValidationIssue]:

@@ -31,6 +31,7 @@ __all__ = [
     "extract_from_uvci",
     "is_int",
     "js_str",
+    "member",
     "require_boolsy",
     "require_int",
     "strict_equals",
@@ -46,12 +47,11 @@ Fragment = tuple[str, int | None]
 
 def is_int(value: Any) -> bool:
     """Whether ``value`` is a CertLogic integer (JS ``Number.isInteger``; never a bool)."""
-    t = type(value)
-    if t is int:
-        return True
-    if t is float:
-        return bool(value.is_integer())
-    return isinstance(value, int) and t is not bool
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float):
+        return value.is_integer()
+    return isinstance(value, int)
 
 
 def boolsiness(value: Any) -> bool | None:
@@ -60,19 +60,10 @@ def boolsiness(value: Any) -> bool | None:
     Falsy: ``False``, ``None``, ``""``, ``0``, ``[]``, ``{}``; truthy: ``True``, non-empty
     strings, arrays and objects, non-zero numbers.
     """
-    t = type(value)
-    if t is bool:
-        return bool(value)
     if value is None:
         return False
-    if t is str or t is list or t is dict:
-        return len(value) > 0
-    if t is int or t is float:
-        return bool(value != 0)
-    if isinstance(value, str | list | dict):
-        return len(value) > 0
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return bool(value != 0)
+    if isinstance(value, bool | str | list | dict | int | float):
+        return bool(value)
     return None
 
 
@@ -118,6 +109,11 @@ def strict_equals(a: Any, b: Any) -> bool:
     if ta in _NUMBERS and tb in _NUMBERS:
         return bool(a == b)
     return False
+
+
+def member(x: Any, values: list[Any]) -> bool:
+    """Whether ``x`` is strictly equal to an element of ``values`` (CertLogic ``in``)."""
+    return any(strict_equals(x, v) for v in values)
 
 
 def compile_path(path: str) -> tuple[Fragment, ...]:

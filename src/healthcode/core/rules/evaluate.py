@@ -29,6 +29,7 @@ present; otherwise it gives no time. Only times strictly after ``now`` count.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -174,19 +175,12 @@ class CompiledRuleSet:
     rules: tuple[_CompiledRule, ...]
 
 
-_COMPILED: dict[int, CompiledRuleSet] = {}
-#: Compiled rule sets kept (a process holds a handful: the national one and its overlays).
-_MAX_COMPILED = 32
-
-
+@functools.lru_cache(maxsize=32)  # a process holds a handful: the national one and overlays
 def compile_ruleset(ruleset: RuleSet) -> CompiledRuleSet:
-    """Compile every condition, until and starts expression of ``ruleset`` (cached per object).
+    """Compile every condition, until and starts expression of ``ruleset`` (kept per object).
 
     Raises RuleSetError ``RULE_CERTLOGIC`` when an expression does not compile.
     """
-    cached = _COMPILED.get(id(ruleset))
-    if cached is not None and cached.ruleset is ruleset:
-        return cached
     out = []
     for rule in ruleset.rules:
         try:
@@ -202,11 +196,7 @@ def compile_ruleset(ruleset: RuleSet) -> CompiledRuleSet:
             raise RuleSetError(
                 ErrorCode.RULE_CERTLOGIC, f"rule {rule.id}: {exc.message}", rule=rule.id
             ) from exc
-    compiled = CompiledRuleSet(ruleset, tuple(out))
-    if len(_COMPILED) >= _MAX_COMPILED:
-        _COMPILED.clear()
-    _COMPILED[id(ruleset)] = compiled
-    return compiled
+    return CompiledRuleSet(ruleset, tuple(out))
 
 
 def nat_window(
@@ -265,69 +255,68 @@ def evaluate(ruleset: RuleSet, summary: Mapping[str, Any], *, clock: Clock) -> E
     ``RULE_TIME_EXPRESSION`` when an until/starts expression gives no date-time.
     """
     now = ruleset.instant_of(clock)
-    compiled = compile_ruleset(ruleset)
     # ``now`` goes in as the aware datetime itself (UTC, milliseconds): CertLogic's plusTime
     # reads an aware datetime from the data as the instant its string would name.
     data = {"now": now, "facts": summary}
     reasons: list[Reason] = []
     checks: list[Reason] = []
-    changes: list[datetime] = []
-    colour = "green"
-    for c in compiled.rules:
+    changes: list[datetime | None] = []
+    for c in compile_ruleset(ruleset).rules:
         rule = c.rule
-        try:
-            holds = c.condition(data)
-        except CertLogicError as exc:
-            raise _failed(exc, rule, "condition") from exc
-        if not holds:
-            start = _time_of(c.starts, rule.starts_reads, summary, data, rule, "starts")
-            if start is not None and start > now:
-                changes.append(start)
-            continue
-        until = _time_of(c.until, rule.until_reads, summary, data, rule, "until")
-        if until is not None and until > now:
-            changes.append(until)
-        reason = Reason(
-            rule_id=rule.id,
-            rule_version=rule.version,
-            origin=rule.origin,
-            effect=rule.effect,
-            code=rule.reason_code,
-            zh=rule.reason_zh,
-            en=rule.reason_en,
-            until=until,
-            legal_basis=rule.legal_basis,
-            follow_up=rule.follow_up,
-            supporting={name: summary.get(name) for name in rule.reads},
-        )
-        if rule.effect == "check":
-            checks.append(reason)
-            continue
-        reasons.append(reason)
-        if SEVERITY[rule.effect] > SEVERITY[colour]:
-            colour = rule.effect
+        if _run(c.condition, data, rule, "condition"):
+            reason = _reason(
+                rule, summary, _time_of(c.until, rule.until_reads, summary, data, rule, "until")
+            )
+            (checks if rule.effect == "check" else reasons).append(reason)
+            changes.append(reason.until)
+        else:
+            changes.append(_time_of(c.starts, rule.starts_reads, summary, data, rule, "starts"))
+    badges, window_end = _badges(ruleset, summary, now)
+    later = [t for t in (*changes, window_end) if t is not None and t > now]
+    reasons.sort(key=lambda r: (-SEVERITY[r.effect], r.rule_id))
+    return Evaluation(
+        colour=max((r.effect for r in reasons), key=SEVERITY.__getitem__, default="green"),
+        reasons=tuple(reasons),
+        checks=tuple(checks),
+        badges=badges,
+        until=min(later) if later else None,
+        at=now,
+        ruleset="+".join([f"{ruleset.id}@{ruleset.version}", *ruleset.overlays]),
+        digest=ruleset.digest,
+    )
+
+
+def _reason(rule: Rule, summary: Mapping[str, Any], until: datetime | None) -> Reason:
+    """Why ``rule`` holds for these facts, with the facts it read."""
+    return Reason(
+        rule_id=rule.id,
+        rule_version=rule.version,
+        origin=rule.origin,
+        effect=rule.effect,
+        code=rule.reason_code,
+        zh=rule.reason_zh,
+        en=rule.reason_en,
+        until=until,
+        legal_basis=rule.legal_basis,
+        follow_up=rule.follow_up,
+        supporting={name: summary.get(name) for name in rule.reads},
+    )
+
+
+def _badges(
+    ruleset: RuleSet, summary: Mapping[str, Any], now: datetime
+) -> tuple[Badges, datetime | None]:
+    """The badges of these facts, and when the NAT window badge ends."""
     sampled = summary.get("nat_last_negative")
     sampled_at = None if sampled is None else parse_instant(sampled).astimezone(UTC)
     window, window_end = nat_window(ruleset.nat_windows_hours, sampled_at, now)
-    if window_end is not None:
-        changes.append(window_end)
     badges = Badges(
         nat_window_hours=window,
         nat_sampled_at=sampled_at if window is not None else None,
         vaccine_doses=int(summary.get("vaccine_doses") or 0),
         antibody_igg=summary.get("antibody_igg"),
     )
-    reasons.sort(key=lambda r: (-SEVERITY[r.effect], r.rule_id))
-    return Evaluation(
-        colour=colour,
-        reasons=tuple(reasons),
-        checks=tuple(checks),
-        badges=badges,
-        until=min(changes) if changes else None,
-        at=now,
-        ruleset="+".join([f"{ruleset.id}@{ruleset.version}", *ruleset.overlays]),
-        digest=ruleset.digest,
-    )
+    return badges, window_end
 
 
 def evaluate_person(

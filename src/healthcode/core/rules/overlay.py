@@ -69,18 +69,13 @@ def _refuse(code: ErrorCode, message: str, **details: Any) -> OverlayRefused:
 
 
 def _check_keys(doc: Mapping[str, Any]) -> None:
-    for key in _REMOVING:
+    for key in (*_REMOVING, *_REPLACING):
         if key in doc:
+            removing = key in _REMOVING
             raise _refuse(
-                ErrorCode.OVERLAY_RULE_REMOVED,
-                f"an overlay may not {key} national rules ({key}: {doc[key]!r})",
-                key=key,
-            )
-    for key in _REPLACING:
-        if key in doc:
-            raise _refuse(
-                ErrorCode.OVERLAY_RULE_REDEFINED,
-                f"an overlay may not {key} national rules",
+                ErrorCode.OVERLAY_RULE_REMOVED if removing else ErrorCode.OVERLAY_RULE_REDEFINED,
+                f"an overlay may not {key} national rules"
+                + (f" ({key}: {doc[key]!r})" if removing else ""),
                 key=key,
             )
     for i, rule in enumerate(doc.get("rules") or []):

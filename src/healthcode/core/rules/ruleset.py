@@ -119,9 +119,13 @@ class Rule:
     starts_reads: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class RuleSet:
-    """A loaded rule set (a national one, possibly with a provincial overlay applied)."""
+    """A loaded rule set (a national one, possibly with a provincial overlay applied).
+
+    Rule sets compare (and hash) by identity, so that the compiled form of each can be kept
+    per object; two rule sets say the same thing when their ``digest`` is the same.
+    """
 
     id: str
     version: str

@@ -37,26 +37,15 @@ FieldType = Literal["time", "str", "int"]
 
 #: Every field of the facts document, with its type and what it means.
 SUMMARY_FIELDS: Mapping[str, tuple[FieldType, str]] = {
-    "infection_status": (
-        "str",
-        "most severe unreleased infection: confirmed > asymptomatic > suspected; None when none",
-    ),
+    "infection_status": ("str", "worst unreleased infection: confirmed > asymptomatic > suspected"),
     "infection_reported_at": ("time", "when that infection was reported"),
-    "infection_released_at": (
-        "time",
-        "latest release of a confirmed or asymptomatic infection, when none is current",
-    ),
+    "infection_released_at": ("time", "latest release of a case, when no infection is current"),
     "close_last_exposure": ("time", "last exposure as a close contact"),
     "secondary_last_exposure": ("time", "last exposure as a contact of a close contact"),
-    "high_area_last_visit": ("time", "last precise visit inside a high-risk area while designated"),
-    "medium_area_last_visit": (
-        "time",
-        "last precise visit inside a medium-risk area while designated",
-    ),
-    "coarse_risk_area_last_visit": (
-        "time",
-        "last carrier-cell visit inside a high- or medium-risk area while designated",
-    ),
+    "high_area_last_visit": ("time", "last precise visit in a high-risk area while designated"),
+    "medium_area_last_visit": ("time", "last precise visit in a medium-risk area while designated"),
+    # carrier-cell data places a person only roughly: a pending check, never a colour
+    "coarse_risk_area_last_visit": ("time", "last cell visit, high/medium area while designated"),
     "nat_last_sample": ("time", "latest NAT sample, any result"),
     "nat_last_negative": ("time", "latest negative NAT sample with no later positive one"),
     "mandated_test_due_at": ("time", "earliest due time of a NAT mandate not yet met"),
@@ -94,7 +83,23 @@ def summarise(facts: PersonFacts, risk_areas: Iterable[RiskAreaDesignation]) -> 
     (region codes were checked when the records were read).
     """
     out = empty_summary()
+    out.update(_infections(facts))
+    out["close_last_exposure"] = _t(_latest_contact(facts, "close"))
+    out["secondary_last_exposure"] = _t(_latest_contact(facts, "secondary"))
+    out.update(_visits(facts, risk_areas))
+    out.update(_nat(facts))
+    for colour in ("red", "yellow"):
+        out.update(_manual(facts, colour))
+    out["vaccine_doses"] = len({(v.product, v.dose, v.administered_at) for v in facts.vaccinations})
+    igg = [a for a in facts.antibody_results if a.kind == "IgG"]
+    if igg:
+        out["antibody_igg"] = max(igg, key=lambda a: a.sampled_at).result
+    return out
 
+
+def _infections(facts: PersonFacts) -> dict[str, Any]:
+    """The most severe current infection, or the latest release when none is current."""
+    out: dict[str, Any] = {}
     current = [i for i in facts.infections if i.released_at is None]
     if current:
         worst = max(current, key=lambda i: (_SEVERITY[i.status], i.reported_at))
@@ -104,14 +109,16 @@ def summarise(facts: PersonFacts, risk_areas: Iterable[RiskAreaDesignation]) -> 
         out["infection_released_at"] = _t(
             _latest(i.released_at for i in facts.infections if i.status != "suspected")
         )
+    return out
 
-    out["close_last_exposure"] = _t(
-        _latest(c.last_exposure_at for c in facts.contacts if c.kind == "close")
-    )
-    out["secondary_last_exposure"] = _t(
-        _latest(c.last_exposure_at for c in facts.contacts if c.kind == "secondary")
-    )
 
+def _latest_contact(facts: PersonFacts, kind: str) -> datetime | None:
+    return _latest(c.last_exposure_at for c in facts.contacts if c.kind == kind)
+
+
+def _visits(facts: PersonFacts, risk_areas: Iterable[RiskAreaDesignation]) -> dict[str, Any]:
+    """The last visits inside high- and medium-risk areas while designated (precise sources),
+    and inside either with a coarse source."""
     areas = [a for a in risk_areas if a.level in ("high", "medium")]
     high: list[datetime] = []
     medium: list[datetime] = []
@@ -126,30 +133,37 @@ def summarise(facts: PersonFacts, risk_areas: Iterable[RiskAreaDesignation]) -> 
             high.append(visit.at)
         else:
             medium.append(visit.at)
-    out["high_area_last_visit"] = _t(_latest(high))
-    out["medium_area_last_visit"] = _t(_latest(medium))
-    out["coarse_risk_area_last_visit"] = _t(_latest(coarse))
+    return {
+        "high_area_last_visit": _t(_latest(high)),
+        "medium_area_last_visit": _t(_latest(medium)),
+        "coarse_risk_area_last_visit": _t(_latest(coarse)),
+    }
 
+
+def _nat(facts: PersonFacts) -> dict[str, Any]:
+    """The latest sample, the latest negative one with no later positive, the next due test."""
     samples = [n.sampled_at for n in facts.nat_results]
-    out["nat_last_sample"] = _t(_latest(samples))
     last_negative = _latest(n.sampled_at for n in facts.nat_results if n.result == "negative")
     last_positive = _latest(n.sampled_at for n in facts.nat_results if n.result == "positive")
-    if last_negative is not None and (last_positive is None or last_negative > last_positive):
-        out["nat_last_negative"] = _t(last_negative)
-
+    negative = last_negative is not None and (
+        last_positive is None or last_negative > last_positive
+    )
     dues = [m.due_at(samples) for m in facts.test_mandates]
     present = [d for d in dues if d is not None]
-    out["mandated_test_due_at"] = _t(min(present) if present else None)
+    return {
+        "nat_last_sample": _t(_latest(samples)),
+        "nat_last_negative": _t(last_negative) if negative else None,
+        "mandated_test_due_at": _t(min(present) if present else None),
+    }
 
-    for colour in ("red", "yellow"):
-        mine = [m for m in facts.manual_assignments if m.colour == colour]
-        if mine:
-            longest = max(mine, key=lambda m: (m.until, m.assigned_at))
-            out[f"manual_{colour}_until"] = _t(longest.until)
-            out[f"manual_{colour}_basis"] = longest.legal_basis
 
-    out["vaccine_doses"] = len({(v.product, v.dose, v.administered_at) for v in facts.vaccinations})
-    igg = [a for a in facts.antibody_results if a.kind == "IgG"]
-    if igg:
-        out["antibody_igg"] = max(igg, key=lambda a: a.sampled_at).result
-    return out
+def _manual(facts: PersonFacts, colour: str) -> dict[str, Any]:
+    """The end and legal basis of the longest-running manual assignment of ``colour``."""
+    mine = [m for m in facts.manual_assignments if m.colour == colour]
+    if not mine:
+        return {}
+    longest = max(mine, key=lambda m: (m.until, m.assigned_at))
+    return {
+        f"manual_{colour}_until": _t(longest.until),
+        f"manual_{colour}_basis": longest.legal_basis,
+    }
