@@ -274,3 +274,21 @@ def test_no_hostile_value_in_any_field_makes_a_5xx(world: World, data: st.DataOb
     assert "Traceback" not in r.text
     if r.status_code >= 400:
         assert stored(world.hub) == before
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/v1/status/a%00b",
+        "/v1/status/%ED%A0%80",
+        "/v1/status?pseudonym=a%00b",
+        "/v1/status?pseudonym=%ED%A0%80",
+        "/v1/status?pseudonym=%F0%9F%98%80",
+    ],
+)
+def test_a_nul_or_a_broken_character_in_a_path_or_query_is_a_4xx(world: World, url: str) -> None:
+    r = world.client.get(url, headers=world.tokens["province"])
+    assert 400 <= r.status_code < 500, r.text
+    if "%00" in url:  # PostgreSQL refused the query (500) before
+        field = "path.serial" if "?" not in url else "query.pseudonym"
+        assert (error_of(r)["code"], error_of(r)["field"]) == ("TEXT_INVALID", field)

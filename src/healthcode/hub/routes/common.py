@@ -3,7 +3,8 @@
 Routes reach the services through the ``Services`` dependency (the ``Hub`` that ``create_app``
 put on the application), and the calling organisation through ``Caller``.
 
-The hub refuses before it reads. Every router's routes are ``AuthFirstRoute``: a route that
+The hub refuses before it reads. Every router's routes are ``AuthFirstRoute``: path and query
+parameters pass the text checks of ``hub/fields.py``; a route that
 takes a body (POST, PATCH) knows its caller, and the permission its path alone decides
 (``permission("submit:{kind}")``), before a byte of the body is read, so an unauthenticated or
 unauthorised caller gets its 401 or 403 whatever it sends. ``BodyLimit`` counts every body
@@ -35,7 +36,7 @@ from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 from healthcode.hub import fhir_answers
 from healthcode.hub.access import PERMISSIONS, require
-from healthcode.hub.fields import load_json
+from healthcode.hub.fields import check_value, load_json
 from healthcode.hub.orgs import Principal
 from healthcode.hub.services import Hub
 
@@ -152,11 +153,17 @@ class AuthFirstRoute(APIRoute):
     def get_route_handler(self) -> _Handler:
         handler = super().get_route_handler()
         if not (self.methods or set()) & _BODY_METHODS:
-            return handler
+
+            async def parameters_checked(request: Request) -> Response:
+                _check_parameters(request)
+                return await handler(request)
+
+            return parameters_checked
         action = (self.openapi_extra or {}).get(PERMISSION)
         parses_json = self.body_field is not None
 
         async def authenticated_first(request: Request) -> Response:
+            _check_parameters(request)
             principal = await _BEARER(request)
             request.state.principal = principal
             if action is not None:
@@ -168,6 +175,16 @@ class AuthFirstRoute(APIRoute):
             return await handler(request)
 
         return authenticated_first
+
+
+def _check_parameters(request: Request) -> None:
+    """The path and query parameters pass the checks of every text (``fields.check_value``).
+
+    Raises InvalidInput TEXT_INVALID, TIME_OUT_OF_RANGE (field ``path.<name>``,
+    ``query.<name>``).
+    """
+    check_value(dict(request.path_params), max_depth=1, path="path")
+    check_value(dict(request.query_params), max_depth=1, path="query")
 
 
 class _JsonRequest(Request):
