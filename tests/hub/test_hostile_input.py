@@ -292,3 +292,11 @@ def test_a_nul_or_a_broken_character_in_a_path_or_query_is_a_4xx(world: World, u
     if "%00" in url:  # PostgreSQL refused the query (500) before
         field = "path.serial" if "?" not in url else "query.pseudonym"
         assert (error_of(r)["code"], error_of(r)["field"]) == ("TEXT_INVALID", field)
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=ROUTE_IDS)
+def test_a_number_of_5000_digits_is_json_invalid(world: World, route: Route) -> None:
+    # Python refuses to convert an integer of more than 4,300 digits (a ValueError: a 500)
+    body = json.dumps(_batch_of(route, replaced(route.body, next(iter(leaves(route.body)))[0], 7)))
+    r = world.send(route, body.replace(": 7", ": " + "7" * 5000, 1).encode())
+    assert r.status_code == 400 and error_of(r)["code"] == "JSON_INVALID", r.text

@@ -71,12 +71,17 @@ def parse_json(raw: bytes | str, *, max_depth: int) -> Any:
     """The JSON value of ``raw``, not yet checked (the caller checks its parts).
 
     Raises json.JSONDecodeError, UnicodeDecodeError; InvalidInput JSON_TOO_DEEP when the
-    parser itself gives up (a thousand levels or so, far beyond ``max_depth``).
+    parser itself gives up (a thousand levels or so, far beyond ``max_depth``), JSON_INVALID
+    for a number of more digits than Python converts (4,300).
     """
     try:
         return json.loads(raw)
     except RecursionError:
         raise _too_deep("", max_depth) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:  # int(): "Exceeds the limit (4300 digits) ..."
+        raise InvalidInput(ErrorCode.JSON_INVALID, f"a number is too long: {exc}") from None
 
 
 def check_value(value: Any, *, max_depth: int, path: str = "") -> None:
