@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,17 @@ from datadir import TESTDATA
 
 #: tests/data holds data only (JSON, text, SVG): never collect anything there.
 collect_ignore = ["data"]
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_trust_store(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """``healthcode verify`` keeps a checkpoint's trust state in the user's data folder: every
+    test gets its own (created only when used), and the real home is never written."""
+    base = tmp_path_factory.getbasetemp() / f"data-{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("XDG_DATA_HOME", str(base))
+    monkeypatch.setenv("HEALTHCODE_TRUST_STORE", str(base / "healthcode" / "trust"))
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +37,6 @@ def testdata() -> Path:
 # do not collide; each test runs inside a transaction that is rolled back (a savepoint per test).
 
 import os  # noqa: E402
-import uuid  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from urllib.parse import quote  # noqa: E402
 

@@ -79,7 +79,6 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], Any]] = {
     "database_url": ("HEALTHCODE_DATABASE_URL", str, "sqlite:///healthcode.db"),
     "field_key": ("HEALTHCODE_FIELD_KEY", _key32, ...),
     "pseudonym_key": ("HEALTHCODE_PSEUDONYM_KEY", _key_at_least_32, ...),
-    "signing_key_file": ("HEALTHCODE_HUB_SIGNING_KEY_FILE", str, ""),
     "hub_host": ("HEALTHCODE_HUB_HOST", str, "127.0.0.1"),
     "hub_port": ("HEALTHCODE_HUB_PORT", _port, 8400),
     "feed_page_max": ("HEALTHCODE_FEED_PAGE_MAX", _positive_int, 1000),
@@ -103,7 +102,6 @@ class Settings:
     database_url: str
     field_key: bytes
     pseudonym_key: bytes
-    signing_key_file: str
     hub_host: str
     hub_port: int
     feed_page_max: int

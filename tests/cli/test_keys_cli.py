@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from healthcode.cli.main import app
+from healthcode.core.clock import parse_instant
 from healthcode.core.codes.native import peek_code
+from healthcode.core.trust.certs import dump_certificate, dump_private_key, make_root, make_signer
 
 runner = CliRunner()
 NOW = "2022-11-20T09:00"
@@ -100,3 +103,52 @@ def test_code_issue_writes_qr_and_page(tmp_path: Path) -> None:
     )
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
     assert "<svg" in (tmp_path / "p.svg").read_text(encoding="utf-8")
+
+
+def test_the_trust_state_is_in_the_shared_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    home = str(tmp_path / "keys")
+    _run("keys", "init", "--provinces", "440000", "--home", home, "--database", url, "--now", NOW)
+    assert not (tmp_path / "keys" / "network.db").exists()  # the state is not beside the keys
+    kid = json.loads(_run("keys", "list", "--home", home, "--database", url, "--json"))[0]["kid"]
+    _run("keys", "revoke", "--kid", kid, "--home", home, "--database", url, "--now", NOW)
+    out = _run("trust", "publish", "--home", home, "--database", url, "--now", NOW)
+    assert "#1" in out
+    missing = runner.invoke(app, ["keys", "list", "--home", home])  # no state beside the keys
+    assert missing.exit_code == 1 and "NETWORK_MISSING" in missing.output
+
+
+def test_a_home_of_the_earlier_layout_is_adopted(tmp_path: Path) -> None:
+    """network.json beside the keys (before issue 9) moves into the state store once."""
+    t = parse_instant(NOW + "+08:00")
+    root = make_root(now=t - timedelta(days=1))
+    signer = make_signer(
+        root=root, province="440000", not_before=t, not_after=t + timedelta(days=90)
+    )
+    home = tmp_path / "old"
+    (home / "signers" / "440000").mkdir(parents=True)
+    (home / "root.key.pem").write_bytes(dump_private_key(root.private_key))
+    (home / "root.cert.pem").write_bytes(dump_certificate(root.certificate))
+    kid = signer.kid.hex()
+    (home / "signers" / "440000" / f"{kid}.key.pem").write_bytes(
+        dump_private_key(signer.private_key)
+    )
+    (home / "signers" / "440000" / f"{kid}.cert.pem").write_bytes(
+        dump_certificate(signer.certificate)
+    )
+    state = {
+        "provinces": ["440000"],
+        "signers": {kid: {"province": "440000", "created_at": NOW, "retired_at": None}},
+        "revoked_signers": {},
+        "revoked_serials": {"aa" * 12: "2022-11-21T00:00:00+00:00"},
+        "trust_list_sequence": 7,
+        "rule_sets": {},
+        "value_sets": {},
+    }
+    (home / "network.json").write_text(json.dumps(state), encoding="utf-8")
+    listed = json.loads(_run("keys", "list", "--home", str(home), "--json"))
+    assert [s["kid"] for s in listed] == [kid]
+    assert not (home / "network.json").exists() and (home / "network.json.adopted").exists()
+    assert "#8" in _run("trust", "publish", "--home", str(home))  # the counter goes on
+    again = json.loads(_run("keys", "publisher", "list", "--home", str(home), "--json"))
+    assert len(again) == 1 and not again[0]["revoked"]

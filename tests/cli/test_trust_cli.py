@@ -30,6 +30,8 @@ def test_publish_show_and_verify(tmp_path: Path) -> None:
     assert "#2" in _run("trust", "publish", "--home", home, "--now", NOW, "--out", str(out))
     shown = json.loads(_run("trust", "show", str(out), "--home", home, "--now", NOW, "--json"))
     assert shown["sequence"] == 2 and len(shown["content"]["signers"]) == 2
+    publishers = json.loads(_run("keys", "publisher", "list", "--home", home, "--json"))
+    assert shown["publisher"] == publishers[0]["kid"] and shown["revoked_publishers"] == []
     human = _run("trust", "show", str(out), "--home", home, "--now", NOW)
     assert "trust list #2" in human and "440000" in human
 
@@ -74,4 +76,4 @@ def test_show_refuses_stale_and_foreign_lists(tmp_path: Path) -> None:
     other = str(tmp_path / "b")
     _run("keys", "init", "--provinces", "440000", "--home", other, "--now", NOW)
     result = runner.invoke(app, ["trust", "show", published, "--home", other, "--now", NOW])
-    assert result.exit_code == 1 and "ENVELOPE_SIGNATURE_INVALID" in result.output
+    assert result.exit_code == 1 and "ENVELOPE_PUBLISHER_INVALID" in result.output

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
 
+from healthcode.core.clock import FixedClock
 from healthcode.core.identity import check_digit
+from healthcode.core.trust.network import Network
+from healthcode.store.db import Database
+from healthcode.store.trust_state import SqlStateStore
 
 NOW = datetime(2022, 11, 20, 1, 0, tzinfo=UTC)
 KEY = base64.b64encode(bytes(range(32))).decode()
@@ -58,3 +63,10 @@ class ASGISyncTransport(httpx.BaseTransport):
             )
 
         return anyio.run(call)
+
+
+def network_in(db: Database, home: Path, now: datetime) -> Network:
+    """A trust network whose state is in the hub's database (publisher valid from ``now``)."""
+    clock = FixedClock(now)
+    store = SqlStateStore(db, clock=clock)
+    return Network.init(home, store=store, provinces=["110000", "440000"], clock=clock)

@@ -293,15 +293,15 @@ def test_purge_racing_ingest_of_the_same_people_ends_with_both_done(
 ) -> None:
     from datetime import timedelta
 
-    from cryptography.hazmat.primitives.asymmetric import ec
-
+    from healthcode.core.trust.certs import make_publisher, make_root
     from healthcode.hub.purge import PurgeService
 
     hub = real_hub
     lab = hub.orgs.authenticate(hub.orgs.add(kind="lab", region_code="440106", name="lab")[1])
-    purge = PurgeService(
-        db=hub.db, clock=clock, signing_key=ec.generate_private_key(ec.SECP256R1())
-    )
+    start = clock.now() - timedelta(days=1)
+    root = make_root(now=start)
+    publisher = make_publisher(root=root, not_before=start, not_after=start + timedelta(days=3000))
+    purge = PurgeService(db=hub.db, clock=clock, publisher=publisher)
     for r in range(4):
         people = [
             resident_id(region, seq=f"{i:03d}")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
-from cryptography.hazmat.primitives.asymmetric import ec
-from hub_testdata import nat, resident_id
+from hub_testdata import nat, network_in, resident_id
 from sqlalchemy import select
 
 from healthcode.core.clock import FixedClock
@@ -78,7 +78,7 @@ def test_a_batch_routes_each_record_by_its_own_registration(client: httpx.Client
 
 
 def test_a_province_offline_for_a_day_catches_up(
-    client: httpx.Client, hub: Hub, org: Org, clock: FixedClock
+    client: httpx.Client, hub: Hub, org: Org, clock: FixedClock, tmp_path: Path
 ) -> None:
     lab, gd, auth = org("lab"), org("province", "440000"), org("risk-authority", "440100")
     assert pull_all(client, "440000", gd)[0] == []  # the province's last pull, then it is gone
@@ -97,8 +97,8 @@ def test_a_province_offline_for_a_day_catches_up(
             }
             made = client.post("/v1/risk-areas", json=area, headers=auth).json()
             sent.append(("risk_area", made["id"]))
-    key = ec.generate_private_key(ec.SECP256R1())
-    purged = PurgeService(db=hub.db, clock=clock, signing_key=key).run()
+    publisher = network_in(hub.db, tmp_path / "keys", clock.now()).active_publisher(at=clock.now())
+    purged = PurgeService(db=hub.db, clock=clock, publisher=publisher).run()
     assert purged.statement["deleted"]["feed_entries"]["count"] == 0  # kept 30 days
     entries, cursor = pull_all(client, "440000", gd, limit=10)
     assert [e["seq"] for e in entries] == list(range(1, len(sent) + 1)) and cursor == len(sent)

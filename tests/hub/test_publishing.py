@@ -22,6 +22,7 @@ from healthcode.core.trust.trustlist import TrustList
 from healthcode.hub.app import create_app
 from healthcode.hub.services import Hub
 from healthcode.store.db import Database
+from healthcode.store.trust_state import SqlStateStore
 
 Org = Callable[..., dict[str, str]]
 AREA = {
@@ -33,10 +34,10 @@ AREA = {
 
 
 @pytest.fixture
-def network(tmp_path: Path) -> Network:
-    return Network.init(
-        tmp_path / "net", provinces=["440000", "110000"], clock=FixedClock(NOW - timedelta(days=1))
-    )
+def network(tmp_path: Path, db: Database) -> Network:
+    clock = FixedClock(NOW - timedelta(days=1))
+    store = SqlStateStore(db, clock=clock)
+    return Network.init(tmp_path / "net", store=store, provinces=["440000", "110000"], clock=clock)
 
 
 @pytest.fixture

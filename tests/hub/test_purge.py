@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
-from cryptography.hazmat.primitives.asymmetric import ec
-from hub_testdata import nat, resident_id
+import pytest
+from hub_testdata import nat, network_in, resident_id
 from sqlalchemy import func, select
 
 from healthcode.core.clock import FixedClock
+from healthcode.core.errors import TrustError
+from healthcode.core.trust.certs import make_root
 from healthcode.hub.purge import PurgeService, verify_statement
 from healthcode.hub.services import Hub
 from healthcode.store.models import FeedEntry, Identity, PurgeStatement, Record
@@ -19,7 +22,7 @@ Org = Callable[..., dict[str, str]]
 
 
 def test_purge_deletes_expired_and_signs_a_statement(
-    client: httpx.Client, hub: Hub, org: Org, clock: FixedClock
+    client: httpx.Client, hub: Hub, org: Org, clock: FixedClock, tmp_path: Path
 ) -> None:
     lab, gd = org("lab"), org("province", "440000")
     client.post("/v1/records/nat", json=nat("S1", resident_id()), headers=lab)
@@ -36,10 +39,16 @@ def test_purge_deletes_expired_and_signs_a_statement(
         },
         headers=vac,
     )
-    key = ec.generate_private_key(ec.SECP256R1())
     clock.advance(timedelta(days=200))  # NAT (30 d), feed entries (30 d) expire; doses stay
-    signed = PurgeService(db=hub.db, clock=clock, signing_key=key).run()
-    assert verify_statement(signed.cose, key.public_key()) == signed.statement
+    net = network_in(hub.db, tmp_path / "keys", clock.now())
+    purge = PurgeService.of_network(db=hub.db, clock=clock, home=net.home, passphrase=None)
+    signed = purge.run()
+    root = net.root_certificate
+    assert verify_statement(signed.cose, root_cert=root, clock=clock) == signed.statement
+    stranger = make_root(now=clock.now()).certificate
+    with pytest.raises(TrustError) as err:  # the root of another network does not vouch for it
+        verify_statement(signed.cose, root_cert=stranger, clock=clock)
+    assert err.value.code == "ENVELOPE_PUBLISHER_INVALID"
     deleted = signed.statement["deleted"]
     assert deleted["records.nat"]["count"] == 1
     assert deleted["records.nat"]["from"].startswith("2022-11-19")

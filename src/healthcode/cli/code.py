@@ -67,6 +67,7 @@ def issue(
     page: Annotated[Path | None, _out("--page", "write an A4 paper page")] = None,
     home: options.Home = options.DEFAULT_HOME,
     passphrase: options.Passphrase = None,
+    database: options.StateDatabase = None,
     now: options.Now = None,
 ) -> None:
     """Issue a code signed by the province's active signer; print it."""
@@ -75,8 +76,8 @@ def issue(
 
     _one_of("--colour", [colour], COLOURS)
     _one_of("--badge", badge or [], BADGES)
-    net = options.open_network(home, passphrase)
     clock = options.clock_of(now)
+    net = options.open_network(home, passphrase, database, clock=clock)
     medium: Medium = "paper" if paper else "screen"
     text = issue_code(
         signer=net.active_signer(province, at=clock.now()),

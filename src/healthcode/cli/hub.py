@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from healthcode.cli.options import command_group, migrated_database, settings
-from healthcode.core.errors import ConfigError, HealthcodeError
+from healthcode.core.errors import ConfigError
 
 __all__ = ["app", "app_from_env"]
 
@@ -86,20 +86,24 @@ def purge(
         typer.Option("--out", metavar="FILE", help="also write the signed statement here"),
     ] = None,
 ) -> None:
-    """Delete what has passed its retention period; print the signed statement."""
+    """Delete what has passed its retention period; print the statement, sealed by the
+    network's publisher (its key in HEALTHCODE_HOME/publishers/)."""
+    from healthcode.config import ENVIRONMENT
     from healthcode.core.clock import SystemClock
-    from healthcode.core.trust.certs import load_private_key
     from healthcode.hub.purge import PurgeService
 
-    variable = "HEALTHCODE_HUB_SIGNING_KEY_FILE"
-    key_file = settings().signing_key_file
-    if not key_file:
-        raise ConfigError(variable, "is missing, and has no default")
-    try:
-        key = load_private_key(Path(key_file).read_bytes())
-    except (OSError, HealthcodeError) as exc:
-        raise ConfigError(variable, f"cannot be used: {exc}") from exc
-    signed = PurgeService(db=migrated_database(), clock=SystemClock(), signing_key=key).run()
+    config = settings()
+    if not config.network_home:
+        variable = ENVIRONMENT["network_home"][0]
+        raise ConfigError(variable, "is missing: the publishing key seals the statement")
+    passphrase = config.key_passphrase.encode() if config.key_passphrase else None
+    service = PurgeService.of_network(
+        db=migrated_database(),
+        clock=SystemClock(),
+        home=Path(config.network_home),
+        passphrase=passphrase,
+    )
+    signed = service.run()
     if out is not None:
         out.write_bytes(signed.cose)
     typer.echo(json.dumps(signed.statement, ensure_ascii=False, indent=2))

@@ -12,6 +12,7 @@ imported inside the helpers that need it, so commands without a database start w
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,11 +20,12 @@ import typer
 
 from healthcode.core.clock import Clock, FixedClock, SystemClock, parse_instant
 from healthcode.core.error_codes import ErrorCode
-from healthcode.core.errors import HealthcodeError, InvalidInput
+from healthcode.core.errors import HealthcodeError, InvalidInput, TrustError
 
 if TYPE_CHECKING:
     from healthcode.config import Settings
     from healthcode.core.trust.network import Network
+    from healthcode.core.trust.state import StateStore
     from healthcode.store.db import Database
 
 __all__ = [
@@ -35,8 +37,11 @@ __all__ = [
     "MaxStaleHours",
     "Now",
     "Passphrase",
+    "StateDatabase",
+    "TrustStoreDir",
     "clock_of",
     "command_group",
+    "default_trust_store",
     "migrated_database",
     "open_network",
     "refused",
@@ -77,7 +82,35 @@ MaxStaleHours = Annotated[
         help="accept a signed trust list this long past its expiry (warned), no longer",
     ),
 ]
+StateDatabase = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        envvar="HEALTHCODE_DATABASE_URL",
+        metavar="URL",
+        help="database holding the trust state, the hub's (default: DIR/network.db)",
+    ),
+]
+TrustStoreDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--trust-store",
+        envvar="HEALTHCODE_TRUST_STORE",
+        metavar="DIR",
+        show_default=False,
+        help="folder of the checkpoint's trust state (the newest trust list taken, the national "
+        "root); default $XDG_DATA_HOME/healthcode/trust or ~/.local/share/healthcode/trust",
+    ),
+]
 DEFAULT_HOME = Path("var/keys")
+
+
+def default_trust_store() -> Path:
+    """Where a checkpoint keeps its trust state when no ``--trust-store`` is given: the user's
+    data folder (XDG Base Directory: ``$XDG_DATA_HOME``, else ``~/.local/share``)."""
+    data_home = os.environ.get("XDG_DATA_HOME", "")
+    base = Path(data_home) if os.path.isabs(data_home) else Path.home() / ".local" / "share"
+    return base / "healthcode" / "trust"
 
 
 def command_group(help: str) -> typer.Typer:
@@ -110,11 +143,52 @@ def refused(exc: HealthcodeError | ValueError, option: str) -> InvalidInput:
     return InvalidInput(ErrorCode.FILE_ERROR, f"{option}: {exc}", option=option)
 
 
-def open_network(home: Path, passphrase: str | None) -> Network:
-    """The key network in ``home``. Raises TrustError ``NETWORK_MISSING`` when there is none."""
+def open_network(
+    home: Path, passphrase: str | None, database: str | None = None, *, clock: Clock | None = None
+) -> Network:
+    """The key network in ``home`` with its trust state in ``database`` (see :func:`state_store`).
+    A home of the earlier layout (``network.json``) is adopted into the state first.
+
+    Raises TrustError ``NETWORK_MISSING`` when there is none.
+    """
+    from healthcode.core.trust.legacy import LEGACY_STATE, adopt
     from healthcode.core.trust.network import Network
 
-    return Network.open(home, passphrase=passphrase.encode() if passphrase else None)
+    key = passphrase.encode() if passphrase else None
+    legacy = (home / LEGACY_STATE).is_file()
+    store = state_store(home, database, clock=clock, create=legacy)
+    if legacy:
+        adopt(home, store=store, clock=clock or SystemClock(), passphrase=key)
+    return Network.open(home, store=store, passphrase=key)
+
+
+def state_store(
+    home: Path, database: str | None, *, clock: Clock | None = None, create: bool = False
+) -> StateStore:
+    """The trust state: in ``database`` (the hub's, ``HEALTHCODE_DATABASE_URL``) when given, so
+    the CLI and every hub process share one; else in ``home/network.db`` (a network without a
+    hub), made only when ``create``. The database is migrated first.
+
+    Raises TrustError ``NETWORK_MISSING``, InvalidInput ``DATABASE_UNAVAILABLE``.
+    """
+    if database is None:
+        path = home / "network.db"
+        if not create and not path.is_file():
+            raise TrustError(ErrorCode.NETWORK_MISSING, f"no network in {home} (run keys init)")
+        home.mkdir(parents=True, exist_ok=True)
+        database = f"sqlite:///{path}"
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from healthcode.store.db import Database
+    from healthcode.store.trust_state import SqlStateStore
+
+    try:
+        db = Database.from_url(database)
+    except SQLAlchemyError as exc:  # a URL that does not parse, a driver that is missing
+        raise InvalidInput(
+            ErrorCode.DATABASE_UNAVAILABLE, f"cannot open --database: {exc}"
+        ) from exc
+    return SqlStateStore(migrated_database(db), clock=clock or SystemClock())
 
 
 def settings() -> Settings:

@@ -11,7 +11,7 @@ import typer
 
 from healthcode.cli import options
 from healthcode.core.errors import HealthcodeError
-from healthcode.core.trust.certs import load_certificate
+from healthcode.core.trust.certs import kid_of, load_certificate
 from healthcode.core.trust.envelope import open_envelope, peek
 from healthcode.core.trust.trustlist import TrustList
 
@@ -33,11 +33,13 @@ def publish(
     out: Annotated[
         Path | None, typer.Option("--out", metavar="FILE", help="also write it here")
     ] = None,
+    database: options.StateDatabase = None,
     now: options.Now = None,
 ) -> None:
-    """Sign the network's current trust list with the root (next sequence number)."""
-    net = options.open_network(home, passphrase)
-    raw = net.publish(clock=options.clock_of(now), validity=timedelta(hours=hours))
+    """Sign the network's current trust list (next sequence number of the shared counter)."""
+    clock = options.clock_of(now)
+    net = options.open_network(home, passphrase, database, clock=clock)
+    raw = net.publish(clock=clock, validity=timedelta(hours=hours))
     if out is not None:
         out.write_bytes(raw)
     info = peek(raw)
@@ -83,12 +85,15 @@ def show(
         "expires": doc.expires.isoformat(),
         "stale_by_seconds": int(doc.stale_by.total_seconds()),
         "digest": doc.digest.hex(),
+        "publisher": kid_of(doc.publisher).hex() if doc.publisher is not None else None,
+        "revoked_publishers": sorted(k.hex() for k in doc.revoked_publishers),
         "content": listing.to_json(),
     }
     if as_json:
         typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
         return
     typer.echo(f"trust list #{doc.sequence}: valid {out['not_before']} .. {out['expires']}")
+    typer.echo(f"  sealed by publisher {out['publisher']}")
     if doc.is_stale:
         typer.echo(f"STALE: expired {doc.stale_by} ago")
     for signer in out["content"]["signers"]:

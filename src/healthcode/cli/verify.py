@@ -1,9 +1,20 @@
 """``healthcode verify``: verify codes of any format (native, EU DCC, SMART Health Card).
 
 Inputs are the TEXT arguments, else one text per line on standard input, plus the QR codes in
-each ``--image``. Exit status: 0 when every input is valid, 1 when any is not, 2 on usage errors
-(including trust material that cannot be trusted: a native trust list must be the signed
-envelope that ``healthcode trust publish`` writes, opened with ``--national-root``).
+each ``--image``. Every input gets one result line, whatever it holds (a line that is not UTF-8,
+a malformed card): one bad input never stops the others. Exit status: 0 when every input is
+valid, 1 when any is not, 2 on usage errors (including trust material that cannot be trusted: a
+native trust list must be the signed envelope that ``healthcode trust publish`` writes).
+
+The checkpoint keeps its trust state between runs in a trust store folder (``--trust-store DIR``,
+``HEALTHCODE_TRUST_STORE``, default ``$XDG_DATA_HOME/healthcode/trust`` or
+``~/.local/share/healthcode/trust``): the newest signed native trust list it has taken and the
+national root it takes lists from. A list given with ``--trust`` is taken into the store when it
+is not older than the held one, and refused (``ENVELOPE_ROLLBACK``, exit 2) when it is: last
+month's list, from before a revocation, cannot bring a revoked signer back. Without a native list
+in ``--trust`` the held one is used; past its expiry plus ``--max-stale-hours`` it stops the run
+(``ENVELOPE_EXPIRED``, exit 2) until a newer list is given. Standard error says which list is
+used and how fresh it is (sequence, issued, age, expiry).
 """
 
 from __future__ import annotations
@@ -11,20 +22,29 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 import typer
 from cryptography import x509
 
-from healthcode.cli.options import MAX_HOURS, MaxStaleHours, clock_of, command_group, refused
+from healthcode.cli.options import (
+    MAX_HOURS,
+    MaxStaleHours,
+    TrustStoreDir,
+    clock_of,
+    command_group,
+    default_trust_store,
+    refused,
+)
 from healthcode.core.clock import Clock
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import HealthcodeError, InvalidInput, TrustError
 from healthcode.core.keys import NO_KEYS, KeyStore
-from healthcode.core.trust.envelope import OpenedDocument, open_envelope
-from healthcode.core.trust.trustlist import TrustList
+from healthcode.core.trust.envelope import OpenedDocument
+from healthcode.core.trust.trustlist import TrustStatus, TrustStore
 from healthcode.core.verify import (
     DccSchema,
     DccSettings,
@@ -36,9 +56,11 @@ from healthcode.core.verify import (
     Verifier,
 )
 from healthcode.core.verify.qrimage import decode_image
+from healthcode.core.verify.shc import MAX_CHUNKS
 from healthcode.core.verify.shc import PREFIX as SHC_PREFIX
+from healthcode.core.verify.verifier import MAX_TEXT_LENGTH
 
-__all__ = ["Trust", "app", "load_trust", "verify"]
+__all__ = ["Trust", "app", "load_trust", "read_lines", "verify"]
 
 #: First bytes of a signed envelope: CBOR tag 18 (COSE_Sign1), tag 61 (CWT) or a bare array(4).
 _ENVELOPE_STARTS = (b"\xd2", b"\xd8\x3d", b"\x84")
@@ -48,14 +70,19 @@ DCC_SCHEMA_HELP = (
     "github.com/ehn-dcc-development/ehn-dcc-schema); without it HC1: codes fail closed "
     "with SCHEMA_UNAVAILABLE"
 )
+#: The longest line read from standard input: past it a line is no code (TEXT_TOO_LONG), and
+#: only its first bytes are kept. Four bytes per character: UTF-8's longest.
+MAX_LINE_BYTES = 4 * (MAX_TEXT_LENGTH + 1)
 
 
 @dataclasses.dataclass
 class Trust:
-    """Key stores per format, and the opened native trust list (for its staleness)."""
+    """Key stores per format, and the native trust list in use (for its freshness)."""
 
     stores: dict[str, KeyStore]
     native_list: OpenedDocument | None = None
+    native_status: TrustStatus | None = None
+    notes: list[str] = dataclasses.field(default_factory=list)  # for standard error
 
     def warnings(self) -> tuple[str, ...]:
         """Warnings every native result carries (a stale trust list)."""
@@ -80,22 +107,27 @@ def load_trust(
     national_root: Path | None,
     clock: Clock,
     max_staleness: timedelta = timedelta(hours=24),
+    store_dir: Path | None = None,
 ) -> Trust:
-    """Key stores per format from trust files, detected by content.
+    """Key stores per format from trust files, detected by content, and the trust store.
 
     A JSON array is the EU gateway's DSC list; a JSON object with ``keys`` is an SHC issuer
     JWKS (with ``--shc-issuer``; CRLs in ``crl/`` beside it are read too); a COSE_Sign1 is the
-    native trust list in its signed envelope, opened with ``--national-root`` on ``clock``
-    (signature, digest, validity; at most ``max_staleness`` past its expiry); anything else is
-    PEM or DER signer certificates (EU DSCs).
+    native trust list in its signed envelope, taken into the trust store in ``store_dir``
+    (opened with the national root on ``clock``: signature, digest, validity, not older than the
+    held list, at most ``max_staleness`` past its expiry); anything else is PEM or DER signer
+    certificates (EU DSCs). Without a native list among ``paths`` the store's list is used.
 
     Raises TrustError ``TRUSTLIST_UNSIGNED`` for a bare (unsigned) native trust list, whose
-    revocations anyone could have deleted; ``ENVELOPE_*`` when the envelope does not open;
-    ``TRUSTLIST_MALFORMED`` / ``CERT_*`` for a bad list inside it.
+    revocations anyone could have deleted; ``ENVELOPE_ROLLBACK`` for a list older than the held
+    one; other ``ENVELOPE_*`` codes when the envelope does not open; ``TRUSTLIST_MALFORMED`` /
+    ``CERT_*`` for a bad list inside it; ``TRUST_STORE_ROOT_MISMATCH`` for a national root
+    other than the store's.
     """
     dsc = DscTrustList()
     shc = ShcTrust()
     trust = Trust(stores={"dcc": dsc, "shc": shc})
+    envelopes: list[tuple[Path, bytes]] = []
     for path in paths:
         data = path.read_bytes()
         head = data.lstrip()[:1]
@@ -112,19 +144,68 @@ def load_trust(
                 "the national root's signature",
             )
         elif data.startswith(_ENVELOPE_STARTS):
-            if national_root is None:
-                raise _usage(f"{path}: a signed trust list needs --national-root FILE", "--trust")
-            if trust.native_list is not None:
-                raise _usage(f"{path}: only one native trust list can be given", "--trust")
-            root = _certificate(national_root.read_bytes())
-            opened = open_envelope(
-                data, root_cert=root, kind="trust-list", clock=clock, max_staleness=max_staleness
-            )
-            trust.stores["native"] = TrustList.from_content(opened.content, root_cert=root)
-            trust.native_list = opened
+            envelopes.append((path, data))
         else:
             dsc.add_pem_or_der(data)
+    if len(envelopes) > 1:
+        raise _usage(f"{envelopes[1][0]}: only one native trust list can be given", "--trust")
+    directory = store_dir if store_dir is not None else default_trust_store()
+    store = _open_store(directory, national_root, clock, max_staleness, needed=bool(envelopes))
+    if store is not None:
+        _use_store(trust, store, envelopes[0] if envelopes else None)
     return trust
+
+
+def _open_store(
+    directory: Path,
+    national_root: Path | None,
+    clock: Clock,
+    max_staleness: timedelta,
+    *,
+    needed: bool,
+) -> TrustStore | None:
+    """The trust store in ``directory`` under the given root, else the root it recorded.
+
+    None when there is neither (a checkpoint that verifies no native code needs none).
+    """
+    root = _certificate(national_root.read_bytes()) if national_root is not None else None
+    root = root or TrustStore.recorded_root(directory)
+    if root is None:
+        if needed:
+            raise _usage(
+                f"a signed trust list needs --national-root FILE (the trust store {directory} "
+                "has recorded none yet)",
+                "--trust",
+            )
+        return None
+    return TrustStore(directory, root_cert=root, clock=clock, max_staleness=max_staleness)
+
+
+def _use_store(trust: Trust, store: TrustStore, given: tuple[Path, bytes] | None) -> None:
+    """Take the given list into the store (refusing a rollback), then use the store's list."""
+    before = store.opened()
+    if given is not None:
+        path, data = given
+        try:
+            opened = store.accept(data)
+        except TrustError as exc:
+            if exc.code == ErrorCode.ENVELOPE_ROLLBACK and before is not None:
+                held = store.status().describe()
+                raise TrustError(
+                    exc.code,
+                    f"{path}: {exc.message}; refused: {store.directory} keeps {held}",
+                    **exc.details,
+                ) from exc
+            raise
+        if before is None or opened.sequence != before.sequence:
+            was = f" (it held #{before.sequence})" if before is not None else ""
+            trust.notes.append(f"took trust list #{opened.sequence} into {store.directory}{was}")
+    elif before is None:
+        return
+    trust.stores["native"] = store.current()
+    trust.native_list = store.opened()
+    trust.native_status = store.status()
+    trust.notes.append(f"{trust.native_status.describe()} (trust store {store.directory})")
 
 
 def _add_jwks(shc: ShcTrust, path: Path, jwks: dict[str, Any], issuer: str | None) -> None:
@@ -143,31 +224,71 @@ def _certificate(data: bytes) -> x509.Certificate:
     return x509.load_der_x509_certificate(data)
 
 
-def _texts(texts: list[str], images: list[Path]) -> list[str]:
-    out = list(texts)
-    if not texts and not images:
-        out = [line.strip("\r\n") for line in sys.stdin if line.strip()]
+def read_lines(stream: BinaryIO) -> Iterator[str]:
+    """One text per non-blank line of ``stream``, as it arrives.
+
+    A line is decoded on its own: bytes that are not UTF-8 become lone surrogates, which the
+    verifier refuses (``TEXT_NOT_UNICODE``) for that line only. A line longer than any code is
+    cut at :data:`MAX_LINE_BYTES` (the rest is skipped), so it reads as too long.
+    """
+    while True:
+        raw = stream.readline(MAX_LINE_BYTES)
+        if not raw:
+            return
+        if len(raw) == MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            while (rest := stream.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                pass
+        text = raw.decode("utf-8", "surrogateescape").strip("\r\n")
+        if text.strip():
+            yield text
+
+
+def _texts(texts: list[str], images: list[str]) -> Iterator[str]:
+    if texts or images:
+        yield from texts
+    else:
+        yield from read_lines(sys.stdin.buffer)
+    yield from images
+
+
+def _decode_images(images: list[Path]) -> list[str]:
+    out: list[str] = []
     for image in images:
         out.extend(decode_image(image.read_bytes()))
-    return _join_shc_chunks(out)
+    return out
 
 
-def _join_shc_chunks(texts: list[str]) -> list[str]:
-    """Chunks of one SMART Health Card (``shc:/i/n/...``) on separate lines become one input."""
-    out: list[str] = []
+def _chunk_count(text: str) -> int | None:
+    """``n`` of a chunk ``shc:/i/n/...`` of a SMART Health Card, None for any other text."""
+    fields = text[len(SHC_PREFIX) :].split("/") if text.startswith(SHC_PREFIX) else []
+    # A count of thousands of digits is no count (and int() refuses it).
+    if len(fields) != 3 or not (0 < len(fields[1]) <= 3 and fields[1].isascii()):
+        return None
+    count = int(fields[1]) if fields[1].isdigit() else 0
+    return count if 0 < count <= MAX_CHUNKS else None
+
+
+def join_shc_chunks(texts: Iterable[str]) -> Iterator[str]:
+    """Chunks of one SMART Health Card (``shc:/i/n/...``) on separate lines become one input.
+
+    A run of chunks ends when it holds ``n`` of them; an unfinished run is verified as it is
+    (and fails ``SHC_CHUNK_MISSING``). Anything else passes through unchanged.
+    """
     pending: list[str] = []
     for text in texts:
-        body = text[len(SHC_PREFIX) :] if text.startswith(SHC_PREFIX) else ""
-        if body.count("/") == 2:
-            pending.append(text)
-            if len(pending) == int(body.split("/")[1] or 0):
-                out.append("\n".join(pending))
+        count = _chunk_count(text)
+        if count is None:
+            if pending:
+                yield "\n".join(pending)
                 pending = []
+            yield text
             continue
-        out.append(text)
+        pending.append(text)
+        if len(pending) >= count:
+            yield "\n".join(pending)
+            pending = []
     if pending:
-        out.append("\n".join(pending))
-    return out
+        yield "\n".join(pending)
 
 
 def _line(result: VerificationResult) -> str:
@@ -197,8 +318,8 @@ _Trust = Annotated[
     typer.Option(
         "--trust",
         metavar="FILE",
-        help="signed native trust list (trust-list.cose, with --national-root), EU DSCs "
-        "(gateway JSON, PEM/DER) or an SHC JWKS",
+        help="signed native trust list (trust-list.cose; taken into the trust store unless it "
+        "is older than the held one), EU DSCs (gateway JSON, PEM/DER) or an SHC JWKS",
     ),
 ]
 _At = Annotated[
@@ -219,7 +340,8 @@ _Root = Annotated[
     typer.Option(
         "--national-root",
         metavar="FILE",
-        help="national root certificate that signs the trust list",
+        help="national root certificate that signs the trust list (recorded in the trust "
+        "store with the first list; later runs may omit it)",
     ),
 ]
 _Skew = Annotated[
@@ -235,6 +357,7 @@ def verify(
     texts: _Texts = None,
     image: _Images = None,
     trust: _Trust = None,
+    trust_store: TrustStoreDir = None,
     at: _At = None,
     as_json: _Json = False,
     dcc_schema: _Schema = None,
@@ -252,11 +375,12 @@ def verify(
             national_root=national_root,
             clock=clock,
             max_staleness=timedelta(hours=max_stale_hours),
+            store_dir=trust_store,
         )
     except (HealthcodeError, ValueError) as exc:
         raise refused(exc, "--trust") from exc
     try:
-        inputs = _texts(list(texts or []), list(image or []))
+        pictures = _decode_images(list(image or []))
     except HealthcodeError as exc:
         raise refused(exc, "--image") from exc
     schema = None
@@ -265,21 +389,34 @@ def verify(
             schema = DccSchema.load(dcc_schema)
         except (HealthcodeError, ValueError) as exc:
             raise refused(exc, "--dcc-schema") from exc
-    if not inputs:
-        raise _usage("no code given (arguments, standard input or --image)", "CODE")
-    stores, skew = loaded.stores, timedelta(seconds=skew_seconds)
+    for note in loaded.notes:
+        typer.echo(note, err=True)
+    skew = timedelta(seconds=skew_seconds)
     verifier = Verifier.default(
-        native=NativeSettings(trust=stores.get("native", NO_KEYS), skew=skew),
-        dcc=DccSettings(trust=stores.get("dcc", NO_KEYS), schema=schema, skew=skew),
-        shc=ShcSettings(trust=stores.get("shc", NO_KEYS), skew=skew),
+        native=NativeSettings(trust=loaded.stores.get("native", NO_KEYS), skew=skew),
+        dcc=DccSettings(trust=loaded.stores.get("dcc", NO_KEYS), schema=schema, skew=skew),
+        shc=ShcSettings(trust=loaded.stores.get("shc", NO_KEYS), skew=skew),
         clock=clock,
     )
-    native_warnings = loaded.warnings()
-    all_valid = True
+    inputs = join_shc_chunks(_texts(list(texts or []), pictures))
+    raise typer.Exit(code=_verify_each(verifier, inputs, loaded.warnings(), as_json=as_json))
+
+
+def _verify_each(
+    verifier: Verifier, inputs: Iterable[str], native_warnings: tuple[str, ...], *, as_json: bool
+) -> int:
+    """Verify and print each input as it comes; the exit status (0 all valid, 1 any not).
+
+    Raises InvalidInput ``USAGE`` when there is no input at all.
+    """
+    count, all_valid = 0, True
     for text in inputs:
         result = verifier.verify(text)
         if native_warnings and result.format == "native":
             result = dataclasses.replace(result, warnings=result.warnings + native_warnings)
         all_valid &= result.valid
+        count += 1
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False) if as_json else _line(result))
-    raise typer.Exit(code=0 if all_valid else 1)
+    if not count:
+        raise _usage("no code given (arguments, standard input or --image)", "CODE")
+    return 0 if all_valid else 1

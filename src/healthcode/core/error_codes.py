@@ -37,6 +37,7 @@ class Stage(StrEnum):
     SCHEMA = "schema"
     REVOCATION = "revocation"
     RULES = "rules"
+    RESULT = "result"  # the result is built from what every stage checked
 
 
 class ErrorCode(StrEnum):
@@ -171,6 +172,12 @@ class ErrorCode(StrEnum):
     KEY_USAGE_MISMATCH = "KEY_USAGE_MISMATCH", 400, "DSC's EKU excludes this type", Stage.KEY_USAGE
     RULES_FAILED = "RULES_FAILED", 400, "one or more business rules are not met", Stage.RULES
     SCHEMA_UNAVAILABLE = "SCHEMA_UNAVAILABLE", 400, "no EU DCC schema was given", Stage.SCHEMA
+    ISSUER_COUNTRY_MISMATCH = (
+        "ISSUER_COUNTRY_MISMATCH",
+        400,
+        "the DCC's iss is not the country of its signer certificate (DSC)",
+        Stage.CLAIMS,
+    )
     # -- SMART Health Cards ----------------------------------------------------------------------
     JWS_MALFORMED = "JWS_MALFORMED", 400, "the JWS, its header or payload is malformed", Stage.JWS
     REVOKED = "REVOKED", 400, "the card's rid is on its issuer's revocation list", Stage.REVOCATION
@@ -192,10 +199,12 @@ class ErrorCode(StrEnum):
     RULE_FAILED = "RULE_FAILED", 400, "the code does not meet a verification rule", Stage.RULES
     SCHEMA_INVALID = "SCHEMA_INVALID", 400, "the payload does not meet its schema", Stage.SCHEMA
     SIGNER_RETIRED = "SIGNER_RETIRED", 400, "issued after its signer was retired", Stage.CLAIMS
+    STAGE_FAULT = "STAGE_FAULT", 400, "a verifier stage broke on this input; the code is refused"
+    TEXT_NOT_UNICODE = "TEXT_NOT_UNICODE", 400, "the text is not valid Unicode", Stage.PREFIX
     TEXT_TOO_LONG = "TEXT_TOO_LONG", 400, "the text is longer than a code can be", Stage.PREFIX
     # -- trust -----------------------------------------------------------------------------------
     CERT_ALGORITHM = "CERT_ALGORITHM", 400, "a certificate key is not EC (P-256 for a signer)"
-    CERT_EKU = "CERT_EKU", 400, "a signer certificate's EKU does not allow native health codes"
+    CERT_EKU = "CERT_EKU", 400, "a certificate's extended key usage does not allow this use"
     CERT_EXPIRED = "CERT_EXPIRED", 400, "a certificate is expired, or ends before the code it signs"
     CERT_KEY_USAGE = "CERT_KEY_USAGE", 400, "a signer certificate is a CA or lacks digitalSignature"
     CERT_MALFORMED = "CERT_MALFORMED", 400, "a certificate cannot be parsed"
@@ -211,24 +220,32 @@ class ErrorCode(StrEnum):
     ENVELOPE_KIND = "ENVELOPE_KIND", 400, "a signed document is of another kind than expected"
     ENVELOPE_MALFORMED = "ENVELOPE_MALFORMED", 400, "a signed document envelope is malformed"
     ENVELOPE_NOT_YET_VALID = "ENVELOPE_NOT_YET_VALID", 400, "a signed document is not valid yet"
+    ENVELOPE_PUBLISHER_INVALID = "ENVELOPE_PUBLISHER_INVALID", 400, "publisher not certified then"
+    ENVELOPE_PUBLISHER_REVOKED = "ENVELOPE_PUBLISHER_REVOKED", 400, "the publisher is revoked"
     ENVELOPE_ROLLBACK = "ENVELOPE_ROLLBACK", 400, "older than or in conflict with the held version"
-    ENVELOPE_SIGNATURE_INVALID = "ENVELOPE_SIGNATURE_INVALID", 400, "the root signature is invalid"
+    ENVELOPE_SIGNATURE_INVALID = "ENVELOPE_SIGNATURE_INVALID", 400, "the signature is invalid"
     ENVELOPE_VERSION_UNKNOWN = "ENVELOPE_VERSION_UNKNOWN", 400, "the envelope version is unknown"
     JWKS_INVALID = "JWKS_INVALID", 400, "a SMART Health Cards issuer's JWKS has no keys array"
     KEY_MALFORMED = "KEY_MALFORMED", 400, "a private key cannot be loaded or is not an EC key"
     KEY_PASSPHRASE = "KEY_PASSPHRASE", 400, "the passphrase is missing, or given for a plain key"
-    NETWORK_EXISTS = "NETWORK_EXISTS", 400, "the folder already holds a trust network"
-    NETWORK_MISSING = "NETWORK_MISSING", 400, "the folder holds no trust network"
+    NETWORK_EXISTS = "NETWORK_EXISTS", 400, "the trust state already holds a network"
+    NETWORK_MISSING = "NETWORK_MISSING", 400, "no trust network in the folder or the database"
     PROVINCE_EXISTS = "PROVINCE_EXISTS", 400, "the province is already in the network"
     PROVINCE_INVALID = "PROVINCE_INVALID", 400, "a province code is malformed, or none is given"
     PROVINCE_UNKNOWN = "PROVINCE_UNKNOWN", 400, "the province is not in the network"
     ROOT_INVALID = "ROOT_INVALID", 400, "the root is not an EC P-256 CA with keyCertSign"
+    PUBLISHER_UNKNOWN = "PUBLISHER_UNKNOWN", 400, "no such publisher, or none active now"
     SERIAL_INVALID = "SERIAL_INVALID", 400, "the serial to revoke is empty"
     SIGNER_UNKNOWN = "SIGNER_UNKNOWN", 400, "no such signer, or none active for the province"
     TRUSTLIST_MALFORMED = "TRUSTLIST_MALFORMED", 400, "a national trust list is malformed"
     TRUSTLIST_UNSIGNED = "TRUSTLIST_UNSIGNED", 400, "a bare trust list, not its signed envelope"
     TRUST_LIST_INVALID = "TRUST_LIST_INVALID", 400, "a DCC gateway trust list is malformed"
     TRUST_LIST_MISSING = "TRUST_LIST_MISSING", 400, "no trust list is cached in the folder"
+    TRUST_STORE_ROOT_MISMATCH = (
+        "TRUST_STORE_ROOT_MISMATCH",
+        409,
+        "the national root given is not the one the checkpoint's trust store holds",
+    )
     # -- store -----------------------------------------------------------------------------------
     DATABASE_BUSY = "DATABASE_BUSY", 503, "other writers held the database; nothing stored, retry"
     DATABASE_ERROR = "DATABASE_ERROR", 500, "the database refused a statement; nothing was stored"
@@ -276,7 +293,6 @@ class ErrorCode(StrEnum):
     ORG_NAME_MISSING = "ORG_NAME_MISSING", 422, "an organisation needs a name"
     ORG_REGION_NOT_PROVINCE = "ORG_REGION_NOT_PROVINCE", 422, "a province needs its province code"
     ORG_UNKNOWN = "ORG_UNKNOWN", 422, "no organisation has this id"
-    PUBLISH_CONFLICT = "PUBLISH_CONFLICT", 409, "the document was not published: too many writers"
     QUERY_INVALID = "QUERY_INVALID", 422, "a query gives neither or both of serial and pseudonym"
     RECORD_KIND_UNKNOWN = "RECORD_KIND_UNKNOWN", 422, "the record kind is not one the hub knows"
     RECORD_NOT_OBJECT = "RECORD_NOT_OBJECT", 422, "an item of the body is not a JSON object"

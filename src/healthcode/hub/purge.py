@@ -1,26 +1,32 @@
-"""The purge job: delete what ``store/retention.py`` says has expired, and sign a statement.
+"""The purge job: delete what ``store/retention.py`` says has expired, and seal a statement.
 
 The statement (JSON) says when the run happened and, per kind of row, how many rows were deleted
-and the time range of the deleted rows; it is signed as a COSE_Sign1 (ES256) with the hub's
-signing key (``HEALTHCODE_HUB_SIGNING_KEY_FILE``, an EC P-256 private key in PEM), stored in
-``purge_statements`` in the same transaction as the deletions, and returned.
+and the time range of the deleted rows; it is sealed in the one envelope
+(``core/trust/envelope.py``, kind ``purge-statement``, sequence = its row id) by the network's
+active publisher, the key the root certified for publishing (never the root itself), stored in
+``purge_statements`` in the same transaction as the deletions, and returned. An auditor checks it
+with the root certificate alone (:func:`verify_statement`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography import x509
 from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from healthcode.core.clock import Clock
-from healthcode.core.codes.cose import sign1_decode, sign1_encode, verify_signature
+from healthcode.core.error_codes import ErrorCode
+from healthcode.core.errors import TrustError
+from healthcode.core.trust.certs import KeyPair
+from healthcode.core.trust.envelope import open_envelope, seal
+from healthcode.core.trust.network import load_publisher
+from healthcode.core.trust.state import revoked_publishers_of
 from healthcode.store.db import Database
 from healthcode.store.models import (
     CodeStatus,
@@ -36,16 +42,9 @@ from healthcode.store.models import (
 )
 from healthcode.store.retention import RETENTION
 from healthcode.store.retry import run_write
+from healthcode.store.trust_state import SqlStateStore
 
-__all__ = ["PurgeService", "SignedStatement", "key_id", "verify_statement"]
-
-
-def key_id(private_or_public: Any) -> bytes:
-    public = getattr(private_or_public, "public_key", lambda: private_or_public)()
-    der = public.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return hashlib.sha256(der).digest()[:8]
+__all__ = ["PurgeService", "SignedStatement", "verify_statement"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,19 +53,52 @@ class SignedStatement:
     cose: bytes
 
 
-def verify_statement(cose: bytes, public_key: ec.EllipticCurvePublicKey) -> dict[str, Any]:
-    """The statement inside a signed purge statement. Raises VerificationFailed."""
-    msg = sign1_decode(cose)
-    verify_signature(msg, public_key)
-    value: dict[str, Any] = json.loads(msg.payload)
+def verify_statement(cose: bytes, *, root_cert: x509.Certificate, clock: Clock) -> dict[str, Any]:
+    """The statement inside a sealed purge statement, checked against the national root (its
+    publisher certified, not revoked in it, signature, digest; its age does not matter).
+
+    Raises TrustError with an ``ENVELOPE_*`` code.
+    """
+    doc = open_envelope(
+        cose, root_cert=root_cert, kind="purge-statement", clock=clock, max_staleness=timedelta.max
+    )
+    value: dict[str, Any] = json.loads(doc.content)
     return value
 
 
 class PurgeService:
-    def __init__(self, *, db: Database, clock: Clock, signing_key: ec.EllipticCurvePrivateKey):
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        publisher: KeyPair,
+        revoked_publishers: frozenset[bytes] = frozenset(),
+    ):
         self.db = db
         self.clock = clock
-        self.signing_key = signing_key
+        self.publisher = publisher
+        self.revoked_publishers = revoked_publishers
+
+    @classmethod
+    def of_network(
+        cls, *, db: Database, clock: Clock, home: Path, passphrase: bytes | None
+    ) -> PurgeService:
+        """A purge sealed by the network's active publisher: its key from ``home/publishers/``,
+        its certificate and the revoked publishers from the trust state in ``db``.
+
+        Raises TrustError ``NETWORK_MISSING``, ``PUBLISHER_UNKNOWN``, ``KEY_*``.
+        """
+        state = SqlStateStore(db, clock=clock).load()
+        if state is None:
+            raise TrustError(ErrorCode.NETWORK_MISSING, "the database holds no trust network")
+        now = clock.now()
+        return cls(
+            db=db,
+            clock=clock,
+            publisher=load_publisher(home, state, at=now, passphrase=passphrase),
+            revoked_publishers=revoked_publishers_of(state, at=now),
+        )
 
     def run(self) -> SignedStatement:
         """Delete what has expired and sign the statement, in one transaction (run again from
@@ -118,10 +150,19 @@ class PurgeService:
             "total": sum(d["count"] for d in deleted.values()),
         }
         payload = json.dumps(statement, sort_keys=True, ensure_ascii=False).encode("utf-8")
-        cose = sign1_encode(payload, private_key=self.signing_key, kid=key_id(self.signing_key))
-        s.add(
-            PurgeStatement(created_at=now, statement=payload.decode("utf-8"), signature=cose.hex())
+        row = PurgeStatement(created_at=now, statement=payload.decode("utf-8"), signature="")
+        s.add(row)
+        s.flush()  # the row id is the statement's sequence
+        cose = seal(
+            payload,
+            kind="purge-statement",
+            sequence=row.id,
+            not_before=now,
+            expires=self.publisher.certificate.not_valid_after_utc,
+            publisher=self.publisher,
+            revoked_publishers=self.revoked_publishers,
         )
+        row.signature = cose.hex()
         return SignedStatement(statement=statement, cose=cose)
 
     @staticmethod

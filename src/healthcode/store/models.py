@@ -43,6 +43,7 @@ __all__ = [
     "RecordVersion",
     "Registration",
     "RiskArea",
+    "TrustState",
 ]
 
 ORG_KINDS = (
@@ -269,3 +270,15 @@ class PublishedDocument(Base):
     not_before: Mapped[datetime] = mapped_column(UTCDateTime)
     expires: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TrustState(Base):
+    """The network's trust state, one row (``id = 1``) that every change and every publication
+    locks first (``store/trust_state.py``); ``document`` is ``core/trust/state.py``'s."""
+
+    __tablename__ = "trust_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)
+    document: Mapped[dict[str, Any]] = mapped_column(Json)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -91,6 +91,11 @@ RETENTION: dict[str, Retention] = {
         period=365 * _DAY,
         clock="created_at",
     ),
+    "trust_state": Retention(
+        purpose="the trust network's signers, publishers, revocations and sequence counters",
+        period=3650 * _DAY,
+        clock="updated_at",
+    ),
     "purge_statements": Retention(
         purpose="proof of what was deleted and when", period=3650 * _DAY, clock="created_at"
     ),

@@ -11,9 +11,12 @@ import pytest
 from healthcode.core.clock import FixedClock
 from healthcode.core.codes.native import MAX_CODE_LIFETIME
 from healthcode.core.errors import TrustError
-from healthcode.core.trust.envelope import Held, open_envelope
+from healthcode.core.trust.envelope import Held, open_envelope, seal
 from healthcode.core.trust.network import Network
-from healthcode.core.trust.trustlist import TrustList
+from healthcode.core.trust.trustlist import TrustList, TrustStore
+from healthcode.store.db import Database
+from healthcode.store.migrate import upgrade
+from healthcode.store.trust_state import SqlStateStore
 
 T = datetime(2022, 11, 1, tzinfo=UTC)
 
@@ -23,9 +26,16 @@ def clock() -> FixedClock:
     return FixedClock(T)
 
 
+def state_store(path: Path, clock: FixedClock) -> SqlStateStore:
+    db = Database.from_url(f"sqlite:///{path}")
+    upgrade(db)
+    return SqlStateStore(db, clock=clock)
+
+
 @pytest.fixture()
 def net(tmp_path: Path, clock: FixedClock) -> Network:
-    return Network.init(tmp_path / "net", provinces=["440000", "110000"], clock=clock)
+    store = state_store(tmp_path / "state.db", clock)
+    return Network.init(tmp_path / "net", store=store, provinces=["440000", "110000"], clock=clock)
 
 
 def _published(net: Network, clock: FixedClock, held: Held | None = None) -> TrustList:
@@ -42,13 +52,13 @@ def test_init_makes_root_and_one_signer_per_province(net: Network, clock: FixedC
     key_file = next((net.home / "signers" / "440000").glob("*.key.pem"))
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     with pytest.raises(TrustError) as err:
-        Network.init(net.home, provinces=["440000"], clock=clock)
+        Network.init(net.home, store=net.store, provinces=["440000"], clock=clock)
     assert err.value.code == "NETWORK_EXISTS"
 
 
-def test_open_missing_network(tmp_path: Path) -> None:
+def test_open_missing_network(tmp_path: Path, clock: FixedClock) -> None:
     with pytest.raises(TrustError) as err:
-        Network.open(tmp_path)
+        Network.open(tmp_path, store=state_store(tmp_path / "empty.db", clock))
     assert err.value.code == "NETWORK_MISSING"
 
 
@@ -56,7 +66,7 @@ def test_rotation_keeps_the_old_signer_for_its_codes(net: Network, clock: FixedC
     old = net.active_signer("440000", at=clock.now())
     clock.advance(timedelta(days=10))
     new = net.rotate("440000", clock=clock)
-    reopened = Network.open(net.home)
+    reopened = Network.open(net.home, store=net.store)
     assert reopened.active_signer("440000", at=clock.now()).kid == new.kid
     tl = _published(reopened, clock)
     assert tl.keys_for_kid(old.kid) and tl.keys_for_kid(new.kid)
@@ -96,16 +106,23 @@ def test_sequence_grows_and_rollback_is_detected(net: Network, clock: FixedClock
 
 def test_expired_signers_are_dropped(net: Network, clock: FixedClock) -> None:
     clock.advance(timedelta(days=366))
+    with pytest.raises(TrustError) as err:  # the 30-day publisher expired long ago
+        net.publish(clock=clock)
+    assert err.value.code == "PUBLISHER_UNKNOWN"
+    net.rotate_publisher(clock=clock)
     assert len(_published(net, clock)) == 0
 
 
 def test_passphrase_protects_keys(tmp_path: Path, clock: FixedClock) -> None:
-    net = Network.init(tmp_path / "n", provinces=["440000"], clock=clock, passphrase=b"pw")
+    store = state_store(tmp_path / "s.db", clock)
+    net = Network.init(
+        tmp_path / "n", store=store, provinces=["440000"], clock=clock, passphrase=b"pw"
+    )
     kid = net.active_signer("440000", at=clock.now()).kid
     with pytest.raises(TrustError) as err:
-        Network.open(net.home).signer(kid)
+        Network.open(net.home, store=net.store).signer(kid)
     assert err.value.code == "KEY_PASSPHRASE"
-    assert Network.open(net.home, passphrase=b"pw").signer(kid).kid == kid
+    assert Network.open(net.home, store=net.store, passphrase=b"pw").signer(kid).kid == kid
 
 
 def test_rule_set_digests_go_into_the_list(net: Network, clock: FixedClock) -> None:
@@ -121,3 +138,45 @@ def test_unknown_province_cannot_rotate(net: Network, clock: FixedClock) -> None
     assert err.value.code == "PROVINCE_UNKNOWN"
     net.add_province("310000", clock=clock)
     assert net.active_signer("310000", at=clock.now())
+
+
+def test_a_stolen_revoked_publisher_cannot_move_a_checkpoint(
+    net: Network, clock: FixedClock, tmp_path: Path
+) -> None:
+    root = net.root_certificate
+    store = TrustStore(tmp_path / "checkpoint", root_cert=root, clock=clock)
+    stolen = net.active_publisher(at=clock.now())
+    store.accept(net.publish(clock=clock))
+    clock.advance(timedelta(minutes=5))
+    net.rotate_publisher(clock=clock)
+    net.revoke_publisher(stolen.kid, clock=clock)
+    store.accept(net.publish(clock=clock))  # sealed by the successor, naming the stolen key
+    forged = seal(
+        b'{"format":"healthcode-trust-list/1","signers":[]}',
+        kind="trust-list",
+        sequence=10_000,
+        not_before=clock.now(),
+        expires=clock.now() + timedelta(hours=1),
+        publisher=stolen,
+    )
+    for checkpoint in (store, TrustStore(tmp_path / "checkpoint", root_cert=root, clock=clock)):
+        with pytest.raises(TrustError) as err:  # also after a restart, from the cached copy
+            checkpoint.accept(forged)
+        assert err.value.code == "ENVELOPE_PUBLISHER_REVOKED"
+    assert store.status().sequence == 2
+
+
+def test_publisher_commands(net: Network, clock: FixedClock) -> None:
+    first = net.active_publisher(at=clock.now())
+    with pytest.raises(TrustError) as err:
+        net.revoke_publisher(b"unknown!", clock=clock)
+    assert err.value.code == "PUBLISHER_UNKNOWN"
+    net.revoke_publisher(first.kid, clock=clock)
+    with pytest.raises(TrustError) as err:  # nothing is sealed until a new one is certified
+        net.publish(clock=clock)
+    assert err.value.code == "PUBLISHER_UNKNOWN"
+    second = net.rotate_publisher(clock=clock)
+    assert net.active_publisher(at=clock.now()).kid == second.kid
+    states = {p["kid"]: p for p in net.publishers()}
+    assert states[first.kid.hex()]["revoked"] and not states[second.kid.hex()]["revoked"]
+    net.publish(clock=clock)

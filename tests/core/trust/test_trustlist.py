@@ -11,7 +11,7 @@ import pytest
 from healthcode.core.clock import FixedClock
 from healthcode.core.errors import TrustError
 from healthcode.core.keys import KeyStore
-from healthcode.core.trust.certs import KeyPair, make_root, make_signer
+from healthcode.core.trust.certs import KeyPair, make_publisher, make_root, make_signer
 from healthcode.core.trust.envelope import seal
 from healthcode.core.trust.trustlist import SignerEntry, TrustList, TrustStore
 
@@ -83,8 +83,14 @@ def test_malformed_lists(root: KeyPair, content: bytes) -> None:
 
 
 def _envelope(root: KeyPair, tl: TrustList, seq: int, at: datetime = T) -> bytes:
+    publisher = make_publisher(root=root, not_before=at, not_after=at + 2 * DAY)
     return seal(
-        tl.to_content(), kind="trust-list", sequence=seq, not_before=at, expires=at + DAY, root=root
+        tl.to_content(),
+        kind="trust-list",
+        sequence=seq,
+        not_before=at,
+        expires=at + DAY,
+        publisher=publisher,
     )
 
 

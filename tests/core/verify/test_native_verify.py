@@ -22,7 +22,7 @@ from healthcode.core.codes.native import (
 )
 from healthcode.core.errors import HealthcodeError, TrustError
 from healthcode.core.keys import StaticKeyStore
-from healthcode.core.trust.certs import KeyPair, make_root, make_signer
+from healthcode.core.trust.certs import KeyPair, make_publisher, make_root, make_signer
 from healthcode.core.trust.envelope import seal
 from healthcode.core.trust.issue import issue_code
 from healthcode.core.trust.trustlist import SignerEntry, TrustList, TrustStore
@@ -220,13 +220,14 @@ def test_rotation_old_codes_stay_valid_new_ones_by_retired_key_refused(
 
 
 def test_rolled_back_trust_list_is_refused(tmp_path: Path, root: KeyPair, gd: KeyPair) -> None:
+    publisher = make_publisher(root=root, not_before=NOW, not_after=NOW + timedelta(days=30))
     old = seal(
         _trust(gd).to_content(),
         kind="trust-list",
         sequence=1,
         not_before=NOW,
         expires=NOW + timedelta(days=1),
-        root=root,
+        publisher=publisher,
     )
     new = seal(
         _trust(gd, revoked_signers=frozenset({gd.kid})).to_content(),
@@ -234,7 +235,7 @@ def test_rolled_back_trust_list_is_refused(tmp_path: Path, root: KeyPair, gd: Ke
         sequence=2,
         not_before=NOW,
         expires=NOW + timedelta(days=1),
-        root=root,
+        publisher=publisher,
     )
     store = TrustStore(tmp_path, root_cert=root.certificate, clock=FixedClock(NOW))
     store.accept(new)

@@ -112,3 +112,54 @@ def test_what_is_no_code_fails_at_the_prefix(text: object, code: str) -> None:
         "prefix",
         code,
     )
+
+
+# --- failing closed: a stage that breaks, text that is not Unicode --------------------------------
+
+
+@dataclass(frozen=True)
+class Breaking:
+    """A format with a defect outside any marked stage."""
+
+    name: str = "breaking"
+    prefix: str = "BR1:"
+
+    def verify(self, text: str, now: datetime) -> VerificationResult:
+        return {"a": 1}[text]  # type: ignore[return-value]
+
+
+def test_a_defect_outside_any_stage_fails_closed_and_the_next_code_is_verified() -> None:
+    verifier = Verifier(formats=[Breaking(), Named("named", "OK1:")], clock=CLOCK)
+    broken, fine = verifier.verify("BR1:x"), verifier.verify("OK1:x")
+    assert (broken.valid, broken.format, broken.stage) == (False, "breaking", "result")
+    assert broken.error_code == ErrorCode.STAGE_FAULT and "KeyError" in (broken.reason or "")
+    assert fine.valid
+
+
+def test_a_defect_inside_a_marked_stage_names_that_stage() -> None:
+    from healthcode.core.error_codes import Stage
+    from healthcode.core.verify.stages import stage
+
+    @stage(Stage.CLAIMS)
+    def claims(value: str) -> int:
+        return int(value)
+
+    with pytest.raises(VerificationFailed) as caught:
+        claims("x" * 1000)
+    assert (caught.value.code, caught.value.stage) == (ErrorCode.STAGE_FAULT, "claims")
+    assert len(caught.value.message) < 400  # the hostile input is not repeated in full
+    refusal = VerificationFailed(ErrorCode.CWT_MALFORMED, "ours")
+
+    @stage(Stage.SCHEMA)
+    def refuses() -> None:
+        raise refusal
+
+    with pytest.raises(VerificationFailed) as again:
+        refuses()
+    assert again.value is refusal  # a stage's own refusal passes unchanged
+
+
+@pytest.mark.parametrize("text", ["CN1:\ud800", "\udcff\udcfe", "HC1:AB\udc80"])
+def test_text_with_a_lone_surrogate_is_refused_first(text: str) -> None:
+    result = Verifier.default(clock=CLOCK).verify(text)
+    assert (result.valid, result.stage, result.error_code) == (False, "prefix", "TEXT_NOT_UNICODE")

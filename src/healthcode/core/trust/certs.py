@@ -3,13 +3,17 @@
 Shape of the chain (X.509 v3, EC P-256, ECDSA with SHA-256 throughout)::
 
     national root   self-signed; basicConstraints CA:true, pathlen 0; keyUsage keyCertSign, cRLSign
-    └── signer      one or more per province; CA:false; keyUsage digitalSignature;
-                    extendedKeyUsage NATIVE_SIGNER_EKU; subject C=CN, ST=<province code>
+    ├── signer      one or more per province; CA:false; keyUsage digitalSignature;
+    │               extendedKeyUsage NATIVE_SIGNER_EKU; subject C=CN, ST=<province code>
+    └── publisher   the hub's publishing key; CA:false; keyUsage digitalSignature;
+                    extendedKeyUsage PUBLISHER_EKU; a short validity (weeks)
 
-The private OID arc of the project is ``2.25.307485637175443367613793663393945241278`` (a UUID
-OID, ITU-T X.667: unique without registration). Below it, ``.1.1`` is the extended key usage
-"signs native health codes"; a verifier refuses a signer certificate without it, so a
-certificate issued by the same root for another purpose cannot sign codes.
+The root certifies keys and signs nothing else: it stays offline. The private OID arc of the
+project is ``2.25.307485637175443367613793663393945241278`` (a UUID OID, ITU-T X.667: unique
+without registration). Below it, ``.1.1`` is the extended key usage "signs native health
+codes" and ``.1.2`` "publishes the network's signed documents"; a verifier refuses a
+certificate without the usage it needs (no "any" usage counts for a publisher), so a key
+certified for one purpose cannot serve the other.
 
 A key id (kid) is the first 8 bytes of SHA-256 of the DER certificate, as in the EU HCERT.
 
@@ -43,7 +47,9 @@ from healthcode.core.errors import TrustError
 __all__ = [
     "HEALTHCODE_ARC",
     "NATIVE_SIGNER_EKU",
+    "PUBLISHER_EKU",
     "KeyPair",
+    "check_publisher",
     "check_root",
     "check_signer",
     "check_validity",
@@ -52,6 +58,7 @@ __all__ = [
     "kid_of",
     "load_certificate",
     "load_private_key",
+    "make_publisher",
     "make_root",
     "make_signer",
     "province_of_certificate",
@@ -61,6 +68,8 @@ __all__ = [
 HEALTHCODE_ARC = "2.25.307485637175443367613793663393945241278"
 #: Extended key usage: "this key signs native health codes".
 NATIVE_SIGNER_EKU = x509.ObjectIdentifier(HEALTHCODE_ARC + ".1.1")
+#: Extended key usage: "this key seals the network's published documents".
+PUBLISHER_EKU = x509.ObjectIdentifier(HEALTHCODE_ARC + ".1.2")
 #: Length of a kid in bytes (SHA-256 of the DER certificate, truncated, as in HCERT).
 KID_LENGTH = 8
 
@@ -132,7 +141,7 @@ def make_root(
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True,  # the root also signs the hub's envelopes
+                digital_signature=False,  # the root certifies keys and signs nothing else
                 content_commitment=False,
                 key_encipherment=False,
                 data_encipherment=False,
@@ -146,6 +155,43 @@ def make_root(
         )
         .add_extension(ski, critical=False)
         .sign(key, hashes.SHA256())
+    )
+    return KeyPair(key, cert)
+
+
+def _leaf(
+    root: KeyPair,
+    subject: x509.Name,
+    eku: x509.ObjectIdentifier,
+    not_before: datetime,
+    not_after: datetime,
+    private_key: ec.EllipticCurvePrivateKey | None,
+) -> KeyPair:
+    """A key certified by ``root`` for one extended key usage (not a CA, digitalSignature)."""
+    start, end = _utc(not_before), _utc(not_after)
+    if end <= start:
+        raise TrustError(ErrorCode.CERT_VALIDITY, "not_after must be after not_before")
+    if start < root.certificate.not_valid_before_utc or end > root.certificate.not_valid_after_utc:
+        raise TrustError(ErrorCode.CERT_VALIDITY, "a certificate's validity must lie in the root's")
+    key = private_key or ec.generate_private_key(ec.SECP256R1())
+    root_ski = root.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(root.certificate.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_SIGNER_KEY_USAGE, critical=True)
+        .add_extension(x509.ExtendedKeyUsage([eku]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(root_ski.value),
+            critical=False,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(root.private_key, hashes.SHA256())
     )
     return KeyPair(key, cert)
 
@@ -165,12 +211,6 @@ def make_signer(
     """
     if not _PROVINCE.fullmatch(province):
         raise TrustError(ErrorCode.PROVINCE_INVALID, f"not a province code: {province!r}")
-    start, end = _utc(not_before), _utc(not_after)
-    if end <= start:
-        raise TrustError(ErrorCode.CERT_VALIDITY, "not_after must be after not_before")
-    if start < root.certificate.not_valid_before_utc or end > root.certificate.not_valid_after_utc:
-        raise TrustError(ErrorCode.CERT_VALIDITY, "signer validity must lie within the root's")
-    key = private_key or ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
@@ -179,26 +219,28 @@ def make_signer(
             x509.NameAttribute(NameOID.COMMON_NAME, f"Healthcode Signer {province}"),
         ]
     )
-    root_ski = root.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(root.certificate.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_SIGNER_KEY_USAGE, critical=True)
-        .add_extension(x509.ExtendedKeyUsage([NATIVE_SIGNER_EKU]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(root_ski.value),
-            critical=False,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(root.private_key, hashes.SHA256())
+    return _leaf(root, subject, NATIVE_SIGNER_EKU, not_before, not_after, private_key)
+
+
+def make_publisher(
+    *,
+    root: KeyPair,
+    not_before: datetime,
+    not_after: datetime,
+    private_key: ec.EllipticCurvePrivateKey | None = None,
+) -> KeyPair:
+    """A new publishing key certified by ``root`` (:data:`PUBLISHER_EKU`).
+
+    Raises TrustError ``CERT_VALIDITY`` when the validity is empty or outside the root's.
+    """
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Healthcode Network"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "Healthcode Publisher"),
+        ]
     )
-    return KeyPair(key, cert)
+    return _leaf(root, subject, PUBLISHER_EKU, not_before, not_after, private_key)
 
 
 def province_of_certificate(cert: x509.Certificate) -> str:
@@ -292,6 +334,29 @@ def check_signer(
     if at is not None:
         check_validity(cert, at)
     return province
+
+
+def check_publisher(cert: x509.Certificate, *, root_cert: x509.Certificate) -> None:
+    """Check a publisher certificate against the root: signed by it, EC P-256, not a CA,
+    digitalSignature and the publisher EKU (exactly: "any" does not count). Validity is the
+    caller's to check (:func:`check_validity`), at the times it cares about.
+
+    Raises TrustError ``CERT_NOT_SIGNED_BY_ROOT``, ``CERT_ALGORITHM``, ``CERT_KEY_USAGE``,
+    ``CERT_EKU``.
+    """
+    _verify_signed_by(cert, root_cert)
+    public = cert.public_key()
+    if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != "secp256r1":
+        raise TrustError(ErrorCode.CERT_ALGORITHM, "publisher key must be EC P-256")
+    try:
+        bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound as exc:
+        raise TrustError(ErrorCode.CERT_EKU, "not a publisher certificate") from exc
+    if bc.ca or not _key_usage(cert).digital_signature:
+        raise TrustError(ErrorCode.CERT_KEY_USAGE, "publisher must be a non-CA signing key")
+    if PUBLISHER_EKU not in eku:
+        raise TrustError(ErrorCode.CERT_EKU, "certificate may not publish documents")
 
 
 def check_validity(cert: x509.Certificate, at: datetime) -> None:

@@ -14,8 +14,9 @@ Loading checks every signer certificate against the national root (:func:`.certs
 without a time: validity is checked per code, at its issue time and at verification time). The
 list implements :class:`healthcode.core.keys.KeyStore`; public keys are parsed once, at load.
 
-:class:`TrustStore` is a checkpoint's cache on disk: it loads the cached copy, accepts a newer one,
-refuses an older one (rollback), and says how stale the copy it works on is.
+:class:`TrustStore` is a checkpoint's trust state on disk: it loads the held copy, accepts a newer
+one, refuses an older one (rollback) in this process and every later one, and says how fresh the
+copy it works on is.
 
 >>> from datetime import datetime, timedelta, timezone
 >>> from healthcode.core.trust.certs import make_root, make_signer
@@ -34,7 +35,8 @@ import base64
 import binascii
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -47,7 +49,7 @@ from healthcode.core.clock import Clock, parse_instant
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import TrustError
 from healthcode.core.keys import TrustedKey
-from healthcode.core.trust.certs import check_signer, kid_of, load_certificate
+from healthcode.core.trust.certs import check_signer, dump_certificate, kid_of, load_certificate
 from healthcode.core.trust.envelope import Held, OpenedDocument, open_envelope
 
 __all__ = [
@@ -242,28 +244,50 @@ class TrustStatus:
     expires: datetime
     stale_by: timedelta
     max_staleness: timedelta
+    issued: datetime | None = None  # the list's not-before: when the hub published it
+    age: timedelta | None = None  # how long ago that was
 
     @property
     def usable(self) -> bool:
         return self.stale_by <= self.max_staleness
 
     def describe(self) -> str:
+        issued = ""
+        if self.issued is not None and self.age is not None:
+            issued = f", issued {self.issued.isoformat()} ({_duration(self.age)} ago)"
         if self.stale_by <= timedelta(0):
-            return f"trust list #{self.sequence}, current until {self.expires.isoformat()}"
+            return f"trust list #{self.sequence}{issued}, current until {self.expires.isoformat()}"
         return (
-            f"trust list #{self.sequence}, expired {self.stale_by} ago "
+            f"trust list #{self.sequence}{issued}, expired {self.stale_by} ago "
             f"(tolerance {self.max_staleness})"
         )
 
 
-class TrustStore:
-    """A verifier's cached trust list in ``directory`` (file ``trust-list.cose``).
+def _duration(span: timedelta) -> str:
+    """A span in days, hours and minutes (``3 d 2 h 5 min``; seconds are dropped)."""
+    minutes = max(int(span.total_seconds()) // 60, 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min"]
+    return " ".join(p for p in parts if p)
 
-    ``accept`` takes a newer envelope and refuses an older one; ``current`` returns the cached
-    list while it is within ``max_staleness`` of its expiry; ``status`` says how stale it is.
+
+class TrustStore:
+    """A checkpoint's trust state in ``directory``: the newest signed trust list it has taken
+    (``trust-list.cose``) and the national root it takes lists from (``national-root.cert.pem``).
+
+    ``accept`` takes a list that is not older than the held one and refuses an older one
+    (``ENVELOPE_ROLLBACK``); ``current`` returns the held list while it is within
+    ``max_staleness`` of its expiry; ``status`` says how fresh it is. The state survives the
+    process: a checkpoint run again tomorrow still refuses last month's list. The first list
+    taken records the root; a store then refuses to work under another root.
+
+    Raises TrustError ``TRUST_STORE_ROOT_MISMATCH`` when ``root_cert`` is not the recorded root.
     """
 
     FILE = "trust-list.cose"
+    ROOT_FILE = "national-root.cert.pem"
+    LOCK_FILE = ".lock"
 
     def __init__(
         self,
@@ -279,6 +303,19 @@ class TrustStore:
         self.max_staleness = max_staleness
         self._doc: OpenedDocument | None = None
         self._list: TrustList | None = None
+        recorded = self.recorded_root(self.directory)
+        if recorded is not None and recorded != root_cert:
+            raise TrustError(
+                ErrorCode.TRUST_STORE_ROOT_MISMATCH,
+                f"{self.directory} holds the trust state of another national root; give that "
+                "root, or another trust store folder for another network",
+            )
+
+    @classmethod
+    def recorded_root(cls, directory: Path | str) -> x509.Certificate | None:
+        """The national root a store folder has recorded (None when it has none)."""
+        path = Path(directory) / cls.ROOT_FILE
+        return load_certificate(path.read_bytes()) if path.is_file() else None
 
     @property
     def path(self) -> Path:
@@ -305,25 +342,36 @@ class TrustStore:
         loaded = self._load()
         return None if loaded is None else loaded[0].held
 
-    def accept(self, raw: bytes) -> OpenedDocument:
-        """Verify ``raw`` and, when it is not older than the cached copy, cache it.
+    def opened(self) -> OpenedDocument | None:
+        """The held list's envelope (sequence, times), None when none is held."""
+        loaded = self._load()
+        return None if loaded is None else loaded[0]
 
-        Raises TrustError: any ``ENVELOPE_*`` code (``ENVELOPE_ROLLBACK`` for an older list), or
-        the list's own ``TRUSTLIST_MALFORMED`` / ``CERT_*``.
+    def accept(self, raw: bytes) -> OpenedDocument:
+        """Verify ``raw`` and, when it is not older than the held copy, keep it.
+
+        The check and the write hold the folder's lock, so two checkpoints sharing a folder
+        cannot interleave an older list after a newer one; the file is replaced atomically.
+
+        Raises TrustError: any ``ENVELOPE_*`` code (``ENVELOPE_ROLLBACK`` for an older list, or
+        another list with the held sequence), or the list's own ``TRUSTLIST_MALFORMED`` /
+        ``CERT_*``.
         """
-        doc = open_envelope(
-            raw,
-            root_cert=self.root_cert,
-            kind="trust-list",
-            clock=self.clock,
-            held=self.held(),
-            max_staleness=self.max_staleness,
-        )
-        trust_list = TrustList.from_content(doc.content, root_cert=self.root_cert)
         self.directory.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_bytes(raw)
-        os.replace(tmp, self.path)
+        with _locked(self.directory / self.LOCK_FILE):
+            self._doc = self._list = None  # another process may have taken a newer one
+            doc = open_envelope(
+                raw,
+                root_cert=self.root_cert,
+                kind="trust-list",
+                clock=self.clock,
+                held=self.held(),
+                max_staleness=self.max_staleness,
+            )
+            trust_list = TrustList.from_content(doc.content, root_cert=self.root_cert)
+            if not (self.directory / self.ROOT_FILE).exists():
+                _write_atomically(self.directory / self.ROOT_FILE, dump_certificate(self.root_cert))
+            _write_atomically(self.path, raw)
         self._doc, self._list = doc, trust_list
         return doc
 
@@ -335,8 +383,16 @@ class TrustStore:
                 ErrorCode.TRUST_LIST_MISSING, f"no trust list cached in {self.directory}"
             )
         doc = loaded[0]
-        stale_by = max(self.clock.now() - doc.expires, timedelta(0))
-        return TrustStatus(doc.sequence, doc.expires, stale_by, self.max_staleness)
+        now = self.clock.now()
+        stale_by = max(now - doc.expires, timedelta(0))
+        return TrustStatus(
+            doc.sequence,
+            doc.expires,
+            stale_by,
+            self.max_staleness,
+            issued=doc.not_before,
+            age=max(now - doc.not_before, timedelta(0)),
+        )
 
     def current(self) -> TrustList:
         """The cached trust list, when it is within the staleness tolerance.
@@ -353,3 +409,29 @@ class TrustStore:
         loaded = self._load()
         assert loaded is not None  # status() found it
         return loaded[1]
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` (POSIX ``flock``; elsewhere no lock is taken)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all (a crash leaves the previous file)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)

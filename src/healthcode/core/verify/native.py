@@ -20,6 +20,8 @@ The plan, each step one stage (codes raised at that stage in brackets)::
                    checkpoint (per destination)
    10. result      pass, colour, badges, masked identity, issuer
 
+Any other exception inside a stage fails the code with ``STAGE_FAULT`` at that stage.
+
 The decoders, the zlib limit and the signature check are the format's :class:`CoseParts`
 (replaceable, e.g. by a faulty one in a test). Trust material: ``NativeSettings.trust`` should
 be a :class:`NativeTrust` (the :class:`healthcode.core.trust.trustlist.TrustList` is one); a key
@@ -42,7 +44,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 from healthcode.core import certlogic, regions
 from healthcode.core.codes.cwt import check_times, decode_claims
 from healthcode.core.codes.native import PREFIX, NativePayload, parse_payload
-from healthcode.core.error_codes import ErrorCode
+from healthcode.core.error_codes import ErrorCode, Stage
 from healthcode.core.errors import CertLogicError, InvalidInput, VerificationFailed
 from healthcode.core.keys import NO_KEYS, KeyStore, TrustedKey
 from healthcode.core.verify.result import VerificationResult
@@ -54,6 +56,7 @@ from healthcode.core.verify.stages import (
     decode_base45,
     decode_cose,
     inflate,
+    stage,
     strip_prefix,
 )
 
@@ -204,19 +207,13 @@ class NativeFormat:
         key = check_signature(msg, trust, check=parts.signature)
         try:
             # 6. claims and the signer's standing
-            claims = decode_claims(msg.payload)
-            self._check_claims(claims, key, now)
+            claims = self._check_claims(msg.payload, key, now)
             # 7. schema
-            payload = parse_payload(claims)
-            as_json = payload.to_json()
+            payload, as_json = _parse(claims)
             # 8. revocation of this code
             self._check_revocation(payload, as_json)
             # 9. acceptance rules of this checkpoint
-            try:
-                check_rules(as_json, self.rules, now=now, destination=self.settings.destination)
-            except VerificationFailed as exc:
-                exc.details["payload"] = as_json
-                raise
+            self._check_rules(as_json, now)
         except VerificationFailed as exc:
             exc.details.setdefault("kid", key.kid.hex())
             exc.details.setdefault("issuer", key.issuer)
@@ -240,9 +237,11 @@ class NativeFormat:
             kid=key.kid.hex(),
         )
 
-    def _check_claims(self, claims: Mapping[Any, Any], key: TrustedKey, now: datetime) -> None:
-        """Times at ``now``; the signer valid at iat and now, its province the issuer, and not
-        retired before iat."""
+    @stage(Stage.CLAIMS)
+    def _check_claims(self, raw: bytes, key: TrustedKey, now: datetime) -> dict[Any, Any]:
+        """The claims: times at ``now``; the signer valid at iat and now, its province the
+        issuer, and not retired before iat."""
+        claims = decode_claims(raw)
         skew = self.settings.skew
         issued_at, expires_at = check_times(claims, now, skew=skew)
         if issued_at is None or expires_at is None:
@@ -261,6 +260,7 @@ class NativeFormat:
                 ErrorCode.SIGNER_RETIRED,
                 f"the signer retired at {retired.isoformat()}, before this code was issued",
             )
+        return claims
 
     def _native_trust(self) -> NativeTrust:
         if self.native_trust is None:
@@ -269,8 +269,24 @@ class NativeFormat:
             )
         return self.native_trust
 
+    @stage(Stage.RULES)
+    def _check_rules(self, as_json: dict[str, Any], now: datetime) -> None:
+        try:
+            check_rules(as_json, self.rules, now=now, destination=self.settings.destination)
+        except VerificationFailed as exc:
+            exc.details["payload"] = as_json
+            raise
+
+    @stage(Stage.REVOCATION)
     def _check_revocation(self, payload: NativePayload, as_json: dict[str, Any]) -> None:
         if self._native_trust().is_serial_revoked(payload.serial):
             raise VerificationFailed(
                 ErrorCode.CODE_REVOKED, f"code {payload.serial.hex()} is revoked", payload=as_json
             )
+
+
+@stage(Stage.SCHEMA)
+def _parse(claims: Mapping[Any, Any]) -> tuple[NativePayload, dict[str, Any]]:
+    """The native payload of the claims, and its JSON form."""
+    payload = parse_payload(claims)
+    return payload, payload.to_json()

@@ -17,11 +17,12 @@ b'cose bytes'
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from healthcode.core.codes.base45_fast import b45decode
 from healthcode.core.codes.cose import (
@@ -44,8 +45,10 @@ __all__ = [
     "check_signature",
     "decode_base45",
     "decode_cose",
+    "fault",
     "guarded",
     "inflate",
+    "stage",
     "strip_prefix",
     "trusted_keys",
 ]
@@ -58,6 +61,42 @@ MAX_INFLATED_BYTES = 64 * 1024
 #: Checks a message's signature with a public key: returns None, or raises VerificationFailed.
 SignatureCheck = Callable[[CoseSign1, Any], None]
 T = TypeVar("T")
+P = ParamSpec("P")
+#: How much of an unexpected error's text a result repeats (it may quote the hostile input).
+MAX_FAULT_TEXT = 200
+
+
+def fault(name: Stage, exc: BaseException) -> VerificationFailed:
+    """``STAGE_FAULT`` at stage ``name``: an error of ours that a hostile input reached there."""
+    text = str(exc)[:MAX_FAULT_TEXT]
+    return VerificationFailed(
+        ErrorCode.STAGE_FAULT,
+        f"the {name} stage broke on this input ({type(exc).__name__}: {text}); refused",
+        stage=name,
+    )
+
+
+def stage(name: Stage) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """Mark a function as (part of) the stage ``name``: fail closed whatever happens in it.
+
+    Its own refusals (VerificationFailed) pass unchanged; any other exception is a defect that
+    an input reached, and becomes ``STAGE_FAULT`` at ``name`` (:func:`fault`) instead of
+    escaping: the code is refused, and the stage is named.
+    """
+
+    def mark(function: Callable[P, T]) -> Callable[P, T]:
+        @functools.wraps(function)
+        def run(*args: P.args, **kwargs: P.kwargs) -> T:
+            try:
+                return function(*args, **kwargs)
+            except VerificationFailed:
+                raise
+            except Exception as exc:  # any defect fails the code, at the stage it is in
+                raise fault(name, exc) from exc
+
+        return run
+
+    return mark
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +133,7 @@ def guarded(
     return out
 
 
+@stage(Stage.PREFIX)
 def strip_prefix(text: str, prefix: str) -> str:
     """The text after ``prefix``; raises ``PREFIX_INVALID`` when it is absent."""
     if not isinstance(text, str) or not text.startswith(prefix):
@@ -103,12 +143,14 @@ def strip_prefix(text: str, prefix: str) -> str:
     return text[len(prefix) :]
 
 
+@stage(Stage.BASE45)
 def decode_base45(text: str, *, decode: Callable[[str], bytes] = b45decode) -> bytes:
     """Base45 text to bytes; raises ``BASE45_INVALID``."""
     data: bytes = guarded(ErrorCode.BASE45_INVALID, "Base45 decoding", decode, text, returns=bytes)
     return data
 
 
+@stage(Stage.DECOMPRESS)
 def inflate(data: bytes, *, max_size: int = MAX_INFLATED_BYTES) -> bytes:
     """Inflate zlib data (RFC 1950); raises ``DECOMPRESS_FAILED``.
 
@@ -134,6 +176,7 @@ def inflate(data: bytes, *, max_size: int = MAX_INFLATED_BYTES) -> bytes:
     return out
 
 
+@stage(Stage.COSE)
 def decode_cose(data: bytes, *, decode: Callable[[bytes], CoseSign1] = sign1_decode) -> CoseSign1:
     """COSE_Sign1 bytes to a message; raises ``COSE_MALFORMED``."""
     msg: CoseSign1 = guarded(
@@ -161,6 +204,7 @@ def trusted_keys(keys: KeyStore, kid: bytes, shown: str) -> Sequence[TrustedKey]
     return candidates
 
 
+@stage(Stage.SIGNATURE)
 def check_signature(
     msg: CoseSign1, keys: KeyStore, *, check: SignatureCheck = verify_signature
 ) -> TrustedKey:

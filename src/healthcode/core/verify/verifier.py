@@ -27,12 +27,13 @@ from datetime import datetime
 from typing import Protocol
 
 from healthcode.core.clock import Clock, SystemClock
-from healthcode.core.error_codes import ErrorCode
+from healthcode.core.error_codes import ErrorCode, Stage
 from healthcode.core.errors import VerificationFailed
 from healthcode.core.verify.dcc.stages import DccFormat, DccSettings
 from healthcode.core.verify.native import NativeFormat, NativeSettings
 from healthcode.core.verify.result import VerificationResult, failed_result
 from healthcode.core.verify.shc.stages import ShcFormat, ShcSettings
+from healthcode.core.verify.stages import fault
 
 __all__ = ["MAX_TEXT_LENGTH", "Format", "Verifier", "verify"]
 
@@ -104,20 +105,14 @@ class Verifier:
         """Verify one code of any of the formats; never raises for a bad code.
 
         Surrounding line breaks are ignored (Base45 has a space in its alphabet, so spaces are
-        not). Every check of one code uses the one instant the clock gives here.
+        not). Every check of one code uses the one instant the clock gives here. A stage that
+        breaks on a hostile input in a way no check foresaw fails the code with ``STAGE_FAULT``
+        (at that stage when it is marked, else at ``result``): one input never stops the next.
         """
-        if not isinstance(text, str):
-            return failed_result(
-                "unknown", VerificationFailed(ErrorCode.PREFIX_UNKNOWN, "not text")
-            )
+        refusal = _refuse_text(text)
+        if refusal is not None:
+            return failed_result("unknown", refusal)
         text = text.strip("\r\n")
-        if len(text) > MAX_TEXT_LENGTH:
-            return failed_result(
-                "unknown",
-                VerificationFailed(
-                    ErrorCode.TEXT_TOO_LONG, f"more than {MAX_TEXT_LENGTH} characters"
-                ),
-            )
         fmt = self.route(text)
         if fmt is None:
             return failed_result(
@@ -130,6 +125,26 @@ class Verifier:
             return fmt.verify(text, self.clock.now())
         except VerificationFailed as exc:
             return failed_result(fmt.name, exc)
+        except Exception as exc:  # a defect outside any marked stage: fail closed all the same
+            return failed_result(fmt.name, fault(Stage.RESULT, exc))
+
+
+def _refuse_text(text: object) -> VerificationFailed | None:
+    """Why ``text`` is no code of any format before its prefix is read, or None."""
+    if not isinstance(text, str):
+        return VerificationFailed(ErrorCode.PREFIX_UNKNOWN, "not text")
+    if len(text) > MAX_TEXT_LENGTH:
+        return VerificationFailed(
+            ErrorCode.TEXT_TOO_LONG, f"more than {MAX_TEXT_LENGTH} characters"
+        )
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: bytes read that were not UTF-8
+            return VerificationFailed(
+                ErrorCode.TEXT_NOT_UNICODE, "the text holds a lone surrogate (not UTF-8 bytes)"
+            )
+    return None
 
 
 def verify(

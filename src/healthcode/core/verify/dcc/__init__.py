@@ -13,12 +13,23 @@ The plan of :meth:`DccFormat.verify` (HCERT 1.3 and the dgc-testdata steps, in t
 5. signature: every DSC with the kid is tried       → ``KEY_NOT_IN_TRUST_LIST``,
                                                       ``SIGNATURE_INVALID``      (signature)
 6. CWT claims, ``iat``/``exp`` on the clock, and    → ``CWT_MALFORMED``, ``CWT_EXPIRED``,
-   within the DSC's validity                          ``CWT_NOT_YET_VALID``,
-                                                      ``CWT_OUTSIDE_SIGNER_VALIDITY`` (claims)
+   within the DSC's validity; ``iss`` (when given)    ``CWT_NOT_YET_VALID``,
+   is the DSC's country                               ``CWT_OUTSIDE_SIGNER_VALIDITY``,
+                                                      ``ISSUER_COUNTRY_MISMATCH`` (claims)
 7. EKU of the DSC allows this kind of certificate   → ``KEY_USAGE_MISMATCH``    (key_usage)
 8. payload schema (EU DCC 1.3.3)                    → ``SCHEMA_UNAVAILABLE``,
                                                       ``SCHEMA_INVALID``         (schema)
 9. acceptance rules (EU business rules, CertLogic)  → ``RULES_FAILED``          (rules)
+
+``iss``: HCERT 1.3 (section 3.3.2) makes it optional and lets it hold the issuing country, and
+the DSC lists are kept per country (a country's CSCA names the country it issues for). The
+signature proves only which DSC signed; a code whose ``iss`` names another country than its
+signer's subject ``C`` claims an authority its signer does not hold, and ``iss`` is what the
+business rules read as ``issuerCountryCode``: such a code fails (``ISSUER_COUNTRY_MISMATCH``),
+and its result names the signer's country as issuer. A DSC that names no country cannot be
+checked: the code passes with the warning ``ISSUER_UNCHECKED`` (the EU test vectors' DSCs).
+
+Any other exception inside a stage fails the code with ``STAGE_FAULT`` at that stage.
 
 >>> from datetime import datetime, timezone
 >>> dcc = DccFormat(DccSettings(trust=DscTrustList()))

@@ -12,8 +12,9 @@ from typing import Any
 
 from healthcode.core.codes.cose import CoseSign1
 from healthcode.core.codes.cwt import decode_claims, hcert_payload
-from healthcode.core.error_codes import ErrorCode
+from healthcode.core.error_codes import ErrorCode, Stage
 from healthcode.core.errors import VerificationFailed
+from healthcode.core.verify.stages import stage
 
 __all__ = ["KINDS", "badges_of", "dcc_kind", "decode_dcc_claims", "subject_of"]
 
@@ -21,6 +22,7 @@ __all__ = ["KINDS", "badges_of", "dcc_kind", "decode_dcc_claims", "subject_of"]
 KINDS = ("v", "t", "r")
 
 
+@stage(Stage.CLAIMS)
 def decode_dcc_claims(msg: CoseSign1) -> tuple[dict[Any, Any], dict[str, Any]]:
     """The CWT claims and the DCC payload (as JSON types); ``CWT_MALFORMED`` (claims)."""
     claims = decode_claims(msg.payload)

@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from healthcode.core.error_codes import ErrorCode
+from healthcode.core.error_codes import ErrorCode, Stage
 from healthcode.core.errors import VerificationFailed
 from healthcode.core.verify.dcc.payload import dcc_kind
+from healthcode.core.verify.stages import stage
 
 __all__ = ["SCHEMA_HELP", "DccSchema", "validate_schema"]
 
@@ -73,6 +74,7 @@ class DccSchema:
         return f"{where}: {error.message[:200]}"
 
 
+@stage(Stage.SCHEMA)
 def validate_schema(payload: Mapping[str, Any], schema: DccSchema | None) -> None:
     """The EU DCC JSON Schema, and exactly one group.
 

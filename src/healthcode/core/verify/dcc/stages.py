@@ -11,8 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
 from healthcode.core.codes.cwt import ISS, check_times
-from healthcode.core.error_codes import ErrorCode
+from healthcode.core.error_codes import ErrorCode, Stage
 from healthcode.core.errors import VerificationFailed
 from healthcode.core.keys import NO_KEYS, KeyStore, TrustedKey
 from healthcode.core.verify.dcc.payload import badges_of, dcc_kind, decode_dcc_claims, subject_of
@@ -26,6 +29,7 @@ from healthcode.core.verify.stages import (
     decode_base45,
     decode_cose,
     inflate,
+    stage,
     strip_prefix,
 )
 
@@ -34,8 +38,10 @@ __all__ = [
     "PREFIX",
     "DccFormat",
     "DccSettings",
+    "check_issuer_country",
     "check_key_usage",
     "check_signer_validity",
+    "signer_country",
 ]
 
 PREFIX = "HC1:"
@@ -54,6 +60,7 @@ class DccSettings:
     skew: timedelta = DEFAULT_SKEW
 
 
+@stage(Stage.CLAIMS)
 def check_signer_validity(
     key: TrustedKey,
     issued_at: datetime | None,
@@ -85,6 +92,48 @@ def check_signer_validity(
     return key.not_after, f"exp ({stated}) exceeds the signer's validity; expires with the signer"
 
 
+def signer_country(key: TrustedKey) -> str:
+    """The country a DSC signs for: its subject's C, else the country its trust list names."""
+    cert = key.certificate
+    if isinstance(cert, x509.Certificate):
+        try:
+            attrs = cert.subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)
+        except ValueError:
+            attrs = []
+        if attrs and isinstance(attrs[0].value, str) and attrs[0].value:
+            return attrs[0].value
+    return key.issuer
+
+
+@stage(Stage.CLAIMS)
+def check_issuer_country(key: TrustedKey, claims: Mapping[Any, Any]) -> str | None:
+    """HCERT 1.3, section 3.3.2: ``iss`` MAY hold the issuing country (ISO 3166-1 alpha-2).
+
+    The signature proves only that the DSC signed; the DSC lists are per country, and a
+    country's CSCA names the country it issues for (HCERT section 5). A code whose ``iss``
+    names another country than its signer's claims an authority that its signer does not hold
+    (and ``iss`` chooses the issuer country the business rules see): it fails with
+    ``ISSUER_COUNTRY_MISMATCH`` (stage claims). ``iss`` that is not text is ``CWT_MALFORMED``.
+    Returns a warning when the check cannot be made (the DSC names no country), else None.
+    """
+    iss = claims.get(ISS)
+    if iss is None:
+        return None
+    if not isinstance(iss, str):
+        raise VerificationFailed(ErrorCode.CWT_MALFORMED, "iss (claim 1) must be text")
+    country = signer_country(key)
+    if not country:
+        return f"ISSUER_UNCHECKED: iss {iss!r} is not checked: the signer names no country"
+    if iss.upper() != country.upper():
+        raise VerificationFailed(
+            ErrorCode.ISSUER_COUNTRY_MISMATCH,
+            f"iss {iss!r} is not the country of the signer certificate ({country!r})",
+            issuer=country,
+        )
+    return None
+
+
+@stage(Stage.KEY_USAGE)
 def check_key_usage(key: TrustedKey, payload: Mapping[str, Any]) -> None:
     """A DSC with HCERT EKU OIDs may sign only those kinds; ``KEY_USAGE_MISMATCH``."""
     kind = dcc_kind(payload)
@@ -118,18 +167,14 @@ class DccFormat:
         # 5. signature: every DSC sharing the kid is tried
         key = check_signature(msg, settings.trust, check=self.parts.signature)
         kid_b64 = base64.b64encode(key.kid).decode()
-        # 6. claims and times (the clock, then the signer's validity)
+        # 6. claims: times (the clock, then the signer's validity), iss against the DSC
         claims, payload = decode_dcc_claims(msg)
         try:
-            issued_at, expires_at = check_times(claims, now, skew=settings.skew)
-            expires_at, exp_warning = check_signer_validity(
-                key, issued_at, expires_at, now=now, skew=settings.skew
-            )
+            issued_at, expires_at, warnings = self._check_claims(claims, key, now)
         except VerificationFailed as exc:
             exc.details.update(kid=kid_b64, payload=payload)
             raise
-        iss = claims.get(ISS)
-        issuer = iss if isinstance(iss, str) else key.issuer
+        issuer = claims.get(ISS) or key.issuer
         try:
             # 7. the DSC's key usage
             check_key_usage(key, payload)
@@ -141,7 +186,7 @@ class DccFormat:
             exc.details.update(kid=kid_b64, payload=payload, issuer=issuer)
             raise
         held = getattr(settings.trust, "warnings", ())
-        warnings = tuple(w for w in held if key.kid.hex() in w)
+        warnings = tuple(w for w in held if key.kid.hex() in w) + warnings
         return VerificationResult(
             valid=True,
             format=FORMAT,
@@ -152,9 +197,24 @@ class DccFormat:
             issued_at=issued_at,
             expires_at=expires_at,
             kid=kid_b64,
-            warnings=warnings + ((exp_warning,) if exp_warning else ()),
+            warnings=warnings,
         )
 
+    @stage(Stage.CLAIMS)
+    def _check_claims(
+        self, claims: Mapping[Any, Any], key: TrustedKey, now: datetime
+    ) -> tuple[datetime | None, datetime | None, tuple[str, ...]]:
+        """(issued at, expires at, warnings): the times at ``now`` and within the signer's
+        validity, and the ``iss`` claim against the signer's country."""
+        skew = self.settings.skew
+        issued_at, expires_at = check_times(claims, now, skew=skew)
+        expires_at, exp_warning = check_signer_validity(
+            key, issued_at, expires_at, now=now, skew=skew
+        )
+        iss_warning = check_issuer_country(key, claims)
+        return issued_at, expires_at, tuple(w for w in (exp_warning, iss_warning) if w)
+
+    @stage(Stage.RULES)
     def _check_rules(
         self, claims: Mapping[Any, Any], payload: Mapping[str, Any], key: TrustedKey, now: datetime
     ) -> None:

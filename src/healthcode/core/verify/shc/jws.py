@@ -25,6 +25,7 @@ __all__ = [
     "decode_jws",
     "decode_numeric",
     "encode_numeric",
+    "parse_json_object",
 ]
 
 PREFIX = "shc:/"
@@ -57,6 +58,11 @@ def _digits_to_text(digits: str) -> str:
     return "".join(out)
 
 
+def _is_count(field: str) -> bool:
+    """A chunk index or count: a few ASCII digits (``int`` refuses thousands of them)."""
+    return 0 < len(field) <= 3 and field.isascii() and field.isdigit()
+
+
 def decode_numeric(text: str) -> str:
     """The compact JWS in a ``shc:/`` text: one numeric text, or all chunks of the chunked form.
 
@@ -74,7 +80,7 @@ def decode_numeric(text: str) -> str:
     total = None
     for body in bodies:
         fields = body.split("/")
-        if len(fields) != 3 or not all(f.isascii() and f.isdigit() for f in fields[:2]):
+        if len(fields) != 3 or not all(_is_count(f) for f in fields[:2]):
             raise _fail(
                 ErrorCode.SHC_NUMERIC_INVALID, "a chunk must be shc:/i/n/digits", Stage.NUMERIC
             )
@@ -101,13 +107,44 @@ def decode_numeric(text: str) -> str:
 
 
 def b64url_decode(text: str, what: str) -> bytes:
-    """Unpadded base64url (RFC 7515) to bytes; raises ``JWS_MALFORMED`` naming ``what``."""
+    """Unpadded base64url (RFC 7515) to bytes; raises ``JWS_MALFORMED`` naming ``what``.
+
+    Only the canonical form is taken: a last character whose unused bits are set would decode
+    to the same bytes as another text (one card, several texts).
+    """
     if not text.isascii() or "=" in text:
         raise _fail(ErrorCode.JWS_MALFORMED, f"{what} is not base64url", Stage.JWS)
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError) as exc:
         raise _fail(ErrorCode.JWS_MALFORMED, f"{what} is not base64url", Stage.JWS) from exc
+    if base64.urlsafe_b64encode(data).rstrip(b"=") != text.encode("ascii"):
+        raise _fail(ErrorCode.JWS_MALFORMED, f"{what} is not canonical base64url", Stage.JWS)
+    return data
+
+
+def parse_json_object(raw: bytes, what: str) -> dict[str, Any]:
+    """JSON bytes that must be one object of valid Unicode; raises ``JWS_MALFORMED`` (jws).
+
+    JSON allows ``"\\ud800"``, a lone surrogate that no UTF-8 text can hold: such a string would
+    break whatever prints or stores it later, so it is refused here, as is nesting deeper than
+    the decoder's recursion limit (``[`` repeated a thousand times).
+    """
+    try:
+        value = json.loads(raw)
+    except RecursionError as exc:  # the decoder recurses once per level of nesting
+        raise _fail(ErrorCode.JWS_MALFORMED, f"{what} nests too deep", Stage.JWS) from exc
+    except ValueError as exc:  # not JSON, or not UTF-8
+        raise _fail(ErrorCode.JWS_MALFORMED, f"{what} is not JSON: {exc}", Stage.JWS) from exc
+    if not isinstance(value, dict):
+        raise _fail(ErrorCode.JWS_MALFORMED, f"{what} is not a JSON object", Stage.JWS)
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError) as exc:
+        raise _fail(
+            ErrorCode.JWS_MALFORMED, f"{what} holds text that is not valid Unicode", Stage.JWS
+        ) from exc
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,12 +166,7 @@ def decode_jws(compact: str) -> Jws:
     parts = compact.split(".")
     if len(parts) != 3:
         raise _fail(ErrorCode.JWS_MALFORMED, "a compact JWS has three parts", Stage.JWS)
-    try:
-        header = json.loads(b64url_decode(parts[0], "header"))
-    except ValueError as exc:
-        raise _fail(ErrorCode.JWS_MALFORMED, "the header is not JSON", Stage.JWS) from exc
-    if not isinstance(header, dict):
-        raise _fail(ErrorCode.JWS_MALFORMED, "the header is not a JSON object", Stage.JWS)
+    header = parse_json_object(b64url_decode(parts[0], "header"), "the header")
     if header.get("alg") != "ES256":
         raise _fail(ErrorCode.ALG_UNSUPPORTED, f"alg {header.get('alg')!r} is not ES256", Stage.JWS)
     if header.get("zip") != "DEF":
@@ -143,9 +175,10 @@ def decode_jws(compact: str) -> Jws:
         )
     if not isinstance(header.get("kid"), str) or not header["kid"]:
         raise _fail(ErrorCode.KID_MISSING, "the header has no kid", Stage.JWS)
+    payload = b64url_decode(parts[1], "payload")  # checks that it is ASCII, before encoding
     return Jws(
         header=header,
         signing_input=f"{parts[0]}.{parts[1]}".encode("ascii"),
-        payload=b64url_decode(parts[1], "payload"),
+        payload=payload,
         signature=b64url_decode(parts[2], "signature"),
     )

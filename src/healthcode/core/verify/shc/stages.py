@@ -5,7 +5,6 @@ See :mod:`healthcode.core.verify.shc` for the plan; the numbered comments mark i
 
 from __future__ import annotations
 
-import json
 import math
 import zlib
 from collections.abc import Callable, Mapping
@@ -23,9 +22,15 @@ from healthcode.core.errors import VerificationFailed
 from healthcode.core.keys import NO_KEYS, KeyStore, TrustedKey
 from healthcode.core.verify.result import VerificationResult
 from healthcode.core.verify.shc.fhir import facts_of
-from healthcode.core.verify.shc.jws import PREFIX, Jws, decode_jws, decode_numeric
+from healthcode.core.verify.shc.jws import (
+    PREFIX,
+    Jws,
+    decode_jws,
+    decode_numeric,
+    parse_json_object,
+)
 from healthcode.core.verify.shc.trust import ShcTrust
-from healthcode.core.verify.stages import DEFAULT_SKEW, guarded, trusted_keys
+from healthcode.core.verify.stages import DEFAULT_SKEW, guarded, stage, trusted_keys
 
 __all__ = [
     "FORMAT",
@@ -104,7 +109,7 @@ class ShcFormat:
         """Verify one ``shc:/`` text (or every chunk of one card) at ``now``; raises
         VerificationFailed at the first failure."""
         # 1-2. numeric text, compact JWS
-        jws = self._decode(text)
+        jws = self._jws(self._numeric(text))
         # 3. signature: the issuer key with this kid (its kid is its thumbprint)
         key = self._check_signature(jws)
         # 4. raw DEFLATE, JSON
@@ -113,8 +118,7 @@ class ShcFormat:
             # 5. claims
             nbf, exp = self._check_claims(payload, key, now)
             # 6. the credential and its FHIR bundle
-            vc, bundle = _credential(payload)
-            facts = facts_of(bundle)
+            vc, facts = _credential(payload)
             # 7. revocation by rid
             warnings = self._check_revocation(jws, vc, payload)
         except VerificationFailed as exc:
@@ -135,26 +139,31 @@ class ShcFormat:
             warnings=tuple(warnings),
         )
 
-    def _decode(self, text: str) -> Jws:
-        parts = self.parts
+    @stage(Stage.NUMERIC)
+    def _numeric(self, text: str) -> str:
         compact: str = guarded(
             ErrorCode.SHC_NUMERIC_INVALID,
             "numeric decoding",
-            parts.numeric,
+            self.parts.numeric,
             text,
             returns=str,
             stage=Stage.NUMERIC,
         )
+        return compact
+
+    @stage(Stage.JWS)
+    def _jws(self, compact: str) -> Jws:
         jws: Jws = guarded(
             ErrorCode.JWS_MALFORMED,
             "JWS decoding",
-            parts.jws,
+            self.parts.jws,
             compact,
             returns=Jws,
             stage=Stage.JWS,
         )
         return jws
 
+    @stage(Stage.SIGNATURE)
     def _check_signature(self, jws: Jws) -> TrustedKey:
         candidates = trusted_keys(self.settings.trust, jws.kid.encode("utf-8"), jws.kid)
         for key in candidates:
@@ -176,19 +185,13 @@ class ShcFormat:
             ErrorCode.SIGNATURE_INVALID, "the signature does not verify with the issuer's key"
         )
 
+    @stage(Stage.DECOMPRESS)
     def _payload(self, jws: Jws) -> dict[str, Any]:
-        try:
-            payload = json.loads(inflate_raw(jws.payload, max_size=self.parts.max_payload_bytes))
-        except ValueError as exc:  # JSON or UTF-8
-            raise VerificationFailed(
-                ErrorCode.JWS_MALFORMED, f"the payload is not JSON: {exc}", stage=Stage.JWS
-            ) from exc
-        if not isinstance(payload, dict):
-            raise VerificationFailed(
-                ErrorCode.JWS_MALFORMED, "the payload is not a JSON object", stage=Stage.JWS
-            )
-        return payload
+        return parse_json_object(
+            inflate_raw(jws.payload, max_size=self.parts.max_payload_bytes), "the payload"
+        )
 
+    @stage(Stage.CLAIMS)
     def _check_claims(
         self, payload: Mapping[str, Any], key: TrustedKey, now: datetime
     ) -> tuple[datetime | None, datetime | None]:
@@ -210,6 +213,7 @@ class ShcFormat:
             raise VerificationFailed(ErrorCode.CWT_EXPIRED, f"expired at {exp.isoformat()}")
         return nbf, exp
 
+    @stage(Stage.REVOCATION)
     def _check_revocation(
         self, jws: Jws, vc: Mapping[str, Any], payload: Mapping[str, Any]
     ) -> list[str]:
@@ -238,8 +242,9 @@ def _instant(value: Any, name: str) -> datetime | None:
         raise VerificationFailed(ErrorCode.CWT_MALFORMED, f"{name} is out of range") from exc
 
 
-def _credential(payload: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
-    """The verifiable credential and its FHIR bundle; raises ``SCHEMA_INVALID``."""
+@stage(Stage.SCHEMA)
+def _credential(payload: Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str, Any]]:
+    """The verifiable credential and the facts of its FHIR bundle; raises ``SCHEMA_INVALID``."""
     vc = payload.get("vc")
     subject = vc.get("credentialSubject") if isinstance(vc, Mapping) else None
     bundle = subject.get("fhirBundle") if isinstance(subject, Mapping) else None
@@ -253,4 +258,4 @@ def _credential(payload: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[
         or HEALTH_CARD not in types
     ):
         raise VerificationFailed(ErrorCode.SCHEMA_INVALID, "not a health card with a FHIR Bundle")
-    return vc, bundle
+    return vc, facts_of(bundle)
