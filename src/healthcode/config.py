@@ -83,6 +83,9 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], Any]] = {
     "hub_port": ("HEALTHCODE_HUB_PORT", _port, 8400),
     "feed_page_max": ("HEALTHCODE_FEED_PAGE_MAX", _positive_int, 1000),
     "batch_max": ("HEALTHCODE_BATCH_MAX", _positive_int, 100_000),
+    "items_max": ("HEALTHCODE_ITEMS_MAX", _positive_int, 10_000),
+    "body_max_bytes": ("HEALTHCODE_BODY_MAX_BYTES", _positive_int, 64 * 1024 * 1024),
+    "json_depth_max": ("HEALTHCODE_JSON_DEPTH_MAX", _positive_int, 32),
     "token_days": ("HEALTHCODE_TOKEN_DAYS", _positive_int, 365),
     "token_cache_seconds": ("HEALTHCODE_TOKEN_CACHE_SECONDS", _non_negative_float, 30.0),
     "network_home": ("HEALTHCODE_HOME", str, ""),
@@ -102,7 +105,12 @@ class Settings:
     hub_host: str
     hub_port: int
     feed_page_max: int
-    batch_max: int
+    batch_max: int  # records in one ingest request (a batch, a CSV file, a FHIR Bundle)
+    items_max: int  # people in one registration, reports in one status report
+    #: the largest request body, counted while it streams (Content-Length or chunks)
+    body_max_bytes: int
+    #: how deep a JSON body may nest arrays and objects (a record needs 3)
+    json_depth_max: int
     token_days: int
     #: how long a process trusts a token it has checked before reading it again (0: never);
     #: a revocation or expiry made in another process takes effect within this time

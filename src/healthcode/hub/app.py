@@ -16,12 +16,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import HealthcodeError
 from healthcode.hub import fhir_answers
 from healthcode.hub.routes import ROUTERS
-from healthcode.hub.routes.common import FHIR_PATH, FhirJSONResponse
+from healthcode.hub.routes.common import FHIR_PATH, BodyLimit, FhirJSONResponse
 from healthcode.hub.services import Hub
 from healthcode.store.errors import DRIVER_ERRORS, translated
 
@@ -41,6 +42,7 @@ def create_app(hub: Hub) -> FastAPI:
         description="The national data hub: departments in, provinces out. See docs/hub.md.",
     )
     app.state.hub = hub
+    app.add_middleware(BodyLimit, max_bytes=hub.settings.body_max_bytes)
     app.add_exception_handler(HealthcodeError, _healthcode_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
@@ -100,4 +102,18 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}.get(
         exc.status_code, ErrorCode.HTTP_ERROR
     )
-    return _error_answer(request, exc.status_code, code, str(exc.detail), {})
+    headers = dict(exc.headers) if exc.headers else None
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed(request)}
+    return _error_answer(request, exc.status_code, code, str(exc.detail), {}, headers)
+
+
+def _allowed(request: Request) -> str:
+    """The ``Allow`` of a 405: the methods of every route at the path (the router names only
+    those of the first route it matched by path)."""
+    methods: set[str] = set()
+    for router in ROUTERS:
+        for route in router.routes:
+            if route.matches(request.scope)[0] is not Match.NONE:
+                methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))

@@ -54,6 +54,7 @@ from healthcode.hub.fhir_terms import (
     RESIDENT_ID_SYSTEM,
     value_sets,
 )
+from healthcode.hub.fields import load_json
 from healthcode.hub.ingest import IngestService
 from healthcode.hub.orgs import Principal
 
@@ -75,10 +76,17 @@ FHIR_MEDIA_TYPES = ("application/fhir+json", "application/json")
 BUNDLE_TYPES = ("transaction", "batch", "collection")
 
 
-def parse_bundle(raw: bytes) -> dict[str, Any]:
-    """Raises InvalidInput JSON_INVALID, FHIR_NOT_BUNDLE."""
+def parse_bundle(raw: bytes, *, max_depth: int) -> dict[str, Any]:
+    """Raises InvalidInput JSON_INVALID, FHIR_NOT_BUNDLE; JSON_TOO_DEEP, TEXT_INVALID,
+    TIME_OUT_OF_RANGE (``fields.load_json``)."""
     try:
-        value = json.loads(raw.decode("utf-8-sig"))
+        value = load_json(raw.decode("utf-8-sig"), max_depth=max_depth)
+    except InvalidInput as exc:
+        field = exc.details.get("field")
+        if not field:
+            raise
+        details = {**exc.details, "field": _fhir_path(field)}
+        raise InvalidInput(exc.code, exc.message, **details) from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput(ErrorCode.JSON_INVALID, f"not JSON: {exc}") from exc
     if not isinstance(value, dict) or value.get("resourceType") != "Bundle":
@@ -86,6 +94,15 @@ def parse_bundle(raw: bytes) -> dict[str, Any]:
             ErrorCode.FHIR_NOT_BUNDLE, "the body must be a FHIR Bundle", field="resourceType"
         )
     return value
+
+
+def _fhir_path(field: str) -> str:
+    """The FHIRPath of a field of the Bundle named by its JSON path (``entry.0.resource.x``
+    is ``Bundle.entry[0].resource.x``)."""
+    path = "Bundle"
+    for part in field.split("."):
+        path += f"[{part}]" if part.isdigit() else f".{part}"
+    return path
 
 
 def bundle_to_records(
@@ -203,6 +220,19 @@ class FhirService:
 
     ingest: IngestService
     clock: Clock
+    #: how deep the Bundle's JSON may nest (``HEALTHCODE_JSON_DEPTH_MAX``)
+    max_depth: int
+
+    @staticmethod
+    def require_submitter(principal: Principal) -> None:
+        """Whether the caller may send Bundles at all (before its body is read).
+
+        Raises AccessDenied KIND_NOT_ALLOWED unless a lab or a vaccination site.
+        """
+        if principal.kind not in ("lab", "vaccination"):
+            raise AccessDenied(
+                ErrorCode.KIND_NOT_ALLOWED, f"a {principal.kind} may not submit FHIR Bundles"
+            )
 
     def submit(
         self,
@@ -221,11 +251,8 @@ class FhirService:
         ``entry`` and the FHIR ``field`` of each error), NATURAL_KEY_CONFLICT,
         IDEMPOTENCY_KEY_REUSED, DUPLICATE_IN_BATCH.
         """
-        if principal.kind not in ("lab", "vaccination"):
-            raise AccessDenied(
-                ErrorCode.KIND_NOT_ALLOWED, f"a {principal.kind} may not submit FHIR Bundles"
-            )
-        bundle = parse_bundle(raw)
+        self.require_submitter(principal)
+        bundle = parse_bundle(raw, max_depth=self.max_depth)
         today = self.clock.now().astimezone(CHINA_TZ).date()
         items = bundle_to_records(bundle, today=today, default_site=principal.name)
         kind_of = {item.where["entry"]: kind for kind, item in items}

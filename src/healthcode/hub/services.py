@@ -66,7 +66,7 @@ class Hub:
                 db=db, clock=clock, feeds=feeds, pseudonym_key=settings.pseudonym_key
             ),
             risk_areas=risk_areas,
-            fhir=FhirService(ingest=ingest, clock=clock),
+            fhir=FhirService(ingest=ingest, clock=clock, max_depth=settings.json_depth_max),
             corrections=CorrectionService(db=db, clock=clock, feeds=feeds, parser=parser),
             publishing=PublishingService(
                 db=db,

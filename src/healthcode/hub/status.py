@@ -28,7 +28,7 @@ from healthcode.core.errors import AccessDenied, InvalidInput
 from healthcode.hub.access import require
 from healthcode.hub.corrections import correction_data
 from healthcode.hub.feeds import Feeds, NewEntry
-from healthcode.hub.fields import time_field
+from healthcode.hub.fields import optional_text, time_field
 from healthcode.hub.holders import DEFAULT_REASON, REASONS
 from healthcode.hub.orgs import Principal
 from healthcode.store.db import Database
@@ -141,9 +141,9 @@ class StatusService:
             if not isinstance(person, dict):
                 raise InvalidInput(ErrorCode.RECORD_NOT_OBJECT, "a person is a JSON object")
             return self._pseudonymiser.pseudonym(
-                person.get("id_type") or identity.IdType.RESIDENT_ID,
-                person.get("id_number") or "",
-                nationality=person.get("nationality"),
+                optional_text(person, "id_type") or identity.IdType.RESIDENT_ID,
+                optional_text(person, "id_number") or "",
+                nationality=optional_text(person, "nationality"),
                 today=today,
             )
         except InvalidInput as exc:

@@ -7,14 +7,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse, Response
 
-from healthcode.hub.routes.common import Caller, Kind, Services
+from healthcode.hub.routes.answers import JSON_BODY_ERRORS, errors
+from healthcode.hub.routes.common import AuthFirstRoute, Caller, Kind, Services, permission
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["ingest"])
+router = APIRouter(tags=["ingest"], route_class=AuthFirstRoute)
 
 
-@router.post("/v1/records/{kind}/corrections", response_model=dict[str, Any])
+@router.post(
+    "/v1/records/{kind}/corrections",
+    response_model=dict[str, Any],
+    openapi_extra=permission("submit:{kind}"),
+    responses=errors(*JSON_BODY_ERRORS, 404),
+)
 def correct(
     kind: Kind, caller: Caller, hub: Services, body: Annotated[dict[str, Any], Body()]
 ) -> Response:

@@ -6,14 +6,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from healthcode.hub.routes.common import Caller, Services
+from healthcode.hub.routes.answers import errors
+from healthcode.hub.routes.common import AuthFirstRoute, Caller, Services
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["feeds"])
+router = APIRouter(tags=["feeds"], route_class=AuthFirstRoute)
 
 
-@router.get("/v1/feeds/{province}")
+@router.get("/v1/feeds/{province}", responses=errors(401, 403, 409, 422))
 def feed(
     province: Annotated[str, Path(pattern=r"^[0-9]{6}$")],
     caller: Caller,

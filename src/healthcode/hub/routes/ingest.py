@@ -18,21 +18,24 @@ from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 from healthcode.hub import fhir, fhir_answers, formats
 from healthcode.hub.batches import Located
+from healthcode.hub.routes.answers import JSON_BODY_ERRORS, errors
 from healthcode.hub.routes.common import (
     FHIR_PATH,
+    AuthFirstRoute,
     Caller,
     FhirJSONResponse,
     IdemKey,
     Kind,
     Services,
     content_type,
+    permission,
     read_body,
     request_digest,
 )
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["ingest"])
+router = APIRouter(tags=["ingest"], route_class=AuthFirstRoute)
 
 _NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 _CSV_TYPES = ("text/csv", "text/plain", "application/octet-stream")
@@ -91,7 +94,15 @@ _FHIR_ANSWERS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/v1/records/{kind}", response_model=dict[str, Any])
+_SUBMIT = "submit:{kind}"
+
+
+@router.post(
+    "/v1/records/{kind}",
+    response_model=dict[str, Any],
+    openapi_extra=permission(_SUBMIT),
+    responses=errors(*JSON_BODY_ERRORS),
+)
 def submit_one(
     kind: Kind,
     record: Annotated[dict[str, Any], Body()],
@@ -112,7 +123,11 @@ def submit_one(
     return JSONResponse(answer)
 
 
-@router.post("/v1/records/{kind}/batch", openapi_extra=_BATCH_BODY)
+@router.post(
+    "/v1/records/{kind}/batch",
+    openapi_extra=permission(_SUBMIT, **_BATCH_BODY),
+    responses=errors(*JSON_BODY_ERRORS),
+)
 async def submit_batch(
     kind: Kind, caller: Caller, hub: Services, request: Request, idempotency_key: IdemKey = None
 ) -> dict[str, Any]:
@@ -120,17 +135,22 @@ async def submit_batch(
     all or nothing; answers ``{"kind", "count", "ids"}``."""
     raw = await read_body(request)
     ctype = content_type(request, "application/json")
+    max_depth = hub.settings.json_depth_max
     if ctype in _NDJSON_TYPES:
-        items = formats.parse_ndjson(raw)
+        items = formats.parse_ndjson(raw, max_depth=max_depth)
     elif ctype in ("application/json", ""):
-        items = formats.parse_json_array(raw)
+        items = formats.parse_json_array(raw, max_depth=max_depth)
     else:
         raise InvalidInput(ErrorCode.CONTENT_TYPE, f"send JSON or NDJSON, not {ctype}")
     digest = request_digest(b"batch", kind.value.encode(), raw)
     return await _submit(hub, caller, kind, items, idempotency_key, digest)
 
 
-@router.post("/v1/records/{kind}/csv", openapi_extra=_CSV_BODY)
+@router.post(
+    "/v1/records/{kind}/csv",
+    openapi_extra=permission(_SUBMIT, **_CSV_BODY),
+    responses=errors(*JSON_BODY_ERRORS),
+)
 async def submit_csv(
     kind: Kind, caller: Caller, hub: Services, request: Request, idempotency_key: IdemKey = None
 ) -> dict[str, Any]:
@@ -190,6 +210,7 @@ async def submit_fhir(
         raise InvalidInput(
             ErrorCode.CONTENT_TYPE, "send application/fhir+json", field="Content-Type"
         )
+    hub.fhir.require_submitter(caller)
     raw = await read_body(request)
     answer = await run_in_threadpool(
         hub.fhir.submit,

@@ -9,11 +9,12 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from healthcode.hub.publishing import MEDIA_TYPE
-from healthcode.hub.routes.common import Caller, Services
+from healthcode.hub.routes.answers import errors
+from healthcode.hub.routes.common import AuthFirstRoute, Caller, Services
 
 __all__ = ["DocKind", "router"]
 
-router = APIRouter(tags=["published"])
+router = APIRouter(tags=["published"], route_class=AuthFirstRoute)
 
 
 class DocKind(StrEnum):
@@ -33,7 +34,9 @@ _COSE_ANSWER = {
 }
 
 
-@router.get("/v1/published/{kind}", openapi_extra=_COSE_ANSWER)
+@router.get(
+    "/v1/published/{kind}", openapi_extra=_COSE_ANSWER, responses=errors(401, 403, 404, 422)
+)
 def published(kind: DocKind, caller: Caller, hub: Services) -> Response:
     """The latest signed document of a kind (rule set, value sets, risk areas, trust list)."""
     doc = hub.publishing.read(caller, kind.value)

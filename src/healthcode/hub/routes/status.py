@@ -13,36 +13,61 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import JSONResponse, Response
 
-from healthcode.hub.routes.common import Caller, Services
+from healthcode.core.error_codes import ErrorCode
+from healthcode.core.errors import InvalidInput
+from healthcode.hub.routes.answers import JSON_BODY_ERRORS, errors
+from healthcode.hub.routes.common import AuthFirstRoute, Caller, Services, permission
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["status"])
+router = APIRouter(tags=["status"], route_class=AuthFirstRoute)
 
-#: People or status reports, at most 10,000 a request.
-Items = Annotated[list[dict[str, Any]], Body(embed=True, max_length=10_000)]
+#: People or status reports, at most ``HEALTHCODE_ITEMS_MAX`` a request.
+Items = Annotated[list[dict[str, Any]], Body(embed=True)]
 
 
-@router.post("/v1/registrations")
+def _within(items: list[dict[str, Any]], hub: Services) -> list[dict[str, Any]]:
+    """Raises InvalidInput BATCH_TOO_LARGE beyond ``HEALTHCODE_ITEMS_MAX`` items."""
+    limit = hub.settings.items_max
+    if len(items) > limit:
+        raise InvalidInput(
+            ErrorCode.BATCH_TOO_LARGE, f"{len(items)} items; at most {limit} a request", limit=limit
+        )
+    return items
+
+
+@router.post(
+    "/v1/registrations",
+    openapi_extra=permission("registration:report"),
+    responses=errors(*JSON_BODY_ERRORS),
+)
 def register(caller: Caller, hub: Services, people: Items) -> dict[str, Any]:
     """A province registers the people whose codes it issues, each with a ``reason``
     (residence, the default; stay; work). Other provinces holding them keep them."""
-    return {"pseudonyms": hub.status.register(caller, people)}
+    return {"pseudonyms": hub.status.register(caller, _within(people, hub))}
 
 
-@router.post("/v1/registrations/end")
+@router.post(
+    "/v1/registrations/end",
+    openapi_extra=permission("registration:report"),
+    responses=errors(*JSON_BODY_ERRORS, 404),
+)
 def end_registrations(caller: Caller, hub: Services, people: Items) -> dict[str, Any]:
     """A province ends its own registrations of these people (a stay is over)."""
-    return hub.status.end(caller, people)
+    return hub.status.end(caller, _within(people, hub))
 
 
-@router.post("/v1/status")
+@router.post(
+    "/v1/status", openapi_extra=permission("status:report"), responses=errors(*JSON_BODY_ERRORS)
+)
 def report_status(caller: Caller, hub: Services, reports: Items) -> dict[str, Any]:
     """A province reports the status of codes it issued."""
-    return {"stored": hub.status.report(caller, reports)}
+    return {"stored": hub.status.report(caller, _within(reports, hub))}
 
 
-@router.get("/v1/status/{serial}", response_model=dict[str, Any])
+@router.get(
+    "/v1/status/{serial}", response_model=dict[str, Any], responses=errors(401, 403, 404, 422)
+)
 def status_by_serial(
     serial: Annotated[str, Path(min_length=1, max_length=64)], caller: Caller, hub: Services
 ) -> Response:
@@ -50,7 +75,7 @@ def status_by_serial(
     return JSONResponse(hub.status.query(caller, serial=serial))
 
 
-@router.get("/v1/status", response_model=dict[str, Any])
+@router.get("/v1/status", response_model=dict[str, Any], responses=errors(401, 403, 404, 422))
 def status_by_pseudonym(
     pseudonym: Annotated[str, Query(min_length=1, max_length=64)], caller: Caller, hub: Services
 ) -> Response:
