@@ -37,27 +37,9 @@ app.add_typer(publisher_app, name="publisher")
 Province = Annotated[
     str, typer.Option("--province", metavar="CODE", help="province code (GB/T 2260)")
 ]
-SignerDays = Annotated[
-    int,
-    typer.Option(
-        "--signer-days",
-        min=1,
-        max=options.MAX_DAYS,
-        metavar="DAYS",
-        help="validity of new signer certificates",
-    ),
-]
-
-
+SignerDays = Annotated[int, options.days("--signer-days", "validity of new signer certificates")]
 PublisherDays = Annotated[
-    int,
-    typer.Option(
-        "--publisher-days",
-        min=1,
-        max=options.MAX_DAYS,
-        metavar="DAYS",
-        help="validity of a new publisher certificate (keep it short)",
-    ),
+    int, options.days("--publisher-days", "validity of a new publisher certificate (keep it short)")
 ]
 
 

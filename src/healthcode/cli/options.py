@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -41,6 +41,7 @@ __all__ = [
     "TrustStoreDir",
     "clock_of",
     "command_group",
+    "days",
     "default_trust_store",
     "migrated_database",
     "open_network",
@@ -51,6 +52,12 @@ __all__ = [
 #: Bounds of durations given in hours or days: past them a date leaves the calendar.
 MAX_HOURS = 24 * 366 * 10
 MAX_DAYS = 366 * 100
+
+
+def days(flag: str, help_text: str) -> Any:
+    """A validity in whole days, from 1 to ``MAX_DAYS`` (an ``Annotated`` option)."""
+    return typer.Option(flag, min=1, max=MAX_DAYS, metavar="DAYS", help=help_text)
+
 
 Home = Annotated[
     Path,

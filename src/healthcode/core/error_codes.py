@@ -169,15 +169,10 @@ class ErrorCode(StrEnum):
         "the DCC was issued outside its signer certificate's validity",
         Stage.CLAIMS,
     )
+    ISSUER_COUNTRY_MISMATCH = "ISSUER_COUNTRY_MISMATCH", 400, "iss not DSC's country", Stage.CLAIMS
     KEY_USAGE_MISMATCH = "KEY_USAGE_MISMATCH", 400, "DSC's EKU excludes this type", Stage.KEY_USAGE
     RULES_FAILED = "RULES_FAILED", 400, "one or more business rules are not met", Stage.RULES
     SCHEMA_UNAVAILABLE = "SCHEMA_UNAVAILABLE", 400, "no EU DCC schema was given", Stage.SCHEMA
-    ISSUER_COUNTRY_MISMATCH = (
-        "ISSUER_COUNTRY_MISMATCH",
-        400,
-        "the DCC's iss is not the country of its signer certificate (DSC)",
-        Stage.CLAIMS,
-    )
     # -- SMART Health Cards ----------------------------------------------------------------------
     JWS_MALFORMED = "JWS_MALFORMED", 400, "the JWS, its header or payload is malformed", Stage.JWS
     REVOKED = "REVOKED", 400, "the card's rid is on its issuer's revocation list", Stage.REVOCATION
