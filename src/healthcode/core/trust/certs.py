@@ -311,23 +311,7 @@ def check_signer(
     Raises TrustError: ``CERT_NOT_SIGNED_BY_ROOT``, ``CERT_ALGORITHM``, ``CERT_KEY_USAGE``,
     ``CERT_EKU``, ``CERT_PROVINCE``, ``CERT_NOT_YET_VALID``, ``CERT_EXPIRED``.
     """
-    _verify_signed_by(cert, root_cert)
-    public = cert.public_key()
-    if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != "secp256r1":
-        raise TrustError(ErrorCode.CERT_ALGORITHM, "signer key must be EC P-256")
-    try:
-        bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
-    except x509.ExtensionNotFound:
-        bc = x509.BasicConstraints(ca=False, path_length=None)
-    usage = _key_usage(cert)
-    if bc.ca or not usage.digital_signature:
-        raise TrustError(ErrorCode.CERT_KEY_USAGE, "signer must be a non-CA with digitalSignature")
-    try:
-        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound as exc:
-        raise TrustError(
-            ErrorCode.CERT_EKU, "signer certificate has no extended key usage"
-        ) from exc
+    eku = _signing_leaf_eku(cert, root_cert, "signer")
     if NATIVE_SIGNER_EKU not in eku and ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE not in eku:
         raise TrustError(ErrorCode.CERT_EKU, "certificate may not sign native health codes")
     province = province_of_certificate(cert)
@@ -344,19 +328,36 @@ def check_publisher(cert: x509.Certificate, *, root_cert: x509.Certificate) -> N
     Raises TrustError ``CERT_NOT_SIGNED_BY_ROOT``, ``CERT_ALGORITHM``, ``CERT_KEY_USAGE``,
     ``CERT_EKU``.
     """
+    eku = _signing_leaf_eku(cert, root_cert, "publisher")
+    if PUBLISHER_EKU not in eku:
+        raise TrustError(ErrorCode.CERT_EKU, "certificate may not publish documents")
+
+
+def _signing_leaf_eku(
+    cert: x509.Certificate, root_cert: x509.Certificate, role: str
+) -> x509.ExtendedKeyUsage:
+    """What signers and publishers share: signed by the root, an EC P-256 key, not a CA,
+    digitalSignature; returns the extended key usage for the caller to check.
+
+    Raises TrustError ``CERT_NOT_SIGNED_BY_ROOT``, ``CERT_ALGORITHM``, ``CERT_KEY_USAGE``,
+    ``CERT_EKU`` (none present).
+    """
     _verify_signed_by(cert, root_cert)
     public = cert.public_key()
     if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != "secp256r1":
-        raise TrustError(ErrorCode.CERT_ALGORITHM, "publisher key must be EC P-256")
+        raise TrustError(ErrorCode.CERT_ALGORITHM, f"{role} key must be EC P-256")
     try:
         bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
-        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound as exc:
-        raise TrustError(ErrorCode.CERT_EKU, "not a publisher certificate") from exc
+    except x509.ExtensionNotFound:
+        bc = x509.BasicConstraints(ca=False, path_length=None)  # RFC 5280's default
     if bc.ca or not _key_usage(cert).digital_signature:
-        raise TrustError(ErrorCode.CERT_KEY_USAGE, "publisher must be a non-CA signing key")
-    if PUBLISHER_EKU not in eku:
-        raise TrustError(ErrorCode.CERT_EKU, "certificate may not publish documents")
+        raise TrustError(ErrorCode.CERT_KEY_USAGE, f"{role} must be a non-CA with digitalSignature")
+    try:
+        return cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound as exc:
+        raise TrustError(
+            ErrorCode.CERT_EKU, f"{role} certificate has no extended key usage"
+        ) from exc
 
 
 def check_validity(cert: x509.Certificate, at: datetime) -> None:
