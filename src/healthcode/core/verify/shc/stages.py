@@ -141,25 +141,16 @@ class ShcFormat:
 
     @stage(Stage.NUMERIC)
     def _numeric(self, text: str) -> str:
+        numeric = self.parts.numeric
         compact: str = guarded(
-            ErrorCode.SHC_NUMERIC_INVALID,
-            "numeric decoding",
-            self.parts.numeric,
-            text,
-            returns=str,
-            stage=Stage.NUMERIC,
+            ErrorCode.SHC_NUMERIC_INVALID, "numeric decoding", numeric, text, returns=str
         )
         return compact
 
     @stage(Stage.JWS)
     def _jws(self, compact: str) -> Jws:
         jws: Jws = guarded(
-            ErrorCode.JWS_MALFORMED,
-            "JWS decoding",
-            self.parts.jws,
-            compact,
-            returns=Jws,
-            stage=Stage.JWS,
+            ErrorCode.JWS_MALFORMED, "JWS decoding", self.parts.jws, compact, returns=Jws
         )
         return jws
 
