@@ -92,6 +92,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], Any]] = {
     "key_passphrase": ("HEALTHCODE_KEY_PASSPHRASE", str, ""),
     "publish_hours": ("HEALTHCODE_PUBLISH_HOURS", _positive_int, 24),
     "database_busy_seconds": ("HEALTHCODE_DATABASE_BUSY_SECONDS", _non_negative_float, 30.0),
+    "worker_threads": ("HEALTHCODE_WORKER_THREADS", _positive_int, 8),
 }
 
 
@@ -118,9 +119,12 @@ class Settings:
     network_home: str  # the network directory (core.trust.network) whose root signs documents
     key_passphrase: str
     publish_hours: int  # validity of a published document
-    #: how long a SQLite writer waits for the other writers (of its process, then of others)
-    #: before the request answers 503 DATABASE_BUSY
+    #: how long a SQLite writer waits for the other writers (of its process, then of others),
+    #: and a request for a free pooled PostgreSQL connection, before it answers 503 DATABASE_BUSY
     database_busy_seconds: float
+    #: threads a server process runs its blocking work in (the routes' database calls); its
+    #: PostgreSQL pool is sized from it (store/db.py ``pool_size_for``, docs/hub.md)
+    worker_threads: int
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

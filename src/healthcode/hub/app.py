@@ -10,8 +10,11 @@ catalogue (``core/error_codes.py``): 400 malformed request, 401 token problems, 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -40,6 +43,7 @@ def create_app(hub: Hub) -> FastAPI:
         title="healthcode hub",
         version="1",
         description="The national data hub: departments in, provinces out. See docs/hub.md.",
+        lifespan=_threads_limited,
     )
     app.state.hub = hub
     app.add_middleware(BodyLimit, max_bytes=hub.settings.body_max_bytes)
@@ -51,6 +55,16 @@ def create_app(hub: Hub) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     return app
+
+
+@asynccontextmanager
+async def _threads_limited(app: FastAPI) -> AsyncIterator[None]:
+    """Run the routes' blocking work in ``HEALTHCODE_WORKER_THREADS`` threads (anyio's default
+    is 40): each holds at most one pooled connection, so the pool sized from the same setting
+    never runs short, and fewer threads contend with the event loop for the interpreter."""
+    limiter = to_thread.current_default_thread_limiter()
+    limiter.total_tokens = app.state.hub.settings.worker_threads
+    yield
 
 
 def _on_fhir_route(request: Request) -> bool:

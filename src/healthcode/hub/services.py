@@ -80,5 +80,9 @@ class Hub:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock | None = None) -> Hub:
-        db = Database.from_url(settings.database_url, busy_seconds=settings.database_busy_seconds)
+        db = Database.from_url(
+            settings.database_url,
+            busy_seconds=settings.database_busy_seconds,
+            threads=settings.worker_threads,
+        )
         return cls.build(settings=settings, db=db, clock=clock)

@@ -13,6 +13,14 @@ A transaction that returns has committed: what the hub acknowledges after it is 
 (SQLite runs with ``synchronous=FULL``). The engine never shows a statement's parameters in
 its log or in an error's text (``hide_parameters``): they are pseudonyms and health facts.
 
+On PostgreSQL the pool holds one connection per thread of the server process
+(``HEALTHCODE_WORKER_THREADS``, the threads its blocking work runs in) plus ``POOL_MARGIN``,
+with no overflow: a connection, once opened, stays open, so load never closes and reopens
+backends (each a new PostgreSQL process). A request that finds none free within
+``busy_seconds`` answers 503 DATABASE_BUSY. ``check_capacity`` refuses a configuration whose
+pools do not fit the server's ``max_connections``. Connections name themselves
+``application_name=healthcode`` unless the URL names another.
+
 ``Database.reader()`` is a bare Core connection for a single-statement read on a hot path (no
 ORM session); on PostgreSQL it runs in autocommit, so the read is one round trip instead of
 three (``BEGIN``, the ``SELECT``, ``ROLLBACK``).
@@ -30,19 +38,48 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from healthcode.config import ENVIRONMENT
+from healthcode.core.errors import ConfigError
 from healthcode.store.errors import DRIVER_ERRORS, DatabaseBusy, is_busy
 
-__all__ = ["BUSY_SECONDS", "POOL_RECYCLE_SECONDS", "Database", "normalise_url"]
+__all__ = [
+    "BUSY_SECONDS",
+    "DEFAULT_THREADS",
+    "POOL_MARGIN",
+    "POOL_RECYCLE_SECONDS",
+    "Database",
+    "normalise_url",
+    "pool_size_for",
+]
 
 #: A PostgreSQL connection older than this is closed and replaced at its next checkout.
 POOL_RECYCLE_SECONDS = 600
 #: How long a SQLite writer waits for the write lock, in its process and then across processes.
 BUSY_SECONDS = 30.0
+#: Threads a process is taken to use when nobody says (``HEALTHCODE_WORKER_THREADS``' default).
+DEFAULT_THREADS: int = ENVIRONMENT["worker_threads"][2]
+#: Pooled connections beyond one per thread: for the work that runs outside the thread pool
+#: (start-up's migration, a route on the event loop).
+POOL_MARGIN = 2
+#: The setting a pool too large for the server is blamed on.
+_THREADS_VARIABLE = ENVIRONMENT["worker_threads"][0]
+#: The name a connection gives PostgreSQL (``pg_stat_activity``) unless the URL names one.
+APPLICATION_NAME = "healthcode"
+
+
+def pool_size_for(threads: int) -> int:
+    """The PostgreSQL connections a process with ``threads`` worker threads keeps open.
+
+    >>> pool_size_for(8)
+    10
+    """
+    return threads + POOL_MARGIN
+
 
 #: One write lock per SQLite file in this process (every ``Database`` on the file shares it).
 _FILE_LOCKS: dict[str, threading.Lock] = {}
@@ -135,8 +172,14 @@ class Database:
 
     @classmethod
     def from_url(
-        cls, url: str, *, busy_seconds: float = BUSY_SECONDS, **engine_args: Any
+        cls,
+        url: str,
+        *,
+        busy_seconds: float = BUSY_SECONDS,
+        threads: int = DEFAULT_THREADS,
+        **engine_args: Any,
     ) -> Database:
+        """A database at ``url``; on PostgreSQL with a pool for ``threads`` worker threads."""
         url = normalise_url(url)
         parsed = make_url(url)
         engine_args.setdefault("hide_parameters", True)
@@ -148,8 +191,14 @@ class Database:
             engine = create_engine(url, **engine_args)
             _sqlite_setup(engine, busy_seconds)
         else:
-            engine_args.setdefault("pool_size", 10)
-            engine_args.setdefault("max_overflow", 20)
+            # A fixed pool: an overflow connection is closed when it comes back, and the next
+            # burst opens a new backend (a process fork and authentication on the server).
+            engine_args.setdefault("pool_size", pool_size_for(threads))
+            engine_args.setdefault("max_overflow", 0)
+            engine_args.setdefault("pool_timeout", busy_seconds)
+            if "application_name" not in parsed.query:
+                connect_args = engine_args.setdefault("connect_args", {})
+                connect_args.setdefault("application_name", APPLICATION_NAME)
             # No pre-ping (a round trip on every checkout, two checkouts a request). Instead,
             # connections are replaced after POOL_RECYCLE_SECONDS, and when the server drops one
             # (restart, failover) SQLAlchemy sees the disconnect error, invalidates the pool and
@@ -160,6 +209,25 @@ class Database:
             engine_args.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
             engine = create_engine(url, **engine_args)
         return cls(engine=engine, busy_seconds=busy_seconds)
+
+    def check_capacity(self, processes: int) -> None:
+        """Refuse (ConfigError) when ``processes`` pools like this one cannot all be open at
+        once within PostgreSQL's ``max_connections`` less its superuser reserve; nothing to
+        check on SQLite or on a test's connection."""
+        if self.engine is None or self.dialect != "postgresql":
+            return
+        pool_size = self.engine.pool.size()  # type: ignore[attr-defined]
+        with self.engine.connect() as conn:
+            limit = int(conn.execute(text("SHOW max_connections")).scalar_one())
+            reserved = int(conn.execute(text("SHOW superuser_reserved_connections")).scalar_one())
+        needed = processes * pool_size
+        if needed > limit - reserved:
+            raise ConfigError(
+                _THREADS_VARIABLE,
+                f"is too large for the server: {processes} process(es) x {pool_size} pooled "
+                f"connections = {needed}, more than its max_connections {limit} less {reserved} "
+                "reserved; lower the threads or the workers, or raise max_connections",
+            )
 
     @classmethod
     def on_connection(cls, connection: Connection) -> Database:

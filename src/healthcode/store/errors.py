@@ -11,6 +11,10 @@ A driver's error (psycopg, sqlite3, or SQLAlchemy's wrapper of either) is one of
   when attempts run out the caller gets ``DatabaseBusy`` (503 with ``Retry-After``).
 - **a fault**: anything else (a bug of the hub): ``DatabaseFault`` (500).
 
+A request that waited ``HEALTHCODE_DATABASE_BUSY_SECONDS`` for a free pooled connection
+(SQLAlchemy's pool timeout) gets ``DatabaseBusy`` too, without a new attempt: it reached no
+database, and another wait would only hold its thread longer.
+
 Neither the answer nor the log ever holds the error's message: PostgreSQL's details repeat the
 row's values (``Key (pseudonym)=(...)``, ``Failing row contains (...)``) and SQLAlchemy's text
 repeats the statement's parameters. ``describe`` names only the class, the SQLSTATE and the
@@ -27,6 +31,7 @@ import sqlite3
 
 import psycopg
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import HealthcodeError
@@ -49,8 +54,13 @@ log = logging.getLogger("healthcode.store")
 #: What a 503 for a busy database asks the client to wait before it tries again.
 RETRY_AFTER_SECONDS = 1
 #: The errors a driver raises, raw (the PostgreSQL bulk writes use the driver's cursor) or
-#: wrapped by SQLAlchemy.
-DRIVER_ERRORS: tuple[type[Exception], ...] = (DBAPIError, psycopg.Error, sqlite3.Error)
+#: wrapped by SQLAlchemy, and the pool's timeout (no connection free in time).
+DRIVER_ERRORS: tuple[type[Exception], ...] = (
+    DBAPIError,
+    psycopg.Error,
+    sqlite3.Error,
+    PoolTimeout,
+)
 
 #: Deadlock, serialisation failure, lock not available (``NOWAIT``/``lock_timeout``).
 _TRANSIENT_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
@@ -144,7 +154,7 @@ def describe(exc: BaseException) -> str:
 def translated(exc: BaseException) -> HealthcodeError:
     """The project's error for a driver error that reached a request's boundary, logged once
     without values: ``DatabaseBusy`` for a transient one, else ``DatabaseFault``."""
-    if is_transient(exc):
+    if is_transient(exc) or isinstance(exc, PoolTimeout):
         log.warning("database busy: %s", describe(exc))
         return DatabaseBusy()
     log.error("database error: %s", describe(exc))
