@@ -199,15 +199,3 @@ def test_stale_trust_list_warns_then_fails(tmp_path: Path) -> None:
     result = _verify_native(code, signed, root, "--at", late, "--max-stale-hours", "1")
     assert result.exit_code == 2
     assert "ENVELOPE_EXPIRED" in result.output
-
-
-def test_dcc_without_schema_says_how_to_supply_it(testdata: Path, tmp_path: Path) -> None:
-    v = dcc_vector(testdata, "AT/1.json")
-    args = dcc_args(testdata, tmp_path, "AT/1.json")
-    i = args.index("--dcc-schema")
-    del args[i : i + 2]
-    result = runner.invoke(app, [*args, str(v["PREFIX"])], env={"HEALTHCODE_DCC_SCHEMA": ""})
-    assert result.exit_code == 1
-    out = json.loads(result.stdout)
-    assert out["error_code"] == "SCHEMA_UNAVAILABLE"
-    assert "--dcc-schema" in out["reason"] and "DCC.combined-schema.json" in out["reason"]

@@ -64,11 +64,11 @@ __all__ = ["Trust", "app", "load_trust", "read_lines", "verify"]
 
 #: First bytes of a signed envelope: CBOR tag 18 (COSE_Sign1), tag 61 (CWT) or a bare array(4).
 _ENVELOPE_STARTS = (b"\xd2", b"\xd8\x3d", b"\x84")
-#: What the EU DCC schema stage needs, and where to get it (the project does not ship it).
+#: The EU DCC schema option: an override of the shipped schema (release 1.3.3).
 DCC_SCHEMA_HELP = (
-    "EU DCC payload schema, DCC.combined-schema.json (release 1.3.x of "
-    "github.com/ehn-dcc-development/ehn-dcc-schema); without it HC1: codes fail closed "
-    "with SCHEMA_UNAVAILABLE"
+    "EU DCC payload schema DCC.combined-schema.json of a newer release of "
+    "github.com/ehn-dcc-development/eu-dcc-schema (default: the shipped release 1.3.3; one "
+    "that cannot be read: SCHEMA_UNAVAILABLE, exit 2)"
 )
 #: The longest line read from standard input: past it a line is no code (TEXT_TOO_LONG), and
 #: only its first bytes are kept. Four bytes per character: UTF-8's longest.
@@ -387,7 +387,7 @@ def verify(
     if dcc_schema is not None:
         try:
             schema = DccSchema.load(dcc_schema)
-        except (HealthcodeError, ValueError) as exc:
+        except HealthcodeError as exc:
             raise refused(exc, "--dcc-schema") from exc
     for note in loaded.notes:
         typer.echo(note, err=True)

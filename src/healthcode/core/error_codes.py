@@ -172,7 +172,7 @@ class ErrorCode(StrEnum):
     ISSUER_COUNTRY_MISMATCH = "ISSUER_COUNTRY_MISMATCH", 400, "iss not DSC's country", Stage.CLAIMS
     KEY_USAGE_MISMATCH = "KEY_USAGE_MISMATCH", 400, "DSC's EKU excludes this type", Stage.KEY_USAGE
     RULES_FAILED = "RULES_FAILED", 400, "one or more business rules are not met", Stage.RULES
-    SCHEMA_UNAVAILABLE = "SCHEMA_UNAVAILABLE", 400, "no EU DCC schema was given", Stage.SCHEMA
+    SCHEMA_UNAVAILABLE = "SCHEMA_UNAVAILABLE", 400, "given DCC schema unreadable", Stage.SCHEMA
     # -- SMART Health Cards ----------------------------------------------------------------------
     JWS_MALFORMED = "JWS_MALFORMED", 400, "the JWS, its header or payload is malformed", Stage.JWS
     REVOKED = "REVOKED", 400, "the card's rid is on its issuer's revocation list", Stage.REVOCATION

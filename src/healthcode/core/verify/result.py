@@ -35,6 +35,7 @@ class VerificationResult:
     expires_at: datetime | None = None
     kid: str | None = None
     warnings: tuple[str, ...] = ()
+    schema_release: str | None = None  # EU DCC: the payload schema release it was checked with
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (datetimes as ISO 8601)."""
@@ -55,6 +56,7 @@ def failed_result(format_name: str, error: VerificationFailed) -> VerificationRe
     payload = details.get("payload")
     kid = details.get("kid")
     issuer = details.get("issuer")
+    release = details.get("schema_release")
     return VerificationResult(
         valid=False,
         format=format_name,
@@ -64,4 +66,5 @@ def failed_result(format_name: str, error: VerificationFailed) -> VerificationRe
         issuer=issuer if isinstance(issuer, str) else None,
         payload=payload if isinstance(payload, dict) else None,
         kid=kid if isinstance(kid, str) else None,
+        schema_release=release if isinstance(release, str) else None,
     )

@@ -17,8 +17,8 @@ The plan of :meth:`DccFormat.verify` (HCERT 1.3 and the dgc-testdata steps, in t
    is the DSC's country                               ``CWT_OUTSIDE_SIGNER_VALIDITY``,
                                                       ``ISSUER_COUNTRY_MISMATCH`` (claims)
 7. EKU of the DSC allows this kind of certificate   → ``KEY_USAGE_MISMATCH``    (key_usage)
-8. payload schema (EU DCC 1.3.3)                    → ``SCHEMA_UNAVAILABLE``,
-                                                      ``SCHEMA_INVALID``         (schema)
+8. payload schema (the shipped EU DCC 1.3.3, or     → ``SCHEMA_INVALID``         (schema)
+   the one given; the result names its release)
 9. acceptance rules (EU business rules, CertLogic)  → ``RULES_FAILED``          (rules)
 
 ``iss``: HCERT 1.3 (section 3.3.2) makes it optional and lets it hold the issuing country, and
@@ -42,8 +42,13 @@ healthcode.core.errors.VerificationFailed: DECOMPRESS_FAILED: zlib stream is tru
 from __future__ import annotations
 
 from healthcode.core.verify.dcc.payload import dcc_kind, decode_dcc_claims
-from healthcode.core.verify.dcc.rules import RuleOutcome, check_rules
-from healthcode.core.verify.dcc.schema import SCHEMA_HELP, DccSchema, validate_schema
+from healthcode.core.verify.dcc.rules import RuleOutcome, check_rules, shipped_value_sets
+from healthcode.core.verify.dcc.schema import (
+    SCHEMA_HELP,
+    DccSchema,
+    shipped_schema,
+    validate_schema,
+)
 from healthcode.core.verify.dcc.stages import (
     FORMAT,
     PREFIX,
@@ -70,5 +75,7 @@ __all__ = [
     "dcc_kind",
     "decode_dcc_claims",
     "kid_of_der",
+    "shipped_schema",
+    "shipped_value_sets",
     "validate_schema",
 ]

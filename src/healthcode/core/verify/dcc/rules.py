@@ -1,11 +1,20 @@
-"""EU business rules (CertLogic) for DCCs: which rules apply, their outcome, external data."""
+"""EU business rules (CertLogic) for DCCs: which rules apply, their outcome, external data.
+
+The rules read the EU value sets as ``external.valueSets`` (value set id: its codes). The package
+ships the EU value sets of ehn-dcc-development/eu-dcc-valuesets (``core/data/dcc-valuesets/``,
+Apache-2.0, unchanged): :func:`shipped_value_sets`, the default of ``DccSettings.value_sets``.
+"""
 
 from __future__ import annotations
 
 import base64
+import functools
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import resources
+from types import MappingProxyType
 from typing import Any
 
 from healthcode.core import certlogic
@@ -13,7 +22,10 @@ from healthcode.core.codes.cwt import ISS, to_instant
 from healthcode.core.errors import HealthcodeError
 from healthcode.core.verify.dcc.payload import dcc_kind
 
-__all__ = ["RuleOutcome", "check_rules", "external_data"]
+__all__ = ["VALUE_SETS_DIR", "RuleOutcome", "check_rules", "external_data", "shipped_value_sets"]
+
+#: The shipped EU value sets, under ``healthcode/core/data/``.
+VALUE_SETS_DIR = "dcc-valuesets"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,3 +116,19 @@ def external_data(
         "issuerCountryCode": claims.get(ISS) if isinstance(claims.get(ISS), str) else "",
         "kid": base64.b64encode(kid).decode(),
     }
+
+
+@functools.cache
+def shipped_value_sets() -> Mapping[str, list[str]]:
+    """The EU value sets shipped with the package, as the rules read them: each ``valueSetId``
+    with the codes of its ``valueSetValues`` (read once; files without both are skipped)."""
+    found: dict[str, list[str]] = {}
+    folder = resources.files("healthcode.core").joinpath("data", VALUE_SETS_DIR)
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".json"):
+            continue
+        doc = json.loads(entry.read_text(encoding="utf-8"))
+        values = doc.get("valueSetValues")
+        if isinstance(doc.get("valueSetId"), str) and isinstance(values, dict):
+            found[doc["valueSetId"]] = list(values)
+    return MappingProxyType(found)

@@ -1,39 +1,48 @@
-"""The EU DCC payload JSON Schema stage: the schema is trust material the checkpoint is given.
+"""The EU DCC payload JSON Schema stage, with the official schema shipped as package data.
 
-No maintained package ships the EU DCC schema, and the project does not copy it: give
-``DCC.combined-schema.json`` (release 1.3.x of ehn-dcc-development/ehn-dcc-schema) as
-``DccSettings(schema=DccSchema.load(path))``. Without it the stage fails closed with
-``SCHEMA_UNAVAILABLE``, whose message says how to supply it.
+The package carries ``DCC.combined-schema.json`` of release 1.3.3 of
+ehn-dcc-development/eu-dcc-schema (``core/data/dcc-schema/``, Apache-2.0, unchanged), and the
+stage uses it when the checkpoint gives none (``DccSettings.schema`` None). A newer release is
+given as ``DccSettings(schema=DccSchema.load(path))`` (``healthcode verify --dcc-schema FILE``);
+a file that cannot be read as a JSON Schema is refused with ``SCHEMA_UNAVAILABLE``. One release
+checks every payload: the schema's ``ver`` pattern accepts payloads of the earlier releases.
+The result names the release used (``VerificationResult.schema_release``).
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from healthcode.core.error_codes import ErrorCode, Stage
-from healthcode.core.errors import VerificationFailed
+from healthcode.core.errors import InvalidInput, VerificationFailed
 from healthcode.core.verify.dcc.payload import dcc_kind
 from healthcode.core.verify.stages import stage
 
-__all__ = ["SCHEMA_HELP", "DccSchema", "validate_schema"]
+__all__ = ["SCHEMA_HELP", "SHIPPED_SCHEMA", "DccSchema", "shipped_schema", "validate_schema"]
 
-#: How to supply the schema; part of the SCHEMA_UNAVAILABLE message.
+#: The shipped schema, under ``healthcode/core/data/``.
+SHIPPED_SCHEMA = "dcc-schema/DCC.combined-schema.json"
+#: How to supply another schema; part of the SCHEMA_UNAVAILABLE message.
 SCHEMA_HELP = (
-    "give the EU DCC JSON schema DCC.combined-schema.json (release 1.3.x of "
-    "github.com/ehn-dcc-development/ehn-dcc-schema) as DccSettings(schema=DccSchema.load(path)); "
+    "give the EU DCC JSON schema DCC.combined-schema.json (a release of "
+    "github.com/ehn-dcc-development/eu-dcc-schema) as DccSettings(schema=DccSchema.load(path)); "
     "on the command line: healthcode verify --dcc-schema FILE, or HEALTHCODE_DCC_SCHEMA=FILE"
 )
+#: The release a combined schema names in its ``$comment`` ("Schema version 1.3.3").
+_RELEASE = re.compile(r"Schema version (\S+)")
 
 
 class DccSchema:
-    """The EU DCC payload JSON Schema, compiled once.
+    """The EU DCC payload JSON Schema, compiled once, and the release it names (``release``).
 
-    The schema is trust material like a DSC list: the checkpoint is given it (``load(path)``,
-    e.g. ``eu-dcc-schema/DCC.combined-schema.json`` release 1.3.3) and passes it as
-    ``DccSettings.schema``; without one, the schema stage fails closed.
+    The schema is trust material like a DSC list: the shipped one (:func:`shipped_schema`) unless
+    the checkpoint is given a newer release (``load(path)``) as ``DccSettings.schema``.
     """
 
     def __init__(self, schema: dict[str, Any]) -> None:
@@ -42,6 +51,9 @@ class DccSchema:
         cls = jsonschema.validators.validator_for(schema)
         cls.check_schema(schema)
         self._validator = cls(schema)
+        found = _RELEASE.search(str(schema.get("$comment", "")))
+        #: The release the schema names in its ``$comment``; "unknown" when it names none.
+        self.release = found.group(1) if found else "unknown"
         # Speed: the Rust validator is much faster on this schema (docs/benchmarks.md, EU DCC);
         # the pure Python one is the fallback and the reference (both run on every vector in
         # the tests, and a property test keeps them equal).
@@ -54,8 +66,24 @@ class DccSchema:
 
     @classmethod
     def load(cls, path: str | Path) -> DccSchema:
-        """The schema in a JSON file (``DCC.combined-schema.json``)."""
-        return cls(json.loads(Path(path).read_text(encoding="utf-8")))
+        """The schema in a JSON file (``DCC.combined-schema.json``).
+
+        Raises InvalidInput ``SCHEMA_UNAVAILABLE`` when the file cannot be read, is not JSON or
+        is not a JSON Schema.
+        """
+        import jsonschema
+
+        try:
+            doc = json.loads(Path(path).read_text(encoding="utf-8"))
+            if not isinstance(doc, dict):
+                raise ValueError("not a JSON object")
+            return cls(doc)
+        except (OSError, ValueError, jsonschema.SchemaError) as exc:
+            message = str(getattr(exc, "message", exc))[:200]
+            raise InvalidInput(
+                ErrorCode.SCHEMA_UNAVAILABLE,
+                f"no EU DCC schema in {path}: {message}; {SCHEMA_HELP}",
+            ) from exc
 
     def first_error(self, payload: Mapping[str, Any], *, reference: bool = False) -> str | None:
         """The first schema violation, None when valid; ``reference`` uses jsonschema."""
@@ -75,19 +103,20 @@ class DccSchema:
 
 
 @stage(Stage.SCHEMA)
-def validate_schema(payload: Mapping[str, Any], schema: DccSchema | None) -> None:
+def validate_schema(payload: Mapping[str, Any], schema: DccSchema) -> None:
     """The EU DCC JSON Schema, and exactly one group.
 
-    Raises ``SCHEMA_UNAVAILABLE`` when no schema was given, ``SCHEMA_INVALID`` when the payload
-    breaks it.
+    Raises ``SCHEMA_INVALID`` when the payload breaks it.
     """
-    if schema is None:
-        raise VerificationFailed(
-            ErrorCode.SCHEMA_UNAVAILABLE,
-            f"no EU DCC schema was given to the verifier: {SCHEMA_HELP}",
-        )
     error = schema.first_error(payload)
     if error is not None:
         raise VerificationFailed(ErrorCode.SCHEMA_INVALID, error)
     if dcc_kind(payload) is None:
         raise VerificationFailed(ErrorCode.SCHEMA_INVALID, "exactly one of v, t, r must be present")
+
+
+@functools.cache
+def shipped_schema() -> DccSchema:
+    """The EU DCC schema shipped with the package (release 1.3.3), compiled once."""
+    ref = resources.files("healthcode.core").joinpath("data", *SHIPPED_SCHEMA.split("/"))
+    return DccSchema(json.loads(ref.read_text(encoding="utf-8")))

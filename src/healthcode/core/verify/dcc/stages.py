@@ -19,8 +19,8 @@ from healthcode.core.error_codes import ErrorCode, Stage
 from healthcode.core.errors import VerificationFailed
 from healthcode.core.keys import NO_KEYS, KeyStore, TrustedKey
 from healthcode.core.verify.dcc.payload import badges_of, dcc_kind, decode_dcc_claims, subject_of
-from healthcode.core.verify.dcc.rules import check_rules, external_data
-from healthcode.core.verify.dcc.schema import DccSchema, validate_schema
+from healthcode.core.verify.dcc.rules import check_rules, external_data, shipped_value_sets
+from healthcode.core.verify.dcc.schema import DccSchema, shipped_schema, validate_schema
 from healthcode.core.verify.result import VerificationResult
 from healthcode.core.verify.stages import (
     DEFAULT_SKEW,
@@ -53,9 +53,9 @@ class DccSettings:
     """What a checkpoint gives the EU DCC format: DSCs, the payload schema, business rules."""
 
     trust: KeyStore = NO_KEYS  # a DscTrustList
-    schema: DccSchema | None = None  # without it the schema stage fails closed
+    schema: DccSchema | None = None  # None: the shipped EU schema (release 1.3.3)
     rules: Sequence[Mapping[str, Any]] = ()  # EU business rules (CertLogic), as dicts
-    value_sets: Mapping[str, Any] = field(default_factory=dict)
+    value_sets: Mapping[str, Any] = field(default_factory=shipped_value_sets)  # the EU ones
     country: str | None = None  # the checkpoint's country, for country rules
     skew: timedelta = DEFAULT_SKEW
 
@@ -175,15 +175,18 @@ class DccFormat:
             exc.details.update(kid=kid_b64, payload=payload)
             raise
         issuer = claims.get(ISS) or key.issuer
+        schema = settings.schema or shipped_schema()
         try:
             # 7. the DSC's key usage
             check_key_usage(key, payload)
             # 8. schema
-            validate_schema(payload, settings.schema)
+            validate_schema(payload, schema)
             # 9. acceptance rules
             self._check_rules(claims, payload, key, now)
         except VerificationFailed as exc:
-            exc.details.update(kid=kid_b64, payload=payload, issuer=issuer)
+            exc.details.update(
+                kid=kid_b64, payload=payload, issuer=issuer, schema_release=schema.release
+            )
             raise
         held = getattr(settings.trust, "warnings", ())
         warnings = tuple(w for w in held if key.kid.hex() in w) + warnings
@@ -198,6 +201,7 @@ class DccFormat:
             expires_at=expires_at,
             kid=kid_b64,
             warnings=warnings,
+            schema_release=schema.release,
         )
 
     @stage(Stage.CLAIMS)
