@@ -42,6 +42,7 @@ __all__ = [
     "CoseSign1",
     "sign1_decode",
     "sign1_encode",
+    "verify_es256",
     "verify_signature",
 ]
 
@@ -219,12 +220,7 @@ def verify_signature(msg: CoseSign1, public_key: Any) -> None:
     tbs = msg.to_be_signed()
     try:
         if msg.alg == ALG_ES256:
-            _check_p256(public_key)
-            if len(msg.signature) != 64:
-                raise _bad_sig(f"ES256 signature is {len(msg.signature)} bytes, not 64")
-            r = int.from_bytes(msg.signature[:32], "big")
-            s = int.from_bytes(msg.signature[32:], "big")
-            public_key.verify(encode_dss_signature(r, s), tbs, _ECDSA_SHA256)
+            verify_es256(public_key, msg.signature, tbs)
         else:
             if not isinstance(public_key, rsa.RSAPublicKey):
                 raise _bad_sig("PS256 needs an RSA key; the signer's key is another kind")
@@ -235,6 +231,17 @@ def verify_signature(msg: CoseSign1, public_key: Any) -> None:
         raise _bad_sig("the signature does not verify with the signer's key") from exc
     except (ValueError, TypeError) as exc:
         raise _bad_sig(f"the signature cannot be checked: {exc}") from exc
+
+
+def verify_es256(public_key: Any, signature: bytes, signed: bytes) -> None:
+    """Check a raw ES256 signature (r then s, 32 bytes each, as COSE and JWS write it) of
+    ``signed``; raises InvalidSignature, or SIGNATURE_INVALID for a key that is not P-256 or a
+    signature that is not 64 bytes."""
+    _check_p256(public_key)
+    if len(signature) != 64:
+        raise _bad_sig(f"ES256 signature is {len(signature)} bytes, not 64")
+    r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+    public_key.verify(encode_dss_signature(r, s), signed, _ECDSA_SHA256)
 
 
 def _check_p256(public_key: Any) -> None:

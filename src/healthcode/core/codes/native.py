@@ -45,7 +45,7 @@ from typing import Any
 from healthcode.core.codes.base45_fast import b45decode, b45encode
 from healthcode.core.codes.cose import sign1_decode, sign1_encode
 from healthcode.core.codes.cwt import CTI, EXP, IAT, ISS, SUB, decode_claims, encode_claims
-from healthcode.core.error_codes import ErrorCode, Stage
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import VerificationFailed
 
 __all__ = [
@@ -136,8 +136,7 @@ class NativePayload:
 def _bad(
     message: str, field: str, code: ErrorCode = ErrorCode.PAYLOAD_INVALID
 ) -> VerificationFailed:
-    # PAYLOAD_INVALID has no stage in the catalogue (the hub raises it too): name it here.
-    return VerificationFailed(code, message, stage=Stage.SCHEMA, field=field)
+    return VerificationFailed(code, message, field=field)
 
 
 def _text(value: Any, field: str, *, min_len: int = 1) -> str:

@@ -171,8 +171,9 @@ class Record:
 
     @classmethod
     def read(cls, f: Fields) -> Self:
-        """The record, its fields read from ``f``."""
-        raise NotImplementedError
+        """The record, its fields read from ``f``: each record kind defines it (every subclass
+        in ``facts/records.py`` does; ``Record`` itself is never read)."""
+        raise NotImplementedError(f"{cls.__name__} does not define read()")
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form that :meth:`from_dict` reads."""

@@ -38,7 +38,7 @@ from healthcode.core.codes.native import (
     encode_signed,
     parse_payload,
 )
-from healthcode.core.error_codes import ErrorCode, Stage
+from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import TrustError, VerificationFailed
 from healthcode.core.trust.certs import KeyPair, province_of_certificate
 
@@ -82,7 +82,6 @@ def issue_code(
         raise VerificationFailed(
             ErrorCode.PAYLOAD_INVALID,
             f"unknown colour {colour!r} or badge in {badge_list}",
-            stage=Stage.SCHEMA,
             field="hc",
         )
     claims = build_claims(

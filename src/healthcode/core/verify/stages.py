@@ -115,21 +115,18 @@ def guarded(
     part: Callable[..., Any],
     *args: Any,
     returns: type[T] | None = None,
-    stage: Stage | None = None,
 ) -> Any:
     """``part(*args)``; any error but ours becomes ``code`` (a broken part fails closed), and so
     does a result that is not of type ``returns`` (when given).
-
-    ``stage`` is needed only where ``code`` has no stage in the catalogue, or another one.
     """
     try:
         out = part(*args)
     except VerificationFailed:
         raise
     except Exception as exc:  # a replaceable part may raise anything; none may pass a code
-        raise VerificationFailed(code, f"{what} failed: {exc!r}", stage=stage) from exc
+        raise VerificationFailed(code, f"{what} failed: {exc!r}") from exc
     if returns is not None and not isinstance(out, returns):
-        raise VerificationFailed(code, f"{what} gave {type(out).__name__}", stage=stage)
+        raise VerificationFailed(code, f"{what} gave {type(out).__name__}")
     return out
 
 

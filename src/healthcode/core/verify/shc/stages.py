@@ -13,10 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from healthcode.core.codes import cose
 from healthcode.core.error_codes import ErrorCode, Stage
 from healthcode.core.errors import VerificationFailed
 from healthcode.core.keys import NO_KEYS, KeyStore, TrustedKey
@@ -51,13 +49,8 @@ HEALTH_CARD = "https://smarthealth.cards#health-card"
 
 def verify_es256(jws: Jws, public_key: Any) -> None:
     """Check an ES256 JWS signature (64 bytes, r then s); raises ``SIGNATURE_INVALID``."""
-    if len(jws.signature) != 64:
-        raise VerificationFailed(ErrorCode.SIGNATURE_INVALID, "an ES256 JWS signature is 64 bytes")
-    der = encode_dss_signature(
-        int.from_bytes(jws.signature[:32], "big"), int.from_bytes(jws.signature[32:], "big")
-    )
     try:
-        public_key.verify(der, jws.signing_input, ec.ECDSA(hashes.SHA256()))
+        cose.verify_es256(public_key, jws.signature, jws.signing_input)
     except InvalidSignature as exc:
         raise VerificationFailed(
             ErrorCode.SIGNATURE_INVALID, "the signature does not verify with the issuer's key"
@@ -191,7 +184,6 @@ class ShcFormat:
             raise VerificationFailed(
                 ErrorCode.SHC_ISSUER_MISMATCH,
                 f"iss {payload.get('iss')!r} is not the key's issuer {key.issuer!r}",
-                stage=Stage.CLAIMS,
             )
         skew = self.settings.skew
         nbf = _instant(payload.get("nbf"), "nbf")
@@ -216,7 +208,7 @@ class ShcFormat:
         if rid is not None:
             why = store.revocation_of(jws.kid, str(rid), float(payload.get("nbf") or 0))
             if why:
-                raise VerificationFailed(ErrorCode.REVOKED, why, stage=Stage.REVOCATION)
+                raise VerificationFailed(ErrorCode.REVOKED, why)
         if store.crl_expected(jws.kid) and not store.has_crl_for(jws.kid):
             return ["the issuer publishes a revocation list that is not held"]
         return []
