@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, String, any_, bindparam, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from healthcode.store.bulk import is_postgresql
 from healthcode.store.models import REGISTRATION_REASONS, Registration
 
 __all__ = ["DEFAULT_REASON", "REASONS", "destinations", "holders"]
@@ -52,7 +53,7 @@ def _conditions(session: Session, wanted: list[str]) -> list[ColumnElement[bool]
     """Conditions on ``registrations.pseudonym`` covering ``wanted``: one ``= ANY(array)`` on
     PostgreSQL (one bound value; a list of 500 bound values took several times the server and
     client time), ``IN`` lists of ``_CHUNK`` on SQLite."""
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgresql(session):
         array = bindparam("pseudonyms", wanted, type_=postgresql.ARRAY(String(64)))
         return [Registration.pseudonym == any_(array)] if wanted else []
     return [

@@ -213,11 +213,11 @@ class IngestService:
             new = [p for p, _ in inserted]
             self._upsert_identities(s, new, now)
             held = holders.holders(s, (p.pseudonym for p in new))
-            entries = [
-                NewEntry(province, "record", rid, p.feed_data(rid))
-                for p, (rid, own) in inserted
-                for province in holders.destinations(held.get(p.pseudonym, []), own)
-            ]
+            entries = []
+            for p, (rid, own) in inserted:
+                data = p.feed_data(rid)  # once a record, whatever the number of its holders
+                for province in holders.destinations(held.get(p.pseudonym, []), own):
+                    entries.append(NewEntry(province, "record", rid, data))
             self.feeds.append(s, entries, now=now)
         return out
 

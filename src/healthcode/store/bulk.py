@@ -57,14 +57,11 @@ def insert_unnest(
     *,
     on_conflict: str = "",
     returning: Sequence[str] = (),
-    exprs: Mapping[str, str] | None = None,
 ) -> list[tuple[Any, ...]]:
     """Insert ``rows`` (dicts with the same keys, column names of ``table``) in one statement,
     in the caller's transaction; the ``returning`` columns of the inserted rows (in no promised
     order: map them by a key). ``on_conflict`` is appended as written (``ON CONFLICT ...``;
-    ``excluded`` and the table's name may be used in it). ``exprs`` maps a column to the SQL
-    that computes it instead, where ``{name}`` stands for the row's value of column ``name``
-    (trusted SQL of the caller: never built from input)."""
+    ``excluded`` and the table's name may be used in it)."""
     if not rows:
         return []
     dialect = session.get_bind().dialect
@@ -91,12 +88,6 @@ def insert_unnest(
             arrays.append(f"CAST(%(c{i})s AS {sql_type}[])")
             aliases.append(f"c{i}")
             selects.append(f"u.c{i}")
-    if exprs:
-        value_of = dict(zip(names, selects, strict=True))
-        selects = [
-            exprs[name].format_map(value_of) if name in exprs else select
-            for name, select in zip(names, selects, strict=True)
-        ]
     source = f" FROM unnest({', '.join(arrays)}) AS u({', '.join(aliases)})" if arrays else ""
     sql = (
         f"INSERT INTO {_quote(name_of(table))} ({', '.join(_quote(n) for n in names)}) "

@@ -60,7 +60,7 @@ __all__ = [
 #: A PostgreSQL connection older than this is closed and replaced at its next checkout.
 POOL_RECYCLE_SECONDS = 600
 #: How long a SQLite writer waits for the write lock, in its process and then across processes.
-BUSY_SECONDS = 30.0
+BUSY_SECONDS: float = ENVIRONMENT["database_busy_seconds"][2]
 #: Threads a process is taken to use when nobody says (``HEALTHCODE_WORKER_THREADS``' default).
 DEFAULT_THREADS: int = ENVIRONMENT["worker_threads"][2]
 #: Pooled connections beyond one per thread: for the work that runs outside the thread pool

@@ -1,6 +1,6 @@
 """Record writes by dialect: new records, identities, and what was stored before.
 
-``hub/ingest/`` holds the rules (all or nothing, natural keys, digests, routing); a
+``hub/ingest.py`` holds the rules (all or nothing, natural keys, digests, routing); a
 ``RecordWriter`` holds the SQL, and ``record_writer(dialect)`` gives the one for a
 ``Database.dialect``.
 

@@ -33,7 +33,7 @@ from typing import TypeVar
 from sqlalchemy.orm import Session
 
 from healthcode.store.db import Database
-from healthcode.store.errors import DRIVER_ERRORS, DatabaseBusy, describe, is_busy, is_transient
+from healthcode.store.errors import DRIVER_ERRORS, DatabaseBusy, describe, is_transient
 
 __all__ = ["DEFAULT_POLICY", "RetryPolicy", "run_write"]
 
@@ -82,8 +82,6 @@ def run_write(
         except DRIVER_ERRORS as exc:
             if not is_transient(exc):
                 raise
-            if is_busy(exc):
-                raise DatabaseBusy() from exc
             reason = describe(exc)
         if attempt < policy.attempts:
             log.info("write retried (attempt %d of %d): %s", attempt, policy.attempts, reason)
