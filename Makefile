@@ -26,7 +26,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-# Every benchmark of bench/README.md, one after another (the hub ones need the local PostgreSQL).
+# The headline benchmarks, one after another (the hub ones need the local PostgreSQL); the
+# diagnostic ones (breakdowns, instruction counts, fast-path shares) are run by hand: bench/README.md.
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench.certlogic_bench
@@ -36,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.hub_ingest --records 50000 --batch 2000 --reps 3
 	$(BIN)/python -m bench.hub_load --workers 2 --clients 32 --seconds 10 --reps 2
 	$(BIN)/python -m bench.cli_startup --reps 7
+	$(BIN)/python -m bench.body_checks --records 2000 --repeat 7
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

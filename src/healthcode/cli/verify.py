@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
 import typer
-from cryptography import x509
 
 from healthcode.cli.options import (
     MAX_HOURS,
@@ -43,6 +42,7 @@ from healthcode.core.clock import Clock
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import HealthcodeError, InvalidInput, TrustError
 from healthcode.core.keys import NO_KEYS, KeyStore
+from healthcode.core.trust.certs import load_certificate
 from healthcode.core.trust.envelope import OpenedDocument
 from healthcode.core.trust.trustlist import TrustStatus, TrustStore
 from healthcode.core.verify import (
@@ -168,7 +168,7 @@ def _open_store(
 
     None when there is neither (a checkpoint that verifies no native code needs none).
     """
-    root = _certificate(national_root.read_bytes()) if national_root is not None else None
+    root = load_certificate(national_root.read_bytes()) if national_root is not None else None
     root = root or TrustStore.recorded_root(directory)
     if root is None:
         if needed:
@@ -216,12 +216,6 @@ def _add_jwks(shc: ShcTrust, path: Path, jwks: dict[str, Any], issuer: str | Non
     crl_dir = path.parent / "crl"
     for crl in sorted(crl_dir.glob("*.json")) if crl_dir.is_dir() else []:
         shc.add_crl(crl.read_bytes())
-
-
-def _certificate(data: bytes) -> x509.Certificate:
-    if b"-----BEGIN" in data:
-        return x509.load_pem_x509_certificate(data)
-    return x509.load_der_x509_certificate(data)
 
 
 def read_lines(stream: BinaryIO) -> Iterator[str]:

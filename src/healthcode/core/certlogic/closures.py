@@ -223,9 +223,11 @@ def _date(
             pass  # fails when (and if) evaluated
     f = operand.fn
     cached = functools.lru_cache(maxsize=DATE_CACHE_SIZE)(convert)
-    accept = functools.lru_cache(maxsize=DATE_CACHE_SIZE)(from_data) if from_data else None
-    if not operand.is_var:
-        accept = None
+    accept = (
+        functools.lru_cache(maxsize=DATE_CACHE_SIZE)(from_data)
+        if from_data and operand.is_var
+        else None
+    )
 
     def date_of_value(s: Any) -> datetime:
         if type(s) is str:
@@ -245,7 +247,7 @@ def _plus_time(operand: Node, amount: int, unit: str) -> Node:
         return add_time(instant_of(dt), amount, unit)
 
     def from_text(s: str) -> datetime:
-        return add_time(plus_time(s, 0, unit), amount, unit)
+        return plus_time(s, amount, unit)
 
     return _date(operand, from_text, 'date argument of "plusTime"', from_data)
 

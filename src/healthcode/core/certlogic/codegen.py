@@ -4,8 +4,8 @@
 reference. Calling a closure per node is most of the cost of evaluating a rule, so
 :func:`generate` then writes the whole tree as the statements of one function: each node with a
 ``gen`` writes the statements that compute its value into a local variable, with the same
-checks as its closure; any other node (``reduce``, ``+``, ``extractFromUVCI``, array literals,
-sub-trees too deep to inline) is called as its closure. Every value (keys, constants, helpers)
+checks as its closure; any other node (``extractFromUVCI``, sub-trees too deep or too long to
+inline) is called as its closure. Every value (keys, constants, helpers)
 is a closure variable of the generated function: no data is written into source text. Errors
 are translated once, in the generated function. docs/benchmarks.md gives what this saves;
 ``tests/core/certlogic/test_properties.py`` keeps the two evaluators equal.
