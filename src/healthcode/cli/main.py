@@ -54,6 +54,16 @@ COMMANDS = {
     "code": Entry("healthcode.cli.code", "Native codes: issue a demo code."),
     "org": Entry("healthcode.cli.org", "Organisations of the hub and their API tokens."),
     "hub": Entry("healthcode.cli.hub", "The national data hub."),
+    "checkpoint": Entry(
+        "healthcode.cli.checkpoint",
+        "The checkpoint: verifies codes of every province, EU DCC and SHC.",
+    ),
+    "init": Entry("healthcode.cli.init", "Make a network's data folder.", group=False),
+    "serve": Entry(
+        "healthcode.cli.serve",
+        "Run a whole network in one process: hub, provinces, checkpoint.",
+        group=False,
+    ),
 }
 
 #: Codes that mean the command line or the configuration is wrong (exit 2), not what it asked.

@@ -310,6 +310,13 @@ class ErrorCode(StrEnum):
     TOKEN_UNKNOWN = "TOKEN_UNKNOWN", 422, "no token has this id"
     UNTIL_BEFORE_FROM = "UNTIL_BEFORE_FROM", 422, "until is not after effective_from"
     UNTIL_BEFORE_SINCE = "UNTIL_BEFORE_SINCE", 422, "a status report's until is not after its since"
+    # -- checkpoint decisions --------------------------------------------------------------------
+    CODE_RED = "CODE_RED", 403, "a valid code that is red: stop"
+    CODE_SUPERSEDED = "CODE_SUPERSEDED", 403, "the hub has a stricter current colour for the person"
+    CODE_YELLOW = "CODE_YELLOW", 403, "a valid code that is yellow: stop"
+    HUB_UNREACHABLE = "HUB_UNREACHABLE", 502, "the hub did not answer; the offline decision stands"
+    SEED_REFUSED = "SEED_REFUSED", 502, "a service refused a request seeding the network"
+    SERVICE_NOT_STARTED = "SERVICE_NOT_STARTED", 500, "a service of the network did not start"
     # -- HTTP ------------------------------------------------------------------------------------
     HTTP_ERROR = "HTTP_ERROR", 500, "an HTTP error with no own code; the status says which"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED", 405, "the route does not take this HTTP method"

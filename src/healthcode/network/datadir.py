@@ -189,6 +189,18 @@ class DataDir:
             "HEALTHCODE_HUB_PORT": str(hub["port"]),
         }
 
+    def checkpoint_environment(self) -> dict[str, str]:
+        """The checkpoint's ``HEALTHCODE_CHECKPOINT_*`` settings from this folder."""
+        me = self.service("checkpoint")
+        return {
+            "HEALTHCODE_CHECKPOINT_HOST": str(me["host"]),
+            "HEALTHCODE_CHECKPOINT_PORT": str(me["port"]),
+            "HEALTHCODE_CHECKPOINT_TRUST_STORE": str(self.root / me["trust_store"]),
+            "HEALTHCODE_CHECKPOINT_NATIONAL_ROOT": str(self.keys / "root.cert.pem"),
+            "HEALTHCODE_CHECKPOINT_HUB_URL": self.url("hub"),
+            "HEALTHCODE_CHECKPOINT_HUB_TOKEN": self.token("checkpoint"),
+        }
+
     # -- making it ------------------------------------------------------------------------------
     def ensure_secret_keys(self) -> list[str]:
         """The hub's field and pseudonym keys: 32 random bytes each, made once. What it made."""

@@ -1,0 +1,102 @@
+"""The whole network in one process (``healthcode serve``): the hub, the provinces and a
+checkpoint, each its own HTTP server on its own port (``network/runner.py``), configured from
+one data folder (``network/datadir.py``).
+
+The provinces come from ``healthcode.province`` when this build has it
+(:func:`province_services`, the one seam); without it the network runs the hub and the
+checkpoint only, and says so.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from healthcode.config import CheckpointSettings, Settings
+from healthcode.network.datadir import DataDir
+from healthcode.network.population import Person
+from healthcode.network.runner import NetworkRunner, Service
+from healthcode.network.seed import Applier
+
+__all__ = [
+    "RunningNetwork",
+    "checkpoint_service",
+    "has_provinces",
+    "hub_service",
+    "province_services",
+    "start_network",
+]
+
+
+def has_provinces() -> bool:
+    """Whether this build has the provincial service."""
+    return importlib.util.find_spec("healthcode.province") is not None
+
+
+def hub_service(folder: DataDir) -> Service:
+    """The hub on the folder's database and keys, migrated."""
+    from healthcode.hub.app import create_app
+    from healthcode.hub.services import Hub
+    from healthcode.store.migrate import upgrade
+
+    settings = Settings.from_env(folder.hub_environment())
+    hub = Hub.from_settings(settings)
+    upgrade(hub.db)
+    return Service(
+        "hub", create_app(hub), settings.hub_host, settings.hub_port, on_stop=hub.db.dispose
+    )
+
+
+def checkpoint_service(folder: DataDir) -> Service:
+    """The checkpoint with the folder's trust store, refreshing from the hub."""
+    from healthcode.checkpoint.app import create_app
+    from healthcode.checkpoint.service import Checkpoint
+
+    settings = CheckpointSettings.from_env(folder.checkpoint_environment())
+    checkpoint = Checkpoint.from_settings(settings)
+    app = create_app(checkpoint)
+    return Service("checkpoint", app, settings.host, settings.port, loops=checkpoint)
+
+
+def province_services(folder: DataDir) -> tuple[list[Service], Applier | None]:
+    """The provinces of the folder, and how people apply at them; none without the provincial
+    service in this build."""
+    if not has_provinces():
+        return [], None
+    return [], None
+
+
+@dataclass
+class RunningNetwork:
+    """The services that run, and how people apply at the provinces."""
+
+    folder: DataDir
+    runner: NetworkRunner = field(default_factory=NetworkRunner)
+    services: list[Service] = field(default_factory=list)
+    apply: Applier | None = None
+
+    def stop(self) -> None:
+        self.runner.stop()
+
+    def applies(self, province: str, people: Sequence[Person]) -> int:
+        return self.apply(province, people) if self.apply is not None else 0
+
+
+def start_network(folder: DataDir, *, say: Callable[[str], None] = print) -> RunningNetwork:
+    """Start the hub, then the provinces, then the checkpoint (which takes the hub's trust
+    list as it starts); each prints its address once it listens."""
+    network = RunningNetwork(folder)
+    provinces, network.apply = province_services(folder)
+    try:
+        for make in (lambda: [hub_service(folder)], lambda: provinces, lambda: [checkpoint_service(folder)]):
+            for service in make():
+                network.runner.start(service)
+                network.services.append(service)
+                say(f"{service.name:10} on {service.url}")
+    except BaseException:
+        network.stop()
+        raise
+    if not provinces:
+        say("provinces: not in this build (the hub and the checkpoint run without them)")
+    return network
