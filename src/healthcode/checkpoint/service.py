@@ -38,6 +38,7 @@ from healthcode.core.keys import NO_KEYS, KeyStore
 from healthcode.core.trust.certs import load_certificate
 from healthcode.core.trust.trustlist import TrustStore
 from healthcode.core.verify import (
+    DccSchema,
     DccSettings,
     DscTrustList,
     NativeSettings,
@@ -87,6 +88,7 @@ class Checkpoint:
     online_timeout: float = 2.0
     refresh_seconds: float = 300.0
     skew: timedelta = timedelta(minutes=5)
+    dcc_schema: DccSchema | None = None  # a newer EU DCC schema release than the shipped one
     last_refresh: dict[str, Any] = field(default_factory=dict)
     _verifier: tuple[int | None, Verifier] | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
@@ -190,7 +192,9 @@ class Checkpoint:
                 verifier = Verifier.default(
                     # no acceptance rule: the colour decides here, so a red code shows red
                     native=NativeSettings(trust=native, rules=(), skew=self.skew),
-                    dcc=DccSettings(trust=self.foreign.get("dcc", NO_KEYS), skew=self.skew),
+                    dcc=DccSettings(
+                        trust=self.foreign.get("dcc", NO_KEYS), schema=self.dcc_schema, skew=self.skew
+                    ),
                     shc=ShcSettings(trust=self.foreign.get("shc", NO_KEYS), skew=self.skew),
                     clock=self.clock,
                 )
