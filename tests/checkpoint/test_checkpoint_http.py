@@ -14,7 +14,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import Response
-from live_network import LiveNetwork, free_base_port, live_network
 
 from healthcode.checkpoint.app import create_app
 from healthcode.checkpoint.service import Checkpoint
@@ -23,6 +22,7 @@ from healthcode.core.identity import check_digit
 from healthcode.core.trust.trustlist import TrustStore
 from healthcode.core.verify import DccSchema, DscTrustList, ShcTrust
 from healthcode.network.runner import NetworkRunner, Service
+from live_network import LiveNetwork, free_base_port, live_network
 
 
 def resident_id(region: str, birth: str, seq: str) -> str:
@@ -64,7 +64,9 @@ def test_bad_and_expired_codes_stop_with_the_stage_code(net: LiveNetwork) -> Non
     assert net.check("CN1:XYZ")["reason"] == "BASE45_INVALID"
     assert net.check("XYZ:1")["reason"] == "PREFIX_UNKNOWN"
     code = net.issue("440000", "green")
-    assert net.check(code[:-3] + ("AAA" if not code.endswith("AAA") else "BBB"))["decision"] == "stop"
+    assert (
+        net.check(code[:-3] + ("AAA" if not code.endswith("AAA") else "BBB"))["decision"] == "stop"
+    )
     checkpoint: Checkpoint = net.services["checkpoint"].loops  # type: ignore[assignment]
     later = Checkpoint(
         store=TrustStore(
@@ -89,7 +91,9 @@ def test_an_older_trust_list_is_refused_and_the_held_one_stays(
     hub = net.services["hub"].url
     old = httpx.get(hub + "/v1/published/trust-list", headers=net.token("checkpoint")).content
     # a change makes the hub seal a newer list; the checkpoint takes it
-    net.network().revoke_serial(secrets.token_bytes(12), until=datetime.now(UTC) + timedelta(days=1))
+    net.network().revoke_serial(
+        secrets.token_bytes(12), until=datetime.now(UTC) + timedelta(days=1)
+    )
     refreshed = httpx.post(net.services["checkpoint"].url + "/v1/trust/refresh").json()
     assert refreshed["taken"] is True
     newer = refreshed["sequence"]
@@ -152,8 +156,9 @@ def test_an_older_green_code_of_a_person_now_red_is_superseded(net: LiveNetwork)
     pseudonym = _register(net, resident_id("440106", "19900307", "123"))
     now = datetime.now(UTC).replace(microsecond=0)
     green, red = secrets.token_bytes(12), secrets.token_bytes(12)
+    since, until = now - timedelta(hours=2), now + timedelta(hours=22)
     _report(net, serial=green.hex(), pseudonym=pseudonym, colour="green",
-            since=(now - timedelta(hours=2)).isoformat(), until=(now + timedelta(hours=22)).isoformat())  # fmt: skip
+            since=since.isoformat(), until=until.isoformat())  # fmt: skip
     old_code = net.issue("440000", "green", subject=pseudonym, serial=green)
     assert net.check(old_code, online=True)["decision"] == "pass"  # green is still the news
     _report(net, serial=red.hex(), pseudonym=pseudonym, colour="red",
@@ -191,7 +196,9 @@ def test_an_unreachable_hub_leaves_the_offline_decision(net: LiveNetwork) -> Non
 SHC_ISSUER = "https://spec.smarthealth.cards/examples/issuer"
 
 
-def _foreign_checkpoint(tmp_path: Path, net: LiveNetwork, at: datetime, **foreign: object) -> Checkpoint:
+def _foreign_checkpoint(
+    tmp_path: Path, net: LiveNetwork, at: datetime, **foreign: object
+) -> Checkpoint:
     clock = FixedClock(at)
     store = TrustStore(tmp_path / "trust", root_cert=net.network().root_certificate, clock=clock)
     return Checkpoint(store=store, clock=clock, **foreign)  # type: ignore[arg-type]

@@ -70,5 +70,7 @@ async def _invalid(_request: Request, exc: RequestValidationError) -> JSONRespon
         {"field": ".".join(str(p) for p in e.get("loc", ())), "message": str(e.get("msg"))}
         for e in exc.errors()
     ]
-    body = {"error": {"code": ErrorCode.REQUEST_INVALID, "message": "bad request", "errors": errors}}
+    body = {
+        "error": {"code": ErrorCode.REQUEST_INVALID, "message": "bad request", "errors": errors}
+    }
     return JSONResponse(body, status_code=422)

@@ -96,7 +96,9 @@ class Checkpoint:
     _thread: threading.Thread | None = field(default=None, init=False)
 
     @classmethod
-    def from_settings(cls, settings: CheckpointSettings, *, clock: Clock | None = None) -> Checkpoint:
+    def from_settings(
+        cls, settings: CheckpointSettings, *, clock: Clock | None = None
+    ) -> Checkpoint:
         """Raises TrustError when the trust store has no root and none is given."""
         folder = Path(settings.trust_store)
         root = (
@@ -193,7 +195,9 @@ class Checkpoint:
                     # no acceptance rule: the colour decides here, so a red code shows red
                     native=NativeSettings(trust=native, rules=(), skew=self.skew),
                     dcc=DccSettings(
-                        trust=self.foreign.get("dcc", NO_KEYS), schema=self.dcc_schema, skew=self.skew
+                        trust=self.foreign.get("dcc", NO_KEYS),
+                        schema=self.dcc_schema,
+                        skew=self.skew,
                     ),
                     shc=ShcSettings(trust=self.foreign.get("shc", NO_KEYS), skew=self.skew),
                     clock=self.clock,
@@ -227,7 +231,10 @@ class Checkpoint:
         if response.status_code == 404:
             return {"error": ErrorCode.STATUS_UNKNOWN, "message": "the hub knows no status"}
         if response.status_code != 200:
-            return {"error": ErrorCode.HUB_UNREACHABLE, "message": f"hub answered {response.status_code}"}
+            return {
+                "error": ErrorCode.HUB_UNREACHABLE,
+                "message": f"hub answered {response.status_code}",
+            }
         status = response.json()
         now_colour = status.get("colour")
         online = {

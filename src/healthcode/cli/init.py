@@ -10,15 +10,22 @@ import typer
 from healthcode.cli import options
 from healthcode.network.datadir import DEFAULT_BASE_PORT, DEFAULT_PROVINCES
 
-__all__ = ["DEFAULT_DATA_DIR", "BasePort", "DataDirArgument", "Provinces", "app", "province_codes"]
+__all__ = [
+    "DEFAULT_DATA_DIR",
+    "PROVINCES_TEXT",
+    "BasePort",
+    "DataDirArgument",
+    "Provinces",
+    "app",
+    "province_codes",
+]
 
 DEFAULT_DATA_DIR = Path("var/network")
+PROVINCES_TEXT = ",".join(DEFAULT_PROVINCES)
 
 DataDirArgument = Annotated[
     Path,
-    typer.Argument(
-        metavar="DATA_DIR", help="the network's data folder (keys, tokens, databases)"
-    ),
+    typer.Argument(metavar="DATA_DIR", help="the network's data folder (keys, tokens, databases)"),
 ]
 Provinces = Annotated[
     str,
@@ -45,7 +52,7 @@ def province_codes(text: str) -> tuple[str, ...]:
 @app.command("init")
 def init(
     data_dir: DataDirArgument = DEFAULT_DATA_DIR,
-    provinces: Provinces = ",".join(DEFAULT_PROVINCES),
+    provinces: Provinces = PROVINCES_TEXT,
     base_port: BasePort = DEFAULT_BASE_PORT,
     passphrase: options.Passphrase = None,
 ) -> None:
@@ -64,7 +71,9 @@ def init(
     for line in report.kept:
         typer.echo(f"kept  {line}")
     folder = report.folder
-    typer.echo(f"network in {folder.root}: hub {folder.url('hub')}, checkpoint "
-               f"{folder.url('checkpoint')}, provinces "
-               + ", ".join(f"{p} {folder.url(p)}" for p in folder.provinces))
+    typer.echo(
+        f"network in {folder.root}: hub {folder.url('hub')}, checkpoint "
+        f"{folder.url('checkpoint')}, provinces "
+        + ", ".join(f"{p} {folder.url(p)}" for p in folder.provinces)
+    )
     typer.echo(f"run it: healthcode serve {folder.root}")

@@ -16,12 +16,13 @@ import typer
 from healthcode.cli import options
 from healthcode.cli.init import (
     DEFAULT_DATA_DIR,
+    PROVINCES_TEXT,
     BasePort,
     DataDirArgument,
     Provinces,
     province_codes,
 )
-from healthcode.network.datadir import DEFAULT_BASE_PORT, DEFAULT_PROVINCES, DataDir
+from healthcode.network.datadir import DEFAULT_BASE_PORT, DataDir
 
 __all__ = ["app", "try_these"]
 
@@ -50,14 +51,14 @@ def try_these(folder: DataDir) -> list[str]:
         "--province 440000 --colour green --paper)",
         f"curl -s -X POST {checkpoint}/v1/check -H 'content-type: application/json' "
         '-d "{\\"code\\": \\"$CODE\\"}"',
-        f"healthcode verify --trust-store {root}/checkpoint/trust \"$CODE\"",
+        f'healthcode verify --trust-store {root}/checkpoint/trust "$CODE"',
     ]
 
 
 @app.command("serve")
 def serve(
     data_dir: DataDirArgument = DEFAULT_DATA_DIR,
-    provinces: Provinces = ",".join(DEFAULT_PROVINCES),
+    provinces: Provinces = PROVINCES_TEXT,
     base_port: BasePort = DEFAULT_BASE_PORT,
     people: People = 3000,
     seed: Seed = 2022,
@@ -77,9 +78,7 @@ def serve(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        done = seed_network(
-            folder, size=people, seed=seed, apply=network.apply, say=typer.echo
-        )
+        done = seed_network(folder, size=people, seed=seed, apply=network.apply, say=typer.echo)
         typer.echo(
             f"population: {done['people']} people, {sum(done['records'].values())} records, "
             f"{len(done['cases'])} cases, risk areas {done['risk_areas']}"

@@ -73,7 +73,8 @@ def org_specs(provinces: tuple[str, ...]) -> list[OrgSpec]:
         OrgSpec("itinerary", "itinerary", "110000", "通信行程卡与场所码平台"),
     ]
     out += [
-        OrgSpec(f"risk-authority-{p}", "risk-authority", p, f"疫情防控指挥部 {p}") for p in provinces
+        OrgSpec(f"risk-authority-{p}", "risk-authority", p, f"疫情防控指挥部 {p}")
+        for p in provinces
     ]
     return out
 

@@ -49,8 +49,11 @@ SUBMITTERS = {
     "itinerary": "itinerary",
 }
 
-_SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
+_SURNAMES = "".join(
+    (
+        "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩",
+        "冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁",
+    )
 )
 _GIVEN = (
     "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志军红梅海燕文斌宇浩然子涵欣怡梓轩"
@@ -58,8 +61,10 @@ _GIVEN = (
 )
 _PHONE_PREFIXES = ("130", "131", "133", "135", "136", "137", "138", "139", "150", "151", "152",
                    "158", "159", "177", "180", "186", "187", "188", "189", "199")  # fmt: skip
-_LABS = {"440000": ("广州金域医学检验中心", "广州达安临床检验中心", "深圳华大基因检测实验室"),
-         "110000": ("北京迪安医学检验实验室", "北京金域医学检验实验室", "北京华大医学检验所")}  # fmt: skip
+_LABS = {
+    "440000": ("广州金域医学检验中心", "广州达安临床检验中心", "深圳华大基因检测实验室"),
+    "110000": ("北京迪安医学检验实验室", "北京金域医学检验实验室", "北京华大医学检验所"),
+}
 _SAMPLE_TYPES = ("oropharyngeal",) * 8 + ("nasopharyngeal", "nasal")
 #: Products weighted as doses were given (inactivated vaccines first).
 _PRODUCTS = ("BIBP",) * 5 + ("CoronaVac",) * 4 + ("WIBP", "KCONVAC", "ZF2001", "Ad5-nCoV")
@@ -237,8 +242,24 @@ class _Maker:
         for _ in range(rng.randint(1, 3)):
             province = person.province
             if rng.random() < travel:
-                province = rng.choice([p for p in self.provinces if p != person.province] or [province])
+                province = rng.choice(
+                    [p for p in self.provinces if p != person.province] or [province]
+                )
             self.visit(person, rng.choice(_counties(province)), timedelta(days=6))
+
+    def contact(
+        self, person: Person, kind: str, exposure: datetime, after: timedelta, case_id: str
+    ) -> None:
+        """A close or secondary contact of ``case_id``, identified ``after`` the exposure."""
+        self.add(
+            "contact",
+            person,
+            "CT",
+            kind=kind,
+            last_exposure_at=_iso(exposure),
+            identified_at=_iso(min(exposure + after, self.now)),
+            source_case=case_id,
+        )
 
     def visit(self, person: Person, region: str, within: timedelta, source: str = "") -> None:
         at = self.ago(timedelta(hours=1), within)
@@ -284,13 +305,11 @@ def _outbreak(maker: _Maker, pop: Population, cases: int) -> None:
         for close in _take(rest, rng.randint(4, 6)):
             pop.close_contacts.append(close)
             exposure = maker.ago(timedelta(days=2), timedelta(days=3))
-            maker.add("contact", close, "CT", kind="close", last_exposure_at=_iso(exposure),
-                      identified_at=_iso(exposure + timedelta(hours=20)), source_case=case_id)  # fmt: skip
+            maker.contact(close, "close", exposure, timedelta(hours=20), case_id)
             for second in _take(rest, rng.randint(1, 2)):
                 pop.secondary_contacts.append(second)
                 seen = exposure + timedelta(hours=rng.randint(2, 20))
-                maker.add("contact", second, "CT", kind="secondary", last_exposure_at=_iso(seen),
-                          identified_at=_iso(seen + timedelta(hours=12)), source_case=case_id)  # fmt: skip
+                maker.contact(second, "secondary", seen, timedelta(hours=12), case_id)
     area = pop.cases[0].region_code if pop.cases else _counties(home)[0]
     start = now - timedelta(days=2)
     pop.risk_areas.append(
@@ -299,7 +318,8 @@ def _outbreak(maker: _Maker, pop: Population, cases: int) -> None:
             "level": "medium",
             "effective_from": _iso(start),
             "until": None,
-            "document": f"{regions.lookup(area).name}疫情防控指挥部通告〔{now:%Y}〕第{rng.randint(10, 99)}号",
+            "document": f"{regions.lookup(area).name}疫情防控指挥部通告"
+            f"〔{now:%Y}〕第{rng.randint(10, 99)}号",
         }
     )
     for visitor in rng.sample(pop.people, min(len(pop.people), 12)):

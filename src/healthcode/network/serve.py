@@ -83,17 +83,21 @@ class RunningNetwork:
         return self.apply(province, people) if self.apply is not None else 0
 
 
+def _start(network: RunningNetwork, service: Service, say: Callable[[str], None]) -> None:
+    network.runner.start(service)
+    network.services.append(service)
+    say(f"{service.name:10} on {service.url}")
+
+
 def start_network(folder: DataDir, *, say: Callable[[str], None] = print) -> RunningNetwork:
     """Start the hub, then the provinces, then the checkpoint (which takes the hub's trust
     list as it starts); each prints its address once it listens."""
     network = RunningNetwork(folder)
     provinces, network.apply = province_services(folder)
     try:
-        for make in (lambda: [hub_service(folder)], lambda: provinces, lambda: [checkpoint_service(folder)]):
-            for service in make():
-                network.runner.start(service)
-                network.services.append(service)
-                say(f"{service.name:10} on {service.url}")
+        for service in [hub_service(folder), *provinces]:
+            _start(network, service, say)
+        _start(network, checkpoint_service(folder), say)
     except BaseException:
         network.stop()
         raise
