@@ -37,7 +37,7 @@ def test_init_makes_the_folder_and_again_keeps_it(tmp_path: Path) -> None:
     assert (folder.keys / "root.cert.pem").is_file()
     assert len(list((folder.keys / "signers").iterdir())) == 2
     assert list((folder.keys / "publishers").glob("*.key.pem"))
-    for name in ("field", "pseudonym"):
+    for name in ("field", "pseudonym", "province-440000", "province-110000"):
         assert stat.S_IMODE((folder.secrets / f"{name}.key").stat().st_mode) == 0o600
     specs = org_specs(("440000", "110000"))
     assert {s.kind for s in specs} >= {"province", "checkpoint", "lab", "vaccination",

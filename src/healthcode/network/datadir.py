@@ -7,6 +7,7 @@ Layout (paths inside the folder; the description names them, relative, so the fo
     keys/                           the key home (core/trust/network.py): root, signers, publishers
     secrets/field.key               the hub's field key (AES-256, base64), mode 0600
     secrets/pseudonym.key           the hub's pseudonym key (HMAC, base64), mode 0600
+    secrets/province-<code>.key     each province's field key (AES-256, base64), mode 0600
     tokens/<name>.token             each organisation's API token, mode 0600
     hub.db                          the hub's SQLite database (with the trust state)
     province-<code>.db              each province's SQLite database
@@ -202,11 +203,33 @@ class DataDir:
             "HEALTHCODE_CHECKPOINT_HUB_TOKEN": self.token("checkpoint"),
         }
 
+    def province_environment(
+        self, province: str, environ: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """``environ`` (default ``os.environ``) with a province's ``HEALTHCODE_PROVINCE_*``
+        settings from this folder: its region, database, field key, address, the hub's address
+        and the province's token there, and the key home (its signers) with the trust state in
+        the hub's database."""
+        me, hub = self.service(province), self.service("hub")
+        return {
+            **(os.environ if environ is None else environ),
+            "HEALTHCODE_PROVINCE_REGION": province,
+            "HEALTHCODE_PROVINCE_DATABASE_URL": self.database_url(me["database"]),
+            "HEALTHCODE_PROVINCE_FIELD_KEY": self.key_text(f"province-{province}"),
+            "HEALTHCODE_PROVINCE_HUB_URL": self.url("hub"),
+            "HEALTHCODE_PROVINCE_HUB_TOKEN": self.token(f"province-{province}"),
+            "HEALTHCODE_PROVINCE_HOST": str(me["host"]),
+            "HEALTHCODE_PROVINCE_PORT": str(me["port"]),
+            "HEALTHCODE_HOME": str(self.keys.resolve()),
+            "HEALTHCODE_PROVINCE_TRUST_DATABASE_URL": self.database_url(hub["database"]),
+        }
+
     # -- making it ------------------------------------------------------------------------------
     def ensure_secret_keys(self) -> list[str]:
-        """The hub's field and pseudonym keys: 32 random bytes each, made once. What it made."""
+        """The hub's field and pseudonym keys and each province's field key: 32 random bytes
+        each, made once. What it made."""
         made = []
-        for name in ("field", "pseudonym"):
+        for name in ("field", "pseudonym", *(f"province-{p}" for p in self.provinces)):
             path = self.secrets / f"{name}.key"
             if not path.exists():
                 _write_secret(path, base64.b64encode(secrets.token_bytes(32)) + b"\n")

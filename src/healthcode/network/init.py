@@ -54,7 +54,7 @@ def init_network(
     made = folder.ensure_description(provinces, base_port)
     report.note(made, f"description {folder.description_path}")
     keys = folder.ensure_secret_keys()
-    report.note(bool(keys), f"hub field and pseudonym keys in {folder.secrets} (0600)")
+    report.note(bool(keys), f"hub and province keys in {folder.secrets} (0600)")
     db = Database.from_url(folder.database_url(folder.service("hub")["database"]))
     try:
         upgrade(db)
