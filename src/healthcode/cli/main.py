@@ -64,6 +64,11 @@ COMMANDS = {
         "Run a whole network in one process: hub, provinces, checkpoint.",
         group=False,
     ),
+    "simulate": Entry(
+        "healthcode.cli.simulate",
+        "Drive an outbreak over a running network and watch the codes.",
+        group=False,
+    ),
 }
 
 #: Codes that mean the command line or the configuration is wrong (exit 2), not what it asked.

@@ -29,8 +29,8 @@ from healthcode.core.clock import CHINA_TZ, Clock, SystemClock
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import HealthcodeError
 from healthcode.network.datadir import DataDir
-from healthcode.network.population import Person, Population
-from healthcode.network.seed import SUBMITTERS, plan_of, seeded
+from healthcode.network.population import SUBMITTERS, Person, Population
+from healthcode.network.seed import plan_of, seeded
 
 __all__ = ["Change", "Simulation", "Watched", "run"]
 
@@ -89,11 +89,14 @@ class Simulation:
         )
         if response.status_code >= 400:
             raise HealthcodeError(
-                ErrorCode.SEED_REFUSED, f"hub {path} answered {response.status_code}: {response.text[:200]}"
+                ErrorCode.SEED_REFUSED,
+                f"hub {path} answered {response.status_code}: {response.text[:200]}",
             )
         return response.json()
 
-    def _province(self, province: str, path: str, token: str | None = None, body: Any = None) -> Any:
+    def _province(
+        self, province: str, path: str, token: str | None = None, body: Any = None
+    ) -> Any:
         url = self.folder.url(province) + path
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         response = (
@@ -103,7 +106,8 @@ class Simulation:
         )
         if response.status_code >= 400:
             raise HealthcodeError(
-                ErrorCode.SEED_REFUSED, f"{province} {path} answered {response.status_code}: {response.text[:200]}"
+                ErrorCode.SEED_REFUSED,
+                f"{province} {path} answered {response.status_code}: {response.text[:200]}",
             )
         return response.json()
 
@@ -147,28 +151,34 @@ class Simulation:
     def _iso(self, ago: timedelta) -> str:
         return (self.clock.now() - ago).astimezone(CHINA_TZ).replace(microsecond=0).isoformat()
 
-    def submit(self, kind: str, who: Watched, **fact: Any) -> float:
+    def submit(self, what: str, who: Watched, /, **fact: Any) -> float:
         """Send one record of ``who`` to the hub; the moment its acceptance came back."""
         record = {**who.person.envelope(self._record_id()), **fact}
-        self._hub("POST", f"/v1/records/{kind}", SUBMITTERS[kind], record)
+        self._hub("POST", f"/v1/records/{what}", SUBMITTERS[what], record)
         return time.monotonic()
 
     def step(self, text: str) -> None:
         self.say(f"[{time.monotonic() - self._started:6.1f} s] {text}")
 
     def watch(self, accepted: float, people: list[Watched], *, wait: float | None = None) -> None:
-        """Poll the provinces of ``people`` until each one's colour changed (or the wait ran
-        out); print and keep each change with its latency since ``accepted``."""
-        pending = {id(w): w for w in people}
-        deadline = accepted + (wait if wait is not None else self.wait_seconds)
+        """Watch ``people`` whose facts were all accepted at ``accepted``."""
+        self.watch_each([(who, accepted) for who in people], wait=wait)
+
+    def watch_each(self, people: list[tuple[Watched, float]], *, wait: float | None = None) -> None:
+        """Poll the provinces of ``people`` (each with the moment its fact was accepted) until
+        each one's colour changed, or the wait ran out; print and keep each change with its
+        latency."""
+        pending = {id(w): (w, at) for w, at in people}
+        last = max((at for _, at in people), default=time.monotonic())
+        deadline = last + (wait if wait is not None else self.wait_seconds)
         while pending:
-            for key, who in list(pending.items()):
+            for key, (who, at) in list(pending.items()):
                 now = self.me(who)
                 if now["colour"] != who.colour:
-                    self._changed(who, now, time.monotonic() - accepted)
+                    self._changed(who, now, time.monotonic() - at)
                     del pending[key]
             if pending and time.monotonic() > deadline:
-                for who in pending.values():
+                for who, _ in pending.values():
                     self._changed(who, self.me(who), None)
                 return
             time.sleep(POLL_SECONDS)
@@ -180,7 +190,8 @@ class Simulation:
         self.changes.append(change)
         if seconds is None:
             self.say(f"           {change.province} {who.role:10} {who.masked_name:6} "
-                     f"stays {who.colour} ({', '.join(reasons) or 'no rule'})")  # fmt: skip
+                     f"stays {who.colour} ({', '.join(reasons) or 'no rule'}, "
+                     f"until {now.get('until')})")  # fmt: skip
             return
         who.colour = now["colour"]
         until = f", until {now['until']}" if now.get("until") else ""
@@ -200,7 +211,7 @@ class Simulation:
                 continue
             moves = ", ".join(f"{c.before}->{c.after}" for c in mine if c.seconds is not None)
             lines.append(
-                f"{province}: {len(timed)} transcodings ({moves}); latency p50 "
+                f"{province}: {len(timed)} transcoding(s) ({moves}); latency p50 "
                 f"{statistics.median(timed) * 1000:.0f} ms, max {timed[-1] * 1000:.0f} ms"
             )
         return lines
@@ -214,14 +225,26 @@ def _area_for(sim: Simulation, home: str, avoid: set[str]) -> str:
     return next(c for c in counties if c not in taken)
 
 
-def run(folder: DataDir, *, say: Callable[[str], None] = print, wait: float = WAIT_SECONDS) -> Simulation:
+def run(
+    folder: DataDir, *, say: Callable[[str], None] = print, wait: float = WAIT_SECONDS
+) -> Simulation:
     """The scenario (see the module); what it saw."""
     if seeded(folder) is None:
         raise HealthcodeError(
-            ErrorCode.SEED_REFUSED, f"the network in {folder.root} is not seeded (run healthcode serve)"
+            ErrorCode.SEED_REFUSED,
+            f"the network in {folder.root} is not seeded (run healthcode serve)",
         )
     sim = Simulation(folder, say=say, wait_seconds=wait)
     sim._run = sim.clock.now().strftime("%Y%m%d%H%M%S")
+    try:
+        _scenario(sim)
+    finally:
+        sim.client.close()
+    return sim
+
+
+def _scenario(sim: Simulation) -> None:
+    folder = sim.folder
     gd, bj = folder.provinces[0], folder.provinces[-1]
     plan = plan_of(folder, size=0, seed=0, clock=sim.clock)
     population = plan.population(tuple(folder.provinces))
@@ -236,32 +259,39 @@ def run(folder: DataDir, *, say: Callable[[str], None] = print, wait: float = WA
     _risk_area(sim, cast, gd, area)
     for line in sim.summary():
         sim.say(line)
-    return sim
 
 
 def _outbreak(sim: Simulation, cast: dict[str, Watched], gd: str) -> None:
-    case = cast["case"]
+    case, source = cast["case"], f"SIM-{sim._run}"
     old = sim._province(gd, "/v1/me/code", case.token)
     sim.step(f"lab: positive NAT of the case {case.masked_name} ({gd})")
-    accepted = sim.submit("nat", case, sampled_at=sim._iso(timedelta(hours=6)), result="positive",
-                          lab="广州金域医学检验中心", resulted_at=sim._iso(timedelta(minutes=5)))  # fmt: skip
+    accepted = sim.submit(
+        "nat",
+        case,
+        sampled_at=sim._iso(timedelta(hours=6)),
+        result="positive",
+        lab="广州金域医学检验中心",
+        resulted_at=sim._iso(timedelta(minutes=5)),
+    )
     sim.watch(accepted, [case])
     sim.step("disease control: case report (confirmed)")
-    sim.submit("infection", case, status="confirmed", reported_at=sim._iso(timedelta(minutes=2)),
-               case_id=f"SIM-{sim._run}")  # fmt: skip
+    reported = sim._iso(timedelta(minutes=2))
+    sim.submit("infection", case, status="confirmed", reported_at=reported, case_id=source)
     sim.step("disease control: two close contacts and a contact of a contact traced")
-    exposure = timedelta(days=1)
-    accepted = 0.0
+    exposure, found = sim._iso(timedelta(days=1)), sim._iso(timedelta(minutes=1))
+    traced = []
     for role, kind in (("close-1", "close"), ("close-2", "close"), ("secondary", "secondary")):
-        accepted = sim.submit("contact", cast[role], kind=kind, last_exposure_at=sim._iso(exposure),
-                              identified_at=sim._iso(timedelta(minutes=1)), source_case=f"SIM-{sim._run}")  # fmt: skip
-    sim.watch(accepted, [cast["close-1"], cast["close-2"], cast["secondary"]])
-    _checkpoint(sim, old["code"], case)
+        who = cast[role]
+        at = sim.submit("contact", who, kind=kind, last_exposure_at=exposure,
+                        identified_at=found, source_case=source)  # fmt: skip
+        traced.append((who, at))
+    sim.watch_each(traced)
+    _checkpoint(sim, old["code"])
 
 
-def _checkpoint(sim: Simulation, code: str, case: Watched) -> None:
+def _checkpoint(sim: Simulation, code: str) -> None:
     checkpoint = sim.folder.url("checkpoint") + "/v1/check"
-    sim.step(f"checkpoint: the case's code from before, still unexpired, is shown")
+    sim.step("checkpoint: the case's code from before, still unexpired, is shown")
     for online in (False, True):
         answer = sim.client.post(checkpoint, json={"code": code, "online": online}).json()
         how = "online " if online else "offline"
@@ -275,7 +305,9 @@ def _risk_area(sim: Simulation, cast: dict[str, Watched], gd: str, area: str) ->
     sim.step(f"venue scans in {name} ({area}): {visitor.masked_name} ({gd}) and "
              f"{traveller.masked_name} travelling from {traveller.person.province}")  # fmt: skip
     for who in (visitor, traveller):
-        sim.submit("itinerary", who, region_code=area, at=sim._iso(timedelta(hours=3)), source="venue_scan")
+        sim.submit(
+            "itinerary", who, region_code=area, at=sim._iso(timedelta(hours=3)), source="venue_scan"
+        )
     token = f"risk-authority-{gd}"
     sim.step(f"{gd} designates {name} a medium-risk area")
     designated = sim._hub("POST", "/v1/risk-areas", token, {
@@ -288,4 +320,3 @@ def _risk_area(sim: Simulation, cast: dict[str, Watched], gd: str, area: str) ->
              {"document": f"{name}解除风险区通告 (simulation {sim._run})"})  # fmt: skip
     accepted = time.monotonic()
     sim.watch(accepted, [visitor, traveller], wait=min(sim.wait_seconds, 5.0))
-
