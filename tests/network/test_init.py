@@ -119,3 +119,33 @@ def test_hub_serve_reads_its_keys_from_the_data_folder(tmp_path: Path) -> None:
         proc.terminate()
         out, _ = proc.communicate(timeout=20)
     assert f"hub on {folder.url('hub')}" in out
+
+
+@pytest.mark.slow
+def test_checkpoint_serve_reads_the_data_folder_and_starts_without_a_hub(tmp_path: Path) -> None:
+    from live_network import free_base_port
+
+    folder = init_network(tmp_path / "net", base_port=free_base_port()).folder
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEALTHCODE_")}
+    argv = [*CLI, "checkpoint", "serve", "--data", str(folder.root)]
+    proc = subprocess.Popen(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        url = folder.url("checkpoint")
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None and time.monotonic() < deadline
+            try:
+                answer = httpx.get(url + "/v1/trust", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        assert answer.json()["trust_list"] is None  # the hub is not there: nothing taken yet
+        assert answer.json()["last_refresh"]["error"] == "HUB_UNREACHABLE"
+        check = httpx.post(url + "/v1/check", json={"code": "CN1:ABC"}).json()
+        assert check["decision"] == "stop"
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=20)
+    assert f"checkpoint on {folder.url('checkpoint')} (trust list: none yet)" in out
