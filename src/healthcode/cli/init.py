@@ -56,8 +56,10 @@ def init(
     base_port: BasePort = DEFAULT_BASE_PORT,
     passphrase: options.Passphrase = None,
 ) -> None:
-    """Make a network's data folder: keys, the hub's database, organisations and their tokens,
-    and the description of its services. Running it again keeps everything."""
+    """Make a network's data folder.
+
+    Keys, the hub's database, organisations and their tokens, and the description of its
+    services. Running it again keeps everything."""
     from healthcode.network.init import init_network
 
     report = init_network(

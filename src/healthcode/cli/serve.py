@@ -63,8 +63,9 @@ def serve(
     people: People = 3000,
     seed: Seed = 2022,
 ) -> None:
-    """Run the hub, the provinces and a checkpoint on SQLite in one process; on first start
-    make the data folder and seed a synthetic population."""
+    """Run a whole network in one process: hub, provinces, checkpoint.
+
+    On SQLite; on first start it makes the data folder and seeds a synthetic population."""
     from healthcode.network.init import init_network
     from healthcode.network.seed import seed_network
     from healthcode.network.serve import start_network

@@ -24,9 +24,11 @@ def simulate(
         ),
     ] = 10.0,
 ) -> None:
-    """Drive an outbreak over the network that `healthcode serve DATA_DIR` runs: cases, close
-    contacts, a medium-risk area designated and lifted, people travelling between provinces;
-    print what each province's codes did and how long each transcoding took."""
+    """Drive an outbreak over a running network and watch the codes.
+
+    Over the network that `healthcode serve DATA_DIR` runs: cases, close contacts, a
+    medium-risk area designated and lifted, people travelling between provinces; it prints
+    what each province's codes did and how long each transcoding took."""
     from healthcode.network.datadir import DataDir
     from healthcode.network.simulate import run
 
