@@ -26,6 +26,7 @@ import time
 import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -117,7 +118,7 @@ def main() -> None:
     clock = FixedClock(T)
 
     # A person's fields: a random pseudonym each (a repeated one would flatter zlib).
-    people = [
+    people: list[dict[str, Any]] = [
         dict(
             subject=os.urandom(16).hex(),
             colour="green",
@@ -129,7 +130,7 @@ def main() -> None:
         for _ in range(args.codes)
     ]
     issuer = CodeIssuer(signer)
-    contents = [CodeContent(**person) for person in people]  # type: ignore[arg-type]
+    contents = [CodeContent(**person) for person in people]
 
     def issue(i: int) -> str:
         return issuer.issue(contents[i], clock=clock)
@@ -171,10 +172,10 @@ def main() -> None:
     )
 
     def fresh_content(i: int) -> str:
-        return issuer.issue(CodeContent(**people[i]), clock=clock)  # type: ignore[arg-type]
+        return issuer.issue(CodeContent(**people[i]), clock=clock)
 
     def one_code(i: int) -> str:
-        return issue_code(signer=signer, clock=clock, **people[i])  # type: ignore[arg-type]
+        return issue_code(signer=signer, clock=clock, **people[i])
 
     claims = [claims_of(text) for text in codes]
 

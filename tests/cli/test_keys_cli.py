@@ -108,8 +108,12 @@ def test_code_issue_writes_qr_and_page(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("valid_for", "lifetime"),
-    [("90s", timedelta(seconds=90)), ("30m", timedelta(minutes=30)), ("2h", timedelta(hours=2)),
-     ("1d", timedelta(days=1))],
+    [
+        ("90s", timedelta(seconds=90)),
+        ("30m", timedelta(minutes=30)),
+        ("2h", timedelta(hours=2)),
+        ("1d", timedelta(days=1)),
+    ],
 )
 def test_code_issue_valid_for(tmp_path: Path, valid_for: str, lifetime: timedelta) -> None:
     _init(tmp_path)
@@ -140,15 +144,35 @@ def test_code_issue_refuses_a_bad_or_long_validity(
     _init(tmp_path)
     result = runner.invoke(
         app,
-        ["code", "issue", "--province", "440000", "--home", str(tmp_path), "--now", NOW,
-         "--valid-for", valid_for],
+        [
+            "code",
+            "issue",
+            "--province",
+            "440000",
+            "--home",
+            str(tmp_path),
+            "--now",
+            NOW,
+            "--valid-for",
+            valid_for,
+        ],
     )
     assert result.exit_code != 0 and f"error {code}" in result.output, result.output
 
 
 def test_code_issue_never_outlives_the_signer(tmp_path: Path) -> None:
-    _run("keys", "init", "--provinces", "440000", "--home", str(tmp_path), "--now", NOW,
-         "--signer-days", "1")
+    _run(
+        "keys",
+        "init",
+        "--provinces",
+        "440000",
+        "--home",
+        str(tmp_path),
+        "--now",
+        NOW,
+        "--signer-days",
+        "1",
+    )
     late = (parse_instant(NOW + "+08:00") + timedelta(hours=23)).isoformat()
     args = ["code", "issue", "--province", "440000", "--home", str(tmp_path), "--now", late]
     assert peek_code(_run(*args, "--valid-for", "30m").strip())

@@ -42,8 +42,7 @@ def _lifetime(valid_for: str | None, paper: bool) -> timedelta:
     if match is None:
         raise InvalidInput(
             ErrorCode.CODE_LIFETIME_INVALID,
-            f"--valid-for is a number and a unit (s, m, h, d) such as 30m or 2h, "
-            f"not {valid_for!r}",
+            f"--valid-for is a number and a unit (s, m, h, d) such as 30m or 2h, not {valid_for!r}",
             option="--valid-for",
         )
     lifetime = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})

@@ -84,7 +84,7 @@ def test_claim_map_is_compact(signer: KeyPair) -> None:
     assert claims[HC_CLAIM][2] == 1  # yellow as an integer
     assert claims[HC_CLAIM][3] == [2, 13]
     assert msg.kid == signer.kid and msg.alg == -7
-    assert len(text) < 400  # a QR of version ~10 at level M
+    assert len(text) < 400  # a QR of version ~11 at level M
 
 
 def test_peek_reads_a_compressed_code_too(signer: KeyPair) -> None:
