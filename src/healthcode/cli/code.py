@@ -26,6 +26,15 @@ __all__ = ["app"]
 
 app = options.command_group("Native codes: issue a demo code.")
 
+_Paper = Annotated[bool, typer.Option("--paper", help="a paper code: paper QR, valid a day")]
+_ValidFor = Annotated[
+    str | None,
+    typer.Option(
+        "--valid-for",
+        metavar="DURATION",
+        help="validity, e.g. 30m or 2h (at most 1d; default 5m, a day with --paper)",
+    ),
+]
 _DURATION = re.compile(r"([1-9][0-9]{0,5})([smhd])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -86,17 +95,8 @@ def issue(
     rule_set: Annotated[
         str, typer.Option("--rule-set", metavar="TEXT", help="rule set named in the code")
     ] = "demo",
-    paper: Annotated[
-        bool, typer.Option("--paper", help="a paper code: paper QR, valid a day")
-    ] = False,
-    valid_for: Annotated[
-        str | None,
-        typer.Option(
-            "--valid-for",
-            metavar="DURATION",
-            help="validity, e.g. 30m or 2h (at most 1d; default 5m, a day with --paper)",
-        ),
-    ] = None,
+    paper: _Paper = False,
+    valid_for: _ValidFor = None,
     png: Annotated[Path | None, _out("--png", "write the QR as PNG")] = None,
     svg: Annotated[Path | None, _out("--svg", "write the QR as SVG")] = None,
     page: Annotated[Path | None, _out("--page", "write an A4 paper page")] = None,
