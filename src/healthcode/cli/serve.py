@@ -37,12 +37,26 @@ People = Annotated[
 Seed = Annotated[int, typer.Option("--seed", metavar="N", help="the population's random seed")]
 
 
-def try_these(folder: DataDir) -> list[str]:
-    """A handful of commands to try against the running network."""
+def _code_show(folder: DataDir, person: dict[str, str], extra: str) -> str:
+    return (
+        f"healthcode code show --province {folder.url(person['province'])} "
+        f"--id {person['id_number']} --name {person['name']} --phone {person['phone']} "
+        f"--residence {person['residence_region']} {extra}"
+    )
+
+
+def try_these(folder: DataDir, demo: list[dict[str, str]] | None = None) -> list[str]:
+    """A handful of commands to try against the running network (``demo``: seeded people to
+    look at, the first a case, when the provinces run)."""
     hub, checkpoint = folder.url("hub"), folder.url("checkpoint")
     root = folder.root
     hub_db = f"sqlite:///{(root / 'hub.db').resolve()}"
+    shown = []
+    if demo and all(p["province"] in folder.provinces for p in demo):
+        shown = [_code_show(folder, demo[0], "--no-code   # a seeded case: red, and why")]
+        shown += [_code_show(folder, p, "--paper --png var/code.png") for p in demo[1:]]
     return [
+        *shown,
         f"curl -s {hub}/v1/health",
         f'curl -s -H "Authorization: Bearer $(cat {root}/tokens/checkpoint.token)" '
         f"{hub}/v1/risk-areas",
@@ -52,6 +66,7 @@ def try_these(folder: DataDir) -> list[str]:
         f"curl -s -X POST {checkpoint}/v1/check -H 'content-type: application/json' "
         '-d "{\\"code\\": \\"$CODE\\"}"',
         f'healthcode verify --trust-store {root}/checkpoint/trust "$CODE"',
+        f"healthcode simulate {root}",
     ]
 
 
@@ -85,7 +100,8 @@ def serve(
             f"{len(done['cases'])} cases, risk areas {done['risk_areas']}"
         )
         typer.echo("try:")
-        for line in try_these(folder):
+        demo = done.get("demo") if network.apply is not None else None
+        for line in try_these(folder, demo):
             typer.echo(f"  {line}")
         typer.echo("serving; Ctrl-C stops", err=False)
         while not stop.wait(0.5):

@@ -95,6 +95,17 @@ def _designate(client: httpx.Client, folder: DataDir, area: dict[str, Any]) -> A
     return _post(client, f"{hub}/v1/risk-areas", token, area).get("id")
 
 
+def _demo(person: Person) -> dict[str, str]:
+    """A person to look at after seeding (synthetic: a name and a phone may be shown)."""
+    return {**person.application(), "province": person.province}
+
+
+def _ordinary(pop: Population) -> list[Person]:
+    """People the seeded outbreak does not involve."""
+    involved = {p.id_number for p in pop.cases + pop.close_contacts + pop.secondary_contacts}
+    return [p for p in pop.people if p.id_number not in involved]
+
+
 def seed_network(
     folder: DataDir,
     *,
@@ -128,6 +139,7 @@ def seed_network(
         for area in pop.risk_areas:
             say(f"  risk area {area['region_code']} ({area['level']}) designated")
     summary = {
+        "demo": [_demo(p) for p in (*pop.cases[:1], *_ordinary(pop)[:1])],
         "people": len(pop.people),
         "records": {k: len(v) for k, v in pop.records.items()},
         "risk_areas": areas,
