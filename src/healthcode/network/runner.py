@@ -56,6 +56,15 @@ class _Running:
     thread: threading.Thread
 
 
+def _serve(server: uvicorn.Server, failures: list[BaseException]) -> None:
+    """Run ``server`` until it exits; what stopped it at start-up goes to ``failures``
+    (uvicorn exits on a port it cannot bind)."""
+    try:
+        server.run()
+    except BaseException as exc:
+        failures.append(exc)
+
+
 @dataclass
 class NetworkRunner:
     """Starts services one after another (each listening before the next starts), stops them
@@ -78,15 +87,19 @@ class NetworkRunner:
             lifespan="on",
         )
         server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name=f"serve-{service.name}", daemon=True)
+        failures: list[BaseException] = []
+        thread = threading.Thread(
+            target=_serve, args=(server, failures), name=f"serve-{service.name}", daemon=True
+        )
         thread.start()
         deadline = time.monotonic() + START_SECONDS
         while not server.started:
             if not thread.is_alive() or time.monotonic() > deadline:
                 server.should_exit = True
+                why = f": {failures[0]}" if failures else " (is the port taken?)"
                 raise HealthcodeError(
                     ErrorCode.SERVICE_NOT_STARTED,
-                    f"{service.name} did not start on {service.url} (is the port taken?)",
+                    f"{service.name} did not start on {service.url}{why}",
                     service=service.name,
                 )
             time.sleep(0.02)
