@@ -54,6 +54,9 @@ COMMANDS = {
     "code": Entry("healthcode.cli.code", "Native codes: issue a demo code."),
     "org": Entry("healthcode.cli.org", "Organisations of the hub and their API tokens."),
     "hub": Entry("healthcode.cli.hub", "The national data hub."),
+    "province": Entry(
+        "healthcode.cli.province", "A province's service: applications, codes, transcoding."
+    ),
 }
 
 #: Codes that mean the command line or the configuration is wrong (exit 2), not what it asked.
