@@ -55,7 +55,8 @@ COMMANDS = {
     "org": Entry("healthcode.cli.org", "Organisations of the hub and their API tokens."),
     "hub": Entry("healthcode.cli.hub", "The national data hub."),
     "province": Entry(
-        "healthcode.cli.province", "A province's service: applications, codes, transcoding."
+        "healthcode.cli.province",
+        "A province's service: applications, codes, timely transcoding.",
     ),
 }
 
