@@ -318,6 +318,7 @@ class ErrorCode(StrEnum):
     PERSON_TOKEN_INVALID = "PERSON_TOKEN_INVALID", 401, "the person's token is missing or wrong"
     SIGNER_UNAVAILABLE = "SIGNER_UNAVAILABLE", 503, "the province has no signer key to sign with"
     RULESET_UNAVAILABLE = "RULESET_UNAVAILABLE", 503, "the province's rule set cannot be loaded"
+    PROVINCE_UNREACHABLE = "PROVINCE_UNREACHABLE", 503, "the province's service cannot be reached"
     # -- HTTP ------------------------------------------------------------------------------------
     HTTP_ERROR = "HTTP_ERROR", 500, "an HTTP error with no own code; the status says which"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED", 405, "the route does not take this HTTP method"

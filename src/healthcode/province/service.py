@@ -53,6 +53,8 @@ log = logging.getLogger("healthcode.province")
 #: Re-evaluates people inside the session's transaction at ``now``.
 Reevaluator = Callable[[Session, Collection[str], datetime], Any]
 _SWEEP_BATCH = 1000
+#: The longest pause of a loop that keeps failing (seconds).
+_BACKOFF_MAX = 5.0
 #: Failures a loop expects (the hub away, the database busy): logged, tried again later.
 _EXPECTED: tuple[type[Exception], ...] = (HealthcodeError, *DRIVER_ERRORS)
 
@@ -260,18 +262,29 @@ class ProvinceService:
 
     def _loop(self, step: Callable[[], Any], pause: float) -> None:
         """Run ``step`` until stopped: again at once when it says there is more work, else
-        after ``pause``; a failure is logged and tried again after the pause."""
+        after ``pause``; after a failure (logged) the pause doubles, up to ``_BACKOFF_MAX``."""
+        failures = 0
         while not self._stop.is_set():
             try:
                 again = step() is True
+                failures = 0
             except _EXPECTED as exc:
-                log.warning("%s: %s", threading.current_thread().name, getattr(exc, "code", exc))
+                failures += 1
+                if failures == 1 or failures % 20 == 0:
+                    name = threading.current_thread().name
+                    log.warning("%s (%d): %s", name, failures, getattr(exc, "code", exc))
                 again = False
             except Exception:  # a bug: logged, the loop lives on
+                failures += 1
                 log.exception("%s failed", threading.current_thread().name)
                 again = False
             if not again:
-                self._stop.wait(pause)
+                wait = (
+                    pause
+                    if not failures
+                    else min(_BACKOFF_MAX, max(pause, 0.1) * 2 ** min(failures, 8))
+                )
+                self._stop.wait(wait)
 
     def close(self) -> None:
         self.stop()
