@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from hub_testdata import resident_id
-from live import LiveHub, add_org
+from live import LiveHub, add_org, cli
 from live_province import LiveProvince, keys_init, wait_for
 from province_testdata import applicant, nat_record
 
@@ -102,6 +102,30 @@ def test_a_positive_nat_at_the_hub_turns_the_person_red_and_the_hub_knows(
     wait_for("the code's serial at the hub", serial_known)
     old = httpx.get(hub.url + f"/v1/status/{green.json()['serial']}", headers=station).json()
     assert old["colour"] == "green"  # the older code: superseded by the person's red
+    a = applicant()
+    shown = cli(
+        hub.db_url,
+        "code",
+        "show",
+        "--province",
+        province.url,
+        "--id",
+        a["id_number"],
+        "--name",
+        a["name"],
+        "--phone",
+        a["phone"],
+        "--residence",
+        a["residence_region"],
+        "--lang",
+        "en",
+        "--paper",
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "colour: red" in shown.stdout and "NAT_POSITIVE" in shown.stdout
+    assert "CN1:" in shown.stdout
+    by_token = cli(hub.db_url, "code", "show", "--province", province.url, "--token", "hcp1.x.y")
+    assert by_token.returncode == 1 and "PERSON_TOKEN_INVALID" in by_token.stderr
 
 
 def _submit_many(hub: LiveHub, kind: str, records: list[dict[str, Any]]) -> None:
@@ -161,7 +185,7 @@ def test_kill9_while_the_sweep_fires_loses_nothing(
     hub: LiveHub, home: Path, tmp_path: Path
 ) -> None:
     now = datetime.now(UTC)
-    exposure = now - timedelta(days=10) + timedelta(seconds=8)  # close contact: 7 + 3 days
+    exposure = now - timedelta(days=10) + timedelta(seconds=20)  # close contact: 7 + 3 days
     ids = _people(800)
     province = _province(hub, home, tmp_path)
     province.start()
@@ -186,14 +210,19 @@ def test_kill9_while_the_sweep_fires_loses_nothing(
         ]
         _submit_many(hub, "contact", contacts)
         wait_for(
-            "everyone red",
-            lambda: province.scalar("SELECT count(*) FROM colours WHERE colour = 'red'") == 800,
+            "everyone evaluated", lambda: province.scalar("SELECT count(*) FROM colours") == 800
         )
         until = exposure + timedelta(days=10)
+        naive = until.replace(tzinfo=None).isoformat(sep=" ")
+        early = province.scalar(f"SELECT count(*) FROM colours WHERE evaluated_at < '{naive}'")
+        early_red = province.scalar(
+            f"SELECT count(*) FROM colours WHERE evaluated_at < '{naive}' AND colour = 'red'"
+        )
+        assert early == early_red  # red until the rule's time runs out
         wait_for("the until", lambda: datetime.now(UTC) >= until, timeout=30)
         province.kill9()  # the sweep is due: running, or about to
         reds = province.scalar("SELECT count(*) FROM colours WHERE colour = 'red'")
-        assert reds in (0, 800)  # one transaction: all or nothing
+        assert reds in (0, early)  # one transaction: all or nothing
         province.start()  # the missed time fires on start-up
         wait_for(
             "everyone green",

@@ -42,8 +42,10 @@ class AppliedPage:
     people: int  # people re-evaluated
 
 
-def read_cursor(session: Session) -> int:
-    row = session.get(FeedCursor, 1)
+def read_cursor(session: Session, *, lock: bool = False) -> int:
+    """The stored cursor; ``lock``: held until the transaction ends (two processes pulling
+    the same province's feed then apply a page one after the other)."""
+    row = session.get(FeedCursor, 1, with_for_update=lock)
     return 0 if row is None else row.seq
 
 
@@ -60,7 +62,7 @@ class FeedApplier:
     ) -> AppliedPage:
         """Apply ``entries`` (one page, oldest first) and advance the cursor, in ``session``'s
         transaction. Raises what ``reevaluate`` raises (nothing is kept then)."""
-        cursor = read_cursor(session)
+        cursor = read_cursor(session, lock=True)
         touched: set[str] = set()
         applied = 0
         for entry in entries:
