@@ -3,7 +3,7 @@ the hub; the hub's signed national rule set taken, an overlay applied."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
