@@ -7,8 +7,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from hub_testdata import ASGISyncTransport
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from province_testdata import applicant
 
+from healthcode.core.error_codes import ErrorCode
 from healthcode.province.app import create_app
 from healthcode.province.service import ProvinceService
 
@@ -94,3 +97,28 @@ def test_unknown_paths_and_bad_query_texts(client: httpx.Client) -> None:
     assert _code(client.get("/v1/nothing")) == "NOT_FOUND"
     r = client.get("/v1/health", params={"x": "\x00"})
     assert (r.status_code, _code(r)) == (422, "TEXT_INVALID")
+
+
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=40),
+    st.sampled_from(["440106", "110105", "440106199003071234", "resident_id", "passport_foreign"]),
+    st.lists(st.text(max_size=5), max_size=3),
+)
+_FIELDS = ["id_type", "id_number", "nationality", "name", "phone", "residence_region", "extra"]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=st.dictionaries(st.sampled_from(_FIELDS), _VALUES, max_size=7))
+def test_any_application_gets_a_precise_answer_never_a_fault(
+    client: httpx.Client, body: dict[str, object]
+) -> None:
+    r = client.post("/v1/applications", json={**applicant(seq="777"), **body})
+    if r.status_code != 200:
+        assert 400 <= r.status_code < 500, r.text
+        assert r.json()["error"]["code"] in {c.value for c in ErrorCode}

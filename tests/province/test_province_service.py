@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from province_testdata import applicant, nat_record, province_settings
@@ -14,7 +15,14 @@ from healthcode.core.clock import FixedClock
 from healthcode.core.errors import HealthcodeError, InvalidInput
 from healthcode.hub.batches import Located
 from healthcode.hub.services import Hub
-from healthcode.province.models import Colour, FactRecord, Person, StatusOutbox, person_summaries
+from healthcode.province.models import (
+    Colour,
+    FactRecord,
+    Person,
+    StatusOutbox,
+    Visit,
+    person_summaries,
+)
 from healthcode.province.service import ProvinceService
 from healthcode.store.crypto import FieldCipher
 
@@ -178,3 +186,69 @@ def test_the_colour_returns_by_itself_at_until(
     assert after is not None and after.colour != "red"
     assert after.until is None or after.until > until
     assert clock.now() - until < timedelta(seconds=1)
+
+
+def test_a_risk_area_reevaluates_exactly_the_people_with_a_visit_there(
+    province: ProvinceService, hub: Hub, org: Callable[..., str], clock: FixedClock
+) -> None:
+    there, elsewhere = applicant(seq="201"), applicant(seq="202")
+    a = province.applications.apply(there)
+    b = province.applications.apply(elsewhere)
+    scans = [
+        {
+            "record_id": "V1",
+            "id_number": there["id_number"],
+            "region_code": "440106",
+            "at": "2022-11-19T10:00:00+08:00",
+            "source": "venue_scan",
+        },
+        {
+            "record_id": "V2",
+            "id_number": elsewhere["id_number"],
+            "region_code": "440303",
+            "at": "2022-11-19T10:00:00+08:00",
+            "source": "venue_scan",
+        },
+    ]
+    principal = hub.orgs.authenticate(org("itinerary", "440000"))
+    hub.ingest.submit(
+        principal, "itinerary", [Located({"index": i}, r) for i, r in enumerate(scans)]
+    )
+    province.pull_all()
+    with province.db.read() as s:
+        assert s.execute(select(func.count()).select_from(Visit)).scalar_one() == 2
+        before = s.get(Colour, b["pseudonym"])
+    assert before is not None
+    clock.advance(timedelta(minutes=1))
+    authority = hub.orgs.authenticate(org("risk-authority", "440106"))
+    hub.risk_areas.designate(
+        authority,
+        {
+            "region_code": "440106",
+            "level": "high",
+            "effective_from": "2022-11-19T00:00:00+08:00",
+            "document": "穗防控〔2022〕1号",
+        },
+    )
+    page = province.pull_once()
+    assert (page.applied, page.people) == (1, 1)
+    with province.db.read() as s:
+        red = s.get(Colour, a["pseudonym"])
+        other = s.get(Colour, b["pseudonym"])
+    assert red is not None and red.colour == "red"
+    assert red.reasons[0]["rule"] == "RED_HIGH_RISK_OUTFLOW"
+    assert other is not None and other.evaluated_at == before.evaluated_at  # not touched
+
+
+def test_an_overlay_of_another_province_is_refused(
+    hub: Hub, province_db: Any, clock: FixedClock, org: Callable[..., str]
+) -> None:
+    from pathlib import Path
+
+    overlay = Path(__file__).resolve().parents[2] / "examples" / "overlay-guangdong.yaml"
+    settings = province_settings(
+        org("province", "110000"), "110000", HEALTHCODE_PROVINCE_OVERLAY=str(overlay)
+    )
+    with pytest.raises(HealthcodeError) as caught:
+        ProvinceService.build(settings=settings, db=province_db, clock=clock)
+    assert caught.value.code == "OVERLAY_OTHER_PROVINCE"

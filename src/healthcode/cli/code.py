@@ -125,7 +125,7 @@ def _province_call(url: str, method: str, path: str, **kwargs: Any) -> dict[str,
     if r.status_code >= 400 or not isinstance(body, dict):
         error = body.get("error") if isinstance(body, dict) else None
         code = error.get("code") if isinstance(error, dict) else None
-        if code not in ErrorCode.__members__:
+        if code not in {c.value for c in ErrorCode}:
             raise InvalidInput(ErrorCode.PROVINCE_UNREACHABLE, f"{url} answered {r.status_code}")
         assert isinstance(error, dict)
         raise HealthcodeError(ErrorCode[str(code)], str(error.get("message", "")))
@@ -159,15 +159,23 @@ def show(
     id_number: Annotated[
         str | None, typer.Option("--id", metavar="TEXT", help="ID number (to apply)")
     ] = None,
-    id_type: Annotated[str, typer.Option("--id-type", metavar="TEXT")] = "resident_id",
-    name: Annotated[str | None, typer.Option("--name", metavar="TEXT")] = None,
-    phone: Annotated[str | None, typer.Option("--phone", metavar="TEXT")] = None,
+    id_type: Annotated[
+        str, typer.Option("--id-type", metavar="TEXT", help="ID type (to apply)")
+    ] = "resident_id",
+    name: Annotated[
+        str | None, typer.Option("--name", metavar="TEXT", help="full name (to apply)")
+    ] = None,
+    phone: Annotated[
+        str | None, typer.Option("--phone", metavar="TEXT", help="phone number (to apply)")
+    ] = None,
     residence: Annotated[
         str | None, typer.Option("--residence", metavar="CODE", help="region of residence")
     ] = None,
     paper: Annotated[bool, typer.Option("--paper", help="a paper code (a day)")] = False,
     explain_only: Annotated[bool, typer.Option("--no-code", help="the colour only")] = False,
-    lang: Annotated[str, typer.Option("--lang", metavar="zh|en")] = "zh",
+    lang: Annotated[
+        str, typer.Option("--lang", metavar="LANG", help="language of the reasons: zh or en")
+    ] = "zh",
     png: Annotated[Path | None, _out("--png", "write the QR as PNG")] = None,
     as_json: options.AsJson = False,
 ) -> None:

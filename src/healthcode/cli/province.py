@@ -42,13 +42,14 @@ def _migrated(settings: ProvinceSettings) -> Database:
     from sqlalchemy.exc import SQLAlchemyError
 
     from healthcode.province.schema import upgrade
+    from healthcode.province.service import LOOP_THREADS
     from healthcode.store.db import Database
 
     try:
         db = Database.from_url(
             settings.database_url,
             busy_seconds=settings.database_busy_seconds,
-            threads=settings.worker_threads,
+            threads=settings.worker_threads + LOOP_THREADS,
         )
         upgrade(db)
     except SQLAlchemyError as exc:

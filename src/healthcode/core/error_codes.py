@@ -319,6 +319,7 @@ class ErrorCode(StrEnum):
     SIGNER_UNAVAILABLE = "SIGNER_UNAVAILABLE", 503, "the province has no signer key to sign with"
     RULESET_UNAVAILABLE = "RULESET_UNAVAILABLE", 503, "the province's rule set cannot be loaded"
     PROVINCE_UNREACHABLE = "PROVINCE_UNREACHABLE", 503, "the province's service cannot be reached"
+    OVERLAY_OTHER_PROVINCE = "OVERLAY_OTHER_PROVINCE", 400, "the overlay is another province's"
     # -- HTTP ------------------------------------------------------------------------------------
     HTTP_ERROR = "HTTP_ERROR", 500, "an HTTP error with no own code; the status says which"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED", 405, "the route does not take this HTTP method"

@@ -8,8 +8,11 @@ checks of every value (``hub/fields.py``: nesting depth, texts, times).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -32,6 +35,7 @@ def create_app(province: ProvinceService) -> FastAPI:
         title=f"healthcode province {province.settings.region}",
         version="1",
         description="A province's service: applications, codes, explanations (docs/province.md).",
+        lifespan=_threads_limited,
     )
     app.state.province = province
     app.add_middleware(BodyLimit, max_bytes=province.settings.body_max_bytes)
@@ -42,6 +46,15 @@ def create_app(province: ProvinceService) -> FastAPI:
         app.add_exception_handler(error, _database_error)
     app.include_router(router)
     return app
+
+
+@asynccontextmanager
+async def _threads_limited(app: FastAPI) -> AsyncIterator[None]:
+    """Run the routes' blocking work in ``HEALTHCODE_WORKER_THREADS`` threads, as the hub does:
+    each holds at most one pooled connection, and the pool is sized from the same setting."""
+    limiter = to_thread.current_default_thread_limiter()
+    limiter.total_tokens = app.state.province.settings.worker_threads
+    yield
 
 
 def _answer(

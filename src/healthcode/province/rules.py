@@ -22,7 +22,7 @@ from cryptography import x509
 
 from healthcode.core.clock import Clock
 from healthcode.core.error_codes import ErrorCode
-from healthcode.core.errors import HealthcodeError
+from healthcode.core.errors import HealthcodeError, OverlayRefused
 from healthcode.core.rules import RuleSet, apply_overlay, baseline, load_document, parse_ruleset
 from healthcode.core.trust.certs import load_certificate
 from healthcode.core.trust.envelope import Held, open_envelope
@@ -47,12 +47,18 @@ class RuleSource:
         self,
         *,
         clock: Clock,
+        province: str,
         overlay_path: str = "",
         fetch: Callable[[], bytes | None] | None = None,
         root_cert: x509.Certificate | None = None,
     ) -> None:
         self.clock = clock
         self._overlay: dict[str, Any] | None = load_document(overlay_path) if overlay_path else None
+        if self._overlay is not None and self._overlay.get("province") != province:
+            raise OverlayRefused(
+                ErrorCode.OVERLAY_OTHER_PROVINCE,
+                f"the overlay is for {self._overlay.get('province')}, not {province}",
+            )
         self._fetch = fetch
         self._root = root_cert
         self._held: Held | None = None

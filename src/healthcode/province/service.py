@@ -46,13 +46,16 @@ from healthcode.store.db import Database
 from healthcode.store.errors import DRIVER_ERRORS
 from healthcode.store.retry import run_write
 
-__all__ = ["ProvinceService", "Reevaluator"]
+__all__ = ["LOOP_THREADS", "ProvinceService", "Reevaluator"]
 
 log = logging.getLogger("healthcode.province")
 
 #: Re-evaluates people inside the session's transaction at ``now``.
 Reevaluator = Callable[[Session, Collection[str], datetime], Any]
 _SWEEP_BATCH = 1000
+#: Loops that hold a database connection while they work (feed, sweep, report): a PostgreSQL
+#: pool is sized for them beside the worker threads.
+LOOP_THREADS = 3
 #: The longest pause of a loop that keeps failing (seconds).
 _BACKOFF_MAX = 5.0
 #: Failures a loop expects (the hub away, the database busy): logged, tried again later.
@@ -120,6 +123,7 @@ class ProvinceService:
         passphrase = settings.key_passphrase.encode() if settings.key_passphrase else None
         rules = RuleSource(
             clock=clock,
+            province=settings.region,
             overlay_path=settings.overlay,
             fetch=lambda: hub.published("rule-set"),
             root_cert=root_certificate_of(settings.network_home),
@@ -149,7 +153,7 @@ class ProvinceService:
         db = Database.from_url(
             settings.database_url,
             busy_seconds=settings.database_busy_seconds,
-            threads=settings.worker_threads,
+            threads=settings.worker_threads + LOOP_THREADS,
         )
         return cls.build(settings=settings, db=db, clock=clock)
 
