@@ -184,65 +184,63 @@ def _shown(answer: dict[str, Any], lang: str) -> list[str]:
     return lines
 
 
+def _text(flag: str, help_text: str, metavar: str = "TEXT") -> Any:
+    return typer.Option(flag, metavar=metavar, help=help_text)
+
+
+ProvinceUrl = Annotated[str, _text("--province", "the province's service", "URL")]
+Token = Annotated[str | None, _text("--token", "the person's token")]
+IdNumber = Annotated[str | None, _text("--id", "ID number (to apply)")]
+IdTypeOption = Annotated[str, _text("--id-type", "ID type (to apply)")]
+Name = Annotated[str | None, _text("--name", "full name (to apply)")]
+Phone = Annotated[str | None, _text("--phone", "phone number (to apply)")]
+Residence = Annotated[str | None, _text("--residence", "region of residence (to apply)", "CODE")]
+Lang = Annotated[str, _text("--lang", "language of the reasons: zh or en", "LANG")]
+
+
+def _token_of(province: str, application: dict[str, str | None]) -> str:
+    """The person's token, from an application (idempotent). Raises InvalidInput USAGE when a
+    field is missing; what the province refuses."""
+    if not all(application.values()):
+        raise InvalidInput(
+            ErrorCode.USAGE,
+            "give --token, or --id, --name, --phone and --residence",
+            option="--token",
+        )
+    return str(_province_call(province, "POST", "/v1/applications", json=application)["token"])
+
+
 @app.command("show")
 def show(
-    province: Annotated[
-        str, typer.Option("--province", metavar="URL", help="the province's service")
-    ] = DEFAULT_PROVINCE_URL,
-    token: Annotated[
-        str | None, typer.Option("--token", metavar="TEXT", help="the person's token")
-    ] = None,
-    id_number: Annotated[
-        str | None, typer.Option("--id", metavar="TEXT", help="ID number (to apply)")
-    ] = None,
-    id_type: Annotated[
-        str, typer.Option("--id-type", metavar="TEXT", help="ID type (to apply)")
-    ] = "resident_id",
-    name: Annotated[
-        str | None, typer.Option("--name", metavar="TEXT", help="full name (to apply)")
-    ] = None,
-    phone: Annotated[
-        str | None, typer.Option("--phone", metavar="TEXT", help="phone number (to apply)")
-    ] = None,
-    residence: Annotated[
-        str | None, typer.Option("--residence", metavar="CODE", help="region of residence")
-    ] = None,
+    province: ProvinceUrl = DEFAULT_PROVINCE_URL,
+    token: Token = None,
+    id_number: IdNumber = None,
+    id_type: IdTypeOption = "resident_id",
+    name: Name = None,
+    phone: Phone = None,
+    residence: Residence = None,
     paper: Annotated[bool, typer.Option("--paper", help="a paper code (a day)")] = False,
     explain_only: Annotated[bool, typer.Option("--no-code", help="the colour only")] = False,
-    lang: Annotated[
-        str, typer.Option("--lang", metavar="LANG", help="language of the reasons: zh or en")
-    ] = "zh",
+    lang: Lang = "zh",
     png: Annotated[Path | None, _out("--png", "write the QR as PNG")] = None,
     as_json: options.AsJson = False,
 ) -> None:
     """Show a person's current code and why it has its colour, from a province's service."""
     import json
 
+    from healthcode.core.codes.qr import Medium, render_png
+
     _one_of("--lang", [lang], ("zh", "en"))
     if token is None:
-        if not (id_number and name and phone and residence):
-            raise InvalidInput(
-                ErrorCode.USAGE,
-                "give --token, or --id, --name, --phone and --residence",
-                option="--token",
-            )
-        application = {
-            "id_type": id_type,
-            "id_number": id_number,
-            "name": name,
-            "phone": phone,
-            "residence_region": residence,
-        }
-        token = str(_province_call(province, "POST", "/v1/applications", json=application)["token"])
-        if as_json is False:
+        application = {"id_type": id_type, "id_number": id_number, "name": name, "phone": phone}
+        token = _token_of(province, {**application, "residence_region": residence})
+        if not as_json:
             typer.echo(f"token: {token}")
     auth = {"Authorization": f"Bearer {token}"}
+    medium: Medium = "paper" if paper else "screen"
     if explain_only:
         answer = _province_call(province, "GET", "/v1/me", headers=auth)
     else:
-        from healthcode.core.codes.qr import Medium, render_png
-
-        medium: Medium = "paper" if paper else "screen"
         answer = _province_call(
             province, "GET", "/v1/me/code", headers=auth, params={"medium": medium}
         )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -26,7 +26,7 @@ from healthcode.core.codes.native import PAPER_LIFETIME, SCREEN_LIFETIME, SERIAL
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 from healthcode.core.facts import format_instant
-from healthcode.core.trust.issue import issue_code
+from healthcode.core.trust.issue import CodeContent, CodeIssuer
 from healthcode.province.evaluation import queue_report
 from healthcode.province.models import Colour, IssuedCode, Person
 from healthcode.province.signer import SignerSource
@@ -72,6 +72,15 @@ class CodeService:
     signers: SignerSource
     evaluate: Evaluate
     ruleset_label: Callable[[], str]
+    _issuers: dict[bytes, CodeIssuer] = field(default_factory=dict, init=False)
+
+    def _issuer(self) -> CodeIssuer:
+        """The issuer of the current signer (its province and validity read once)."""
+        signer = self.signers.current()
+        issuer = self._issuers.get(signer.kid)
+        if issuer is None:
+            issuer = self._issuers[signer.kid] = CodeIssuer(signer)
+        return issuer
 
     def explain(self, pseudonym: str) -> dict[str, Any]:
         """The person's current colour with reasons, badges and until (no code).
@@ -91,25 +100,22 @@ class CodeService:
 
         Raises InvalidInput PERSON_UNKNOWN; TrustError SIGNER_UNAVAILABLE, CERT_*; DatabaseBusy.
         """
-        signer = self.signers.current()
+        issuer = self._issuer()
         now = self.clock.now()
         serial = secrets.token_bytes(SERIAL_BYTES)
         lifetime = LIFETIMES[medium]
 
         def step(s: Session) -> dict[str, Any]:
             person, colour = self._current(s, pseudonym, now)
-            text = issue_code(
-                signer=signer,
+            content = CodeContent(
                 subject=pseudonym,
                 colour=colour.colour,
-                badges=badges_of(colour.badges, colour.reasons),
+                badges=tuple(badges_of(colour.badges, colour.reasons)),
                 rule_set=_rule_set_label(self.ruleset_label(), colour.ruleset_digest),
                 masked_name=person.masked_name,
                 masked_id=person.masked_id,
-                clock=FixedClock(now),
-                lifetime=lifetime,
-                serial=serial,
             )
+            text = issuer.issue(content, clock=FixedClock(now), lifetime=lifetime, serial=serial)
             expires = now.replace(microsecond=0) + lifetime
             s.add(
                 IssuedCode(
