@@ -11,22 +11,35 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
+
+import httpx
 
 from healthcode.config import CheckpointSettings, Settings
+from healthcode.core.error_codes import ErrorCode
+from healthcode.core.errors import HealthcodeError
 from healthcode.network.datadir import DataDir
 from healthcode.network.population import Person
 from healthcode.network.runner import NetworkRunner, Service
 from healthcode.network.seed import Applier
 
 __all__ = [
+    "APPLY_THREADS",
     "RunningNetwork",
+    "apply_over_http",
     "checkpoint_service",
     "has_provinces",
     "hub_service",
+    "province_service",
     "province_services",
     "start_network",
 ]
+
+
+#: Applications sent at once while seeding.
+APPLY_THREADS = 4
 
 
 def has_provinces() -> bool:
@@ -59,12 +72,52 @@ def checkpoint_service(folder: DataDir) -> Service:
     return Service("checkpoint", app, settings.host, settings.port, loops=checkpoint)
 
 
+def province_service(folder: DataDir, province: str) -> Service:
+    """One province of the folder on its own database, migrated; its loops (feed, until sweep,
+    status reports) start once it listens."""
+    from healthcode.config import ProvinceSettings
+    from healthcode.province.app import create_app
+    from healthcode.province.schema import upgrade
+    from healthcode.province.service import ProvinceService
+
+    settings = ProvinceSettings.from_env(folder.province_environment(province))
+    service = ProvinceService.from_settings(settings)
+    upgrade(service.db)
+    return Service(
+        province,
+        create_app(service),
+        settings.host,
+        settings.port,
+        loops=service,
+        on_stop=service.close,
+    )
+
+
 def province_services(folder: DataDir) -> tuple[list[Service], Applier | None]:
-    """The provinces of the folder, and how people apply at them; none without the provincial
-    service in this build."""
+    """The provinces of the folder, and how people apply at them (over HTTP, as a person's
+    phone would)."""
     if not has_provinces():
         return [], None
-    return [], None
+    services = [province_service(folder, p) for p in folder.provinces]
+    return services, partial(apply_over_http, folder)
+
+
+def apply_over_http(folder: DataDir, province: str, people: Sequence[Person]) -> int:
+    """Each person applies at ``province`` (``POST /v1/applications``), a few at a time; how
+    many were taken. Applying again answers the first application."""
+    url = folder.url(province) + "/v1/applications"
+
+    def one(client: httpx.Client, person: Person) -> bool:
+        response = client.post(url, json=person.application())
+        if response.status_code != 200:
+            raise HealthcodeError(
+                ErrorCode.SEED_REFUSED,
+                f"{province} refused an application: {response.status_code} {response.text[:200]}",
+            )
+        return True
+
+    with httpx.Client(timeout=60) as client, ThreadPoolExecutor(APPLY_THREADS) as pool:
+        return sum(pool.map(lambda p: one(client, p), people))
 
 
 @dataclass
