@@ -54,7 +54,7 @@ def try_these(folder: DataDir, demo: list[dict[str, str]] | None = None) -> list
     shown = []
     if demo and all(p["province"] in folder.provinces for p in demo):
         shown = [_code_show(folder, demo[0], "--no-code   # a seeded case: red, and why")]
-        shown += [_code_show(folder, p, "--paper --png var/code.png") for p in demo[1:]]
+        shown += [_code_show(folder, p, f"--paper --png {root}/code.png") for p in demo[1:]]
     return [
         *shown,
         f"curl -s {hub}/v1/health",
@@ -75,7 +75,7 @@ def serve(
     data_dir: DataDirArgument = DEFAULT_DATA_DIR,
     provinces: Provinces = PROVINCES_TEXT,
     base_port: BasePort = DEFAULT_BASE_PORT,
-    people: People = 3000,
+    people: People = 2000,
     seed: Seed = 2022,
 ) -> None:
     """Run a whole network in one process: hub, provinces, checkpoint.
