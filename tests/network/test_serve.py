@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from healthcode.network.datadir import DataDir
-from healthcode.network.serve import has_provinces
 from live_network import free_base_port
 
 CLI = [sys.executable, "-m", "healthcode.cli.main"]
@@ -67,9 +66,13 @@ def test_serve_runs_the_network_and_seeds_it_once(tmp_path: Path) -> None:
     try:
         served.wait_for("serving; Ctrl-C stops")
         addresses = served.addresses()
-        expected = {"hub", "checkpoint"} | ({"440000", "110000"} if has_provinces() else set())
+        expected = {"hub", "checkpoint", "440000", "110000"}
         assert expected <= set(addresses), served.lines
         assert httpx.get(addresses["hub"] + "/v1/health").status_code == 200
+        for province in expected - {"hub", "checkpoint"}:
+            health = httpx.get(addresses[province] + "/v1/health").json()
+            assert health["province"] == province
+        assert any(line.startswith("  healthcode code show") for line in served.lines)
         trust = httpx.get(addresses["checkpoint"] + "/v1/trust").json()
         assert trust["trust_list"]["sequence"] >= 1
         folder = DataDir.open(root)

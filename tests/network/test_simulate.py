@@ -10,14 +10,11 @@ import pytest
 
 from healthcode.network.init import init_network
 from healthcode.network.seed import seed_network
-from healthcode.network.serve import has_provinces, start_network
+from healthcode.network.serve import start_network
 from healthcode.network.simulate import run
 from live_network import free_base_port
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not has_provinces(), reason="the provincial service is not in this build"),
-]
+pytestmark = pytest.mark.slow
 
 
 def test_the_outbreak_changes_the_codes_in_both_provinces(tmp_path: Path) -> None:

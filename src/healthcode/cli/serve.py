@@ -100,8 +100,7 @@ def serve(
             f"{len(done['cases'])} cases, risk areas {done['risk_areas']}"
         )
         typer.echo("try:")
-        demo = done.get("demo") if network.apply is not None else None
-        for line in try_these(folder, demo):
+        for line in try_these(folder, done.get("demo")):
             typer.echo(f"  {line}")
         typer.echo("serving; Ctrl-C stops", err=False)
         while not stop.wait(0.5):

@@ -2,14 +2,13 @@
 checkpoint, each its own HTTP server on its own port (``network/runner.py``), configured from
 one data folder (``network/datadir.py``).
 
-The provinces come from ``healthcode.province`` when this build has it
-(:func:`province_services`, the one seam); without it the network runs the hub and the
-checkpoint only, and says so.
+The provinces are ``healthcode.province`` services (:func:`province_services`), their settings
+from the folder (``DataDir.province_environment``); while seeding, people apply at them over
+HTTP (:func:`apply_over_http`).
 """
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,7 +29,6 @@ __all__ = [
     "RunningNetwork",
     "apply_over_http",
     "checkpoint_service",
-    "has_provinces",
     "hub_service",
     "province_service",
     "province_services",
@@ -40,11 +38,6 @@ __all__ = [
 
 #: Applications sent at once while seeding.
 APPLY_THREADS = 4
-
-
-def has_provinces() -> bool:
-    """Whether this build has the provincial service."""
-    return importlib.util.find_spec("healthcode.province") is not None
 
 
 def hub_service(folder: DataDir) -> Service:
@@ -96,8 +89,6 @@ def province_service(folder: DataDir, province: str) -> Service:
 def province_services(folder: DataDir) -> tuple[list[Service], Applier | None]:
     """The provinces of the folder, and how people apply at them (over HTTP, as a person's
     phone would)."""
-    if not has_provinces():
-        return [], None
     services = [province_service(folder, p) for p in folder.provinces]
     return services, partial(apply_over_http, folder)
 
@@ -154,6 +145,4 @@ def start_network(folder: DataDir, *, say: Callable[[str], None] = print) -> Run
     except BaseException:
         network.stop()
         raise
-    if not provinces:
-        say("provinces: not in this build (the hub and the checkpoint run without them)")
     return network
