@@ -46,6 +46,7 @@ from healthcode.core.trust.certs import load_certificate
 from healthcode.core.trust.envelope import OpenedDocument
 from healthcode.core.trust.trustlist import TrustStatus, TrustStore
 from healthcode.core.verify import (
+    DccRevocationList,
     DccSchema,
     DccSettings,
     DscTrustList,
@@ -55,6 +56,7 @@ from healthcode.core.verify import (
     VerificationResult,
     Verifier,
 )
+from healthcode.core.verify.dcc import load_value_sets
 from healthcode.core.verify.qrimage import decode_image
 from healthcode.core.verify.shc import MAX_CHUNKS
 from healthcode.core.verify.shc import PREFIX as SHC_PREFIX
@@ -326,6 +328,25 @@ _Schema = Annotated[
         "--dcc-schema", envvar="HEALTHCODE_DCC_SCHEMA", metavar="FILE", help=DCC_SCHEMA_HELP
     ),
 ]
+_ValueSets = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--dcc-value-sets",
+        metavar="PATH",
+        help="EU DCC value set files (github.com/ehn-dcc-development/eu-dcc-valuesets), or a "
+        "folder of them, each replacing the shipped value set of its valueSetId (one that cannot "
+        "be read: VALUE_SETS_UNAVAILABLE, exit 2)",
+    ),
+]
+_Revocation = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--dcc-revocation",
+        metavar="PATH",
+        help="EU DCC revocation batches (the gateway's JSON: kid, hashType, entries of base64 "
+        "128-bit SHA-256 hashes), or a folder of them; a listed DCC fails DCC_REVOKED",
+    ),
+]
 _Issuer = Annotated[
     str | None, typer.Option("--shc-issuer", metavar="URL", help="issuer URL of a JWKS")
 ]
@@ -355,6 +376,8 @@ def verify(
     at: _At = None,
     as_json: _Json = False,
     dcc_schema: _Schema = None,
+    dcc_value_sets: _ValueSets = None,
+    dcc_revocation: _Revocation = None,
     shc_issuer: _Issuer = None,
     national_root: _Root = None,
     skew_seconds: _Skew = 300,
@@ -377,23 +400,57 @@ def verify(
         pictures = _decode_images(list(image or []))
     except HealthcodeError as exc:
         raise refused(exc, "--image") from exc
-    schema = None
-    if dcc_schema is not None:
-        try:
-            schema = DccSchema.load(dcc_schema)
-        except HealthcodeError as exc:
-            raise refused(exc, "--dcc-schema") from exc
+    skew = timedelta(seconds=skew_seconds)
+    dcc = _dcc_settings(
+        loaded.stores.get("dcc", NO_KEYS),
+        schema=dcc_schema,
+        value_sets=list(dcc_value_sets or []),
+        revocation=list(dcc_revocation or []),
+        skew=skew,
+    )
     for note in loaded.notes:
         typer.echo(note, err=True)
-    skew = timedelta(seconds=skew_seconds)
     verifier = Verifier.default(
         native=NativeSettings(trust=loaded.stores.get("native", NO_KEYS), skew=skew),
-        dcc=DccSettings(trust=loaded.stores.get("dcc", NO_KEYS), schema=schema, skew=skew),
+        dcc=dcc,
         shc=ShcSettings(trust=loaded.stores.get("shc", NO_KEYS), skew=skew),
         clock=clock,
     )
     inputs = join_shc_chunks(_texts(list(texts or []), pictures))
     raise typer.Exit(code=_verify_each(verifier, inputs, loaded.warnings(), as_json=as_json))
+
+
+def _dcc_settings(
+    trust: KeyStore,
+    *,
+    schema: Path | None,
+    value_sets: list[Path],
+    revocation: list[Path],
+    skew: timedelta,
+) -> DccSettings:
+    """The EU DCC settings: the shipped schema and value sets unless newer ones are given, and
+    the revocation batches given. Raises a usage error naming the option that was refused."""
+    settings = DccSettings(trust=trust, skew=skew)
+    if schema is not None:
+        try:
+            settings = dataclasses.replace(settings, schema=DccSchema.load(schema))
+        except HealthcodeError as exc:
+            raise refused(exc, "--dcc-schema") from exc
+    if value_sets:
+        try:
+            settings = dataclasses.replace(settings, value_sets=load_value_sets(value_sets))
+        except HealthcodeError as exc:
+            raise refused(exc, "--dcc-value-sets") from exc
+    if revocation:
+        try:
+            held = DccRevocationList.load(revocation)
+        except (HealthcodeError, OSError) as exc:
+            raise refused(
+                exc if isinstance(exc, HealthcodeError) else ValueError(str(exc)),
+                "--dcc-revocation",
+            ) from exc
+        settings = dataclasses.replace(settings, revocation=held)
+    return settings
 
 
 def _verify_each(
