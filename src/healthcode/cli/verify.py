@@ -110,11 +110,13 @@ def load_trust(
     clock: Clock,
     max_staleness: timedelta = timedelta(hours=24),
     store_dir: Path | None = None,
+    shc_anchors: list[Path] | None = None,
 ) -> Trust:
     """Key stores per format from trust files, detected by content, and the trust store.
 
     A JSON array is the EU gateway's DSC list; a JSON object with ``keys`` is an SHC issuer
-    JWKS (with ``--shc-issuer``; CRLs in ``crl/`` beside it are read too); a COSE_Sign1 is the
+    JWKS (with ``--shc-issuer``; CRLs in ``crl/`` beside it are read too); one with
+    ``issuer_info`` a VCI directory snapshot of SHC issuers (their keys and CRLs); a COSE_Sign1 is the
     native trust list in its signed envelope, taken into the trust store in ``store_dir``
     (opened with the national root on ``clock``: signature, digest, validity, not older than the
     held list, at most ``max_staleness`` past its expiry); anything else is PEM or DER signer
@@ -128,6 +130,8 @@ def load_trust(
     """
     dsc = DscTrustList()
     shc = ShcTrust()
+    for anchor in shc_anchors or []:
+        shc.add_anchor(anchor.read_bytes())
     trust = Trust(stores={"dcc": dsc, "shc": shc})
     envelopes: list[tuple[Path, bytes]] = []
     for path in paths:
@@ -138,6 +142,9 @@ def load_trust(
             dsc.merge(DscTrustList.from_gateway_json(data))
         elif isinstance(doc, dict) and "keys" in doc:
             _add_jwks(shc, path, doc, shc_issuer)
+        elif isinstance(doc, dict) and ("issuer_info" in doc or "participating_issuers" in doc):
+            count = shc.add_directory(doc)
+            trust.notes.append(f"{path}: {count} SMART Health Cards issuers (VCI directory)")
         elif isinstance(doc, dict) and str(doc.get("format", "")).startswith("healthcode-trust"):
             raise TrustError(
                 ErrorCode.TRUSTLIST_UNSIGNED,
@@ -315,7 +322,8 @@ _Trust = Annotated[
         "--trust",
         metavar="FILE",
         help="signed native trust list (trust-list.cose; taken into the trust store unless it "
-        "is older than the held one), EU DSCs (gateway JSON, PEM/DER) or an SHC JWKS",
+        "is older than the held one), EU DSCs (gateway JSON, PEM/DER), an SHC JWKS or a VCI "
+        "directory snapshot of SHC issuers",
     ),
 ]
 _At = Annotated[
@@ -345,6 +353,15 @@ _Revocation = Annotated[
         metavar="PATH",
         help="EU DCC revocation batches (the gateway's JSON: kid, hashType, entries of base64 "
         "128-bit SHA-256 hashes), or a folder of them; a listed DCC fails DCC_REVOKED",
+    ),
+]
+_Anchors = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--shc-anchor",
+        metavar="FILE",
+        help="X.509 trust anchor (PEM/DER) of a PKI framework: SMART Health Cards signed by a "
+        "key with x5c then need a valid chain to it (SHC_X5C_INVALID)",
     ),
 ]
 _Issuer = Annotated[
@@ -379,6 +396,7 @@ def verify(
     dcc_value_sets: _ValueSets = None,
     dcc_revocation: _Revocation = None,
     shc_issuer: _Issuer = None,
+    shc_anchor: _Anchors = None,
     national_root: _Root = None,
     skew_seconds: _Skew = 300,
     max_stale_hours: MaxStaleHours = 24,
@@ -393,6 +411,7 @@ def verify(
             clock=clock,
             max_staleness=timedelta(hours=max_stale_hours),
             store_dir=trust_store,
+            shc_anchors=list(shc_anchor or []),
         )
     except (HealthcodeError, ValueError) as exc:
         raise refused(exc, "--trust") from exc
