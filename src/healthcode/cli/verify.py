@@ -38,6 +38,7 @@ from healthcode.cli.options import (
     default_trust_store,
     refused,
 )
+from healthcode.cli.verify_material import Anchors, Revocation, ValueSets, dcc_settings
 from healthcode.core.clock import Clock
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import HealthcodeError, InvalidInput, TrustError
@@ -46,9 +47,6 @@ from healthcode.core.trust.certs import load_certificate
 from healthcode.core.trust.envelope import OpenedDocument
 from healthcode.core.trust.trustlist import TrustStatus, TrustStore
 from healthcode.core.verify import (
-    DccRevocationList,
-    DccSchema,
-    DccSettings,
     DscTrustList,
     NativeSettings,
     ShcSettings,
@@ -56,7 +54,6 @@ from healthcode.core.verify import (
     VerificationResult,
     Verifier,
 )
-from healthcode.core.verify.dcc import load_value_sets
 from healthcode.core.verify.qrimage import decode_image
 from healthcode.core.verify.shc import MAX_CHUNKS
 from healthcode.core.verify.shc import PREFIX as SHC_PREFIX
@@ -116,8 +113,8 @@ def load_trust(
 
     A JSON array is the EU gateway's DSC list; a JSON object with ``keys`` is an SHC issuer
     JWKS (with ``--shc-issuer``; CRLs in ``crl/`` beside it are read too); one with
-    ``issuer_info`` a VCI directory snapshot of SHC issuers (their keys and CRLs); a COSE_Sign1 is the
-    native trust list in its signed envelope, taken into the trust store in ``store_dir``
+    ``issuer_info`` a VCI directory snapshot of SHC issuers (their keys and CRLs); a COSE_Sign1
+    is the native trust list in its signed envelope, taken into the trust store in ``store_dir``
     (opened with the national root on ``clock``: signature, digest, validity, not older than the
     held list, at most ``max_staleness`` past its expiry); anything else is PEM or DER signer
     certificates (EU DSCs). Without a native list among ``paths`` the store's list is used.
@@ -140,11 +137,8 @@ def load_trust(
         doc: Any = json.loads(data) if head in (b"[", b"{") else None
         if isinstance(doc, list):
             dsc.merge(DscTrustList.from_gateway_json(data))
-        elif isinstance(doc, dict) and "keys" in doc:
-            _add_jwks(shc, path, doc, shc_issuer)
-        elif isinstance(doc, dict) and ("issuer_info" in doc or "participating_issuers" in doc):
-            count = shc.add_directory(doc)
-            trust.notes.append(f"{path}: {count} SMART Health Cards issuers (VCI directory)")
+        elif isinstance(doc, dict) and _is_shc(doc):
+            _add_shc(trust, shc, path, doc, shc_issuer)
         elif isinstance(doc, dict) and str(doc.get("format", "")).startswith("healthcode-trust"):
             raise TrustError(
                 ErrorCode.TRUSTLIST_UNSIGNED,
@@ -215,6 +209,22 @@ def _use_store(trust: Trust, store: TrustStore, given: tuple[Path, bytes] | None
     trust.native_list = store.opened()
     trust.native_status = store.status()
     trust.notes.append(f"{trust.native_status.describe()} (trust store {store.directory})")
+
+
+def _is_shc(doc: dict[str, Any]) -> bool:
+    """A JWKS, or a VCI directory (snapshot or issuer list)."""
+    return bool({"keys", "issuer_info", "participating_issuers"} & doc.keys())
+
+
+def _add_shc(
+    trust: Trust, shc: ShcTrust, path: Path, doc: dict[str, Any], issuer: str | None
+) -> None:
+    """An SHC issuer's JWKS, or the issuers of a VCI directory snapshot."""
+    if "keys" in doc:
+        _add_jwks(shc, path, doc, issuer)
+        return
+    count = shc.add_directory(doc)
+    trust.notes.append(f"{path}: {count} SMART Health Cards issuers (VCI directory)")
 
 
 def _add_jwks(shc: ShcTrust, path: Path, jwks: dict[str, Any], issuer: str | None) -> None:
@@ -336,34 +346,6 @@ _Schema = Annotated[
         "--dcc-schema", envvar="HEALTHCODE_DCC_SCHEMA", metavar="FILE", help=DCC_SCHEMA_HELP
     ),
 ]
-_ValueSets = Annotated[
-    list[Path] | None,
-    typer.Option(
-        "--dcc-value-sets",
-        metavar="PATH",
-        help="EU DCC value set files (github.com/ehn-dcc-development/eu-dcc-valuesets), or a "
-        "folder of them, each replacing the shipped value set of its valueSetId (one that cannot "
-        "be read: VALUE_SETS_UNAVAILABLE, exit 2)",
-    ),
-]
-_Revocation = Annotated[
-    list[Path] | None,
-    typer.Option(
-        "--dcc-revocation",
-        metavar="PATH",
-        help="EU DCC revocation batches (the gateway's JSON: kid, hashType, entries of base64 "
-        "128-bit SHA-256 hashes), or a folder of them; a listed DCC fails DCC_REVOKED",
-    ),
-]
-_Anchors = Annotated[
-    list[Path] | None,
-    typer.Option(
-        "--shc-anchor",
-        metavar="FILE",
-        help="X.509 trust anchor (PEM/DER) of a PKI framework: SMART Health Cards signed by a "
-        "key with x5c then need a valid chain to it (SHC_X5C_INVALID)",
-    ),
-]
 _Issuer = Annotated[
     str | None, typer.Option("--shc-issuer", metavar="URL", help="issuer URL of a JWKS")
 ]
@@ -393,10 +375,10 @@ def verify(
     at: _At = None,
     as_json: _Json = False,
     dcc_schema: _Schema = None,
-    dcc_value_sets: _ValueSets = None,
-    dcc_revocation: _Revocation = None,
+    dcc_value_sets: ValueSets = None,
+    dcc_revocation: Revocation = None,
     shc_issuer: _Issuer = None,
-    shc_anchor: _Anchors = None,
+    shc_anchor: Anchors = None,
     national_root: _Root = None,
     skew_seconds: _Skew = 300,
     max_stale_hours: MaxStaleHours = 24,
@@ -420,7 +402,7 @@ def verify(
     except HealthcodeError as exc:
         raise refused(exc, "--image") from exc
     skew = timedelta(seconds=skew_seconds)
-    dcc = _dcc_settings(
+    dcc = dcc_settings(
         loaded.stores.get("dcc", NO_KEYS),
         schema=dcc_schema,
         value_sets=list(dcc_value_sets or []),
@@ -437,39 +419,6 @@ def verify(
     )
     inputs = join_shc_chunks(_texts(list(texts or []), pictures))
     raise typer.Exit(code=_verify_each(verifier, inputs, loaded.warnings(), as_json=as_json))
-
-
-def _dcc_settings(
-    trust: KeyStore,
-    *,
-    schema: Path | None,
-    value_sets: list[Path],
-    revocation: list[Path],
-    skew: timedelta,
-) -> DccSettings:
-    """The EU DCC settings: the shipped schema and value sets unless newer ones are given, and
-    the revocation batches given. Raises a usage error naming the option that was refused."""
-    settings = DccSettings(trust=trust, skew=skew)
-    if schema is not None:
-        try:
-            settings = dataclasses.replace(settings, schema=DccSchema.load(schema))
-        except HealthcodeError as exc:
-            raise refused(exc, "--dcc-schema") from exc
-    if value_sets:
-        try:
-            settings = dataclasses.replace(settings, value_sets=load_value_sets(value_sets))
-        except HealthcodeError as exc:
-            raise refused(exc, "--dcc-value-sets") from exc
-    if revocation:
-        try:
-            held = DccRevocationList.load(revocation)
-        except (HealthcodeError, OSError) as exc:
-            raise refused(
-                exc if isinstance(exc, HealthcodeError) else ValueError(str(exc)),
-                "--dcc-revocation",
-            ) from exc
-        settings = dataclasses.replace(settings, revocation=held)
-    return settings
 
 
 def _verify_each(

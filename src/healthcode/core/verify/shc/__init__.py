@@ -1,8 +1,9 @@
 """SMART Health Cards (``shc:/``): numeric QR text, compact JWS (ES256), issuer JWKS, revocation.
 
-The package: ``jws`` (numeric text and the compact JWS), ``trust`` (issuer JWKS with RFC 7638
-kids, revocation lists, VCI directories, x5c anchors), ``x5c`` (chains, directory format), ``fhir`` (the FHIR bundle as facts), ``stages`` (the format and its
-settings). Every public name is importable from here.
+The package: ``jws`` (numeric text and the compact JWS), ``trust`` (issuer JWKS with RFC
+7638 kids, revocation lists, VCI directories, x5c anchors), ``x5c`` (chains, directories),
+``fhir`` (the FHIR bundle as facts), ``stages`` (the format and its settings). Every public
+name is importable from here.
 
 The plan of :meth:`ShcFormat.verify`:
 
