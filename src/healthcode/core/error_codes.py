@@ -397,6 +397,16 @@ class ErrorCode(StrEnum):
     TOKEN_UNKNOWN = "TOKEN_UNKNOWN", 422, "no token has this id"
     UNTIL_BEFORE_FROM = "UNTIL_BEFORE_FROM", 422, "until is not after effective_from"
     UNTIL_BEFORE_SINCE = "UNTIL_BEFORE_SINCE", 422, "a status report's until is not after its since"
+    # -- province --------------------------------------------------------------------------------
+    HUB_UNREACHABLE = "HUB_UNREACHABLE", 503, "the hub could not be reached; nothing was stored"
+    HUB_REFUSED = "HUB_REFUSED", 502, "the hub refused the province's request; nothing was stored"
+    RESIDENCE_OUTSIDE_PROVINCE = "RESIDENCE_OUTSIDE_PROVINCE", 422, "the residence is elsewhere"
+    PERSON_UNKNOWN = "PERSON_UNKNOWN", 404, "the province holds no application of this person"
+    PERSON_TOKEN_INVALID = "PERSON_TOKEN_INVALID", 401, "the person's token is missing or wrong"
+    SIGNER_UNAVAILABLE = "SIGNER_UNAVAILABLE", 503, "the province has no signer key to sign with"
+    RULESET_UNAVAILABLE = "RULESET_UNAVAILABLE", 503, "the province's rule set cannot be loaded"
+    PROVINCE_UNREACHABLE = "PROVINCE_UNREACHABLE", 503, "the province's service cannot be reached"
+    OVERLAY_OTHER_PROVINCE = "OVERLAY_OTHER_PROVINCE", 400, "the overlay is another province's"
     # -- HTTP ------------------------------------------------------------------------------------
     HTTP_ERROR = "HTTP_ERROR", 500, "an HTTP error with no own code; the status says which"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED", 405, "the route does not take this HTTP method"
