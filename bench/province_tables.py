@@ -50,7 +50,7 @@ def make_tables(metadata: MetaData | None = None) -> ProvinceTables:
         Column("reasons", json, nullable=False),
         Column("badges", json, nullable=False),
         Column("until", UTCDateTime(), nullable=True, index=True),
-        Column("ruleset_digest", String(64), nullable=False),
+        Column("ruleset_digest", String(80), nullable=False),  # "sha256:" + 64 hex
         Column("evaluated_at", UTCDateTime(), nullable=False),
     )
     return ProvinceTables(summaries, visits, colours)

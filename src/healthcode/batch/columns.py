@@ -87,10 +87,12 @@ def _read_postgresql(
 ) -> pl.DataFrame:
     inner = statement.subquery()
     columns = [
-        func.timezone("UTC", c).label(c.name) if _is_time(schema[c.name]) else c
-        for c in inner.c
+        func.timezone("UTC", c).label(name) if _is_time(dtype) else c.label(name)
+        for c, (name, dtype) in zip(inner.c, schema.items(), strict=True)
     ]
-    compiled = select(*columns).compile(dialect=conn.dialect)
+    compiled = select(*columns).compile(
+        dialect=conn.dialect, compile_kwargs={"render_postcompile": True}
+    )
     sql, params = str(compiled), compiled.construct_params()  # psycopg adapts the values
     out = io.BytesIO()
     cursor = conn.connection.cursor()

@@ -190,11 +190,11 @@ def _facts_statement(conn: Connection, tables: ProvinceTables, ids: Sequence[str
         select(
             s.c.pseudonym,
             *(s.c[name] for name in SCHEMA),
-            c.c.colour,
-            cast(c.c.reasons, String()),
-            cast(c.c.badges, String()),
-            c.c.until,
-            c.c.ruleset_digest,
+            c.c.colour.label("old_colour"),
+            cast(c.c.reasons, String()).label("old_reasons"),
+            cast(c.c.badges, String()).label("old_badges"),
+            c.c.until.label("old_until"),
+            c.c.ruleset_digest.label("old_digest"),
         )
         .select_from(s.outerjoin(c, c.c.pseudonym == s.c.pseudonym))
         .where(in_set(s.c.pseudonym, ids, conn.dialect.name))
