@@ -28,8 +28,10 @@ def make_tables(metadata: MetaData | None = None) -> ProvinceTables:
         "person_summaries",
         md,
         Column("pseudonym", String(64), primary_key=True),
-        *(Column(name, _TYPES[kind](), nullable=kind != "int") for name, (kind, _) in
-          SUMMARY_FIELDS.items()),
+        *(
+            Column(name, _TYPES[kind](), nullable=kind != "int")
+            for name, (kind, _) in SUMMARY_FIELDS.items()
+        ),
         Column("updated_at", UTCDateTime(), nullable=True),
     )
     visits = Table(

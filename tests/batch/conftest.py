@@ -14,6 +14,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from bench.province_tables import make_tables  # noqa: E402
+
 from healthcode.batch.reevaluate import ProvinceTables  # noqa: E402
 from healthcode.store.db import Database  # noqa: E402
 

@@ -20,47 +20,80 @@ from healthcode.core.rules.summary import _visits
 BASE = datetime(2022, 11, 20, 1, 0, tzinfo=UTC)
 # provinces, a prefecture, its districts, a county-level city straight under its province, and
 # a region inside no other of these
-CODES = ["440000", "440100", "440106", "440103", "440300", "110000", "110101", "429004",
-         "420000", "620000"]
+CODES = [
+    "440000",
+    "440100",
+    "440106",
+    "440103",
+    "440300",
+    "110000",
+    "110101",
+    "429004",
+    "420000",
+    "620000",
+]
 instants = st.integers(min_value=-20 * 24 * 60, max_value=5 * 24 * 60).map(
     lambda m: BASE + timedelta(minutes=m)
-) | st.sampled_from([BASE - timedelta(days=3), BASE - timedelta(days=3, microseconds=1),
-                     BASE - timedelta(days=3) + timedelta(microseconds=1)])
+) | st.sampled_from(
+    [
+        BASE - timedelta(days=3),
+        BASE - timedelta(days=3, microseconds=1),
+        BASE - timedelta(days=3) + timedelta(microseconds=1),
+    ]
+)
 
 
 @st.composite
 def designations(draw: Any) -> RiskAreaDesignation:
     start = draw(instants)
-    lifted = draw(st.none() | st.integers(min_value=1, max_value=10 * 24 * 60 * 60_000_000).map(
-        lambda us: start + timedelta(microseconds=us)))
+    lifted = draw(
+        st.none()
+        | st.integers(min_value=1, max_value=10 * 24 * 60 * 60_000_000).map(
+            lambda us: start + timedelta(microseconds=us)
+        )
+    )
     level = draw(st.sampled_from(["high", "medium", "low"]))
     return RiskAreaDesignation(draw(st.sampled_from(CODES)), level, start, lifted)
 
 
-visits = st.builds(ItineraryVisit, st.sampled_from(CODES), instants,
-                   st.sampled_from(ITINERARY_SOURCES))
-people = st.dictionaries(st.sampled_from(["p1", "p2", "p3", "p4"]),
-                         st.lists(visits, min_size=1, max_size=6), max_size=4)
+visits = st.builds(
+    ItineraryVisit, st.sampled_from(CODES), instants, st.sampled_from(ITINERARY_SOURCES)
+)
+people = st.dictionaries(
+    st.sampled_from(["p1", "p2", "p3", "p4"]), st.lists(visits, min_size=1, max_size=6), max_size=4
+)
 
 
 def _frame(by_person: dict[str, list[ItineraryVisit]]) -> pl.DataFrame:
     rows = [(p, v.region_code, v.at, v.source) for p, vs in by_person.items() for v in vs]
-    return pl.DataFrame(rows, orient="row", schema={
-        "pseudonym": pl.String, "region_code": pl.String, "at": pl.Datetime("us", "UTC"),
-        "source": pl.String})
+    return pl.DataFrame(
+        rows,
+        orient="row",
+        schema={
+            "pseudonym": pl.String,
+            "region_code": pl.String,
+            "at": pl.Datetime("us", "UTC"),
+            "source": pl.String,
+        },
+    )
 
 
 @settings(max_examples=300, deadline=None)
 @given(by_person=people, areas=st.lists(designations(), max_size=5))
-def test_columns_equal_scalar(by_person: dict[str, list[ItineraryVisit]],
-                              areas: list[RiskAreaDesignation]) -> None:
+def test_columns_equal_scalar(
+    by_person: dict[str, list[ItineraryVisit]], areas: list[RiskAreaDesignation]
+) -> None:
     out = area_visits(_frame(by_person), areas)
     assert sorted(out["pseudonym"].to_list()) == sorted(by_person)
     assert all(out.schema[f] == pl.Datetime("ms", "UTC") for f in AREA_FIELDS)
     for row in out.iter_rows(named=True):
         want = _visits(PersonFacts(visits=tuple(by_person[row["pseudonym"]])), areas)
-        got = {f: None if row[f] is None else row[f].isoformat(timespec="milliseconds")
-               .replace("+00:00", "Z") for f in AREA_FIELDS}
+        got = {
+            f: None
+            if row[f] is None
+            else row[f].isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            for f in AREA_FIELDS
+        }
         assert got == want
 
 

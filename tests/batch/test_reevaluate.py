@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import polars as pl
-from conftest import Province
+from bench.rules_bench import documents, population
 from sqlalchemy import Connection, select
 
-from bench.rules_bench import documents, population
+from conftest import Province
 from healthcode.batch.areas import visit_lookback
 from healthcode.batch.reevaluate import everyone, people_with_visits, reevaluate
 from healthcode.core.clock import FixedClock
@@ -33,34 +33,57 @@ def _fill(province: Province, n: int) -> tuple[list[dict[str, Any]], dict[str, l
     rows = []
     for i, doc in enumerate(docs):
         p = f"p{i:04d}"
-        doc = {k: (datetime.fromisoformat(v.replace("Z", "+00:00")) if isinstance(v, str)
-                   and v.endswith("Z") else v) for k, v in doc.items()}
+        doc = {
+            k: (
+                datetime.fromisoformat(v.replace("Z", "+00:00"))
+                if isinstance(v, str) and v.endswith("Z")
+                else v
+            )
+            for k, v in doc.items()
+        }
         rows.append({"pseudonym": p, **doc})
         visits[p] = [
-            ItineraryVisit(rng.choice(CODES), NOW - timedelta(minutes=rng.randrange(20 * 24 * 60)),
-                           rng.choice(ITINERARY_SOURCES))
+            ItineraryVisit(
+                rng.choice(CODES),
+                NOW - timedelta(minutes=rng.randrange(20 * 24 * 60)),
+                rng.choice(ITINERARY_SOURCES),
+            )
             for _ in range(rng.randrange(4))
         ]
     with province.db.write() as session:
         session.execute(province.tables.summaries.insert(), rows)
-        vrows = [{"pseudonym": p, "region_code": v.region_code, "at": v.at, "source": v.source}
-                 for p, vs in visits.items() for v in vs]
+        vrows = [
+            {"pseudonym": p, "region_code": v.region_code, "at": v.at, "source": v.source}
+            for p, vs in visits.items()
+            for v in vs
+        ]
         session.execute(province.tables.visits.insert(), vrows)
     return rows, visits
 
 
-def _expected(rows: list[dict[str, Any]], visits: dict[str, list[ItineraryVisit]],
-              areas: list[RiskAreaDesignation]) -> dict[str, tuple[Any, ...]]:
+def _expected(
+    rows: list[dict[str, Any]],
+    visits: dict[str, list[ItineraryVisit]],
+    areas: list[RiskAreaDesignation],
+) -> dict[str, tuple[Any, ...]]:
     out = {}
     rules = baseline()
     for row in rows:
-        doc = {k: v.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-               if isinstance(v, datetime) else v for k, v in row.items() if k != "pseudonym"}
+        doc = {
+            k: v.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            if isinstance(v, datetime)
+            else v
+            for k, v in row.items()
+            if k != "pseudonym"
+        }
         doc.update(_visits(PersonFacts(visits=tuple(visits[row["pseudonym"]])), areas))
         r = evaluate(rules, doc, clock=FixedClock(NOW))
         reasons = [{"rule": x.rule_id, "effect": x.effect} for x in (*r.reasons, *r.checks)]
-        badges = {"antibody_igg": r.badges.antibody_igg, "vaccine_doses": r.badges.vaccine_doses,
-                  "nat_window_hours": r.badges.nat_window_hours}
+        badges = {
+            "antibody_igg": r.badges.antibody_igg,
+            "vaccine_doses": r.badges.vaccine_doses,
+            "nat_window_hours": r.badges.nat_window_hours,
+        }
         out[row["pseudonym"]] = (r.colour, reasons, badges, r.until)
     return out
 
@@ -78,8 +101,11 @@ def test_risk_area_reevaluates_exactly_its_visitors(province: Province) -> None:
     lookback = visit_lookback(rules)
     assert lookback is not None
     since = NOW - lookback
-    visitors = {p for p, vs in visits.items()
-                if any(v.region_code in ("440100", "440106") and v.at >= since for v in vs)}
+    visitors = {
+        p
+        for p, vs in visits.items()
+        if any(v.region_code in ("440100", "440106") and v.at >= since for v in vs)
+    }
     progress: list[tuple[int, int]] = []
     outboxes: list[pl.DataFrame] = []
 
@@ -87,11 +113,17 @@ def test_risk_area_reevaluates_exactly_its_visitors(province: Province) -> None:
         assert isinstance(conn, Connection)
         outboxes.append(changed)
 
-    out = reevaluate(province.db, province.tables,
-                     people_with_visits(province.tables, "440100", since, None),
-                     ruleset=rules, clock=clock, risk_areas=[HIGH], chunk_size=7,
-                     progress=lambda done, total: progress.append((done, total)),
-                     on_chunk=outbox)
+    out = reevaluate(
+        province.db,
+        province.tables,
+        people_with_visits(province.tables, "440100", since, None),
+        ruleset=rules,
+        clock=clock,
+        risk_areas=[HIGH],
+        chunk_size=7,
+        progress=lambda done, total: progress.append((done, total)),
+        on_chunk=outbox,
+    )
     assert 0 < len(visitors) < len(rows)
     assert out.evaluated == len(visitors)
     assert progress[0] == (0, len(visitors)) and progress[-1] == (len(visitors), len(visitors))
@@ -106,15 +138,31 @@ def test_risk_area_reevaluates_exactly_its_visitors(province: Province) -> None:
     assert out.changed.sort("pseudonym").equals(changed.sort("pseudonym"))
 
     # again: nothing differs, nothing is written
-    again = reevaluate(province.db, province.tables,
-                       people_with_visits(province.tables, "440100", since, None),
-                       ruleset=rules, clock=clock, risk_areas=[HIGH])
-    assert (again.evaluated, again.colours_written, again.summaries_written) == (len(visitors), 0, 0)
+    again = reevaluate(
+        province.db,
+        province.tables,
+        people_with_visits(province.tables, "440100", since, None),
+        ruleset=rules,
+        clock=clock,
+        risk_areas=[HIGH],
+    )
+    assert (again.evaluated, again.colours_written, again.summaries_written) == (
+        len(visitors),
+        0,
+        0,
+    )
 
     # the area is lifted: everyone is re-evaluated with the designation ended
     lifted = RiskAreaDesignation("440100", "high", HIGH.effective_from, NOW - timedelta(days=2))
-    after = reevaluate(province.db, province.tables, everyone(province.tables), ruleset=rules,
-                       clock=clock, risk_areas=[lifted, MEDIUM], chunk_size=25)
+    after = reevaluate(
+        province.db,
+        province.tables,
+        everyone(province.tables),
+        ruleset=rules,
+        clock=clock,
+        risk_areas=[lifted, MEDIUM],
+        chunk_size=25,
+    )
     assert after.evaluated == len(rows)
     assert _stored(province) == _expected(rows, visits, [lifted, MEDIUM])
     before = {p: v[0] for p, v in stored.items()}
@@ -127,19 +175,37 @@ def test_risk_area_reevaluates_exactly_its_visitors(province: Province) -> None:
 
 def test_summaries_keep_the_refreshed_fields(province: Province) -> None:
     rows, visits = _fill(province, 12)
-    reevaluate(province.db, province.tables, everyone(province.tables), ruleset=baseline(),
-               clock=FixedClock(NOW), risk_areas=[HIGH, MEDIUM])
+    reevaluate(
+        province.db,
+        province.tables,
+        everyone(province.tables),
+        ruleset=baseline(),
+        clock=FixedClock(NOW),
+        risk_areas=[HIGH, MEDIUM],
+    )
     s = province.tables.summaries.c
     with province.db.read() as session:
-        got = session.execute(select(s.pseudonym, s.high_area_last_visit,
-                                     s.medium_area_last_visit, s.coarse_risk_area_last_visit,
-                                     s.updated_at)).all()
+        got = session.execute(
+            select(
+                s.pseudonym,
+                s.high_area_last_visit,
+                s.medium_area_last_visit,
+                s.coarse_risk_area_last_visit,
+                s.updated_at,
+            )
+        ).all()
     for p, high, medium, coarse, updated in got:
         want = _visits(PersonFacts(visits=tuple(visits[p])), [HIGH, MEDIUM])
-        have = {k: None if v is None else v.isoformat(timespec="milliseconds")
-                .replace("+00:00", "Z") for k, v in zip(want, (high, medium, coarse), strict=True)}
+        have = {
+            k: None if v is None else v.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            for k, v in zip(want, (high, medium, coarse), strict=True)
+        }
         assert have == want
         original = next(r for r in rows if r["pseudonym"] == p)
-        before = {k: None if original[k] is None else original[k].isoformat(
-            timespec="milliseconds").replace("+00:00", "Z") for k in want}
+        before = {
+            k: None
+            if original[k] is None
+            else original[k].isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            for k in want
+        }
         assert (updated is not None) == (before != want)

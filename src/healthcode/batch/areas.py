@@ -76,8 +76,12 @@ def area_visits(visits: pl.DataFrame, risk_areas: Iterable[RiskAreaDesignation])
         .join(areas, on="area")
         .filter((at >= pl.col("start")) & (pl.col("end").is_null() | (at < pl.col("end"))))
         .group_by("visit")
-        .agg(pl.col("pseudonym").first(), pl.col("at").first(), pl.col("source").first(),
-             pl.col("high").any())
+        .agg(
+            pl.col("pseudonym").first(),
+            pl.col("at").first(),
+            pl.col("source").first(),
+            pl.col("high").any(),
+        )
     )
     precise = pl.col("source").is_in(list(PRECISE_SOURCES))
     ms = pl.col("at").cast(_TIME).dt.cast_time_unit("ms")

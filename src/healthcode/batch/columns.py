@@ -41,10 +41,12 @@ _TIME_FORMAT = "%Y-%m-%d %H:%M:%S%.f"
 
 def in_set(column: Any, values: Sequence[str], dialect: str) -> ColumnElement[bool]:
     """``column`` is one of ``values``, as one parameter whatever their number: a text array
-    on PostgreSQL (``= ANY``), a JSON array on SQLite (``IN json_each``)."""
+    on PostgreSQL (``IN unnest``), a JSON array on SQLite (``IN json_each``)."""
     if dialect == "postgresql":
         array = cast(literal(array_literal(list(values)), String()), postgresql.ARRAY(String()))
-        return column == func.any(array)  # type: ignore[no-any-return]
+        # IN (SELECT unnest(...)): a hash join for many values, where "= ANY" probes the
+        # index once per value
+        return column.in_(select(func.unnest(array)))  # type: ignore[no-any-return]
     items = select(func.json_each(json.dumps(list(values))).table_valued("value").c.value)
     return column.in_(items)  # type: ignore[no-any-return]
 
@@ -98,7 +100,7 @@ def _read_postgresql(
     cursor = conn.connection.cursor()
     try:
         query = f"COPY ({sql}) TO STDOUT (FORMAT csv)"
-        with cursor.copy(query, params) as copy:  # type: ignore[attr-defined]
+        with cursor.copy(query, params) as copy:
             for block in copy:
                 out.write(block)
     finally:

@@ -56,10 +56,19 @@ __all__ = [
 _MS = pl.Datetime("ms", "UTC")
 #: The people whose colour changed: before (null when they had none) and now.
 CHANGED_SCHEMA = {"pseudonym": pl.String(), "colour_before": pl.String(), "colour": pl.String()}
-_VISITS = {"pseudonym": pl.String(), "region_code": pl.String(), "at": pl.Datetime("us", "UTC"),
-           "source": pl.String()}
-_OLD = {"old_colour": pl.String(), "old_reasons": pl.String(), "old_badges": pl.String(),
-        "old_until": _MS, "old_digest": pl.String()}
+_VISITS = {
+    "pseudonym": pl.String(),
+    "region_code": pl.String(),
+    "at": pl.Datetime("us", "UTC"),
+    "source": pl.String(),
+}
+_OLD = {
+    "old_colour": pl.String(),
+    "old_reasons": pl.String(),
+    "old_badges": pl.String(),
+    "old_until": _MS,
+    "old_digest": pl.String(),
+}
 _COLOURS = ("colour", "reasons", "badges", "until", "digest")
 
 
@@ -129,8 +138,8 @@ def reevaluate(
     """
     areas = list(risk_areas)
     with db.reader() as conn:
-        ids = read_frame(conn, people, {"pseudonym": pl.String()})["pseudonym"]
-    ids = ids.unique().sort().to_list()
+        selected = read_frame(conn, people, {"pseudonym": pl.String()})["pseudonym"]
+    ids: list[str] = selected.unique().sort().to_list()
     total, out = len(ids), Outcome()
     if progress is not None:
         progress(0, total)
@@ -138,8 +147,9 @@ def reevaluate(
         part = ids[start : start + chunk_size]
         with db.write() as session:
             conn = session.connection()
-            done = reevaluate_chunk(conn, tables, part, ruleset=ruleset, clock=clock,
-                                    risk_areas=areas)
+            done = reevaluate_chunk(
+                conn, tables, part, ruleset=ruleset, clock=clock, risk_areas=areas
+            )
             if on_chunk is not None:
                 on_chunk(conn, done.changed)
         out.add(done)
@@ -229,18 +239,27 @@ def _colour_rows(ruleset: RuleSet, facts: pl.DataFrame, result: pl.DataFrame) ->
     frame = pl.concat([facts.select("pseudonym", *_OLD), result], how="horizontal")
     masks = frame.select("reason_mask", "check_mask").unique()
     reasons = masks.with_columns(
-        pl.Series("reasons", [_reasons_text(ruleset, r, c) for r, c in masks.iter_rows()],
-                  dtype=pl.String)
+        pl.Series(
+            "reasons", [_reasons_text(ruleset, r, c) for r, c in masks.iter_rows()], dtype=pl.String
+        )
     )
     badge_cols = ["antibody_igg", "vaccine_doses", "nat_window_hours"]
     combos = frame.select(badge_cols).unique()
     badges = combos.with_columns(
-        pl.Series("badges", [_json(dict(zip(badge_cols, row, strict=True)))
-                             for row in combos.iter_rows()], dtype=pl.String)
+        pl.Series(
+            "badges",
+            [_json(dict(zip(badge_cols, row, strict=True))) for row in combos.iter_rows()],
+            dtype=pl.String,
+        )
     )
     return (
-        frame.join(reasons, on=["reason_mask", "check_mask"], how="left", nulls_equal=True,
-                   maintain_order="left")
+        frame.join(
+            reasons,
+            on=["reason_mask", "check_mask"],
+            how="left",
+            nulls_equal=True,
+            maintain_order="left",
+        )
         .join(badges, on=badge_cols, how="left", nulls_equal=True, maintain_order="left")
         .with_columns(pl.lit(ruleset.digest, dtype=pl.String).alias("digest"))
     )

@@ -106,9 +106,7 @@ def _copy_in(conn: Connection, table: Table, frame: pl.DataFrame, name: str) -> 
     data = _as_text(frame, _PG_TIME).write_csv(include_header=False)
     cursor = conn.connection.cursor()
     try:
-        with cursor.copy(  # type: ignore[attr-defined]
-            f"COPY {tmp} ({cols}) FROM STDIN (FORMAT csv)"
-        ) as copy:
+        with cursor.copy(f"COPY {tmp} ({cols}) FROM STDIN (FORMAT csv)") as copy:
             copy.write(data)
     finally:
         cursor.close()
