@@ -6,7 +6,12 @@
     signature with the trust-list key, claims, schema, revocation, the default CertLogic
     acceptance rule), against ``public_key.verify`` (ECDSA P-256, SHA-256) of the very same
     Sig_structures and signatures, with the trust list's own key object; (b) codes issued per
-    second by ``issue_code`` against raw ES256 signing of the same messages. One process,
+    second, and µs per person request: a kept ``CodeIssuer`` with the person's kept
+    ``CodeContent`` (a province keeps both: the content changes with the colour, not with each
+    request), the same with the content made for the request, and ``issue_code`` (both made for
+    one code), each against raw ES256 signing of the same Sig_structures with the same key
+    object; then ``encode_signed`` alone, with and without zlib (codes were compressed
+    before), and how long zlib makes the codes. One process,
     pinned to one core where the OS allows; the two sides of each comparison alternate batch
     by batch and the fastest batch of each counts. Then where the time goes, stage by stage,
     and what the fast Base45 (``codes/base45_fast.py``) saves of a whole verification against
@@ -21,6 +26,7 @@ import time
 import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -29,11 +35,17 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from healthcode.core.clock import FixedClock
 from healthcode.core.codes import base45
 from healthcode.core.codes.base45_fast import b45decode
-from healthcode.core.codes.cose import sign1_decode
+from healthcode.core.codes.cose import SIGN1_STARTS, sign1_decode
 from healthcode.core.codes.cwt import decode_claims
-from healthcode.core.codes.native import PREFIX, parse_payload
+from healthcode.core.codes.native import (
+    PREFIX,
+    build_claims,
+    encode_signed,
+    parse_payload,
+    peek_code,
+)
 from healthcode.core.trust.certs import make_root, make_signer
-from healthcode.core.trust.issue import issue_code
+from healthcode.core.trust.issue import CodeContent, CodeIssuer, issue_code
 from healthcode.core.trust.trustlist import SignerEntry, TrustList
 from healthcode.core.verify import CoseParts, NativeFormat, NativeSettings, Verifier, stages
 from healthcode.core.verify.native import check_rules
@@ -105,17 +117,23 @@ def main() -> None:
     )
     clock = FixedClock(T)
 
-    def issue(_: int) -> str:
-        return issue_code(
-            signer=signer,
-            subject="ab" * 16,
+    # A person's fields: a random pseudonym each (a repeated one would flatter zlib).
+    people: list[dict[str, Any]] = [
+        dict(
+            subject=os.urandom(16).hex(),
             colour="green",
-            badges=["nat-48h", "vaccine-3"],
+            badges=("nat-48h", "vaccine-3"),
             rule_set="2022.11-9",
             masked_name="张*丰",
             masked_id="4401**********1234",
-            clock=clock,
         )
+        for _ in range(args.codes)
+    ]
+    issuer = CodeIssuer(signer)
+    contents = [CodeContent(**person) for person in people]
+
+    def issue(i: int) -> str:
+        return issuer.issue(contents[i], clock=clock)
 
     codes = [issue(i) for i in range(args.codes)]
     native = NativeFormat(NativeSettings(trust=trust))
@@ -124,7 +142,8 @@ def main() -> None:
 
     raw_items = []
     for text in codes:
-        msg = sign1_decode(zlib.decompress(b45decode(text[len(PREFIX) :])))
+        data = b45decode(text[len(PREFIX) :])
+        msg = sign1_decode(data if data.startswith(SIGN1_STARTS) else zlib.decompress(data))
         # The very key object the pipeline checks with (the trust list's, not a fresh copy
         # from the certificate), the same DER signature and the same Sig_structure bytes.
         public = trust.keys_for_kid(msg.kid or b"")[0].public_key
@@ -146,17 +165,66 @@ def main() -> None:
 
     n = len(codes)
     v_raw, v_pipe = rates(raw_verify, pipeline, n, args.seconds)
-    s_raw, s_issue = rates(raw_sign, issue, n, args.seconds)
     print(f"code length: {len(codes[0])} characters")
     print(
         f"(a) verify: pipeline {v_pipe:,.0f}/s, raw ECDSA P-256 verify {v_raw:,.0f}/s, "
         f"pipeline costs {v_raw / v_pipe:.2f}x raw"
     )
+
+    def fresh_content(i: int) -> str:
+        return issuer.issue(CodeContent(**people[i]), clock=clock)
+
+    def one_code(i: int) -> str:
+        return issue_code(signer=signer, clock=clock, **people[i])
+
+    claims = [claims_of(text) for text in codes]
+
+    def with_zlib(i: int) -> str:
+        return encode_signed(
+            claims[i], private_key=signer.private_key, kid=signer.kid, compress=True
+        )
+
+    def without_zlib(i: int) -> str:
+        return encode_signed(claims[i], private_key=signer.private_key, kid=signer.kid)
+
+    print("(b) issue, against a raw ES256 sign of the same Sig_structure in the same run:")
+    for name, fn in (
+        ("kept issuer and content", issue),
+        ("kept issuer, new content", fresh_content),
+        ("issue_code (one code)", one_code),
+        ("encode_signed, no zlib", without_zlib),
+        ("encode_signed + zlib", with_zlib),
+    ):
+        s_raw, s_issue = rates(raw_sign, fn, n, args.seconds)
+        print(
+            f"    {name:25s} {s_issue:8,.0f}/s = {1e6 / s_issue:6.1f} µs a person request; "
+            f"raw sign {s_raw:,.0f}/s; {s_raw / s_issue:.2f}x raw"
+        )
+    sizes = [(len(text), len(with_zlib(i))) for i, text in enumerate(codes)]
+    longer = sum(z > plain for plain, z in sizes)
     print(
-        f"(b) issue:  issue_code {s_issue:,.0f}/s, raw ES256 sign {s_raw:,.0f}/s, "
-        f"issuing costs {s_raw / s_issue:.2f}x raw"
+        f"    zlib: {longer} of {n} codes longer with it, {sum(z < p for p, z in sizes)} shorter "
+        f"(characters {min(z for _, z in sizes)}-{max(z for _, z in sizes)} against "
+        f"{min(p for p, _ in sizes)}-{max(p for p, _ in sizes)})"
     )
     breakdown(codes, native, trust, raw_verify, pipeline, args.seconds)
+
+
+def claims_of(text: str) -> dict[int, object]:
+    """The claim map of an issued code, to sign again (with or without zlib)."""
+    p = peek_code(text)
+    return build_claims(
+        issuer=p.issuer,
+        subject=p.subject,
+        issued_at=p.issued_at,
+        expires_at=p.expires_at,
+        serial=p.serial,
+        colour=p.colour,
+        badges=p.badges,
+        rule_set=p.rule_set,
+        masked_name=p.masked_name,
+        masked_id=p.masked_id,
+    )
 
 
 def best_us(fns: dict[str, Callable[[int], object]], n: int, seconds: float) -> dict[str, float]:
@@ -187,7 +255,7 @@ def breakdown(
     n = len(codes)
     texts = [c[len(PREFIX) :] for c in codes]
     zipped = [b45decode(t) for t in texts]
-    coses = [stages.inflate(z) for z in zipped]
+    coses = [stages.inflate(z, optional=True) for z in zipped]
     msgs = [sign1_decode(c) for c in coses]
     claims = [decode_claims(m.payload) for m in msgs]
     key = trust.keys_for_kid(msgs[0].kid or b"")[0]
@@ -208,7 +276,7 @@ def breakdown(
             "raw ECDSA verify (tight loop)": raw_verify,
             "Base45 (prefix, decode)": lambda i: stages.decode_base45(texts[i]),
             "Base45, plain reference": lambda i: base45.b45decode(texts[i]),
-            "zlib": lambda i: stages.inflate(zipped[i]),
+            "zlib stage (optional: none here)": lambda i: stages.inflate(zipped[i], optional=True),
             "COSE decode": lambda i: stages.decode_cose(coses[i]),
             "signature stage incl. raw verify": lambda i: stages.check_signature(msgs[i], trust),
             "claims decode + times + signer": lambda i: native._check_claims(

@@ -8,7 +8,10 @@ import shlex
 import shutil
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
+
+from healthcode.core.codes.native import PREFIX, peek_code
 
 ROOT = Path(__file__).resolve().parents[1]
 HEALTHCODE = Path(sys.executable).parent / "healthcode"
@@ -40,6 +43,8 @@ def test_readme_walkthrough_runs(tmp_path: Path) -> None:
         outputs.append(done.stdout)
     assert "红码" in outputs[0]
     assert outputs[-1].startswith("VALID") and "colour=green" in outputs[-1]
+    issued = next(peek_code(out.strip()) for out in outputs if out.startswith(PREFIX))
+    assert issued.expires_at - issued.issued_at >= timedelta(hours=1)  # time to finish the walk
     assert (tmp_path / "var" / "paper.svg").is_file()
 
 

@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from healthcode.cli.main import app
@@ -103,6 +104,80 @@ def test_code_issue_writes_qr_and_page(tmp_path: Path) -> None:
     )
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
     assert "<svg" in (tmp_path / "p.svg").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("valid_for", "lifetime"),
+    [
+        ("90s", timedelta(seconds=90)),
+        ("30m", timedelta(minutes=30)),
+        ("2h", timedelta(hours=2)),
+        ("1d", timedelta(days=1)),
+    ],
+)
+def test_code_issue_valid_for(tmp_path: Path, valid_for: str, lifetime: timedelta) -> None:
+    _init(tmp_path)
+    args = ["code", "issue", "--province", "440000", "--home", str(tmp_path), "--now", NOW]
+    p = peek_code(_run(*args, "--valid-for", valid_for).strip())
+    assert p.expires_at - p.issued_at == lifetime
+    paper = peek_code(_run(*args, "--paper").strip())
+    assert paper.expires_at - paper.issued_at == timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("valid_for", "code"),
+    [
+        ("2", "CODE_LIFETIME_INVALID"),
+        ("0m", "CODE_LIFETIME_INVALID"),
+        ("-5m", "CODE_LIFETIME_INVALID"),
+        ("1.5h", "CODE_LIFETIME_INVALID"),
+        ("2w", "CODE_LIFETIME_INVALID"),
+        (" 2h", "CODE_LIFETIME_INVALID"),
+        ("25h", "CODE_LIFETIME_TOO_LONG"),
+        ("2d", "CODE_LIFETIME_TOO_LONG"),
+        ("86401s", "CODE_LIFETIME_TOO_LONG"),
+    ],
+)
+def test_code_issue_refuses_a_bad_or_long_validity(
+    tmp_path: Path, valid_for: str, code: str
+) -> None:
+    _init(tmp_path)
+    result = runner.invoke(
+        app,
+        [
+            "code",
+            "issue",
+            "--province",
+            "440000",
+            "--home",
+            str(tmp_path),
+            "--now",
+            NOW,
+            "--valid-for",
+            valid_for,
+        ],
+    )
+    assert result.exit_code != 0 and f"error {code}" in result.output, result.output
+
+
+def test_code_issue_never_outlives_the_signer(tmp_path: Path) -> None:
+    _run(
+        "keys",
+        "init",
+        "--provinces",
+        "440000",
+        "--home",
+        str(tmp_path),
+        "--now",
+        NOW,
+        "--signer-days",
+        "1",
+    )
+    late = (parse_instant(NOW + "+08:00") + timedelta(hours=23)).isoformat()
+    args = ["code", "issue", "--province", "440000", "--home", str(tmp_path), "--now", late]
+    assert peek_code(_run(*args, "--valid-for", "30m").strip())
+    result = runner.invoke(app, [*args, "--valid-for", "2h"])
+    assert result.exit_code != 0 and "error CERT_EXPIRED" in result.output, result.output
 
 
 def test_the_trust_state_is_in_the_shared_database(tmp_path: Path) -> None:

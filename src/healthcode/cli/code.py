@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,11 +20,43 @@ from healthcode.core.codes.native import (
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 from healthcode.core.identity import mask_id, mask_name
-from healthcode.core.trust.issue import issue_code
+from healthcode.core.trust.issue import check_lifetime, issue_code
 
 __all__ = ["app"]
 
 app = options.command_group("Native codes: issue a demo code.")
+
+_Paper = Annotated[bool, typer.Option("--paper", help="a paper code: paper QR, valid a day")]
+_ValidFor = Annotated[
+    str | None,
+    typer.Option(
+        "--valid-for",
+        metavar="DURATION",
+        help="validity, e.g. 30m or 2h (at most 1d; default 5m, a day with --paper)",
+    ),
+]
+_DURATION = re.compile(r"([1-9][0-9]{0,5})([smhd])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def _lifetime(valid_for: str | None, paper: bool) -> timedelta:
+    """The code's lifetime: ``--valid-for`` (a number and s, m, h or d), else by medium.
+
+    Raises InvalidInput ``CODE_LIFETIME_INVALID`` for a value of another form and
+    ``CODE_LIFETIME_TOO_LONG`` past ``MAX_CODE_LIFETIME``.
+    """
+    if valid_for is None:
+        return PAPER_LIFETIME if paper else SCREEN_LIFETIME
+    match = _DURATION.fullmatch(valid_for)
+    if match is None:
+        raise InvalidInput(
+            ErrorCode.CODE_LIFETIME_INVALID,
+            f"--valid-for is a number and a unit (s, m, h, d) such as 30m or 2h, not {valid_for!r}",
+            option="--valid-for",
+        )
+    lifetime = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    check_lifetime(lifetime)
+    return lifetime
 
 
 def _out(option: str, help: str) -> Any:
@@ -61,7 +95,8 @@ def issue(
     rule_set: Annotated[
         str, typer.Option("--rule-set", metavar="TEXT", help="rule set named in the code")
     ] = "demo",
-    paper: Annotated[bool, typer.Option("--paper", help="paper lifetime (a day)")] = False,
+    paper: _Paper = False,
+    valid_for: _ValidFor = None,
     png: Annotated[Path | None, _out("--png", "write the QR as PNG")] = None,
     svg: Annotated[Path | None, _out("--svg", "write the QR as SVG")] = None,
     page: Annotated[Path | None, _out("--page", "write an A4 paper page")] = None,
@@ -76,6 +111,7 @@ def issue(
 
     _one_of("--colour", [colour], COLOURS)
     _one_of("--badge", badge or [], BADGES)
+    lifetime = _lifetime(valid_for, paper)
     clock = options.clock_of(now)
     net = options.open_network(home, passphrase, database, clock=clock)
     medium: Medium = "paper" if paper else "screen"
@@ -88,7 +124,7 @@ def issue(
         masked_name=mask_name(name),
         masked_id=mask_id(id_number),
         clock=clock,
-        lifetime=PAPER_LIFETIME if paper else SCREEN_LIFETIME,
+        lifetime=lifetime,
     )
     if png is not None:
         png.write_bytes(render_png(text, medium=medium))

@@ -241,6 +241,16 @@ class ErrorCode(StrEnum):
         409,
         "the national root given is not the one the checkpoint's trust store holds",
     )
+    CODE_LIFETIME_INVALID = (
+        "CODE_LIFETIME_INVALID",
+        400,
+        "a code's validity is not a positive whole duration such as 90s, 30m, 2h or 1d",
+    )
+    CODE_LIFETIME_TOO_LONG = (
+        "CODE_LIFETIME_TOO_LONG",
+        400,
+        "a code's validity is longer than a native code may live (MAX_CODE_LIFETIME, a day)",
+    )
     # -- store -----------------------------------------------------------------------------------
     DATABASE_BUSY = "DATABASE_BUSY", 503, "other writers held the database; nothing stored, retry"
     DATABASE_ERROR = "DATABASE_ERROR", 500, "the database refused a statement; nothing was stored"

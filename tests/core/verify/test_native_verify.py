@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from healthcode.core.clock import FixedClock
 from healthcode.core.codes.base45 import b45decode, b45encode
+from healthcode.core.codes.cose import SIGN1_STARTS
 from healthcode.core.codes.native import (
     PAPER_LIFETIME,
     PREFIX,
@@ -283,11 +284,50 @@ def test_a_broken_rule_is_a_rule_error(gd: KeyPair) -> None:
 
 
 def _cose_of(text: str) -> bytes:
-    return zlib.decompress(b45decode(text[len(PREFIX) :]))
+    data = b45decode(text[len(PREFIX) :])
+    return data if data.startswith(SIGN1_STARTS) else zlib.decompress(data)
 
 
-def _text_of(cose: bytes) -> str:
-    return PREFIX + b45encode(zlib.compress(cose, 9))
+def _text_of(cose: bytes, compress: bool = True) -> str:
+    return PREFIX + b45encode(zlib.compress(cose, 9) if compress else cose)
+
+
+@pytest.mark.parametrize("compress", [False, True])
+@pytest.mark.parametrize("envelope", [{}, {"tag": False}, {"cwt_tag": True}])
+def test_a_code_verifies_with_or_without_zlib(
+    gd: KeyPair, compress: bool, envelope: dict[str, bool]
+) -> None:
+    """zlib is optional in the format: both forms verify, in every envelope COSE accepts."""
+    from healthcode.core.codes.cose import sign1_encode
+
+    issued = _cose_of(_issue(gd))
+    payload = cbor2.loads(issued).value[2]
+    cose = sign1_encode(payload, private_key=gd.private_key, kid=gd.kid, **envelope)
+    r = _ctx(_trust(gd)).verify(_text_of(cose, compress))
+    assert r.valid and r.colour == "green", (r.stage, r.error_code)
+
+
+def test_issued_codes_are_not_compressed(gd: KeyPair) -> None:
+    assert b45decode(_issue(gd)[len(PREFIX) :]).startswith(b"\xd2")  # tag 18, no zlib header
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xa0",  # a CBOR map: neither a COSE_Sign1 nor zlib
+        b"\x83\x40\xa0\x40",  # an array of 3
+        b"\xd1\x84\x40\xa0\x40\x40",  # tag 17 (COSE_Mac0)
+        b"\x78\x9c" + b"\xd2" * 20,  # a zlib header, then no deflate stream
+    ],
+)
+def test_neither_zlib_nor_a_cose_sign1_fails_to_decompress(gd: KeyPair, data: bytes) -> None:
+    _fails(_ctx(_trust(gd)).verify(PREFIX + b45encode(data)), "decompress", "DECOMPRESS_FAILED")
+
+
+def test_eu_dcc_still_needs_zlib(gd: KeyPair) -> None:
+    """Only the native format makes zlib optional; ``HC1:`` stays as its specification tests."""
+    r = Verifier.default(clock=FixedClock(NOW)).verify("HC1:" + b45encode(_cose_of(_issue(gd))))
+    assert (r.stage, r.error_code) == ("decompress", "DECOMPRESS_FAILED")
 
 
 @pytest.mark.parametrize(
@@ -332,8 +372,8 @@ def test_flipping_any_character_of_the_text_fails(
     text = valid_text[:i] + ch + valid_text[i + 1 :]
     r = _ctx(_trust(gd)).verify(text)
     if r.valid:
-        # Only the unused padding bits after the last deflate block can change without
-        # changing what is signed: the inflated COSE message must be the very same bytes.
+        # Only in a compressed code can a change leave what is signed unchanged (the unused
+        # padding bits after the last deflate block): the COSE bytes must be the very same.
         assert _cose_of(text) == _cose_of(valid_text), (i, ch)
         return
     expected = {"prefix"} if i < len(PREFIX) else {"base45", "decompress", "cose", "signature"}
@@ -360,9 +400,9 @@ def test_a_flip_in_the_deflate_padding_bits_leaves_the_signed_message_unchanged(
 
 
 @_SETTINGS
-@given(data=st.data())
+@given(data=st.data(), compress=st.booleans())
 def test_flipping_any_byte_of_the_cose_message_fails_at_cose_or_signature(
-    data: st.DataObject, gd: KeyPair, valid_text: str
+    data: st.DataObject, compress: bool, gd: KeyPair, valid_text: str
 ) -> None:
     cose = _cose_of(valid_text)
     item = cbor2.loads(cose).value
@@ -373,11 +413,15 @@ def test_flipping_any_byte_of_the_cose_message_fails_at_cose_or_signature(
     flip = data.draw(st.integers(1, 255))
     broken = bytearray(cose)
     broken[i] ^= flip
-    r = _ctx(_trust(gd)).verify(_text_of(bytes(broken)))
+    r = _ctx(_trust(gd)).verify(_text_of(bytes(broken), compress))
     assert not r.valid
     if p_start <= i < p_start + len(payload) or i >= s_start:
         # The signed content or the signature itself: only the signature check can notice.
         assert (r.stage, r.error_code) == ("signature", "SIGNATURE_INVALID")
+    elif i == 0 and not compress:
+        # Without zlib the first byte says what the bytes are: no longer a COSE_Sign1's, they
+        # are taken for zlib data and fail there (or, as another envelope, at cose).
+        assert r.stage in {"decompress", "cose"}, (i, r.stage, r.error_code)
     else:
         assert r.stage in {"cose", "signature"}, (i, r.stage, r.error_code)
 

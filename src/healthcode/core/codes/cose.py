@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from io import BytesIO
 from typing import Any
 
@@ -39,6 +40,7 @@ __all__ = [
     "ALG_PS256",
     "HEADER_ALG",
     "HEADER_KID",
+    "SIGN1_STARTS",
     "CoseSign1",
     "sign1_decode",
     "sign1_encode",
@@ -54,6 +56,8 @@ TAG_COSE_SIGN1 = 18
 TAG_CWT = 61
 #: The largest COSE message decoded (a QR code holds under 3 KiB; this bounds hostile input).
 MAX_MESSAGE_BYTES = 64 * 1024
+#: How the envelopes :func:`sign1_decode` accepts begin: tag 18, an array of 4, tag 61.
+SIGN1_STARTS = (b"\xd2", b"\x84", b"\xd8\x3d")
 _SUPPORTED = {ALG_ES256: "ES256", ALG_PS256: "PS256"}
 #: ES256 = ECDSA with SHA-256; the object is immutable, so one serves every verification.
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
@@ -178,13 +182,10 @@ def sign1_encode(
         raise VerificationFailed(ErrorCode.ALG_UNSUPPORTED, f"alg {alg} is not supported")
     if kid_in not in ("protected", "unprotected", "both", "none"):
         raise ValueError(f"kid_in must be protected, unprotected, both or none, not {kid_in!r}")
-    protected: dict[int, Any] = {HEADER_ALG: alg}
     unprotected: dict[int, Any] = {}
-    if kid_in in ("protected", "both"):
-        protected[HEADER_KID] = kid
     if kid_in in ("unprotected", "both"):
         unprotected[HEADER_KID] = kid
-    protected_bytes = cbor2.dumps(protected)
+    protected_bytes = _protected_bytes(alg, kid if kid_in in ("protected", "both") else None)
     tbs = _sig_structure(protected_bytes, payload)
     if alg == ALG_ES256:
         if not isinstance(private_key, ec.EllipticCurvePrivateKey):
@@ -201,6 +202,15 @@ def sign1_encode(
     if cwt_tag:
         message = cbor2.CBORTag(TAG_CWT, message)
     return cbor2.dumps(message)
+
+
+@lru_cache(maxsize=256)
+def _protected_bytes(alg: int, kid: bytes | None) -> bytes:
+    """The protected header a signer writes: the same bytes for every message it signs."""
+    protected: dict[int, Any] = {HEADER_ALG: alg}
+    if kid is not None:
+        protected[HEADER_KID] = kid
+    return cbor2.dumps(protected)
 
 
 def _pss() -> padding.PSS:

@@ -1,4 +1,4 @@
-"""The native health code: ``CN1:`` + Base45(zlib(COSE_Sign1(CWT))), signed ES256 by a province.
+"""The native health code: ``CN1:`` + Base45(COSE_Sign1(CWT)), signed ES256 by a province.
 
 It carries only what a checkpoint needs. The claim map (CBOR, integer keys; QR size matters)::
 
@@ -14,6 +14,16 @@ It carries only what a checkpoint needs. The claim map (CBOR, integer keys; QR s
          4   text   rule-set version the colour was computed with
          5   text   masked name ("张*丰")
          6   text   masked ID number ("4401**********1234"; must contain '*')
+
+zlib is optional: the bytes under the Base45 are either a COSE_Sign1 as it is (starting as one
+does: ``D2`` tag 18, ``84`` an array of 4, or ``D8 3D`` tag 61) or zlib data (RFC 1950) that
+inflates to one. No zlib stream starts with those bytes (its first byte ends in the nibble 8 and
+its window nibble is at most 7), so a verifier tells the two apart by the first bytes and stays
+strict about each. Issuers write the COSE_Sign1 as it is (``compress=False``): zlib does not pay
+for this payload (a signature, a random serial and a hex pseudonym, close to random bytes). On
+200 codes with random serials and subjects it saved a byte twice and added 1-4 bytes otherwise,
+in the same QR version, and it cost about a third of the issuing time (``docs/benchmarks.md``).
+Codes compressed by earlier issuers still verify.
 
 Codes are short-lived: :data:`SCREEN_LIFETIME` for a phone screen, :data:`PAPER_LIFETIME` for
 paper, never more than :data:`MAX_CODE_LIFETIME`. This module is the format only; a province
@@ -43,7 +53,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from healthcode.core.codes.base45_fast import b45decode, b45encode
-from healthcode.core.codes.cose import sign1_decode, sign1_encode
+from healthcode.core.codes.cose import SIGN1_STARTS, sign1_decode, sign1_encode
 from healthcode.core.codes.cwt import CTI, EXP, IAT, ISS, SUB, decode_claims, encode_claims
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import VerificationFailed
@@ -53,6 +63,8 @@ __all__ = [
     "COLOURS",
     "HC_CLAIM",
     "MAX_CODE_LIFETIME",
+    "MAX_SERIAL_BYTES",
+    "MIN_SERIAL_BYTES",
     "PAPER_LIFETIME",
     "PAYLOAD_VERSION",
     "PREFIX",
@@ -60,7 +72,9 @@ __all__ = [
     "SERIAL_BYTES",
     "NativePayload",
     "build_claims",
+    "code_claims",
     "encode_signed",
+    "health_code_claim",
     "parse_payload",
     "peek_code",
 ]
@@ -91,6 +105,8 @@ BADGES: dict[str, int] = {
 _BADGE_NAMES = {v: k for k, v in BADGES.items()}
 #: Random bytes of a serial (``cti``) when the issuer does not give one.
 SERIAL_BYTES = 12
+#: The sizes of a serial the payload schema allows.
+MIN_SERIAL_BYTES, MAX_SERIAL_BYTES = 8, 32
 #: The longest a native code may live (a paper code: one day). A retired signer stays in the
 #: trust list this long after retirement, so that every code it signed can still be verified.
 MAX_CODE_LIFETIME = timedelta(days=1)
@@ -169,8 +185,8 @@ def parse_payload(claims: Mapping[Any, Any]) -> NativePayload:
         raise _bad("sub must be 16-64 lower-case hex digits", "sub")
     issued_at, expires_at = _lifetime(claims.get(IAT), claims.get(EXP))
     serial = claims.get(CTI)
-    if not isinstance(serial, bytes) or not 8 <= len(serial) <= 32:
-        raise _bad("cti (serial) must be 8-32 bytes", "cti")
+    if not isinstance(serial, bytes) or not MIN_SERIAL_BYTES <= len(serial) <= MAX_SERIAL_BYTES:
+        raise _bad(f"cti (serial) must be {MIN_SERIAL_BYTES}-{MAX_SERIAL_BYTES} bytes", "cti")
     raw_colour = hc.get(_H_COLOUR)
     colour = _COLOUR_NAMES.get(raw_colour) if type(raw_colour) is int else None
     if colour is None:
@@ -244,31 +260,71 @@ def build_claims(
 
     Raises KeyError for an unknown colour or badge.
     """
+    health_code = health_code_claim(
+        colour=colour,
+        badges=badges,
+        rule_set=rule_set,
+        masked_name=masked_name,
+        masked_id=masked_id,
+    )
+    return code_claims(
+        issuer=issuer,
+        subject=subject,
+        issued_at=issued_at,
+        expires_at=expires_at,
+        serial=serial,
+        health_code=health_code,
+    )
+
+
+def health_code_claim(
+    *, colour: str, badges: Iterable[str], rule_set: str, masked_name: str, masked_id: str
+) -> dict[int, Any]:
+    """The health-code claim (``HC_CLAIM``): what a code says of its holder (no checks).
+
+    Raises KeyError for an unknown colour or badge.
+    """
+    return {
+        _H_VERSION: PAYLOAD_VERSION,
+        _H_COLOUR: COLOURS[colour],
+        _H_BADGES: [BADGES[b] for b in badges],
+        _H_RULES: rule_set,
+        _H_NAME: masked_name,
+        _H_ID: masked_id,
+    }
+
+
+def code_claims(
+    *,
+    issuer: str,
+    subject: str,
+    issued_at: datetime,
+    expires_at: datetime,
+    serial: bytes,
+    health_code: Mapping[int, Any],
+) -> dict[int, Any]:
+    """The claim map around a health-code claim: issuer, subject, times, serial (no checks)."""
     return {
         ISS: issuer,
         SUB: subject,
         EXP: int(expires_at.timestamp()),
         IAT: int(issued_at.timestamp()),
         CTI: serial,
-        HC_CLAIM: {
-            _H_VERSION: PAYLOAD_VERSION,
-            _H_COLOUR: COLOURS[colour],
-            _H_BADGES: [BADGES[b] for b in badges],
-            _H_RULES: rule_set,
-            _H_NAME: masked_name,
-            _H_ID: masked_id,
-        },
+        HC_CLAIM: health_code,
     }
 
 
-def encode_signed(claims: Mapping[int, Any], *, private_key: Any, kid: bytes) -> str:
-    """``CN1:`` + Base45(zlib(COSE_Sign1(claims))) signed ES256, kid in the protected header.
+def encode_signed(
+    claims: Mapping[int, Any], *, private_key: Any, kid: bytes, compress: bool = False
+) -> str:
+    """``CN1:`` + Base45(COSE_Sign1(claims)) signed ES256, kid in the protected header.
 
-    No checks on the claims: tests use it to build hostile codes. Issuers use
-    :func:`healthcode.core.trust.issue.issue_code`.
+    ``compress`` puts zlib between the COSE_Sign1 and the Base45 (the format allows both; see
+    the module docstring). No checks on the claims: tests use it to build hostile codes. Issuers
+    use :func:`healthcode.core.trust.issue.issue_code`.
     """
     cose = sign1_encode(encode_claims(claims), private_key=private_key, kid=kid)
-    return PREFIX + b45encode(zlib.compress(cose, 9))
+    return PREFIX + b45encode(zlib.compress(cose, 9) if compress else cose)
 
 
 def peek_code(text: str) -> NativePayload:
@@ -278,8 +334,12 @@ def peek_code(text: str) -> NativePayload:
     """
     if not text.startswith(PREFIX):
         raise VerificationFailed(ErrorCode.PREFIX_INVALID, f"not a {PREFIX} code")
+    data = b45decode(text[len(PREFIX) :])
     try:
-        cose = zlib.decompressobj().decompress(b45decode(text[len(PREFIX) :]), 64 * 1024)
+        if data.startswith(SIGN1_STARTS):
+            cose = data
+        else:
+            cose = zlib.decompressobj().decompress(data, 64 * 1024)
     except zlib.error as exc:
         raise VerificationFailed(ErrorCode.DECOMPRESS_FAILED, str(exc)) from exc
     return parse_payload(decode_claims(sign1_decode(cose).payload))

@@ -2,7 +2,7 @@
 
 The Base45 alphabet (RFC 9285) is exactly the QR alphanumeric character set, and the ``CN1:``
 prefix fits it too, so the whole code is encoded in alphanumeric mode (5.5 bits a character,
-against 8 in byte mode): a typical native code of ~300 characters fits version 10 at level M.
+against 8 in byte mode): a typical native code of ~320 characters fits version 11 at level M.
 
 Error correction, the minimum per medium (segno raises it for free when the version does not
 grow):

@@ -4,7 +4,7 @@ The plan, each step one stage (codes raised at that stage in brackets)::
 
     1. prefix      "CN1:"                                    [PREFIX_INVALID]
     2. base45      RFC 9285, strict                          [BASE45_INVALID]
-    3. decompress  zlib, bounded                             [DECOMPRESS_FAILED]
+    3. decompress  zlib, bounded; optional (codes.native)    [DECOMPRESS_FAILED]
     4. cose        COSE_Sign1, kid, alg                      [COSE_MALFORMED, KID_MISSING,
                                                               ALG_UNSUPPORTED]
     5. signature   every trust-list key sharing the kid      [KEY_NOT_IN_TRUST_LIST, KEY_REVOKED,
@@ -202,7 +202,8 @@ class NativeFormat:
         parts, trust = self.parts, self.settings.trust
         # 1-4. prefix, Base45, zlib, COSE
         data = decode_base45(strip_prefix(text, PREFIX), decode=parts.base45)
-        msg = decode_cose(inflate(data, max_size=parts.max_inflated_bytes), decode=parts.cose)
+        cose = inflate(data, max_size=parts.max_inflated_bytes, optional=True)
+        msg = decode_cose(cose, decode=parts.cose)
         # 5. signature, with every key sharing the kid
         key = check_signature(msg, trust, check=parts.signature)
         try:

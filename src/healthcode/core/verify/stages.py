@@ -28,6 +28,7 @@ from healthcode.core.codes.base45_fast import b45decode
 from healthcode.core.codes.cose import (
     ALG_ES256,
     ALG_PS256,
+    SIGN1_STARTS,
     CoseSign1,
     sign1_decode,
     verify_signature,
@@ -148,11 +149,20 @@ def decode_base45(text: str, *, decode: Callable[[str], bytes] = b45decode) -> b
 
 
 @stage(Stage.DECOMPRESS)
-def inflate(data: bytes, *, max_size: int = MAX_INFLATED_BYTES) -> bytes:
+def inflate(data: bytes, *, max_size: int = MAX_INFLATED_BYTES, optional: bool = False) -> bytes:
     """Inflate zlib data (RFC 1950); raises ``DECOMPRESS_FAILED``.
 
     The data must be complete zlib with nothing after it, and inflate to at most ``max_size``.
+    With ``optional`` (the native format), data that starts as a COSE_Sign1 does
+    (:data:`~healthcode.core.codes.cose.SIGN1_STARTS`, which no zlib stream starts with) passes
+    as it is, if at most ``max_size`` bytes; anything else must still be zlib.
     """
+    if optional and data.startswith(SIGN1_STARTS):
+        if len(data) > max_size:
+            raise VerificationFailed(
+                ErrorCode.DECOMPRESS_FAILED, f"more than {max_size} bytes of COSE"
+            )
+        return data
     inflater = zlib.decompressobj()
     try:
         out = inflater.decompress(data, max_size)
