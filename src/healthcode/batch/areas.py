@@ -21,7 +21,7 @@ index).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -31,7 +31,7 @@ from healthcode.core.errors import InvalidInput
 from healthcode.core.facts import PRECISE_SOURCES, RiskAreaDesignation
 from healthcode.core.rules import RuleSet
 
-__all__ = ["AREA_FIELDS", "area_visits", "region_and_below", "visit_lookback"]
+__all__ = ["AREA_FIELDS", "area_visits", "counted_regions", "region_and_below", "visit_lookback"]
 
 #: The summary fields risk areas decide.
 AREA_FIELDS = ("high_area_last_visit", "medium_area_last_visit", "coarse_risk_area_last_visit")
@@ -103,6 +103,23 @@ def region_and_below(code: str) -> list[str]:
     for child in regions.children(code):
         out.extend(region_and_below(child.code))
     return out
+
+
+def counted_regions(
+    risk_areas: Iterable[RiskAreaDesignation],
+) -> tuple[list[str], datetime | None]:
+    """The region codes a visit must have for a designation among ``risk_areas`` to count it
+    (high and medium ones: their regions and every region inside), and the earliest start of
+    those designations (``None`` when there are none): visits outside both never count."""
+    counted = [a for a in risk_areas if a.level in ("high", "medium")]
+    codes: set[str] = set()
+    for a in counted:
+        try:
+            codes.update(region_and_below(a.region_code))
+        except InvalidInput:
+            codes.add(a.region_code)  # ``covers`` still matches the code itself
+    start = min((a.effective_from for a in counted), default=None)
+    return sorted(codes), start
 
 
 def _offsets(expr: Any, fields: frozenset[str]) -> Iterable[tuple[str, Any, Any]]:

@@ -21,6 +21,14 @@ A colours row stores ``reasons`` as a JSON array of ``{"rule", "effect"}`` (colo
 severity then id, then pending checks, as :func:`healthcode.core.rules.evaluate` orders them)
 and ``badges`` as ``{"antibody_igg", "vaccine_doses", "nat_window_hours"}``; the texts behind
 a reason come from the rule set. People of the selection without a summary are skipped.
+
+How a province uses it: when a designation of region R is made, changed or lifted, it
+re-evaluates ``people_with_visits(tables, R, now - visit_lookback(ruleset), None)`` (all of
+R's visitors when the look-back is ``None``): an older visit cannot change a colour under this
+rule set, and a new rule set re-evaluates ``everyone`` anyway, refreshing every risk-area
+field from the visits. A new rule set or overlay version runs ``everyone`` in the background
+(each chunk commits on its own, ``progress`` reports), while per-person updates go on: on
+PostgreSQL they wait only for the chunk that holds their row.
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, Select, String, Table, cast, select
 
-from healthcode.batch.areas import AREA_FIELDS, area_visits, region_and_below
+from healthcode.batch.areas import AREA_FIELDS, area_visits, counted_regions, region_and_below
 from healthcode.batch.columns import in_set, read_frame
 from healthcode.batch.rules import SCHEMA, evaluate_frame
 from healthcode.batch.writes import write_colours, write_summaries
@@ -169,9 +177,10 @@ def reevaluate_chunk(
 ) -> Outcome:
     """Re-evaluate ``pseudonyms`` on ``conn``, in the caller's transaction (steps 1-4 of the
     module docstring); the caller commits, and puts ``changed`` in its outbox."""
+    areas = list(risk_areas)
     facts = read_frame(conn, _facts_statement(conn, tables, pseudonyms), _facts_schema())
-    visits = read_frame(conn, _visits_statement(conn, tables, facts), _VISITS)
-    fresh = area_visits(visits, risk_areas)
+    visits = _read_visits(conn, tables, facts["pseudonym"].to_list(), areas)
+    fresh = area_visits(visits, areas)
     facts = facts.join(fresh, on="pseudonym", how="left", suffix="_new", maintain_order="left")
     summaries = facts.filter(
         pl.any_horizontal(pl.col(f).ne_missing(pl.col(f"{f}_new")) for f in AREA_FIELDS)
@@ -212,12 +221,18 @@ def _facts_statement(conn: Connection, tables: ProvinceTables, ids: Sequence[str
     return stmt.with_for_update(of=s) if conn.dialect.name == "postgresql" else stmt
 
 
-def _visits_statement(conn: Connection, tables: ProvinceTables, facts: pl.DataFrame) -> Select[Any]:
+def _read_visits(
+    conn: Connection, tables: ProvinceTables, ids: list[str], areas: list[RiskAreaDesignation]
+) -> pl.DataFrame:
+    """The visits of ``ids`` that a designation of ``areas`` may count (by region and time)."""
+    codes, start = counted_regions(areas)
+    if start is None or not ids:
+        return pl.DataFrame(schema=_VISITS)
     v = tables.visits.c
-    ids = facts["pseudonym"].to_list()
-    return select(v.pseudonym, v.region_code, v.at, v.source).where(
-        in_set(v.pseudonym, ids, conn.dialect.name)
+    stmt = select(v.pseudonym, v.region_code, v.at, v.source).where(
+        in_set(v.pseudonym, ids, conn.dialect.name), v.region_code.in_(codes), v.at >= start
     )
+    return read_frame(conn, stmt, _VISITS)
 
 
 def _json(value: Any) -> str:
