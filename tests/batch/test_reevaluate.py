@@ -209,3 +209,24 @@ def test_summaries_keep_the_refreshed_fields(province: Province) -> None:
             for k in want
         }
         assert (updated is not None) == (before != want)
+
+
+def test_chunks_follow_the_database_order(province: Province) -> None:
+    names = ["Zed", "alpha", "Beta", "_x", "1", "é", "a b"]
+    with province.db.write() as session:
+        session.execute(
+            province.tables.summaries.insert(),
+            [{"pseudonym": p, "vaccine_doses": 0} for p in names],
+        )
+    for size in (1, 2, 3):
+        out = reevaluate(
+            province.db,
+            province.tables,
+            everyone(province.tables),
+            ruleset=baseline(),
+            clock=FixedClock(NOW + timedelta(seconds=size)),
+            risk_areas=[HIGH],
+            chunk_size=size,
+        )
+        assert out.evaluated == len(names)
+    assert set(_stored(province)) == set(names)

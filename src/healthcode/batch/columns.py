@@ -13,8 +13,11 @@ as its keys):
 
 :func:`read_frame_reference` is the plain reference: the rows through SQLAlchemy (its type
 processing included), one Python object per value. ``tests/batch`` keeps the two equal.
-``bench/reevaluate.py`` measured the choices (an ADBC driver reads into Arrow as fast, but on
-a connection of its own, outside the transaction that writes back).
+In CSV, PostgreSQL and Polars agree that an unquoted empty field is NULL and a quoted one
+(``""``) an empty string. ``bench/reevaluate.py`` compares this reader with the driver's rows
+and with ADBC's Arrow (``adbc-driver-postgresql``): ADBC reads faster still (about 1.4x,
+docs/benchmarks.md) but only on a connection of its own, outside the transaction that locks
+the rows and writes the results back.
 
 Times are read at microsecond precision as ``Datetime("us", "UTC")``, or cut to the
 schema's unit (the facts documents' ``ms``) when the schema asks for it.

@@ -145,9 +145,13 @@ def reevaluate(
     is safe: it writes only what differs).
     """
     areas = list(risk_areas)
-    with db.reader() as conn:
-        selected = read_frame(conn, people, {"pseudonym": pl.String()})["pseudonym"]
-    ids: list[str] = selected.unique().sort().to_list()
+    chosen = people.subquery()
+    key = chosen.c[0]
+    with db.reader() as conn:  # in the database's order: each chunk is a range of the key
+        selected = read_frame(
+            conn, select(key).distinct().order_by(key), {"pseudonym": pl.String()}
+        )
+    ids: list[str] = selected["pseudonym"].to_list()
     total, out = len(ids), Outcome()
     if progress is not None:
         progress(0, total)
@@ -156,7 +160,13 @@ def reevaluate(
         with db.write() as session:
             conn = session.connection()
             done = reevaluate_chunk(
-                conn, tables, part, ruleset=ruleset, clock=clock, risk_areas=areas
+                conn,
+                tables,
+                part,
+                ruleset=ruleset,
+                clock=clock,
+                risk_areas=areas,
+                key_range=(part[0], part[-1]),
             )
             if on_chunk is not None:
                 on_chunk(conn, done.changed)
@@ -174,12 +184,19 @@ def reevaluate_chunk(
     ruleset: RuleSet,
     clock: Clock,
     risk_areas: Iterable[RiskAreaDesignation],
+    key_range: tuple[str, str] | None = None,
 ) -> Outcome:
     """Re-evaluate ``pseudonyms`` on ``conn``, in the caller's transaction (steps 1-4 of the
-    module docstring); the caller commits, and puts ``changed`` in its outbox."""
+    module docstring); the caller commits, and puts ``changed`` in its outbox.
+
+    ``key_range``, when given, is the least and the greatest of ``pseudonyms`` in the
+    database's own order: the reads then scan only that range of the pseudonym indexes
+    instead of whole tables (each chunk of a large selection would otherwise read them all).
+    """
     areas = list(risk_areas)
-    facts = read_frame(conn, _facts_statement(conn, tables, pseudonyms), _facts_schema())
-    visits = _read_visits(conn, tables, facts["pseudonym"].to_list(), areas)
+    facts_sql = _facts_statement(conn, tables, pseudonyms, key_range)
+    facts = read_frame(conn, facts_sql, _facts_schema())
+    visits = _read_visits(conn, tables, facts["pseudonym"].to_list(), areas, key_range)
     fresh = area_visits(visits, areas)
     facts = facts.join(fresh, on="pseudonym", how="left", suffix="_new", maintain_order="left")
     summaries = facts.filter(
@@ -203,7 +220,12 @@ def _facts_schema() -> dict[str, pl.DataType]:
     return {"pseudonym": pl.String(), **SCHEMA, **_OLD}
 
 
-def _facts_statement(conn: Connection, tables: ProvinceTables, ids: Sequence[str]) -> Select[Any]:
+def _facts_statement(
+    conn: Connection,
+    tables: ProvinceTables,
+    ids: Sequence[str],
+    key_range: tuple[str, str] | None,
+) -> Select[Any]:
     s, c = tables.summaries, tables.colours
     stmt = (
         select(
@@ -218,11 +240,17 @@ def _facts_statement(conn: Connection, tables: ProvinceTables, ids: Sequence[str
         .select_from(s.outerjoin(c, c.c.pseudonym == s.c.pseudonym))
         .where(in_set(s.c.pseudonym, ids, conn.dialect.name))
     )
+    if key_range is not None:
+        stmt = stmt.where(s.c.pseudonym.between(*key_range))
     return stmt.with_for_update(of=s) if conn.dialect.name == "postgresql" else stmt
 
 
 def _read_visits(
-    conn: Connection, tables: ProvinceTables, ids: list[str], areas: list[RiskAreaDesignation]
+    conn: Connection,
+    tables: ProvinceTables,
+    ids: list[str],
+    areas: list[RiskAreaDesignation],
+    key_range: tuple[str, str] | None,
 ) -> pl.DataFrame:
     """The visits of ``ids`` that a designation of ``areas`` may count (by region and time)."""
     codes, start = counted_regions(areas)
@@ -232,6 +260,8 @@ def _read_visits(
     stmt = select(v.pseudonym, v.region_code, v.at, v.source).where(
         in_set(v.pseudonym, ids, conn.dialect.name), v.region_code.in_(codes), v.at >= start
     )
+    if key_range is not None:
+        stmt = stmt.where(v.pseudonym.between(*key_range))
     return read_frame(conn, stmt, _VISITS)
 
 
