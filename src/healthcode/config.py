@@ -24,7 +24,14 @@ from typing import Any
 
 from healthcode.core.errors import ConfigError
 
-__all__ = ["ENVIRONMENT", "ConfigError", "Settings", "load"]
+__all__ = [
+    "ENVIRONMENT",
+    "PROVINCE_ENVIRONMENT",
+    "ConfigError",
+    "ProvinceSettings",
+    "Settings",
+    "load",
+]
 
 
 def _base64(text: str) -> bytes:
@@ -153,6 +160,113 @@ class Settings:
         if shown["key_passphrase"]:
             shown["key_passphrase"] = "***"
         return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+
+# -- a province's service (province/) -----------------------------------------------------------
+def _region(text: str) -> str:
+    value = text.strip()
+    if len(value) != 6 or not value.isdigit() or not value.endswith("0000"):
+        raise ValueError("must be a province's six-digit code (440000)")
+    return value
+
+
+#: setting name -> (environment variable, parser, default; ``...`` means required): what one
+#: province's own process reads (``healthcode province serve``).
+PROVINCE_ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], Any]] = {
+    "region": ("HEALTHCODE_PROVINCE_REGION", _region, ...),
+    "database_url": ("HEALTHCODE_PROVINCE_DATABASE_URL", str, ""),
+    "field_key": ("HEALTHCODE_PROVINCE_FIELD_KEY", _key32, ...),
+    "hub_url": ("HEALTHCODE_PROVINCE_HUB_URL", str, "http://127.0.0.1:8400"),
+    "hub_token": ("HEALTHCODE_PROVINCE_HUB_TOKEN", str, ...),
+    "host": ("HEALTHCODE_PROVINCE_HOST", str, "127.0.0.1"),
+    "port": ("HEALTHCODE_PROVINCE_PORT", _port, 8410),
+    "overlay": ("HEALTHCODE_PROVINCE_OVERLAY", str, ""),
+    "network_home": ("HEALTHCODE_HOME", str, ""),
+    "key_passphrase": ("HEALTHCODE_KEY_PASSPHRASE", str, ""),
+    "trust_database_url": ("HEALTHCODE_PROVINCE_TRUST_DATABASE_URL", str, ""),
+    "pull_seconds": ("HEALTHCODE_PROVINCE_PULL_SECONDS", _non_negative_float, 0.2),
+    "sweep_seconds": ("HEALTHCODE_PROVINCE_SWEEP_SECONDS", _non_negative_float, 1.0),
+    "report_seconds": ("HEALTHCODE_PROVINCE_REPORT_SECONDS", _non_negative_float, 0.2),
+    "rules_seconds": ("HEALTHCODE_PROVINCE_RULES_SECONDS", _non_negative_float, 300.0),
+    "feed_page": ("HEALTHCODE_PROVINCE_FEED_PAGE", _positive_int, 500),
+    "hub_timeout_seconds": ("HEALTHCODE_PROVINCE_HUB_TIMEOUT_SECONDS", _non_negative_float, 10.0),
+    "body_max_bytes": ("HEALTHCODE_PROVINCE_BODY_MAX_BYTES", _positive_int, 64 * 1024),
+    "json_depth_max": ("HEALTHCODE_JSON_DEPTH_MAX", _positive_int, 32),
+    "database_busy_seconds": ("HEALTHCODE_DATABASE_BUSY_SECONDS", _non_negative_float, 30.0),
+    "worker_threads": ("HEALTHCODE_WORKER_THREADS", _positive_int, 8),
+}
+
+
+def _read(
+    table: Mapping[str, tuple[str, Callable[[str], Any], Any]], env: Mapping[str, str]
+) -> dict[str, Any]:
+    """Every setting of ``table`` from ``env``. Raises ConfigError naming the variable."""
+    values: dict[str, Any] = {}
+    for name, (variable, parse, default) in table.items():
+        text = env.get(variable)
+        if text is None or text == "":
+            if default is ...:
+                raise ConfigError(variable, "is missing, and has no default")
+            values[name] = default
+            continue
+        try:
+            values[name] = parse(text)
+        except ValueError as exc:
+            raise ConfigError(variable, f"is invalid: {exc}") from exc
+    return values
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProvinceSettings:
+    """What one province's service is configured with (``PROVINCE_ENVIRONMENT``); build it
+    with ``ProvinceSettings.from_env``, or directly when one process hosts several provinces."""
+
+    region: str  # the province's code (440000)
+    #: its own database; empty: ``sqlite:///province-<region>.db``
+    database_url: str
+    field_key: bytes  # encrypts the identities it keeps (store/crypto.py), keys person tokens
+    hub_url: str
+    hub_token: str  # the province's organisation token at the hub
+    host: str
+    port: int
+    overlay: str  # a file: the province's published overlay (stricter rules only); empty: none
+    network_home: str  # the key home (core/trust/network.py) holding signers/<region>/
+    key_passphrase: str
+    #: the database holding the network's trust state (the hub's); empty: the key home's
+    #: ``network.db`` when there is one, else the newest valid signer certificate in the home
+    trust_database_url: str
+    pull_seconds: float  # pause of the feed loop once the feed is drained
+    sweep_seconds: float  # how often the until sweep runs
+    report_seconds: float  # pause of the status outbox loop once it is empty
+    rules_seconds: float  # how often the national rule set is fetched from the hub again
+    feed_page: int  # entries asked for a page
+    hub_timeout_seconds: float
+    body_max_bytes: int
+    json_depth_max: int
+    database_busy_seconds: float
+    worker_threads: int
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: Any
+    ) -> ProvinceSettings:
+        """Read every setting from ``environ`` (default ``os.environ``); ``overrides`` (a
+        command line's ``--region``) win. Raises ConfigError naming the variable."""
+        env = dict(os.environ if environ is None else environ)
+        for name, value in overrides.items():
+            if value is not None:
+                env[PROVINCE_ENVIRONMENT[name][0]] = str(value)
+        values = _read(PROVINCE_ENVIRONMENT, env)
+        if not values["database_url"]:
+            values["database_url"] = f"sqlite:///province-{values['region']}.db"
+        return cls(**values)
+
+    def __repr__(self) -> str:  # never print keys or tokens
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        shown["field_key"] = shown["hub_token"] = "***"
+        if shown["key_passphrase"]:
+            shown["key_passphrase"] = "***"
+        return "ProvinceSettings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
 
 def load() -> Settings:

@@ -1,4 +1,7 @@
-"""``healthcode code issue``: issue a native code (demo), as text, PNG, SVG or a paper page."""
+"""``healthcode code issue``: issue a native code (demo), as text, PNG, SVG or a paper page.
+``healthcode code show``: a person's current code and why it has its colour, from a province's
+service (``province/routes.py``): the person's details apply (idempotent) and give their
+token, or ``--token`` gives it; the colour is the province's, never the command line's."""
 
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from healthcode.core.trust.issue import check_lifetime, issue_code
 
 __all__ = ["app"]
 
-app = options.command_group("Native codes: issue a demo code.")
+app = options.command_group("Native codes: a person's code from a province; a demo code.")
 
 _Paper = Annotated[bool, typer.Option("--paper", help="a paper code: paper QR, valid a day")]
 _ValidFor = Annotated[
@@ -133,3 +136,118 @@ def issue(
     if page is not None:
         page.write_text(render_paper(text), encoding="utf-8")
     typer.echo(text)
+
+
+DEFAULT_PROVINCE_URL = "http://127.0.0.1:8410"
+
+
+def _province_call(url: str, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    """One call to a province's API. Raises InvalidInput PROVINCE_UNREACHABLE, or the
+    province's own refusal (its code and message)."""
+    import httpx
+
+    from healthcode.core.errors import HealthcodeError
+
+    try:
+        r = httpx.request(method, url.rstrip("/") + path, timeout=30, **kwargs)
+    except httpx.HTTPError as exc:
+        raise InvalidInput(
+            ErrorCode.PROVINCE_UNREACHABLE, f"{url}: {type(exc).__name__}", option="--province"
+        ) from exc
+    try:
+        body = r.json()
+    except ValueError:
+        body = {}
+    if r.status_code >= 400 or not isinstance(body, dict):
+        error = body.get("error") if isinstance(body, dict) else None
+        code = error.get("code") if isinstance(error, dict) else None
+        if code not in {c.value for c in ErrorCode}:
+            raise InvalidInput(ErrorCode.PROVINCE_UNREACHABLE, f"{url} answered {r.status_code}")
+        assert isinstance(error, dict)
+        raise HealthcodeError(ErrorCode[str(code)], str(error.get("message", "")))
+    return body
+
+
+def _shown(answer: dict[str, Any], lang: str) -> list[str]:
+    until = answer.get("until") or "-"
+    lines = [
+        f"{answer['masked_name']} {answer['masked_id']}",
+        f"colour: {answer['colour']}    until: {until}",
+        f"badges: {', '.join(answer['badges']) or '-'}",
+    ]
+    for reason in answer["reasons"]:
+        lines.append(f"  {reason['effect']:6} {reason['code']}: {reason[lang]}")
+        if reason.get("until"):
+            lines.append(f"         until {reason['until']}")
+    if "code" in answer:
+        lines += [f"serial: {answer['serial']}    expires: {answer['expires_at']}", answer["code"]]
+    return lines
+
+
+def _text(flag: str, help_text: str, metavar: str = "TEXT") -> Any:
+    return typer.Option(flag, metavar=metavar, help=help_text)
+
+
+ProvinceUrl = Annotated[str, _text("--province", "the province's service", "URL")]
+Token = Annotated[str | None, _text("--token", "the person's token")]
+IdNumber = Annotated[str | None, _text("--id", "ID number (to apply)")]
+IdTypeOption = Annotated[str, _text("--id-type", "ID type (to apply)")]
+Name = Annotated[str | None, _text("--name", "full name (to apply)")]
+Phone = Annotated[str | None, _text("--phone", "phone number (to apply)")]
+Residence = Annotated[str | None, _text("--residence", "region of residence (to apply)", "CODE")]
+Lang = Annotated[str, _text("--lang", "language of the reasons: zh or en", "LANG")]
+
+
+def _token_of(province: str, application: dict[str, str | None]) -> str:
+    """The person's token, from an application (idempotent). Raises InvalidInput USAGE when a
+    field is missing; what the province refuses."""
+    if not all(application.values()):
+        raise InvalidInput(
+            ErrorCode.USAGE,
+            "give --token, or --id, --name, --phone and --residence",
+            option="--token",
+        )
+    return str(_province_call(province, "POST", "/v1/applications", json=application)["token"])
+
+
+@app.command("show")
+def show(
+    province: ProvinceUrl = DEFAULT_PROVINCE_URL,
+    token: Token = None,
+    id_number: IdNumber = None,
+    id_type: IdTypeOption = "resident_id",
+    name: Name = None,
+    phone: Phone = None,
+    residence: Residence = None,
+    paper: Annotated[bool, typer.Option("--paper", help="a paper code (a day)")] = False,
+    explain_only: Annotated[bool, typer.Option("--no-code", help="the colour only")] = False,
+    lang: Lang = "zh",
+    png: Annotated[Path | None, _out("--png", "write the QR as PNG")] = None,
+    as_json: options.AsJson = False,
+) -> None:
+    """Show a person's current code and why it has its colour, from a province's service."""
+    import json
+
+    from healthcode.core.codes.qr import Medium, render_png
+
+    _one_of("--lang", [lang], ("zh", "en"))
+    if token is None:
+        application = {"id_type": id_type, "id_number": id_number, "name": name, "phone": phone}
+        token = _token_of(province, {**application, "residence_region": residence})
+        if not as_json:
+            typer.echo(f"token: {token}")
+    auth = {"Authorization": f"Bearer {token}"}
+    medium: Medium = "paper" if paper else "screen"
+    if explain_only:
+        answer = _province_call(province, "GET", "/v1/me", headers=auth)
+    else:
+        answer = _province_call(
+            province, "GET", "/v1/me/code", headers=auth, params={"medium": medium}
+        )
+        if png is not None:
+            png.write_bytes(render_png(answer["code"], medium=medium))
+    if as_json:
+        typer.echo(json.dumps(answer, ensure_ascii=False, indent=2))
+        return
+    for line in _shown(answer, lang):
+        typer.echo(line)

@@ -51,9 +51,15 @@ COMMANDS = {
         "healthcode.cli.keys", "Keys: national root, province signers, rotation, revocation."
     ),
     "trust": Entry("healthcode.cli.trust", "Trust list: publish a signed one, show one."),
-    "code": Entry("healthcode.cli.code", "Native codes: issue a demo code."),
+    "code": Entry(
+        "healthcode.cli.code", "Native codes: a person's code from a province; a demo code."
+    ),
     "org": Entry("healthcode.cli.org", "Organisations of the hub and their API tokens."),
     "hub": Entry("healthcode.cli.hub", "The national data hub."),
+    "province": Entry(
+        "healthcode.cli.province",
+        "A province's service: applications, codes, timely transcoding.",
+    ),
 }
 
 #: Codes that mean the command line or the configuration is wrong (exit 2), not what it asked.

@@ -257,3 +257,20 @@ def test_evaluation_to_dict_is_json_ready() -> None:
     assert d["colour"] == "red" and d["until"] == "2022-11-28T12:00:00.000Z"
     assert d["reasons"][0]["code"] == "CLOSE_CONTACT"
     assert d["ruleset"] == "CN-NHC-BASELINE@9.0.0" and d["digest"] == baseline().digest
+
+
+def test_a_positive_nat_is_red_until_a_later_negative_or_its_days_run_out() -> None:
+    def at(*nats: tuple[str, str]) -> dict[str, object]:
+        d = {"nat_results": [{"sampled_at": t, "result": r, "lab": "L"} for t, r in nats]}
+        return summarise(PersonFacts.from_dict(d, clock=FixedClock(T0 + timedelta(days=30))), ())
+
+    positive = at(("2022-11-19T08:00:00+08:00", "positive"))
+    red = evaluate(baseline(), positive, clock=FixedClock(datetime(2022, 11, 20, tzinfo=UTC)))
+    assert red.colour == "red" and [r.code for r in red.reasons] == ["NAT_POSITIVE"]
+    assert red.until == datetime(2022, 11, 26, 0, tzinfo=UTC)
+    later = evaluate(baseline(), positive, clock=FixedClock(red.until))
+    assert later.colour == "green"
+    cleared = at(
+        ("2022-11-19T08:00:00+08:00", "positive"), ("2022-11-19T20:00:00+08:00", "negative")
+    )
+    assert evaluate(baseline(), cleared, clock=FixedClock(red.at)).colour == "green"

@@ -41,6 +41,7 @@ def test_baseline_loads_with_every_rule_of_the_issue() -> None:
     assert {r.id for r in rs.rules} == {
         "RED_INFECTION",
         "RED_SUSPECTED",
+        "RED_NAT_POSITIVE",
         "RED_CLOSE_CONTACT",
         "RED_HIGH_RISK_OUTFLOW",
         "RED_MANUAL",

@@ -48,6 +48,7 @@ SUMMARY_FIELDS: Mapping[str, tuple[FieldType, str]] = {
     "coarse_risk_area_last_visit": ("time", "last cell visit, high/medium area while designated"),
     "nat_last_sample": ("time", "latest NAT sample, any result"),
     "nat_last_negative": ("time", "latest negative NAT sample with no later positive one"),
+    "nat_last_positive": ("time", "latest positive NAT sample"),
     "mandated_test_due_at": ("time", "earliest due time of a NAT mandate not yet met"),
     "manual_red_until": ("time", "end of the longest-running red manual assignment"),
     "manual_red_basis": ("str", "its legal basis"),
@@ -153,6 +154,7 @@ def _nat(facts: PersonFacts) -> dict[str, Any]:
     return {
         "nat_last_sample": _t(_latest(samples)),
         "nat_last_negative": _t(last_negative) if negative else None,
+        "nat_last_positive": _t(last_positive),
         "mandated_test_due_at": _t(min(present) if present else None),
     }
 

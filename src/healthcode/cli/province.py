@@ -1,0 +1,112 @@
+"""`healthcode province ...`: run one province's service, migrate its database.
+
+Configured like the hub, by the ``HEALTHCODE_PROVINCE_*`` variables of ``config.py``
+(``--region``, ``--host``, ``--port`` override theirs). The web framework and the database layer
+are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from healthcode.cli.options import command_group
+from healthcode.core.error_codes import ErrorCode
+from healthcode.core.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from healthcode.config import ProvinceSettings
+    from healthcode.store.db import Database
+
+__all__ = ["app"]
+
+app = command_group("A province's service: applications, codes, timely transcoding.")
+
+Region = Annotated[
+    str | None,
+    typer.Option(
+        "--region", metavar="CODE", help="the province's code, 440000 (HEALTHCODE_PROVINCE_REGION)"
+    ),
+]
+
+
+def _settings(**overrides: Any) -> ProvinceSettings:
+    from healthcode.config import ProvinceSettings
+
+    return ProvinceSettings.from_env(**overrides)
+
+
+def _migrated(settings: ProvinceSettings) -> Database:
+    """The province's database, upgraded. Raises InvalidInput DATABASE_UNAVAILABLE."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from healthcode.province.schema import upgrade
+    from healthcode.province.service import LOOP_THREADS
+    from healthcode.store.db import Database
+
+    try:
+        db = Database.from_url(
+            settings.database_url,
+            busy_seconds=settings.database_busy_seconds,
+            threads=settings.worker_threads + LOOP_THREADS,
+        )
+        upgrade(db)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise InvalidInput(
+            ErrorCode.DATABASE_UNAVAILABLE,
+            f"cannot open the province's database (HEALTHCODE_PROVINCE_DATABASE_URL): {reason}",
+        ) from exc
+    return db
+
+
+@app.command()
+def migrate(region: Region = None) -> None:
+    """Upgrade the province's database to the newest schema."""
+    _migrated(_settings(region=region)).dispose()
+    typer.echo("province database at head")
+
+
+@app.command()
+def serve(
+    region: Region = None,
+    host: Annotated[
+        str | None, typer.Option("--host", metavar="HOST", help="HEALTHCODE_PROVINCE_HOST")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", metavar="PORT", help="HEALTHCODE_PROVINCE_PORT")
+    ] = None,
+) -> None:
+    """Migrate the province's database, start its loops (feed, sweep, status reports) and
+    serve its HTTP API."""
+    import uvicorn
+
+    from healthcode.province.app import create_app
+    from healthcode.province.service import ProvinceService
+
+    config = _settings(region=region, host=host, port=port)
+    db = _migrated(config)
+    province = ProvinceService.build(settings=config, db=db)
+    province.start()
+    typer.echo(
+        f"province {config.region} serving on http://{config.host}:{config.port} "
+        f"(database {_shown(config.database_url)}, hub {config.hub_url})"
+    )
+    try:
+        uvicorn.run(
+            create_app(province),
+            host=config.host,
+            port=config.port,
+            log_level="warning",
+            access_log=False,
+        )
+    finally:
+        province.close()
+
+
+def _shown(url: str) -> str:
+    """A database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

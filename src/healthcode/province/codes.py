@@ -1,0 +1,172 @@
+"""A person's current code: the colour the rules gave (``colours``), signed now.
+
+The colour comes only from the ``colours`` table (written by re-evaluation: the rules; the
+next issue adds recorded manual decisions): nothing here takes a colour from a caller. When the
+colour's ``until`` has passed and the sweep has not re-evaluated the person yet, the person is
+re-evaluated first, so a code never shows a colour past its time. Each code is signed by the
+province's current signer, its serial recorded (``issued_codes``) and reported to the hub's
+status service through the outbox (in the same transaction), so a checkpoint can ask the hub
+about it by serial.
+
+A screen code lives ``SCREEN_LIFETIME`` (5 minutes), a paper code ``PAPER_LIFETIME`` (a day).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy.orm import Session
+
+from healthcode.core.clock import Clock, FixedClock
+from healthcode.core.codes.native import PAPER_LIFETIME, SCREEN_LIFETIME, SERIAL_BYTES
+from healthcode.core.error_codes import ErrorCode
+from healthcode.core.errors import InvalidInput
+from healthcode.core.facts import format_instant
+from healthcode.core.trust.issue import CodeContent, CodeIssuer
+from healthcode.province.evaluation import queue_report
+from healthcode.province.models import Colour, IssuedCode, Person
+from healthcode.province.signer import SignerSource
+from healthcode.store.db import Database
+from healthcode.store.retry import run_write
+
+__all__ = ["LIFETIMES", "CodeService", "Medium", "badges_of"]
+
+Medium = Literal["screen", "paper"]
+LIFETIMES: Mapping[str, timedelta] = {"screen": SCREEN_LIFETIME, "paper": PAPER_LIFETIME}
+_NAT_BADGES = {24: "nat-24h", 48: "nat-48h", 72: "nat-72h", 168: "nat-7d"}
+_RULE_SET_MAX = 32  # the code's rule-set text (core/codes/native.py)
+
+
+def badges_of(badges: Mapping[str, Any], reasons: list[dict[str, Any]]) -> list[str]:
+    """The code's badges from a colour's badges and reasons (a pending check among them)."""
+    out = []
+    nat = _NAT_BADGES.get(badges.get("nat_window_hours") or 0)
+    if nat:
+        out.append(nat)
+    doses = min(int(badges.get("vaccine_doses") or 0), 4)
+    if doses:
+        out.append(f"vaccine-{doses}")
+    if any(r.get("effect") == "check" for r in reasons):
+        out.append("pending-check")
+    return out
+
+
+def _rule_set_label(ruleset: str, digest: str) -> str:
+    return (
+        ruleset if len(ruleset) <= _RULE_SET_MAX else digest.removeprefix("sha256:")[:_RULE_SET_MAX]
+    )
+
+
+#: Re-evaluates people inside a transaction (``evaluation.reevaluate`` bound).
+Evaluate = Callable[[Session, list[str], datetime], Any]
+
+
+@dataclass(kw_only=True, eq=False)
+class CodeService:
+    db: Database
+    clock: Clock
+    signers: SignerSource
+    evaluate: Evaluate
+    ruleset_label: Callable[[], str]
+    _issuers: dict[bytes, CodeIssuer] = field(default_factory=dict, init=False)
+
+    def _issuer(self) -> CodeIssuer:
+        """The issuer of the current signer (its province and validity read once)."""
+        signer = self.signers.current()
+        issuer = self._issuers.get(signer.kid)
+        if issuer is None:
+            issuer = self._issuers[signer.kid] = CodeIssuer(signer)
+        return issuer
+
+    def explain(self, pseudonym: str) -> dict[str, Any]:
+        """The person's current colour with reasons, badges and until (no code).
+
+        Raises InvalidInput PERSON_UNKNOWN.
+        """
+        now = self.clock.now()
+        with self.db.read() as s:
+            person, colour = s.get(Person, pseudonym), s.get(Colour, pseudonym)
+        if person is None or colour is None or (colour.until is not None and colour.until <= now):
+            person, colour = run_write(self.db, lambda s: self._current(s, pseudonym, now))
+        return _explained(person, colour)
+
+    def issue(self, pseudonym: str, medium: Medium = "screen") -> dict[str, Any]:
+        """A fresh code for the person: the signed text, with the colour, badges, reasons and
+        until it carries, its serial and expiry.
+
+        Raises InvalidInput PERSON_UNKNOWN; TrustError SIGNER_UNAVAILABLE, CERT_*; DatabaseBusy.
+        """
+        issuer = self._issuer()
+        now = self.clock.now()
+        serial = secrets.token_bytes(SERIAL_BYTES)
+        lifetime = LIFETIMES[medium]
+
+        def step(s: Session) -> dict[str, Any]:
+            person, colour = self._current(s, pseudonym, now)
+            content = CodeContent(
+                subject=pseudonym,
+                colour=colour.colour,
+                badges=tuple(badges_of(colour.badges, colour.reasons)),
+                rule_set=_rule_set_label(self.ruleset_label(), colour.ruleset_digest),
+                masked_name=person.masked_name,
+                masked_id=person.masked_id,
+            )
+            text = issuer.issue(content, clock=FixedClock(now), lifetime=lifetime, serial=serial)
+            expires = now.replace(microsecond=0) + lifetime
+            s.add(
+                IssuedCode(
+                    serial=serial.hex(),
+                    pseudonym=pseudonym,
+                    medium=medium,
+                    colour=colour.colour,
+                    ruleset_digest=colour.ruleset_digest,
+                    issued_at=now,
+                    expires_at=expires,
+                )
+            )
+            label = self.ruleset_label()[:64]
+            queue_report(s, pseudonym, colour.colour, expires, label, now, serial=serial.hex())
+            answer = _explained(person, colour)
+            return {
+                **answer,
+                "code": text,
+                "serial": serial.hex(),
+                "medium": medium,
+                "issued_at": format_instant(now),
+                "expires_at": format_instant(expires),
+            }
+
+        return run_write(self.db, step)
+
+    def _current(self, s: Session, pseudonym: str, now: datetime) -> tuple[Person, Colour]:
+        """The person and their colour, re-evaluated first when it is missing or its until has
+        passed. Raises InvalidInput PERSON_UNKNOWN."""
+        person = s.get(Person, pseudonym)
+        if person is None:
+            raise InvalidInput(ErrorCode.PERSON_UNKNOWN, "this province holds no such person")
+        colour = s.get(Colour, pseudonym)
+        if colour is None or (colour.until is not None and colour.until <= now):
+            self.evaluate(s, [pseudonym], now)
+            s.flush()
+            colour = s.get(Colour, pseudonym)
+        assert colour is not None
+        return person, colour
+
+
+def _explained(person: Person, colour: Colour) -> dict[str, Any]:
+    return {
+        "pseudonym": person.pseudonym,
+        "masked_name": person.masked_name,
+        "masked_id": person.masked_id,
+        "colour": colour.colour,
+        "badges": badges_of(colour.badges, colour.reasons),
+        "badge_details": colour.badges,
+        "reasons": colour.reasons,
+        "until": None if colour.until is None else format_instant(colour.until),
+        "evaluated_at": format_instant(colour.evaluated_at),
+        "ruleset_digest": colour.ruleset_digest,
+    }

@@ -1,0 +1,223 @@
+"""Re-evaluating people: their records as facts, their summary, their colour, in the caller's
+transaction.
+
+``reevaluate(session, pseudonyms, ...)`` is the one seam every trigger goes through (a feed
+page, an application, the until sweep, a risk-area change): it reads the people's current
+records and the risk areas, writes ``person_summaries`` (``core.rules.summarise``) and
+``colours`` (``core.rules.evaluate`` at ``now``), and, for a person who applied here, puts a
+status report in the outbox when the colour or its ``until`` changed. A columnar evaluator of
+many people can take its place: it must write the same rows in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from healthcode.core.clock import FixedClock
+from healthcode.core.errors import InvalidInput
+from healthcode.core.facts import PersonFacts, RiskAreaDesignation, records
+from healthcode.core.rules import SUMMARY_FIELDS, RuleSet, evaluate, summarise
+from healthcode.core.rules.evaluate import Evaluation
+from healthcode.province.models import (
+    Colour,
+    FactRecord,
+    Person,
+    RiskAreaRow,
+    StatusOutbox,
+    person_summaries,
+)
+
+__all__ = [
+    "ACCEPT_SKEW",
+    "RECORD_KINDS",
+    "Outcome",
+    "designations",
+    "facts_of",
+    "queue_report",
+    "reevaluate",
+    "report_label",
+    "summary_row",
+]
+
+log = logging.getLogger("healthcode.province")
+
+#: The hub checked every time when it took the record; the province only reads them back.
+ACCEPT_SKEW = timedelta(days=3650)
+#: hub record kind -> (PersonFacts field, the core.facts type that reads it)
+RECORD_KINDS: Mapping[str, tuple[str, Any]] = {
+    "nat": ("nat_results", records.NatResult),
+    "antibody": ("antibody_results", records.AntibodyResult),
+    "vaccination": ("vaccinations", records.Vaccination),
+    "infection": ("infections", records.InfectionRecord),
+    "contact": ("contacts", records.ContactRecord),
+    "itinerary": ("visits", records.ItineraryVisit),
+}
+_CHUNK = 500  # pseudonyms a statement asks about
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one re-evaluation did to a person."""
+
+    pseudonym: str
+    colour: str
+    until: datetime | None
+    changed: bool  # colour or until differs from before (a status report was queued if held)
+
+
+def facts_of(pseudonym: str, rows: Iterable[FactRecord], now: datetime) -> PersonFacts:
+    """The typed facts of a person from their current records; a record that no longer reads
+    is left out (and logged), never the whole person."""
+    kinds: dict[str, list[Any]] = defaultdict(list)
+    clock = FixedClock(now)
+    for row in rows:
+        spec = RECORD_KINDS.get(row.kind)
+        if spec is None or row.fact is None:
+            continue
+        try:
+            kinds[spec[0]].append(spec[1].from_dict(row.fact, clock=clock, skew=ACCEPT_SKEW))
+        except InvalidInput as exc:
+            log.warning("record %s left out: %s", row.record_id, exc.code)
+    return PersonFacts(person=pseudonym, **{k: tuple(v) for k, v in kinds.items()})
+
+
+def designations(session: Session) -> list[RiskAreaDesignation]:
+    """The risk areas held, as designations (a planned end counts as the lift)."""
+    out = []
+    for row in session.execute(
+        select(RiskAreaRow).where(RiskAreaRow.cancelled.is_(False))
+    ).scalars():
+        ends = [t for t in (row.until, row.lifted_at) if t is not None]
+        end = min(ends) if ends else None
+        if end is not None and end <= row.effective_from:
+            continue
+        out.append(
+            RiskAreaDesignation(
+                region_code=row.region_code,
+                level=row.level,  # type: ignore[arg-type]
+                effective_from=row.effective_from,
+                lifted_at=end,
+            )
+        )
+    return out
+
+
+def summary_row(pseudonym: str, summary: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The ``person_summaries`` row of a summary: times as instants, the rest as they are."""
+    row: dict[str, Any] = {"pseudonym": pseudonym, "updated_at": now}
+    for name, (kind, _) in SUMMARY_FIELDS.items():
+        value = summary.get(name)
+        if kind == "time" and value is not None:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        row[name] = value
+    return row
+
+
+def report_label(evaluation: Evaluation) -> str:
+    """The rule set a status report names (at most 64 characters)."""
+    return evaluation.ruleset[:64]
+
+
+def _chunks(items: list[str]) -> Iterable[list[str]]:
+    for i in range(0, len(items), _CHUNK):
+        yield items[i : i + _CHUNK]
+
+
+def reevaluate(
+    session: Session,
+    pseudonyms: Collection[str],
+    *,
+    ruleset: RuleSet,
+    now: datetime,
+    areas: list[RiskAreaDesignation] | None = None,
+) -> list[Outcome]:
+    """Re-evaluate these people at ``now`` inside ``session``'s transaction (see the module).
+
+    Raises RuleSetError when the rule set fails on someone's facts (nothing is written then:
+    the caller's transaction rolls back).
+    """
+    wanted = sorted(set(pseudonyms))
+    if not wanted:
+        return []
+    if areas is None:
+        areas = designations(session)
+    out: list[Outcome] = []
+    for chunk in _chunks(wanted):
+        rows: dict[str, list[FactRecord]] = defaultdict(list)
+        for r in session.execute(
+            select(FactRecord).where(FactRecord.pseudonym.in_(chunk)).order_by(FactRecord.record_id)
+        ).scalars():
+            rows[r.pseudonym].append(r)
+        held = set(
+            session.execute(select(Person.pseudonym).where(Person.pseudonym.in_(chunk))).scalars()
+        )
+        before = {
+            c.pseudonym: c
+            for c in session.execute(select(Colour).where(Colour.pseudonym.in_(chunk))).scalars()
+        }
+        summaries = {p: summarise(facts_of(p, rows[p], now), areas) for p in chunk}
+        session.execute(delete(person_summaries).where(person_summaries.c.pseudonym.in_(chunk)))
+        session.execute(
+            insert(person_summaries), [summary_row(p, summaries[p], now) for p in chunk]
+        )
+        for p in chunk:
+            result = evaluate(ruleset, summaries[p], clock=FixedClock(now))
+            out.append(_store(session, p, result, before.get(p), held=p in held, now=now))
+    return out
+
+
+def _store(
+    session: Session,
+    pseudonym: str,
+    result: Evaluation,
+    old: Colour | None,
+    *,
+    held: bool,
+    now: datetime,
+) -> Outcome:
+    """Write the colour; queue a status report when a held person's colour or until changed."""
+    reasons = [r.to_dict() for r in (*result.reasons, *result.checks)]
+    changed = old is None or old.colour != result.colour or old.until != result.until
+    if old is None:
+        old = Colour(pseudonym=pseudonym)
+        session.add(old)
+    old.colour, old.reasons, old.badges = result.colour, reasons, result.badges.to_dict()
+    old.until, old.ruleset_digest, old.evaluated_at = result.until, result.digest, now
+    if changed and held:
+        queue_report(session, pseudonym, result.colour, result.until, report_label(result), now)
+    return Outcome(pseudonym, result.colour, result.until, changed)
+
+
+def queue_report(
+    session: Session,
+    pseudonym: str,
+    colour: str,
+    until: datetime | None,
+    ruleset_version: str,
+    now: datetime,
+    *,
+    serial: str | None = None,
+) -> None:
+    """Put a status report in the outbox, in the caller's transaction (a colour change under
+    a serial of its own, or a code issued under the code's serial)."""
+    session.add(
+        StatusOutbox(
+            pseudonym=pseudonym,
+            serial=serial or secrets.token_hex(12),
+            colour=colour,
+            since=now,
+            until=until if until is None or until > now else None,
+            ruleset_version=ruleset_version,
+            attempts=0,
+            created_at=now,
+        )
+    )

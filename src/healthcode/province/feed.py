@@ -1,0 +1,183 @@
+"""Applying the hub's feed: each page's effects and the cursor in one transaction.
+
+Delivery is at-least-once: an entry at or below the stored cursor is skipped, so a page read
+again after a crash (the hub sends what follows the cursor the province committed) takes
+effect once. An entry's effect is idempotent as well: a record is kept at its highest version,
+a risk area at its highest version. Within the transaction the people whose facts changed are
+re-evaluated (``evaluation.reevaluate``), so their summary, colour and status report commit
+with the entry that caused them.
+
+Entry kinds (``hub/feeds.py``): ``record`` (a new record, or one replayed on registration),
+``correction`` (a record's next version, ``fact`` None when withdrawn), ``risk_area`` (a
+designation, change, lift or cancellation). Other kinds move the cursor only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from healthcode.core.clock import parse_instant
+from healthcode.province.models import FactRecord, FeedCursor, RiskAreaRow, Visit
+
+__all__ = ["AppliedPage", "FeedApplier", "affected_by_area", "read_cursor"]
+
+log = logging.getLogger("healthcode.province")
+
+#: Re-evaluates the given people inside the session's transaction (``evaluation.reevaluate``
+#: bound to the rule set and the clock); replaceable by a columnar evaluator.
+Reevaluator = Callable[[Session, Collection[str], datetime], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedPage:
+    applied: int  # entries that took effect (not seen before)
+    cursor: int  # the cursor stored with them
+    people: int  # people re-evaluated
+
+
+def read_cursor(session: Session, *, lock: bool = False) -> int:
+    """The stored cursor; ``lock``: held until the transaction ends (two processes pulling
+    the same province's feed then apply a page one after the other)."""
+    row = session.get(FeedCursor, 1, with_for_update=lock)
+    return 0 if row is None else row.seq
+
+
+def _time(value: Any) -> datetime | None:
+    return None if value in (None, "") else parse_instant(str(value))
+
+
+@dataclass(kw_only=True, eq=False)
+class FeedApplier:
+    reevaluate: Reevaluator
+
+    def apply(
+        self, session: Session, entries: Sequence[Mapping[str, Any]], now: datetime
+    ) -> AppliedPage:
+        """Apply ``entries`` (one page, oldest first) and advance the cursor, in ``session``'s
+        transaction. Raises what ``reevaluate`` raises (nothing is kept then)."""
+        cursor = read_cursor(session, lock=True)
+        touched: set[str] = set()
+        applied = 0
+        for entry in entries:
+            seq = int(entry["seq"])
+            if seq <= cursor:
+                continue  # delivered again: already applied
+            touched |= self._one(session, str(entry["kind"]), entry.get("data") or {}, now)
+            cursor, applied = seq, applied + 1
+        if applied:
+            self._store_cursor(session, cursor, now)
+            self.reevaluate(session, touched, now)
+        return AppliedPage(applied=applied, cursor=cursor, people=len(touched))
+
+    @staticmethod
+    def _store_cursor(session: Session, seq: int, now: datetime) -> None:
+        row = session.get(FeedCursor, 1)
+        if row is None:
+            session.add(FeedCursor(id=1, seq=seq, updated_at=now))
+        else:
+            row.seq, row.updated_at = seq, now
+        session.flush()
+
+    def _one(self, session: Session, kind: str, data: Mapping[str, Any], now: datetime) -> set[str]:
+        """One entry's effect; the people whose facts it may change."""
+        if kind == "record":
+            return _record(session, data, now, version=1, replaces=False)
+        if kind == "correction":
+            return _record(session, data, now, version=int(data["version"]), replaces=True)
+        if kind == "risk_area":
+            return _risk_area(session, data)
+        log.info("feed entry of kind %s ignored", kind)
+        return set()
+
+
+def _record(
+    session: Session, data: Mapping[str, Any], now: datetime, *, version: int, replaces: bool
+) -> set[str]:
+    """Keep a record at its highest version (a correction replaces, a first version only fills
+    a gap), with its visit row for an itinerary."""
+    record_id = int(data["record"])
+    pseudonym = str(data["pseudonym"])
+    fact = data.get("fact")
+    row = session.get(FactRecord, record_id)
+    if row is not None and (row.version >= version or not replaces):
+        return set()
+    if row is None:
+        row = FactRecord(record_id=record_id, pseudonym=pseudonym, kind=str(data["kind"]))
+        session.add(row)
+    row.version, row.fact = version, fact
+    row.updated_at = now
+    session.execute(delete(Visit).where(Visit.record_id == record_id))
+    if row.kind == "itinerary" and isinstance(fact, Mapping):
+        session.add(
+            Visit(
+                record_id=record_id,
+                pseudonym=pseudonym,
+                region_code=str(fact["region_code"]),
+                at=parse_instant(str(fact["at"])),
+                source=str(fact["source"]),
+            )
+        )
+    session.flush()
+    return {pseudonym}
+
+
+def _risk_area(session: Session, data: Mapping[str, Any]) -> set[str]:
+    """Keep a designation at its highest version; the people with a visit it may cover, before
+    or after the change."""
+    area_id = int(data["id"])
+    version = int(data.get("version") or 0)
+    row = session.get(RiskAreaRow, area_id)
+    if row is not None and row.version >= version:
+        return set()
+    earlier = None if row is None else (row.region_code, row.effective_from)
+    if row is None:
+        row = RiskAreaRow(id=area_id)
+        session.add(row)
+    row.region_code, row.level = str(data["region_code"]), str(data["level"])
+    start = _time(data["effective_from"])
+    assert start is not None
+    row.effective_from, row.until, row.lifted_at = (
+        start,
+        _time(data.get("until")),
+        _time(data.get("lifted_at")),
+    )
+    row.cancelled, row.version = data.get("cancelled_at") is not None, version
+    session.flush()
+    windows = [(row.region_code, row.effective_from)]
+    if earlier is not None:
+        windows.append(earlier)
+    return affected_by_area(session, windows)
+
+
+def _prefix(region_code: str) -> str:
+    """The code prefix shared by every region inside ``region_code`` (GB/T 2260: 44 for a
+    province, 4401 for a city, the whole code for a county)."""
+    if region_code.endswith("0000"):
+        return region_code[:2]
+    if region_code.endswith("00"):
+        return region_code[:4]
+    return region_code
+
+
+def affected_by_area(session: Session, windows: Sequence[tuple[str, datetime]]) -> set[str]:
+    """People with a visit inside one of the regions at or after its start: found through the
+    ``(region_code, at)`` index, never a scan of everyone."""
+    conditions = []
+    for region_code, start in windows:
+        prefix = _prefix(region_code)
+        if len(prefix) == 6:
+            region = Visit.region_code == prefix
+        else:
+            region = Visit.region_code.between(
+                prefix + "0000"[: 6 - len(prefix)], prefix + "9999"[: 6 - len(prefix)]
+            )
+        conditions.append(region & (Visit.at >= start))
+    rows = session.execute(select(Visit.pseudonym).where(or_(*conditions)).distinct())
+    return set(rows.scalars())

@@ -1,0 +1,188 @@
+"""The province's own tables, on its own metadata (its own database and migrations).
+
+``person_summaries``, ``visits`` and ``colours`` are shared names (other parts read and write
+them: the whole-population re-evaluation reads the summaries and writes colours):
+
+- ``person_summaries``: one row per person, one column per field of
+  ``core.rules.SUMMARY_FIELDS`` (time -> ``UTCDateTime``, str -> String, int -> Integer), kept
+  current whenever a fact or a risk area changes;
+- ``visits``: who was where (from itinerary records), indexed by ``(region_code, at)``;
+- ``colours``: the result of the rules for each person; ``until`` (indexed) is the durable
+  schedule of timely transcoding.
+
+The rest is the province's own: the people who applied (identity encrypted), the records of its
+feed (current version), the risk areas, the feed cursor, the status outbox, the codes issued.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from healthcode.core.rules import SUMMARY_FIELDS
+from healthcode.store.base import NAMING_CONVENTION, BigId, Json, UTCDateTime
+
+__all__ = [
+    "Colour",
+    "FactRecord",
+    "FeedCursor",
+    "IssuedCode",
+    "Person",
+    "ProvinceBase",
+    "RiskAreaRow",
+    "StatusOutbox",
+    "Visit",
+    "person_summaries",
+    "summary_columns",
+]
+
+
+class ProvinceBase(DeclarativeBase):
+    """The province's tables: a metadata apart from the hub's."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Person(ProvinceBase):
+    """Someone who applied for this province's code: identity encrypted, masked for display."""
+
+    __tablename__ = "people"
+
+    pseudonym: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: keyed digest of (ID type, number): finds an application again without decrypting
+    id_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    id_type: Mapped[str] = mapped_column(String(32))
+    id_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    name_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    phone_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    masked_id: Mapped[str] = mapped_column(String(40))
+    masked_name: Mapped[str] = mapped_column(String(120))
+    residence_region: Mapped[str] = mapped_column(String(6))
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FactRecord(ProvinceBase):
+    """A record of the feed, as its current version (``fact`` None once withdrawn)."""
+
+    __tablename__ = "fact_records"
+
+    record_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer)
+    fact: Mapped[dict[str, Any] | None] = mapped_column(Json, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Visit(ProvinceBase):
+    """Who was where: one row per current itinerary record, for risk-area re-evaluation."""
+
+    __tablename__ = "visits"
+    __table_args__ = (Index("ix_visits_region_code_at", "region_code", "at"),)
+
+    record_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    region_code: Mapped[str] = mapped_column(String(6))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(32))
+
+
+class RiskAreaRow(ProvinceBase):
+    """A risk-area designation as the hub last sent it (every province gets every change)."""
+
+    __tablename__ = "risk_areas"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    region_code: Mapped[str] = mapped_column(String(6))
+    level: Mapped[str] = mapped_column(String(8))
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+def summary_columns() -> list[Column[Any]]:
+    """One column per field of ``SUMMARY_FIELDS``, named alike, typed by its kind."""
+    kinds: dict[str, Any] = {"time": UTCDateTime, "str": String, "int": Integer}
+    return [
+        Column(name, kinds[kind](), nullable=True) for name, (kind, _) in SUMMARY_FIELDS.items()
+    ]
+
+
+#: The flat, time-independent facts document of each person (``core.rules.summarise``).
+person_summaries = Table(
+    "person_summaries",
+    ProvinceBase.metadata,
+    Column("pseudonym", String(64), primary_key=True),
+    *summary_columns(),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+class Colour(ProvinceBase):
+    """Each person's colour from the rules, with why and until when."""
+
+    __tablename__ = "colours"
+
+    pseudonym: Mapped[str] = mapped_column(String(64), primary_key=True)
+    colour: Mapped[str] = mapped_column(String(8))
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(Json)
+    badges: Mapped[dict[str, Any]] = mapped_column(Json)
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    ruleset_digest: Mapped[str] = mapped_column(String(80))
+    evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FeedCursor(ProvinceBase):
+    """The last feed entry applied (one row): advanced in the transaction of its effect."""
+
+    __tablename__ = "feed_cursor"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StatusOutbox(ProvinceBase):
+    """A colour change to report to the hub's status service, written with the change; sent
+    (and deleted) by the report loop."""
+
+    __tablename__ = "status_outbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    serial: Mapped[str] = mapped_column(String(64))
+    colour: Mapped[str] = mapped_column(String(8))
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ruleset_version: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IssuedCode(ProvinceBase):
+    """A code the province signed: its serial and what it said."""
+
+    __tablename__ = "issued_codes"
+
+    serial: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    medium: Mapped[str] = mapped_column(String(8))
+    colour: Mapped[str] = mapped_column(String(8))
+    ruleset_digest: Mapped[str] = mapped_column(String(80))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,296 @@
+"""The province's services wired together, and its background loops.
+
+``ProvinceService`` holds one province: its database, clock, hub client, rule set, the
+application and code services, and three loops, each a thread with a one-shot method that tests
+call directly:
+
+- feed: ``pull_once()`` applies one page of the hub's feed (``feed.py``); the loop pulls again
+  at once while the hub says there is more, else after ``pull_seconds``;
+- sweep: ``sweep_once()`` re-evaluates everyone whose ``colours.until`` has passed (timely
+  transcoding; the table is the schedule, so a time missed while the process was down fires on
+  start-up, and a fired one is replaced by the new ``until``), every ``sweep_seconds``;
+- report: ``report_once()`` sends the status outbox to the hub (``outbox.py``).
+
+``start()`` runs the loops, ``stop()`` ends them; several provinces may run in one process.
+``reevaluator`` is the one seam of re-evaluation (``evaluation.reevaluate`` with the current
+rule set): another evaluator of many people may replace it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from healthcode.config import ProvinceSettings
+from healthcode.core.clock import Clock, SystemClock
+from healthcode.core.errors import HealthcodeError
+from healthcode.province.codes import CodeService
+from healthcode.province.evaluation import queue_report, reevaluate
+from healthcode.province.feed import AppliedPage, FeedApplier, read_cursor
+from healthcode.province.hubclient import HubClient
+from healthcode.province.models import Colour, StatusOutbox
+from healthcode.province.outbox import OutboxSender
+from healthcode.province.people import ApplicationService, PersonTokens
+from healthcode.province.rules import RuleSource, root_certificate_of
+from healthcode.province.signer import SignerSource
+from healthcode.store.crypto import FieldCipher
+from healthcode.store.db import Database
+from healthcode.store.errors import DRIVER_ERRORS
+from healthcode.store.retry import run_write
+
+__all__ = ["LOOP_THREADS", "ProvinceService", "Reevaluator"]
+
+log = logging.getLogger("healthcode.province")
+
+#: Re-evaluates people inside the session's transaction at ``now``.
+Reevaluator = Callable[[Session, Collection[str], datetime], Any]
+_SWEEP_BATCH = 1000
+#: Loops that hold a database connection while they work (feed, sweep, report): a PostgreSQL
+#: pool is sized for them beside the worker threads.
+LOOP_THREADS = 3
+#: The longest pause of a loop that keeps failing (seconds).
+_BACKOFF_MAX = 5.0
+#: Failures a loop expects (the hub away, the database busy): logged, tried again later.
+_EXPECTED: tuple[type[Exception], ...] = (HealthcodeError, *DRIVER_ERRORS)
+
+
+@dataclass(kw_only=True, eq=False)
+class ProvinceService:
+    settings: ProvinceSettings
+    db: Database
+    clock: Clock
+    hub: HubClient
+    rules: RuleSource
+    tokens: PersonTokens
+    signers: SignerSource
+    reevaluator: Reevaluator | None = None
+    applications: ApplicationService = field(init=False)
+    codes: CodeService = field(init=False)
+    feed: FeedApplier = field(init=False)
+    outbox: OutboxSender = field(init=False)
+    _more: bool = field(default=False, init=False)
+    _stop: threading.Event = field(default_factory=threading.Event, init=False)
+    _threads: list[threading.Thread] = field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
+        self.applications = ApplicationService(
+            db=self.db,
+            clock=self.clock,
+            province=self.settings.region,
+            cipher=FieldCipher(key=self.settings.field_key),
+            tokens=self.tokens,
+            register=self.hub.register,
+            evaluate=self.reevaluate,
+            report=self._report_current,
+        )
+        self.codes = CodeService(
+            db=self.db,
+            clock=self.clock,
+            signers=self.signers,
+            evaluate=self.reevaluate,
+            ruleset_label=self.ruleset_label,
+        )
+        self.feed = FeedApplier(reevaluate=self.reevaluate)
+        self.outbox = OutboxSender(db=self.db, send=self.hub.report, batch=500)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        settings: ProvinceSettings,
+        db: Database,
+        clock: Clock | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> ProvinceService:
+        """The province over ``db`` (migrated by the caller); ``transport`` reaches an
+        in-process hub in tests. Raises OverlayRefused, RuleSetError for a bad overlay."""
+        clock = clock or SystemClock()
+        hub = HubClient(
+            base_url=settings.hub_url,
+            token=settings.hub_token,
+            province=settings.region,
+            timeout=settings.hub_timeout_seconds,
+            transport=transport,
+        )
+        passphrase = settings.key_passphrase.encode() if settings.key_passphrase else None
+        rules = RuleSource(
+            clock=clock,
+            province=settings.region,
+            overlay_path=settings.overlay,
+            fetch=lambda: hub.published("rule-set"),
+            root_cert=root_certificate_of(settings.network_home),
+        )
+        signers = SignerSource(
+            home=settings.network_home,
+            province=settings.region,
+            clock=clock,
+            passphrase=passphrase,
+            state_url=settings.trust_database_url,
+        )
+        tokens = PersonTokens(field_key=settings.field_key)
+        return cls(
+            settings=settings,
+            db=db,
+            clock=clock,
+            hub=hub,
+            rules=rules,
+            tokens=tokens,
+            signers=signers,
+        )
+
+    @classmethod
+    def from_settings(
+        cls, settings: ProvinceSettings, *, clock: Clock | None = None
+    ) -> ProvinceService:
+        db = Database.from_url(
+            settings.database_url,
+            busy_seconds=settings.database_busy_seconds,
+            threads=settings.worker_threads + LOOP_THREADS,
+        )
+        return cls.build(settings=settings, db=db, clock=clock)
+
+    # -- re-evaluation (the seam) ---------------------------------------------------------------
+    def reevaluate(self, session: Session, pseudonyms: Collection[str], now: datetime) -> Any:
+        """Re-evaluate these people in ``session``'s transaction (``reevaluator`` if set)."""
+        if self.reevaluator is not None:
+            return self.reevaluator(session, pseudonyms, now)
+        return reevaluate(session, pseudonyms, ruleset=self.rules.current(), now=now)
+
+    def ruleset_label(self) -> str:
+        rs = self.rules.current()
+        return "+".join([f"{rs.id}@{rs.version}", *rs.overlays])
+
+    def _report_current(self, session: Session, pseudonym: str, now: datetime) -> None:
+        """Queue a report of the person's colour unless one is waiting already."""
+        waiting = session.execute(
+            select(StatusOutbox.id).where(StatusOutbox.pseudonym == pseudonym).limit(1)
+        ).first()
+        colour = session.get(Colour, pseudonym)
+        if colour is not None and waiting is None:
+            queue_report(
+                session, pseudonym, colour.colour, colour.until, self.ruleset_label()[:64], now
+            )
+
+    # -- one-shot steps -------------------------------------------------------------------------
+    def pull_once(self) -> AppliedPage:
+        """Fetch and apply one page of the feed. Raises HubError, RuleSetError, DatabaseBusy."""
+        with self.db.read() as s:
+            cursor = read_cursor(s)
+        page = self.hub.feed(after=cursor, limit=self.settings.feed_page)
+        now = self.clock.now()
+        applied = run_write(self.db, lambda s: self.feed.apply(s, page["entries"], now))
+        self._more = bool(page.get("more"))
+        return applied
+
+    def pull_all(self) -> int:
+        """Pull until the feed is drained; how many entries took effect."""
+        total = 0
+        while True:
+            total += self.pull_once().applied
+            if not self._more:
+                return total
+
+    def sweep_once(self, limit: int = _SWEEP_BATCH) -> int:
+        """Re-evaluate up to ``limit`` people whose ``until`` has passed; how many."""
+        now = self.clock.now()
+
+        def step(s: Session) -> int:
+            due = (
+                s.execute(
+                    select(Colour.pseudonym)
+                    .where(Colour.until <= now)
+                    .order_by(Colour.until)
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
+            self.reevaluate(s, due, now)
+            return len(due)
+
+        return run_write(self.db, step)
+
+    def report_once(self) -> int:
+        """Send one batch of the status outbox; how many reports the hub stored."""
+        return self.outbox.send_once()
+
+    def refresh_rules(self) -> bool:
+        """Fetch the hub's national rule set; whether the rule set in use changed."""
+        return self.rules.refresh()
+
+    # -- loops ----------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Run the loops in background threads (feed, sweep, report, rules)."""
+        self._stop.clear()
+        s = self.settings
+        loops = {
+            "feed": (self._pull_step, s.pull_seconds),
+            "sweep": (self._sweep_step, s.sweep_seconds),
+            "report": (self._report_step, s.report_seconds),
+            "rules": (self.refresh_rules, s.rules_seconds),
+        }
+        for name, (step, pause) in loops.items():
+            thread = threading.Thread(
+                target=self._loop,
+                args=(step, pause),
+                name=f"province-{s.region}-{name}",
+                daemon=True,
+            )
+            self._threads.append(thread)
+            thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask the loops to end and wait for them."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
+
+    def _pull_step(self) -> bool:
+        self.pull_once()
+        return self._more
+
+    def _sweep_step(self) -> bool:
+        return self.sweep_once() >= _SWEEP_BATCH
+
+    def _report_step(self) -> bool:
+        return self.report_once() > 0
+
+    def _loop(self, step: Callable[[], Any], pause: float) -> None:
+        """Run ``step`` until stopped: again at once when it says there is more work, else
+        after ``pause``; after a failure (logged) the pause doubles, up to ``_BACKOFF_MAX``."""
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                again = step() is True
+                failures = 0
+            except _EXPECTED as exc:
+                failures += 1
+                if failures == 1 or failures % 20 == 0:
+                    name = threading.current_thread().name
+                    log.warning("%s (%d): %s", name, failures, getattr(exc, "code", exc))
+                again = False
+            except Exception:  # a bug: logged, the loop lives on
+                failures += 1
+                log.exception("%s failed", threading.current_thread().name)
+                again = False
+            if not again:
+                wait = (
+                    pause
+                    if not failures
+                    else min(_BACKOFF_MAX, max(pause, 0.1) * 2 ** min(failures, 8))
+                )
+                self._stop.wait(wait)
+
+    def close(self) -> None:
+        self.stop()
+        self.hub.close()
+        self.db.dispose()

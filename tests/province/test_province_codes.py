@@ -1,0 +1,184 @@
+"""Codes signed by the province's signer, from the colour the rules gave; status reported to
+the hub; the hub's signed national rule set taken, an overlay applied."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from hub_testdata import ENV, NOW, ASGISyncTransport, network_in
+from province_testdata import applicant, nat_record, province_settings
+from sqlalchemy import func, select
+
+from healthcode.config import Settings
+from healthcode.core.clock import FixedClock
+from healthcode.core.codes.native import peek_code
+from healthcode.core.errors import HealthcodeError
+from healthcode.core.trust.network import Network
+from healthcode.core.verify.native import NativeFormat, NativeSettings
+from healthcode.hub.app import create_app as create_hub_app
+from healthcode.hub.batches import Located
+from healthcode.hub.services import Hub
+from healthcode.province.models import Colour, IssuedCode, StatusOutbox
+from healthcode.province.service import ProvinceService
+from healthcode.store.db import Database
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "keys"
+
+
+@pytest.fixture
+def network(db: Database, home: Path) -> Network:
+    return network_in(db, home, NOW - timedelta(days=1))
+
+
+@pytest.fixture
+def publishing_hub(db: Database, clock: FixedClock, home: Path, network: Network) -> Hub:
+    settings = Settings.from_env({**ENV, "HEALTHCODE_HOME": str(home)})
+    return Hub.build(settings=settings, db=db, clock=clock)
+
+
+def _province(
+    hub: Hub, db: Database, clock: FixedClock, home: Path | None, **extra: object
+) -> ProvinceService:
+    _, token = hub.orgs.add(kind="province", region_code="440000", name="Guangdong")
+    if home is not None:
+        extra["HEALTHCODE_HOME"] = str(home)
+    return ProvinceService.build(
+        settings=province_settings(token, **extra),
+        db=db,
+        clock=clock,
+        transport=ASGISyncTransport(create_hub_app(hub)),
+    )
+
+
+@pytest.fixture
+def signing(
+    publishing_hub: Hub, province_db: Database, clock: FixedClock, home: Path
+) -> Iterator[ProvinceService]:
+    service = _province(publishing_hub, province_db, clock, home)
+    yield service
+    service.hub.close()
+
+
+def _positive(hub: Hub, id_number: str) -> None:
+    _, token = hub.orgs.add(kind="lab", region_code="440106", name="lab")
+    lab = hub.orgs.authenticate(token)
+    hub.ingest.submit(lab, "nat", [Located({"index": 0}, nat_record("S1", id_number))])
+
+
+def test_a_screen_code_is_signed_with_the_colour_of_the_rules(
+    signing: ProvinceService, network: Network, clock: FixedClock
+) -> None:
+    person = signing.applications.apply(applicant())
+    code = signing.codes.issue(person["pseudonym"], "screen")
+    payload = peek_code(code["code"])
+    assert (payload.colour, payload.subject, payload.issuer) == (
+        "green",
+        person["pseudonym"],
+        "440000",
+    )
+    assert payload.masked_name == "张*丰"
+    assert payload.expires_at - payload.issued_at == timedelta(minutes=5)
+    trust = network.trust_list(at=clock.now())
+    result = NativeFormat(NativeSettings(trust=trust)).verify(code["code"], clock.now())
+    assert result.colour == "green"
+    with signing.db.read() as s:
+        issued = s.get(IssuedCode, code["serial"])
+        waiting = s.execute(
+            select(func.count())
+            .select_from(StatusOutbox)
+            .where(StatusOutbox.serial == code["serial"])
+        ).scalar_one()
+    assert issued is not None and issued.colour == "green" and waiting == 1
+    paper = signing.codes.issue(person["pseudonym"], "paper")
+    assert paper["serial"] != code["serial"]
+    p = peek_code(paper["code"])
+    assert p.expires_at - p.issued_at == timedelta(days=1)
+
+
+def test_status_reaches_the_hub_and_a_red_code_follows_a_positive_nat(
+    signing: ProvinceService, publishing_hub: Hub, clock: FixedClock
+) -> None:
+    hub = publishing_hub
+    person = signing.applications.apply(applicant())
+    green = signing.codes.issue(person["pseudonym"])
+    clock.advance(timedelta(seconds=1))  # the hub orders a person's reports by their time
+    _positive(hub, applicant()["id_number"])
+    signing.pull_all()
+    red = signing.codes.issue(person["pseudonym"])
+    assert red["colour"] == "red" and peek_code(red["code"]).colour == "red"
+    assert [r["code"] for r in red["reasons"]] == ["NAT_POSITIVE"]
+    while signing.report_once():
+        pass
+    _, token = hub.orgs.add(kind="checkpoint", region_code="110105", name="station")
+    station = hub.orgs.authenticate(token)
+    assert hub.status.query(station, serial=green["serial"])["colour"] == "green"
+    assert hub.status.query(station, serial=red["serial"])["colour"] == "red"
+    now_answer = hub.status.query(station, pseudonym=person["pseudonym"])
+    assert now_answer["colour"] == "red"
+    with signing.db.read() as s:
+        assert s.execute(select(func.count()).select_from(StatusOutbox)).scalar_one() == 0
+
+
+def test_a_stale_colour_is_evaluated_again_before_a_code_is_signed(
+    signing: ProvinceService, publishing_hub: Hub, clock: FixedClock
+) -> None:
+    person = signing.applications.apply(applicant())
+    _positive(publishing_hub, applicant()["id_number"])
+    signing.pull_all()
+    with signing.db.read() as s:
+        colour = s.get(Colour, person["pseudonym"])
+    assert colour is not None and colour.colour == "red" and colour.until is not None
+    clock.advance(colour.until - clock.now())  # the sweep has not run
+    assert signing.codes.issue(person["pseudonym"])["colour"] == "green"
+    assert signing.codes.explain(person["pseudonym"])["colour"] == "green"
+
+
+def test_without_a_signer_no_code_is_signed(
+    hub: Hub, province_db: Database, clock: FixedClock
+) -> None:
+    service = _province(hub, province_db, clock, None)
+    person = service.applications.apply(applicant())
+    with pytest.raises(HealthcodeError) as caught:
+        service.codes.issue(person["pseudonym"])
+    assert caught.value.code == "SIGNER_UNAVAILABLE"
+
+
+def test_unknown_people_have_no_code(signing: ProvinceService) -> None:
+    with pytest.raises(HealthcodeError) as caught:
+        signing.codes.issue("ab" * 32)
+    assert caught.value.code == "PERSON_UNKNOWN"
+
+
+def test_the_hubs_signed_rule_set_is_taken_and_a_forged_one_refused(
+    signing: ProvinceService,
+) -> None:
+    signing.refresh_rules()
+    assert signing.rules._held is not None  # opened against the national root
+    held = signing.rules._held
+    signing.rules._fetch = lambda: b"\x84forged"
+    assert signing.refresh_rules() is False
+    assert signing.rules._held == held
+
+
+def test_the_overlay_is_applied_and_its_digest_recorded(
+    publishing_hub: Hub, province_db: Database, clock: FixedClock, home: Path
+) -> None:
+    overlay = ROOT / "examples" / "overlay-guangdong.yaml"
+    service = _province(
+        publishing_hub, province_db, clock, home, HEALTHCODE_PROVINCE_OVERLAY=str(overlay)
+    )
+    assert service.rules.current().overlays == ("GD-OVERLAY@1.0.0",)
+    person = service.applications.apply(applicant())
+    with service.db.read() as s:
+        colour = s.get(Colour, person["pseudonym"])
+    assert colour is not None
+    assert colour.ruleset_digest == service.rules.current().digest
+    service.hub.close()

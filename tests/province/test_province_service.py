@@ -1,0 +1,254 @@
+"""The province over an in-process hub: applying, registering, pulling the feed, summaries and
+colours, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from province_testdata import applicant, nat_record, province_settings
+from sqlalchemy import func, select
+
+from healthcode.core.clock import FixedClock
+from healthcode.core.errors import HealthcodeError, InvalidInput
+from healthcode.hub.batches import Located
+from healthcode.hub.services import Hub
+from healthcode.province.models import (
+    Colour,
+    FactRecord,
+    Person,
+    StatusOutbox,
+    Visit,
+    person_summaries,
+)
+from healthcode.province.service import ProvinceService
+from healthcode.store.crypto import FieldCipher
+
+
+def _submit(
+    hub: Hub, org: Callable[..., str], *records: dict[str, object], kind: str = "nat"
+) -> None:
+    who = {"nat": "lab", "contact": "disease-control"}[kind]
+    principal = hub.orgs.authenticate(org(who, "440106"))
+    hub.ingest.submit(principal, kind, [Located({"index": i}, r) for i, r in enumerate(records)])
+
+
+def test_apply_registers_with_the_hub_and_stores_identity_encrypted(
+    province: ProvinceService, hub: Hub
+) -> None:
+    answer = province.applications.apply(applicant())
+    assert answer["masked_name"] == "张*丰"
+    assert "*" in answer["masked_id"]
+    assert answer["token"].startswith("hcp1.")
+    with province.db.read() as s:
+        person = s.get(Person, answer["pseudonym"])
+        colour = s.get(Colour, answer["pseudonym"])
+        outbox = s.execute(select(func.count()).select_from(StatusOutbox)).scalar_one()
+    assert person is not None and colour is not None
+    assert colour.colour == "green"
+    assert outbox == 1  # the first status report
+    cipher = FieldCipher(key=province.settings.field_key)
+    context = f"people.name_enc|{answer['pseudonym']}"
+    assert cipher.decrypt(person.name_enc, context=context) == "张三丰"
+    assert b"\xe5\xbc\xa0" not in person.name_enc  # not in clear
+    # the hub knows the registration
+    with hub.db.read() as s:
+        from healthcode.store.models import Registration
+
+        assert s.get(Registration, (answer["pseudonym"], "440000")) is not None
+
+
+def test_applying_twice_answers_the_first_application(province: ProvinceService) -> None:
+    first = province.applications.apply(applicant())
+    again = province.applications.apply(applicant(name="李四"))
+    assert again == first
+    with province.db.read() as s:
+        assert s.execute(select(func.count()).select_from(Person)).scalar_one() == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"id_number": "440106199003071230"}, "ID_CHECK_DIGIT"),
+        ({"residence_region": "110105"}, "RESIDENCE_OUTSIDE_PROVINCE"),
+        ({"residence_region": "999999"}, "REGION_UNKNOWN"),
+        ({"name": ""}, "FIELD_MISSING"),
+        ({"phone": "1" * 33}, "FIELD_TOO_LONG"),
+        ({"id_type": "nonsense"}, "ID_TYPE_UNKNOWN"),
+    ],
+)
+def test_bad_applications_are_refused_and_nothing_is_stored(
+    province: ProvinceService, change: dict[str, str], code: str
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        province.applications.apply({**applicant(), **change})
+    assert caught.value.code == code
+    with province.db.read() as s:
+        assert s.execute(select(func.count()).select_from(Person)).scalar_one() == 0
+
+
+def test_an_unreachable_hub_refuses_the_application_and_stores_nothing(
+    province_db: object, clock: FixedClock
+) -> None:
+    settings = province_settings(
+        "no-token",
+        HEALTHCODE_PROVINCE_HUB_URL="http://127.0.0.1:9",
+        HEALTHCODE_PROVINCE_HUB_TIMEOUT_SECONDS=2,
+    )
+    service = ProvinceService.build(settings=settings, db=province_db, clock=clock)
+    with pytest.raises(HealthcodeError) as caught:
+        service.applications.apply(applicant())
+    assert caught.value.code == "HUB_UNREACHABLE"
+    with service.db.read() as s:
+        assert s.execute(select(func.count()).select_from(Person)).scalar_one() == 0
+
+
+def test_a_positive_nat_at_the_hub_turns_the_person_red(
+    province: ProvinceService, hub: Hub, org: Callable[..., str]
+) -> None:
+    person = province.applications.apply(applicant())
+    _submit(hub, org, nat_record("S1", applicant()["id_number"]))
+    page = province.pull_once()
+    assert page.applied == 1 and page.people == 1
+    with province.db.read() as s:
+        colour = s.get(Colour, person["pseudonym"])
+        summary = s.execute(
+            select(person_summaries).where(person_summaries.c.pseudonym == person["pseudonym"])
+        ).one()
+        reports = s.execute(select(StatusOutbox).order_by(StatusOutbox.id)).scalars().all()
+    assert colour is not None and colour.colour == "red"
+    assert colour.ruleset_digest == province.rules.current().digest
+    assert summary.nat_last_sample is not None
+    assert [r.colour for r in reports] == ["green", "red"]
+    # the same page again changes nothing (at-least-once delivery, applied once)
+    assert province.pull_once().applied == 0
+
+
+def test_an_entry_seen_again_is_not_applied_twice(
+    province: ProvinceService, hub: Hub, org: Callable[..., str]
+) -> None:
+    province.applications.apply(applicant())
+    _submit(hub, org, nat_record("S1", applicant()["id_number"], result="negative"))
+    page = province.hub.feed(after=0, limit=100)
+    now = province.clock.now()
+    with province.db.write() as s:
+        first = province.feed.apply(s, page["entries"], now)
+    with province.db.write() as s:
+        again = province.feed.apply(s, page["entries"], now)
+    assert first.applied == 1 and again.applied == 0
+    with province.db.read() as s:
+        assert s.execute(select(func.count()).select_from(FactRecord)).scalar_one() == 1
+
+
+def test_a_withdrawn_record_turns_the_person_back(
+    province: ProvinceService, hub: Hub, org: Callable[..., str]
+) -> None:
+    person = province.applications.apply(applicant())
+    principal = hub.orgs.authenticate(org("lab", "440106"))
+    hub.ingest.submit(
+        principal, "nat", [Located({"index": 0}, nat_record("S1", applicant()["id_number"]))]
+    )
+    province.pull_all()
+    hub.corrections.submit(
+        principal, "nat", {"record_id": "S1", "action": "withdraw", "reason": "mixed-up sample"}
+    )
+    province.pull_all()
+    with province.db.read() as s:
+        colour = s.get(Colour, person["pseudonym"])
+    assert colour is not None and colour.colour == "green"
+
+
+def test_the_colour_returns_by_itself_at_until(
+    province: ProvinceService, hub: Hub, org: Callable[..., str], clock: FixedClock
+) -> None:
+    person = province.applications.apply(applicant())
+    contact = {
+        "record_id": "C1",
+        "id_number": applicant()["id_number"],
+        "kind": "close",
+        "last_exposure_at": "2022-11-19T08:00:00+08:00",
+        "identified_at": "2022-11-19T20:00:00+08:00",
+    }
+    _submit(hub, org, contact, kind="contact")
+    province.pull_all()
+    with province.db.read() as s:
+        colour = s.get(Colour, person["pseudonym"])
+    assert colour is not None and colour.colour == "red" and colour.until is not None
+    until = colour.until
+    assert province.sweep_once() == 0  # not yet
+    clock.advance(until - clock.now())
+    assert province.sweep_once() == 1
+    assert province.sweep_once() == 0  # fired once: the new until is later (or none)
+    with province.db.read() as s:
+        after = s.get(Colour, person["pseudonym"])
+    assert after is not None and after.colour != "red"
+    assert after.until is None or after.until > until
+    assert clock.now() - until < timedelta(seconds=1)
+
+
+def test_a_risk_area_reevaluates_exactly_the_people_with_a_visit_there(
+    province: ProvinceService, hub: Hub, org: Callable[..., str], clock: FixedClock
+) -> None:
+    there, elsewhere = applicant(seq="201"), applicant(seq="202")
+    a = province.applications.apply(there)
+    b = province.applications.apply(elsewhere)
+    scans = [
+        {
+            "record_id": "V1",
+            "id_number": there["id_number"],
+            "region_code": "440106",
+            "at": "2022-11-19T10:00:00+08:00",
+            "source": "venue_scan",
+        },
+        {
+            "record_id": "V2",
+            "id_number": elsewhere["id_number"],
+            "region_code": "440303",
+            "at": "2022-11-19T10:00:00+08:00",
+            "source": "venue_scan",
+        },
+    ]
+    principal = hub.orgs.authenticate(org("itinerary", "440000"))
+    hub.ingest.submit(
+        principal, "itinerary", [Located({"index": i}, r) for i, r in enumerate(scans)]
+    )
+    province.pull_all()
+    with province.db.read() as s:
+        assert s.execute(select(func.count()).select_from(Visit)).scalar_one() == 2
+        before = s.get(Colour, b["pseudonym"])
+    assert before is not None
+    clock.advance(timedelta(minutes=1))
+    authority = hub.orgs.authenticate(org("risk-authority", "440106"))
+    hub.risk_areas.designate(
+        authority,
+        {
+            "region_code": "440106",
+            "level": "high",
+            "effective_from": "2022-11-19T00:00:00+08:00",
+            "document": "穗防控〔2022〕1号",
+        },
+    )
+    page = province.pull_once()
+    assert (page.applied, page.people) == (1, 1)
+    with province.db.read() as s:
+        red = s.get(Colour, a["pseudonym"])
+        other = s.get(Colour, b["pseudonym"])
+    assert red is not None and red.colour == "red"
+    assert red.reasons[0]["rule"] == "RED_HIGH_RISK_OUTFLOW"
+    assert other is not None and other.evaluated_at == before.evaluated_at  # not touched
+
+
+def test_an_overlay_of_another_province_is_refused(
+    hub: Hub, province_db: Any, clock: FixedClock, org: Callable[..., str]
+) -> None:
+    from pathlib import Path
+
+    overlay = Path(__file__).resolve().parents[2] / "examples" / "overlay-guangdong.yaml"
+    settings = province_settings(
+        org("province", "110000"), "110000", HEALTHCODE_PROVINCE_OVERLAY=str(overlay)
+    )
+    with pytest.raises(HealthcodeError) as caught:
+        ProvinceService.build(settings=settings, db=province_db, clock=clock)
+    assert caught.value.code == "OVERLAY_OTHER_PROVINCE"
