@@ -80,7 +80,7 @@ def visits_frame(n: int, share: float, seed: int = 11) -> pl.DataFrame:
                     rng.choice(SOURCES),
                 )
             )
-    return pl.DataFrame(
+    frame = pl.DataFrame(
         rows,
         orient="row",
         schema={
@@ -90,13 +90,17 @@ def visits_frame(n: int, share: float, seed: int = 11) -> pl.DataFrame:
             "source": pl.String,
         },
     )
+    return frame.with_row_index("record_id", offset=1).with_columns(
+        pl.col("record_id").cast(pl.Int64)
+    )
 
 
 def summaries_frame(n: int) -> pl.DataFrame:
     frame = population(n).with_columns(
         pl.int_range(0, n).cast(pl.String).str.pad_start(64, "0").alias("pseudonym")
     )
-    return frame.select("pseudonym", *SUMMARY_FIELDS)
+    updated = pl.lit(NOW - timedelta(days=30)).dt.convert_time_zone("UTC").alias("updated_at")
+    return frame.select("pseudonym", *SUMMARY_FIELDS, updated)
 
 
 def load(
