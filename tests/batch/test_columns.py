@@ -31,7 +31,7 @@ texts = st.one_of(
 def summary_rows(draw: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
         "updated_at": draw(times),
-        "pseudonym": draw(st.text(alphabet="0123456789abcdef", min_size=1, max_size=64))
+        "pseudonym": draw(st.text(alphabet="0123456789abcdef", min_size=1, max_size=64)),
     }
     for name, (kind, _) in SUMMARY_FIELDS.items():
         if kind == "int":
