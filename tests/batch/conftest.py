@@ -1,4 +1,4 @@
-"""Batch database tests: the stand-in province tables (``bench/province_tables.py``) in an
+"""Batch database tests: the province's three tables (``bench/province_tables.py``) in an
 empty database on each backend (``fresh_db_url``); a property test empties them per example."""
 
 from __future__ import annotations
@@ -13,23 +13,10 @@ ROOT = str(Path(__file__).resolve().parents[2])
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from batch_db import Province  # noqa: E402
 from bench.province_tables import make_tables  # noqa: E402
 
-from healthcode.batch.reevaluate import ProvinceTables  # noqa: E402
 from healthcode.store.db import Database  # noqa: E402
-
-
-class Province:
-    """A database holding the three tables, and a way to empty them."""
-
-    def __init__(self, db: Database, tables: ProvinceTables) -> None:
-        self.db = db
-        self.tables = tables
-
-    def clear(self) -> None:
-        with self.db.write() as session:
-            for t in (self.tables.colours, self.tables.visits, self.tables.summaries):
-                session.execute(t.delete())
 
 
 @pytest.fixture

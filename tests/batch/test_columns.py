@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import polars as pl
+from batch_db import Province
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from conftest import Province
 from healthcode.batch.columns import in_set, read_frame, read_frame_reference
 from healthcode.batch.rules import SCHEMA
 from healthcode.core.rules import SUMMARY_FIELDS

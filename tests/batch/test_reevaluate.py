@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import polars as pl
+from batch_db import Province
 from bench.rules_bench import documents, population
 from sqlalchemy import Connection, select
 
-from conftest import Province
 from healthcode.batch.areas import visit_lookback
 from healthcode.batch.reevaluate import everyone, people_with_visits, reevaluate
 from healthcode.core.clock import FixedClock
