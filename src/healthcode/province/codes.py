@@ -3,10 +3,13 @@
 The colour comes only from the ``colours`` table (written by re-evaluation: the rules; the
 next issue adds recorded manual decisions): nothing here takes a colour from a caller. When the
 colour's ``until`` has passed and the sweep has not re-evaluated the person yet, the person is
-re-evaluated first, so a code never shows a colour past its time. Each code is signed by the
-province's current signer, its serial recorded (``issued_codes``) and reported to the hub's
-status service through the outbox (in the same transaction), so a checkpoint can ask the hub
-about it by serial.
+re-evaluated first, so a code never shows a colour past its time; so is a person whose colour
+another rule set gave (a new rule set is being applied to everyone in the background). The
+row holds the outcome (the matching rules' ids and effects, compact badges); the explanation
+shown (texts, supporting facts) is derived for the one person on request (``detail``).
+Each code is signed by the province's current signer, its serial recorded (``issued_codes``)
+and reported to the hub's status service through the outbox (in the same transaction), so a
+checkpoint can ask the hub about it by serial.
 
 A screen code lives ``SCREEN_LIFETIME`` (5 minutes), a paper code ``PAPER_LIFETIME`` (a day).
 """
@@ -63,6 +66,13 @@ def _rule_set_label(ruleset: str, digest: str) -> str:
 
 #: Re-evaluates people inside a transaction (``evaluation.reevaluate`` bound).
 Evaluate = Callable[[Session, list[str], datetime], Any]
+#: The full explanation (reasons, badges) of a person's current colour
+#: (``evaluation.explanation`` bound to the rule set).
+Explain = Callable[[Session, str, datetime], dict[str, Any]]
+
+
+def _no_detail(session: Session, pseudonym: str, now: datetime) -> dict[str, Any]:
+    return {}
 
 
 @dataclass(kw_only=True, eq=False)
@@ -72,6 +82,9 @@ class CodeService:
     signers: SignerSource
     evaluate: Evaluate
     ruleset_label: Callable[[], str]
+    #: the digest of the rule set in use: a colour of another is evaluated again first
+    ruleset_digest: Callable[[], str | None] = lambda: None
+    detail: Explain = _no_detail
     _issuers: dict[bytes, CodeIssuer] = field(default_factory=dict, init=False)
 
     def _issuer(self) -> CodeIssuer:
@@ -90,9 +103,21 @@ class CodeService:
         now = self.clock.now()
         with self.db.read() as s:
             person, colour = s.get(Person, pseudonym), s.get(Colour, pseudonym)
-        if person is None or colour is None or (colour.until is not None and colour.until <= now):
-            person, colour = run_write(self.db, lambda s: self._current(s, pseudonym, now))
-        return _explained(person, colour)
+            if person is not None and colour is not None and not self._stale(colour, now):
+                return _explained(person, colour, self.detail(s, pseudonym, now))
+
+        def step(s: Session) -> dict[str, Any]:
+            person, colour = self._current(s, pseudonym, now)
+            return _explained(person, colour, self.detail(s, pseudonym, now))
+
+        return run_write(self.db, step)
+
+    def _stale(self, colour: Colour, now: datetime) -> bool:
+        """Its until has passed, or another rule set gave it (a re-evaluation of everyone
+        under the new one has not reached the person yet)."""
+        digest = self.ruleset_digest()
+        passed = colour.until is not None and colour.until <= now
+        return passed or (digest is not None and colour.ruleset_digest != digest)
 
     def issue(self, pseudonym: str, medium: Medium = "screen") -> dict[str, Any]:
         """A fresh code for the person: the signed text, with the colour, badges, reasons and
@@ -130,7 +155,7 @@ class CodeService:
             )
             label = self.ruleset_label()[:64]
             queue_report(s, pseudonym, colour.colour, expires, label, now, serial=serial.hex())
-            answer = _explained(person, colour)
+            answer = _explained(person, colour, self.detail(s, pseudonym, now))
             return {
                 **answer,
                 "code": text,
@@ -149,7 +174,7 @@ class CodeService:
         if person is None:
             raise InvalidInput(ErrorCode.PERSON_UNKNOWN, "this province holds no such person")
         colour = s.get(Colour, pseudonym)
-        if colour is None or (colour.until is not None and colour.until <= now):
+        if colour is None or self._stale(colour, now):
             self.evaluate(s, [pseudonym], now)
             s.flush()
             colour = s.get(Colour, pseudonym)
@@ -157,15 +182,15 @@ class CodeService:
         return person, colour
 
 
-def _explained(person: Person, colour: Colour) -> dict[str, Any]:
+def _explained(person: Person, colour: Colour, detail: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "pseudonym": person.pseudonym,
         "masked_name": person.masked_name,
         "masked_id": person.masked_id,
         "colour": colour.colour,
         "badges": badges_of(colour.badges, colour.reasons),
-        "badge_details": colour.badges,
-        "reasons": colour.reasons,
+        "badge_details": detail.get("badges", colour.badges),
+        "reasons": detail.get("reasons", colour.reasons),
         "until": None if colour.until is None else format_instant(colour.until),
         "evaluated_at": format_instant(colour.evaluated_at),
         "ruleset_digest": colour.ruleset_digest,

@@ -5,8 +5,15 @@ transaction.
 page, an application, the until sweep, a risk-area change): it reads the people's current
 records and the risk areas, writes ``person_summaries`` (``core.rules.summarise``) and
 ``colours`` (``core.rules.evaluate`` at ``now``), and, for a person who applied here, puts a
-status report in the outbox when the colour or its ``until`` changed. A columnar evaluator of
-many people can take its place: it must write the same rows in the same transaction.
+status report in the outbox when the colour or its ``until`` changed. The columnar pipeline
+(``batch/reevaluate.py``) re-evaluates many people (a risk area, a new rule set) and writes
+the same rows (``tests/batch/test_province_rows.py`` keeps them equal).
+
+A ``colours`` row holds the outcome only: the colour, ``until``, the rule-set digest,
+``reasons`` as the matching rules ``[{"rule", "effect"}]`` (colour reasons by severity then id,
+then pending checks) and ``badges`` as ``{"antibody_igg", "vaccine_doses",
+"nat_window_hours"}``. The full explanation (each rule's texts, own until and supporting facts,
+the NAT's sampling time) is derived for one person on request (:func:`explanation`).
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from healthcode.core.clock import FixedClock
 from healthcode.core.errors import InvalidInput
-from healthcode.core.facts import PersonFacts, RiskAreaDesignation, records
+from healthcode.core.facts import PersonFacts, RiskAreaDesignation, format_instant, records
 from healthcode.core.rules import SUMMARY_FIELDS, RuleSet, evaluate, summarise
 from healthcode.core.rules.evaluate import Evaluation
 from healthcode.province.models import (
@@ -41,10 +48,15 @@ __all__ = [
     "RECORD_KINDS",
     "Outcome",
     "designations",
+    "explanation",
     "facts_of",
     "queue_report",
     "reevaluate",
     "report_label",
+    "stored_badges",
+    "store_result",
+    "stored_reasons",
+    "summary_of",
     "summary_row",
 ]
 
@@ -122,6 +134,60 @@ def summary_row(pseudonym: str, summary: Mapping[str, Any], now: datetime) -> di
     return row
 
 
+def stored_reasons(evaluation: Evaluation) -> list[dict[str, Any]]:
+    """The ``colours.reasons`` of a result: the matching rules, ``{"rule", "effect"}`` each,
+    colour reasons (by severity, then id) then pending checks, as ``core.rules.evaluate``
+    orders them. The texts and supporting facts are derived on request (:func:`explanation`)."""
+    return [
+        {"rule": r.rule_id, "effect": r.effect} for r in (*evaluation.reasons, *evaluation.checks)
+    ]
+
+
+def stored_badges(evaluation: Evaluation) -> dict[str, Any]:
+    """The ``colours.badges`` of a result (what a code carries; keys in this order)."""
+    b = evaluation.badges
+    return {
+        "antibody_igg": b.antibody_igg,
+        "vaccine_doses": b.vaccine_doses,
+        "nat_window_hours": b.nat_window_hours,
+    }
+
+
+def summary_of(session: Session, pseudonym: str) -> dict[str, Any] | None:
+    """The person's stored facts document (``person_summaries``) as ``summarise`` gives it;
+    None without one."""
+    row = session.execute(
+        select(person_summaries).where(person_summaries.c.pseudonym == pseudonym)
+    ).first()
+    if row is None:
+        return None
+    doc: dict[str, Any] = {}
+    for name, (kind, _) in SUMMARY_FIELDS.items():
+        value = row._mapping[name]
+        if kind == "time" and value is not None:
+            value = format_instant(value)
+        doc[name] = value
+    return doc
+
+
+def explanation(
+    session: Session, pseudonym: str, *, ruleset: RuleSet, now: datetime
+) -> dict[str, Any]:
+    """The full explanation of a person's current colour: every matching rule's
+    ``Reason.to_dict()`` (texts, the rule's own until, supporting facts) and the badges with
+    ``nat_sampled_at``, from the rules evaluated on their stored facts document at ``now``.
+    While the stored colour is current (its ``until`` not passed, its rule-set digest the
+    rule set's) this is the evaluation that gave it. Empty lists without a document."""
+    doc = summary_of(session, pseudonym)
+    if doc is None:
+        return {"reasons": [], "badges": {}}
+    result = evaluate(ruleset, doc, clock=FixedClock(now))
+    return {
+        "reasons": [r.to_dict() for r in (*result.reasons, *result.checks)],
+        "badges": result.badges.to_dict(),
+    }
+
+
 def report_label(evaluation: Evaluation) -> str:
     """The rule set a status report names (at most 64 characters)."""
     return evaluation.ruleset[:64]
@@ -171,11 +237,11 @@ def reevaluate(
         )
         for p in chunk:
             result = evaluate(ruleset, summaries[p], clock=FixedClock(now))
-            out.append(_store(session, p, result, before.get(p), held=p in held, now=now))
+            out.append(store_result(session, p, result, before.get(p), held=p in held, now=now))
     return out
 
 
-def _store(
+def store_result(
     session: Session,
     pseudonym: str,
     result: Evaluation,
@@ -185,12 +251,15 @@ def _store(
     now: datetime,
 ) -> Outcome:
     """Write the colour; queue a status report when a held person's colour or until changed."""
-    reasons = [r.to_dict() for r in (*result.reasons, *result.checks)]
     changed = old is None or old.colour != result.colour or old.until != result.until
     if old is None:
         old = Colour(pseudonym=pseudonym)
         session.add(old)
-    old.colour, old.reasons, old.badges = result.colour, reasons, result.badges.to_dict()
+    old.colour, old.reasons, old.badges = (
+        result.colour,
+        stored_reasons(result),
+        stored_badges(result),
+    )
     old.until, old.ruleset_digest, old.evaluated_at = result.until, result.digest, now
     if changed and held:
         queue_report(session, pseudonym, result.colour, result.until, report_label(result), now)

@@ -33,7 +33,7 @@ from healthcode.config import ProvinceSettings
 from healthcode.core.clock import Clock, SystemClock
 from healthcode.core.errors import HealthcodeError
 from healthcode.province.codes import CodeService
-from healthcode.province.evaluation import queue_report, reevaluate
+from healthcode.province.evaluation import explanation, queue_report, reevaluate
 from healthcode.province.feed import AppliedPage, FeedApplier, read_cursor
 from healthcode.province.hubclient import HubClient
 from healthcode.province.models import Colour, StatusOutbox
@@ -97,6 +97,8 @@ class ProvinceService:
             signers=self.signers,
             evaluate=self.reevaluate,
             ruleset_label=self.ruleset_label,
+            ruleset_digest=lambda: self.rules.current().digest,
+            detail=self.explanation,
         )
         self.feed = FeedApplier(reevaluate=self.reevaluate)
         self.outbox = OutboxSender(db=self.db, send=self.hub.report, batch=500)
@@ -163,6 +165,10 @@ class ProvinceService:
         if self.reevaluator is not None:
             return self.reevaluator(session, pseudonyms, now)
         return reevaluate(session, pseudonyms, ruleset=self.rules.current(), now=now)
+
+    def explanation(self, session: Session, pseudonym: str, now: datetime) -> dict[str, Any]:
+        """The full reasons and badges of the person's current colour (derived on request)."""
+        return explanation(session, pseudonym, ruleset=self.rules.current(), now=now)
 
     def ruleset_label(self) -> str:
         rs = self.rules.current()
