@@ -247,6 +247,9 @@ PROVINCE_ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], Any]] = {
     "json_depth_max": ("HEALTHCODE_JSON_DEPTH_MAX", _positive_int, 32),
     "database_busy_seconds": ("HEALTHCODE_DATABASE_BUSY_SECONDS", _non_negative_float, 30.0),
     "worker_threads": ("HEALTHCODE_WORKER_THREADS", _positive_int, 8),
+    "reevaluate_chunk": ("HEALTHCODE_PROVINCE_REEVALUATE_CHUNK", _positive_int, 20_000),
+    "job_seconds": ("HEALTHCODE_PROVINCE_JOB_SECONDS", _non_negative_float, 1.0),
+    "operator_token": ("HEALTHCODE_PROVINCE_OPERATOR_TOKEN", str, ""),
 }
 
 
@@ -279,6 +282,11 @@ class ProvinceSettings:
     json_depth_max: int
     database_busy_seconds: float
     worker_threads: int
+    #: people the columnar pipeline re-evaluates per chunk (a risk area, the population job)
+    reevaluate_chunk: int = 20_000
+    job_seconds: float = 1.0  # how often the re-evaluation job loop looks for work
+    #: a bearer token for operator routes (``GET /v1/jobs``); empty: those routes are closed
+    operator_token: str = ""
 
     @classmethod
     def from_env(
@@ -297,7 +305,7 @@ class ProvinceSettings:
 
     def __repr__(self) -> str:  # never print keys or tokens
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
-        shown["field_key"] = shown["hub_token"] = "***"
+        shown["field_key"] = shown["hub_token"] = shown["operator_token"] = "***"
         if shown["key_passphrase"]:
             shown["key_passphrase"] = "***"
         return "ProvinceSettings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"

@@ -167,12 +167,13 @@ def test_risk_area_reevaluates_exactly_its_visitors(province: Province) -> None:
     )
     assert after.evaluated == len(rows)
     assert _stored(province) == _expected(rows, visits, [lifted, MEDIUM])
-    before = {p: v[0] for p, v in stored.items()}
-    now = {p: v[0] for p, v in _stored(province).items()}
+    before = {p: (v[0], v[3]) for p, v in stored.items()}
+    now = {p: (v[0], v[3]) for p, v in _stored(province).items()}
     moved = {p for p in now if before.get(p) != now[p]}
     assert set(after.changed["pseudonym"]) == moved
-    for p, colour_before, colour in after.changed.iter_rows():
-        assert (colour_before, colour) == (before.get(p), now[p])
+    for p, colour_before, colour, until in after.changed.iter_rows():
+        assert colour_before == (before.get(p) or (None,))[0]
+        assert (colour, until) == now[p]
 
 
 def test_summaries_keep_the_refreshed_fields(province: Province) -> None:

@@ -219,6 +219,7 @@ def test_a_risk_area_reevaluates_exactly_the_people_with_a_visit_there(
         assert s.execute(select(func.count()).select_from(Visit)).scalar_one() == 2
         before = s.get(Colour, b["pseudonym"])
     assert before is not None
+    reports = _reports(province)
     clock.advance(timedelta(minutes=1))
     authority = hub.orgs.authenticate(org("risk-authority", "440106"))
     hub.risk_areas.designate(
@@ -238,6 +239,21 @@ def test_a_risk_area_reevaluates_exactly_the_people_with_a_visit_there(
     assert red is not None and red.colour == "red"
     assert red.reasons[0]["rule"] == "RED_HIGH_RISK_OUTFLOW"
     assert other is not None and other.evaluated_at == before.evaluated_at  # not touched
+    # one report, for the changed person, committed with the page
+    assert _reports(province) == {**reports, a["pseudonym"]: reports[a["pseudonym"]] + ["red"]}
+    province.pull_all()  # nothing new: nothing reported twice
+    assert _reports(province)[a["pseudonym"]] == reports[a["pseudonym"]] + ["red"]
+
+
+def _reports(province: ProvinceService) -> dict[str, list[str]]:
+    with province.db.read() as s:
+        rows = s.execute(
+            select(StatusOutbox.pseudonym, StatusOutbox.colour).order_by(StatusOutbox.id)
+        ).all()
+    out: dict[str, list[str]] = {}
+    for p, colour in rows:
+        out.setdefault(p, []).append(colour)
+    return out
 
 
 def test_an_overlay_of_another_province_is_refused(

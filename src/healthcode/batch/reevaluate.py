@@ -14,8 +14,8 @@ chunk by chunk, each chunk in one write transaction:
    reasons, badges, until or rule-set digest changed: on PostgreSQL ``COPY`` into a temporary
    table and one ``UPDATE ... FROM`` / ``INSERT ... ON CONFLICT`` each; on SQLite
    ``executemany``;
-5. hands the people whose colour changed to ``on_chunk(connection, changed)`` inside the same
-   transaction (the status outbox), then reports progress (people done, total).
+5. hands the people whose colour or until changed to ``on_chunk(connection, changed)``
+   inside the same transaction (the status outbox), then reports progress (people done, total).
 
 A colours row stores ``reasons`` as a JSON array of ``{"rule", "effect"}`` (colour reasons by
 severity then id, then pending checks, as :func:`healthcode.core.rules.evaluate` orders them)
@@ -62,8 +62,14 @@ __all__ = [
 ]
 
 _MS = pl.Datetime("ms", "UTC")
-#: The people whose colour changed: before (null when they had none) and now.
-CHANGED_SCHEMA = {"pseudonym": pl.String(), "colour_before": pl.String(), "colour": pl.String()}
+#: The people whose colour or until changed: the colour before (null when they had none), the
+#: colour and until now (what a status report says).
+CHANGED_SCHEMA = {
+    "pseudonym": pl.String(),
+    "colour_before": pl.String(),
+    "colour": pl.String(),
+    "until": pl.Datetime("ms", "UTC"),
+}
 _VISITS = {
     "pseudonym": pl.String(),
     "region_code": pl.String(),
@@ -91,7 +97,7 @@ class ProvinceTables:
 
 @dataclass(slots=True)
 class Outcome:
-    """What a re-evaluation did: people evaluated, rows written, colours changed."""
+    """What a re-evaluation did: people evaluated, rows written, colours or untils changed."""
 
     evaluated: int = 0
     summaries_written: int = 0
@@ -210,8 +216,11 @@ def reevaluate_chunk(
     stamp = clock.now().astimezone(UTC)
     write_summaries(conn, tables.summaries, summaries, updated_at=stamp)
     write_colours(conn, tables.colours, written.select("pseudonym", *_COLOURS), evaluated_at=stamp)
-    changed = written.filter(pl.col("colour").ne_missing(pl.col("old_colour"))).select(
-        "pseudonym", pl.col("old_colour").alias("colour_before"), "colour"
+    moved = pl.col("colour").ne_missing(pl.col("old_colour")) | pl.col("until").ne_missing(
+        pl.col("old_until")
+    )
+    changed = written.filter(moved).select(
+        "pseudonym", pl.col("old_colour").alias("colour_before"), "colour", "until"
     )
     return Outcome(facts.height, summaries.height, written.height, changed)
 

@@ -4,8 +4,11 @@ Delivery is at-least-once: an entry at or below the stored cursor is skipped, so
 again after a crash (the hub sends what follows the cursor the province committed) takes
 effect once. An entry's effect is idempotent as well: a record is kept at its highest version,
 a risk area at its highest version. Within the transaction the people whose facts changed are
-re-evaluated (``evaluation.reevaluate``), so their summary, colour and status report commit
-with the entry that caused them.
+re-evaluated (``evaluation.reevaluate``), and the people a risk-area change concerns by the
+columnar pipeline (``bulk.reevaluate_area``, chunk by chunk), so their summary, colour and
+status report commit with the entry that caused them. A huge area makes a long transaction
+(about the pipeline's rate, ``docs/benchmarks.md``): the feed waits for it, nothing stalls
+for good, and a crash meanwhile re-applies the page.
 
 Entry kinds (``hub/feeds.py``): ``record`` (a new record, or one replayed on registration),
 ``correction`` (a record's next version, ``fact`` None when withdrawn), ``risk_area`` (a
@@ -33,6 +36,9 @@ log = logging.getLogger("healthcode.province")
 #: Re-evaluates the given people inside the session's transaction (``evaluation.reevaluate``
 #: bound to the rule set and the clock); replaceable by a columnar evaluator.
 Reevaluator = Callable[[Session, Collection[str], datetime], Any]
+#: Re-evaluates the people a risk-area change concerns inside the session's transaction
+#: (``bulk.reevaluate_area`` bound): (region, designation start) before and after the change.
+AreaReevaluator = Callable[[Session, Sequence[tuple[str, datetime]], datetime], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +62,7 @@ def _time(value: Any) -> datetime | None:
 @dataclass(kw_only=True, eq=False)
 class FeedApplier:
     reevaluate: Reevaluator
+    reevaluate_area: AreaReevaluator | None = None
 
     def apply(
         self, session: Session, entries: Sequence[Mapping[str, Any]], now: datetime
@@ -64,17 +71,30 @@ class FeedApplier:
         transaction. Raises what ``reevaluate`` raises (nothing is kept then)."""
         cursor = read_cursor(session, lock=True)
         touched: set[str] = set()
+        windows: list[tuple[str, datetime]] = []
         applied = 0
         for entry in entries:
             seq = int(entry["seq"])
             if seq <= cursor:
                 continue  # delivered again: already applied
-            touched |= self._one(session, str(entry["kind"]), entry.get("data") or {}, now)
+            kind, data = str(entry["kind"]), entry.get("data") or {}
+            if kind == "risk_area":
+                windows += _risk_area(session, data)
+            else:
+                touched |= self._one(session, kind, data, now)
             cursor, applied = seq, applied + 1
+        people = len(touched)
         if applied:
             self._store_cursor(session, cursor, now)
             self.reevaluate(session, touched, now)
-        return AppliedPage(applied=applied, cursor=cursor, people=len(touched))
+            if windows and self.reevaluate_area is not None:
+                done = self.reevaluate_area(session, windows, now)
+                people += getattr(done, "evaluated", 0)
+            elif windows:
+                found = affected_by_area(session, windows)
+                self.reevaluate(session, found, now)
+                people += len(found)
+        return AppliedPage(applied=applied, cursor=cursor, people=people)
 
     @staticmethod
     def _store_cursor(session: Session, seq: int, now: datetime) -> None:
@@ -91,8 +111,6 @@ class FeedApplier:
             return _record(session, data, now, version=1, replaces=False)
         if kind == "correction":
             return _record(session, data, now, version=int(data["version"]), replaces=True)
-        if kind == "risk_area":
-            return _risk_area(session, data)
         log.info("feed entry of kind %s ignored", kind)
         return set()
 
@@ -128,14 +146,14 @@ def _record(
     return {pseudonym}
 
 
-def _risk_area(session: Session, data: Mapping[str, Any]) -> set[str]:
-    """Keep a designation at its highest version; the people with a visit it may cover, before
-    or after the change."""
+def _risk_area(session: Session, data: Mapping[str, Any]) -> list[tuple[str, datetime]]:
+    """Keep a designation at its highest version; the (region, start) windows whose visitors
+    it may concern, before and after the change (none when the entry is not new)."""
     area_id = int(data["id"])
     version = int(data.get("version") or 0)
     row = session.get(RiskAreaRow, area_id)
     if row is not None and row.version >= version:
-        return set()
+        return []
     earlier = None if row is None else (row.region_code, row.effective_from)
     if row is None:
         row = RiskAreaRow(id=area_id)
@@ -153,7 +171,7 @@ def _risk_area(session: Session, data: Mapping[str, Any]) -> set[str]:
     windows = [(row.region_code, row.effective_from)]
     if earlier is not None:
         windows.append(earlier)
-    return affected_by_area(session, windows)
+    return windows
 
 
 def _prefix(region_code: str) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,9 +32,10 @@ from sqlalchemy.orm import Session
 from healthcode.config import ProvinceSettings
 from healthcode.core.clock import Clock, SystemClock
 from healthcode.core.errors import HealthcodeError
+from healthcode.province.bulk import reevaluate_area
 from healthcode.province.codes import CodeService
 from healthcode.province.evaluation import explanation, queue_report, reevaluate
-from healthcode.province.feed import AppliedPage, FeedApplier, read_cursor
+from healthcode.province.feed import AppliedPage, FeedApplier, affected_by_area, read_cursor
 from healthcode.province.hubclient import HubClient
 from healthcode.province.models import Colour, StatusOutbox
 from healthcode.province.outbox import OutboxSender
@@ -100,7 +101,7 @@ class ProvinceService:
             ruleset_digest=lambda: self.rules.current().digest,
             detail=self.explanation,
         )
-        self.feed = FeedApplier(reevaluate=self.reevaluate)
+        self.feed = FeedApplier(reevaluate=self.reevaluate, reevaluate_area=self.reevaluate_area)
         self.outbox = OutboxSender(db=self.db, send=self.hub.report, batch=500)
 
     @classmethod
@@ -165,6 +166,22 @@ class ProvinceService:
         if self.reevaluator is not None:
             return self.reevaluator(session, pseudonyms, now)
         return reevaluate(session, pseudonyms, ruleset=self.rules.current(), now=now)
+
+    def reevaluate_area(
+        self, session: Session, windows: Sequence[tuple[str, datetime]], now: datetime
+    ) -> Any:
+        """Re-evaluate the people a risk-area change concerns (``bulk.reevaluate_area``)."""
+        if self.reevaluator is not None:  # a replaced evaluator sees every trigger
+            found = affected_by_area(session, windows)
+            return self.reevaluator(session, found, now)
+        return reevaluate_area(
+            session,
+            windows,
+            ruleset=self.rules.current(),
+            now=now,
+            label=self.ruleset_label(),
+            chunk_size=self.settings.reevaluate_chunk,
+        )
 
     def explanation(self, session: Session, pseudonym: str, now: datetime) -> dict[str, Any]:
         """The full reasons and badges of the person's current colour (derived on request)."""

@@ -1,0 +1,153 @@
+"""Re-evaluating many of the province's people with the columnar pipeline
+(``batch/reevaluate.py``), in the caller's transaction.
+
+- :func:`reevaluate_area`: a risk-area designation, change or lift (a feed entry) re-evaluates
+  the people with a visit in the region (or inside it) at or after ``max(start, now -
+  look-back)`` for each window it is given (the designation before and after the change),
+  found through the ``(region_code, at)`` index; ``look-back`` is how long a visit can still
+  change a colour under the rule set (``batch.areas.visit_lookback``; without a bound, every
+  visit since the designation's start). An older visit cannot change a colour; its
+  summary field is refreshed by the next re-evaluation of that person.
+- :func:`reevaluate_chunk`: one chunk of people (the whole-population job, ``jobs.py``).
+
+Both write ``person_summaries`` and ``colours`` in the one row format of the scalar path
+(``evaluation.py``) and put a status report in the outbox for each person the province holds
+(``people``) whose colour or until changed, in the same transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import polars as pl
+from sqlalchemy import Table, insert, select
+from sqlalchemy.orm import Session
+
+from healthcode.batch import reevaluate as pipeline
+from healthcode.batch.areas import visit_lookback
+from healthcode.batch.columns import in_set, read_frame
+from healthcode.core.clock import FixedClock
+from healthcode.core.facts import RiskAreaDesignation
+from healthcode.core.rules import RuleSet
+from healthcode.province.evaluation import designations
+from healthcode.province.models import Colour, Person, StatusOutbox, Visit, person_summaries
+
+__all__ = ["TABLES", "AreaWindow", "reevaluate_area", "reevaluate_chunk", "report_changes"]
+
+#: A region and the start of a designation of it.
+AreaWindow = tuple[str, datetime]
+
+
+def _tables() -> pipeline.ProvinceTables:
+    visits, colours = Visit.__table__, Colour.__table__
+    assert isinstance(visits, Table) and isinstance(colours, Table)
+    return pipeline.ProvinceTables(person_summaries, visits, colours)
+
+
+#: The province's tables as the pipeline sees them.
+TABLES = _tables()
+_OUTBOX = StatusOutbox.__table__
+
+
+def report_changes(session: Session, changed: pl.DataFrame, *, label: str, now: datetime) -> int:
+    """Queue a status report (a serial of its own, as ``evaluation.queue_report``) for each
+    person of ``changed`` (``pipeline.CHANGED_SCHEMA``) the province holds; how many."""
+    if changed.is_empty():
+        return 0
+    conn = session.connection()
+    names = changed["pseudonym"].to_list()
+    held = set(
+        session.execute(
+            select(Person.pseudonym).where(in_set(Person.pseudonym, names, conn.dialect.name))
+        ).scalars()
+    )
+    rows = [
+        {
+            "pseudonym": p,
+            "serial": secrets.token_hex(12),
+            "colour": colour,
+            "since": now,
+            "until": until if until is None or until > now else None,
+            "ruleset_version": label[:64],
+            "attempts": 0,
+            "created_at": now,
+        }
+        for p, _, colour, until in changed.iter_rows()
+        if p in held
+    ]
+    if rows:
+        session.execute(insert(_OUTBOX), rows)
+    return len(rows)
+
+
+def reevaluate_chunk(
+    session: Session,
+    pseudonyms: Sequence[str],
+    *,
+    ruleset: RuleSet,
+    now: datetime,
+    label: str,
+    areas: Iterable[RiskAreaDesignation] | None = None,
+    key_range: tuple[str, str] | None = None,
+) -> pipeline.Outcome:
+    """Re-evaluate ``pseudonyms`` (people without a summary are skipped) and queue their
+    reports, in ``session``'s transaction."""
+    session.flush()  # the scalar path's pending rows first: the pipeline writes in SQL
+    out = pipeline.reevaluate_chunk(
+        session.connection(),
+        TABLES,
+        pseudonyms,
+        ruleset=ruleset,
+        clock=FixedClock(now),
+        risk_areas=designations(session) if areas is None else areas,
+        key_range=key_range,
+    )
+    report_changes(session, out.changed, label=label, now=now)
+    session.expire_all()  # ORM rows read before are stale now
+    return out
+
+
+def reevaluate_area(
+    session: Session,
+    windows: Sequence[AreaWindow],
+    *,
+    ruleset: RuleSet,
+    now: datetime,
+    label: str,
+    chunk_size: int = 50_000,
+) -> pipeline.Outcome:
+    """Re-evaluate the people a risk-area change concerns (see the module), ``chunk_size`` at
+    a time, all in ``session``'s transaction."""
+    total = pipeline.Outcome()
+    if not windows:
+        return total
+    lookback = visit_lookback(ruleset)
+    selections = [
+        pipeline.people_with_visits(
+            TABLES, region, start if lookback is None else max(start, now - lookback), None
+        )
+        for region, start in windows
+    ]
+    union = selections[0].union(*selections[1:]).subquery()
+    key = union.c[0]
+    conn = session.connection()
+    ids: list[str] = read_frame(
+        conn, select(key).distinct().order_by(key), {"pseudonym": pl.String()}
+    )["pseudonym"].to_list()
+    areas = designations(session)
+    for start in range(0, len(ids), chunk_size):
+        part = ids[start : start + chunk_size]
+        total.add(
+            reevaluate_chunk(
+                session,
+                part,
+                ruleset=ruleset,
+                now=now,
+                label=label,
+                areas=areas,
+                key_range=(part[0], part[-1]),
+            )
+        )
+    return total
