@@ -409,6 +409,11 @@ class ErrorCode(StrEnum):
     RESIDENCE_OUTSIDE_PROVINCE = "RESIDENCE_OUTSIDE_PROVINCE", 422, "the residence is elsewhere"
     PERSON_UNKNOWN = "PERSON_UNKNOWN", 404, "the province holds no application of this person"
     PERSON_TOKEN_INVALID = "PERSON_TOKEN_INVALID", 401, "the person's token is missing or wrong"
+    OPERATOR_TOKEN_INVALID = (
+        "OPERATOR_TOKEN_INVALID",
+        401,
+        "the operator token is missing or wrong, or the province has none",
+    )
     SIGNER_UNAVAILABLE = "SIGNER_UNAVAILABLE", 503, "the province has no signer key to sign with"
     RULESET_UNAVAILABLE = "RULESET_UNAVAILABLE", 503, "the province's rule set cannot be loaded"
     PROVINCE_UNREACHABLE = "PROVINCE_UNREACHABLE", 503, "the province's service cannot be reached"

@@ -42,6 +42,7 @@ __all__ = [
     "IssuedCode",
     "Person",
     "ProvinceBase",
+    "ReevaluationJob",
     "RiskAreaRow",
     "StatusOutbox",
     "Visit",
@@ -186,3 +187,20 @@ class IssuedCode(ProvinceBase):
     ruleset_digest: Mapped[str] = mapped_column(String(80))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReevaluationJob(ProvinceBase):
+    """Re-evaluating everyone under a rule set (``jobs.py``): ``done`` people so far, the last
+    pseudonym reached, advanced in the transaction of each chunk's writes."""
+
+    __tablename__ = "reevaluation_jobs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ruleset_digest: Mapped[str] = mapped_column(String(80))
+    label: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(12))  # running, done, superseded
+    total: Mapped[int] = mapped_column(Integer)
+    done: Mapped[int] = mapped_column(Integer)
+    last_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

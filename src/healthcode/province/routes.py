@@ -6,6 +6,7 @@ A person is known by the token their application answered (``Authorization: Bear
 
 from __future__ import annotations
 
+import hmac
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -14,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security.utils import get_authorization_scheme_param
 
 from healthcode.core.error_codes import ErrorCode
-from healthcode.core.errors import InvalidInput
+from healthcode.core.errors import AccessDenied, InvalidInput
 from healthcode.hub.fields import check_value, load_json
 from healthcode.province.service import ProvinceService
 
@@ -69,6 +70,24 @@ async def _json_body(request: Request) -> Any:
 @router.get("/v1/health")
 def health(province: Province) -> dict[str, Any]:
     return {"status": "ok", "province": province.settings.region}
+
+
+async def _operator(request: Request) -> None:
+    """The request carries the province's operator token. Raises AccessDenied
+    OPERATOR_TOKEN_INVALID (always, when the province has none)."""
+    province: ProvinceService = request.app.state.province
+    expected = province.settings.operator_token
+    scheme, credentials = get_authorization_scheme_param(request.headers.get("authorization"))
+    given = credentials if scheme.lower() == "bearer" else ""
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise AccessDenied(ErrorCode.OPERATOR_TOKEN_INVALID, "a valid operator token is required")
+
+
+@router.get("/v1/jobs", dependencies=[Depends(_operator)])
+def reevaluation_jobs(province: Province) -> dict[str, Any]:
+    """The re-evaluations of everyone (a new rule set or overlay), newest first, with progress
+    (operator token)."""
+    return {"jobs": province.jobs()}
 
 
 @router.post("/v1/applications")

@@ -9,7 +9,12 @@ call directly:
 - sweep: ``sweep_once()`` re-evaluates everyone whose ``colours.until`` has passed (timely
   transcoding; the table is the schedule, so a time missed while the process was down fires on
   start-up, and a fired one is replaced by the new ``until``), every ``sweep_seconds``;
-- report: ``report_once()`` sends the status outbox to the hub (``outbox.py``).
+- report: ``report_once()`` sends the status outbox to the hub (``outbox.py``);
+- rules: ``refresh_rules()`` fetches the hub's national rule set;
+- jobs: ``job_once()`` re-evaluates the next chunk of everyone when the rule set in use (the
+  national one with the overlay) is not the one the newest job applied (``jobs.py``): a new
+  rule set or overlay version reaches everyone in the background, with progress
+  (``jobs()``, ``GET /v1/jobs``, the log), resumed after a restart where it stopped.
 
 ``start()`` runs the loops, ``stop()`` ends them; several provinces may run in one process.
 ``reevaluator`` is the one seam of re-evaluation (``evaluation.reevaluate`` with the current
@@ -32,12 +37,13 @@ from sqlalchemy.orm import Session
 from healthcode.config import ProvinceSettings
 from healthcode.core.clock import Clock, SystemClock
 from healthcode.core.errors import HealthcodeError
+from healthcode.province import jobs
 from healthcode.province.bulk import reevaluate_area
 from healthcode.province.codes import CodeService
 from healthcode.province.evaluation import explanation, queue_report, reevaluate
 from healthcode.province.feed import AppliedPage, FeedApplier, affected_by_area, read_cursor
 from healthcode.province.hubclient import HubClient
-from healthcode.province.models import Colour, StatusOutbox
+from healthcode.province.models import Colour, ReevaluationJob, StatusOutbox
 from healthcode.province.outbox import OutboxSender
 from healthcode.province.people import ApplicationService, PersonTokens
 from healthcode.province.rules import RuleSource, root_certificate_of
@@ -54,9 +60,9 @@ log = logging.getLogger("healthcode.province")
 #: Re-evaluates people inside the session's transaction at ``now``.
 Reevaluator = Callable[[Session, Collection[str], datetime], Any]
 _SWEEP_BATCH = 1000
-#: Loops that hold a database connection while they work (feed, sweep, report): a PostgreSQL
-#: pool is sized for them beside the worker threads.
-LOOP_THREADS = 3
+#: Loops that hold a database connection while they work (feed, sweep, report, jobs): a
+#: PostgreSQL pool is sized for them beside the worker threads.
+LOOP_THREADS = 4
 #: The longest pause of a loop that keeps failing (seconds).
 _BACKOFF_MAX = 5.0
 #: Failures a loop expects (the hub away, the database busy): logged, tried again later.
@@ -241,6 +247,29 @@ class ProvinceService:
 
         return run_write(self.db, step)
 
+    def job_once(self) -> ReevaluationJob:
+        """Advance the re-evaluation of everyone under the rule set in use by one chunk (a new
+        job when the rule set changed, ``jobs.py``); the job. Raises RuleSetError,
+        DatabaseBusy."""
+        ruleset, label, now = self.rules.current(), self.ruleset_label(), self.clock.now()
+
+        def run(s: Session) -> ReevaluationJob:
+            job = jobs.step(
+                s, ruleset, label=label, now=now, chunk_size=self.settings.reevaluate_chunk
+            )
+            s.expunge(job)
+            return job
+
+        return run_write(self.db, run)
+
+    def jobs(self) -> list[dict[str, Any]]:
+        """The re-evaluation jobs, newest first (at most 20)."""
+        with self.db.read() as s:
+            rows = s.execute(
+                select(ReevaluationJob).order_by(ReevaluationJob.id.desc()).limit(20)
+            ).scalars()
+            return [jobs.describe(j) for j in rows]
+
     def report_once(self) -> int:
         """Send one batch of the status outbox; how many reports the hub stored."""
         return self.outbox.send_once()
@@ -259,6 +288,7 @@ class ProvinceService:
             "sweep": (self._sweep_step, s.sweep_seconds),
             "report": (self._report_step, s.report_seconds),
             "rules": (self.refresh_rules, s.rules_seconds),
+            "jobs": (self._job_step, s.job_seconds),
         }
         for name, (step, pause) in loops.items():
             thread = threading.Thread(
@@ -283,6 +313,9 @@ class ProvinceService:
 
     def _sweep_step(self) -> bool:
         return self.sweep_once() >= _SWEEP_BATCH
+
+    def _job_step(self) -> bool:
+        return self.job_once().state == "running"
 
     def _report_step(self) -> bool:
         return self.report_once() > 0
