@@ -37,7 +37,14 @@ def test_no_test_reads_data_beside_the_project() -> None:
 
 def test_each_suite_names_its_source_and_keeps_its_licence() -> None:
     suites = sorted(p for p in TESTDATA.iterdir() if p.is_dir())
-    assert [p.name for p in suites] == ["certlogic", "dcc", "dcc-rules", "dcc-schema", "shc"]
+    assert [p.name for p in suites] == [
+        "certlogic",
+        "dcc",
+        "dcc-revocation",
+        "dcc-rules",
+        "dcc-schema",
+        "shc",
+    ]
     for suite in suites:
         source = (suite / "SOURCE.md").read_text(encoding="utf-8")
         assert re.search(r"https://github\.com/[\w.-]+/[\w.-]+", source), suite.name

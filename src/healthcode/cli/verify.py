@@ -38,6 +38,7 @@ from healthcode.cli.options import (
     default_trust_store,
     refused,
 )
+from healthcode.cli.verify_material import Anchors, Revocation, ValueSets, dcc_settings
 from healthcode.core.clock import Clock
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import HealthcodeError, InvalidInput, TrustError
@@ -46,8 +47,6 @@ from healthcode.core.trust.certs import load_certificate
 from healthcode.core.trust.envelope import OpenedDocument
 from healthcode.core.trust.trustlist import TrustStatus, TrustStore
 from healthcode.core.verify import (
-    DccSchema,
-    DccSettings,
     DscTrustList,
     NativeSettings,
     ShcSettings,
@@ -108,12 +107,14 @@ def load_trust(
     clock: Clock,
     max_staleness: timedelta = timedelta(hours=24),
     store_dir: Path | None = None,
+    shc_anchors: list[Path] | None = None,
 ) -> Trust:
     """Key stores per format from trust files, detected by content, and the trust store.
 
     A JSON array is the EU gateway's DSC list; a JSON object with ``keys`` is an SHC issuer
-    JWKS (with ``--shc-issuer``; CRLs in ``crl/`` beside it are read too); a COSE_Sign1 is the
-    native trust list in its signed envelope, taken into the trust store in ``store_dir``
+    JWKS (with ``--shc-issuer``; CRLs in ``crl/`` beside it are read too); one with
+    ``issuer_info`` a VCI directory snapshot of SHC issuers (their keys and CRLs); a COSE_Sign1
+    is the native trust list in its signed envelope, taken into the trust store in ``store_dir``
     (opened with the national root on ``clock``: signature, digest, validity, not older than the
     held list, at most ``max_staleness`` past its expiry); anything else is PEM or DER signer
     certificates (EU DSCs). Without a native list among ``paths`` the store's list is used.
@@ -126,6 +127,8 @@ def load_trust(
     """
     dsc = DscTrustList()
     shc = ShcTrust()
+    for anchor in shc_anchors or []:
+        shc.add_anchor(anchor.read_bytes())
     trust = Trust(stores={"dcc": dsc, "shc": shc})
     envelopes: list[tuple[Path, bytes]] = []
     for path in paths:
@@ -134,8 +137,8 @@ def load_trust(
         doc: Any = json.loads(data) if head in (b"[", b"{") else None
         if isinstance(doc, list):
             dsc.merge(DscTrustList.from_gateway_json(data))
-        elif isinstance(doc, dict) and "keys" in doc:
-            _add_jwks(shc, path, doc, shc_issuer)
+        elif isinstance(doc, dict) and _is_shc(doc):
+            _add_shc(trust, shc, path, doc, shc_issuer)
         elif isinstance(doc, dict) and str(doc.get("format", "")).startswith("healthcode-trust"):
             raise TrustError(
                 ErrorCode.TRUSTLIST_UNSIGNED,
@@ -206,6 +209,22 @@ def _use_store(trust: Trust, store: TrustStore, given: tuple[Path, bytes] | None
     trust.native_list = store.opened()
     trust.native_status = store.status()
     trust.notes.append(f"{trust.native_status.describe()} (trust store {store.directory})")
+
+
+def _is_shc(doc: dict[str, Any]) -> bool:
+    """A JWKS, or a VCI directory (snapshot or issuer list)."""
+    return bool({"keys", "issuer_info", "participating_issuers"} & doc.keys())
+
+
+def _add_shc(
+    trust: Trust, shc: ShcTrust, path: Path, doc: dict[str, Any], issuer: str | None
+) -> None:
+    """An SHC issuer's JWKS, or the issuers of a VCI directory snapshot."""
+    if "keys" in doc:
+        _add_jwks(shc, path, doc, issuer)
+        return
+    count = shc.add_directory(doc)
+    trust.notes.append(f"{path}: {count} SMART Health Cards issuers (VCI directory)")
 
 
 def _add_jwks(shc: ShcTrust, path: Path, jwks: dict[str, Any], issuer: str | None) -> None:
@@ -313,7 +332,8 @@ _Trust = Annotated[
         "--trust",
         metavar="FILE",
         help="signed native trust list (trust-list.cose; taken into the trust store unless it "
-        "is older than the held one), EU DSCs (gateway JSON, PEM/DER) or an SHC JWKS",
+        "is older than the held one), EU DSCs (gateway JSON, PEM/DER), an SHC JWKS or a VCI "
+        "directory snapshot of SHC issuers",
     ),
 ]
 _At = Annotated[
@@ -355,7 +375,10 @@ def verify(
     at: _At = None,
     as_json: _Json = False,
     dcc_schema: _Schema = None,
+    dcc_value_sets: ValueSets = None,
+    dcc_revocation: Revocation = None,
     shc_issuer: _Issuer = None,
+    shc_anchor: Anchors = None,
     national_root: _Root = None,
     skew_seconds: _Skew = 300,
     max_stale_hours: MaxStaleHours = 24,
@@ -370,6 +393,7 @@ def verify(
             clock=clock,
             max_staleness=timedelta(hours=max_stale_hours),
             store_dir=trust_store,
+            shc_anchors=list(shc_anchor or []),
         )
     except (HealthcodeError, ValueError) as exc:
         raise refused(exc, "--trust") from exc
@@ -377,18 +401,19 @@ def verify(
         pictures = _decode_images(list(image or []))
     except HealthcodeError as exc:
         raise refused(exc, "--image") from exc
-    schema = None
-    if dcc_schema is not None:
-        try:
-            schema = DccSchema.load(dcc_schema)
-        except HealthcodeError as exc:
-            raise refused(exc, "--dcc-schema") from exc
+    skew = timedelta(seconds=skew_seconds)
+    dcc = dcc_settings(
+        loaded.stores.get("dcc", NO_KEYS),
+        schema=dcc_schema,
+        value_sets=list(dcc_value_sets or []),
+        revocation=list(dcc_revocation or []),
+        skew=skew,
+    )
     for note in loaded.notes:
         typer.echo(note, err=True)
-    skew = timedelta(seconds=skew_seconds)
     verifier = Verifier.default(
         native=NativeSettings(trust=loaded.stores.get("native", NO_KEYS), skew=skew),
-        dcc=DccSettings(trust=loaded.stores.get("dcc", NO_KEYS), schema=schema, skew=skew),
+        dcc=dcc,
         shc=ShcSettings(trust=loaded.stores.get("shc", NO_KEYS), skew=skew),
         clock=clock,
     )

@@ -35,6 +35,7 @@ class Stage(StrEnum):
     CLAIMS = "claims"
     KEY_USAGE = "key_usage"  # EU DCC: the signer's EKU does not cover this kind of certificate
     SCHEMA = "schema"
+    VALUE_SETS = "value_sets"  # EU DCC: coded fields against the EU value sets
     REVOCATION = "revocation"
     RULES = "rules"
     RESULT = "result"  # the result is built from what every stage checked
@@ -173,12 +174,88 @@ class ErrorCode(StrEnum):
     KEY_USAGE_MISMATCH = "KEY_USAGE_MISMATCH", 400, "DSC's EKU excludes this type", Stage.KEY_USAGE
     RULES_FAILED = "RULES_FAILED", 400, "one or more business rules are not met", Stage.RULES
     SCHEMA_UNAVAILABLE = "SCHEMA_UNAVAILABLE", 400, "given DCC schema unreadable", Stage.SCHEMA
+    VALUE_SET_DISEASE_UNKNOWN = (
+        "VALUE_SET_DISEASE_UNKNOWN",
+        400,
+        "tg: the disease or agent targeted is not in its EU value set",
+        Stage.VALUE_SETS,
+    )
+    VALUE_SET_VACCINE_UNKNOWN = (
+        "VALUE_SET_VACCINE_UNKNOWN",
+        400,
+        "vp: the vaccine or prophylaxis is not in its EU value set",
+        Stage.VALUE_SETS,
+    )
+    VALUE_SET_PRODUCT_UNKNOWN = (
+        "VALUE_SET_PRODUCT_UNKNOWN",
+        400,
+        "mp: the vaccine medicinal product is not in its EU value set",
+        Stage.VALUE_SETS,
+    )
+    VALUE_SET_MANUFACTURER_UNKNOWN = (
+        "VALUE_SET_MANUFACTURER_UNKNOWN",
+        400,
+        "ma: the vaccine marketing authorisation holder is not in its EU value set",
+        Stage.VALUE_SETS,
+    )
+    VALUE_SET_TEST_TYPE_UNKNOWN = (
+        "VALUE_SET_TEST_TYPE_UNKNOWN",
+        400,
+        "tt: the type of test is not in its EU value set",
+        Stage.VALUE_SETS,
+    )
+    VALUE_SET_TEST_DEVICE_UNKNOWN = (
+        "VALUE_SET_TEST_DEVICE_UNKNOWN",
+        400,
+        "ma: the rapid antigen test device is not in its EU value set",
+        Stage.VALUE_SETS,
+    )
+    VALUE_SET_TEST_RESULT_UNKNOWN = (
+        "VALUE_SET_TEST_RESULT_UNKNOWN",
+        400,
+        "tr: the test result is not in its EU value set",
+        Stage.VALUE_SETS,
+    )
+    VALUE_SET_COUNTRY_UNKNOWN = (
+        "VALUE_SET_COUNTRY_UNKNOWN",
+        400,
+        "co: the country of the event is not in the EU country value set",
+        Stage.VALUE_SETS,
+    )
+    VALUE_SETS_UNAVAILABLE = (
+        "VALUE_SETS_UNAVAILABLE",
+        400,
+        "a given EU DCC value set file or folder cannot be read as EU value sets",
+        Stage.VALUE_SETS,
+    )
+    DCC_REVOKED = (
+        "DCC_REVOKED",
+        400,
+        "a hash of the DCC (UCI, country and UCI, or signature) is on a revocation list",
+        Stage.REVOCATION,
+    )
+    DCC_REVOCATION_LIST_INVALID = (
+        "DCC_REVOCATION_LIST_INVALID",
+        400,
+        "an EU DCC revocation list (batch of hashes) is malformed",
+    )
     # -- SMART Health Cards ----------------------------------------------------------------------
     JWS_MALFORMED = "JWS_MALFORMED", 400, "the JWS, its header or payload is malformed", Stage.JWS
     REVOKED = "REVOKED", 400, "the card's rid is on its issuer's revocation list", Stage.REVOCATION
     SHC_CHUNK_MISSING = "SHC_CHUNK_MISSING", 400, "a chunk of the card is missing", Stage.NUMERIC
     SHC_ISSUER_MISMATCH = "SHC_ISSUER_MISMATCH", 400, "iss is not the key's issuer", Stage.CLAIMS
     SHC_NUMERIC_INVALID = "SHC_NUMERIC_INVALID", 400, "malformed shc:/ numeric text", Stage.NUMERIC
+    SHC_X5C_INVALID = (
+        "SHC_X5C_INVALID",
+        400,
+        "the key's x5c chain does not lead to a trusted anchor, is expired or names another iss",
+        Stage.SIGNATURE,
+    )
+    SHC_DIRECTORY_INVALID = (
+        "SHC_DIRECTORY_INVALID",
+        400,
+        "a SMART Health Cards issuer directory is not in the VCI directory format",
+    )
     # -- verifier --------------------------------------------------------------------------------
     CODE_REVOKED = "CODE_REVOKED", 400, "the code's serial is revoked", Stage.REVOCATION
     ISSUER_MISMATCH = "ISSUER_MISMATCH", 400, "the claimed issuer is not the signer's", Stage.CLAIMS

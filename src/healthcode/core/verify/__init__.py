@@ -14,7 +14,13 @@ Modules: :mod:`.verifier` (:class:`Verifier`, the default formats, :func:`verify
 
 from __future__ import annotations
 
-from healthcode.core.verify.dcc import DccFormat, DccSchema, DccSettings, DscTrustList
+from healthcode.core.verify.dcc import (
+    DccFormat,
+    DccRevocationList,
+    DccSchema,
+    DccSettings,
+    DscTrustList,
+)
 from healthcode.core.verify.native import DEFAULT_RULES, NativeFormat, NativeSettings, NativeTrust
 from healthcode.core.verify.result import VerificationResult
 from healthcode.core.verify.shc import ShcFormat, ShcSettings, ShcTrust
@@ -26,6 +32,7 @@ __all__ = [
     "DEFAULT_SKEW",
     "CoseParts",
     "DccFormat",
+    "DccRevocationList",
     "DccSchema",
     "DccSettings",
     "DscTrustList",

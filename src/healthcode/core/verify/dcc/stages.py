@@ -14,13 +14,16 @@ from typing import Any, ClassVar
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
+from healthcode.core.codes.cose import CoseSign1
 from healthcode.core.codes.cwt import ISS, check_times
 from healthcode.core.error_codes import ErrorCode, Stage
 from healthcode.core.errors import VerificationFailed
 from healthcode.core.keys import NO_KEYS, KeyStore, TrustedKey
 from healthcode.core.verify.dcc.payload import badges_of, dcc_kind, decode_dcc_claims, subject_of
+from healthcode.core.verify.dcc.revocation import DccRevocationList, check_revocation
 from healthcode.core.verify.dcc.rules import check_rules, external_data, shipped_value_sets
 from healthcode.core.verify.dcc.schema import DccSchema, shipped_schema, validate_schema
+from healthcode.core.verify.dcc.valuesets import check_value_sets
 from healthcode.core.verify.result import VerificationResult
 from healthcode.core.verify.stages import (
     DEFAULT_SKEW,
@@ -50,7 +53,11 @@ FORMAT = "dcc"
 
 @dataclass(frozen=True, slots=True)
 class DccSettings:
-    """What a checkpoint gives the EU DCC format: DSCs, the payload schema, business rules."""
+    """What a checkpoint gives the EU DCC format: DSCs, the payload schema, business rules.
+
+    ``value_sets`` (value set id: its codes) are checked as their own stage and read by the
+    rules; ``revocation`` holds the EU revocation batches (None: no revocation data held).
+    """
 
     trust: KeyStore = NO_KEYS  # a DscTrustList
     schema: DccSchema | None = None  # None: the shipped EU schema (release 1.3.3)
@@ -58,6 +65,7 @@ class DccSettings:
     value_sets: Mapping[str, Any] = field(default_factory=shipped_value_sets)  # the EU ones
     country: str | None = None  # the checkpoint's country, for country rules
     skew: timedelta = DEFAULT_SKEW
+    revocation: DccRevocationList | None = None
 
 
 @stage(Stage.CLAIMS)
@@ -160,7 +168,7 @@ class DccFormat:
         return self.verify_cose(inflate(data, max_size=self.parts.max_inflated_bytes), now)
 
     def verify_cose(self, cose_bytes: bytes, now: datetime) -> VerificationResult:
-        """Steps 4-9, from the COSE bytes on."""
+        """Steps 4-11, from the COSE bytes on."""
         settings = self.settings
         # 4. COSE
         msg = decode_cose(cose_bytes, decode=self.parts.cose)
@@ -177,12 +185,7 @@ class DccFormat:
         issuer = claims.get(ISS) or key.issuer
         schema = settings.schema or shipped_schema()
         try:
-            # 7. the DSC's key usage
-            check_key_usage(key, payload)
-            # 8. schema
-            validate_schema(payload, schema)
-            # 9. acceptance rules
-            self._check_rules(claims, payload, key, now)
+            warnings += self._check_payload(msg, claims, payload, key, schema, now)
         except VerificationFailed as exc:
             exc.details.update(
                 kid=kid_b64, payload=payload, issuer=issuer, schema_release=schema.release
@@ -203,6 +206,37 @@ class DccFormat:
             warnings=warnings,
             schema_release=schema.release,
         )
+
+    def _check_payload(
+        self,
+        msg: CoseSign1,
+        claims: Mapping[Any, Any],
+        payload: Mapping[str, Any],
+        key: TrustedKey,
+        schema: DccSchema,
+        now: datetime,
+    ) -> tuple[str, ...]:
+        """Steps 7-11 on a signed payload with valid times; returns warnings."""
+        settings = self.settings
+        # 7. the DSC's key usage
+        check_key_usage(key, payload)
+        # 8. schema
+        validate_schema(payload, schema)
+        # 9. value sets
+        warnings = check_value_sets(payload, settings.value_sets)
+        # 10. revocation: the UCI, country+UCI and signature hashes
+        iss = claims.get(ISS)
+        check_revocation(
+            settings.revocation,
+            kid=key.kid,
+            payload=payload,
+            country=iss if isinstance(iss, str) else signer_country(key),
+            signature=msg.signature,
+            alg=msg.alg,
+        )
+        # 11. acceptance rules
+        self._check_rules(claims, payload, key, now)
+        return warnings
 
     @stage(Stage.CLAIMS)
     def _check_claims(

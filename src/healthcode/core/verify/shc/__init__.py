@@ -1,8 +1,9 @@
 """SMART Health Cards (``shc:/``): numeric QR text, compact JWS (ES256), issuer JWKS, revocation.
 
-The package: ``jws`` (numeric text and the compact JWS), ``trust`` (issuer JWKS with RFC 7638
-kids, revocation lists), ``fhir`` (the FHIR bundle as facts), ``stages`` (the format and its
-settings). Every public name is importable from here.
+The package: ``jws`` (numeric text and the compact JWS), ``trust`` (issuer JWKS with RFC
+7638 kids, revocation lists, VCI directories, x5c anchors), ``x5c`` (chains, directories),
+``fhir`` (the FHIR bundle as facts), ``stages`` (the format and its settings). Every public
+name is importable from here.
 
 The plan of :meth:`ShcFormat.verify`:
 
@@ -17,7 +18,9 @@ The plan of :meth:`ShcFormat.verify`:
 4. raw DEFLATE payload, JSON        → ``DECOMPRESS_FAILED`` (decompress), ``JWS_MALFORMED`` (jws)
 5. claims: ``iss`` is the key's issuer, ``nbf``/``exp`` on the clock
                                     → ``SHC_ISSUER_MISMATCH``, ``CWT_EXPIRED``,
-                                      ``CWT_NOT_YET_VALID``, ``CWT_MALFORMED`` (claims)
+                                      ``CWT_NOT_YET_VALID``, ``CWT_MALFORMED`` (claims);
+   then, when the checkpoint holds trust anchors, the key's ``x5c`` chain: leaf names ``iss``,
+   valid now, leads to an anchor   → ``SHC_X5C_INVALID`` (signature)
 6. the verifiable credential and its FHIR bundle, each field read with its FHIR type
                                     → ``SCHEMA_INVALID`` (schema)
 7. revocation by ``rid`` (``rid`` or ``rid.timestamp``) → ``REVOKED`` (revocation)

@@ -108,8 +108,9 @@ class ShcFormat:
         # 4. raw DEFLATE, JSON
         payload = self._payload(jws)
         try:
-            # 5. claims
+            # 5. claims, and the key's x5c chain to an anchor (when the checkpoint holds any)
             nbf, exp = self._check_claims(payload, key, now)
+            self._check_x5c(key, now)
             # 6. the credential and its FHIR bundle
             vc, facts = _credential(payload)
             # 7. revocation by rid
@@ -168,6 +169,12 @@ class ShcFormat:
         raise VerificationFailed(
             ErrorCode.SIGNATURE_INVALID, "the signature does not verify with the issuer's key"
         )
+
+    @stage(Stage.SIGNATURE)
+    def _check_x5c(self, key: TrustedKey, now: datetime) -> None:
+        store = self.settings.trust
+        if isinstance(store, ShcTrust):
+            store.check_x5c(key, key.issuer, now)
 
     @stage(Stage.DECOMPRESS)
     def _payload(self, jws: Jws) -> dict[str, Any]:

@@ -1,5 +1,15 @@
 """Trusted SMART Health Card issuers: their JWKS (kid = RFC 7638 thumbprint) and revocation lists.
 
+Issuers come from their JWKS (``add_jwks``, named by the checkpoint) or from a directory in the
+VCI format (``add_directory``). A key may carry an X.509 chain (``x5c``): its first certificate
+must hold the key (checked when the JWKS is read). A checkpoint that takes part in a PKI trust
+framework gives its trust anchors (``add_anchor``); then, as the SMART Health Cards
+specification describes for such verifiers (Certificates section), every card signed by a key
+with an ``x5c`` needs that chain to be valid at the verification instant: the leaf names the
+card's ``iss`` as a URI in its Subject Alternative Name, each certificate is signed by the next
+(a CA), and the last is an anchor or signed by one (``check_x5c``, ``SHC_X5C_INVALID``). Without
+anchors the chain is not judged (a leaf past its validity is only a warning), as before.
+
 >>> ShcTrust().keys_for_kid(b"x")
 ()
 """
@@ -12,6 +22,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +33,7 @@ from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import TrustError, VerificationFailed
 from healthcode.core.keys import TrustedKey
 from healthcode.core.verify.shc.jws import b64url_decode
+from healthcode.core.verify.shc.x5c import check_chain, directory_entries
 
 __all__ = ["ShcTrust", "jwk_thumbprint"]
 
@@ -51,6 +63,10 @@ class ShcTrust:
         self._by_kid: dict[bytes, tuple[TrustedKey, ...]] = {}
         self._crls: dict[str, _Crl] = {}
         self._crl_versions: dict[str, int] = {}
+        self._chains: dict[int, tuple[x509.Certificate, ...]] = {}  # id(TrustedKey): its x5c
+        self._anchors: list[x509.Certificate] = []
+        #: Issuer URL: its name, from a VCI directory.
+        self.names: dict[str, str] = {}
         self.warnings: list[str] = []
 
     def keys_for_kid(self, kid: bytes) -> Sequence[TrustedKey]:
@@ -93,17 +109,22 @@ class ShcTrust:
         if jwk.get("use", "sig") != "sig" or jwk.get("alg", "ES256") != "ES256":
             self.warnings.append(f"{issuer}: skipped key {kid}: not an ES256 signing key")
             return
-        cert, not_before, not_after = None, None, None
+        chain: tuple[x509.Certificate, ...] = ()
         if isinstance(jwk.get("x5c"), list) and jwk["x5c"]:
             try:
-                cert = x509.load_der_x509_certificate(base64.b64decode(jwk["x5c"][0]))
-                not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
-            except (ValueError, binascii.Error) as exc:
+                chain = tuple(
+                    x509.load_der_x509_certificate(base64.b64decode(c, validate=True))
+                    for c in jwk["x5c"]
+                )
+            except (ValueError, TypeError, binascii.Error) as exc:
                 self.warnings.append(f"{issuer}: skipped key {kid}: unreadable x5c ({exc})")
                 return
-            if cert.public_key() != public_key:
+            if chain[0].public_key() != public_key:
                 self.warnings.append(f"{issuer}: skipped key {kid}: x5c leaf is another key")
                 return
+        cert = chain[0] if chain else None
+        not_before = cert.not_valid_before_utc if cert else None
+        not_after = cert.not_valid_after_utc if cert else None
         if isinstance(jwk.get("crlVersion"), int):
             self._crl_versions[kid] = jwk["crlVersion"]
         key = TrustedKey(
@@ -114,7 +135,51 @@ class ShcTrust:
             not_after=not_after,
             certificate=cert,
         )
+        if chain:
+            self._chains[id(key)] = chain
         self._by_kid[key.kid] = (*self._by_kid.get(key.kid, ()), key)
+
+    def add_anchor(self, cert: x509.Certificate | bytes) -> None:
+        """Trust an X.509 anchor (DER or PEM bytes, or a certificate) for ``x5c`` chains."""
+        if not isinstance(cert, x509.Certificate):
+            data = bytes(cert)
+            try:
+                cert = (
+                    x509.load_pem_x509_certificate(data)
+                    if b"-----BEGIN" in data
+                    else x509.load_der_x509_certificate(data)
+                )
+            except ValueError as exc:
+                raise TrustError(ErrorCode.CERT_MALFORMED, f"not an X.509 anchor: {exc}") from exc
+        self._anchors.append(cert)
+
+    @property
+    def has_anchors(self) -> bool:
+        return bool(self._anchors)
+
+    def check_x5c(self, key: TrustedKey, iss: str, now: datetime) -> None:
+        """With anchors held, a key's ``x5c`` chain must lead to one at ``now`` and its leaf name
+        ``iss``; raises VerificationFailed ``SHC_X5C_INVALID``. Without anchors, or for a key
+        without ``x5c``, nothing is checked."""
+        chain = self._chains.get(id(key))
+        if not self._anchors or not chain:
+            return
+        check_chain(chain, self._anchors, iss=iss, now=now)
+
+    def add_directory(self, directory: Mapping[str, Any] | str | bytes) -> int:
+        """Trust the issuers of a VCI directory snapshot: each ``issuer_info`` entry's
+        ``issuer.iss`` with its ``keys`` (a JWKS's keys) and ``crls``. Returns how many issuers.
+
+        Raises TrustError ``SHC_DIRECTORY_INVALID`` when it is not one, or lists issuers
+        (``participating_issuers``) without their keys: offline, a checkpoint needs the keys.
+        """
+        entries = directory_entries(directory)
+        for iss, name, keys, crls in entries:
+            self.names[iss] = name
+            self.add_jwks({"keys": keys}, issuer=iss)
+            for crl in crls:
+                self.add_crl(crl)
+        return len(entries)
 
     def add_crl(self, crl: Mapping[str, Any] | str | bytes) -> None:
         """Add a revocation list (``.well-known/crl/<kid>.json``: kid, method rid, ctr, rids)."""
