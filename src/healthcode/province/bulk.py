@@ -48,7 +48,6 @@ def _tables() -> pipeline.ProvinceTables:
 
 #: The province's tables as the pipeline sees them.
 TABLES = _tables()
-_OUTBOX = StatusOutbox.__table__
 
 
 def report_changes(session: Session, changed: pl.DataFrame, *, label: str, now: datetime) -> int:
@@ -78,7 +77,7 @@ def report_changes(session: Session, changed: pl.DataFrame, *, label: str, now: 
         if p in held
     ]
     if rows:
-        session.execute(insert(_OUTBOX), rows)
+        session.execute(insert(StatusOutbox), rows)
     return len(rows)
 
 

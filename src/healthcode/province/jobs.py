@@ -91,8 +91,9 @@ def step(
     reevaluate_chunk(
         session, ids, ruleset=ruleset, now=now, label=label, key_range=(ids[0], ids[-1])
     )
-    job = session.get(ReevaluationJob, job.id)  # expired by the chunk
-    assert job is not None
+    fresh = session.get(ReevaluationJob, job.id)  # expired by the chunk
+    assert fresh is not None
+    job = fresh
     job.done += len(ids)
     job.total = max(job.total, job.done)
     job.last_key, job.updated_at = ids[-1], now
