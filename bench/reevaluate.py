@@ -7,7 +7,7 @@ with a visit inside Guangzhou (440100) within the last days, and every colour co
 each applied with :func:`healthcode.batch.reevaluate.reevaluate` on the people with a visit
 there inside the rule set's look-back (``people_with_visits``, through the ``(region_code,
 at)`` index): facts read in columns, risk-area fields refreshed, evaluated, changed summaries
-and colours written back, changed colours collected.
+and colours written back, changed colours (or untils) collected.
 
 Side by side, in the same run, one plain query reads the same facts (the selected people's
 summaries and visits): through psycopg rows (``fetchall``), through ``COPY`` into Polars (the
@@ -224,7 +224,7 @@ def run(
                 f"  {label}: {out.evaluated:,} people re-evaluated in {pipeline[-1]:.2f} s = "
                 f"{out.evaluated / pipeline[-1]:,.0f} people/s; {out.summaries_written:,} "
                 f"summaries and {out.colours_written:,} colours written, "
-                f"{out.changed.height:,} changed colour"
+                f"{out.changed.height:,} changed colour or until"
             )
     people = out.evaluated
     med = statistics.median(pipeline)
