@@ -51,7 +51,7 @@ HASH_SIZE = 32
 #: The hash of the empty tree.
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
-#: ``(level, index) -> hash`` of the full subtree of leaves ``[index << level, (index+1) << level)``.
+#: ``(level, i) -> hash`` of the full subtree of leaves ``[i << level, (i + 1) << level)``
 NodeReader = Callable[[int, int], bytes]
 
 

@@ -26,15 +26,15 @@ import struct
 from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
 
-from healthcode.core.audit.merkle import HASH_SIZE, EMPTY_ROOT, range_hash, root_hash
+from healthcode.core.audit.merkle import EMPTY_ROOT, HASH_SIZE, range_hash, root_hash
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import AuditError
 
 __all__ = [
     "HEIGHT",
     "WIDTH",
-    "TileRef",
     "TileReader",
+    "TileRef",
     "append_hashes",
     "decode_bundle",
     "encode_bundle",
