@@ -5,7 +5,8 @@ Workload: ``--leaves`` colour-log leaves (the canonical encoding, ~230 bytes eac
 - baseline: ``hashlib.sha256`` of each leaf (what a log cannot do with less);
 - memory: leaf hash + frontier + tiles grown in place (``append_hashes``), per leaf, and the
   root once at the end (as a store append computes it once per transaction);
-- store: ``ColourLog.append`` into a database (SQLite file; PostgreSQL with ``--url``) in
+- store: against a baseline of its own, the same transactions inserting the leaf rows alone;
+  ``ColourLog.append`` into a database (SQLite file; PostgreSQL with ``--url``) in
   transactions of ``--batch`` leaves (1: one colour change per transaction; 500: a feed page),
   with a signed checkpoint every second, as the province would run it;
 - proofs: an inclusion proof and a consistency proof from the store's tiles (a read
@@ -31,7 +32,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, insert
 
 from healthcode.core.audit.leaf import ColourLeaf, encode_leaf, log_subject
 from healthcode.core.audit.merkle import Frontier, consistency_proof, inclusion_proof, leaf_hash
@@ -93,6 +94,21 @@ class Run:
         assert self.db.engine is not None
         self.metadata.drop_all(self.db.engine)
         self.db.dispose()
+
+
+def leaves_only(run: Run, leaves: list[ColourLeaf], batch: int) -> float:
+    """Leaves per second when a transaction only inserts the encoded leaf rows (no tree, no
+    checkpoint): the store's own cost, the baseline of the log's appends."""
+    table = run.log.t.leaves
+    start = time.perf_counter()
+    for i in range(0, len(leaves), batch):
+        rows = [
+            {"origin": ORIGIN, "idx": i + k, "subject": leaf.subject, "data": encode_leaf(leaf)}
+            for k, leaf in enumerate(leaves[i : i + batch])
+        ]
+        with run.db.write() as s:
+            s.execute(insert(table), rows)
+    return len(leaves) / (time.perf_counter() - start)
 
 
 def store(run: Run, leaves: list[ColourLeaf], batch: int) -> tuple[float, int]:
@@ -172,6 +188,7 @@ def main() -> None:
     encoded = [encode_leaf(leaf) for leaf in leaves]
     print(f"leaves: {len(leaves):,}, {statistics.mean(map(len, encoded)):.0f} bytes on average")
     runs: dict[str, list[float]] = {}
+    ratios: dict[int, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for rep in range(args.reps):
             runs.setdefault("baseline sha256", []).append(baseline(encoded))
@@ -179,10 +196,17 @@ def main() -> None:
             for batch in (500, 1):
                 url = args.url or f"sqlite:///{Path(tmp) / f'log-{rep}-{batch}.db'}"
                 count = leaves if batch > 1 else leaves[: max(1, len(leaves) // 10)]
+                plain = Run(url)
+                bare = leaves_only(plain, count, batch)
+                plain.drop()
                 run = Run(url)
                 rate, signed = store(run, count, batch)
                 runs.setdefault(f"store append, batch {batch}", []).append(rate)
-                print(f"rep {rep} batch {batch}: {rate:,.0f} leaves/s, {signed} checkpoints")
+                ratios.setdefault(batch, []).append(rate / bare)
+                print(
+                    f"rep {rep} batch {batch}: {rate:,.0f} leaves/s, {signed} checkpoints; "
+                    f"leaf rows alone {bare:,.0f}/s"
+                )
                 if batch == 500 and rep == args.reps - 1:
                     figures = proofs(run.log, run.db, len(leaves), encoded)
                 run.drop()
@@ -190,6 +214,12 @@ def main() -> None:
     for name, values in runs.items():
         rate = statistics.median(values)
         print(f"{name:28s}: {rate:>12,.0f} leaves/s  ({rate / base:.4f}x the baseline)")
+    for batch, values in ratios.items():
+        print(
+            f"store append, batch {batch}, against inserting the leaf rows alone: "
+            f"median {statistics.median(values):.2f}x "
+            f"(min {min(values):.2f}x, max {max(values):.2f}x)"
+        )
     for name, micros in figures.items():
         print(f"{name:34s}: {micros:8.1f} us at {len(leaves):,} leaves")
     print(at_scale())

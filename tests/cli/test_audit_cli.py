@@ -37,7 +37,7 @@ def _leaves(n: int) -> list[bytes]:
                 decision=None,
                 ruleset="sha256:00",
                 at=T0 + timedelta(minutes=i),
-            )  # fmt: skip
+            )
         )
         for i in range(n)
     ]

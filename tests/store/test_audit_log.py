@@ -60,7 +60,7 @@ def setup(fresh_db_url: str) -> Iterator[tuple[Database, LogTables, ColourLog]]:
 def test_appends_build_the_same_tree_as_memory(
     setup: tuple[Database, LogTables, ColourLog],
 ) -> None:
-    db, tables, log = setup
+    db, _, log = setup
     tree, n = MemoryTree(), 0
     for batch in (1, 2, 253, 1, 300, 17, 0, 500):  # crosses full level-0 tiles and a level-1 one
         leaves = [_leaf(n + i) for i in range(batch)]

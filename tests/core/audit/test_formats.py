@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -153,8 +154,13 @@ def test_a_witness_cosigns_only_a_consistent_larger_checkpoint() -> None:
     assert cp == first
     assert open_checkpoint(cosigned, [witness.verifier]) == first
     second = Checkpoint("example.org/log", 10, tree.root(10))
-    kwargs = {"log_keys": [log.verifier], "origin": "example.org/log", "last": first,
-              "cosigner": witness, "timestamp": 1_700_000_060}  # fmt: skip
+    kwargs: dict[str, Any] = {
+        "log_keys": [log.verifier],
+        "origin": "example.org/log",
+        "last": first,
+        "cosigner": witness,
+        "timestamp": 1_700_000_060,
+    }
     witness_cosign(sign_checkpoint(second, log), proof=tree.consistency_proof(6, 10), **kwargs)
     fork = Checkpoint("example.org/log", 10, _log(11).root(10)[::-1])
     with pytest.raises(AuditError) as e:
@@ -258,11 +264,17 @@ def test_entry_bundles() -> None:
 AT = datetime(2026, 12, 1, 14, 0, 5, 123456, tzinfo=UTC)
 
 
-def _leaf(**kw: object) -> ColourLeaf:
-    fields: dict = {"subject": log_subject(b"k" * 32, "p" * 64), "colour": "red", "basis": "rule",
-                    "reasons": ("CLOSE_CONTACT",), "decision": None, "ruleset": "sha256:ab",
-                    "at": AT}  # fmt: skip
-    return ColourLeaf(**{**fields, **kw})  # type: ignore[arg-type]
+def _leaf(**kw: Any) -> ColourLeaf:
+    fields: dict[str, Any] = {
+        "subject": log_subject(b"k" * 32, "p" * 64),
+        "colour": "red",
+        "basis": "rule",
+        "reasons": ("CLOSE_CONTACT",),
+        "decision": None,
+        "ruleset": "sha256:ab",
+        "at": AT,
+    }
+    return ColourLeaf(**{**fields, **kw})
 
 
 def test_a_leaf_is_canonical_and_round_trips() -> None:
@@ -286,7 +298,7 @@ def test_a_leaf_is_canonical_and_round_trips() -> None:
         {"at": datetime(2026, 12, 1)},
     ],
 )
-def test_a_leaf_refuses_what_it_may_not_hold(change: dict) -> None:
+def test_a_leaf_refuses_what_it_may_not_hold(change: dict[str, Any]) -> None:
     with pytest.raises(AuditError) as e:
         _leaf(**change)
     assert _code(e) == "LEAF_INVALID"

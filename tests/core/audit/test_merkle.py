@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -79,7 +80,7 @@ def test_consistency_vector(path: Path) -> None:
         verify_consistency(*args)
 
 
-def _happy(kind: str) -> list[dict]:
+def _happy(kind: str) -> list[dict[str, Any]]:
     return [
         json.loads(p.read_text(encoding="utf-8"))
         for p in _cases(kind)
