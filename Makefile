@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench install clean
+.PHONY: serve demo test lint bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The main job on its embedded default: explain the colour of a bundled sample person.
+# The main job on its embedded default: the whole network in one process, on SQLite.
+serve: $(STAMP)
+	$(BIN)/healthcode serve var/network
+
+# Explain the colour of a bundled sample person.
 demo: $(STAMP)
 	$(BIN)/healthcode rules explain --facts examples/facts-close-contact.json --at 2022-11-20T09:00:00+08:00
 

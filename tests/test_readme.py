@@ -53,3 +53,17 @@ def test_demo_command_matches_the_walkthrough() -> None:
     demo = re.search(r"^demo:.*\n\t(.+)$", makefile, re.M)
     assert demo, "no demo target"
     assert "rules explain --facts examples/facts-close-contact.json" in demo.group(1)
+
+
+def test_the_first_command_serves_the_network() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Two commands", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert block, "the two commands have no sh block"
+    commands = [line.split("#")[0].split() for line in block.group(1).splitlines() if line.strip()]
+    assert commands == [["make", "serve"], ["make", "test"]]
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    serve = re.search(r"^serve:.*\n\t(.+)$", makefile, re.M)
+    assert serve and serve.group(1).endswith("healthcode serve var/network")
+    test = re.search(r"^test:.*\n\t(.+)$", makefile, re.M)
+    assert test and "pytest" in test.group(1)

@@ -25,8 +25,10 @@ from typing import Any
 from healthcode.core.errors import ConfigError
 
 __all__ = [
+    "CHECKPOINT_ENVIRONMENT",
     "ENVIRONMENT",
     "PROVINCE_ENVIRONMENT",
+    "CheckpointSettings",
     "ConfigError",
     "ProvinceSettings",
     "Settings",
@@ -103,6 +105,42 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], Any]] = {
 }
 
 
+#: The checkpoint service's settings (``healthcode checkpoint serve``), the same way.
+CHECKPOINT_ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], Any]] = {
+    "host": ("HEALTHCODE_CHECKPOINT_HOST", str, "127.0.0.1"),
+    "port": ("HEALTHCODE_CHECKPOINT_PORT", _port, 8403),
+    "trust_store": ("HEALTHCODE_CHECKPOINT_TRUST_STORE", str, "var/checkpoint/trust"),
+    "national_root": ("HEALTHCODE_CHECKPOINT_NATIONAL_ROOT", str, ""),
+    "hub_url": ("HEALTHCODE_CHECKPOINT_HUB_URL", str, ""),
+    "hub_token": ("HEALTHCODE_CHECKPOINT_HUB_TOKEN", str, ""),
+    "refresh_seconds": ("HEALTHCODE_CHECKPOINT_REFRESH_SECONDS", _non_negative_float, 300.0),
+    "max_stale_hours": ("HEALTHCODE_CHECKPOINT_MAX_STALE_HOURS", _non_negative_float, 24.0),
+    "online_timeout_seconds": ("HEALTHCODE_CHECKPOINT_ONLINE_TIMEOUT", _non_negative_float, 2.0),
+    "dcc_trust": ("HEALTHCODE_CHECKPOINT_DCC_TRUST", str, ""),
+    "shc_jwks": ("HEALTHCODE_CHECKPOINT_SHC_JWKS", str, ""),
+    "shc_issuer": ("HEALTHCODE_CHECKPOINT_SHC_ISSUER", str, ""),
+}
+
+
+def _read(
+    table: Mapping[str, tuple[str, Callable[[str], Any], Any]], env: Mapping[str, str]
+) -> dict[str, Any]:
+    """Every setting of ``table`` from ``env``. Raises ConfigError naming the variable."""
+    values: dict[str, Any] = {}
+    for name, (variable, parse, default) in table.items():
+        text = env.get(variable)
+        if text is None or text == "":
+            if default is ...:
+                raise ConfigError(variable, "is missing, and has no default")
+            values[name] = default
+            continue
+        try:
+            values[name] = parse(text)
+        except ValueError as exc:
+            raise ConfigError(variable, f"is invalid: {exc}") from exc
+    return values
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """What the services are configured with; build it with ``Settings.from_env``."""
@@ -139,20 +177,7 @@ class Settings:
 
         Raises ConfigError naming the variable that is missing or wrong.
         """
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for name, (variable, parse, default) in ENVIRONMENT.items():
-            text = env.get(variable)
-            if text is None or text == "":
-                if default is ...:
-                    raise ConfigError(variable, "is missing, and has no default")
-                values[name] = default
-                continue
-            try:
-                values[name] = parse(text)
-            except ValueError as exc:
-                raise ConfigError(variable, f"is invalid: {exc}") from exc
-        return cls(**values)
+        return cls(**_read(ENVIRONMENT, os.environ if environ is None else environ))
 
     def __repr__(self) -> str:  # never print keys
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -160,6 +185,34 @@ class Settings:
         if shown["key_passphrase"]:
             shown["key_passphrase"] = "***"
         return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckpointSettings:
+    """What the checkpoint service is configured with (``CHECKPOINT_ENVIRONMENT``)."""
+
+    host: str
+    port: int
+    trust_store: str  # the folder of its trust state (core/trust/trustlist.TrustStore)
+    national_root: str  # the root certificate file; else the one the trust store recorded
+    hub_url: str  # where it refreshes its trust list and asks online; "" for neither
+    hub_token: str  # a checkpoint organisation's token at the hub
+    refresh_seconds: float  # how often the trust list is fetched again (0: only at start)
+    max_stale_hours: float  # how long past its expiry a trust list is still used (warned)
+    online_timeout_seconds: float  # how long an online check waits for the hub
+    dcc_trust: str  # EU DCC signer certificates (gateway JSON, PEM or DER), optional
+    shc_jwks: str  # a SMART Health Cards issuer's JWKS, optional, with ``shc_issuer``
+    shc_issuer: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> CheckpointSettings:
+        """Raises ConfigError naming the variable that is wrong."""
+        return cls(**_read(CHECKPOINT_ENVIRONMENT, os.environ if environ is None else environ))
+
+    def __repr__(self) -> str:  # never print the token
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        shown["hub_token"] = "***" if self.hub_token else ""
+        return "CheckpointSettings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
 
 # -- a province's service (province/) -----------------------------------------------------------
@@ -195,25 +248,6 @@ PROVINCE_ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], Any]] = {
     "database_busy_seconds": ("HEALTHCODE_DATABASE_BUSY_SECONDS", _non_negative_float, 30.0),
     "worker_threads": ("HEALTHCODE_WORKER_THREADS", _positive_int, 8),
 }
-
-
-def _read(
-    table: Mapping[str, tuple[str, Callable[[str], Any], Any]], env: Mapping[str, str]
-) -> dict[str, Any]:
-    """Every setting of ``table`` from ``env``. Raises ConfigError naming the variable."""
-    values: dict[str, Any] = {}
-    for name, (variable, parse, default) in table.items():
-        text = env.get(variable)
-        if text is None or text == "":
-            if default is ...:
-                raise ConfigError(variable, "is missing, and has no default")
-            values[name] = default
-            continue
-        try:
-            values[name] = parse(text)
-        except ValueError as exc:
-            raise ConfigError(variable, f"is invalid: {exc}") from exc
-    return values
 
 
 @dataclass(frozen=True, kw_only=True)

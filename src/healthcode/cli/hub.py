@@ -53,13 +53,28 @@ def serve(
             help="server processes (each with its own connection pool)",
         ),
     ] = 1,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            metavar="DIR",
+            help="a network data folder (healthcode init): its database, keys and address",
+        ),
+    ] = None,
 ) -> None:
     """Migrate the database, then serve the hub's HTTP API."""
+    import os
+
     import uvicorn
 
     from healthcode.hub.app import create_app
     from healthcode.hub.services import Hub
 
+    if data is not None:
+        from healthcode.network.datadir import DataDir
+
+        # every ``--workers`` process reads the same settings from the environment
+        os.environ.update(DataDir.open(data).hub_environment({}))
     config = settings()
     hub = Hub.from_settings(config)
     migrated_database(hub.db)
@@ -75,8 +90,10 @@ def serve(
     }
     if workers > 1:
         hub.db.dispose()
+        typer.echo(f"hub on http://{options['host']}:{options['port']} ({workers} workers)")
         uvicorn.run("healthcode.cli.hub:app_from_env", factory=True, workers=workers, **options)
         return
+    typer.echo(f"hub on http://{options['host']}:{options['port']}")
     uvicorn.run(create_app(hub), **options)
 
 

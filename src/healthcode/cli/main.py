@@ -61,6 +61,21 @@ COMMANDS = {
         "healthcode.cli.province",
         "A province's service: applications, codes, timely transcoding.",
     ),
+    "checkpoint": Entry(
+        "healthcode.cli.checkpoint",
+        "The checkpoint: verifies codes of every province, EU DCC and SHC.",
+    ),
+    "init": Entry("healthcode.cli.init", "Make a network's data folder.", group=False),
+    "serve": Entry(
+        "healthcode.cli.serve",
+        "Run a whole network in one process: hub, provinces, checkpoint.",
+        group=False,
+    ),
+    "simulate": Entry(
+        "healthcode.cli.simulate",
+        "Drive an outbreak over a running network and watch the codes.",
+        group=False,
+    ),
 }
 
 #: Codes that mean the command line or the configuration is wrong (exit 2), not what it asked.

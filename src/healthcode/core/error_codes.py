@@ -397,6 +397,12 @@ class ErrorCode(StrEnum):
     TOKEN_UNKNOWN = "TOKEN_UNKNOWN", 422, "no token has this id"
     UNTIL_BEFORE_FROM = "UNTIL_BEFORE_FROM", 422, "until is not after effective_from"
     UNTIL_BEFORE_SINCE = "UNTIL_BEFORE_SINCE", 422, "a status report's until is not after its since"
+    # -- checkpoint decisions --------------------------------------------------------------------
+    CODE_RED = "CODE_RED", 403, "a valid code that is red: stop"
+    CODE_SUPERSEDED = "CODE_SUPERSEDED", 403, "the hub has a stricter current colour for the person"
+    CODE_YELLOW = "CODE_YELLOW", 403, "a valid code that is yellow: stop"
+    SEED_REFUSED = "SEED_REFUSED", 502, "a service refused a request seeding the network"
+    SERVICE_NOT_STARTED = "SERVICE_NOT_STARTED", 500, "a service of the network did not start"
     # -- province --------------------------------------------------------------------------------
     HUB_UNREACHABLE = "HUB_UNREACHABLE", 503, "the hub could not be reached; nothing was stored"
     HUB_REFUSED = "HUB_REFUSED", 502, "the hub refused the province's request; nothing was stored"

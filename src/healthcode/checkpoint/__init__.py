@@ -1,0 +1,1 @@
+"""The checkpoint service: the verifier over HTTP, offline first (``checkpoint/service.py``)."""

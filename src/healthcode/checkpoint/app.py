@@ -1,0 +1,76 @@
+"""The checkpoint's HTTP API (FastAPI), thin routes over :class:`~.service.Checkpoint`.
+
+- ``POST /v1/check`` ``{"code": "CN1:...", "online": false}``: the decision (``pass`` or
+  ``stop``), its reason code, the masked identity, the trust list's freshness and, with
+  ``online``, what the hub said;
+- ``GET /v1/trust``: the held trust list's freshness and the last refresh;
+- ``POST /v1/trust/refresh``: fetch the hub's trust list now (an older one is refused);
+- ``GET /v1/health``.
+
+Errors have the hub's shape, ``{"error": {"code", "message"}}``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Body, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from healthcode.checkpoint.service import Checkpoint
+from healthcode.core.error_codes import ErrorCode
+from healthcode.core.errors import HealthcodeError
+from healthcode.core.verify.verifier import MAX_TEXT_LENGTH
+
+__all__ = ["create_app"]
+
+
+def create_app(checkpoint: Checkpoint) -> FastAPI:
+    """The application over ``checkpoint`` (its refresh loop is started by the caller)."""
+    app = FastAPI(
+        title="healthcode checkpoint",
+        version="1",
+        description="Verifies native codes, EU DCC and SMART Health Cards; offline first.",
+    )
+    app.state.checkpoint = checkpoint
+
+    @app.get("/v1/health")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "trust_list": checkpoint.trust_status()}
+
+    @app.post("/v1/check")
+    def check(
+        code: Annotated[str, Body(min_length=1, max_length=MAX_TEXT_LENGTH + 2)],
+        online: Annotated[bool, Body()] = False,
+    ) -> dict[str, Any]:
+        """Verify one code; the decision with its reason."""
+        return checkpoint.check(code, online=online)
+
+    @app.get("/v1/trust")
+    def trust() -> dict[str, Any]:
+        return {"trust_list": checkpoint.trust_status(), "last_refresh": checkpoint.last_refresh}
+
+    @app.post("/v1/trust/refresh")
+    def refresh() -> dict[str, Any]:
+        return {**checkpoint.refresh(), "trust_list": checkpoint.trust_status()}
+
+    app.add_exception_handler(HealthcodeError, _error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
+    return app
+
+
+async def _error(_request: Request, exc: HealthcodeError) -> JSONResponse:
+    body = {"error": {"code": exc.code, "message": exc.message, **exc.details}}
+    return JSONResponse(body, status_code=exc.code.http_status)
+
+
+async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [
+        {"field": ".".join(str(p) for p in e.get("loc", ())), "message": str(e.get("msg"))}
+        for e in exc.errors()
+    ]
+    body = {
+        "error": {"code": ErrorCode.REQUEST_INVALID, "message": "bad request", "errors": errors}
+    }
+    return JSONResponse(body, status_code=422)

@@ -1,0 +1,302 @@
+"""The checkpoint: offline verification against a cached signed trust list, and an optional
+online check at the hub.
+
+Offline first: a code is verified by ``core.verify`` against the trust list the checkpoint
+holds in its :class:`~healthcode.core.trust.trustlist.TrustStore` folder (native codes of every
+province), and against the EU DCC signer certificates and SMART Health Cards issuer keys it was
+given. :meth:`Checkpoint.refresh` fetches the hub's published trust list and takes it unless it
+is older than the held one (``ENVELOPE_ROLLBACK``: the held list stays). The decision is
+``pass`` or ``stop`` with a reason code:
+
+- a code that fails verification stops with the failing stage's code (``CWT_EXPIRED``...);
+- a valid native code passes when green; yellow and red stop (``CODE_YELLOW``, ``CODE_RED``);
+- a valid EU DCC or SMART Health Card passes;
+- with ``online``, a valid native code is also asked about at the hub (``/v1/status`` by the
+  code's pseudonymous subject, else ``/v1/status/{serial}``): a stricter colour reported since
+  for the same person (an older, still unexpired green code of a person now red) stops with
+  ``CODE_SUPERSEDED`` ("superseded: now red"). A hub that does not answer leaves the offline
+  decision standing, and the answer says so (``HUB_UNREACHABLE``).
+
+Every answer carries the masked identity the code shows and the freshness of the trust list.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from healthcode.config import CheckpointSettings
+from healthcode.core.clock import Clock, SystemClock
+from healthcode.core.error_codes import ErrorCode
+from healthcode.core.errors import HealthcodeError, TrustError
+from healthcode.core.keys import NO_KEYS, KeyStore
+from healthcode.core.trust.certs import load_certificate
+from healthcode.core.trust.trustlist import TrustStore
+from healthcode.core.verify import (
+    DccSchema,
+    DccSettings,
+    DscTrustList,
+    NativeSettings,
+    ShcSettings,
+    ShcTrust,
+    VerificationResult,
+    Verifier,
+)
+
+__all__ = ["COLOURS", "Checkpoint", "foreign_trust"]
+
+#: From the least to the most strict (as the hub's status service orders them).
+COLOURS = ("green", "yellow", "red")
+_STOP_FOR = {"yellow": ErrorCode.CODE_YELLOW, "red": ErrorCode.CODE_RED}
+_TRUST_LIST_PATH = "/v1/published/trust-list"
+
+
+def foreign_trust(settings: CheckpointSettings) -> dict[str, KeyStore]:
+    """The EU DCC and SMART Health Cards keys named by the settings (none when unset)."""
+    stores: dict[str, KeyStore] = {}
+    if settings.dcc_trust:
+        data = Path(settings.dcc_trust).read_bytes()
+        dsc = DscTrustList()
+        if data.lstrip()[:1] == b"[":
+            dsc.merge(DscTrustList.from_gateway_json(data))
+        else:
+            dsc.add_pem_or_der(data)
+        stores["dcc"] = dsc
+    if settings.shc_jwks:
+        import json
+
+        shc = ShcTrust()
+        shc.add_jwks(json.loads(Path(settings.shc_jwks).read_bytes()), issuer=settings.shc_issuer)
+        stores["shc"] = shc
+    return stores
+
+
+@dataclass(eq=False)
+class Checkpoint:
+    """A checkpoint's state: its trust store, its foreign keys, the hub it may ask."""
+
+    store: TrustStore
+    clock: Clock = field(default_factory=SystemClock)
+    foreign: dict[str, KeyStore] = field(default_factory=dict)
+    hub_url: str = ""
+    hub_token: str = ""
+    online_timeout: float = 2.0
+    refresh_seconds: float = 300.0
+    skew: timedelta = timedelta(minutes=5)
+    dcc_schema: DccSchema | None = None  # a newer EU DCC schema release than the shipped one
+    last_refresh: dict[str, Any] = field(default_factory=dict)
+    _verifier: tuple[int | None, Verifier] | None = field(default=None, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _stop: threading.Event = field(default_factory=threading.Event, init=False)
+    _thread: threading.Thread | None = field(default=None, init=False)
+
+    @classmethod
+    def from_settings(
+        cls, settings: CheckpointSettings, *, clock: Clock | None = None
+    ) -> Checkpoint:
+        """Raises TrustError when the trust store has no root and none is given."""
+        folder = Path(settings.trust_store)
+        root = (
+            load_certificate(Path(settings.national_root).read_bytes())
+            if settings.national_root
+            else TrustStore.recorded_root(folder)
+        )
+        if root is None:
+            raise TrustError(
+                ErrorCode.TRUST_LIST_MISSING,
+                f"the trust store {folder} has recorded no national root: "
+                "set HEALTHCODE_CHECKPOINT_NATIONAL_ROOT",
+            )
+        clock = clock or SystemClock()
+        store = TrustStore(
+            folder,
+            root_cert=root,
+            clock=clock,
+            max_staleness=timedelta(hours=settings.max_stale_hours),
+        )
+        return cls(
+            store=store,
+            clock=clock,
+            foreign=foreign_trust(settings),
+            hub_url=settings.hub_url.rstrip("/"),
+            hub_token=settings.hub_token,
+            online_timeout=settings.online_timeout_seconds,
+            refresh_seconds=settings.refresh_seconds,
+        )
+
+    # -- the trust list -------------------------------------------------------------------------
+    def _hub(self, path: str, **params: str) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.hub_token}"}
+        return httpx.get(
+            self.hub_url + path, params=params, headers=headers, timeout=self.online_timeout
+        )
+
+    def refresh(self) -> dict[str, Any]:
+        """Fetch the hub's trust list and take it unless it is older than the held one.
+
+        Answers ``{"taken": bool, "sequence", "held", "error"}``; never raises for a hub that
+        does not answer or a list refused (the held list stays in use).
+        """
+        held = self.store.held()
+        out: dict[str, Any] = {"taken": False, "held": held.sequence if held else None}
+        if not self.hub_url:
+            out["error"] = ErrorCode.HUB_UNREACHABLE
+            out["message"] = "no hub configured"
+        else:
+            try:
+                response = self._hub(_TRUST_LIST_PATH)
+                response.raise_for_status()
+                opened = self.store.accept(response.content)
+                out.update(taken=True, sequence=opened.sequence, held=opened.sequence)
+            except httpx.HTTPError as exc:
+                out.update(error=ErrorCode.HUB_UNREACHABLE, message=str(exc))
+            except HealthcodeError as exc:
+                out.update(error=exc.code, message=exc.message)
+        out["at"] = self.clock.now().isoformat()
+        self.last_refresh = out
+        return out
+
+    def trust_status(self) -> dict[str, Any] | None:
+        """How fresh the held trust list is; None when none is held."""
+        doc = self.store.opened()
+        if doc is None:
+            return None
+        status = self.store.status()
+        return {
+            "sequence": status.sequence,
+            "issued": status.issued.isoformat() if status.issued else None,
+            "expires": status.expires.isoformat(),
+            "age_seconds": int(status.age.total_seconds()) if status.age else None,
+            "stale_by_seconds": int(status.stale_by.total_seconds()),
+            "usable": status.usable,
+            "describe": status.describe(),
+        }
+
+    def _native_trust(self) -> tuple[int | None, KeyStore]:
+        doc = self.store.opened()
+        if doc is None:
+            return None, NO_KEYS
+        try:
+            return doc.sequence, self.store.current()
+        except TrustError:  # stale beyond the tolerance: no native code verifies
+            return -doc.sequence, NO_KEYS
+
+    def verifier(self) -> Verifier:
+        """The verifier over the held trust list, rebuilt when another list is taken."""
+        sequence, native = self._native_trust()
+        with self._lock:
+            if self._verifier is None or self._verifier[0] != sequence:
+                verifier = Verifier.default(
+                    # no acceptance rule: the colour decides here, so a red code shows red
+                    native=NativeSettings(trust=native, rules=(), skew=self.skew),
+                    dcc=DccSettings(
+                        trust=self.foreign.get("dcc", NO_KEYS),
+                        schema=self.dcc_schema,
+                        skew=self.skew,
+                    ),
+                    shc=ShcSettings(trust=self.foreign.get("shc", NO_KEYS), skew=self.skew),
+                    clock=self.clock,
+                )
+                self._verifier = (sequence, verifier)
+            return self._verifier[1]
+
+    # -- checking -------------------------------------------------------------------------------
+    def check(self, text: str, *, online: bool = False) -> dict[str, Any]:
+        """Verify ``text`` (offline), then with ``online`` ask the hub; the decision."""
+        result = self.verifier().verify(text)
+        answer = _offline_answer(result)
+        answer["trust_list"] = self.trust_status()
+        if online and result.valid and result.format == "native":
+            answer["online"] = self._online(result, answer)
+        return answer
+
+    def _online(self, result: VerificationResult, answer: dict[str, Any]) -> dict[str, Any]:
+        """Ask the hub about the person (else the serial); a stricter, current colour of the
+        same person reported since stops the code as superseded."""
+        if not self.hub_url:
+            return {"error": ErrorCode.HUB_UNREACHABLE, "message": "no hub configured"}
+        payload = result.payload or {}
+        serial, colour = str(payload.get("serial", "")), result.colour or "green"
+        try:
+            response = self._hub("/v1/status", pseudonym=str(result.subject.get("pseudonym", "")))
+            if response.status_code == 404:
+                response = self._hub(f"/v1/status/{serial}")
+        except httpx.HTTPError as exc:
+            return {"error": ErrorCode.HUB_UNREACHABLE, "message": str(exc)}
+        if response.status_code == 404:
+            return {"error": ErrorCode.STATUS_UNKNOWN, "message": "the hub knows no status"}
+        if response.status_code != 200:
+            return {
+                "error": ErrorCode.HUB_UNREACHABLE,
+                "message": f"hub answered {response.status_code}",
+            }
+        status = response.json()
+        now_colour = status.get("colour")
+        online = {
+            "colour": now_colour,
+            "province": status.get("province"),
+            "since": status.get("since"),
+            "current": status.get("current"),
+            "same_code": status.get("serial") == serial,
+            "superseded": False,
+        }
+        stricter = now_colour in COLOURS and COLOURS.index(now_colour) > COLOURS.index(colour)
+        if status.get("current") and stricter and status.get("serial") != serial:
+            online["superseded"] = True
+            answer.update(
+                decision="stop",
+                reason=ErrorCode.CODE_SUPERSEDED,
+                message=f"superseded: now {now_colour}",
+            )
+        return online
+
+    # -- the refresh loop -----------------------------------------------------------------------
+    def start(self) -> None:
+        """Refresh now, then every ``refresh_seconds`` in a background thread (0: only now)."""
+        self.refresh()
+        if self.refresh_seconds <= 0 or self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="checkpoint-refresh", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.refresh_seconds):
+            self.refresh()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+
+def _offline_answer(result: VerificationResult) -> dict[str, Any]:
+    """The decision on the verification result alone."""
+    identity = {k: v for k, v in result.subject.items() if k != "pseudonym"}
+    answer: dict[str, Any] = {
+        "decision": "pass",
+        "reason": None,
+        "message": "valid",
+        "format": result.format,
+        "issuer": result.issuer,
+        "colour": result.colour,
+        "badges": list(result.badges),
+        "identity": identity,
+        "serial": (result.payload or {}).get("serial") if result.format == "native" else None,
+        "issued_at": result.issued_at.isoformat() if result.issued_at else None,
+        "expires_at": result.expires_at.isoformat() if result.expires_at else None,
+        "warnings": list(result.warnings),
+        "online": None,
+    }
+    if not result.valid:
+        answer.update(decision="stop", reason=result.error_code, message=result.reason)
+    elif result.colour in _STOP_FOR:
+        code = _STOP_FOR[result.colour]
+        answer.update(decision="stop", reason=code, message=code.meaning)
+    return answer

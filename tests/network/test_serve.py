@@ -1,0 +1,92 @@
+"""``healthcode serve`` as a subprocess on a fresh data folder: every service prints its address
+and answers; the population is seeded once; a second start keeps the folder and seeds nothing."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from healthcode.network.datadir import DataDir
+from live_network import free_base_port
+
+CLI = [sys.executable, "-m", "healthcode.cli.main"]
+ADDRESS = re.compile(r"^(\S+)\s+on (http://\S+)$")
+
+
+class Served:
+    """``healthcode serve`` running; its output read as it comes."""
+
+    def __init__(self, *args: str) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HEALTHCODE_")}
+        self.proc = subprocess.Popen([*CLI, "serve", *args], env=env, text=True,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, text: str, seconds: float = 240) -> None:
+        deadline = time.monotonic() + seconds
+        while not any(text in line for line in self.lines):
+            assert self.proc.poll() is None, "\n".join(self.lines)
+            assert time.monotonic() < deadline, "\n".join(self.lines)
+            time.sleep(0.1)
+
+    def addresses(self) -> dict[str, str]:
+        return {m[1]: m[2] for line in self.lines if (m := ADDRESS.match(line))}
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=60)
+        self._reader.join(timeout=10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        return code
+
+
+@pytest.mark.slow
+def test_serve_runs_the_network_and_seeds_it_once(tmp_path: Path) -> None:
+    root = tmp_path / "net"
+    base = str(free_base_port())
+    served = Served(str(root), "--base-port", base, "--people", "300")
+    try:
+        served.wait_for("serving; Ctrl-C stops")
+        addresses = served.addresses()
+        expected = {"hub", "checkpoint", "440000", "110000"}
+        assert expected <= set(addresses), served.lines
+        assert httpx.get(addresses["hub"] + "/v1/health").status_code == 200
+        for province in expected - {"hub", "checkpoint"}:
+            health = httpx.get(addresses[province] + "/v1/health").json()
+            assert health["province"] == province
+        assert any(line.startswith("  healthcode code show") for line in served.lines)
+        trust = httpx.get(addresses["checkpoint"] + "/v1/trust").json()
+        assert trust["trust_list"]["sequence"] >= 1
+        folder = DataDir.open(root)
+        headers = {"Authorization": f"Bearer {folder.token('checkpoint')}"}
+        areas = httpx.get(addresses["hub"] + "/v1/risk-areas", headers=headers).json()["areas"]
+        assert [a["level"] for a in areas] == ["medium"]
+        assert any(line.startswith("  curl") for line in served.lines)
+        assert any("records" in line and "population" in line for line in served.lines)
+    finally:
+        assert served.stop() == 0, served.lines
+    again = Served(str(root), "--base-port", base)
+    try:
+        again.wait_for("serving; Ctrl-C stops")
+        assert not any(line.startswith("seeding") for line in again.lines), again.lines
+        assert not any(line.startswith("made") for line in again.lines), again.lines
+    finally:
+        assert again.stop() == 0, again.lines
