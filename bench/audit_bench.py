@@ -171,9 +171,10 @@ def at_scale(n: int = 100_000_000) -> str:
     hashes = math.ceil(math.log2(n))
     levels = math.ceil(hashes / HEIGHT)
     return (
-        f"at {n:,} leaves (computed from the tile layout): an inclusion proof is at most "
-        f"{hashes} hashes ({hashes * 32} bytes); a client reading tiles fetches at most "
-        f"{levels} tiles per level crossed plus the right edge: <= {2 * levels} tiles "
+        f"at {n:,} leaves (computed from the tile layout, not measured): an inclusion proof "
+        f"is at most {hashes} hashes ({hashes * 32} bytes), over {levels} tile levels; a "
+        f"client reading tiles needs at most one tile per level on the leaf's path and one "
+        f"partial tile per level on the right edge: <= {2 * levels} tiles "
         f"(<= {2 * levels * 8} KiB)"
     )
 

@@ -157,11 +157,12 @@ class ColourLog:
                 )
             )
 
-    def _head(self, session: Session, *, lock: bool) -> Frontier:
+    def _head(self, session: Session, *, lock: bool) -> Frontier | None:
+        """The log's frontier (None before its first append), its row locked when ``lock``."""
         heads = self.t.heads
         query = select(heads.c.size, heads.c.frontier).where(heads.c.origin == self.origin)
         row = session.execute(query.with_for_update() if lock else query).first()
-        return Frontier.EMPTY if row is None else Frontier.from_bytes(row.size, row.frontier)
+        return None if row is None else Frontier.from_bytes(row.size, row.frontier)
 
     def _edge_tiles(self, session: Session, size: int) -> dict[tuple[int, int], bytearray]:
         """The rightmost tile of each level of a tree of ``size`` leaves (what an append grows)."""
@@ -183,8 +184,10 @@ class ColourLog:
     def append(self, session: Session, leaves: Sequence[ColourLeaf], now: datetime) -> Appended:
         """Append leaves in ``session``'s transaction: their rows, the tiles they change and
         the new head. The caller commits (with the colour change they record)."""
-        self.create(session, now)
         frontier = self._head(session, lock=True)
+        if frontier is None:
+            self.create(session, now)
+            frontier = Frontier.EMPTY
         first = frontier.size
         if not leaves:
             return Appended(first, first, frontier.root())
@@ -245,7 +248,7 @@ class ColourLog:
         this size, or a new one signed and stored."""
         if self.signer is None:
             raise AuditError(ErrorCode.NOTE_KEY_INVALID, "this log was given no signer key")
-        frontier = self._head(session, lock=True)
+        frontier = self._head(session, lock=True) or Frontier.EMPTY
         c = self.t.checkpoints
         stored = session.execute(
             select(c.c.note).where(c.c.origin == self.origin, c.c.size == frontier.size)
@@ -261,7 +264,7 @@ class ColourLog:
     # -- reading ----------------------------------------------------------------------------
 
     def size(self, session: Session) -> int:
-        return self._head(session, lock=False).size
+        return (self._head(session, lock=False) or Frontier.EMPTY).size
 
     def checkpoint(self, session: Session, size: int | None = None) -> bytes | None:
         """The newest signed checkpoint (or the one of ``size``), None if there is none."""
