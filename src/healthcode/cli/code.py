@@ -224,6 +224,9 @@ def show(
     lang: Lang = "zh",
     png: Annotated[Path | None, _out("--png", "write the QR as PNG")] = None,
     as_json: options.AsJson = False,
+    text_only: Annotated[
+        bool, typer.Option("--text", help="print only the signed code's text (for scripts)")
+    ] = False,
 ) -> None:
     """Show a person's current code and why it has its colour, from a province's service."""
     import json
@@ -234,7 +237,7 @@ def show(
     if token is None:
         application = {"id_type": id_type, "id_number": id_number, "name": name, "phone": phone}
         token = _token_of(province, {**application, "residence_region": residence})
-        if not as_json:
+        if not (as_json or text_only):
             typer.echo(f"token: {token}")
     auth = {"Authorization": f"Bearer {token}"}
     medium: Medium = "paper" if paper else "screen"
@@ -248,6 +251,9 @@ def show(
             png.write_bytes(render_png(answer["code"], medium=medium))
     if as_json:
         typer.echo(json.dumps(answer, ensure_ascii=False, indent=2))
+        return
+    if text_only and not explain_only:
+        typer.echo(answer["code"])
         return
     for line in _shown(answer, lang):
         typer.echo(line)

@@ -55,14 +55,19 @@ def try_these(folder: DataDir, demo: list[dict[str, str]] | None = None) -> list
     if demo and all(p["province"] in folder.provinces for p in demo):
         shown = [_code_show(folder, demo[0], "--no-code   # a seeded case: red, and why")]
         shown += [_code_show(folder, p, f"--paper --png {root}/code.png") for p in demo[1:]]
+        # a code whose colour the rules computed, as the person would show it
+        shown.append(f"CODE=$({_code_show(folder, demo[-1], '--paper --text')})")
+    else:
+        shown.append(
+            f"CODE=$(healthcode code issue --home {root}/keys --database {hub_db} "
+            "--province 440000 --colour green --paper)   # a demo code signed by hand"
+        )
     return [
         *shown,
         f"curl -s {hub}/v1/health",
         f'curl -s -H "Authorization: Bearer $(cat {root}/tokens/checkpoint.token)" '
         f"{hub}/v1/risk-areas",
         f"curl -s {checkpoint}/v1/trust",
-        f"CODE=$(healthcode code issue --home {root}/keys --database {hub_db} "
-        "--province 440000 --colour green --paper)",
         f"curl -s -X POST {checkpoint}/v1/check -H 'content-type: application/json' "
         '-d "{\\"code\\": \\"$CODE\\"}"',
         f'healthcode verify --trust-store {root}/checkpoint/trust "$CODE"',
