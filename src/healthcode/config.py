@@ -216,6 +216,13 @@ class CheckpointSettings:
 
 
 # -- a province's service (province/) -----------------------------------------------------------
+def _feed_wait(text: str) -> float:
+    value = _non_negative_float(text)
+    if value > 30:
+        raise ValueError("must be a number of seconds from 0 to 30 (the hub's longest wait)")
+    return value
+
+
 def _region(text: str) -> str:
     value = text.strip()
     if len(value) != 6 or not value.isdigit() or not value.endswith("0000"):
@@ -238,6 +245,7 @@ PROVINCE_ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], Any]] = {
     "key_passphrase": ("HEALTHCODE_KEY_PASSPHRASE", str, ""),
     "trust_database_url": ("HEALTHCODE_PROVINCE_TRUST_DATABASE_URL", str, ""),
     "pull_seconds": ("HEALTHCODE_PROVINCE_PULL_SECONDS", _non_negative_float, 0.2),
+    "feed_wait_seconds": ("HEALTHCODE_PROVINCE_FEED_WAIT_SECONDS", _feed_wait, 2.0),
     "sweep_seconds": ("HEALTHCODE_PROVINCE_SWEEP_SECONDS", _non_negative_float, 1.0),
     "report_seconds": ("HEALTHCODE_PROVINCE_REPORT_SECONDS", _non_negative_float, 0.2),
     "rules_seconds": ("HEALTHCODE_PROVINCE_RULES_SECONDS", _non_negative_float, 300.0),
@@ -279,6 +287,9 @@ class ProvinceSettings:
     json_depth_max: int
     database_busy_seconds: float
     worker_threads: int
+    #: how long the hub may hold the feed loop's read when there is nothing new (a long poll,
+    #: answered at once when entries come; 0: no waiting, the loop pauses ``pull_seconds``)
+    feed_wait_seconds: float = 2.0
 
     @classmethod
     def from_env(

@@ -88,6 +88,9 @@ def test_a_status_query_lists_every_holder_and_answers_the_strictest(
         assert client.post("/v1/status", json={"reports": [report]}, headers=headers).is_success
     answer = client.get("/v1/status", params={"pseudonym": pseudonym}, headers=station).json()
     by_serial = {s: client.get(f"/v1/status/{s}", headers=station).json() for s in ("GD-1", "BJ-1")}
+    # Guangdong's green is superseded by the answer to go by now: Beijing's red
+    assert by_serial["GD-1"].pop("superseded") and by_serial["GD-1"].pop("now")["serial"] == "BJ-1"
+    assert by_serial["BJ-1"].pop("superseded") is False
     # red (Beijing, earlier) is stricter than green (Guangdong, later): the checkpoint goes by red
     assert answer == {**by_serial["BJ-1"], "codes": [by_serial["BJ-1"], by_serial["GD-1"]]}
     # once Beijing's red has expired, Guangdong's green is the answer; both still listed

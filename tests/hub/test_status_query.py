@@ -61,6 +61,7 @@ def test_answer_by_serial_is_the_reported_status_as_compact_json(
         "ruleset_version": "9.0",
         "reported_at": NOW.isoformat(),
         "current": True,
+        "superseded": False,
     }
     # The bytes FastAPI made of the dict before (compact, keys in this order).
     assert r.content == json.dumps(expected, separators=(",", ":")).encode()
@@ -97,7 +98,10 @@ def test_by_pseudonym_answers_the_latest_code(client: httpx.Client, org: Org) ->
     assert by_p.status_code == 200
     # the province's latest code is its answer; with one holding province, it is the answer
     new = client.get("/v1/status/NEW", headers=station).json()
+    assert new.pop("superseded") is False
     assert by_p.json() == {**new, "codes": [new]}
+    old = client.get("/v1/status/OLD", headers=station).json()
+    assert old["superseded"] is True and old["now"] == new
 
 
 def test_by_pseudonym_same_since_the_later_report_wins(
@@ -179,3 +183,31 @@ def test_the_service_asks_by_exactly_one_key(hub: Hub, org: Org) -> None:
     lab = hub.orgs.authenticate(org("lab", "440106")["Authorization"][7:])
     with pytest.raises(AccessDenied, match="KIND_NOT_ALLOWED"):
         hub.status.query(lab, serial="a")
+
+
+def test_an_older_code_is_answered_superseded_by_the_persons_colour_now(
+    client: httpx.Client, org: Org
+) -> None:
+    """By serial: a green code still unexpired, its person since red (in the same province or
+    in another holding them) is ``superseded`` with the answer to go by ``now``; a code of the
+    colour the person still has is not."""
+    gd, bj, station = org("province", "440000"), org("province", "110000"), org("checkpoint")
+    pseudonym = _register(client, gd)
+    assert _register(client, bj) == pseudonym
+    base = {"pseudonym": pseudonym, "ruleset_version": "9.0", "until": "2022-11-21T00:00:00Z"}
+    _report(
+        client,
+        gd,
+        {**base, "serial": "GD-G1", "colour": "green", "since": "2022-11-19T00:00:00Z"},
+        {**base, "serial": "GD-G2", "colour": "green", "since": "2022-11-19T01:00:00Z"},
+    )
+    assert client.get("/v1/status/GD-G1", headers=station).json()["superseded"] is False
+    _report(client, bj, {**base, "serial": "BJ-R", "colour": "red", "since": "2022-11-19T02:00Z"})
+    old = client.get("/v1/status/GD-G1", headers=station).json()
+    assert old["colour"] == "green" and old["current"] is True
+    assert old["superseded"] is True
+    assert old["now"]["serial"] == "BJ-R" and old["now"]["colour"] == "red"
+    red = client.get("/v1/status/BJ-R", headers=station).json()
+    assert red["superseded"] is False and "now" not in red
+    r = client.get("/v1/status/NOPE", headers=station)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "STATUS_UNKNOWN"

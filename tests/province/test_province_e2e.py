@@ -1,5 +1,7 @@
-"""End to end over real HTTP: the hub and a province as separate processes; kill -9 of the
-province while it applies a feed page and while the until sweep fires."""
+"""End to end over real HTTP: the hub and provinces as separate processes (two provinces: a
+positive NAT turns the person red in both, an older code is superseded at the hub, a fresh red
+code is stopped offline); kill -9 of the province while it applies a feed page and while the
+until sweep fires."""
 
 from __future__ import annotations
 
@@ -14,6 +16,14 @@ from hub_testdata import resident_id
 from live import LiveHub, add_org, cli
 from live_province import LiveProvince, keys_init, wait_for
 from province_testdata import applicant, nat_record
+
+from healthcode.core.clock import SystemClock
+from healthcode.core.error_codes import ErrorCode
+from healthcode.core.errors import VerificationFailed
+from healthcode.core.trust.network import Network
+from healthcode.core.verify.native import NativeFormat, NativeSettings
+from healthcode.store.db import Database
+from healthcode.store.trust_state import SqlStateStore
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -38,10 +48,12 @@ def hub(fresh_db_url: str, tmp_path: Path, home: Path) -> Iterator[LiveHub]:
         live.stop()
 
 
-def _province(hub: LiveHub, home: Path, tmp_path: Path, **extra: str) -> LiveProvince:
-    token = add_org(hub.db_url, "province", "440000", "Guangdong")
+def _province(
+    hub: LiveHub, home: Path, tmp_path: Path, region: str = "440000", **extra: str
+) -> LiveProvince:
+    token = add_org(hub.db_url, "province", region, f"province {region}")
     return LiveProvince(
-        region="440000",
+        region=region,
         hub_url=hub.url,
         hub_token=token,
         hub_db=hub.db_url,
@@ -126,6 +138,75 @@ def test_a_positive_nat_at_the_hub_turns_the_person_red_and_the_hub_knows(
     assert "CN1:" in shown.stdout
     by_token = cli(hub.db_url, "code", "show", "--province", province.url, "--token", "hcp1.x.y")
     assert by_token.returncode == 1 and "PERSON_TOKEN_INVALID" in by_token.stderr
+
+
+@pytest.mark.slow
+def test_two_provinces_a_positive_nat_turns_the_person_red_in_both_and_stops_their_codes(
+    hub: LiveHub, province: LiveProvince, home: Path, tmp_path: Path
+) -> None:
+    """Guangdong holds the person (residence), Beijing too (a stay): a positive NAT at the hub
+    turns them red in both; their older green code, still unexpired, is answered superseded
+    (now red) by the hub by serial and red by pseudonym; a fresh red code is stopped by the
+    native verifier's acceptance rules (green only)."""
+    beijing = _province(hub, home, tmp_path, region="110000")
+    beijing.start()
+    try:
+        _red_in_both(hub, province, beijing, home)
+    finally:
+        beijing.stop()
+
+
+def _red_in_both(hub: LiveHub, gd: LiveProvince, bj: LiveProvince, home: Path) -> None:
+    lab = bearer(add_org(hub.db_url, "lab", "440106", "GZ lab"))
+    station = bearer(add_org(hub.db_url, "checkpoint", "110105", "Beijing West"))
+    person = httpx.post(gd.url + "/v1/applications", json=applicant(), timeout=30).json()
+    stay = {**applicant(), "reason": "stay"}
+    visitor = httpx.post(bj.url + "/v1/applications", json=stay, timeout=30).json()
+    assert visitor["pseudonym"] == person["pseudonym"]
+    assert _me(gd, person["token"])["colour"] == _me(bj, visitor["token"])["colour"] == "green"
+    green = httpx.get(gd.url + "/v1/me/code", headers=bearer(person["token"]), timeout=10).json()
+    serial = green["serial"]
+
+    def status(serial: str) -> Any:
+        r = httpx.get(hub.url + f"/v1/status/{serial}", headers=station, timeout=10)
+        return r.json() if r.status_code == 200 else None
+
+    wait_for("the green code's serial at the hub", lambda: status(serial))
+    sampled = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
+    record = nat_record("S-E2E-2", applicant()["id_number"], sampled_at=sampled)
+    assert httpx.post(hub.url + "/v1/records/nat", json=record, headers=lab).status_code == 200
+    wait_for("red at home", lambda: _me(gd, person["token"])["colour"] == "red")
+    wait_for("red on the stay", lambda: _me(bj, visitor["token"])["colour"] == "red")
+    old = wait_for("the green code superseded", lambda: (status(serial) or {}).get("now"))
+    assert old["colour"] == "red"
+    answer = status(serial)
+    assert answer["colour"] == "green" and answer["current"] and answer["superseded"]
+
+    def by_pseudonym() -> Any:
+        params = {"pseudonym": person["pseudonym"]}
+        return httpx.get(hub.url + "/v1/status", params=params, headers=station).json()
+
+    assert by_pseudonym()["colour"] == "red"
+    assert {c["province"] for c in by_pseudonym()["codes"]} == {"440000", "110000"}
+    red = httpx.get(bj.url + "/v1/me/code", headers=bearer(visitor["token"]), timeout=10).json()
+    assert red["colour"] == "red"
+    _stopped_offline(hub, home, green["code"], red["code"])
+
+
+def _stopped_offline(hub: LiveHub, home: Path, green: str, red: str) -> None:
+    """The native verifier with the network's trust list: the green code passes, the red one
+    fails the acceptance rules (stage rules)."""
+    db = Database.from_url(hub.db_url)
+    try:
+        now = datetime.now(UTC)
+        network = Network.open(home, store=SqlStateStore(db, clock=SystemClock()))
+        native = NativeFormat(NativeSettings(trust=network.trust_list(at=now)))
+    finally:
+        db.dispose()
+    assert native.verify(green, now).colour == "green"
+    with pytest.raises(VerificationFailed) as refused:
+        native.verify(red, now)
+    assert refused.value.code == ErrorCode.RULE_FAILED
 
 
 def _submit_many(hub: LiveHub, kind: str, records: list[dict[str, Any]]) -> None:

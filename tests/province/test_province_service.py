@@ -73,6 +73,9 @@ def test_applying_twice_answers_the_first_application(province: ProvinceService)
     [
         ({"id_number": "440106199003071230"}, "ID_CHECK_DIGIT"),
         ({"residence_region": "110105"}, "RESIDENCE_OUTSIDE_PROVINCE"),
+        ({"residence_region": "110105", "reason": "residence"}, "RESIDENCE_OUTSIDE_PROVINCE"),
+        ({"residence_region": "110105", "reason": "holiday"}, "REGISTRATION_REASON"),
+        ({"residence_region": "999999", "reason": "stay"}, "REGION_UNKNOWN"),
         ({"residence_region": "999999"}, "REGION_UNKNOWN"),
         ({"name": ""}, "FIELD_MISSING"),
         ({"phone": "1" * 33}, "FIELD_TOO_LONG"),
@@ -87,6 +90,14 @@ def test_bad_applications_are_refused_and_nothing_is_stored(
     assert caught.value.code == code
     with province.db.read() as s:
         assert s.execute(select(func.count()).select_from(Person)).scalar_one() == 0
+
+
+def test_someone_living_elsewhere_applies_for_a_stay(province: ProvinceService) -> None:
+    answer = province.applications.apply(
+        {**applicant(region="110105"), "reason": "stay", "residence_region": "110105"}
+    )
+    assert answer["residence_region"] == "110105"
+    assert province.codes.explain(answer["pseudonym"])["colour"] == "green"
 
 
 def test_an_unreachable_hub_refuses_the_application_and_stores_nothing(

@@ -26,7 +26,7 @@ from healthcode.core.errors import HealthcodeError
 from healthcode.hub import fhir_answers
 from healthcode.hub.routes import ROUTERS
 from healthcode.hub.routes.common import FHIR_PATH, BodyLimit, FhirJSONResponse
-from healthcode.hub.services import Hub
+from healthcode.hub.services import Hub, feed_listener
 from healthcode.store.errors import DRIVER_ERRORS, translated
 
 __all__ = ["create_app", "status_of"]
@@ -61,10 +61,20 @@ def create_app(hub: Hub) -> FastAPI:
 async def _threads_limited(app: FastAPI) -> AsyncIterator[None]:
     """Run the routes' blocking work in ``HEALTHCODE_WORKER_THREADS`` threads (anyio's default
     is 40): each holds at most one pooled connection, so the pool sized from the same setting
-    never runs short, and fewer threads contend with the event loop for the interpreter."""
+    never runs short, and fewer threads contend with the event loop for the interpreter. On
+    PostgreSQL, the feed listener runs meanwhile (the other processes' feed commits wake this
+    one's long polls, ``hub/feed_signal.py``)."""
     limiter = to_thread.current_default_thread_limiter()
-    limiter.total_tokens = app.state.hub.settings.worker_threads
-    yield
+    hub: Hub = app.state.hub
+    limiter.total_tokens = hub.settings.worker_threads
+    listener = feed_listener(hub)
+    if listener is not None:
+        listener.start()
+    try:
+        yield
+    finally:
+        if listener is not None:
+            listener.stop()
 
 
 def _on_fhir_route(request: Request) -> bool:

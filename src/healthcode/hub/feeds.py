@@ -6,32 +6,56 @@ entries become visible in sequence order, and a reader that asks for ``seq > cur
 skips an entry that commits later with a smaller number. Delivery is at-least-once: a consumer
 stores its cursor after it has applied a page and may see the page again after a crash; every
 entry carries ``seq`` (and the record id), so applying it twice is detectable.
+
+A reader may wait for entries (``wait_page``, a long poll): it waits on the event loop for the
+province's ``FeedSignal`` (``hub/feed_signal.py``), which a commit that appended to the
+province moves on, and reads again in the thread pool.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from anyio import to_thread
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from healthcode.core import regions
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 from healthcode.hub.access import require, require_own_feed
+from healthcode.hub.feed_signal import FeedSignal
 from healthcode.hub.orgs import Principal
 from healthcode.store.db import Database
 from healthcode.store.feed_writer import FeedWriter, feed_writer
 from healthcode.store.models import FeedCounter, FeedEntry
 
-__all__ = ["ALL_PROVINCES", "FeedPage", "Feeds", "NewEntry", "read_page"]
+__all__ = ["ALL_PROVINCES", "WAIT_MAX_SECONDS", "FeedPage", "Feeds", "NewEntry", "read_page"]
 
 #: Every provincial unit of GB/T 2260: risk-area changes go to all of them.
 ALL_PROVINCES: tuple[str, ...] = tuple(r.code for r in regions.all_regions("province"))
+#: The longest a feed reader may ask to wait for entries (seconds).
+WAIT_MAX_SECONDS = 30.0
+#: ``Session.info`` key: the signal and the provinces this transaction appended to.
+_APPENDED = "healthcode_feed_appended"
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    appended = session.info.pop(_APPENDED, None)
+    if appended is not None:
+        signal, provinces = appended
+        signal.notify(provinces)
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info.pop(_APPENDED, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +78,11 @@ class Feeds:
     """Every province's feed: appended to by the writing services in their transactions, read
     by provinces. Its SQL is the store's ``FeedWriter`` for the database's dialect."""
 
-    def __init__(self, *, db: Database, page_max: int) -> None:
+    def __init__(self, *, db: Database, page_max: int, signal: FeedSignal | None = None) -> None:
         self.db = db
         self.page_max = page_max
         self.writer: FeedWriter = feed_writer(db.dialect)
+        self.signal = signal or FeedSignal()
 
     def hold_routing(self, session: Session, *, exclusive: bool = False) -> None:
         """Order this transaction against registrations, on PostgreSQL (SQLite writers are
@@ -77,6 +102,9 @@ class Feeds:
         for entry in entries:
             by_province[entry.province].append(entry)
         lasts = self.writer.advance(session, {p: len(g) for p, g in by_province.items()})
+        self.writer.notify(session, sorted(by_province), self.signal.origin)
+        appended = session.info.setdefault(_APPENDED, (self.signal, set()))
+        appended[1].update(by_province)
         rows: list[dict[str, Any]] = []
         for province in sorted(by_province):
             group = by_province[province]
@@ -112,6 +140,25 @@ class Feeds:
             "next": page.next_cursor,
             "more": page.more,
         }
+
+    async def wait_page(
+        self, principal: Principal, province: str, *, after: int, limit: int, wait: float
+    ) -> dict[str, Any]:
+        """``page``, but when it has no entries wait up to ``wait`` seconds (at most
+        ``WAIT_MAX_SECONDS``) for some: answered as soon as they are committed. Waits on the
+        event loop; each read runs in the thread pool. Raises what ``page`` raises."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + min(max(wait, 0.0), WAIT_MAX_SECONDS)
+        while True:
+            seen = self.signal.generation(province)
+            answer: dict[str, Any] = await to_thread.run_sync(
+                lambda: self.page(principal, province, after=after, limit=limit)
+            )
+            left = deadline - loop.time()
+            if answer["entries"] or left <= 0:
+                return answer
+            if not await self.signal.wait(province, seen, left):
+                return answer
 
 
 def read_page(session: Session, province: str, *, after: int, limit: int) -> FeedPage:

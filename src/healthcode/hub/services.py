@@ -8,6 +8,7 @@ from datetime import timedelta
 from healthcode.config import Settings
 from healthcode.core.clock import Clock, SystemClock
 from healthcode.hub.corrections import CorrectionService
+from healthcode.hub.feed_signal import FeedListener
 from healthcode.hub.feeds import Feeds
 from healthcode.hub.fhir import FhirService
 from healthcode.hub.ingest import IngestService
@@ -19,7 +20,7 @@ from healthcode.hub.status import StatusService
 from healthcode.store.crypto import FieldCipher
 from healthcode.store.db import Database
 
-__all__ = ["Hub"]
+__all__ = ["Hub", "feed_listener"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,3 +87,14 @@ class Hub:
             threads=settings.worker_threads,
         )
         return cls.build(settings=settings, db=db, clock=clock)
+
+
+def feed_listener(hub: Hub) -> FeedListener | None:
+    """The listener of the other processes' feed commits, on PostgreSQL (an engine of its own
+    URL); None on SQLite or on a test's connection."""
+    engine = hub.db.engine
+    if engine is None or hub.db.dialect != "postgresql":
+        return None
+    url = engine.url.set(drivername="postgresql")
+    conninfo = url.render_as_string(hide_password=False)
+    return FeedListener(conninfo=conninfo, signal=hub.feeds.signal)

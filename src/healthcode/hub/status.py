@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from healthcode.core import identity
@@ -56,18 +56,36 @@ _ANSWER_COLUMNS = (
 CodeRow = Any
 #: Built once: SQLAlchemy computes their cache keys once, psycopg prepares them on the server
 #: after a few uses on a connection.
-_BY_SERIAL = select(*_ANSWER_COLUMNS).where(_CODES.serial == bindparam("serial")).limit(1)
+_HOLDERS_JOIN = and_(_REGS.pseudonym == _CODES.pseudonym, _REGS.province == _CODES.province)
+_LATEST_FIRST = (_CODES.province, _CODES.since.desc(), _CODES.reported_at.desc())
 #: The codes of a person reported by the provinces holding them now; each province's latest
 #: first.
 _BY_HOLDERS = (
     select(*_ANSWER_COLUMNS)
-    .join_from(
-        CodeStatus.__table__,
-        Registration.__table__,
-        and_(_REGS.pseudonym == _CODES.pseudonym, _REGS.province == _CODES.province),
-    )
+    .join_from(CodeStatus.__table__, Registration.__table__, _HOLDERS_JOIN)
     .where(_CODES.pseudonym == bindparam("pseudonym"), _REGS.ended_at.is_(None))
-    .order_by(_CODES.province, _CODES.since.desc(), _CODES.reported_at.desc())
+    .order_by(*_LATEST_FIRST)
+)
+_ASKED = CodeStatus.__table__.alias("asked")
+_ASKED_PERSON = (
+    select(_ASKED.c.pseudonym)
+    .where(_ASKED.c.serial == bindparam("serial"))
+    .limit(1)
+    .scalar_subquery()
+)
+#: The code asked for by serial (``asked`` 0), then the codes of its person by the provinces
+#: holding them now (``asked`` 1, each province's latest first): one round trip.
+_SERIAL_AND_HOLDERS = union_all(
+    select(*_ANSWER_COLUMNS, literal(0).label("asked")).where(_CODES.serial == bindparam("serial")),
+    select(*_ANSWER_COLUMNS, literal(1).label("asked"))
+    .join_from(CodeStatus.__table__, Registration.__table__, _HOLDERS_JOIN)
+    .where(_CODES.pseudonym == _ASKED_PERSON, _REGS.ended_at.is_(None)),
+).subquery()
+_BY_SERIAL = select(_SERIAL_AND_HOLDERS).order_by(
+    _SERIAL_AND_HOLDERS.c.asked,
+    _SERIAL_AND_HOLDERS.c.province,
+    _SERIAL_AND_HOLDERS.c.since.desc(),
+    _SERIAL_AND_HOLDERS.c.reported_at.desc(),
 )
 
 
@@ -296,17 +314,34 @@ class StatusService:
                 rows = conn.execute(_BY_SERIAL, {"serial": serial}).all()
             else:
                 rows = conn.execute(_BY_HOLDERS, {"pseudonym": pseudonym}).all()
-        if not rows:
+        if not rows or (serial is not None and rows[0].asked != 0):
             raise InvalidInput(ErrorCode.STATUS_UNKNOWN, "no status was reported for this code")
         now = self.clock.now()
         if serial is not None:
-            return _answer(rows[0], now)
-        latest: dict[str, CodeRow] = {}
-        for row in rows:  # each province's latest first
-            latest.setdefault(row.province, row)
-        codes = list(latest.values())
+            return _superseded(rows[0], rows[1:], now)
+        codes = _latest_of_each(rows)
         chosen = _answer(_checkpoint_code(codes, now), now)
         return {**chosen, "codes": [_answer(r, now) for r in codes]}
+
+
+def _latest_of_each(rows: Sequence[CodeRow]) -> list[CodeRow]:
+    """Each province's latest code of rows ordered by province, latest first."""
+    latest: dict[str, CodeRow] = {}
+    for row in rows:
+        latest.setdefault(row.province, row)
+    return list(latest.values())
+
+
+def _superseded(asked: CodeRow, holders: Sequence[CodeRow], now: datetime) -> dict[str, Any]:
+    """The code asked for by serial, and whether the answer to go by for its person now (of
+    the provinces holding them) has another colour: then ``superseded`` and that answer as
+    ``now`` (an older green code of a person now red: superseded, now red)."""
+    answer = _answer(asked, now)
+    if holders:
+        chosen = _checkpoint_code(_latest_of_each(holders), now)
+        if chosen.serial != asked.serial and chosen.colour != asked.colour:
+            return {**answer, "superseded": True, "now": _answer(chosen, now)}
+    return {**answer, "superseded": False}
 
 
 def _current(row: CodeRow, now: datetime) -> bool:

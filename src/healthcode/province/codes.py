@@ -9,10 +9,17 @@ status service through the outbox (in the same transaction), so a checkpoint can
 about it by serial.
 
 A screen code lives ``SCREEN_LIFETIME`` (5 minutes), a paper code ``PAPER_LIFETIME`` (a day).
+
+Signing costs about what a raw ES256 signature does because what does not change from one code
+to the next is made once: one ``CodeIssuer`` per signer (a new one when the signer changes) and
+one ``CodeContent`` per person's colour, kept in a bounded cache keyed by everything the content
+says (subject, colour, badges, rule set, masked name and ID), read from the rows of the request's
+own transaction. A changed colour or display is another key, so a kept content is never stale.
 """
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,12 +40,14 @@ from healthcode.province.signer import SignerSource
 from healthcode.store.db import Database
 from healthcode.store.retry import run_write
 
-__all__ = ["LIFETIMES", "CodeService", "Medium", "badges_of"]
+__all__ = ["CONTENTS_KEPT", "LIFETIMES", "CodeService", "Medium", "badges_of"]
 
 Medium = Literal["screen", "paper"]
 LIFETIMES: Mapping[str, timedelta] = {"screen": SCREEN_LIFETIME, "paper": PAPER_LIFETIME}
 _NAT_BADGES = {24: "nat-24h", 48: "nat-48h", 72: "nat-72h", 168: "nat-7d"}
 _RULE_SET_MAX = 32  # the code's rule-set text (core/codes/native.py)
+#: Contents kept (the people asking for codes lately): about 1 KB each.
+CONTENTS_KEPT = 65_536
 
 
 def badges_of(badges: Mapping[str, Any], reasons: list[dict[str, Any]]) -> list[str]:
@@ -73,13 +82,19 @@ class CodeService:
     evaluate: Evaluate
     ruleset_label: Callable[[], str]
     _issuers: dict[bytes, CodeIssuer] = field(default_factory=dict, init=False)
+    #: ``CodeContent(...)`` kept by its arguments (what the content says).
+    _content: Callable[..., CodeContent] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._content = functools.lru_cache(maxsize=CONTENTS_KEPT)(CodeContent)
 
     def _issuer(self) -> CodeIssuer:
         """The issuer of the current signer (its province and validity read once)."""
         signer = self.signers.current()
         issuer = self._issuers.get(signer.kid)
-        if issuer is None:
-            issuer = self._issuers[signer.kid] = CodeIssuer(signer)
+        if issuer is None:  # the first code, or a new signer (rotation): the old one goes
+            issuer = CodeIssuer(signer)
+            self._issuers = {signer.kid: issuer}
         return issuer
 
     def explain(self, pseudonym: str) -> dict[str, Any]:
@@ -107,7 +122,7 @@ class CodeService:
 
         def step(s: Session) -> dict[str, Any]:
             person, colour = self._current(s, pseudonym, now)
-            content = CodeContent(
+            content = self._content(
                 subject=pseudonym,
                 colour=colour.colour,
                 badges=tuple(badges_of(colour.badges, colour.reasons)),

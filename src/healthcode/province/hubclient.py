@@ -77,10 +77,22 @@ class HubClient:
         answer = self._call("POST", "/v1/registrations", json={"people": list(people)}).json()
         return [str(p) for p in answer["pseudonyms"]]
 
-    def feed(self, *, after: int, limit: int) -> dict[str, Any]:
-        """One page of this province's feed after ``after``."""
+    def feed(self, *, after: int, limit: int, wait: float = 0.0) -> dict[str, Any]:
+        """One page of this province's feed after ``after``; with ``wait``, the hub answers an
+        empty page only after that many seconds (a long poll: at once when entries come)."""
+        params: dict[str, Any] = {"after": after, "limit": limit}
+        extra: dict[str, Any] = {}
+        if wait > 0:
+            params["wait"] = wait
+            timeout = self._client.timeout
+            extra["timeout"] = httpx.Timeout(
+                connect=timeout.connect,
+                read=None if timeout.read is None else timeout.read + wait,
+                write=timeout.write,
+                pool=timeout.pool,
+            )
         answer: dict[str, Any] = self._call(
-            "GET", f"/v1/feeds/{self.province}", params={"after": after, "limit": limit}
+            "GET", f"/v1/feeds/{self.province}", params=params, **extra
         ).json()
         return answer
 

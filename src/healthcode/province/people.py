@@ -1,9 +1,11 @@
 """Applications: a person applies for the province's code, and is registered with the hub.
 
 An application names the ID (type, number, nationality for a foreign passport), the name, the
-phone and the region of residence, which must lie inside the province. The ID is checked by
+phone and the region of residence, which must lie inside the province unless the ``reason`` is
+``stay`` or ``work`` (someone living elsewhere, staying or working here). The ID is checked by
 ``core.identity`` as the hub checks it. The province asks the hub to register the person
-(``POST /v1/registrations``, reason ``residence``) and gets their pseudonym back; only then does
+(``POST /v1/registrations``, with that reason: ``residence`` by default) and gets their
+pseudonym back; only then does
 it store the person, in one transaction with their first evaluation and status report. If the
 hub cannot be reached the application is refused (``HUB_UNREACHABLE``) and nothing is stored:
 the applicant tries again (the hub's registration is idempotent, so a registration the province
@@ -38,6 +40,7 @@ from healthcode.hub.fields import optional_text, required_text
 from healthcode.province.models import Person
 from healthcode.store.crypto import FieldCipher
 from healthcode.store.db import Database
+from healthcode.store.models import REGISTRATION_REASONS
 from healthcode.store.retry import run_write
 
 __all__ = ["Applicant", "ApplicationService", "PersonTokens"]
@@ -57,11 +60,14 @@ class Applicant:
     name: str
     phone: str
     residence: str
+    #: why the province holds them (the hub's registration reason): ``residence`` (the
+    #: residence inside the province), or ``stay`` / ``work`` (living elsewhere)
+    reason: str = "residence"
 
     @classmethod
     def parse(cls, raw: Any, *, province: str, today: Any) -> Applicant:
         """Raises InvalidInput RECORD_NOT_OBJECT, FIELD_*, ID_*, REGION_*,
-        RESIDENCE_OUTSIDE_PROVINCE."""
+        REGISTRATION_REASON, RESIDENCE_OUTSIDE_PROVINCE."""
         if not isinstance(raw, Mapping):
             raise InvalidInput(ErrorCode.RECORD_NOT_OBJECT, "an application is a JSON object")
         id_type = optional_text(raw, "id_type") or identity.IdType.RESIDENT_ID.value
@@ -71,11 +77,18 @@ class Applicant:
         name = required_text(raw, "name", _NAME_MAX, what="the full name")
         phone = required_text(raw, "phone", _PHONE_MAX, what="a phone number")
         residence = required_text(raw, "residence_region", 6, what="region code of residence")
+        reason = optional_text(raw, "reason") or "residence"
+        if reason not in REGISTRATION_REASONS:
+            raise InvalidInput(
+                ErrorCode.REGISTRATION_REASON,
+                f"the reason is one of {', '.join(REGISTRATION_REASONS)}",
+                field="reason",
+            )
         try:
             inside = regions.is_within(residence, province)
         except InvalidInput as exc:
             raise InvalidInput(exc.code, exc.message, field="residence_region") from exc
-        if not inside:
+        if not inside and reason == "residence":
             raise InvalidInput(
                 ErrorCode.RESIDENCE_OUTSIDE_PROVINCE,
                 f"the residence {residence} is not inside the province {province}",
@@ -88,6 +101,7 @@ class Applicant:
             name=name,
             phone=phone,
             residence=residence,
+            reason=reason,
         )
 
 
@@ -155,7 +169,7 @@ class ApplicationService:
         person = {"id_type": applicant.id_type, "id_number": applicant.id_number}
         if applicant.nationality:
             person["nationality"] = applicant.nationality
-        pseudonym = self.register([{**person, "reason": "residence"}])[0]
+        pseudonym = self.register([{**person, "reason": applicant.reason}])[0]
 
         def step(s: Session) -> Person:
             again = s.execute(select(Person).where(Person.id_digest == digest)).scalar_one_or_none()

@@ -5,7 +5,9 @@ application and code services, and three loops, each a thread with a one-shot me
 call directly:
 
 - feed: ``pull_once()`` applies one page of the hub's feed (``feed.py``); the loop pulls again
-  at once while the hub says there is more, else after ``pull_seconds``;
+  at once, asking the hub to hold an empty answer up to ``feed_wait_seconds`` (a long poll:
+  the hub answers as soon as entries are committed); without it (0), or when the hub answered
+  an empty page at once, after ``pull_seconds``;
 - sweep: ``sweep_once()`` re-evaluates everyone whose ``colours.until`` has passed (timely
   transcoding; the table is the schedule, so a time missed while the process was down fires on
   start-up, and a fired one is replaced by the new ``until``), every ``sweep_seconds``;
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -77,6 +80,7 @@ class ProvinceService:
     feed: FeedApplier = field(init=False)
     outbox: OutboxSender = field(init=False)
     _more: bool = field(default=False, init=False)
+    _got: bool = field(default=False, init=False)  # the last page had entries
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
     _threads: list[threading.Thread] = field(default_factory=list, init=False)
 
@@ -180,14 +184,16 @@ class ProvinceService:
             )
 
     # -- one-shot steps -------------------------------------------------------------------------
-    def pull_once(self) -> AppliedPage:
-        """Fetch and apply one page of the feed. Raises HubError, RuleSetError, DatabaseBusy."""
+    def pull_once(self, wait: float = 0.0) -> AppliedPage:
+        """Fetch and apply one page of the feed; with ``wait``, the hub may hold an empty page
+        that long. Raises HubError, RuleSetError, DatabaseBusy."""
         with self.db.read() as s:
             cursor = read_cursor(s)
-        page = self.hub.feed(after=cursor, limit=self.settings.feed_page)
+        page = self.hub.feed(after=cursor, limit=self.settings.feed_page, wait=wait)
         now = self.clock.now()
         applied = run_write(self.db, lambda s: self.feed.apply(s, page["entries"], now))
         self._more = bool(page.get("more"))
+        self._got = bool(page["entries"])
         return applied
 
     def pull_all(self) -> int:
@@ -255,8 +261,13 @@ class ProvinceService:
         self._threads.clear()
 
     def _pull_step(self) -> bool:
-        self.pull_once()
-        return self._more
+        wait = self.settings.feed_wait_seconds
+        started = time.monotonic()
+        self.pull_once(wait)
+        if self._more or (wait > 0 and self._got):
+            return True
+        # an empty page after a wait: ask again at once; at once (a hub that does not wait): pause
+        return wait > 0 and time.monotonic() - started >= wait / 2
 
     def _sweep_step(self) -> bool:
         return self.sweep_once() >= _SWEEP_BATCH

@@ -12,14 +12,29 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from healthcode.store.bulk import insert_unnest
 from healthcode.store.models import FeedCounter, FeedEntry
 
-__all__ = ["ROUTING_LOCK", "FeedWriter", "PostgresFeedWriter", "SqliteFeedWriter", "feed_writer"]
+__all__ = [
+    "CHANNEL",
+    "ROUTING_LOCK",
+    "FeedWriter",
+    "PostgresFeedWriter",
+    "SqliteFeedWriter",
+    "feed_writer",
+]
+
+#: The PostgreSQL channel of feed notifications (``hub/feed_signal.py``); each payload is
+#: ``<province> <origin>`` (the ``FeedSignal`` of the process that appended).
+CHANNEL = "healthcode_feed"
+
+
+#: Feed notifications of a transaction (delivered at its commit).
+_NOTIFY = text(f"SELECT pg_notify('{CHANNEL}', p) FROM unnest(CAST(:payloads AS text[])) AS p")
 
 #: The advisory lock key that orders routing against registrations (``hold_routing``).
 ROUTING_LOCK = 0x68_63_72_6F_75_74  # "hcrout"
@@ -37,6 +52,11 @@ class FeedWriter(Protocol):
 
     def insert(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
         """Insert ``feed_entries`` rows."""
+        ...
+
+    def notify(self, session: Session, provinces: Sequence[str], origin: str) -> None:
+        """Tell the other server processes, once this transaction commits, that these
+        provinces' feeds grew (``hub/feed_signal.py``); nothing to do on SQLite (one process)."""
         ...
 
 
@@ -60,6 +80,9 @@ class SqliteFeedWriter:
     def insert(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
             session.execute(insert(FeedEntry), rows)
+
+    def notify(self, session: Session, provinces: Sequence[str], origin: str) -> None:
+        return None
 
 
 class PostgresFeedWriter:
@@ -87,6 +110,12 @@ class PostgresFeedWriter:
 
     def insert(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
         insert_unnest(session, FeedEntry.__table__, rows)
+
+    def notify(self, session: Session, provinces: Sequence[str], origin: str) -> None:
+        """One ``pg_notify`` per province in one statement; PostgreSQL delivers them when
+        (and only if) the transaction commits."""
+        if provinces:
+            session.execute(_NOTIFY, {"payloads": [f"{p} {origin}" for p in provinces]})
 
 
 _WRITERS: dict[str, FeedWriter] = {"sqlite": SqliteFeedWriter(), "postgresql": PostgresFeedWriter()}
