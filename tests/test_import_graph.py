@@ -10,7 +10,7 @@ The layers of ``core``, lowest first (a module may import its own layer and thos
 
     0  errors, error codes, clock
     1  codecs (core/codes), CertLogic, and the data modules (regions, identity, facts)
-    2  keys
+    2  keys, audit (the Merkle log: hashing, proofs, signed notes, checkpoints, tiles)
     3  trust
     4  rules, verify
 """
@@ -37,6 +37,7 @@ CORE_LAYERS: Mapping[str, int] = {
     "healthcode.core.identity": 1,
     "healthcode.core.facts": 1,
     "healthcode.core.keys": 2,
+    "healthcode.core.audit": 2,
     "healthcode.core.trust": 3,
     "healthcode.core.rules": 4,
     "healthcode.core.verify": 4,

@@ -38,11 +38,13 @@ def test_no_test_reads_data_beside_the_project() -> None:
 def test_each_suite_names_its_source_and_keeps_its_licence() -> None:
     suites = sorted(p for p in TESTDATA.iterdir() if p.is_dir())
     assert [p.name for p in suites] == [
+        "c2sp",
         "certlogic",
         "dcc",
         "dcc-revocation",
         "dcc-rules",
         "dcc-schema",
+        "merkle",
         "shc",
     ]
     for suite in suites:

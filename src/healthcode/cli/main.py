@@ -56,6 +56,7 @@ COMMANDS = {
     ),
     "org": Entry("healthcode.cli.org", "Organisations of the hub and their API tokens."),
     "hub": Entry("healthcode.cli.hub", "The national data hub."),
+    "audit": Entry("healthcode.cli.audit", "The colour log: verify checkpoints and proofs."),
     "province": Entry(
         "healthcode.cli.province",
         "A province's service: applications, codes, timely transcoding.",

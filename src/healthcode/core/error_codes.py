@@ -418,6 +418,39 @@ class ErrorCode(StrEnum):
     RULESET_UNAVAILABLE = "RULESET_UNAVAILABLE", 503, "the province's rule set cannot be loaded"
     PROVINCE_UNREACHABLE = "PROVINCE_UNREACHABLE", 503, "the province's service cannot be reached"
     OVERLAY_OTHER_PROVINCE = "OVERLAY_OTHER_PROVINCE", 400, "the overlay is another province's"
+    # -- audit log: Merkle proofs, signed notes, checkpoints, tiles, leaves ----------------------
+    MERKLE_INDEX_OUT_OF_RANGE = (
+        "MERKLE_INDEX_OUT_OF_RANGE",
+        422,
+        "a leaf index is not below the tree size",
+    )
+    MERKLE_TREE_SIZE = "MERKLE_TREE_SIZE", 422, "a tree size is negative or above the later one"
+    MERKLE_PROOF_LENGTH = "MERKLE_PROOF_LENGTH", 422, "a proof has a wrong number of hashes"
+    MERKLE_HASH_SIZE = "MERKLE_HASH_SIZE", 422, "a leaf or proof hash is not 32 bytes"
+    MERKLE_ROOT_MISMATCH = (
+        "MERKLE_ROOT_MISMATCH",
+        422,
+        "a proof does not lead to the root hash given",
+    )
+    NOTE_MALFORMED = "NOTE_MALFORMED", 422, "a signed note's text or signature lines are malformed"
+    NOTE_KEY_INVALID = "NOTE_KEY_INVALID", 422, "a note signer or verifier key is malformed"
+    NOTE_SIGNATURE_INVALID = (
+        "NOTE_SIGNATURE_INVALID",
+        422,
+        "a signature by a known key does not verify",
+    )
+    NOTE_UNSIGNED = "NOTE_UNSIGNED", 422, "no signature on the note is by a known key"
+    CHECKPOINT_MALFORMED = (
+        "CHECKPOINT_MALFORMED",
+        422,
+        "a checkpoint is not origin, size, root hash",
+    )
+    CHECKPOINT_ORIGIN = "CHECKPOINT_ORIGIN", 422, "a checkpoint is of another log than expected"
+    WITNESS_ROLLBACK = "WITNESS_ROLLBACK", 409, "a checkpoint is older than the last cosigned"
+    TILE_PATH_INVALID = "TILE_PATH_INVALID", 422, "a path is not a tlog-tiles tile or entry path"
+    TILE_INVALID = "TILE_INVALID", 422, "a tile or entry bundle is not what its path says"
+    TILE_MISSING = "TILE_MISSING", 404, "a tile or entry bundle the tree needs is absent"
+    LEAF_INVALID = "LEAF_INVALID", 422, "a colour log leaf is not canonical or not allowed"
     # -- HTTP ------------------------------------------------------------------------------------
     HTTP_ERROR = "HTTP_ERROR", 500, "an HTTP error with no own code; the status says which"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED", 405, "the route does not take this HTTP method"

@@ -9,6 +9,7 @@ The tree::
     │   └── OverlayRefused          a provincial overlay would lower a colour or drop a rule
     ├── VerificationFailed          a credential failed a verifier stage (.stage names it)
     ├── TrustError                  keys, certificates, signed documents, trust lists
+    ├── AuditError                  a colour log's proof, checkpoint, note, tile or leaf fails
     ├── AccessDenied                an organisation may not do this
     └── ConfigError                 a configuration variable is missing or does not parse
 
@@ -25,6 +26,7 @@ from healthcode.core.error_codes import ErrorCode, Stage
 
 __all__ = [
     "AccessDenied",
+    "AuditError",
     "CertLogicError",
     "ConfigError",
     "ErrorCode",
@@ -100,6 +102,10 @@ class VerificationFailed(HealthcodeError):
 
 class TrustError(HealthcodeError):
     """Keys, certificates, signed documents and trust lists."""
+
+
+class AuditError(HealthcodeError):
+    """A transparency log's proof, checkpoint, signed note, tile or leaf does not check."""
 
 
 class AccessDenied(HealthcodeError):

@@ -1,0 +1,194 @@
+"""``healthcode audit verify``: check what a colour log publishes, offline, as an auditor would.
+
+A checkpoint's signature by the log's key (and each witness's cosignature asked for), a leaf's
+inclusion in it, and its consistency with an older checkpoint. Proofs come from files (one
+base64 hash a line) or are computed from a directory of the log's tiles (``--tiles``: the
+files ``tile/...`` as tlog-tiles names them), where the tree is also checked against the
+checkpoint's root. Exit 0 when every check passes, 1 when one fails, 2 for a bad command line
+(``docs/audit.md``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from healthcode.cli import options
+from healthcode.core.audit.checkpoint import Checkpoint, open_checkpoint
+from healthcode.core.audit.leaf import decode_leaf
+from healthcode.core.audit.merkle import (
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    verify_consistency,
+    verify_inclusion,
+)
+from healthcode.core.audit.note import NoteVerifier, open_note
+from healthcode.core.audit.tiles import HEIGHT, TileReader, decode_bundle, tile_path
+from healthcode.core.error_codes import ErrorCode
+from healthcode.core.errors import AuditError, HealthcodeError, InvalidInput
+
+__all__ = ["app"]
+
+app = options.command_group("The colour log: verify checkpoints and proofs.")
+
+
+def _file(flag: str, help_text: str) -> Any:
+    """An option naming a file that must exist."""
+    return typer.Option(flag, metavar="FILE", exists=True, dir_okay=False, help=help_text)
+
+
+def _keys(values: list[str], option: str) -> list[NoteVerifier]:
+    try:
+        return [NoteVerifier.from_vkey(v) for v in values]
+    except HealthcodeError as exc:
+        raise options.refused(exc, option) from exc
+
+
+def _proof(path: Path) -> list[bytes]:
+    try:
+        return [base64.b64decode(line, validate=True) for line in path.read_text().split()]
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInput(ErrorCode.FILE_ERROR, f"{path}: not base64 lines") from exc
+
+
+def _tiles(directory: Path) -> Any:
+    def fetch(path: str) -> bytes:
+        file = directory / path
+        if not file.is_file():
+            raise AuditError(ErrorCode.TILE_MISSING, f"{path} is not in {directory}")
+        return file.read_bytes()
+
+    return fetch
+
+
+def _checkpoint(
+    raw: bytes, keys: list[NoteVerifier], witnesses: list[NoteVerifier], origin: str | None
+) -> Checkpoint:
+    checkpoint = open_checkpoint(raw, keys, origin=origin)
+    for witness in witnesses:
+        open_note(raw, [witness])
+    return checkpoint
+
+
+def _inclusion(
+    checkpoint: Checkpoint, index: int, leaf: Path | None, proof: Path | None, tiles: Path | None
+) -> dict[str, Any]:
+    if tiles is not None:
+        fetch = _tiles(tiles)
+        reader = TileReader(fetch, checkpoint.size)
+        path = _inclusion_source(checkpoint, index, leaf, fetch)
+        hashes = inclusion_proof(reader.node, index, checkpoint.size)
+    elif leaf is not None and proof is not None:
+        path, hashes = leaf.read_bytes(), _proof(proof)
+    else:
+        raise InvalidInput(ErrorCode.USAGE, "--index needs --leaf and --proof, or --tiles")
+    verify_inclusion(leaf_hash(path), index, checkpoint.size, hashes, checkpoint.root)
+    try:
+        shown: Any = decode_leaf(path).to_dict()
+    except AuditError:
+        shown = base64.b64encode(path).decode()
+    return {"index": index, "leaf": shown}
+
+
+def _inclusion_source(checkpoint: Checkpoint, index: int, leaf: Path | None, fetch: Any) -> bytes:
+    """The leaf: its file when given, else its entry in the log's entry bundle."""
+    if leaf is not None:
+        return leaf.read_bytes()
+    bundle, offset = divmod(index, 1 << HEIGHT)
+    full = (bundle + 1) << HEIGHT <= checkpoint.size
+    width = (1 << HEIGHT) if full else checkpoint.size - (bundle << HEIGHT)
+    entries = decode_bundle(fetch(tile_path("entries", bundle, width)), width)
+    return entries[offset]
+
+
+@app.command("verify")
+def verify(
+    checkpoint_file: Annotated[Path, _file("--checkpoint", "the log's signed checkpoint")],
+    key: Annotated[list[str], typer.Option("--key", metavar="VKEY", help="the log's key")],
+    witness: Annotated[
+        list[str] | None,
+        typer.Option("--witness", metavar="VKEY", help="a witness that must have cosigned"),
+    ] = None,
+    origin: Annotated[
+        str | None, typer.Option("--origin", metavar="ORIGIN", help="the log's origin")
+    ] = None,
+    index: Annotated[
+        int | None, typer.Option("--index", min=0, metavar="N", help="the leaf's index")
+    ] = None,
+    leaf: Annotated[Path | None, _file("--leaf", "the leaf's bytes")] = None,
+    proof: Annotated[Path | None, _file("--proof", "inclusion proof")] = None,
+    old: Annotated[Path | None, _file("--old-checkpoint", "an older checkpoint")] = None,
+    consistency: Annotated[Path | None, _file("--consistency", "its proof")] = None,
+    tiles: Annotated[
+        Path | None,
+        typer.Option(
+            "--tiles",
+            metavar="DIR",
+            exists=True,
+            file_okay=False,
+            help="the log's tiles: proofs computed from them",
+        ),
+    ] = None,
+    as_json: options.AsJson = False,
+) -> None:
+    """Verify a checkpoint, a leaf's inclusion and consistency with an older checkpoint."""
+    keys, witnesses = _keys(key, "--key"), _keys(witness or [], "--witness")
+    checkpoint = _checkpoint(checkpoint_file.read_bytes(), keys, witnesses, origin)
+    out: dict[str, Any] = {
+        "checkpoint": {
+            "origin": checkpoint.origin,
+            "size": checkpoint.size,
+            "root": base64.b64encode(checkpoint.root).decode(),
+            "witnesses": [w.name for w in witnesses],
+        }
+    }
+    if tiles is not None:
+        if TileReader(_tiles(tiles), checkpoint.size).root() != checkpoint.root:
+            raise AuditError(ErrorCode.MERKLE_ROOT_MISMATCH, "the tiles are not the checkpoint's")
+        out["tiles"] = "match the checkpoint"
+    if index is not None:
+        out["inclusion"] = _inclusion(checkpoint, index, leaf, proof, tiles)
+    if old is not None:
+        out["consistency"] = _consistency(checkpoint, old, keys, origin, consistency, tiles)
+    _show(out, as_json)
+
+
+def _consistency(
+    new: Checkpoint,
+    old_file: Path,
+    keys: list[NoteVerifier],
+    origin: str | None,
+    proof: Path | None,
+    tiles: Path | None,
+) -> dict[str, int]:
+    old = open_checkpoint(old_file.read_bytes(), keys, origin=origin or new.origin)
+    if tiles is not None:
+        hashes = consistency_proof(TileReader(_tiles(tiles), new.size).node, old.size, new.size)
+    elif proof is not None:
+        hashes = _proof(proof)
+    else:
+        raise InvalidInput(ErrorCode.USAGE, "--old-checkpoint needs --consistency or --tiles")
+    verify_consistency(old.size, new.size, hashes, old.root, new.root)
+    return {"from": old.size, "to": new.size}
+
+
+def _show(out: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    cp = out["checkpoint"]
+    witnessed = f", cosigned by {', '.join(cp['witnesses'])}" if cp["witnesses"] else ""
+    typer.echo(f"checkpoint {cp['origin']} size {cp['size']} root {cp['root']}: ok{witnessed}")
+    if "tiles" in out:
+        typer.echo("tiles: match the checkpoint")
+    if "inclusion" in out:
+        typer.echo(f"leaf {out['inclusion']['index']}: included")
+    if "consistency" in out:
+        c = out["consistency"]
+        typer.echo(f"consistency {c['from']} -> {c['to']}: ok")
