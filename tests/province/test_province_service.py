@@ -12,7 +12,7 @@ from province_testdata import applicant, nat_record, province_settings
 from sqlalchemy import func, select
 
 from healthcode.core.clock import FixedClock
-from healthcode.core.errors import HealthcodeError, InvalidInput
+from healthcode.core.errors import AccessDenied, HealthcodeError, InvalidInput
 from healthcode.hub.batches import Located
 from healthcode.hub.services import Hub
 from healthcode.province.models import (
@@ -62,8 +62,21 @@ def test_apply_registers_with_the_hub_and_stores_identity_encrypted(
 
 def test_applying_twice_answers_the_first_application(province: ProvinceService) -> None:
     first = province.applications.apply(applicant())
-    again = province.applications.apply(applicant(name="李四"))
+    again = province.applications.apply(applicant(residence_region="440103"))
     assert again == first
+    with province.db.read() as s:
+        assert s.execute(select(func.count()).select_from(Person)).scalar_one() == 1
+
+
+@pytest.mark.parametrize("change", [{"name": "李四"}, {"phone": "13900000000"}])
+def test_an_id_number_alone_gives_out_no_token(
+    province: ProvinceService, change: dict[str, str]
+) -> None:
+    province.applications.apply(applicant())
+    with pytest.raises(AccessDenied) as err:
+        province.applications.apply(applicant(**change))
+    assert err.value.code == "APPLICATION_MISMATCH"
+    assert "token" not in err.value.details
     with province.db.read() as s:
         assert s.execute(select(func.count()).select_from(Person)).scalar_one() == 1
 

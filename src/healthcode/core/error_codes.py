@@ -409,6 +409,11 @@ class ErrorCode(StrEnum):
     RESIDENCE_OUTSIDE_PROVINCE = "RESIDENCE_OUTSIDE_PROVINCE", 422, "the residence is elsewhere"
     PERSON_UNKNOWN = "PERSON_UNKNOWN", 404, "the province holds no application of this person"
     PERSON_TOKEN_INVALID = "PERSON_TOKEN_INVALID", 401, "the person's token is missing or wrong"
+    APPLICATION_MISMATCH = (
+        "APPLICATION_MISMATCH",
+        409,
+        "the ID number applied before under another name or phone; no token is given",
+    )
     OPERATOR_TOKEN_INVALID = (
         "OPERATOR_TOKEN_INVALID",
         401,

@@ -152,9 +152,11 @@ class ApplicationService:
 
     def apply(self, raw: Any) -> dict[str, Any]:
         """Apply for a code; answers the person (pseudonym, masked name and ID, residence,
-        token). Applying again answers the first application.
+        token). Applying again with the same name and phone answers the first application; an
+        ID number alone never gives out a person's token.
 
-        Raises InvalidInput (see ``Applicant.parse``); HubError HUB_UNREACHABLE, HUB_REFUSED
+        Raises InvalidInput (see ``Applicant.parse``); AccessDenied APPLICATION_MISMATCH (the ID
+        is held here under another name or phone); HubError HUB_UNREACHABLE, HUB_REFUSED
         (nothing stored); DatabaseBusy.
         """
         now = self.clock.now()
@@ -165,7 +167,7 @@ class ApplicationService:
         with self.db.read() as s:
             known = s.execute(select(Person).where(Person.id_digest == digest)).scalar_one_or_none()
         if known is not None:
-            return self.answer(known)
+            return self.answer(self._same_applicant(known, applicant))
         person = {"id_type": applicant.id_type, "id_number": applicant.id_number}
         if applicant.nationality:
             person["nationality"] = applicant.nationality
@@ -174,7 +176,7 @@ class ApplicationService:
         def step(s: Session) -> Person:
             again = s.execute(select(Person).where(Person.id_digest == digest)).scalar_one_or_none()
             if again is not None:
-                return again  # applied meanwhile
+                return self._same_applicant(again, applicant)  # applied meanwhile
             row = self._row(applicant, pseudonym, digest, now)
             s.add(row)
             s.flush()
@@ -183,6 +185,21 @@ class ApplicationService:
             return row
 
         return self.answer(run_write(self.db, step))
+
+    def _same_applicant(self, person: Person, a: Applicant) -> Person:
+        """``person`` when ``a`` gives their name and phone; raises AccessDenied
+        APPLICATION_MISMATCH otherwise (which of the two differs is not said)."""
+        p = person.pseudonym
+        name = self.cipher.decrypt(person.name_enc, context=f"people.name_enc|{p}")
+        phone = self.cipher.decrypt(person.phone_enc, context=f"people.phone_enc|{p}")
+        same_name = hmac.compare_digest(name.encode(), a.name.encode())
+        same_phone = hmac.compare_digest(phone.encode(), a.phone.encode())
+        if not (same_name and same_phone):
+            raise AccessDenied(
+                ErrorCode.APPLICATION_MISMATCH,
+                "this ID number applied here under another name or phone",
+            )
+        return person
 
     def _row(self, a: Applicant, pseudonym: str, digest: str, now: datetime) -> Person:
         def enc(column: str, text: str) -> bytes:
