@@ -199,6 +199,26 @@ class Simulation:
                  f"{change.before} -> {change.after} ({', '.join(reasons)}{until}) "
                  f"in {seconds * 1000:.0f} ms")  # fmt: skip
 
+    def await_status(self, who: Watched) -> None:
+        """Poll the hub's status of ``who`` until it shows their colour at their province (the
+        province reports each change through its outbox), or the wait ran out; print which."""
+        started = time.monotonic()
+        path = f"/v1/status?pseudonym={who.pseudonym}"
+        while True:
+            try:
+                colour = self._hub("GET", path, "checkpoint").get("colour")
+            except HealthcodeError:  # not reported yet (404)
+                colour = None
+            waited = time.monotonic() - started
+            if colour == who.colour:
+                self.say(f"           hub status of the {who.role}: {colour} "
+                         f"(seen after {waited * 1000:.0f} ms)")  # fmt: skip
+                return
+            if waited > self.wait_seconds:
+                self.say(f"           hub status of the {who.role}: still {colour}")
+                return
+            time.sleep(POLL_SECONDS * 5)
+
     # -- summary --------------------------------------------------------------------------------
     def summary(self) -> list[str]:
         """Per province: the changes seen and the transcoding latencies."""
@@ -286,6 +306,7 @@ def _outbreak(sim: Simulation, cast: dict[str, Watched], gd: str) -> None:
                         identified_at=found, source_case=source)  # fmt: skip
         traced.append((who, at))
     sim.watch_each(traced)
+    sim.await_status(case)
     _checkpoint(sim, old["code"])
 
 

@@ -89,6 +89,8 @@ class ProvinceService:
     _more: bool = field(default=False, init=False)
     _got: bool = field(default=False, init=False)  # the last page had entries
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
+    #: Set when reports were queued: wakes the report loop at once (it also polls).
+    _report_due: threading.Event = field(default_factory=threading.Event, init=False)
     _threads: list[threading.Thread] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
@@ -211,6 +213,7 @@ class ProvinceService:
             queue_report(
                 session, pseudonym, colour.colour, colour.until, self.ruleset_label()[:64], now
             )
+            self._report_due.set()
 
     # -- one-shot steps -------------------------------------------------------------------------
     def pull_once(self, wait: float = 0.0) -> AppliedPage:
@@ -221,6 +224,7 @@ class ProvinceService:
         page = self.hub.feed(after=cursor, limit=self.settings.feed_page, wait=wait)
         now = self.clock.now()
         applied = run_write(self.db, lambda s: self.feed.apply(s, page["entries"], now))
+        self._wake_reports(bool(page["entries"]))
         self._more = bool(page.get("more"))
         self._got = bool(page["entries"])
         return applied
@@ -251,7 +255,9 @@ class ProvinceService:
             self.reevaluate(s, due, now)
             return len(due)
 
-        return run_write(self.db, step)
+        swept = run_write(self.db, step)
+        self._wake_reports(swept > 0)
+        return swept
 
     def job_once(self) -> ReevaluationJob:
         """Advance the re-evaluation of everyone under the rule set in use by one chunk (a new
@@ -266,7 +272,15 @@ class ProvinceService:
             s.expunge(job)
             return job
 
-        return run_write(self.db, run)
+        job = run_write(self.db, run)
+        self._wake_reports(True)
+        return job
+
+    def _wake_reports(self, worked: bool) -> None:
+        """After a commit that may have queued reports, wake the report loop (a wake before
+        the commit found the outbox empty)."""
+        if worked:
+            self._report_due.set()
 
     def jobs(self) -> list[dict[str, Any]]:
         """The re-evaluation jobs, newest first (at most 20)."""
@@ -290,16 +304,16 @@ class ProvinceService:
         self._stop.clear()
         s = self.settings
         loops = {
-            "feed": (self._pull_step, s.pull_seconds),
-            "sweep": (self._sweep_step, s.sweep_seconds),
-            "report": (self._report_step, s.report_seconds),
-            "rules": (self.refresh_rules, s.rules_seconds),
-            "jobs": (self._job_step, s.job_seconds),
+            "feed": (self._pull_step, s.pull_seconds, self._stop),
+            "sweep": (self._sweep_step, s.sweep_seconds, self._stop),
+            "report": (self._report_step, s.report_seconds, self._report_due),
+            "rules": (self.refresh_rules, s.rules_seconds, self._stop),
+            "jobs": (self._job_step, s.job_seconds, self._stop),
         }
-        for name, (step, pause) in loops.items():
+        for name, (step, pause, wake) in loops.items():
             thread = threading.Thread(
                 target=self._loop,
-                args=(step, pause),
+                args=(step, pause, wake),
                 name=f"province-{s.region}-{name}",
                 daemon=True,
             )
@@ -309,6 +323,7 @@ class ProvinceService:
     def stop(self, timeout: float = 10.0) -> None:
         """Ask the loops to end and wait for them."""
         self._stop.set()
+        self._report_due.set()
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()
@@ -331,9 +346,10 @@ class ProvinceService:
     def _report_step(self) -> bool:
         return self.report_once() > 0
 
-    def _loop(self, step: Callable[[], Any], pause: float) -> None:
+    def _loop(self, step: Callable[[], Any], pause: float, wake: threading.Event) -> None:
         """Run ``step`` until stopped: again at once when it says there is more work, else
-        after ``pause``; after a failure (logged) the pause doubles, up to ``_BACKOFF_MAX``."""
+        after ``pause`` or when ``wake`` is set (``_stop`` or an event stop also sets); after a
+        failure (logged) the pause doubles, up to ``_BACKOFF_MAX``."""
         failures = 0
         while not self._stop.is_set():
             try:
@@ -355,7 +371,9 @@ class ProvinceService:
                     if not failures
                     else min(_BACKOFF_MAX, max(pause, 0.1) * 2 ** min(failures, 8))
                 )
-                self._stop.wait(wait)
+                wake.wait(wait)
+                if wake is not self._stop:
+                    wake.clear()
 
     def close(self) -> None:
         self.stop()
