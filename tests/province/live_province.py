@@ -41,11 +41,13 @@ class LiveProvince:
             HEALTHCODE_PROVINCE_HUB_URL=hub_url,
             HEALTHCODE_PROVINCE_HUB_TOKEN=hub_token,
             HEALTHCODE_PROVINCE_TRUST_DATABASE_URL=hub_db,
-            HEALTHCODE_PROVINCE_PULL_SECONDS="0.05",
-            HEALTHCODE_PROVINCE_SWEEP_SECONDS="0.1",
-            HEALTHCODE_PROVINCE_REPORT_SECONDS="0.05",
             HEALTHCODE_HOME=str(home),
-            **extra,
+            **{
+                "HEALTHCODE_PROVINCE_PULL_SECONDS": "0.05",
+                "HEALTHCODE_PROVINCE_SWEEP_SECONDS": "0.1",
+                "HEALTHCODE_PROVINCE_REPORT_SECONDS": "0.05",
+                **extra,
+            },
         )
         self.proc: subprocess.Popen[bytes] | None = None
 

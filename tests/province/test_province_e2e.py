@@ -80,10 +80,23 @@ def _me(province: LiveProvince, token: str) -> dict[str, Any]:
     return answer
 
 
+@pytest.fixture
+def unpolled(hub: LiveHub, home: Path, tmp_path: Path) -> Iterator[LiveProvince]:
+    """A province whose report loop polls once an hour: reports reach the hub only because a
+    commit that queued them wakes the loop."""
+    live = _province(hub, home, tmp_path, HEALTHCODE_PROVINCE_REPORT_SECONDS="3600")
+    live.start()
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
 @pytest.mark.slow
 def test_a_positive_nat_at_the_hub_turns_the_person_red_and_the_hub_knows(
-    hub: LiveHub, province: LiveProvince
+    hub: LiveHub, unpolled: LiveProvince
 ) -> None:
+    province = unpolled
     lab = bearer(add_org(hub.db_url, "lab", "440106", "GZ lab"))
     station = bearer(add_org(hub.db_url, "checkpoint", "110105", "Beijing West"))
     r = httpx.post(province.url + "/v1/applications", json=applicant(), timeout=30)

@@ -149,6 +149,8 @@ class ApplicationService:
     register: Register
     evaluate: Evaluate
     report: Report
+    #: Called after the commit that queued the first report (wakes the report loop).
+    committed: Callable[[], None] = lambda: None
 
     def apply(self, raw: Any) -> dict[str, Any]:
         """Apply for a code; answers the person (pseudonym, masked name and ID, residence,
@@ -184,7 +186,9 @@ class ApplicationService:
             self.report(s, pseudonym, now)
             return row
 
-        return self.answer(run_write(self.db, step))
+        stored = run_write(self.db, step)
+        self.committed()
+        return self.answer(stored)
 
     def _same_applicant(self, person: Person, a: Applicant) -> Person:
         """``person`` when ``a`` gives their name and phone; raises AccessDenied

@@ -103,6 +103,7 @@ class ProvinceService:
             register=self.hub.register,
             evaluate=self.reevaluate,
             report=self._report_current,
+            committed=self._report_due.set,
         )
         self.codes = CodeService(
             db=self.db,
@@ -213,7 +214,6 @@ class ProvinceService:
             queue_report(
                 session, pseudonym, colour.colour, colour.until, self.ruleset_label()[:64], now
             )
-            self._report_due.set()
 
     # -- one-shot steps -------------------------------------------------------------------------
     def pull_once(self, wait: float = 0.0) -> AppliedPage:
