@@ -15,6 +15,7 @@ from healthcode.core.clock import FixedClock
 from healthcode.core.errors import AccessDenied, HealthcodeError, InvalidInput
 from healthcode.hub.batches import Located
 from healthcode.hub.services import Hub
+from healthcode.province.changes import ColourChange
 from healthcode.province.models import (
     Colour,
     FactRecord,
@@ -292,3 +293,66 @@ def test_an_overlay_of_another_province_is_refused(
     with pytest.raises(HealthcodeError) as caught:
         ProvinceService.build(settings=settings, db=province_db, clock=clock)
     assert caught.value.code == "OVERLAY_OTHER_PROVINCE"
+
+
+def test_every_colour_change_reaches_the_listeners_in_its_transaction(
+    province: ProvinceService, hub: Hub, org: Callable[..., str], clock: FixedClock
+) -> None:
+    """The scalar path (an application, a feed page) and the columnar one (a risk area) hand
+    the same kind of change to the listeners; a new ``until`` alone is no colour change."""
+    seen: list[ColourChange] = []
+    province.changes.add(lambda session, changes, now: seen.extend(changes))
+    person = province.applications.apply(applicant())
+    visitor = province.applications.apply(applicant(seq="203"))
+    assert [(c.pseudonym, c.before, c.colour) for c in seen] == [
+        (person["pseudonym"], None, "green"),
+        (visitor["pseudonym"], None, "green"),
+    ]
+    seen.clear()
+    _submit(hub, org, nat_record("S1", applicant()["id_number"]))
+    scan = {
+        "record_id": "V9",
+        "id_number": applicant(seq="203")["id_number"],
+        "region_code": "440106",
+        "at": "2022-11-19T10:00:00+08:00",
+        "source": "venue_scan",
+    }
+    principal = hub.orgs.authenticate(org("itinerary", "440000"))
+    hub.ingest.submit(principal, "itinerary", [Located({"index": 0}, scan)])
+    province.pull_all()
+    assert [(c.pseudonym, c.before, c.colour, c.basis) for c in seen] == [
+        (person["pseudonym"], "green", "red", "rule")
+    ]
+    seen.clear()
+    clock.advance(timedelta(minutes=1))
+    authority = hub.orgs.authenticate(org("risk-authority", "440106"))
+    hub.risk_areas.designate(
+        authority,
+        {
+            "region_code": "440106",
+            "level": "high",
+            "effective_from": "2022-11-19T00:00:00+08:00",
+            "document": "穗防控〔2022〕2号",
+        },
+    )
+    province.pull_all()
+    assert [(c.pseudonym, c.before, c.colour) for c in seen] == [
+        (visitor["pseudonym"], "green", "red")
+    ]
+
+
+def test_a_failing_listener_rolls_the_colour_back(
+    province: ProvinceService, hub: Hub, org: Callable[..., str]
+) -> None:
+    person = province.applications.apply(applicant())
+
+    def refuse(session: object, changes: object, now: object) -> None:
+        raise RuntimeError("the log is full")
+
+    province.changes.add(refuse)
+    _submit(hub, org, nat_record("S1", applicant()["id_number"]))
+    with pytest.raises(RuntimeError):
+        province.pull_once()
+    with province.db.read() as s:
+        colour = s.get(Colour, person["pseudonym"])
+    assert colour is not None and colour.colour == "green"

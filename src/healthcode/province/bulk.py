@@ -31,6 +31,7 @@ from healthcode.batch.columns import in_set, read_frame
 from healthcode.core.clock import FixedClock
 from healthcode.core.facts import RiskAreaDesignation
 from healthcode.core.rules import RuleSet
+from healthcode.province.changes import ChangeListener, changes_of_frame
 from healthcode.province.evaluation import designations
 from healthcode.province.models import Colour, Person, StatusOutbox, Visit, person_summaries
 
@@ -90,9 +91,10 @@ def reevaluate_chunk(
     label: str,
     areas: Iterable[RiskAreaDesignation] | None = None,
     key_range: tuple[str, str] | None = None,
+    on_changes: ChangeListener | None = None,
 ) -> pipeline.Outcome:
-    """Re-evaluate ``pseudonyms`` (people without a summary are skipped) and queue their
-    reports, in ``session``'s transaction."""
+    """Re-evaluate ``pseudonyms`` (people without a summary are skipped), queue their
+    reports and hand the colour changes to ``on_changes``, in ``session``'s transaction."""
     session.flush()  # the scalar path's pending rows first: the pipeline writes in SQL
     out = pipeline.reevaluate_chunk(
         session.connection(),
@@ -105,6 +107,8 @@ def reevaluate_chunk(
     )
     report_changes(session, out.changed, label=label, now=now)
     session.expire_all()  # ORM rows read before are stale now
+    if on_changes is not None:
+        on_changes(session, changes_of_frame(out.changed), now)
     return out
 
 
@@ -116,6 +120,7 @@ def reevaluate_area(
     now: datetime,
     label: str,
     chunk_size: int = 50_000,
+    on_changes: ChangeListener | None = None,
 ) -> pipeline.Outcome:
     """Re-evaluate the people a risk-area change concerns (see the module), ``chunk_size`` at
     a time, all in ``session``'s transaction."""
@@ -147,6 +152,7 @@ def reevaluate_area(
                 label=label,
                 areas=areas,
                 key_range=(part[0], part[-1]),
+                on_changes=on_changes,
             )
         )
     return total

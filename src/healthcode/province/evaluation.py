@@ -84,6 +84,7 @@ class Outcome:
     colour: str
     until: datetime | None
     changed: bool  # colour or until differs from before (a status report was queued if held)
+    before: str | None = None  # the colour before (None: the person had none)
 
 
 def facts_of(pseudonym: str, rows: Iterable[FactRecord], now: datetime) -> PersonFacts:
@@ -252,6 +253,7 @@ def store_result(
 ) -> Outcome:
     """Write the colour; queue a status report when a held person's colour or until changed."""
     changed = old is None or old.colour != result.colour or old.until != result.until
+    before = None if old is None else old.colour
     if old is None:
         old = Colour(pseudonym=pseudonym)
         session.add(old)
@@ -263,7 +265,7 @@ def store_result(
     old.until, old.ruleset_digest, old.evaluated_at = result.until, result.digest, now
     if changed and held:
         queue_report(session, pseudonym, result.colour, result.until, report_label(result), now)
-    return Outcome(pseudonym, result.colour, result.until, changed)
+    return Outcome(pseudonym, result.colour, result.until, changed, before)
 
 
 def queue_report(

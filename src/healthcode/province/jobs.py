@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from healthcode.core.facts import format_instant
 from healthcode.core.rules import RuleSet
 from healthcode.province.bulk import reevaluate_chunk
+from healthcode.province.changes import ChangeListener
 from healthcode.province.models import ReevaluationJob, person_summaries
 
 __all__ = ["describe", "ensure", "latest", "step"]
@@ -70,7 +71,13 @@ def ensure(session: Session, ruleset: RuleSet, *, label: str, now: datetime) -> 
 
 
 def step(
-    session: Session, ruleset: RuleSet, *, label: str, now: datetime, chunk_size: int
+    session: Session,
+    ruleset: RuleSet,
+    *,
+    label: str,
+    now: datetime,
+    chunk_size: int,
+    on_changes: ChangeListener | None = None,
 ) -> ReevaluationJob:
     """Ensure the job of ``ruleset`` and, while it runs, re-evaluate its next chunk and advance
     it, in ``session``'s transaction; the job (its state says whether more remains)."""
@@ -89,7 +96,13 @@ def step(
         session.flush()
         return job
     reevaluate_chunk(
-        session, ids, ruleset=ruleset, now=now, label=label, key_range=(ids[0], ids[-1])
+        session,
+        ids,
+        ruleset=ruleset,
+        now=now,
+        label=label,
+        key_range=(ids[0], ids[-1]),
+        on_changes=on_changes,
     )
     fresh = session.get(ReevaluationJob, job.id)  # expired by the chunk
     assert fresh is not None

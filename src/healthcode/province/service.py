@@ -42,6 +42,7 @@ from healthcode.core.clock import Clock, SystemClock
 from healthcode.core.errors import HealthcodeError
 from healthcode.province import jobs
 from healthcode.province.bulk import reevaluate_area
+from healthcode.province.changes import ChangeListeners, ColourChange
 from healthcode.province.codes import CodeService
 from healthcode.province.evaluation import explanation, queue_report, reevaluate
 from healthcode.province.feed import AppliedPage, FeedApplier, affected_by_area, read_cursor
@@ -82,6 +83,8 @@ class ProvinceService:
     tokens: PersonTokens
     signers: SignerSource
     reevaluator: Reevaluator | None = None
+    #: Called with every colour change, in its transaction (``changes.py``).
+    changes: ChangeListeners = field(default_factory=ChangeListeners)
     applications: ApplicationService = field(init=False)
     codes: CodeService = field(init=False)
     feed: FeedApplier = field(init=False)
@@ -178,7 +181,14 @@ class ProvinceService:
         """Re-evaluate these people in ``session``'s transaction (``reevaluator`` if set)."""
         if self.reevaluator is not None:
             return self.reevaluator(session, pseudonyms, now)
-        return reevaluate(session, pseudonyms, ruleset=self.rules.current(), now=now)
+        outcomes = reevaluate(session, pseudonyms, ruleset=self.rules.current(), now=now)
+        moved = [
+            ColourChange(o.pseudonym, o.before, o.colour, o.until)
+            for o in outcomes
+            if o.before != o.colour
+        ]
+        self.changes(session, moved, now)
+        return outcomes
 
     def reevaluate_area(
         self, session: Session, windows: Sequence[tuple[str, datetime]], now: datetime
@@ -194,6 +204,7 @@ class ProvinceService:
             now=now,
             label=self.ruleset_label(),
             chunk_size=self.settings.reevaluate_chunk,
+            on_changes=self.changes,
         )
 
     def explanation(self, session: Session, pseudonym: str, now: datetime) -> dict[str, Any]:
@@ -267,7 +278,12 @@ class ProvinceService:
 
         def run(s: Session) -> ReevaluationJob:
             job = jobs.step(
-                s, ruleset, label=label, now=now, chunk_size=self.settings.reevaluate_chunk
+                s,
+                ruleset,
+                label=label,
+                now=now,
+                chunk_size=self.settings.reevaluate_chunk,
+                on_changes=self.changes,
             )
             s.expunge(job)
             return job
