@@ -452,6 +452,12 @@ class ErrorCode(StrEnum):
     )
     CHECKPOINT_ORIGIN = "CHECKPOINT_ORIGIN", 422, "a checkpoint is of another log than expected"
     WITNESS_ROLLBACK = "WITNESS_ROLLBACK", 409, "a checkpoint is older than the last cosigned"
+    WITNESS_MALFORMED = "WITNESS_MALFORMED", 400, "an add-checkpoint body is malformed"
+    WITNESS_UNKNOWN_LOG = "WITNESS_UNKNOWN_LOG", 404, "the witness has no key for this log"
+    WITNESS_FORBIDDEN = "WITNESS_FORBIDDEN", 403, "the checkpoint is not signed by its log's key"
+    WITNESS_OLD_SIZE = "WITNESS_OLD_SIZE", 409, "the old size is not the size last cosigned"
+    WITNESS_INCONSISTENT = "WITNESS_INCONSISTENT", 422, "the tree does not extend the cosigned"
+    WITNESS_UNAVAILABLE = "WITNESS_UNAVAILABLE", 503, "no witness key, or the witness is away"
     TILE_PATH_INVALID = "TILE_PATH_INVALID", 422, "a path is not a tlog-tiles tile or entry path"
     TILE_INVALID = "TILE_INVALID", 422, "a tile or entry bundle is not what its path says"
     TILE_MISSING = "TILE_MISSING", 404, "a tile or entry bundle the tree needs is absent"
