@@ -62,7 +62,10 @@ async def add_checkpoint(request: Request) -> Response:
         if exc.code is not ErrorCode.WITNESS_OLD_SIZE:
             raise
         size = int(exc.details["size"])
-        return Response(f"{size}\n", status_code=409, media_type=SIZE_CONTENT_TYPE)
+        # exactly this type (the specification's), without a charset parameter
+        return Response(
+            f"{size}\n".encode(), status_code=409, headers={"Content-Type": SIZE_CONTENT_TYPE}
+        )
     return Response(lines, media_type=_TEXT)
 
 
