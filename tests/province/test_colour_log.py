@@ -263,9 +263,12 @@ def test_without_a_witness_the_log_serves_what_it_signed(
             service.colour_log.served_checkpoint()
         assert getattr(caught.value, "code", None) == "TILE_MISSING"
         assert service.checkpoint_once() == 0
-        assert open_checkpoint(
-            service.colour_log.served_checkpoint(), [_vkey(log_key_path(keys, REGION))]
-        ).size == 0
+        assert (
+            open_checkpoint(
+                service.colour_log.served_checkpoint(), [_vkey(log_key_path(keys, REGION))]
+            ).size
+            == 0
+        )
     finally:
         service.close()
 
