@@ -63,6 +63,7 @@ __all__ = ["WitnessService", "witness_home", "witness_signer"]
 #: The largest add-checkpoint body read (a checkpoint with 64 signatures and 63 proof lines
 #: is some 8 KiB).
 MAX_BODY = 64 * 1024
+_VARIABLE = "HEALTHCODE_WITNESS_KEY"
 
 
 def witness_signer(settings: Settings) -> NoteSigner | None:
@@ -77,9 +78,9 @@ def witness_signer(settings: Settings) -> NoteSigner | None:
     try:
         signer = read_signer(path)
     except AuditError as exc:
-        raise ConfigError("HEALTHCODE_WITNESS_KEY", f"is invalid: {exc.message}") from exc
+        raise ConfigError(_VARIABLE, f"is invalid: {exc.message}") from exc
     if signer.sig_type != COSIGNATURE:
-        raise ConfigError("HEALTHCODE_WITNESS_KEY", "is not a cosigner key (type 0x04)")
+        raise ConfigError(_VARIABLE, "is not a cosigner key (type 0x04)")
     return signer
 
 
