@@ -33,7 +33,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -74,12 +74,24 @@ def _people(service: ProvinceService, n: int) -> list[str]:
     with service.db.write() as s:
         for i, p in enumerate(pseudonyms):
             s.add(
-                Person(pseudonym=p, id_digest=f"d{i:063x}", id_type="resident_id", id_enc=b"x",
-                       name_enc=b"x", phone_enc=b"x", masked_id="*", masked_name="*",
-                       residence_region="440106", applied_at=NOW)  # fmt: skip
+                Person(
+                    pseudonym=p,
+                    id_digest=f"d{i:063x}",
+                    id_type="resident_id",
+                    id_enc=b"x",
+                    name_enc=b"x",
+                    phone_enc=b"x",
+                    masked_id="*",
+                    masked_name="*",
+                    residence_region="440106",
+                    applied_at=NOW,
+                )
             )
-            s.add(FactRecord(record_id=i + 1, pseudonym=p, kind="nat", version=1, fact=None,
-                             updated_at=NOW))  # fmt: skip
+            s.add(
+                FactRecord(
+                    record_id=i + 1, pseudonym=p, kind="nat", version=1, fact=None, updated_at=NOW
+                )
+            )
         service.reevaluate(s, pseudonyms, NOW)
     return pseudonyms
 
@@ -187,18 +199,24 @@ def main() -> None:
                 service.close()
                 _drop(handle)
             p, w = statistics.median(plain), statistics.median(logged)
-            print(f"batch {batch}: colour changes/s without the log {p:,.0f}, with it {w:,.0f} "
-                  f"({w / p:.2f}x; per change +{(1 / w - 1 / p) * 1e3:.2f} ms); "
-                  f"runs without {[round(x) for x in plain]}, with {[round(x) for x in logged]}; "
-                  f"log {size:,} leaves, {signed} checkpoints")  # fmt: skip
+            print(
+                f"batch {batch}: colour changes/s without the log {p:,.0f}, with it {w:,.0f} "
+                f"({w / p:.2f}x; per change +{(1 / w - 1 / p) * 1e3:.2f} ms); "
+                f"runs without {[round(x) for x in plain]}, with {[round(x) for x in logged]}; "
+                f"log {size:,} leaves, {signed} checkpoints"
+            )
     hashes, micros = proof_at(args.proof_leaves)
-    print(f"inclusion proof at {args.proof_leaves:,} leaves (measured, tiles in memory): "
-          f"{hashes} hashes, {micros:.0f} us")  # fmt: skip
+    print(
+        f"inclusion proof at {args.proof_leaves:,} leaves (measured, tiles in memory): "
+        f"{hashes} hashes, {micros:.0f} us"
+    )
     n = 100_000_000
     levels = math.ceil(math.ceil(math.log2(n)) / HEIGHT)
-    print(f"at {n:,} leaves (computed from the tile layout): at most {math.ceil(math.log2(n))} "
-          f"hashes ({math.ceil(math.log2(n)) * 32} bytes), {levels} tile levels, "
-          f"<= {2 * levels} tiles read")  # fmt: skip
+    print(
+        f"at {n:,} leaves (computed from the tile layout): at most {math.ceil(math.log2(n))} "
+        f"hashes ({math.ceil(math.log2(n)) * 32} bytes), {levels} tile levels, "
+        f"<= {2 * levels} tiles read"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -23,6 +24,7 @@ from healthcode.store.audit_log import ColourLog
 from healthcode.store.db import Database
 
 ORIGIN = "healthcode/province/440000/colours"
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
 APPENDS = 120
 
 _WRITER = textwrap.dedent(
@@ -36,20 +38,19 @@ _WRITER = textwrap.dedent(
     from healthcode.store.db import Database
     from healthcode.store.retry import run_write
 
-    url, who, n, skey = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    url, who, n, skey, origin = sys.argv[1], sys.argv[2], int(sys.argv[3]), *sys.argv[4:6]
     db = Database.from_url(url, busy_seconds=30)
-    log = ColourLog(COLOUR_LOG, "%s", NoteSigner.from_skey(skey))
+    log = ColourLog(COLOUR_LOG, origin, NoteSigner.from_skey(skey))
     now = datetime(2026, 12, 1, tzinfo=UTC)
     for i in range(n):
         leaf = ColourLeaf(subject=log_subject(b"k" * 32, f"{who}-{i}"), colour="red",
                           basis="rule", reasons=(f"{who.upper()}{i}",), decision=None,
                           ruleset="sha256:00", at=now)
-        run_write(db, lambda s: log.append(s, [leaf, leaf] if i %% 7 == 0 else [leaf], now))
-        if i %% 10 == 0:
+        run_write(db, lambda s: log.append(s, [leaf, leaf] if i % 7 == 0 else [leaf], now))
+        if i % 10 == 0:
             run_write(db, lambda s: log.sign(s, now))
     db.dispose()
     """
-    % ORIGIN
 )
 
 
@@ -60,7 +61,7 @@ def test_two_processes_appending_never_fork_the_tree(fresh_db_url: str) -> None:
     signer = NoteSigner.generate(ORIGIN)
     writers = [
         subprocess.Popen(
-            [sys.executable, "-c", _WRITER, fresh_db_url, who, str(APPENDS), signer.skey()],
+            [sys.executable, "-c", _WRITER, fresh_db_url, who, str(APPENDS), signer.skey(), ORIGIN],
             stderr=subprocess.PIPE,
         )
         for who in ("a", "b")
@@ -82,7 +83,7 @@ def test_two_processes_appending_never_fork_the_tree(fresh_db_url: str) -> None:
             tree.append(leaf_hash(bytes(data)))
         assert [r.idx for r in rows] == list(range(2 * per_writer)) and size == 2 * per_writer
         assert TileReader(lambda p: log.tile(s, p), size).root() == tree.root()
-        note = log.sign(s, _now())
+        note = log.sign(s, NOW)
         assert open_checkpoint(note, [signer.verifier]).root == tree.root()
         signed = s.execute(select(COLOUR_LOG.checkpoints.c.note)).scalars().all()
     for raw in signed:  # every checkpoint signed meanwhile is a prefix of the final tree
@@ -94,9 +95,3 @@ def test_two_processes_appending_never_fork_the_tree(fresh_db_url: str) -> None:
         numbers = [int(r[1:]) for r in mine]
         assert numbers == sorted(numbers)
     db.dispose()
-
-
-def _now():  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime
-
-    return datetime(2026, 12, 1, tzinfo=UTC)

@@ -419,37 +419,36 @@ class ErrorCode(StrEnum):
         401,
         "the operator token is missing or wrong, or the province has none",
     )
+    STAFF_TOKEN_INVALID = (
+        "STAFF_TOKEN_INVALID",
+        401,
+        "the staff token is missing, wrong or of a disabled account",
+    )
+    STAFF_ROLE_REQUIRED = "STAFF_ROLE_REQUIRED", 403, "the staff member lacks the role this needs"
+    STAFF_ROLE_UNKNOWN = "STAFF_ROLE_UNKNOWN", 422, "a staff role is not one of the known roles"
+    STAFF_NAME_INVALID = "STAFF_NAME_INVALID", 422, "a staff name is missing, too long or not text"
+    STAFF_GRID_INVALID = (
+        "STAFF_GRID_INVALID",
+        422,
+        "a grid id is missing for a grid role, malformed, or given for another role",
+    )
+    STAFF_REGION_OUTSIDE = "STAFF_REGION_OUTSIDE", 422, "the staff region is not in the province"
+    STAFF_UNKNOWN = "STAFF_UNKNOWN", 404, "no staff member has this id"
     SIGNER_UNAVAILABLE = "SIGNER_UNAVAILABLE", 503, "the province has no signer key to sign with"
     RULESET_UNAVAILABLE = "RULESET_UNAVAILABLE", 503, "the province's rule set cannot be loaded"
     PROVINCE_UNREACHABLE = "PROVINCE_UNREACHABLE", 503, "the province's service cannot be reached"
     OVERLAY_OTHER_PROVINCE = "OVERLAY_OTHER_PROVINCE", 400, "the overlay is another province's"
     # -- audit log: Merkle proofs, signed notes, checkpoints, tiles, leaves ----------------------
-    MERKLE_INDEX_OUT_OF_RANGE = (
-        "MERKLE_INDEX_OUT_OF_RANGE",
-        422,
-        "a leaf index is not below the tree size",
-    )
+    MERKLE_INDEX_OUT_OF_RANGE = "MERKLE_INDEX_OUT_OF_RANGE", 422, "a leaf index is past the tree"
     MERKLE_TREE_SIZE = "MERKLE_TREE_SIZE", 422, "a tree size is negative or above the later one"
     MERKLE_PROOF_LENGTH = "MERKLE_PROOF_LENGTH", 422, "a proof has a wrong number of hashes"
     MERKLE_HASH_SIZE = "MERKLE_HASH_SIZE", 422, "a leaf or proof hash is not 32 bytes"
-    MERKLE_ROOT_MISMATCH = (
-        "MERKLE_ROOT_MISMATCH",
-        422,
-        "a proof does not lead to the root hash given",
-    )
+    MERKLE_ROOT_MISMATCH = "MERKLE_ROOT_MISMATCH", 422, "a proof does not lead to the root given"
     NOTE_MALFORMED = "NOTE_MALFORMED", 422, "a signed note's text or signature lines are malformed"
     NOTE_KEY_INVALID = "NOTE_KEY_INVALID", 422, "a note signer or verifier key is malformed"
-    NOTE_SIGNATURE_INVALID = (
-        "NOTE_SIGNATURE_INVALID",
-        422,
-        "a signature by a known key does not verify",
-    )
+    NOTE_SIGNATURE_INVALID = "NOTE_SIGNATURE_INVALID", 422, "a known key's signature fails"
     NOTE_UNSIGNED = "NOTE_UNSIGNED", 422, "no signature on the note is by a known key"
-    CHECKPOINT_MALFORMED = (
-        "CHECKPOINT_MALFORMED",
-        422,
-        "a checkpoint is not origin, size, root hash",
-    )
+    CHECKPOINT_MALFORMED = "CHECKPOINT_MALFORMED", 422, "a checkpoint is not origin, size, root"
     CHECKPOINT_ORIGIN = "CHECKPOINT_ORIGIN", 422, "a checkpoint is of another log than expected"
     WITNESS_ROLLBACK = "WITNESS_ROLLBACK", 409, "a checkpoint is older than the last cosigned"
     WITNESS_MALFORMED = "WITNESS_MALFORMED", 400, "an add-checkpoint body is malformed"

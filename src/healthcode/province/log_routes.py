@@ -21,11 +21,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from healthcode.province.colour_log import ProvinceLog
-from healthcode.province.routes import Person
+from healthcode.province.deps import Person, checked_query
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["colour log"])
+router = APIRouter(tags=["colour log"], dependencies=[Depends(checked_query)])
 
 _SHORT = "public, max-age=1"
 _IMMUTABLE = "public, max-age=31536000, immutable"

@@ -55,6 +55,7 @@ from healthcode.province.outbox import OutboxSender
 from healthcode.province.people import ApplicationService, PersonTokens
 from healthcode.province.rules import RuleSource, root_certificate_of
 from healthcode.province.signer import SignerSource
+from healthcode.province.staff import StaffService
 from healthcode.store.crypto import FieldCipher
 from healthcode.store.db import Database
 from healthcode.store.errors import DRIVER_ERRORS
@@ -92,6 +93,7 @@ class ProvinceService:
     colour_log: ProvinceLog | None = None
     applications: ApplicationService = field(init=False)
     codes: CodeService = field(init=False)
+    staff: StaffService = field(init=False)
     feed: FeedApplier = field(init=False)
     outbox: OutboxSender = field(init=False)
     _more: bool = field(default=False, init=False)
@@ -122,6 +124,7 @@ class ProvinceService:
             ruleset_digest=lambda: self.rules.current().digest,
             detail=self.explanation,
         )
+        self.staff = StaffService(db=self.db, clock=self.clock, province=self.settings.region)
         self.feed = FeedApplier(reevaluate=self.reevaluate, reevaluate_area=self.reevaluate_area)
         self.outbox = OutboxSender(db=self.db, send=self.hub.report, batch=500)
         if self.colour_log is None:
