@@ -266,6 +266,8 @@ PROVINCE_ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], Any]] = {
     "witness_url": ("HEALTHCODE_PROVINCE_WITNESS_URL", str, ""),
     "witness_key": ("HEALTHCODE_PROVINCE_WITNESS_KEY", str, ""),
     "checkpoint_seconds": ("HEALTHCODE_PROVINCE_CHECKPOINT_SECONDS", _non_negative_float, 1.0),
+    "appeal_hours": ("HEALTHCODE_PROVINCE_APPEAL_HOURS", _positive_int, 24),
+    "appeals_open_max": ("HEALTHCODE_PROVINCE_APPEALS_OPEN_MAX", _positive_int, 3),
 }
 
 
@@ -315,6 +317,9 @@ class ProvinceSettings:
     #: when there is one, else checkpoints are not submitted to a witness
     witness_key: str = ""
     checkpoint_seconds: float = 1.0  # how often the log signs a checkpoint when it grew
+    #: an appeal unanswered this many hours after it was made is escalated to supervisors
+    appeal_hours: int = 24
+    appeals_open_max: int = 3  # appeals one person may have open (unanswered) at once
 
     @classmethod
     def from_env(

@@ -258,7 +258,9 @@ def _grown_from(
 
 @app.command("log")
 def audit_whole_log(
-    source: Annotated[str, typer.Argument(metavar="SOURCE", help="a province's URL or a saved copy's folder")],
+    source: Annotated[
+        str, typer.Argument(metavar="SOURCE", help="a province's URL or a saved copy's folder")
+    ],
     key: Annotated[list[str], typer.Option("--key", metavar="VKEY", help="the log's key")],
     witness: Annotated[
         list[str] | None,

@@ -2,7 +2,7 @@
 tiles, signed checkpoints; ``store/audit_log.py``, docs/audit.md).
 
 Revision ID: p0004
-Revises: p0003
+Revises: p0009
 Create Date: 2026-12-01 17:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from healthcode.store.audit_log import create_log_tables
 
 revision = "p0004"
-down_revision = "p0003"
+down_revision = "p0009"
 branch_labels = None
 depends_on = None
 
