@@ -99,7 +99,7 @@ def _scan(seq: str, region: str = "440106") -> dict[str, Any]:
         "id_number": applicant(seq=seq)["id_number"],
         "region_code": region,
         "at": "2022-11-19T10:00:00+08:00",
-        "source": "venue_scan",
+        "source": "transport_ticket",  # precise; a venue scan alone is weak evidence
     }
 
 
