@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from healthcode.cli import grid
 from healthcode.cli.options import command_group
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
@@ -114,6 +115,7 @@ def _shown(url: str) -> str:
 
 staff_app = command_group("The province's staff: add a member (token shown once), list, disable.")
 app.add_typer(staff_app, name="staff")
+app.add_typer(grid.app, name="grid")
 
 
 def _staff_service(region: str | None) -> Any:

@@ -434,6 +434,40 @@ class ErrorCode(StrEnum):
     )
     STAFF_REGION_OUTSIDE = "STAFF_REGION_OUTSIDE", 422, "the staff region is not in the province"
     STAFF_UNKNOWN = "STAFF_UNKNOWN", 404, "no staff member has this id"
+    GRID_CSV_INVALID = (
+        "GRID_CSV_INVALID",
+        422,
+        "grid units are not CSV of region_code, grid_id, name, or have bad rows (listed by line)",
+    )
+    GRID_UNIT_INVALID = (
+        "GRID_UNIT_INVALID",
+        422,
+        "a grid unit's region is not a county of the province, or its id or name is malformed",
+    )
+    GRID_UNKNOWN = "GRID_UNKNOWN", 422, "no grid unit with this id in the task's county"
+    GRID_TASK_UNKNOWN = "GRID_TASK_UNKNOWN", 404, "no grid task has this id"
+    GRID_NOT_OWN = "GRID_NOT_OWN", 403, "the task belongs to another grid or region"
+    GRID_STATE_UNKNOWN = "GRID_STATE_UNKNOWN", 422, "a grid task state is missing or unknown"
+    GRID_TRANSITION_INVALID = (
+        "GRID_TRANSITION_INVALID",
+        409,
+        "the grid task cannot move to that state from its state (or is closed)",
+    )
+    GRID_NOTE_INVALID = (
+        "GRID_NOTE_INVALID",
+        422,
+        "a grid task note is not plain text of at most 500 characters",
+    )
+    GRID_HANDOVER_INVALID = (
+        "GRID_HANDOVER_INVALID",
+        422,
+        "a grid task hand-over is malformed, or its residence is not in another province",
+    )
+    GRID_HANDOVER_NOT_HELD = (
+        "GRID_HANDOVER_NOT_HELD",
+        403,
+        "the province handing over a task does not hold the person",
+    )
     SIGNER_UNAVAILABLE = "SIGNER_UNAVAILABLE", 503, "the province has no signer key to sign with"
     RULESET_UNAVAILABLE = "RULESET_UNAVAILABLE", 503, "the province's rule set cannot be loaded"
     PROVINCE_UNREACHABLE = "PROVINCE_UNREACHABLE", 503, "the province's service cannot be reached"

@@ -10,6 +10,7 @@ from healthcode.core.clock import Clock, SystemClock
 from healthcode.hub.corrections import CorrectionService
 from healthcode.hub.feed_signal import FeedListener
 from healthcode.hub.feeds import Feeds
+from healthcode.hub.grid import GridHandovers
 from healthcode.hub.fhir import FhirService
 from healthcode.hub.ingest import IngestService
 from healthcode.hub.orgs import OrgService
@@ -36,6 +37,7 @@ class Hub:
     fhir: FhirService
     corrections: CorrectionService
     publishing: PublishingService
+    grid: GridHandovers
 
     @classmethod
     def build(cls, *, settings: Settings, db: Database, clock: Clock | None = None) -> Hub:
@@ -69,6 +71,7 @@ class Hub:
             risk_areas=risk_areas,
             fhir=FhirService(ingest=ingest, clock=clock, max_depth=settings.json_depth_max),
             corrections=CorrectionService(db=db, clock=clock, feeds=feeds, parser=parser),
+            grid=GridHandovers(db=db, clock=clock, feeds=feeds),
             publishing=PublishingService(
                 db=db,
                 clock=clock,

@@ -101,6 +101,11 @@ class HubClient:
         answer = self._call("POST", "/v1/status", json={"reports": list(reports)}).json()
         return int(answer["stored"])
 
+    def hand_over(self, handovers: Sequence[Mapping[str, Any]]) -> int:
+        """Pass grid tasks to the provinces of the people's residence; how many the hub took."""
+        answer = self._call("POST", "/v1/grid/handovers", json={"handovers": list(handovers)})
+        return int(answer.json()["accepted"])
+
     def published(self, kind: str) -> bytes | None:
         """The hub's latest signed document of ``kind``; None when it publishes none."""
         try:
