@@ -21,9 +21,9 @@ from healthcode.hub.services import Hub
 from healthcode.province.feed import read_cursor
 from healthcode.province.grid.models import GridTask, GridUnit
 from healthcode.province.models import Colour
+from healthcode.province.schema import upgrade
 from healthcode.province.service import ProvinceService
 from healthcode.province.staff import Staff
-from healthcode.province.schema import upgrade
 from healthcode.store.db import Database
 from healthcode.store.retry import run_write
 
@@ -42,7 +42,9 @@ def _contact(id_number: str, record: str = "C1", kind: str = "close") -> dict[st
 
 def _submit(hub: Hub, org: Callable[..., str], *records: dict[str, Any]) -> None:
     principal = hub.orgs.authenticate(org("disease-control", "440106"))
-    hub.ingest.submit(principal, "contact", [Located({"index": i}, r) for i, r in enumerate(records)])
+    hub.ingest.submit(
+        principal, "contact", [Located({"index": i}, r) for i, r in enumerate(records)]
+    )
 
 
 def _worker(province: ProvinceService, grid: str, region: str = "440106") -> Staff:
@@ -58,9 +60,7 @@ def _tasks(province: ProvinceService) -> list[GridTask]:
 
 
 @pytest.fixture
-def close_contact(
-    province: ProvinceService, hub: Hub, org: Callable[..., str]
-) -> dict[str, Any]:
+def close_contact(province: ProvinceService, hub: Hub, org: Callable[..., str]) -> dict[str, Any]:
     """A person living in 440106 who becomes a close contact (red) through the feed."""
     province.grid.load_csv(UNITS)
     person = province.applications.apply(applicant())
@@ -76,7 +76,11 @@ def test_a_close_contact_gets_one_task_in_the_grid_of_their_residence(
         colour = s.get(Colour, close_contact["pseudonym"])
     assert colour is not None and colour.colour == "red"
     [task] = _tasks(province)
-    assert (task.pseudonym, task.grid_id, task.state) == (close_contact["pseudonym"], "TH-01", "new")
+    assert (task.pseudonym, task.grid_id, task.state) == (
+        close_contact["pseudonym"],
+        "TH-01",
+        "new",
+    )
     assert (task.kind, task.rule, task.colour) == ("close_contact", "RED_CLOSE_CONTACT", "red")
     assert task.asks["isolation"] == "central"
     assert task.asks["nat_dates"][0] == "2022-11-20" and len(task.asks["nat_dates"]) == 5
@@ -159,8 +163,8 @@ def test_the_state_machine_refuses_illegal_moves_and_records_who_and_when(
 ) -> None:
     worker = _worker(province, "TH-01")
     [task] = _tasks(province)
-    refused = [("released", "GRID_TRANSITION_INVALID"), ("isolated", "GRID_TRANSITION_INVALID"),
-               ("handed_over", "GRID_TRANSITION_INVALID"), ("green", "GRID_STATE_UNKNOWN")]  # fmt: skip
+    moves = ("released", "isolated", "handed_over")
+    refused = [*((m, "GRID_TRANSITION_INVALID") for m in moves), ("green", "GRID_STATE_UNKNOWN")]
     for state, code in refused:
         with pytest.raises(InvalidInput) as err:
             province.grid.act(worker, task.id, {"state": state})
@@ -359,3 +363,30 @@ def test_the_hub_refuses_hand_overs_of_people_not_held_or_living_at_home(
     with pytest.raises(AccessDenied) as err:
         hub.grid.hand_over(lab, [good])
     assert err.value.code == "KIND_NOT_ALLOWED"
+
+
+def test_a_high_risk_area_makes_tasks_through_the_columnar_path(
+    province: ProvinceService, hub: Hub, org: Callable[..., str], clock: FixedClock
+) -> None:
+    province.grid.load_csv(UNITS)
+    there = applicant(seq="501", residence_region="440103")
+    person = province.applications.apply(there)
+    scan = {"record_id": "V1", "id_number": there["id_number"], "region_code": "440106",
+            "at": "2022-11-19T10:00:00+08:00", "source": "venue_scan"}  # fmt: skip
+    principal = hub.orgs.authenticate(org("itinerary", "440000"))
+    hub.ingest.submit(principal, "itinerary", [Located({"index": 0}, scan)])
+    province.pull_all()
+    clock.advance(timedelta(minutes=1))
+    authority = hub.orgs.authenticate(org("risk-authority", "440106"))
+    hub.risk_areas.designate(
+        authority,
+        {"region_code": "440106", "level": "high", "effective_from": "2022-11-19T00:00:00+08:00",
+         "document": "穗防控〔2022〕1号"},
+    )  # fmt: skip
+    clock.advance(timedelta(seconds=3))
+    province.pull_all()
+    [task] = _tasks(province)
+    assert (task.pseudonym, task.kind, task.grid_id) == (person["pseudonym"], "high_risk_area",
+                                                         "LW-01")  # fmt: skip
+    assert task.fact_at is not None
+    assert (task.changed_at - task.fact_at) == timedelta(seconds=3)  # the area's entry time

@@ -89,14 +89,19 @@ def figures(
     region: Region = None,
 ) -> None:
     """'Four early' figures per grid or county and day (seconds from the fact's arrival)."""
-    from healthcode.province.grid.timeliness import to_csv
+    from healthcode.province.grid.timeliness import figure_columns, to_csv
 
     grid = _grid(region)
     try:
         rows = grid.figures(None, by=by)
     finally:
         grid.db.dispose()
-    typer.echo(to_csv(rows) if as_csv else json.dumps(rows, ensure_ascii=False, indent=1), nl=False)
+    typer.echo(
+        to_csv(rows, figure_columns(by))
+        if as_csv
+        else json.dumps(rows, ensure_ascii=False, indent=1),
+        nl=False,
+    )
     if not as_csv:
         typer.echo("")
 

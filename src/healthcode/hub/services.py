@@ -10,8 +10,8 @@ from healthcode.core.clock import Clock, SystemClock
 from healthcode.hub.corrections import CorrectionService
 from healthcode.hub.feed_signal import FeedListener
 from healthcode.hub.feeds import Feeds
-from healthcode.hub.grid import GridHandovers
 from healthcode.hub.fhir import FhirService
+from healthcode.hub.grid import GridHandovers
 from healthcode.hub.ingest import IngestService
 from healthcode.hub.orgs import OrgService
 from healthcode.hub.publishing import PublishingService

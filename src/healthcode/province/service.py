@@ -48,8 +48,8 @@ from healthcode.province.bulk import reevaluate_area
 from healthcode.province.changes import ChangeListeners, ColourChange
 from healthcode.province.codes import CodeService
 from healthcode.province.evaluation import explanation, queue_report, reevaluate
-from healthcode.province.grid import GridService
 from healthcode.province.feed import AppliedPage, FeedApplier, affected_by_area, read_cursor
+from healthcode.province.grid import GridService
 from healthcode.province.hubclient import HubClient
 from healthcode.province.models import Colour, ReevaluationJob, StatusOutbox
 from healthcode.province.outbox import OutboxSender

@@ -229,7 +229,11 @@ class GridService:
                 s.add(GridAssignment(pseudonym=task.pseudonym, grid_id=unit.grid_id,
                                      assigned_by=member.id, assigned_at=now))  # fmt: skip
             else:
-                placed.grid_id, placed.assigned_by, placed.assigned_at = unit.grid_id, member.id, now
+                placed.grid_id, placed.assigned_by, placed.assigned_at = (
+                    unit.grid_id,
+                    member.id,
+                    now,
+                )
             record_event(s, task, action="assign", at=now, staff_id=member.id,
                          note=f"to {unit.grid_id}. {note}".strip())  # fmt: skip
             s.flush()
@@ -304,8 +308,10 @@ def _order(view: dict[str, Any]) -> tuple[bool, str, str]:
     return (not view["overdue"], view["deadline"] or "9999", view["id"])
 
 
-def _in_region(query: Select[tuple[GridTask]], region: str) -> Select[tuple[GridTask]]:
-    prefix = region[:2] if region.endswith("0000") else region[:4] if region.endswith("00") else region
+def _in_region(query: Select[GridTask], region: str) -> Select[GridTask]:
+    prefix = (
+        region[:2] if region.endswith("0000") else region[:4] if region.endswith("00") else region
+    )
     return query.where(GridTask.county.startswith(prefix))
 
 

@@ -140,13 +140,14 @@ class TaskMaker:
                 )
             ).all()
         )
-        open_ = set(
-            session.execute(
+        open_: set[tuple[str, str]] = {
+            (p, k)
+            for p, k in session.execute(
                 select(GridTask.pseudonym, GridTask.kind).where(
                     GridTask.pseudonym.in_(pseudonyms), GridTask.state.in_(OPEN_STATES)
                 )
-            ).all()
-        )
+            )
+        }
         ruleset = self.ruleset()
         for pseudonym in pseudonyms:
             colour, home = colours.get(pseudonym), homes.get(pseudonym)

@@ -22,7 +22,7 @@ from healthcode.core.clock import CHINA_TZ
 from healthcode.province.grid.models import GridTask
 from healthcode.province.grid.work import deadline_of
 
-__all__ = ["STEPS", "figures", "person_rows", "to_csv"]
+__all__ = ["STEPS", "figure_columns", "figures", "person_rows", "to_csv"]
 
 #: Each step of "four early", as seconds from the fact's arrival.
 STEPS = ("to_code", "to_task", "to_contact", "to_isolation")
@@ -68,11 +68,21 @@ def person_rows(tasks: Iterable[GridTask], now: datetime) -> list[dict[str, Any]
                 "_created": t.created_at,
             }
         )
-    rows.sort(key=lambda r: (r["overdue_seconds"] is None, -(r["overdue_seconds"] or 0),
-                             r["_created"], r["task_id"]))  # fmt: skip
+    rows.sort(key=_overdue_first)
     for r in rows:
         del r["_created"]
     return rows
+
+
+def figure_columns(by: str) -> list[str]:
+    """The columns of ``figures(by=...)``, in order."""
+    stats = [f"{step}_{s}" for step in STEPS for s in ("p50", "p90", "max")]
+    return [by, "day", "tasks", "contacted", "isolated", "overdue", *stats]
+
+
+def _overdue_first(row: dict[str, Any]) -> tuple[bool, float, datetime, str]:
+    late: float | None = row["overdue_seconds"]
+    return (late is None, -(late or 0.0), row["_created"], row["task_id"])
 
 
 def _rank(values: Sequence[float], q: float) -> float | None:

@@ -106,9 +106,7 @@ def parse_units(items: Sequence[tuple[int, Mapping[str, Any]]], province: str) -
         try:
             unit = _unit(raw, province)
         except InvalidInput as exc:
-            errors.append(
-                {"line": line, "field": exc.details.get("field"), "message": exc.message}
-            )
+            errors.append({"line": line, "field": exc.details.get("field"), "message": exc.message})
             continue
         if unit.grid_id in seen:
             errors.append(
