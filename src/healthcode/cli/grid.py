@@ -26,19 +26,19 @@ Region = Annotated[
 
 
 def _grid(region: str | None) -> Any:
-    from healthcode.cli.province import _migrated, _settings
+    from healthcode.cli.province_db import migrated, settings
     from healthcode.core.clock import SystemClock
     from healthcode.core.rules import baseline
     from healthcode.province.grid import GridService
     from healthcode.store.crypto import FieldCipher
 
-    config = _settings(region=region)
+    config = settings(region=region)
 
     def unsent(_: Any) -> int:  # pragma: no cover - the commands never hand over
         raise RuntimeError("hand-overs are sent by the service")
 
     return GridService(
-        db=_migrated(config),
+        db=migrated(config),
         clock=SystemClock(),
         province=config.region,
         cipher=FieldCipher(key=config.field_key),
@@ -84,7 +84,7 @@ def list_units(region: Region = None) -> None:
 
 @app.command("timeliness")
 def figures(
-    by: Annotated[str, typer.Option("--by", help="grid | county")] = "grid",
+    by: Annotated[str, typer.Option("--by", metavar="UNIT", help="grid | county")] = "grid",
     as_csv: Annotated[bool, typer.Option("--csv", help="figures as CSV")] = False,
     region: Region = None,
 ) -> None:

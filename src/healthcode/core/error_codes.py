@@ -11,34 +11,16 @@ current.
 >>> ErrorCode("ID_CHECK_DIGIT") == "ID_CHECK_DIGIT"
 True
 
-This module imports nothing of the package.
+This module imports nothing of the package but ``error_stages.py`` (``Stage``, re-exported).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
+from healthcode.core.error_stages import Stage
+
 __all__ = ["ErrorCode", "Stage", "catalogue_markdown"]
-
-
-class Stage(StrEnum):
-    """Stable names of the verifier stages, in pipeline order."""
-
-    QR = "qr"  # a picture given instead of text
-    PREFIX = "prefix"
-    NUMERIC = "numeric"  # SMART Health Cards: shc:/ digits to JWS text
-    BASE45 = "base45"
-    DECOMPRESS = "decompress"
-    COSE = "cose"
-    JWS = "jws"  # SMART Health Cards: the compact JWS
-    SIGNATURE = "signature"
-    CLAIMS = "claims"
-    KEY_USAGE = "key_usage"  # EU DCC: the signer's EKU does not cover this kind of certificate
-    SCHEMA = "schema"
-    VALUE_SETS = "value_sets"  # EU DCC: coded fields against the EU value sets
-    REVOCATION = "revocation"
-    RULES = "rules"
-    RESULT = "result"  # the result is built from what every stage checked
 
 
 class ErrorCode(StrEnum):
@@ -434,40 +416,20 @@ class ErrorCode(StrEnum):
     )
     STAFF_REGION_OUTSIDE = "STAFF_REGION_OUTSIDE", 422, "the staff region is not in the province"
     STAFF_UNKNOWN = "STAFF_UNKNOWN", 404, "no staff member has this id"
-    GRID_CSV_INVALID = (
-        "GRID_CSV_INVALID",
-        422,
-        "grid units are not CSV of region_code, grid_id, name, or have bad rows (listed by line)",
-    )
-    GRID_UNIT_INVALID = (
-        "GRID_UNIT_INVALID",
-        422,
-        "a grid unit's region is not a county of the province, or its id or name is malformed",
-    )
+    GRID_CSV_INVALID = "GRID_CSV_INVALID", 422, "grid units have bad rows (listed); none stored"
+    GRID_UNIT_INVALID = "GRID_UNIT_INVALID", 422, "a grid unit's county, id or name is malformed"
     GRID_UNKNOWN = "GRID_UNKNOWN", 422, "no grid unit with this id in the task's county"
     GRID_TASK_UNKNOWN = "GRID_TASK_UNKNOWN", 404, "no grid task has this id"
-    GRID_NOT_OWN = "GRID_NOT_OWN", 403, "the task belongs to another grid or region"
     GRID_STATE_UNKNOWN = "GRID_STATE_UNKNOWN", 422, "a grid task state is missing or unknown"
+    GRID_NOT_OWN = "GRID_NOT_OWN", 403, "the task belongs to another grid or region"
     GRID_TRANSITION_INVALID = (
         "GRID_TRANSITION_INVALID",
         409,
-        "the grid task cannot move to that state from its state (or is closed)",
+        "the task cannot move to that state from its own",
     )
-    GRID_NOTE_INVALID = (
-        "GRID_NOTE_INVALID",
-        422,
-        "a grid task note is not plain text of at most 500 characters",
-    )
-    GRID_HANDOVER_INVALID = (
-        "GRID_HANDOVER_INVALID",
-        422,
-        "a grid task hand-over is malformed, or its residence is not in another province",
-    )
-    GRID_HANDOVER_NOT_HELD = (
-        "GRID_HANDOVER_NOT_HELD",
-        403,
-        "the province handing over a task does not hold the person",
-    )
+    GRID_NOTE_INVALID = "GRID_NOTE_INVALID", 422, "a task note is not plain text of at most 500"
+    GRID_HANDOVER_INVALID = "GRID_HANDOVER_INVALID", 422, "a grid task hand-over is malformed"
+    GRID_HANDOVER_NOT_HELD = "GRID_HANDOVER_NOT_HELD", 403, "the sender does not hold the person"
     SIGNER_UNAVAILABLE = "SIGNER_UNAVAILABLE", 503, "the province has no signer key to sign with"
     RULESET_UNAVAILABLE = "RULESET_UNAVAILABLE", 503, "the province's rule set cannot be loaded"
     PROVINCE_UNREACHABLE = "PROVINCE_UNREACHABLE", 503, "the province's service cannot be reached"
