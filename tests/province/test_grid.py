@@ -390,3 +390,16 @@ def test_a_high_risk_area_makes_tasks_through_the_columnar_path(
                                                          "LW-01")  # fmt: skip
     assert task.fact_at is not None
     assert (task.changed_at - task.fact_at) == timedelta(seconds=3)  # the area's entry time
+
+
+def test_a_malformed_hand_over_entry_is_skipped_and_the_feed_moves_on(
+    province: ProvinceService, clock: FixedClock
+) -> None:
+    entries = [
+        {"seq": 1, "kind": "grid_task", "created_at": clock.now().isoformat(),
+         "data": {"task": "gt_0123456789abcdef", "residence_region": "999999"}},
+        {"seq": 2, "kind": "grid_task", "created_at": clock.now().isoformat(), "data": {}},
+    ]  # fmt: skip
+    page = run_write(province.db, lambda s: province.feed.apply(s, entries, clock.now()))
+    assert (page.applied, page.cursor) == (2, 2)
+    assert _tasks(province) == []

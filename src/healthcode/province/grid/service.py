@@ -13,6 +13,7 @@ region (the county queues first).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,6 +51,8 @@ from healthcode.store.db import Database
 from healthcode.store.retry import run_write
 
 __all__ = ["GridService"]
+
+log = logging.getLogger("healthcode.province")
 
 _LIST_MAX = 500
 
@@ -113,8 +116,13 @@ class GridService:
         self.maker.on_changes(session, changes, now)
 
     def receive(self, session: Session, data: Mapping[str, Any], now: datetime) -> None:
-        """The feed handler of ``grid_task`` entries."""
-        receive_task(session, self.province, data, now)
+        """The feed handler of ``grid_task`` entries. One the hub let through malformed is
+        logged and skipped: it must not hold up the feed (and every colour behind it)."""
+        try:
+            with session.begin_nested():
+                receive_task(session, self.province, data, now)
+        except (KeyError, TypeError, ValueError, InvalidInput) as exc:
+            log.error("grid_task entry skipped (%s): %s", type(exc).__name__, exc)
 
     def send_once(self) -> int:
         return self.sender.send_once()
@@ -304,8 +312,9 @@ _COPIED = ("pseudonym", "kind", "rule", "colour", "asks", "fact_at", "changed_at
            "isolation_due", "source_province")  # fmt: skip
 
 
-def _order(view: dict[str, Any]) -> tuple[bool, str, str]:
-    return (not view["overdue"], view["deadline"] or "9999", view["id"])
+def _order(view: dict[str, Any]) -> tuple[bool, bool, str, str]:
+    """Overdue first, then escalated, then by deadline."""
+    return (not view["overdue"], view["escalated_at"] is None, view["deadline"] or "9", view["id"])
 
 
 def _in_region(query: Select[GridTask], region: str) -> Select[GridTask]:
