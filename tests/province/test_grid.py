@@ -403,3 +403,21 @@ def test_a_malformed_hand_over_entry_is_skipped_and_the_feed_moves_on(
     page = run_write(province.db, lambda s: province.feed.apply(s, entries, clock.now()))
     assert (page.applied, page.cursor) == (2, 2)
     assert _tasks(province) == []
+
+
+def test_a_person_who_moved_away_gets_their_task_in_the_new_grid(
+    province: ProvinceService, close_contact: dict[str, Any], clock: FixedClock
+) -> None:
+    worker, there = _worker(province, "TH-01"), _worker(province, "LW-01", "440103")
+    [task] = _tasks(province)
+    clock.advance(timedelta(hours=1))
+    with pytest.raises(InvalidInput):  # a new residence goes with moved_away only
+        province.grid.act(worker, task.id, {"state": "contacted", "residence_region": "440103"})
+    province.grid.act(worker, task.id, {"state": "moved_away", "residence_region": "440103",
+                                        "note": "搬到荔湾"})  # fmt: skip
+    old, new = _tasks(province)
+    assert (old.state, new.state, new.grid_id, new.county) == ("moved_away", "new", "LW-01",
+                                                               "440103")  # fmt: skip
+    assert new.fact_at == old.fact_at and new.contact_due == clock.now() + timedelta(hours=2)
+    assert [t["id"] for t in province.grid.tasks(there)] == [new.id]
+    assert province.grid.tasks(worker) == []

@@ -299,6 +299,8 @@ class GridService:
         moved.id, moved.residence_region, moved.county = new_task_id(), region, region
         moved.state, moved.state_at, moved.created_at = "new", now, now
         moved.contact_due = now + (task.contact_due - task.created_at)
+        if task.isolation_due is not None:
+            moved.isolation_due = now + (task.isolation_due - task.created_at)
         moved.grid_id = None if elsewhere else units.grid_of_residence(s, task.pseudonym, region)
         if elsewhere:
             moved.state, moved.handed_to = "handed_over", regions.province_of(region).code
@@ -309,7 +311,7 @@ class GridService:
 
 
 _COPIED = ("pseudonym", "kind", "rule", "colour", "asks", "fact_at", "changed_at",
-           "isolation_due", "source_province")  # fmt: skip
+           "source_province")  # fmt: skip
 
 
 def _order(view: dict[str, Any]) -> tuple[bool, bool, str, str]:
