@@ -421,3 +421,19 @@ def test_a_person_who_moved_away_gets_their_task_in_the_new_grid(
     assert new.fact_at == old.fact_at and new.contact_due == clock.now() + timedelta(hours=2)
     assert [t["id"] for t in province.grid.tasks(there)] == [new.id]
     assert province.grid.tasks(worker) == []
+
+
+def test_a_hand_over_the_hub_refuses_for_good_is_dropped(
+    province: ProvinceService, hub: Hub, org: Callable[..., str]
+) -> None:
+    from healthcode.province.grid.models import GridHandoverOut
+
+    who = applicant(seq="402", region="110105", residence_region="110105", reason="stay")
+    province.applications.apply(who)
+    _submit(hub, org, _contact(who["id_number"]))
+    province.pull_all()
+    principal = hub.orgs.authenticate(province.settings.hub_token)
+    hub.status.end(principal, [{"id_number": who["id_number"]}])  # the stay is over
+    assert province.grid.send_once() == 1  # refused (not held): dropped, not retried
+    with province.db.read() as s:
+        assert s.execute(select(func.count()).select_from(GridHandoverOut)).scalar_one() == 0
