@@ -372,7 +372,7 @@ def test_a_high_risk_area_makes_tasks_through_the_columnar_path(
     there = applicant(seq="501", residence_region="440103")
     person = province.applications.apply(there)
     scan = {"record_id": "V1", "id_number": there["id_number"], "region_code": "440106",
-            "at": "2022-11-19T10:00:00+08:00", "source": "venue_scan"}  # fmt: skip
+            "at": "2022-11-19T10:00:00+08:00", "source": "transport_ticket"}  # fmt: skip
     principal = hub.orgs.authenticate(org("itinerary", "440000"))
     hub.ingest.submit(principal, "itinerary", [Located({"index": 0}, scan)])
     province.pull_all()

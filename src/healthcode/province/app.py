@@ -14,6 +14,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from healthcode.hub.routes.common import BodyLimit
+from healthcode.province.appeal_routes import router as appeal_router
 from healthcode.province.grid_routes import router as grid_router
 from healthcode.province.routes import router
 from healthcode.province.service import ProvinceService
@@ -36,6 +37,7 @@ def create_app(province: ProvinceService) -> FastAPI:
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(grid_router)
+    app.include_router(appeal_router)
     return app
 
 
