@@ -11,34 +11,16 @@ current.
 >>> ErrorCode("ID_CHECK_DIGIT") == "ID_CHECK_DIGIT"
 True
 
-This module imports nothing of the package.
+This module imports nothing of the package but ``error_stages.py`` (``Stage``, re-exported).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
+from healthcode.core.error_stages import Stage
+
 __all__ = ["ErrorCode", "Stage", "catalogue_markdown"]
-
-
-class Stage(StrEnum):
-    """Stable names of the verifier stages, in pipeline order."""
-
-    QR = "qr"  # a picture given instead of text
-    PREFIX = "prefix"
-    NUMERIC = "numeric"  # SMART Health Cards: shc:/ digits to JWS text
-    BASE45 = "base45"
-    DECOMPRESS = "decompress"
-    COSE = "cose"
-    JWS = "jws"  # SMART Health Cards: the compact JWS
-    SIGNATURE = "signature"
-    CLAIMS = "claims"
-    KEY_USAGE = "key_usage"  # EU DCC: the signer's EKU does not cover this kind of certificate
-    SCHEMA = "schema"
-    VALUE_SETS = "value_sets"  # EU DCC: coded fields against the EU value sets
-    REVOCATION = "revocation"
-    RULES = "rules"
-    RESULT = "result"  # the result is built from what every stage checked
 
 
 class ErrorCode(StrEnum):
@@ -428,6 +410,20 @@ class ErrorCode(StrEnum):
     STAFF_GRID_INVALID = "STAFF_GRID_INVALID", 422, "grid id missing, malformed or for another role"
     STAFF_REGION_OUTSIDE = "STAFF_REGION_OUTSIDE", 422, "the staff region is not in the province"
     STAFF_UNKNOWN = "STAFF_UNKNOWN", 404, "no staff member has this id"
+    GRID_CSV_INVALID = "GRID_CSV_INVALID", 422, "grid units have bad rows (listed); none stored"
+    GRID_UNIT_INVALID = "GRID_UNIT_INVALID", 422, "a grid unit's county, id or name is malformed"
+    GRID_UNKNOWN = "GRID_UNKNOWN", 422, "no grid unit with this id in the task's county"
+    GRID_TASK_UNKNOWN = "GRID_TASK_UNKNOWN", 404, "no grid task has this id"
+    GRID_STATE_UNKNOWN = "GRID_STATE_UNKNOWN", 422, "a grid task state is missing or unknown"
+    GRID_NOT_OWN = "GRID_NOT_OWN", 403, "the task belongs to another grid or region"
+    GRID_TRANSITION_INVALID = (
+        "GRID_TRANSITION_INVALID",
+        409,
+        "the task cannot move to that state from its own",
+    )
+    GRID_NOTE_INVALID = "GRID_NOTE_INVALID", 422, "a task note is not plain text of at most 500"
+    GRID_HANDOVER_INVALID = "GRID_HANDOVER_INVALID", 422, "a grid task hand-over is malformed"
+    GRID_HANDOVER_NOT_HELD = "GRID_HANDOVER_NOT_HELD", 403, "the sender does not hold the person"
     APPEAL_UNKNOWN = "APPEAL_UNKNOWN", 404, "no appeal has this id (or it is another person's)"
     APPEAL_LIMIT = "APPEAL_LIMIT", 429, "the person has as many open appeals as allowed"
     APPEAL_ANSWERED = "APPEAL_ANSWERED", 409, "the appeal has another answer, or one under way"

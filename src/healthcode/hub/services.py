@@ -11,6 +11,7 @@ from healthcode.hub.corrections import CorrectionService
 from healthcode.hub.feed_signal import FeedListener
 from healthcode.hub.feeds import Feeds
 from healthcode.hub.fhir import FhirService
+from healthcode.hub.grid import GridHandovers
 from healthcode.hub.ingest import IngestService
 from healthcode.hub.orgs import OrgService
 from healthcode.hub.publishing import PublishingService
@@ -38,6 +39,7 @@ class Hub:
     corrections: CorrectionService
     publishing: PublishingService
     witness: WitnessService
+    grid: GridHandovers
 
     @classmethod
     def build(cls, *, settings: Settings, db: Database, clock: Clock | None = None) -> Hub:
@@ -71,6 +73,7 @@ class Hub:
             risk_areas=risk_areas,
             fhir=FhirService(ingest=ingest, clock=clock, max_depth=settings.json_depth_max),
             corrections=CorrectionService(db=db, clock=clock, feeds=feeds, parser=parser),
+            grid=GridHandovers(db=db, clock=clock, feeds=feeds),
             publishing=PublishingService(
                 db=db,
                 clock=clock,

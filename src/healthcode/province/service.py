@@ -14,6 +14,9 @@ call directly:
   same loop escalates appeals past their deadline (``appeals.escalate_due()``);
 - report: ``report_once()`` sends the status outbox to the hub (``outbox.py``);
 - rules: ``refresh_rules()`` fetches the hub's national rule set;
+- grid: ``grid.send_once()`` hands grid tasks of people living in another province to the
+  hub (``grid/handover.py``); the tasks themselves are made by ``grid``, a listener of
+  ``changes``, in the transaction of each colour change;
 - jobs: ``job_once()`` re-evaluates the next chunk of everyone when the rule set in use (the
   national one with the overlay) is not the one the newest job applied (``jobs.py``): a new
   rule set or overlay version reaches everyone in the background, with progress
@@ -51,6 +54,7 @@ from healthcode.province.codes import CodeService
 from healthcode.province.colour_log import ProvinceLog
 from healthcode.province.evaluation import explanation, queue_report, reevaluate
 from healthcode.province.feed import AppliedPage, FeedApplier, affected_by_area, read_cursor
+from healthcode.province.grid import GridService
 from healthcode.province.hubclient import HubClient
 from healthcode.province.models import Colour, ReevaluationJob, StatusOutbox
 from healthcode.province.outbox import OutboxSender
@@ -70,9 +74,9 @@ log = logging.getLogger("healthcode.province")
 #: Re-evaluates people inside the session's transaction at ``now``.
 Reevaluator = Callable[[Session, Collection[str], datetime], Any]
 _SWEEP_BATCH = 1000
-#: Loops that hold a database connection while they work (feed, sweep, report, jobs): a
-#: PostgreSQL pool is sized for them beside the worker threads.
-LOOP_THREADS = 4
+#: Loops that hold a database connection while they work (feed, sweep, report, jobs, grid):
+#: a PostgreSQL pool is sized for them beside the worker threads.
+LOOP_THREADS = 5
 #: The longest pause of a loop that keeps failing (seconds).
 _BACKOFF_MAX = 5.0
 #: Failures a loop expects (the hub away, the database busy): logged, tried again later.
@@ -99,6 +103,7 @@ class ProvinceService:
     appeals: AppealService = field(init=False)
     feed: FeedApplier = field(init=False)
     outbox: OutboxSender = field(init=False)
+    grid: GridService = field(init=False)
     _more: bool = field(default=False, init=False)
     _got: bool = field(default=False, init=False)  # the last page had entries
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
@@ -141,6 +146,16 @@ class ProvinceService:
         if self.colour_log is None:
             self.colour_log = ProvinceLog.from_settings(self.settings, db=self.db, clock=self.clock)
         self.changes.add(self.colour_log.record)
+        self.grid = GridService(
+            db=self.db,
+            clock=self.clock,
+            province=self.settings.region,
+            cipher=FieldCipher(key=self.settings.field_key),
+            ruleset=self.rules.current,
+            send=self.hub.hand_over,
+        )
+        self.changes.add(self.grid.on_changes)
+        self.feed.handlers["grid_task"] = self.grid.receive
 
     @classmethod
     def build(
@@ -355,6 +370,7 @@ class ProvinceService:
             "report": (self._report_step, s.report_seconds, self._report_due),
             "rules": (self.refresh_rules, s.rules_seconds, self._stop),
             "jobs": (self._job_step, s.job_seconds, self._stop),
+            "grid": (self._grid_step, s.report_seconds, self._stop),
         }
         if self.colour_log is not None and self.colour_log.log.signer is not None:
             loops["checkpoint"] = (self.checkpoint_once, s.checkpoint_seconds, self._stop)
@@ -391,6 +407,9 @@ class ProvinceService:
 
     def _job_step(self) -> bool:
         return self.job_once().state == "running"
+
+    def _grid_step(self) -> bool:
+        return self.grid.send_once() > 0
 
     def _report_step(self) -> bool:
         return self.report_once() > 0

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from healthcode.hub.routes import (
     corrections,
     feeds,
+    grid,
     health,
     ingest,
     published,
@@ -26,4 +27,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     risk_areas.router,
     published.router,
     witness.router,
+    grid.router,
 )
