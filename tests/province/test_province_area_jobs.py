@@ -70,6 +70,7 @@ def test_a_large_area_becomes_a_job_advanced_chunk_by_chunk(
     names = _visitors(province, hub, org, 7)
     while province.job_once().state == "running":  # the first rule-set job, out of the way
         pass
+    assert {province.codes.explain(p)["colour"] for p in names} == {"green"}  # kept
     province.settings = dataclasses.replace(
         province.settings, area_job_people=5, reevaluate_chunk=3
     )
@@ -89,6 +90,7 @@ def test_a_large_area_becomes_a_job_advanced_chunk_by_chunk(
     assert progress == [3, 6, 7]
     assert province.jobs()[0]["state"] == "done"
     assert set(_colours(province, names)) == {"red"}
+    assert {province.codes.explain(p)["colour"] for p in names} == {"red"}
     assert sorted(c.pseudonym for c in seen) == sorted(names)  # through the seam
 
 
@@ -96,11 +98,13 @@ def test_a_small_area_is_reevaluated_in_the_page(
     province: ProvinceService, hub: Hub, org: Callable[..., str], clock: FixedClock
 ) -> None:
     names = _visitors(province, hub, org, 3)
+    assert {province.codes.explain(p)["colour"] for p in names} == {"green"}  # kept
     province.settings = dataclasses.replace(province.settings, area_job_people=3)
     clock.advance(timedelta(minutes=1))
     _designate(hub, org)
     assert province.pull_once().people == 3
     assert set(_colours(province, names)) == {"red"}
+    assert {province.codes.explain(p)["colour"] for p in names} == {"red"}  # not kept stale
     with province.db.read() as s:
         kinds = s.execute(select(ReevaluationJob.kind)).scalars().all()
     assert "area" not in kinds

@@ -224,6 +224,7 @@ class ProvinceService:
             return jobs.start_area(
                 session, list(windows), ruleset, label=label, now=now, total=total
             )
+        forget_after_commit(session, self.codes.kept, None)
         return reevaluate_area(
             session,
             windows,
