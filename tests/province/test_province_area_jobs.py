@@ -141,7 +141,7 @@ def test_an_entry_that_can_never_apply_is_set_aside_and_the_feed_goes_on(
         cursor = s.get(FeedCursor, 1)
     assert [(d.seq, d.code) for d in letters] == [
         (1, "REGION_UNKNOWN"),
-        (2, "FEED_ENTRY_MALFORMED"),
+        (2, "FIELD_TYPE"),
     ]
     assert letters[0].entry == unknown and cursor is not None and cursor.seq == 3
     assert province.dead_letters() == 2

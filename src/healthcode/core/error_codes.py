@@ -352,11 +352,6 @@ class ErrorCode(StrEnum):
     DOCUMENT_KIND_UNKNOWN = "DOCUMENT_KIND_UNKNOWN", 422, "no published document has this kind"
     DUPLICATE_IN_BATCH = "DUPLICATE_IN_BATCH", 422, "a record_id recurs in a batch with new content"
     ENCODING_UNSUPPORTED = "ENCODING_UNSUPPORTED", 400, "the file is neither UTF-8 nor GBK"
-    FEED_ENTRY_MALFORMED = (
-        "FEED_ENTRY_MALFORMED",
-        422,
-        "a feed entry lacks a field or has one of the wrong type: it is kept aside, never applied",
-    )
     FEED_NOT_OWN = "FEED_NOT_OWN", 403, "a province asks for the feed of another province"
     FHIR_BUNDLE_EMPTY = "FHIR_BUNDLE_EMPTY", 422, "the Bundle has no Observation or Immunization"
     FHIR_BUNDLE_TYPE = "FHIR_BUNDLE_TYPE", 422, "Bundle.type is not one the hub accepts"

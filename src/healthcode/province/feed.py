@@ -12,7 +12,7 @@ for good, and a crash meanwhile re-applies the page.
 
 An entry that can never take effect (a field missing or of the wrong type, a region code the
 region table does not know, a time that does not read) is not retried forever: it is kept in
-``feed_dead_letters`` with a stable code (``FEED_ENTRY_MALFORMED``, ``REGION_UNKNOWN``...),
+``feed_dead_letters`` with a stable code (``FIELD_MISSING``, ``FIELD_TYPE``, ``REGION_UNKNOWN``),
 logged, and the cursor moves past it (``GET /v1/jobs`` counts them).
 
 Entry kinds (``hub/feeds.py``): ``record`` (a new record, or one replayed on registration),
@@ -131,8 +131,8 @@ class FeedApplier:
 
 
 def check_entry(kind: str, data: Any) -> None:
-    """Whether an entry can take effect. Raises InvalidInput ``FEED_ENTRY_MALFORMED`` (a field
-    missing or of the wrong type, a time that does not read), ``REGION_FORMAT`` /
+    """Whether an entry can take effect. Raises InvalidInput ``FIELD_MISSING``, ``FIELD_TYPE``
+    (a field of the wrong type, a time that does not read), ``REGION_FORMAT`` /
     ``REGION_UNKNOWN`` (a region code the region table does not know)."""
     try:
         if not isinstance(data, Mapping):
@@ -141,9 +141,11 @@ def check_entry(kind: str, data: Any) -> None:
             _check_record(kind, data)
         elif kind == "risk_area":
             _check_risk_area(data)
-    except (KeyError, TypeError, ValueError) as exc:
+    except KeyError as exc:
+        raise InvalidInput(ErrorCode.FIELD_MISSING, f"a {kind} entry lacks {exc}"[:300]) from exc
+    except (TypeError, ValueError) as exc:
         raise InvalidInput(
-            ErrorCode.FEED_ENTRY_MALFORMED, f"a {kind} entry does not read: {exc!r}"[:300]
+            ErrorCode.FIELD_TYPE, f"a {kind} entry does not read: {exc}"[:300]
         ) from exc
 
 
