@@ -267,6 +267,8 @@ PROVINCE_ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], Any]] = {
     "area_job_people": ("HEALTHCODE_PROVINCE_AREA_JOB_PEOPLE", _positive_int, 50_000),
     "states_kept": ("HEALTHCODE_PROVINCE_STATES_KEPT", _non_negative_int, 65_536),
     "operator_token": ("HEALTHCODE_PROVINCE_OPERATOR_TOKEN", str, ""),
+    "appeal_hours": ("HEALTHCODE_PROVINCE_APPEAL_HOURS", _positive_int, 24),
+    "appeals_open_max": ("HEALTHCODE_PROVINCE_APPEALS_OPEN_MAX", _positive_int, 3),
 }
 
 
@@ -312,6 +314,9 @@ class ProvinceSettings:
     states_kept: int = 65_536
     #: a bearer token for operator routes (``GET /v1/jobs``); empty: those routes are closed
     operator_token: str = ""
+    #: an appeal unanswered this many hours after it was made is escalated to supervisors
+    appeal_hours: int = 24
+    appeals_open_max: int = 3  # appeals one person may have open (unanswered) at once
 
     @classmethod
     def from_env(

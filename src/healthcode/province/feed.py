@@ -37,6 +37,7 @@ from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 from healthcode.core.facts import RISK_LEVELS
 from healthcode.province.models import FactRecord, FeedCursor, FeedDeadLetter, RiskAreaRow, Visit
+from healthcode.province.scans import refresh_flags
 
 __all__ = ["AppliedPage", "FeedApplier", "affected_by_area", "check_entry", "read_cursor"]
 
@@ -101,6 +102,7 @@ class FeedApplier:
         people = len(touched)
         if applied:
             self._store_cursor(session, cursor, now)
+            refresh_flags(session, touched)  # a new visit may back or contradict a scan
             self.reevaluate(session, touched, now)
             if windows and self.reevaluate_area is not None:
                 done = self.reevaluate_area(session, windows, now)
