@@ -33,7 +33,7 @@ def _visitors(province: ProvinceService, hub: Hub, org: Callable[..., str], n: i
             "id_number": p["id_number"],
             "region_code": "440106",
             "at": "2022-11-19T10:00:00+08:00",
-            "source": "venue_scan",
+            "source": "transport_ticket",
         }
         for i, p in enumerate(people)
     ]

@@ -90,7 +90,7 @@ def _area_job(db: Database) -> None:
             "pseudonym": f"k{i:06d}",
             "region_code": "440106",
             "at": now - timedelta(hours=2),
-            "source": "venue_scan",
+            "source": "transport_ticket",
         }
         for i in range(N)
     ]
