@@ -437,34 +437,24 @@ class ErrorCode(StrEnum):
     PROVINCE_UNREACHABLE = "PROVINCE_UNREACHABLE", 503, "the province's service cannot be reached"
     OVERLAY_OTHER_PROVINCE = "OVERLAY_OTHER_PROVINCE", 400, "the overlay is another province's"
     # -- audit log: Merkle proofs, signed notes, checkpoints, tiles, leaves ----------------------
-    MERKLE_INDEX_OUT_OF_RANGE = (
-        "MERKLE_INDEX_OUT_OF_RANGE",
-        422,
-        "a leaf index is not below the tree size",
-    )
+    MERKLE_INDEX_OUT_OF_RANGE = "MERKLE_INDEX_OUT_OF_RANGE", 422, "a leaf index is past the tree"
     MERKLE_TREE_SIZE = "MERKLE_TREE_SIZE", 422, "a tree size is negative or above the later one"
     MERKLE_PROOF_LENGTH = "MERKLE_PROOF_LENGTH", 422, "a proof has a wrong number of hashes"
     MERKLE_HASH_SIZE = "MERKLE_HASH_SIZE", 422, "a leaf or proof hash is not 32 bytes"
-    MERKLE_ROOT_MISMATCH = (
-        "MERKLE_ROOT_MISMATCH",
-        422,
-        "a proof does not lead to the root hash given",
-    )
+    MERKLE_ROOT_MISMATCH = "MERKLE_ROOT_MISMATCH", 422, "a proof does not lead to the root given"
     NOTE_MALFORMED = "NOTE_MALFORMED", 422, "a signed note's text or signature lines are malformed"
     NOTE_KEY_INVALID = "NOTE_KEY_INVALID", 422, "a note signer or verifier key is malformed"
-    NOTE_SIGNATURE_INVALID = (
-        "NOTE_SIGNATURE_INVALID",
-        422,
-        "a signature by a known key does not verify",
-    )
+    NOTE_SIGNATURE_INVALID = "NOTE_SIGNATURE_INVALID", 422, "a known key's signature fails"
     NOTE_UNSIGNED = "NOTE_UNSIGNED", 422, "no signature on the note is by a known key"
-    CHECKPOINT_MALFORMED = (
-        "CHECKPOINT_MALFORMED",
-        422,
-        "a checkpoint is not origin, size, root hash",
-    )
+    CHECKPOINT_MALFORMED = "CHECKPOINT_MALFORMED", 422, "a checkpoint is not origin, size, root"
     CHECKPOINT_ORIGIN = "CHECKPOINT_ORIGIN", 422, "a checkpoint is of another log than expected"
     WITNESS_ROLLBACK = "WITNESS_ROLLBACK", 409, "a checkpoint is older than the last cosigned"
+    WITNESS_MALFORMED = "WITNESS_MALFORMED", 400, "an add-checkpoint body is malformed"
+    WITNESS_UNKNOWN_LOG = "WITNESS_UNKNOWN_LOG", 404, "the witness has no key for this log"
+    WITNESS_FORBIDDEN = "WITNESS_FORBIDDEN", 403, "the checkpoint is not signed by its log's key"
+    WITNESS_OLD_SIZE = "WITNESS_OLD_SIZE", 409, "the old size is not the size last cosigned"
+    WITNESS_INCONSISTENT = "WITNESS_INCONSISTENT", 422, "the tree does not extend the cosigned"
+    WITNESS_UNAVAILABLE = "WITNESS_UNAVAILABLE", 503, "no witness key, or the witness is away"
     TILE_PATH_INVALID = "TILE_PATH_INVALID", 422, "a path is not a tlog-tiles tile or entry path"
     TILE_INVALID = "TILE_INVALID", 422, "a tile or entry bundle is not what its path says"
     TILE_MISSING = "TILE_MISSING", 404, "a tile or entry bundle the tree needs is absent"

@@ -17,6 +17,7 @@ from healthcode.hub.publishing import PublishingService
 from healthcode.hub.records import RecordParser
 from healthcode.hub.risk_areas import RiskAreaService
 from healthcode.hub.status import StatusService
+from healthcode.hub.witness import WitnessService, witness_signer
 from healthcode.store.crypto import FieldCipher
 from healthcode.store.db import Database
 
@@ -36,6 +37,7 @@ class Hub:
     fhir: FhirService
     corrections: CorrectionService
     publishing: PublishingService
+    witness: WitnessService
 
     @classmethod
     def build(cls, *, settings: Settings, db: Database, clock: Clock | None = None) -> Hub:
@@ -77,6 +79,7 @@ class Hub:
                 passphrase=settings.key_passphrase.encode() if settings.key_passphrase else None,
                 validity=timedelta(hours=settings.publish_hours),
             ),
+            witness=WitnessService(db=db, clock=clock, signer=witness_signer(settings)),
         )
 
     @classmethod

@@ -12,8 +12,9 @@ them: the whole-population re-evaluation reads the summaries and writes colours)
 
 The rest is the province's own: the people who applied (identity encrypted), the records of its
 feed (current version), the risk areas, the feed cursor, the status outbox, the background
-re-evaluations, the feed entries that could not take effect. No table records codes: a code's
-serial names its colour state (``states.py``).
+re-evaluations, the feed entries that could not take effect, and the colour log
+(``colour_log_*``, docs/audit.md). No table records codes: a code's serial names its colour
+state (``states.py``).
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from healthcode.core.rules import SUMMARY_FIELDS
+from healthcode.store.audit_log import log_tables
 from healthcode.store.base import NAMING_CONVENTION, BigId, Json, UTCDateTime
 
 __all__ = [
+    "COLOUR_LOG",
     "Appeal",
     "Colour",
     "FactRecord",
@@ -258,3 +261,7 @@ class Appeal(ProvinceBase):
     answer: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     #: the hub's ids of the records withdrawn by a correction
     records: Mapped[list[int] | None] = mapped_column(Json, nullable=True)
+
+
+#: The colour log's tables (``store/audit_log.py``): every colour change a leaf.
+COLOUR_LOG = log_tables(ProvinceBase.metadata, "colour_log")

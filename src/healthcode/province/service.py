@@ -17,7 +17,9 @@ call directly:
 - jobs: ``job_once()`` re-evaluates the next chunk of everyone when the rule set in use (the
   national one with the overlay) is not the one the newest job applied (``jobs.py``): a new
   rule set or overlay version reaches everyone in the background, with progress
-  (``jobs()``, ``GET /v1/jobs``, the log), resumed after a restart where it stopped.
+  (``jobs()``, ``GET /v1/jobs``, the log), resumed after a restart where it stopped;
+- checkpoint: ``checkpoint_once()`` signs the colour log's checkpoint when it grew and has the
+  hub's witness cosign it (``colour_log.py``), every ``checkpoint_seconds``.
 
 ``start()`` runs the loops, ``stop()`` ends them; several provinces may run in one process.
 ``reevaluator`` is the one seam of re-evaluation (``evaluation.reevaluate`` with the current
@@ -46,6 +48,7 @@ from healthcode.province.appeals import AppealService
 from healthcode.province.bulk import count_area, reevaluate_area
 from healthcode.province.changes import ChangeListeners, ColourChange
 from healthcode.province.codes import CodeService
+from healthcode.province.colour_log import ProvinceLog
 from healthcode.province.evaluation import explain_doc, explanation, queue_report, reevaluate
 from healthcode.province.feed import AppliedPage, FeedApplier, affected_by_area, read_cursor
 from healthcode.province.hubclient import HubClient
@@ -93,6 +96,8 @@ class ProvinceService:
     reevaluator: Reevaluator | None = None
     #: Called with every colour change, in its transaction (``changes.py``).
     changes: ChangeListeners = field(default_factory=ChangeListeners)
+    #: The colour log (every colour change a leaf; built from the settings when not given).
+    colour_log: ProvinceLog | None = None
     #: the serial of each colour state (``states.py``): codes and status reports
     serials: StateSerials = field(init=False)
     applications: ApplicationService = field(init=False)
@@ -145,6 +150,9 @@ class ProvinceService:
         )
         self.feed = FeedApplier(reevaluate=self.reevaluate, reevaluate_area=self.reevaluate_area)
         self.outbox = OutboxSender(db=self.db, send=self.hub.report, batch=500)
+        if self.colour_log is None:
+            self.colour_log = ProvinceLog.from_settings(self.settings, db=self.db, clock=self.clock)
+        self.changes.add(self.colour_log.record)
 
     @classmethod
     def build(
@@ -181,6 +189,7 @@ class ProvinceService:
             state_url=settings.trust_database_url,
         )
         tokens = PersonTokens(field_key=settings.field_key)
+        colour_log = ProvinceLog.from_settings(settings, db=db, clock=clock, transport=transport)
         return cls(
             settings=settings,
             db=db,
@@ -189,6 +198,7 @@ class ProvinceService:
             rules=rules,
             tokens=tokens,
             signers=signers,
+            colour_log=colour_log,
         )
 
     @classmethod
@@ -347,6 +357,12 @@ class ProvinceService:
         self._wake_reports(True)
         return job
 
+    def checkpoint_once(self) -> int:
+        """Sign the colour log's checkpoint if it grew and have it cosigned; its size. Raises
+        AuditError (no log key, the witness's refusals), DatabaseBusy."""
+        assert self.colour_log is not None
+        return self.colour_log.checkpoint_once()
+
     def _wake_reports(self, worked: bool) -> None:
         """After a commit that may have queued reports, wake the report loop (a wake before
         the commit found the outbox empty)."""
@@ -379,13 +395,15 @@ class ProvinceService:
         """Run the loops in background threads (feed, sweep, report, rules)."""
         self._stop.clear()
         s = self.settings
-        loops = {
+        loops: dict[str, tuple[Callable[[], Any], float, threading.Event]] = {
             "feed": (self._pull_step, s.pull_seconds, self._stop),
             "sweep": (self._sweep_step, s.sweep_seconds, self._stop),
             "report": (self._report_step, s.report_seconds, self._report_due),
             "rules": (self.refresh_rules, s.rules_seconds, self._stop),
             "jobs": (self._job_step, s.job_seconds, self._stop),
         }
+        if self.colour_log is not None and self.colour_log.log.signer is not None:
+            loops["checkpoint"] = (self.checkpoint_once, s.checkpoint_seconds, self._stop)
         for name, (step, pause, wake) in loops.items():
             thread = threading.Thread(
                 target=self._loop,
@@ -456,4 +474,6 @@ class ProvinceService:
     def close(self) -> None:
         self.stop()
         self.hub.close()
+        if self.colour_log is not None:
+            self.colour_log.close()
         self.db.dispose()

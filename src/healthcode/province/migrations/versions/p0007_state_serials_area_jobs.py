@@ -4,7 +4,7 @@ get a ``kind`` (``ruleset``, ``area``) and a ``scope`` (an area job's windows). 
 that can never take effect go to ``feed_dead_letters``.
 
 Revision ID: p0007
-Revises: p0009
+Revises: p0004
 Create Date: 2026-12-01 17:00:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from healthcode.store.base import Json, UTCDateTime
 
 revision = "p0007"
-down_revision = "p0009"
+down_revision = "p0004"
 branch_labels = None
 depends_on = None
 
