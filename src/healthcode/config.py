@@ -69,6 +69,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError("must be 0 or more")
+    return value
+
+
 def _non_negative_float(text: str) -> float:
     value = float(text)
     if not 0 <= value < float("inf"):
@@ -261,6 +268,8 @@ PROVINCE_ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], Any]] = {
     "worker_threads": ("HEALTHCODE_WORKER_THREADS", _positive_int, 8),
     "reevaluate_chunk": ("HEALTHCODE_PROVINCE_REEVALUATE_CHUNK", _positive_int, 20_000),
     "job_seconds": ("HEALTHCODE_PROVINCE_JOB_SECONDS", _non_negative_float, 1.0),
+    "area_job_people": ("HEALTHCODE_PROVINCE_AREA_JOB_PEOPLE", _positive_int, 50_000),
+    "states_kept": ("HEALTHCODE_PROVINCE_STATES_KEPT", _non_negative_int, 65_536),
     "operator_token": ("HEALTHCODE_PROVINCE_OPERATOR_TOKEN", str, ""),
     "log_key": ("HEALTHCODE_PROVINCE_LOG_KEY", str, ""),
     "witness_url": ("HEALTHCODE_PROVINCE_WITNESS_URL", str, ""),
@@ -306,6 +315,11 @@ class ProvinceSettings:
     #: people the columnar pipeline re-evaluates per chunk (a risk area, the population job)
     reevaluate_chunk: int = 20_000
     job_seconds: float = 1.0  # how often the re-evaluation job loop looks for work
+    #: a risk-area change concerning more people than this becomes a background job
+    area_job_people: int = 50_000
+    #: people whose prepared codes are kept between requests (province/kept.py; 0: none, for
+    #: several processes on one database)
+    states_kept: int = 65_536
     #: a bearer token for operator routes (``GET /v1/jobs``); empty: those routes are closed
     operator_token: str = ""
     #: the colour log's signer key file; empty: ``signers/<region>/log.skey`` in the key home

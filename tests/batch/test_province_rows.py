@@ -1,5 +1,6 @@
 """One colours row format: the pipeline and the province's scalar path store identical rows
-for the same people (colour, reasons, badges, until, rule-set digest, as stored and as text)."""
+for the same people (colour, reasons, badges, until, rule-set digest, since; as stored and
+as text)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from healthcode.core.facts import ItineraryVisit, PersonFacts
 from healthcode.core.rules import baseline, evaluate, load_with_overlays, summarise
 from healthcode.province.evaluation import store_result, summary_of
 from healthcode.province.scans import refresh_flags
+from healthcode.province.states import StateSerials
 
+SERIALS = StateSerials(field_key=bytes(32), province="440000")
 _OVERLAY = Path(__file__).resolve().parents[2] / "examples" / "overlay-guangdong.yaml"
 
 
@@ -35,6 +38,7 @@ def _rows(province: Province) -> dict[str, tuple[Any, ...]]:
                 c.until,
                 c.ruleset_digest,
                 c.evaluated_at,
+                c.since,
                 cast(c.reasons, String()),
                 cast(c.badges, String()),
             )
@@ -63,7 +67,7 @@ def test_pipeline_and_scalar_store_identical_rows(province: Province, n: int) ->
             doc = summary_of(session, p)  # the summary the pipeline refreshed
             assert doc is not None
             result = evaluate(rules, doc, clock=FixedClock(NOW))
-            store_result(session, p, result, None, held=False, now=NOW)
+            store_result(session, p, result, None, held=False, now=NOW, serials=SERIALS)
     scalar = _rows(province)
     assert scalar == batch
     assert {v[0] for v in batch.values()} >= {"green", "yellow"}
@@ -87,7 +91,13 @@ def test_rows_stay_equal_under_an_overlay(province: Province) -> None:
             doc = summary_of(session, p)
             assert doc is not None
             store_result(
-                session, p, evaluate(rules, doc, clock=FixedClock(NOW)), None, held=False, now=NOW
+                session,
+                p,
+                evaluate(rules, doc, clock=FixedClock(NOW)),
+                None,
+                held=False,
+                now=NOW,
+                serials=SERIALS,
             )
     assert _rows(province) == batch
 

@@ -80,7 +80,7 @@ def test_a_new_rule_set_reaches_everyone_chunk_by_chunk(
     assert _reports(province) - reports == len(moved)
     # every stored row is what the scalar path gives
     with province.db.write() as s:
-        reevaluate(s, names, ruleset=new, now=province.clock.now())
+        reevaluate(s, names, ruleset=new, now=province.clock.now(), serials=province.serials)
     assert _colours(province) == after
     assert province.job_once().state == "done"  # nothing more to do: no new job
 

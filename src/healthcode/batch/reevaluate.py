@@ -12,8 +12,9 @@ chunk by chunk, each chunk in one write transaction:
    (:func:`healthcode.batch.areas.area_visits`);
 3. evaluates them with :func:`healthcode.batch.rules.evaluate_frame`;
 4. writes back the summaries whose risk-area fields changed and the colours rows whose colour,
-   reasons, badges, until or rule-set digest changed: on PostgreSQL ``COPY`` into a temporary
-   table and one ``UPDATE ... FROM`` / ``INSERT ... ON CONFLICT`` each; on SQLite
+   reasons, badges, until or rule-set digest changed (``since``, when the colour state began,
+   set to now where the colour or until changed, kept otherwise): on PostgreSQL ``COPY`` into
+   a temporary table and one ``UPDATE ... FROM`` / ``INSERT ... ON CONFLICT`` each; on SQLite
    ``executemany``;
 5. hands the people whose colour or until changed to ``on_chunk(connection, changed)``
    inside the same transaction (the status outbox), then reports progress (people done, total).
@@ -63,6 +64,7 @@ __all__ = [
 ]
 
 _MS = pl.Datetime("ms", "UTC")
+_US = pl.Datetime("us", "UTC")
 #: The people whose colour or until changed: the colour before (null when they had none), the
 #: colour and until now (what a status report says).
 CHANGED_SCHEMA = {
@@ -83,6 +85,7 @@ _OLD = {
     "old_badges": pl.String(),
     "old_until": _MS,
     "old_digest": pl.String(),
+    "old_since": pl.Datetime("us", "UTC"),
 }
 _COLOURS = ("colour", "reasons", "badges", "until", "digest")
 
@@ -213,12 +216,16 @@ def reevaluate_chunk(
     result = evaluate_frame(ruleset, facts.select(list(SCHEMA)), clock=clock, lists=False)
     colours = _colour_rows(ruleset, facts, result)
     differs = pl.any_horizontal(pl.col(c).ne_missing(pl.col(f"old_{c}")) for c in _COLOURS)
-    written = colours.filter(differs)
     stamp = clock.now().astimezone(UTC)
-    write_summaries(conn, tables.summaries, summaries, updated_at=stamp)
-    write_colours(conn, tables.colours, written.select("pseudonym", *_COLOURS), evaluated_at=stamp)
     moved = pl.col("colour").ne_missing(pl.col("old_colour")) | pl.col("until").ne_missing(
         pl.col("old_until")
+    )
+    # a changed colour or until begins a new colour state at ``stamp``; else it goes on
+    since = pl.when(moved).then(pl.lit(stamp, dtype=_US)).otherwise(pl.col("old_since"))
+    written = colours.filter(differs).with_columns(since.alias("since"))
+    write_summaries(conn, tables.summaries, summaries, updated_at=stamp)
+    write_colours(
+        conn, tables.colours, written.select("pseudonym", *_COLOURS, "since"), evaluated_at=stamp
     )
     changed = written.filter(moved).select(
         "pseudonym", pl.col("old_colour").alias("colour_before"), "colour", "until"
@@ -246,6 +253,7 @@ def _facts_statement(
             cast(c.c.badges, String()).label("old_badges"),
             c.c.until.label("old_until"),
             c.c.ruleset_digest.label("old_digest"),
+            c.c.since.label("old_since"),
         )
         .select_from(s.outerjoin(c, c.c.pseudonym == s.c.pseudonym))
         .where(in_set(s.c.pseudonym, ids, conn.dialect.name))

@@ -19,7 +19,15 @@ __all__ = ["write_colours", "write_summaries"]
 
 _PG_TIME = "%Y-%m-%dT%H:%M:%S%.6fZ"
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S%.6f"  # SQLAlchemy's storage format for DATETIME on SQLite
-_COLOUR_COLUMNS = ("colour", "reasons", "badges", "until", "ruleset_digest", "evaluated_at")
+_COLOUR_COLUMNS = (
+    "colour",
+    "reasons",
+    "badges",
+    "until",
+    "ruleset_digest",
+    "evaluated_at",
+    "since",
+)
 
 
 def _quote(conn: Connection, name: str) -> str:
@@ -61,7 +69,7 @@ def write_colours(
     conn: Connection, table: Table, frame: pl.DataFrame, *, evaluated_at: datetime
 ) -> None:
     """Insert or replace the colours rows of ``frame`` (``pseudonym``, ``colour``, ``reasons``
-    and ``badges`` as JSON text, ``until``, ``digest``), stamped ``evaluated_at``."""
+    and ``badges`` as JSON text, ``until``, ``digest``, ``since``), stamped ``evaluated_at``."""
     if frame.is_empty():
         return
     frame = frame.select(
@@ -72,6 +80,7 @@ def write_colours(
         "until",
         pl.col("digest").alias("ruleset_digest"),
         pl.lit(evaluated_at).dt.convert_time_zone("UTC").alias("evaluated_at"),
+        "since",
     )
     target = _quote(conn, table.name)
     cols = ", ".join(_quote(conn, n) for n in ("pseudonym", *_COLOUR_COLUMNS))

@@ -17,12 +17,12 @@ Both write ``person_summaries`` and ``colours`` in the one row format of the sca
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 import polars as pl
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from healthcode.batch import reevaluate as pipeline
@@ -34,8 +34,18 @@ from healthcode.core.rules import RuleSet
 from healthcode.province.changes import ChangeListener, changes_of_frame
 from healthcode.province.evaluation import designations
 from healthcode.province.models import Colour, Person, StatusOutbox, Visit, person_summaries
+from healthcode.province.states import ColourState, StateSerials
 
-__all__ = ["TABLES", "AreaWindow", "reevaluate_area", "reevaluate_chunk", "report_changes"]
+__all__ = [
+    "TABLES",
+    "AreaWindow",
+    "area_chunk",
+    "area_people",
+    "count_area",
+    "reevaluate_area",
+    "reevaluate_chunk",
+    "report_changes",
+]
 
 #: A region and the start of a designation of it.
 AreaWindow = tuple[str, datetime]
@@ -51,9 +61,17 @@ def _tables() -> pipeline.ProvinceTables:
 TABLES = _tables()
 
 
-def report_changes(session: Session, changed: pl.DataFrame, *, label: str, now: datetime) -> int:
-    """Queue a status report (a serial of its own, as ``evaluation.queue_report``) for each
-    person of ``changed`` (``pipeline.CHANGED_SCHEMA``) the province holds; how many."""
+def report_changes(
+    session: Session,
+    changed: pl.DataFrame,
+    *,
+    label: str,
+    now: datetime,
+    serials: StateSerials,
+) -> int:
+    """Queue the status report of the colour state each person of ``changed``
+    (``pipeline.CHANGED_SCHEMA``) the province holds began at ``now`` (under the state's
+    serial, as ``evaluation.queue_report``); how many."""
     if changed.is_empty():
         return 0
     conn = session.connection()
@@ -66,7 +84,7 @@ def report_changes(session: Session, changed: pl.DataFrame, *, label: str, now: 
     rows = [
         {
             "pseudonym": p,
-            "serial": secrets.token_hex(12),
+            "serial": serials.hex(ColourState(p, colour, until, now)),
             "colour": colour,
             "since": now,
             "until": until if until is None or until > now else None,
@@ -89,6 +107,7 @@ def reevaluate_chunk(
     ruleset: RuleSet,
     now: datetime,
     label: str,
+    serials: StateSerials,
     areas: Iterable[RiskAreaDesignation] | None = None,
     key_range: tuple[str, str] | None = None,
     on_changes: ChangeListener | None = None,
@@ -105,11 +124,64 @@ def reevaluate_chunk(
         risk_areas=designations(session) if areas is None else areas,
         key_range=key_range,
     )
-    report_changes(session, out.changed, label=label, now=now)
+    report_changes(session, out.changed, label=label, now=now, serials=serials)
     session.expire_all()  # ORM rows read before are stale now
     if on_changes is not None:
         on_changes(session, changes_of_frame(out.changed), now)
     return out
+
+
+def area_people(windows: Sequence[AreaWindow], *, ruleset: RuleSet, now: datetime) -> Any:
+    """The pseudonyms a risk-area change concerns (see the module), as a subquery of one
+    column, found through the ``(region_code, at)`` index. Raises InvalidInput ``REGION_*``
+    for an unknown region code."""
+    lookback = visit_lookback(ruleset)
+    selections = [
+        pipeline.people_with_visits(
+            TABLES, region, start if lookback is None else max(start, now - lookback), None
+        )
+        for region, start in windows
+    ]
+    return selections[0].union(*selections[1:]).subquery()
+
+
+def count_area(
+    session: Session,
+    windows: Sequence[AreaWindow],
+    *,
+    ruleset: RuleSet,
+    now: datetime,
+    limit: int | None = None,
+) -> int:
+    """How many people a risk-area change concerns (counted up to ``limit`` when given)."""
+    if not windows:
+        return 0
+    key = area_people(windows, ruleset=ruleset, now=now).c[0]
+    found = select(key).distinct()
+    if limit is not None:
+        found = found.limit(limit)
+    return int(session.execute(select(func.count()).select_from(found.subquery())).scalar_one())
+
+
+def area_chunk(
+    session: Session,
+    windows: Sequence[AreaWindow],
+    *,
+    ruleset: RuleSet,
+    now: datetime,
+    after: str | None,
+    limit: int | None = None,
+) -> list[str]:
+    """The people a risk-area change concerns, in pseudonym order: those after ``after``,
+    at most ``limit``."""
+    key = area_people(windows, ruleset=ruleset, now=now).c[0]
+    stmt = select(key).distinct().order_by(key)
+    if after is not None:
+        stmt = stmt.where(key > after)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    frame = read_frame(session.connection(), stmt, {"pseudonym": pl.String()})
+    return list(frame["pseudonym"].to_list())
 
 
 def reevaluate_area(
@@ -119,6 +191,7 @@ def reevaluate_area(
     ruleset: RuleSet,
     now: datetime,
     label: str,
+    serials: StateSerials,
     chunk_size: int = 50_000,
     on_changes: ChangeListener | None = None,
 ) -> pipeline.Outcome:
@@ -127,19 +200,7 @@ def reevaluate_area(
     total = pipeline.Outcome()
     if not windows:
         return total
-    lookback = visit_lookback(ruleset)
-    selections = [
-        pipeline.people_with_visits(
-            TABLES, region, start if lookback is None else max(start, now - lookback), None
-        )
-        for region, start in windows
-    ]
-    union = selections[0].union(*selections[1:]).subquery()
-    key = union.c[0]
-    conn = session.connection()
-    ids: list[str] = read_frame(
-        conn, select(key).distinct().order_by(key), {"pseudonym": pl.String()}
-    )["pseudonym"].to_list()
+    ids = area_chunk(session, windows, ruleset=ruleset, now=now, after=None)
     areas = designations(session)
     for start in range(0, len(ids), chunk_size):
         part = ids[start : start + chunk_size]
@@ -150,6 +211,7 @@ def reevaluate_area(
                 ruleset=ruleset,
                 now=now,
                 label=label,
+                serials=serials,
                 areas=areas,
                 key_range=(part[0], part[-1]),
                 on_changes=on_changes,

@@ -6,51 +6,81 @@ colour's ``until`` has passed and the sweep has not re-evaluated the person yet,
 re-evaluated first, so a code never shows a colour past its time; so is a person whose colour
 another rule set gave (a new rule set is being applied to everyone in the background). The
 row holds the outcome (the matching rules' ids and effects, compact badges); the explanation
-shown (texts, supporting facts) is derived for the one person on request (``detail``).
-Each code is signed by the province's current signer, its serial recorded (``issued_codes``)
-and reported to the hub's status service through the outbox (in the same transaction), so a
-checkpoint can ask the hub about it by serial.
+shown (texts, supporting facts) is derived from the person's facts document (``detail``), the
+same for every instant of the colour state (``core.rules.evaluate``: a result holds until its
+``until``).
+
+Each code is signed by the province's current signer. Its serial names the person's colour
+state (``states.py``), not the code: every code of one state carries the same serial, which the
+status report queued with the colour change already gave the hub, so a checkpoint can ask the
+hub about any code by serial and issuing writes nothing: one read (person, colour row and
+facts document in one statement), then a signature.
+
+What every code of a colour state says is prepared once (:class:`Prepared`: the answer, the
+``CodeContent`` checked with the payload schema, the serial) and kept per person
+(``kept.py``: forgotten by every commit that re-evaluates the person), so a request for a kept
+person costs the signature and the times; one ``CodeIssuer`` per signer (a new one when the
+signer changes). With ``states_kept`` 0 every request reads (the plain path).
 
 A screen code lives ``SCREEN_LIFETIME`` (5 minutes), a paper code ``PAPER_LIFETIME`` (a day).
-
-Signing costs about what a raw ES256 signature does because what does not change from one code
-to the next is made once: one ``CodeIssuer`` per signer (a new one when the signer changes) and
-one ``CodeContent`` per person's colour, kept in a bounded cache keyed by everything the content
-says (subject, colour, badges, rule set, masked name and ID), read from the rows of the request's
-own transaction. A changed colour or display is another key, so a kept content is never stale.
 """
 
 from __future__ import annotations
 
-import functools
-import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from healthcode.core.clock import Clock, FixedClock
-from healthcode.core.codes.native import PAPER_LIFETIME, SCREEN_LIFETIME, SERIAL_BYTES
+from healthcode.core.codes.native import PAPER_LIFETIME, SCREEN_LIFETIME
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 from healthcode.core.facts import format_instant
+from healthcode.core.rules import SUMMARY_FIELDS
 from healthcode.core.trust.issue import CodeContent, CodeIssuer
-from healthcode.province.evaluation import queue_report
-from healthcode.province.models import Colour, IssuedCode, Person
+from healthcode.province.evaluation import summary_doc
+from healthcode.province.kept import Kept
+from healthcode.province.models import Colour, Person, person_summaries
 from healthcode.province.signer import SignerSource
+from healthcode.province.states import ColourState, StateSerials
 from healthcode.store.db import Database
 from healthcode.store.retry import run_write
 
-__all__ = ["CONTENTS_KEPT", "LIFETIMES", "CodeService", "Medium", "badges_of"]
+__all__ = ["LIFETIMES", "CodeService", "Medium", "Prepared", "badges_of"]
 
 Medium = Literal["screen", "paper"]
 LIFETIMES: Mapping[str, timedelta] = {"screen": SCREEN_LIFETIME, "paper": PAPER_LIFETIME}
 _NAT_BADGES = {24: "nat-24h", 48: "nat-48h", 72: "nat-72h", 168: "nat-7d"}
 _RULE_SET_MAX = 32  # the code's rule-set text (core/codes/native.py)
-#: Contents kept (the people asking for codes lately): about 1 KB each.
-CONTENTS_KEPT = 65_536
+
+_P, _C, _S = Person.__table__.c, Colour.__table__.c, person_summaries.c
+#: The one read of an issue: the person, their colour row and facts document (``s_<field>``).
+_READ = (
+    select(
+        _P.pseudonym,
+        _P.masked_name,
+        _P.masked_id,
+        _C.colour,
+        _C.reasons,
+        _C.badges,
+        _C.until,
+        _C.ruleset_digest,
+        _C.evaluated_at,
+        _C.since,
+        _S.pseudonym.label("s_pseudonym"),
+        *(_S[name].label(f"s_{name}") for name in SUMMARY_FIELDS),
+    )
+    .select_from(
+        Person.__table__.outerjoin(Colour.__table__, _C.pseudonym == _P.pseudonym).outerjoin(
+            person_summaries, _S.pseudonym == _P.pseudonym
+        )
+    )
+    .where(_P.pseudonym == bindparam("pseudonym"))
+)
 
 
 def badges_of(badges: Mapping[str, Any], reasons: list[dict[str, Any]]) -> list[str]:
@@ -75,13 +105,24 @@ def _rule_set_label(ruleset: str, digest: str) -> str:
 
 #: Re-evaluates people inside a transaction (``evaluation.reevaluate`` bound).
 Evaluate = Callable[[Session, list[str], datetime], Any]
-#: The full explanation (reasons, badges) of a person's current colour
-#: (``evaluation.explanation`` bound to the rule set).
-Explain = Callable[[Session, str, datetime], dict[str, Any]]
+#: The full explanation (reasons, badges) of a colour from the person's facts document as
+#: stored (None: none), at ``now`` (``evaluation.explain_doc`` bound to the rule set).
+Explain = Callable[[Mapping[str, Any] | None, datetime], dict[str, Any]]
 
 
-def _no_detail(session: Session, pseudonym: str, now: datetime) -> dict[str, Any]:
+def _no_detail(doc: Mapping[str, Any] | None, now: datetime) -> dict[str, Any]:
     return {}
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """What every code of a person's current colour state says, ready to sign."""
+
+    answer: dict[str, Any]  # the explanation (``GET /v1/me``)
+    content: CodeContent
+    serial: bytes
+    until: datetime | None
+    digest: str
 
 
 @dataclass(kw_only=True, eq=False)
@@ -89,17 +130,19 @@ class CodeService:
     db: Database
     clock: Clock
     signers: SignerSource
+    serials: StateSerials
     evaluate: Evaluate
     ruleset_label: Callable[[], str]
     #: the digest of the rule set in use: a colour of another is evaluated again first
     ruleset_digest: Callable[[], str | None] = lambda: None
     detail: Explain = _no_detail
+    #: people whose prepared codes are kept (0: every request reads)
+    states_kept: int = 65_536
+    kept: Kept[Prepared] = field(init=False)
     _issuers: dict[bytes, CodeIssuer] = field(default_factory=dict, init=False)
-    #: ``CodeContent(...)`` kept by its arguments (what the content says).
-    _content: Callable[..., CodeContent] = field(init=False)
 
     def __post_init__(self) -> None:
-        self._content = functools.lru_cache(maxsize=CONTENTS_KEPT)(CodeContent)
+        self.kept = Kept(self.states_kept)
 
     def _issuer(self) -> CodeIssuer:
         """The issuer of the current signer (its province and validity read once)."""
@@ -113,100 +156,94 @@ class CodeService:
     def explain(self, pseudonym: str) -> dict[str, Any]:
         """The person's current colour with reasons, badges and until (no code).
 
-        Raises InvalidInput PERSON_UNKNOWN.
+        Raises InvalidInput PERSON_UNKNOWN; DatabaseBusy.
         """
-        now = self.clock.now()
-        with self.db.read() as s:
-            person, colour = s.get(Person, pseudonym), s.get(Colour, pseudonym)
-            if person is not None and colour is not None and not self._stale(colour, now):
-                return _explained(person, colour, self.detail(s, pseudonym, now))
-
-        def step(s: Session) -> dict[str, Any]:
-            person, colour = self._current(s, pseudonym, now)
-            return _explained(person, colour, self.detail(s, pseudonym, now))
-
-        return run_write(self.db, step)
-
-    def _stale(self, colour: Colour, now: datetime) -> bool:
-        """Its until has passed, or another rule set gave it (a re-evaluation of everyone
-        under the new one has not reached the person yet)."""
-        digest = self.ruleset_digest()
-        passed = colour.until is not None and colour.until <= now
-        return passed or (digest is not None and colour.ruleset_digest != digest)
+        return dict(self.prepared(pseudonym, self.clock.now()).answer)
 
     def issue(self, pseudonym: str, medium: Medium = "screen") -> dict[str, Any]:
         """A fresh code for the person: the signed text, with the colour, badges, reasons and
-        until it carries, its serial and expiry.
+        until it carries, its serial (the colour state's) and expiry. Writes nothing unless
+        the colour must be evaluated first (none yet, its until passed, another rule set).
 
         Raises InvalidInput PERSON_UNKNOWN; TrustError SIGNER_UNAVAILABLE, CERT_*; DatabaseBusy.
         """
         issuer = self._issuer()
         now = self.clock.now()
-        serial = secrets.token_bytes(SERIAL_BYTES)
         lifetime = LIFETIMES[medium]
+        prepared = self.prepared(pseudonym, now)
+        text = issuer.issue_kept(
+            prepared.content, clock=FixedClock(now), lifetime=lifetime, serial=prepared.serial
+        )
+        return {
+            **prepared.answer,
+            "code": text,
+            "serial": prepared.serial.hex(),
+            "medium": medium,
+            "issued_at": format_instant(now),
+            "expires_at": format_instant(now.replace(microsecond=0) + lifetime),
+        }
 
-        def step(s: Session) -> dict[str, Any]:
-            person, colour = self._current(s, pseudonym, now)
-            content = self._content(
-                subject=pseudonym,
-                colour=colour.colour,
-                badges=tuple(badges_of(colour.badges, colour.reasons)),
-                rule_set=_rule_set_label(self.ruleset_label(), colour.ruleset_digest),
-                masked_name=person.masked_name,
-                masked_id=person.masked_id,
-            )
-            text = issuer.issue(content, clock=FixedClock(now), lifetime=lifetime, serial=serial)
-            expires = now.replace(microsecond=0) + lifetime
-            s.add(
-                IssuedCode(
-                    serial=serial.hex(),
-                    pseudonym=pseudonym,
-                    medium=medium,
-                    colour=colour.colour,
-                    ruleset_digest=colour.ruleset_digest,
-                    issued_at=now,
-                    expires_at=expires,
-                )
-            )
-            label = self.ruleset_label()[:64]
-            queue_report(s, pseudonym, colour.colour, expires, label, now, serial=serial.hex())
-            answer = _explained(person, colour, self.detail(s, pseudonym, now))
-            return {
-                **answer,
-                "code": text,
-                "serial": serial.hex(),
-                "medium": medium,
-                "issued_at": format_instant(now),
-                "expires_at": format_instant(expires),
-            }
+    def _stale(self, until: datetime | None, digest: str, now: datetime) -> bool:
+        """Its until has passed, or another rule set gave it (a re-evaluation of everyone
+        under the new one has not reached the person yet)."""
+        current = self.ruleset_digest()
+        passed = until is not None and until <= now
+        return passed or (current is not None and digest != current)
 
-        return run_write(self.db, step)
+    def prepared(self, pseudonym: str, now: datetime) -> Prepared:
+        """What the person's codes say now: kept, else read (and kept), else evaluated first.
 
-    def _current(self, s: Session, pseudonym: str, now: datetime) -> tuple[Person, Colour]:
-        """The person and their colour, re-evaluated first when it is missing or its until has
-        passed. Raises InvalidInput PERSON_UNKNOWN."""
-        person = s.get(Person, pseudonym)
-        if person is None:
+        Raises InvalidInput PERSON_UNKNOWN; DatabaseBusy."""
+        kept = self.kept.get(pseudonym)
+        if kept is not None and not self._stale(kept.until, kept.digest, now):
+            return kept
+        mark = self.kept.mark()
+        with self.db.reader() as conn:
+            row = conn.execute(_READ, {"pseudonym": pseudonym}).first()
+        if row is None or row.colour is None or self._stale(row.until, row.ruleset_digest, now):
+            return run_write(self.db, lambda s: self._evaluated(s, pseudonym, now))
+        prepared = self._prepare(row, now)
+        self.kept.put(pseudonym, prepared, mark)
+        return prepared
+
+    def _evaluated(self, s: Session, pseudonym: str, now: datetime) -> Prepared:
+        """The person re-evaluated (their colour missing, its until passed, of another rule
+        set), then read, in ``s``'s transaction. Raises InvalidInput PERSON_UNKNOWN."""
+        if s.get(Person, pseudonym) is None:
             raise InvalidInput(ErrorCode.PERSON_UNKNOWN, "this province holds no such person")
-        colour = s.get(Colour, pseudonym)
-        if colour is None or self._stale(colour, now):
-            self.evaluate(s, [pseudonym], now)
-            s.flush()
-            colour = s.get(Colour, pseudonym)
-        assert colour is not None
-        return person, colour
+        self.evaluate(s, [pseudonym], now)
+        s.flush()
+        row = s.execute(_READ, {"pseudonym": pseudonym}).first()
+        assert row is not None and row.colour is not None
+        return self._prepare(row, now)
 
-
-def _explained(person: Person, colour: Colour, detail: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "pseudonym": person.pseudonym,
-        "masked_name": person.masked_name,
-        "masked_id": person.masked_id,
-        "colour": colour.colour,
-        "badges": badges_of(colour.badges, colour.reasons),
-        "badge_details": detail.get("badges", colour.badges),
-        "reasons": detail.get("reasons", colour.reasons),
-        "until": None if colour.until is None else format_instant(colour.until),
-        "evaluated_at": format_instant(colour.evaluated_at),
-        "ruleset_digest": colour.ruleset_digest,
-    }
+    def _prepare(self, row: Any, now: datetime) -> Prepared:
+        """What every code of the row's colour state says."""
+        doc = None
+        if row.s_pseudonym is not None:
+            doc = summary_doc({name: row._mapping[f"s_{name}"] for name in SUMMARY_FIELDS})
+        badges = badges_of(row.badges, row.reasons)
+        content = CodeContent(
+            subject=row.pseudonym,
+            colour=row.colour,
+            badges=tuple(badges),
+            rule_set=_rule_set_label(self.ruleset_label(), row.ruleset_digest),
+            masked_name=row.masked_name,
+            masked_id=row.masked_id,
+        )
+        state = ColourState(row.pseudonym, row.colour, row.until, row.since)
+        detail = self.detail(doc, now)
+        answer = {
+            "pseudonym": row.pseudonym,
+            "masked_name": row.masked_name,
+            "masked_id": row.masked_id,
+            "colour": row.colour,
+            "badges": badges,
+            "badge_details": detail.get("badges", row.badges),
+            "reasons": detail.get("reasons", row.reasons),
+            "until": None if row.until is None else format_instant(row.until),
+            "evaluated_at": format_instant(row.evaluated_at),
+            "ruleset_digest": row.ruleset_digest,
+        }
+        serial = self.serials.serial(state)
+        return Prepared(answer, content, serial, row.until, row.ruleset_digest)

@@ -5,7 +5,9 @@ transaction.
 page, an application, the until sweep, a risk-area change): it reads the people's current
 records and the risk areas, writes ``person_summaries`` (``core.rules.summarise``) and
 ``colours`` (``core.rules.evaluate`` at ``now``), and, for a person who applied here, puts a
-status report in the outbox when the colour or its ``until`` changed. The columnar pipeline
+status report in the outbox when the colour or its ``until`` changed: a new colour state
+(``states.py``), begun at ``now`` (``colours.since``), reported under the state's serial, the
+serial every code of the state carries. The columnar pipeline
 (``batch/reevaluate.py``) re-evaluates many people (a risk area, a new rule set) and writes
 the same rows (``tests/batch/test_province_rows.py`` keeps them equal).
 
@@ -19,7 +21,6 @@ the NAT's sampling time) is derived for one person on request (:func:`explanatio
 from __future__ import annotations
 
 import logging
-import secrets
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -42,12 +43,14 @@ from healthcode.province.models import (
     StatusOutbox,
     person_summaries,
 )
+from healthcode.province.states import ColourState, StateSerials
 
 __all__ = [
     "ACCEPT_SKEW",
     "RECORD_KINDS",
     "Outcome",
     "designations",
+    "explain_doc",
     "explanation",
     "facts_of",
     "queue_report",
@@ -56,6 +59,7 @@ __all__ = [
     "store_result",
     "stored_badges",
     "stored_reasons",
+    "summary_doc",
     "summary_of",
     "summary_row",
 ]
@@ -154,32 +158,43 @@ def stored_badges(evaluation: Evaluation) -> dict[str, Any]:
     }
 
 
-def summary_of(session: Session, pseudonym: str) -> dict[str, Any] | None:
-    """The person's stored facts document (``person_summaries``) as ``summarise`` gives it;
-    None without one."""
-    row = session.execute(
-        select(person_summaries).where(person_summaries.c.pseudonym == pseudonym)
-    ).first()
-    if row is None:
-        return None
+def summary_doc(values: Mapping[Any, Any]) -> dict[str, Any]:
+    """The facts document of a ``person_summaries`` row's values, as ``summarise`` gives it
+    (times as instants in text)."""
     doc: dict[str, Any] = {}
     for name, (kind, _) in SUMMARY_FIELDS.items():
-        value = row._mapping[name]
+        value = values[name]
         if kind == "time" and value is not None:
             value = format_instant(value)
         doc[name] = value
     return doc
 
 
+def summary_of(session: Session, pseudonym: str) -> dict[str, Any] | None:
+    """The person's stored facts document (``person_summaries``) as ``summarise`` gives it;
+    None without one."""
+    row = session.execute(
+        select(person_summaries).where(person_summaries.c.pseudonym == pseudonym)
+    ).first()
+    return None if row is None else summary_doc(row._mapping)
+
+
 def explanation(
     session: Session, pseudonym: str, *, ruleset: RuleSet, now: datetime
 ) -> dict[str, Any]:
-    """The full explanation of a person's current colour: every matching rule's
-    ``Reason.to_dict()`` (texts, the rule's own until, supporting facts) and the badges with
-    ``nat_sampled_at``, from the rules evaluated on their stored facts document at ``now``.
-    While the stored colour is current (its ``until`` not passed, its rule-set digest the
-    rule set's) this is the evaluation that gave it. Empty lists without a document."""
-    doc = summary_of(session, pseudonym)
+    """The full explanation of a person's current colour (:func:`explain_doc` of their stored
+    facts document)."""
+    return explain_doc(summary_of(session, pseudonym), ruleset=ruleset, now=now)
+
+
+def explain_doc(
+    doc: Mapping[str, Any] | None, *, ruleset: RuleSet, now: datetime
+) -> dict[str, Any]:
+    """Every matching rule's ``Reason.to_dict()`` (texts, the rule's own until, supporting
+    facts) and the badges with ``nat_sampled_at``, from the rules evaluated on a facts
+    document at ``now``. While the stored colour is current (its ``until`` not passed, its
+    rule-set digest the rule set's) this is the evaluation that gave it. Empty lists without
+    a document."""
     if doc is None:
         return {"reasons": [], "badges": {}}
     result = evaluate(ruleset, doc, clock=FixedClock(now))
@@ -205,6 +220,7 @@ def reevaluate(
     *,
     ruleset: RuleSet,
     now: datetime,
+    serials: StateSerials,
     areas: list[RiskAreaDesignation] | None = None,
 ) -> list[Outcome]:
     """Re-evaluate these people at ``now`` inside ``session``'s transaction (see the module).
@@ -238,7 +254,10 @@ def reevaluate(
         )
         for p in chunk:
             result = evaluate(ruleset, summaries[p], clock=FixedClock(now))
-            out.append(store_result(session, p, result, before.get(p), held=p in held, now=now))
+            old = before.get(p)
+            out.append(
+                store_result(session, p, result, old, held=p in held, now=now, serials=serials)
+            )
     return out
 
 
@@ -250,13 +269,17 @@ def store_result(
     *,
     held: bool,
     now: datetime,
+    serials: StateSerials,
 ) -> Outcome:
-    """Write the colour; queue a status report when a held person's colour or until changed."""
+    """Write the colour; a changed colour or until begins a new colour state (``since``
+    ``now``), reported (queued) when the person is held here."""
     changed = old is None or old.colour != result.colour or old.until != result.until
     before = None if old is None else old.colour
     if old is None:
         old = Colour(pseudonym=pseudonym)
         session.add(old)
+    if changed:
+        old.since = now
     old.colour, old.reasons, old.badges = (
         result.colour,
         stored_reasons(result),
@@ -264,28 +287,28 @@ def store_result(
     )
     old.until, old.ruleset_digest, old.evaluated_at = result.until, result.digest, now
     if changed and held:
-        queue_report(session, pseudonym, result.colour, result.until, report_label(result), now)
+        state = ColourState(pseudonym, result.colour, result.until, now)
+        queue_report(session, state, report_label(result), now, serials=serials)
     return Outcome(pseudonym, result.colour, result.until, changed, before)
 
 
 def queue_report(
     session: Session,
-    pseudonym: str,
-    colour: str,
-    until: datetime | None,
+    state: ColourState,
     ruleset_version: str,
     now: datetime,
     *,
-    serial: str | None = None,
+    serials: StateSerials,
 ) -> None:
-    """Put a status report in the outbox, in the caller's transaction (a colour change under
-    a serial of its own, or a code issued under the code's serial)."""
+    """Put the status report of a colour state in the outbox, in the caller's transaction,
+    under the state's serial (``since`` the state began; ``until`` left out once past)."""
+    until = state.until
     session.add(
         StatusOutbox(
-            pseudonym=pseudonym,
-            serial=serial or secrets.token_hex(12),
-            colour=colour,
-            since=now,
+            pseudonym=state.pseudonym,
+            serial=serials.hex(state),
+            colour=state.colour,
+            since=state.since,
             until=until if until is None or until > now else None,
             ruleset_version=ruleset_version,
             attempts=0,

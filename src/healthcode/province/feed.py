@@ -10,6 +10,11 @@ status report commit with the entry that caused them. A huge area makes a long t
 (about the pipeline's rate, ``docs/benchmarks.md``): the feed waits for it, nothing stalls
 for good, and a crash meanwhile re-applies the page.
 
+An entry that can never take effect (a field missing or of the wrong type, a region code the
+region table does not know, a time that does not read) is not retried forever: it is kept in
+``feed_dead_letters`` with a stable code (``FIELD_MISSING``, ``FIELD_TYPE``, ``REGION_UNKNOWN``),
+logged, and the cursor moves past it (``GET /v1/jobs`` counts them).
+
 Entry kinds (``hub/feeds.py``): ``record`` (a new record, or one replayed on registration),
 ``correction`` (a record's next version, ``fact`` None when withdrawn), ``risk_area`` (a
 designation, change, lift or cancellation); kinds with a handler in ``FeedApplier.handlers``
@@ -33,8 +38,12 @@ from typing import Any
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from healthcode.core import regions
 from healthcode.core.clock import parse_instant
-from healthcode.province.models import FactRecord, FeedCursor, RiskAreaRow, Visit
+from healthcode.core.error_codes import ErrorCode
+from healthcode.core.errors import InvalidInput
+from healthcode.core.facts import RISK_LEVELS
+from healthcode.province.models import FactRecord, FeedCursor, FeedDeadLetter, RiskAreaRow, Visit
 from healthcode.province.scans import refresh_flags
 
 __all__ = [
@@ -44,6 +53,7 @@ __all__ = [
     "FeedApplier",
     "affected_by_area",
     "arrival_of",
+    "check_entry",
     "read_cursor",
 ]
 
@@ -110,6 +120,12 @@ class FeedApplier:
             if seq <= cursor:
                 continue  # delivered again: already applied
             kind, data = str(entry["kind"]), entry.get("data") or {}
+            try:
+                check_entry(kind, data)
+            except InvalidInput as exc:
+                _dead_letter(session, seq, kind, entry, exc, now)
+                cursor, applied = seq, applied + 1
+                continue
             if kind == "risk_area":
                 windows += _risk_area(session, data)
                 _arrived(arrivals, "", entry)
@@ -161,6 +177,70 @@ def _arrived(arrivals: dict[str, datetime], key: str, entry: Mapping[str, Any]) 
     at = _time(entry.get("created_at"))
     if at is not None and (key not in arrivals or at < arrivals[key]):
         arrivals[key] = at
+
+
+def check_entry(kind: str, data: Any) -> None:
+    """Whether an entry can take effect. Raises InvalidInput ``FIELD_MISSING``, ``FIELD_TYPE``
+    (a field of the wrong type, a time that does not read), ``REGION_FORMAT`` /
+    ``REGION_UNKNOWN`` (a region code the region table does not know)."""
+    try:
+        if not isinstance(data, Mapping):
+            raise TypeError("data is not an object")
+        if kind in ("record", "correction"):
+            _check_record(kind, data)
+        elif kind == "risk_area":
+            _check_risk_area(data)
+    except KeyError as exc:
+        raise InvalidInput(ErrorCode.FIELD_MISSING, f"a {kind} entry lacks {exc}"[:300]) from exc
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(
+            ErrorCode.FIELD_TYPE, f"a {kind} entry does not read: {exc}"[:300]
+        ) from exc
+
+
+def _check_risk_area(data: Mapping[str, Any]) -> None:
+    numbers = [int(data["id"]), int(data.get("version") or 0)]
+    regions.lookup(str(data["region_code"]))
+    times = [_time(data[k]) for k in ("effective_from", "until", "lifted_at") if k in data]
+    if data["level"] not in RISK_LEVELS or _time(data["effective_from"]) is None:
+        raise ValueError(f"level or effective_from of area {numbers[0]} at {times[:1]}")
+
+
+def _check_record(kind: str, data: Mapping[str, Any]) -> None:
+    if int(data["record"]) < 0:
+        raise ValueError("record")
+    if not isinstance(data["pseudonym"], str) or not isinstance(data["kind"], str):
+        raise TypeError("pseudonym or kind")
+    if kind == "correction":
+        int(data["version"])
+    fact = data.get("fact")
+    if data["kind"] == "itinerary" and isinstance(fact, Mapping):
+        str(fact["region_code"])
+        parse_instant(str(fact["at"]))
+        str(fact["source"])
+
+
+def _dead_letter(
+    session: Session,
+    seq: int,
+    kind: str,
+    entry: Mapping[str, Any],
+    exc: InvalidInput,
+    now: datetime,
+) -> None:
+    """Keep an entry that can never take effect aside, with its code; the cursor moves on."""
+    log.error("feed entry %d (%s) set aside: %s %s", seq, kind, exc.code, exc.message)
+    if session.get(FeedDeadLetter, seq) is None:
+        session.add(
+            FeedDeadLetter(
+                seq=seq,
+                kind=kind[:32],
+                code=str(exc.code),
+                message=exc.message[:300],
+                entry=dict(entry),
+                recorded_at=now,
+            )
+        )
 
 
 def _record(

@@ -11,8 +11,10 @@ them: the whole-population re-evaluation reads the summaries and writes colours)
   schedule of timely transcoding.
 
 The rest is the province's own: the people who applied (identity encrypted), the records of its
-feed (current version), the risk areas, the feed cursor, the status outbox, the codes issued,
-and the colour log (``colour_log_*``, docs/audit.md).
+feed (current version), the risk areas, the feed cursor, the status outbox, the background
+re-evaluations, the feed entries that could not take effect, and the colour log
+(``colour_log_*``, docs/audit.md). No table records codes: a code's serial names its colour
+state (``states.py``).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ __all__ = [
     "Colour",
     "FactRecord",
     "FeedCursor",
-    "IssuedCode",
+    "FeedDeadLetter",
     "Person",
     "ProvinceBase",
     "ReevaluationJob",
@@ -153,6 +155,9 @@ class Colour(ProvinceBase):
     until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
     ruleset_digest: Mapped[str] = mapped_column(String(80))
     evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: when this colour state began: set when the colour or ``until`` changed, kept otherwise
+    #: (``states.py``: a state's serial is computed from it)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class FeedCursor(ProvinceBase):
@@ -182,27 +187,18 @@ class StatusOutbox(ProvinceBase):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class IssuedCode(ProvinceBase):
-    """A code the province signed: its serial and what it said."""
-
-    __tablename__ = "issued_codes"
-
-    serial: Mapped[str] = mapped_column(String(64), primary_key=True)
-    pseudonym: Mapped[str] = mapped_column(String(64), index=True)
-    medium: Mapped[str] = mapped_column(String(8))
-    colour: Mapped[str] = mapped_column(String(8))
-    ruleset_digest: Mapped[str] = mapped_column(String(80))
-    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
 class ReevaluationJob(ProvinceBase):
-    """Re-evaluating everyone under a rule set (``jobs.py``): ``done`` people so far, the last
-    pseudonym reached, advanced in the transaction of each chunk's writes."""
+    """A background re-evaluation (``jobs.py``): of everyone under a rule set (``kind``
+    ``ruleset``), or of the people a large risk-area change concerns (``area``, its windows in
+    ``scope``); ``done`` people so far, the last pseudonym reached, advanced in the
+    transaction of each chunk's writes."""
 
     __tablename__ = "reevaluation_jobs"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(12), default="ruleset")
+    #: an area job's windows: ``[[region_code, start], ...]`` (start as an ISO instant)
+    scope: Mapped[list[Any] | None] = mapped_column(Json, nullable=True)
     ruleset_digest: Mapped[str] = mapped_column(String(80))
     label: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(12))  # running, done, superseded
@@ -211,6 +207,20 @@ class ReevaluationJob(ProvinceBase):
     last_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FeedDeadLetter(ProvinceBase):
+    """A feed entry that can never take effect (an unknown region, a malformed entry): kept
+    with a stable error code instead of stopping the feed (``feed.py``)."""
+
+    __tablename__ = "feed_dead_letters"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(32))
+    code: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(String(300))
+    entry: Mapped[dict[str, Any]] = mapped_column(Json)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class StaffMember(ProvinceBase):

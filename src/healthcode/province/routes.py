@@ -46,7 +46,7 @@ def staff_me(member: StaffCaller) -> dict[str, object]:
 def reevaluation_jobs(province: Province) -> dict[str, Any]:
     """The re-evaluations of everyone (a new rule set or overlay), newest first, with progress
     (operator token)."""
-    return {"jobs": province.jobs()}
+    return {"jobs": province.jobs(), "dead_letters": province.dead_letters()}
 
 
 @router.post("/v1/applications")

@@ -40,7 +40,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from healthcode.config import ProvinceSettings
@@ -48,35 +48,40 @@ from healthcode.core.clock import Clock, SystemClock
 from healthcode.core.errors import HealthcodeError
 from healthcode.province import jobs
 from healthcode.province.appeals import AppealService
-from healthcode.province.bulk import reevaluate_area
+from healthcode.province.bulk import count_area, reevaluate_area
 from healthcode.province.changes import ChangeListeners, ColourChange
 from healthcode.province.codes import CodeService
 from healthcode.province.colour_log import ProvinceLog
-from healthcode.province.evaluation import explanation, queue_report, reevaluate
+from healthcode.province.evaluation import explain_doc, explanation, queue_report, reevaluate
 from healthcode.province.feed import AppliedPage, FeedApplier, affected_by_area, read_cursor
 from healthcode.province.grid import GridService
 from healthcode.province.hubclient import HubClient
-from healthcode.province.models import Colour, ReevaluationJob, StatusOutbox
+from healthcode.province.kept import forget_after_commit
+from healthcode.province.models import Colour, FeedDeadLetter, ReevaluationJob, StatusOutbox
 from healthcode.province.outbox import OutboxSender
 from healthcode.province.people import ApplicationService, PersonTokens
 from healthcode.province.rules import RuleSource, root_certificate_of
 from healthcode.province.signer import SignerSource
 from healthcode.province.staff import StaffService
+from healthcode.province.states import ColourState, StateSerials
 from healthcode.store.crypto import FieldCipher
 from healthcode.store.db import Database
 from healthcode.store.errors import DRIVER_ERRORS
 from healthcode.store.retry import run_write
 
-__all__ = ["LOOP_THREADS", "ProvinceService", "Reevaluator"]
+__all__ = ["LOOP_THREADS", "WAIT_SLICE_SECONDS", "ProvinceService", "Reevaluator"]
 
 log = logging.getLogger("healthcode.province")
 
 #: Re-evaluates people inside the session's transaction at ``now``.
 Reevaluator = Callable[[Session, Collection[str], datetime], Any]
 _SWEEP_BATCH = 1000
-#: Loops that hold a database connection while they work (feed, sweep, report, jobs, grid):
-#: a PostgreSQL pool is sized for them beside the worker threads.
-LOOP_THREADS = 5
+#: Loops that hold a database connection while they work (feed, sweep, report, jobs, grid,
+#: checkpoint): a PostgreSQL pool is sized for them beside the worker threads.
+LOOP_THREADS = 6
+#: The longest the feed loop lets the hub hold one read (``feed_wait_seconds`` at most): what
+#: ``stop()`` may wait for the read in flight.
+WAIT_SLICE_SECONDS = 1.0
 #: The longest pause of a loop that keeps failing (seconds).
 _BACKOFF_MAX = 5.0
 #: Failures a loop expects (the hub away, the database busy): logged, tried again later.
@@ -97,6 +102,8 @@ class ProvinceService:
     changes: ChangeListeners = field(default_factory=ChangeListeners)
     #: The colour log (every colour change a leaf; built from the settings when not given).
     colour_log: ProvinceLog | None = None
+    #: the serial of each colour state (``states.py``): codes and status reports
+    serials: StateSerials = field(init=False)
     applications: ApplicationService = field(init=False)
     codes: CodeService = field(init=False)
     staff: StaffService = field(init=False)
@@ -112,6 +119,9 @@ class ProvinceService:
     _threads: list[threading.Thread] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
+        self.serials = StateSerials(
+            field_key=self.settings.field_key, province=self.settings.region
+        )
         self.applications = ApplicationService(
             db=self.db,
             clock=self.clock,
@@ -127,10 +137,12 @@ class ProvinceService:
             db=self.db,
             clock=self.clock,
             signers=self.signers,
+            serials=self.serials,
             evaluate=self.reevaluate,
             ruleset_label=self.ruleset_label,
             ruleset_digest=lambda: self.rules.current().digest,
-            detail=self.explanation,
+            detail=lambda doc, now: explain_doc(doc, ruleset=self.rules.current(), now=now),
+            states_kept=self.settings.states_kept,
         )
         self.staff = StaffService(db=self.db, clock=self.clock, province=self.settings.region)
         self.appeals = AppealService(
@@ -218,9 +230,12 @@ class ProvinceService:
     # -- re-evaluation (the seam) ---------------------------------------------------------------
     def reevaluate(self, session: Session, pseudonyms: Collection[str], now: datetime) -> Any:
         """Re-evaluate these people in ``session``'s transaction (``reevaluator`` if set)."""
+        forget_after_commit(session, self.codes.kept, pseudonyms)
         if self.reevaluator is not None:
             return self.reevaluator(session, pseudonyms, now)
-        outcomes = reevaluate(session, pseudonyms, ruleset=self.rules.current(), now=now)
+        outcomes = reevaluate(
+            session, pseudonyms, ruleset=self.rules.current(), now=now, serials=self.serials
+        )
         moved = [
             ColourChange(o.pseudonym, o.before, o.colour, o.until)
             for o in outcomes
@@ -232,16 +247,27 @@ class ProvinceService:
     def reevaluate_area(
         self, session: Session, windows: Sequence[tuple[str, datetime]], now: datetime
     ) -> Any:
-        """Re-evaluate the people a risk-area change concerns (``bulk.reevaluate_area``)."""
+        """Re-evaluate the people a risk-area change concerns (``bulk.reevaluate_area``), or,
+        when they are more than ``area_job_people``, start an area job (``jobs.py``) in the
+        session's transaction."""
         if self.reevaluator is not None:  # a replaced evaluator sees every trigger
             found = affected_by_area(session, windows)
-            return self.reevaluator(session, found, now)
+            return self.reevaluate(session, found, now)
+        ruleset, most = self.rules.current(), self.settings.area_job_people
+        if count_area(session, windows, ruleset=ruleset, now=now, limit=most + 1) > most:
+            total = count_area(session, windows, ruleset=ruleset, now=now)
+            label = self.ruleset_label()
+            return jobs.start_area(
+                session, list(windows), ruleset, label=label, now=now, total=total
+            )
+        forget_after_commit(session, self.codes.kept, None)
         return reevaluate_area(
             session,
             windows,
-            ruleset=self.rules.current(),
+            ruleset=ruleset,
             now=now,
             label=self.ruleset_label(),
+            serials=self.serials,
             chunk_size=self.settings.reevaluate_chunk,
             on_changes=self.changes,
         )
@@ -261,9 +287,8 @@ class ProvinceService:
         ).first()
         colour = session.get(Colour, pseudonym)
         if colour is not None and waiting is None:
-            queue_report(
-                session, pseudonym, colour.colour, colour.until, self.ruleset_label()[:64], now
-            )
+            state = ColourState(pseudonym, colour.colour, colour.until, colour.since)
+            queue_report(session, state, self.ruleset_label()[:64], now, serials=self.serials)
 
     # -- one-shot steps -------------------------------------------------------------------------
     def pull_once(self, wait: float = 0.0) -> AppliedPage:
@@ -310,20 +335,36 @@ class ProvinceService:
         return swept
 
     def job_once(self) -> ReevaluationJob:
-        """Advance the re-evaluation of everyone under the rule set in use by one chunk (a new
-        job when the rule set changed, ``jobs.py``); the job. Raises RuleSetError,
-        DatabaseBusy."""
+        """Advance the oldest running area job by one chunk, else the re-evaluation of everyone
+        under the rule set in use (a new job when the rule set changed, ``jobs.py``); the job.
+        Raises RuleSetError, DatabaseBusy."""
         ruleset, label, now = self.rules.current(), self.ruleset_label(), self.clock.now()
 
         def run(s: Session) -> ReevaluationJob:
+            area = jobs.area_step(
+                s,
+                ruleset,
+                label=label,
+                now=now,
+                chunk_size=self.settings.reevaluate_chunk,
+                serials=self.serials,
+                on_changes=self.changes,
+            )
+            if area is not None:
+                forget_after_commit(s, self.codes.kept, None)
+                s.expunge(area)
+                return area
             job = jobs.step(
                 s,
                 ruleset,
                 label=label,
                 now=now,
                 chunk_size=self.settings.reevaluate_chunk,
+                serials=self.serials,
                 on_changes=self.changes,
             )
+            if job.updated_at == now:  # a chunk (or the end) under way: colours written
+                forget_after_commit(s, self.codes.kept, None)
             s.expunge(job)
             return job
 
@@ -350,6 +391,11 @@ class ProvinceService:
                 select(ReevaluationJob).order_by(ReevaluationJob.id.desc()).limit(20)
             ).scalars()
             return [jobs.describe(j) for j in rows]
+
+    def dead_letters(self) -> int:
+        """How many feed entries were set aside (``feed.py``: they can never take effect)."""
+        with self.db.read() as s:
+            return int(s.execute(select(func.count()).select_from(FeedDeadLetter)).scalar_one())
 
     def report_once(self) -> int:
         """Send one batch of the status outbox; how many reports the hub stored."""
@@ -393,7 +439,8 @@ class ProvinceService:
         self._threads.clear()
 
     def _pull_step(self) -> bool:
-        wait = self.settings.feed_wait_seconds
+        # in slices: nothing interrupts a read in flight, so stop() waits for at most one
+        wait = min(self.settings.feed_wait_seconds, WAIT_SLICE_SECONDS)
         started = time.monotonic()
         self.pull_once(wait)
         if self._more or (wait > 0 and self._got):

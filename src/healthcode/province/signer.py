@@ -41,7 +41,8 @@ class SignerSource:
         self.clock = clock
         self._passphrase = passphrase
         self._state_url = state_url
-        self._chosen: tuple[datetime, KeyPair] | None = None
+        #: when the signer was chosen, the signer, and until when it may sign a code
+        self._chosen: tuple[datetime, KeyPair, datetime] | None = None
         self._lock = threading.Lock()
 
     def current(self) -> KeyPair:
@@ -49,8 +50,8 @@ class SignerSource:
         now = self.clock.now()
         with self._lock:
             if self._chosen is not None and abs(now - self._chosen[0]) < RECHECK:
-                pair = self._chosen[1]
-                if pair.certificate.not_valid_after_utc > now + MAX_CODE_LIFETIME:
+                _, pair, last = self._chosen
+                if now < last:
                     return pair
             try:
                 pair = self._choose(now)
@@ -62,7 +63,8 @@ class SignerSource:
                 raise TrustError(
                     ErrorCode.SIGNER_UNAVAILABLE, f"no signer for {self.province}: {exc}"
                 ) from exc
-            self._chosen = (now, pair)
+            last = pair.certificate.not_valid_after_utc - MAX_CODE_LIFETIME
+            self._chosen = (now, pair, last)
             return pair
 
     def _choose(self, now: datetime) -> KeyPair:

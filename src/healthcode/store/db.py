@@ -53,6 +53,7 @@ __all__ = [
     "POOL_MARGIN",
     "POOL_RECYCLE_SECONDS",
     "Database",
+    "create_private",
     "normalise_url",
     "pool_size_for",
 ]
@@ -107,6 +108,19 @@ def normalise_url(url: str) -> str:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
+
+
+def create_private(path: str) -> None:
+    """Create the SQLite file at ``path`` readable by its owner only (0600) unless it exists:
+    it holds encrypted identities and tokens' digests. SQLite gives its ``-wal`` and ``-shm``
+    files the mode of the database file."""
+    if path.startswith("file:"):
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:  # there already, or no folder: SQLite opens it (or says why it cannot)
+        return
+    os.close(fd)
 
 
 def _sqlite_setup(engine: Engine, busy_seconds: float) -> None:
@@ -188,6 +202,8 @@ class Database:
             engine_args.setdefault("connect_args", {"check_same_thread": False})
             if parsed.database in (None, "", ":memory:"):
                 engine_args.setdefault("poolclass", StaticPool)
+            else:
+                create_private(parsed.database)
             engine = create_engine(url, **engine_args)
             _sqlite_setup(engine, busy_seconds)
         else:

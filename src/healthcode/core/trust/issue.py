@@ -56,10 +56,13 @@ from healthcode.core.codes.native import (
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput, TrustError, VerificationFailed
 from healthcode.core.trust.certs import KeyPair, province_of_certificate
+from healthcode.core.trust.template import CodeTemplate, make_template, sign_template
 
-__all__ = ["CodeContent", "CodeIssuer", "check_lifetime", "issue_code"]
+__all__ = ["TEMPLATES_KEPT", "CodeContent", "CodeIssuer", "check_lifetime", "issue_code"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: Templates an issuer keeps (one per person's colour state lately asked for): ~0.5 KB each.
+TEMPLATES_KEPT = 65_536
 
 
 @lru_cache(maxsize=256)
@@ -83,6 +86,9 @@ def check_lifetime(lifetime: timedelta) -> None:
             field="lifetime",
         )
 
+
+#: ``check_lifetime`` of the few lifetimes an issuer is asked for (a screen, a paper code).
+_checked_lifetime = lru_cache(maxsize=16)(check_lifetime)
 
 #: Issue time, province and serial of the sample claim map a content is checked in.
 _SAMPLE_TIME = datetime(2020, 1, 1, tzinfo=UTC)
@@ -153,8 +159,13 @@ class CodeIssuer:
     province: str = field(init=False)
     not_before: datetime = field(init=False)
     not_after: datetime = field(init=False)
+    #: templates by (content, serial), for :meth:`issue_kept`
+    _templates: dict[tuple[CodeContent, bytes], CodeTemplate] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_templates", {})
         cert = self.signer.certificate
         object.__setattr__(self, "province", _issuer_of(cert))
         # A code's times are seconds since 1970: none is issued before.
@@ -176,7 +187,21 @@ class CodeIssuer:
         signer is not valid for the whole lifetime of the code, and VerificationFailed
         ``PAYLOAD_INVALID`` (field ``cti``) for a serial of the wrong size.
         """
-        check_lifetime(lifetime)
+        now, expires = self._times(clock, lifetime)
+        claims = code_claims(
+            issuer=self.province,
+            subject=content.subject,
+            issued_at=now,
+            expires_at=expires,
+            serial=secrets.token_bytes(SERIAL_BYTES) if serial is None else _check_serial(serial),
+            health_code=content.claim,
+        )
+        return encode_signed(claims, private_key=self.signer.private_key, kid=self.signer.kid)
+
+    def _times(self, clock: Clock, lifetime: timedelta) -> tuple[datetime, datetime]:
+        """Issue and expiry time of a code issued now for ``lifetime`` (whole seconds); raises
+        as :meth:`issue` does."""
+        _checked_lifetime(lifetime)
         now = clock.now().astimezone(UTC).replace(microsecond=0)
         expires = now + lifetime
         if now < self.not_before:
@@ -187,15 +212,38 @@ class CodeIssuer:
                 f"a code valid until {expires.isoformat()} would outlive its signer "
                 f"certificate (valid until {self.not_after.isoformat()})",
             )
-        claims = code_claims(
-            issuer=self.province,
-            subject=content.subject,
-            issued_at=now,
-            expires_at=expires,
-            serial=secrets.token_bytes(SERIAL_BYTES) if serial is None else _check_serial(serial),
-            health_code=content.claim,
-        )
-        return encode_signed(claims, private_key=self.signer.private_key, kid=self.signer.kid)
+        return now, expires
+
+    def issue_kept(
+        self,
+        content: CodeContent,
+        *,
+        clock: Clock,
+        lifetime: timedelta = SCREEN_LIFETIME,
+        serial: bytes,
+    ) -> str:
+        """The code :meth:`issue` makes, byte for byte but the signature, through the template
+        of ``content`` and ``serial`` (:mod:`healthcode.core.trust.template`), made once and
+        kept (at most ``TEMPLATES_KEPT``, all dropped when full). Raises as :meth:`issue`
+        does."""
+        now, expires = self._times(clock, lifetime)
+        key = (content, serial)
+        template = self._templates.get(key)
+        if template is None:
+            if len(self._templates) >= TEMPLATES_KEPT:
+                self._templates.clear()  # one step, safe between threads
+            template = make_template(
+                self.signer,
+                issuer=self.province,
+                subject=content.subject,
+                serial=_check_serial(serial),
+                health_code=content.claim,
+            )
+            self._templates[key] = template
+        try:
+            return sign_template(template, self.signer, issued=now, expires=expires)
+        except ValueError:  # a time past 2106: the plain path
+            return self.issue(content, clock=clock, lifetime=lifetime, serial=serial)
 
 
 def issue_code(
