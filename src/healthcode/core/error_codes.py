@@ -434,6 +434,28 @@ class ErrorCode(StrEnum):
     )
     STAFF_REGION_OUTSIDE = "STAFF_REGION_OUTSIDE", 422, "the staff region is not in the province"
     STAFF_UNKNOWN = "STAFF_UNKNOWN", 404, "no staff member has this id"
+    # -- province: citizens' sign-in (province/signin.py) -----------------------------------------
+    SIGN_IN_RATE_LIMITED = (
+        "SIGN_IN_RATE_LIMITED",
+        429,
+        "too many one-time codes asked for this ID number or from this address lately",
+    )
+    SIGN_IN_LOCKED = (
+        "SIGN_IN_LOCKED",
+        429,
+        "too many failed sign-ins for this ID number or from this address: locked for a while",
+    )
+    SIGN_IN_CODE_INVALID = (
+        "SIGN_IN_CODE_INVALID",
+        401,
+        "the one-time code is wrong, expired, used up or was never sent (which is not said)",
+    )
+    SESSION_INVALID = (
+        "SESSION_INVALID",
+        401,
+        "the sign-in session is missing, wrong, expired or signed out",
+    )
+    PHONE_INVALID = "PHONE_INVALID", 422, "a phone number is not 5 to 20 digits (+, spaces, -)"
     SIGNER_UNAVAILABLE = "SIGNER_UNAVAILABLE", 503, "the province has no signer key to sign with"
     RULESET_UNAVAILABLE = "RULESET_UNAVAILABLE", 503, "the province's rule set cannot be loaded"
     PROVINCE_UNREACHABLE = "PROVINCE_UNREACHABLE", 503, "the province's service cannot be reached"
