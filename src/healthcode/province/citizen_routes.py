@@ -14,6 +14,7 @@ The ``/v1/me`` routes take a session token or the person token of an application
 
 from __future__ import annotations
 
+import io
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -21,7 +22,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from healthcode.core.codes.paper import render_paper
-from healthcode.core.codes.qr import render_svg
+from healthcode.core.codes.qr import QUIET_ZONE, make_qr
 from healthcode.province.codes import Medium
 from healthcode.province.deps import Person, Province, bearer, checked_query, json_body
 from healthcode.province.routes import MediumChoice
@@ -78,7 +79,17 @@ def code_with_qr(
     """A fresh signed code with its QR as SVG (error correction M on screen, Q on paper)."""
     chosen: Medium = "paper" if medium is MediumChoice.paper else "screen"
     answer = province.codes.issue(person, chosen)
-    return {**answer, "qr_svg": render_svg(answer["code"], medium=chosen, scale=8)}
+    return {**answer, "qr_svg": _scalable_svg(answer["code"], chosen)}
+
+
+def _scalable_svg(text: str, medium: Medium) -> str:
+    """The QR as an SVG element that scales to its box (a viewBox, no size, no XML
+    declaration), for the page to place inline."""
+    out = io.BytesIO()
+    make_qr(text, medium=medium).save(
+        out, kind="svg", scale=1, border=QUIET_ZONE, omitsize=True, xmldecl=False
+    )
+    return out.getvalue().decode("utf-8")
 
 
 @router.get("/v1/me/paper")

@@ -84,7 +84,7 @@ export function largeType(t) {
   const button = document.getElementById("large");
   const show = () => {
     const on = localStorage.getItem("hc-large") === "1";
-    document.body.classList.toggle("large", on);
+    document.documentElement.classList.toggle("large", on);
     button.setAttribute("aria-pressed", String(on));
     button.textContent = t(on ? "large_off" : "large");
   };
