@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
-from conftest import DESKTOP, PHONE, Pages, screenshot, serious_violations
+from live_pages import DESKTOP, PHONE, Pages, screenshot, serious_violations
 from playwright.sync_api import Page, expect
 
 from healthcode.core.verify.qrimage import decode_image
@@ -51,9 +51,7 @@ def test_sign_in_with_the_code_from_the_log_and_see_the_code(
     screenshot(page, "code-phone")
 
 
-def test_a_wrong_code_is_said_in_plain_words(
-    net: Pages, open_page: Callable[..., Page]
-) -> None:
+def test_a_wrong_code_is_said_in_plain_words(net: Pages, open_page: Callable[..., Page]) -> None:
     person = net.applied("202")
     page = open_page(net.url("440000") + "/sign-in")
     page.get_by_label("证件号码").fill(person["id_number"])
@@ -78,9 +76,7 @@ def test_the_qr_on_the_page_decodes_to_a_code_the_verifier_passes(
     assert answer["identity"] == {"name": "张*丰", "id": page.locator("#id").inner_text()}
 
 
-def test_the_qr_renews_itself_before_it_expires(
-    net: Pages, open_page: Callable[..., Page]
-) -> None:
+def test_the_qr_renews_itself_before_it_expires(net: Pages, open_page: Callable[..., Page]) -> None:
     token = net.session(net.applied("204"))
     page = open_page(net.url("440000") + "/sign-in")
     page.clock.install()
@@ -117,9 +113,7 @@ def test_the_language_switch_and_large_type_on_every_citizen_page(
     assert float(after.removesuffix("px")) > float(before.removesuffix("px"))
 
 
-def test_desktop_screenshots_and_the_paper_code(
-    net: Pages, open_page: Callable[..., Page]
-) -> None:
+def test_desktop_screenshots_and_the_paper_code(net: Pages, open_page: Callable[..., Page]) -> None:
     screenshot(open_page(net.url("440000") + "/sign-in", viewport=DESKTOP), "sign-in-desktop")
     page = _signed_in(net, open_page, "206", viewport=DESKTOP)
     screenshot(page, "code-desktop")
@@ -140,7 +134,9 @@ def test_no_serious_accessibility_violation_on_the_citizen_pages(
     sign_in.get_by_role("button", name="English").click()
     assert serious_violations(sign_in) == []
     for viewport in (PHONE, DESKTOP):
-        page = _signed_in(net, open_page, f"20{7 if viewport is PHONE else 8}", viewport=viewport, bypass_csp=True)
+        page = _signed_in(
+            net, open_page, f"20{7 if viewport is PHONE else 8}", viewport=viewport, bypass_csp=True
+        )
         assert serious_violations(page) == []
 
 
