@@ -71,6 +71,7 @@ async function load() {
     current = await api("/v1/me/code/qr?medium=screen", { token });
     $("error").textContent = "";
     render();
+    if (!performance.getEntriesByName("hc-code-shown").length) performance.mark("hc-code-shown");
     const wait = Date.parse(current.expires_at) - Date.now() - RENEW_BEFORE_MS;
     timer = setTimeout(load, Math.max(5_000, wait));
   } catch (error) {
