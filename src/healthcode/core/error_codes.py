@@ -435,27 +435,11 @@ class ErrorCode(StrEnum):
     STAFF_REGION_OUTSIDE = "STAFF_REGION_OUTSIDE", 422, "the staff region is not in the province"
     STAFF_UNKNOWN = "STAFF_UNKNOWN", 404, "no staff member has this id"
     # -- province: citizens' sign-in (province/signin.py) -----------------------------------------
-    SIGN_IN_RATE_LIMITED = (
-        "SIGN_IN_RATE_LIMITED",
-        429,
-        "too many one-time codes asked for this ID number or from this address lately",
-    )
-    SIGN_IN_LOCKED = (
-        "SIGN_IN_LOCKED",
-        429,
-        "too many failed sign-ins for this ID number or from this address: locked for a while",
-    )
-    SIGN_IN_CODE_INVALID = (
-        "SIGN_IN_CODE_INVALID",
-        401,
-        "the one-time code is wrong, expired, used up or was never sent (which is not said)",
-    )
-    SESSION_INVALID = (
-        "SESSION_INVALID",
-        401,
-        "the sign-in session is missing, wrong, expired or signed out",
-    )
-    PHONE_INVALID = "PHONE_INVALID", 422, "a phone number is not 5 to 20 digits (+, spaces, -)"
+    SIGN_IN_RATE_LIMITED = "SIGN_IN_RATE_LIMITED", 429, "too many one-time codes asked lately"
+    SIGN_IN_LOCKED = "SIGN_IN_LOCKED", 429, "too many failed sign-ins: locked for a while"
+    SIGN_IN_CODE_INVALID = "SIGN_IN_CODE_INVALID", 401, "the one-time code is wrong or not valid"
+    SESSION_INVALID = "SESSION_INVALID", 401, "the sign-in session is missing, wrong or ended"
+    PHONE_INVALID = "PHONE_INVALID", 422, "a phone number is not 5 to 24 digits, +, spaces, -"
     SIGNER_UNAVAILABLE = "SIGNER_UNAVAILABLE", 503, "the province has no signer key to sign with"
     RULESET_UNAVAILABLE = "RULESET_UNAVAILABLE", 503, "the province's rule set cannot be loaded"
     PROVINCE_UNREACHABLE = "PROVINCE_UNREACHABLE", 503, "the province's service cannot be reached"
@@ -501,21 +485,10 @@ class ErrorCode(StrEnum):
 
 
 def catalogue_markdown() -> str:
-    """``docs/errors.md``: every code with its status, stage and meaning, in declaration order."""
-    lines = [
-        "# Error codes",
-        "",
-        "Generated from `src/healthcode/core/error_codes.py` by",
-        "`python -m healthcode.core.error_codes > docs/errors.md`; a test keeps it current.",
-        "Every error the project reports carries one of these codes; a code never changes meaning.",
-        "",
-        "| code | HTTP | stage | meaning |",
-        "|---|---|---|---|",
-    ]
-    for code in ErrorCode:
-        stage = code.stage.value if code.stage else ""
-        lines.append(f"| `{code.value}` | {code.http_status} | {stage} | {code.meaning} |")
-    return "\n".join(lines) + "\n"
+    """``docs/errors.md``: every code with its status, stage and meaning (``error_doc.py``)."""
+    from healthcode.core.error_doc import markdown
+
+    return markdown(ErrorCode)
 
 
 if __name__ == "__main__":
