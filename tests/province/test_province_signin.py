@@ -216,3 +216,23 @@ def test_the_log_sender_writes_the_code_to_the_server_log(caplog: pytest.LogCapt
     with caplog.at_level("WARNING", logger="healthcode.province.sms"):
         signin.LogSender().send("13812345678", "code 123456")
     assert "code 123456" in caplog.text and "13812345678" not in caplog.text
+
+
+def test_challenges_and_sessions_long_over_are_forgotten(
+    client: httpx.Client,
+    sms: Outbox,
+    applied: dict[str, Any],
+    clock: FixedClock,
+    province: ProvinceService,
+) -> None:
+    from sqlalchemy import func, select
+
+    from healthcode.province.models import CitizenSession, SignInChallenge
+
+    _sign_in(client, sms)
+    clock.advance(signin.SESSION_LIFETIME * 2 + timedelta(minutes=1))
+    assert _ask(client).status_code == 200
+    with province.db.read() as s:
+        challenges = s.scalar(select(func.count()).select_from(SignInChallenge))
+        sessions = s.scalar(select(func.count()).select_from(CitizenSession))
+    assert (challenges, sessions) == (1, 0)

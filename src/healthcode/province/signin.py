@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from healthcode.core import identity
@@ -152,6 +152,7 @@ class SignInService:
             refusal = self._locked(s, keys, now) or self._count_code(s, keys, now)
             if refusal is not None:
                 return refusal, None
+            _forget(s, now)
             query = select(Person).where(Person.id_digest == digest)
             person = s.execute(query).scalar_one_or_none()
             pseudonym = person.pseudonym if person and self._same_phone(person, phone) else None
@@ -328,6 +329,12 @@ class SignInService:
                 row.revoked_at = now
 
         run_write(self.db, step)
+
+
+def _forget(s: Session, now: datetime) -> None:
+    """Drop challenges and sessions long over (the tables stay the size of current use)."""
+    s.execute(delete(SignInChallenge).where(SignInChallenge.expires_at < now - WINDOW))
+    s.execute(delete(CitizenSession).where(CitizenSession.expires_at < now - SESSION_LIFETIME))
 
 
 def _address(address: str) -> str:
