@@ -5,12 +5,16 @@ type, accessibility."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from live_pages import DESKTOP, PHONE, Pages, screenshot, serious_violations
 from playwright.sync_api import Page, expect
 
+from healthcode.core.clock import CHINA_TZ
 from healthcode.core.verify.qrimage import decode_image
 
 
@@ -40,7 +44,7 @@ def test_sign_in_with_the_code_from_the_log_and_see_the_code(
     page.get_by_label("验证码（6 位数字）").fill(code)
     page.get_by_role("button", name="登录", exact=True).click()
     expect(page).to_have_url(net.url("440000") + "/code")
-    expect(page.locator("#colour-words")).to_have_text("绿码：可以通行")
+    expect(page.locator("#colour-words")).to_have_text("绿码 可以通行")
     expect(page.locator("body")).to_have_class("citizen green")
     expect(page.locator("#name")).to_have_text("张*丰")
     expect(page.locator("#id")).to_contain_text("*")
@@ -99,13 +103,13 @@ def test_the_language_switch_and_large_type_on_every_citizen_page(
     expect(page.get_by_label("Phone number")).to_be_visible()
     code_page = _signed_in(net, open_page, "205")
     code_page.get_by_role("button", name="Switch to English").click()
-    expect(code_page.locator("#colour-words")).to_have_text("Green code: you may pass")
+    expect(code_page.locator("#colour-words")).to_have_text("Green code you may pass")
     expect(code_page.get_by_role("heading", name="Why this colour")).to_be_visible()
     code_page.reload()  # the choice is kept
-    expect(code_page.locator("#colour-words")).to_have_text("Green code: you may pass")
+    expect(code_page.locator("#colour-words")).to_have_text("Green code you may pass")
     code_page.get_by_role("button", name="切换到中文").click()
     expect(code_page.locator("html")).to_have_attribute("lang", "zh-CN")
-    expect(code_page.locator("#colour-words")).to_have_text("绿码：可以通行")
+    expect(code_page.locator("#colour-words")).to_have_text("绿码 可以通行")
     before = code_page.evaluate("getComputedStyle(document.documentElement).fontSize")
     code_page.get_by_role("button", name="大字").click()
     expect(code_page.get_by_role("button", name="标准字")).to_have_attribute("aria-pressed", "true")
@@ -149,3 +153,52 @@ def test_a_signed_out_session_leads_back_to_sign_in(
     expect(page).to_have_url(net.url("440000") + "/sign-in")
     r = httpx.get(net.url("440000") + "/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 401 and r.json()["error"]["code"] == "SESSION_INVALID"
+
+
+def _positive(net: Pages, person: dict[str, Any]) -> None:
+    """A lab reports a positive NAT of ``person`` to the hub; waits until the province says red."""
+    now = datetime.now(CHINA_TZ).replace(microsecond=0)
+    record = {
+        "record_id": f"PAGES-{person['id_number']}",
+        "id_type": "resident_id",
+        "id_number": person["id_number"],
+        "name": person["name"],
+        "phone": person["phone"],
+        "sampled_at": (now - timedelta(hours=6)).isoformat(),
+        "resulted_at": (now - timedelta(minutes=5)).isoformat(),
+        "result": "positive",
+        "lab": "广州金域医学检验中心",
+    }
+    r = httpx.post(net.url("hub") + "/v1/records/nat", json=record, headers=net.token("lab"))
+    assert r.status_code < 300, r.text
+    token = httpx.post(net.url("440000") + "/v1/applications", json=person).json()["token"]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        me = httpx.get(net.url("440000") + "/v1/me", headers={"Authorization": f"Bearer {token}"})
+        if me.json()["colour"] == "red":
+            return
+        time.sleep(0.1)
+    raise AssertionError("the province did not turn the person red")
+
+
+def test_a_red_code_says_why_and_what_to_do_in_both_languages(
+    net: Pages, open_page: Callable[..., Page]
+) -> None:
+    person = net.applied("210")
+    _positive(net, person)
+    token = net.session(person)
+    page = open_page(net.url("440000") + "/sign-in")
+    page.evaluate("t => sessionStorage.setItem('hc-session', t)", token)
+    page.goto(net.url("440000") + "/code")
+    expect(page.locator("#colour-words")).to_have_text("红码 须隔离，不得通行")
+    expect(page.locator("body")).to_have_class("citizen red")
+    expect(page.locator("#qr-image")).to_have_attribute("aria-label", "红码二维码，供查验人员扫描")
+    expect(page.locator("#reasons li").first).not_to_have_text("未命中任何转码规则。")
+    expect(page.locator("#next li").first).to_contain_text("隔离")
+    screenshot(page, "code-red-phone")
+    page.get_by_role("button", name="Switch to English").click()
+    expect(page.locator("#colour-words")).to_have_text("Red code isolate; do not pass")
+    expect(page.locator("#next li").first).to_contain_text("isolate")
+    texts = decode_image(page.locator("#qr-image").screenshot())
+    answer = net.check(texts[0])
+    assert (answer["decision"], answer["reason"]) == ("stop", "CODE_RED")

@@ -39,7 +39,9 @@ function render() {
   const code = current;
   document.body.classList.remove("green", "yellow", "red");
   document.body.classList.add(code.colour);
-  $("colour-words").textContent = t(`${code.colour}_say`);
+  $("colour-words").replaceChildren(
+    el("span", t(code.colour), { class: "big" }), " ", el("span", t(`${code.colour}_say`), { class: "say" }),
+  );
   $("name").textContent = code.masked_name;
   $("id").textContent = code.masked_id;
   const image = $("qr-image");
