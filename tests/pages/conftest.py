@@ -51,8 +51,11 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pages]:
         logging.getLogger("healthcode.province.sms").removeHandler(sms)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for one test module: Playwright's synchronous API keeps an asyncio loop set on
+    the main thread while it runs, which tests that run their own loop (anyio) cannot share,
+    so it stops before the next module's tests."""
     if MISSING:
         pytest.skip(MISSING)
     with sync_playwright() as p:
