@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from healthcode.hub.routes.common import BodyLimit
 from healthcode.province import citizen_routes, pages
+from healthcode.province.appeal_routes import router as appeal_router
 from healthcode.province.routes import router
 from healthcode.province.service import ProvinceService
 from healthcode.province.signin import LogSender, SignInService, SmsSender
@@ -49,6 +50,7 @@ def create_app(province: ProvinceService, *, sms: SmsSender | None = None) -> Fa
     app.add_middleware(BodyLimit, max_bytes=province.settings.body_max_bytes)
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(appeal_router)
     app.include_router(citizen_routes.router)
     app.include_router(pages.router)
     install_assets(app)

@@ -1,7 +1,7 @@
 """Citizens' sign-in: one-time code challenges, the throttle per ID and address, sessions.
 
 Revision ID: p0010
-Revises: p0003
+Revises: p0009
 Create Date: 2026-12-01 17:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from healthcode.store.base import UTCDateTime
 
 revision = "p0010"
-down_revision = "p0003"
+down_revision = "p0009"
 branch_labels = None
 depends_on = None
 
