@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from healthcode.network.init import init_network
 from healthcode.network.runner import NetworkRunner
 from healthcode.network.serve import checkpoint_service, hub_service, province_service
-from live_network import free_base_port
+from live_network import free_base_port, held_trust_list
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -43,6 +43,7 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pages]:
         ):
             runner.start(service)
             services[service.name] = service
+        held_trust_list(services["checkpoint"])
         pages = Pages(folder, runner, services)
         pages.sms = sms
         yield pages
