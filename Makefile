@@ -1,4 +1,4 @@
-# One entry point for people and CI. Needs only Python 3.11+ on the machine.
+# One entry point for people and CI. Needs Python 3.11+ and Node.js 18+ (npm) on the machine.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -6,11 +6,19 @@ STAMP := $(VENV)/.installed
 
 .PHONY: serve demo test lint bench install clean
 
-$(STAMP): pyproject.toml
+ASSETS := src/healthcode/web/static/dist/versions.json
+
+$(STAMP): pyproject.toml $(ASSETS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# The pages' web assets: npm packages pinned by package-lock.json, copied into the Python
+# package (src/healthcode/web/static/dist/, ignored by git) by scripts/build_assets.mjs.
+$(ASSETS): package.json package-lock.json scripts/build_assets.mjs
+	npm ci
+	npm run build
 
 install: $(STAMP)
 
@@ -44,4 +52,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.body_checks --records 2000 --repeat 7
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules src/healthcode/web/static/dist

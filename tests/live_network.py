@@ -4,6 +4,7 @@ HTTP (uvicorn in threads), and codes issued with its keys."""
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from healthcode.checkpoint.service import Checkpoint
 from healthcode.core.clock import SystemClock
 from healthcode.core.codes.native import SCREEN_LIFETIME
 from healthcode.core.trust.issue import issue_code
@@ -90,6 +92,19 @@ class LiveNetwork:
         return answer
 
 
+def held_trust_list(checkpoint: Service, seconds: float = 60) -> None:
+    """Wait until the checkpoint holds the hub's trust list: its first refresh at start may time
+    out on a loaded machine (a 2 s limit), and the next comes only after its period."""
+    deadline = time.monotonic() + seconds
+    loops = checkpoint.loops
+    assert isinstance(loops, Checkpoint)
+    while loops.store.opened() is None:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the checkpoint took no trust list: {loops.last_refresh}")
+        loops.refresh()
+        time.sleep(0.2)
+
+
 @contextmanager
 def live_network(root: Path) -> Iterator[LiveNetwork]:
     report = init_network(root, base_port=free_base_port())
@@ -100,6 +115,7 @@ def live_network(root: Path) -> Iterator[LiveNetwork]:
         for service in (hub_service(folder), checkpoint_service(folder)):
             runner.start(service)
             services[service.name] = service
+        held_trust_list(services["checkpoint"])
         yield LiveNetwork(folder, runner, services)
     finally:
         runner.stop()

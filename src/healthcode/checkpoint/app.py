@@ -5,7 +5,9 @@
   ``online``, what the hub said;
 - ``GET /v1/trust``: the held trust list's freshness and the last refresh;
 - ``POST /v1/trust/refresh``: fetch the hub's trust list now (an older one is refused);
-- ``GET /v1/health``.
+- ``POST /v1/trust/load``: take a trust list file brought by hand (an older one is refused);
+- ``GET /v1/health``;
+- ``/``: the scanner page (docs/pages.md), which sends what it decodes to ``/v1/check``.
 
 Errors have the project's one form (``web/errors.py``).
 """
@@ -14,13 +16,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Body, FastAPI
+from fastapi import Body, FastAPI, Request
+from fastapi.responses import HTMLResponse
 
 from healthcode.checkpoint.service import Checkpoint
+from healthcode.core.error_codes import ErrorCode
+from healthcode.core.errors import InvalidInput
 from healthcode.core.verify.verifier import MAX_TEXT_LENGTH
+from healthcode.web.assets import install_assets
 from healthcode.web.errors import install_error_handlers
+from healthcode.web.pages import page
 
-__all__ = ["create_app"]
+__all__ = ["TRUST_FILE_MAX", "create_app"]
+
+#: The largest trust list file taken by hand (a list of every province's signers is ~10 KB).
+TRUST_FILE_MAX = 1 << 20
 
 
 def create_app(checkpoint: Checkpoint) -> FastAPI:
@@ -29,6 +39,8 @@ def create_app(checkpoint: Checkpoint) -> FastAPI:
         title="healthcode checkpoint",
         version="1",
         description="Verifies native codes, EU DCC and SMART Health Cards; offline first.",
+        docs_url=None,  # served from local files (web/assets.py)
+        redoc_url=None,
     )
     app.state.checkpoint = checkpoint
 
@@ -52,5 +64,27 @@ def create_app(checkpoint: Checkpoint) -> FastAPI:
     def refresh() -> dict[str, Any]:
         return {**checkpoint.refresh(), "trust_list": checkpoint.trust_status()}
 
+    @app.post("/v1/trust/load")
+    async def load(request: Request) -> dict[str, Any]:
+        """Take a trust list file (the signed envelope's bytes as the body)."""
+        raw = await _bounded_body(request)
+        return {**checkpoint.load(raw), "trust_list": checkpoint.trust_status()}
+
+    @app.get("/", include_in_schema=False)
+    def scanner() -> HTMLResponse:
+        return page("checkpoint.html")
+
     install_error_handlers(app)
+    install_assets(app)
     return app
+
+
+async def _bounded_body(request: Request) -> bytes:
+    """The body, at most ``TRUST_FILE_MAX`` bytes. Raises InvalidInput BODY_TOO_LARGE."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > TRUST_FILE_MAX:
+            raise InvalidInput(ErrorCode.BODY_TOO_LARGE, f"at most {TRUST_FILE_MAX} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -161,6 +161,16 @@ class Checkpoint:
         self.last_refresh = out
         return out
 
+    def load(self, raw: bytes) -> dict[str, Any]:
+        """Take a trust list brought by hand (a file, for a device without a network) unless
+        it is older than the held one; answers like ``refresh``.
+
+        Raises TrustError: any ``ENVELOPE_*`` code (``ENVELOPE_ROLLBACK``: the held list stays),
+        ``TRUSTLIST_MALFORMED``, ``CERT_*``.
+        """
+        opened = self.store.accept(raw)
+        return {"taken": True, "sequence": opened.sequence, "held": opened.sequence}
+
     def trust_status(self) -> dict[str, Any] | None:
         """How fresh the held trust list is; None when none is held."""
         doc = self.store.opened()

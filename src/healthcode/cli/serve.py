@@ -72,6 +72,11 @@ def try_these(folder: DataDir, demo: list[dict[str, str]] | None = None) -> list
         '-d "{\\"code\\": \\"$CODE\\"}"',
         f'healthcode verify --trust-store {root}/checkpoint/trust "$CODE"',
         f"healthcode simulate {root}",
+        *[
+            f"# in a browser: {folder.url(p)}/sign-in (one-time codes show here)"
+            for p in folder.provinces[:1]
+        ],
+        f"# in a browser: {checkpoint}/ (the checkpoint's scanner)",
     ]
 
 

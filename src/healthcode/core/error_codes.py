@@ -428,6 +428,12 @@ class ErrorCode(StrEnum):
     APPEAL_LIMIT = "APPEAL_LIMIT", 429, "the person has as many open appeals as allowed"
     APPEAL_ANSWERED = "APPEAL_ANSWERED", 409, "the appeal has another answer, or one under way"
     APPEAL_RECORD_INVALID = "APPEAL_RECORD_INVALID", 422, "not a current record of the appellant"
+    # -- province: citizens' sign-in (province/signin.py) -----------------------------------------
+    SIGN_IN_RATE_LIMITED = "SIGN_IN_RATE_LIMITED", 429, "too many one-time codes asked lately"
+    SIGN_IN_LOCKED = "SIGN_IN_LOCKED", 429, "too many failed sign-ins: locked for a while"
+    SIGN_IN_CODE_INVALID = "SIGN_IN_CODE_INVALID", 401, "the one-time code is wrong or not valid"
+    SESSION_INVALID = "SESSION_INVALID", 401, "the sign-in session is missing, wrong or ended"
+    PHONE_INVALID = "PHONE_INVALID", 422, "a phone number is not 5 to 24 digits, +, spaces, -"
     SIGNER_UNAVAILABLE = "SIGNER_UNAVAILABLE", 503, "the province has no signer key to sign with"
     RULESET_UNAVAILABLE = "RULESET_UNAVAILABLE", 503, "the province's rule set cannot be loaded"
     PROVINCE_UNREACHABLE = "PROVINCE_UNREACHABLE", 503, "the province's service cannot be reached"
@@ -463,21 +469,10 @@ class ErrorCode(StrEnum):
 
 
 def catalogue_markdown() -> str:
-    """``docs/errors.md``: every code with its status, stage and meaning, in declaration order."""
-    lines = [
-        "# Error codes",
-        "",
-        "Generated from `src/healthcode/core/error_codes.py` by",
-        "`python -m healthcode.core.error_codes > docs/errors.md`; a test keeps it current.",
-        "Every error the project reports carries one of these codes; a code never changes meaning.",
-        "",
-        "| code | HTTP | stage | meaning |",
-        "|---|---|---|---|",
-    ]
-    for code in ErrorCode:
-        stage = code.stage.value if code.stage else ""
-        lines.append(f"| `{code.value}` | {code.http_status} | {stage} | {code.meaning} |")
-    return "\n".join(lines) + "\n"
+    """``docs/errors.md``: every code with its status, stage and meaning (``error_doc.py``)."""
+    from healthcode.core.error_doc import markdown
+
+    return markdown(ErrorCode)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from healthcode.hub import fhir_answers
 from healthcode.hub.routes import ROUTERS
 from healthcode.hub.routes.common import FHIR_PATH, BodyLimit, FhirJSONResponse
 from healthcode.hub.services import Hub, feed_listener
+from healthcode.web.assets import install_assets
 from healthcode.web.errors import install_error_handlers, json_answer
 
 __all__ = ["create_app", "status_of"]
@@ -41,12 +42,15 @@ def create_app(hub: Hub) -> FastAPI:
         version="1",
         description="The national data hub: departments in, provinces out. See docs/hub.md.",
         lifespan=_threads_limited,
+        docs_url=None,  # served from local files (web/assets.py)
+        redoc_url=None,
     )
     app.state.hub = hub
     app.add_middleware(BodyLimit, max_bytes=hub.settings.body_max_bytes)
     install_error_handlers(app, _error_answer, _allowed)
     for router in ROUTERS:
         app.include_router(router)
+    install_assets(app)
     return app
 
 

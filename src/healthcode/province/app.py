@@ -14,32 +14,49 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from healthcode.hub.routes.common import BodyLimit
-from healthcode.province import log_routes
+from healthcode.province import citizen_routes, log_routes, pages
 from healthcode.province.appeal_routes import router as appeal_router
 from healthcode.province.grid_routes import router as grid_router
 from healthcode.province.routes import router
 from healthcode.province.service import ProvinceService
+from healthcode.province.signin import LogSender, SignInService, SmsSender
+from healthcode.store.crypto import FieldCipher
+from healthcode.web.assets import install_assets
 from healthcode.web.errors import install_error_handlers
 
 __all__ = ["create_app"]
 
 
-def create_app(province: ProvinceService) -> FastAPI:
-    """The application over ``province`` (routes reach it as ``request.app.state.province``).
-    It does not start the loops: the caller runs ``province.start()`` / ``stop()``."""
+def create_app(province: ProvinceService, *, sms: SmsSender | None = None) -> FastAPI:
+    """The application over ``province`` (routes reach it as ``request.app.state.province``)
+    with the citizen's pages; one-time sign-in codes go through ``sms`` (by default to the
+    server log, ``signin.LogSender``). It does not start the loops: the caller runs
+    ``province.start()`` / ``stop()``."""
     app = FastAPI(
         title=f"healthcode province {province.settings.region}",
         version="1",
         description="A province's service: applications, codes, explanations (docs/province.md).",
         lifespan=_threads_limited,
+        docs_url=None,  # served from local files (web/assets.py)
+        redoc_url=None,
     )
     app.state.province = province
+    app.state.signin = SignInService(
+        db=province.db,
+        clock=province.clock,
+        tokens=province.tokens,
+        cipher=FieldCipher(key=province.settings.field_key),
+        sender=sms or LogSender(),
+    )
     app.add_middleware(BodyLimit, max_bytes=province.settings.body_max_bytes)
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(log_routes.router)
     app.include_router(grid_router)
     app.include_router(appeal_router)
+    app.include_router(citizen_routes.router)
+    app.include_router(pages.router)
+    install_assets(app)
     return app
 
 

@@ -18,9 +18,18 @@ from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import AccessDenied, InvalidInput
 from healthcode.hub.fields import check_value, load_json
 from healthcode.province.service import ProvinceService
+from healthcode.province.signin import SESSION_PREFIX
 from healthcode.province.staff import Staff
 
-__all__ = ["Person", "Province", "StaffCaller", "checked_query", "json_body", "operator"]
+__all__ = [
+    "Person",
+    "Province",
+    "StaffCaller",
+    "bearer",
+    "checked_query",
+    "json_body",
+    "operator",
+]
 
 
 def checked_query(request: Request) -> None:
@@ -28,7 +37,8 @@ def checked_query(request: Request) -> None:
     check_value(dict(request.query_params), max_depth=1, path="query")
 
 
-def _bearer(request: Request) -> str | None:
+def bearer(request: Request) -> str | None:
+    """The bearer token of the request, if any."""
     scheme, credentials = get_authorization_scheme_param(request.headers.get("authorization"))
     return credentials if scheme.lower() == "bearer" else None
 
@@ -42,11 +52,16 @@ Province = Annotated[ProvinceService, Depends(_province)]
 
 
 async def _person(request: Request) -> str:
-    """The pseudonym of the person whose token the request carries.
+    """The pseudonym of the person whose token the request carries: a sign-in session
+    (``hcse_...``, ``signin.py``) or the person token of an application.
 
-    Raises AccessDenied PERSON_TOKEN_INVALID."""
+    Raises AccessDenied SESSION_INVALID, PERSON_TOKEN_INVALID."""
+    token = bearer(request)
+    if token and token.startswith(SESSION_PREFIX):
+        pseudonym: str = await run_in_threadpool(request.app.state.signin.pseudonym_of, token)
+        return pseudonym
     province: ProvinceService = request.app.state.province
-    return province.tokens.pseudonym_of(_bearer(request))
+    return province.tokens.pseudonym_of(token)
 
 
 Person = Annotated[str, Depends(_person)]
@@ -56,7 +71,7 @@ async def _staff(request: Request) -> Staff:
     """The member of staff whose token the request carries (``staff.py``); each route asks
     for the role it needs (``Staff.require``). Raises AccessDenied STAFF_TOKEN_INVALID."""
     province: ProvinceService = request.app.state.province
-    member: Staff = await run_in_threadpool(province.staff.authenticate, _bearer(request))
+    member: Staff = await run_in_threadpool(province.staff.authenticate, bearer(request))
     return member
 
 
@@ -79,6 +94,6 @@ async def operator(request: Request) -> None:
     OPERATOR_TOKEN_INVALID (always, when the province has none)."""
     province: ProvinceService = request.app.state.province
     expected = province.settings.operator_token
-    given = _bearer(request) or ""
+    given = bearer(request) or ""
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
         raise AccessDenied(ErrorCode.OPERATOR_TOKEN_INVALID, "a valid operator token is required")

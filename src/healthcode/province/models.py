@@ -42,6 +42,7 @@ from healthcode.store.base import NAMING_CONVENTION, BigId, Json, UTCDateTime
 __all__ = [
     "COLOUR_LOG",
     "Appeal",
+    "CitizenSession",
     "Colour",
     "FactRecord",
     "FeedCursor",
@@ -50,6 +51,8 @@ __all__ = [
     "ProvinceBase",
     "ReevaluationJob",
     "RiskAreaRow",
+    "SignInChallenge",
+    "SignInThrottle",
     "StaffMember",
     "StatusOutbox",
     "Visit",
@@ -265,3 +268,46 @@ class Appeal(ProvinceBase):
 
 #: The colour log's tables (``store/audit_log.py``): every colour change a leaf.
 COLOUR_LOG = log_tables(ProvinceBase.metadata, "colour_log")
+
+
+class SignInChallenge(ProvinceBase):
+    """A one-time code asked for (``signin.py``): its keyed digest, never the code itself.
+
+    ``pseudonym`` is None when the ID and phone named nobody here: the answer looked the same,
+    no code was sent, and no code can match."""
+
+    __tablename__ = "sign_in_challenges"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    id_digest: Mapped[str] = mapped_column(String(64))
+    pseudonym: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    code_digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SignInThrottle(ProvinceBase):
+    """Codes asked and failed sign-ins in the current window, per ID (``id:<digest>``) and per
+    client address (``addr:<address>``), and the lock that repeated failures set."""
+
+    __tablename__ = "sign_in_throttle"
+
+    key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    codes: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class CitizenSession(ProvinceBase):
+    """A signed-in citizen's session: the SHA-256 digest of its token, its expiry, its end."""
+
+    __tablename__ = "citizen_sessions"
+
+    token_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

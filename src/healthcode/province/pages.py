@@ -1,0 +1,30 @@
+"""The citizen's pages, served by the province (docs/pages.md): sign in (``/sign-in``) and
+the code (``/code``). They are static HTML over the province's JSON API (``citizen_routes``);
+``/`` leads to the code page, which sends a visitor without a session to sign in.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from healthcode.web.pages import page
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+def home() -> RedirectResponse:
+    return RedirectResponse("/code", status_code=303)
+
+
+@router.get("/sign-in")
+def sign_in_page() -> HTMLResponse:
+    return page("sign-in.html")
+
+
+@router.get("/code")
+def code_page() -> HTMLResponse:
+    return page("code.html")

@@ -1,0 +1,116 @@
+// The code page: the signed QR in the colour of the code, renewed before it expires; the
+// colour in words; reasons, when it changes by itself, what to do next; a paper code.
+import { lang, setup, t, when } from "/static/i18n.js";
+import { WORDS, api, explain, largeType, session } from "/static/citizen-words.js";
+
+const $ = (id) => document.getElementById(id);
+const RENEW_BEFORE_MS = 60_000; // a screen code lives 5 minutes: renew one minute before
+const RETRY_MS = 15_000;
+let current = null;
+let timer = null;
+
+const token = session.get();
+if (!token) location.replace("/sign-in");
+
+function el(tag, text, attrs = {}) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  return node;
+}
+
+function badgeText(badge) {
+  const doses = /^vaccine-(\d)$/.exec(badge);
+  return doses ? t("vaccine", { n: doses[1] }) : t(badge);
+}
+
+function reasonText(reason) {
+  const text = reason[lang()] || reason.zh || reason.code;
+  return reason.until ? text + t("reason_until", { time: when(reason.until) }) : text;
+}
+
+function nextSteps(code) {
+  const steps = code.reasons.map((r) => r.follow_up?.[lang()]).filter(Boolean);
+  return steps.length ? [...new Set(steps)] : [t("nothing_next")];
+}
+
+function render() {
+  if (!current) return;
+  const code = current;
+  document.body.classList.remove("green", "yellow", "red");
+  document.body.classList.add(code.colour);
+  $("colour-words").replaceChildren(
+    el("span", t(code.colour), { class: "big" }), " ", el("span", t(`${code.colour}_say`), { class: "say" }),
+  );
+  $("name").textContent = code.masked_name;
+  $("id").textContent = code.masked_id;
+  const image = $("qr-image");
+  if (image.dataset.serial !== code.serial) {
+    image.innerHTML = code.qr_svg; // drawn by the province (segno), no script inside
+    image.dataset.serial = code.serial;
+  }
+  image.setAttribute("aria-label", t("qr_label", { colour: t(code.colour) }));
+  const expired = Date.parse(code.expires_at) <= Date.now();
+  $("card").classList.toggle("expired", expired);
+  $("validity").textContent = expired ? t("expired") : t("valid_until", { time: when(code.expires_at) });
+  $("badges").setAttribute("aria-label", t("badges"));
+  $("badges").replaceChildren(...code.badges.map((b) => el("li", badgeText(b))));
+  const reasons = code.reasons.map((r) => el("li", reasonText(r)));
+  $("reasons").replaceChildren(...(reasons.length ? reasons : [el("li", t("no_reasons"))]));
+  $("until").textContent = code.until ? t("until", { time: when(code.until) }) : t("no_until");
+  $("next").replaceChildren(...nextSteps(code).map((s) => el("li", s)));
+  $("main").setAttribute("aria-busy", "false");
+}
+
+function signInAgain() {
+  session.clear();
+  location.replace("/sign-in");
+}
+
+async function load() {
+  clearTimeout(timer);
+  try {
+    current = await api("/v1/me/code/qr?medium=screen", { token });
+    $("error").textContent = "";
+    render();
+    if (!performance.getEntriesByName("hc-code-shown").length) performance.mark("hc-code-shown");
+    const wait = Date.parse(current.expires_at) - Date.now() - RENEW_BEFORE_MS;
+    timer = setTimeout(load, Math.max(5_000, wait));
+  } catch (error) {
+    if (error.code === "SESSION_INVALID" || error.code === "PERSON_TOKEN_INVALID") return signInAgain();
+    $("error").textContent = error.code === "NETWORK" ? t("offline") : explain(t, error);
+    render(); // still shows the held code, greyed out once it has expired
+    timer = setTimeout(load, RETRY_MS);
+  }
+}
+
+async function printPaper() {
+  try {
+    const response = await fetch("/v1/me/paper", { headers: { Authorization: `Bearer ${token}` } });
+    if (!response.ok) throw { code: `HTTP_${response.status}` };
+    $("paper-image").innerHTML = await response.text();
+    $("paper").hidden = false;
+    document.body.classList.add("printing");
+    $("paper-close").focus();
+    window.print();
+  } catch (error) {
+    $("error").textContent = explain(t, error.code ? error : { code: "NETWORK" });
+  }
+}
+
+const showLarge = largeType(t);
+setup(WORDS, () => { showLarge(); render(); });
+showLarge();
+$("refresh").addEventListener("click", load);
+$("print").addEventListener("click", printPaper);
+$("paper-close").addEventListener("click", () => {
+  $("paper").hidden = true;
+  document.body.classList.remove("printing");
+  $("print").focus();
+});
+$("sign-out").addEventListener("click", async () => {
+  await api("/v1/sign-out", { method: "POST", token }).catch(() => {});
+  signInAgain();
+});
+setInterval(render, 30_000); // the expiry line stays true even without a renewal
+if (token) load();
