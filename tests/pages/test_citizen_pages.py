@@ -87,9 +87,12 @@ def test_the_qr_renews_itself_before_it_expires(net: Pages, open_page: Callable[
     page.evaluate("t => sessionStorage.setItem('hc-session', t)", token)
     page.goto(net.url("440000") + "/code")
     expect(page.locator("#qr-image svg")).to_be_visible()
-    first = page.locator("#qr-image").get_attribute("data-serial")
+    expect(page.locator("#qr-image")).to_have_attribute("data-renewals", "0")
+    serial = page.locator("#qr-image").get_attribute("data-serial")
     page.clock.run_for("04:05")  # a screen code lives 5 minutes; renewed a minute before
-    expect(page.locator("#qr-image")).not_to_have_attribute("data-serial", first or "")
+    expect(page.locator("#qr-image")).to_have_attribute("data-renewals", "1")
+    # the same colour state: the same serial, a new code
+    expect(page.locator("#qr-image")).to_have_attribute("data-serial", serial or "")
     expect(page.locator("#card")).not_to_have_class("card expired")
 
 

@@ -34,6 +34,8 @@ function nextSteps(code) {
   return steps.length ? [...new Set(steps)] : [t("nothing_next")];
 }
 
+let shownCode = null;
+
 function render() {
   if (!current) return;
   const code = current;
@@ -45,9 +47,13 @@ function render() {
   $("name").textContent = code.masked_name;
   $("id").textContent = code.masked_id;
   const image = $("qr-image");
-  if (image.dataset.serial !== code.serial) {
+  // A renewed code keeps its serial (the serial names the colour state), so the QR is
+  // redrawn whenever the code itself is another one.
+  if (shownCode !== code.code) {
     image.innerHTML = code.qr_svg; // drawn by the province (segno), no script inside
     image.dataset.serial = code.serial;
+    image.dataset.renewals = String(Number(image.dataset.renewals ?? -1) + 1);
+    shownCode = code.code;
   }
   image.setAttribute("aria-label", t("qr_label", { colour: t(code.colour) }));
   const expired = Date.parse(code.expires_at) <= Date.now();
