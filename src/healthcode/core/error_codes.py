@@ -372,6 +372,12 @@ class ErrorCode(StrEnum):
     NATURAL_KEY_CONFLICT = "NATURAL_KEY_CONFLICT", 409, "a record_id is stored with other content"
     NOT_PUBLISHED = "NOT_PUBLISHED", 404, "this hub has no trust network to publish documents with"
     ORG_KIND_UNKNOWN = "ORG_KIND_UNKNOWN", 422, "the organisation kind is not one the hub knows"
+    ALERT_INVALID = "ALERT_INVALID", 422, "an alert's kind, reference or fields are not valid"
+    HUB_OPERATOR_TOKEN_INVALID = (
+        "HUB_OPERATOR_TOKEN_INVALID",
+        401,
+        "the hub's operator token is missing or wrong, or the hub has none",
+    )
     ORG_NAME_MISSING = "ORG_NAME_MISSING", 422, "an organisation needs a name"
     ORG_REGION_NOT_PROVINCE = "ORG_REGION_NOT_PROVINCE", 422, "a province needs its province code"
     ORG_UNKNOWN = "ORG_UNKNOWN", 422, "no organisation has this id"
@@ -434,6 +440,68 @@ class ErrorCode(StrEnum):
     )
     STAFF_REGION_OUTSIDE = "STAFF_REGION_OUTSIDE", 422, "the staff region is not in the province"
     STAFF_UNKNOWN = "STAFF_UNKNOWN", 404, "no staff member has this id"
+    DECISION_PROPOSER_ROLE = (
+        "DECISION_PROPOSER_ROLE",
+        403,
+        "a colour decision is proposed only by an operator (or a supervisor)",
+    )
+    DECISION_BULK_ROLE = (
+        "DECISION_BULK_ROLE",
+        403,
+        "a decision naming more than one person needs the supervisor role (an alert is raised)",
+    )
+    DECISION_APPROVER_ROLE = (
+        "DECISION_APPROVER_ROLE",
+        403,
+        "a decision is approved only by a member with the approver role",
+    )
+    DECISION_COLOUR = "DECISION_COLOUR", 422, "a decision gives yellow or red, nothing else"
+    DECISION_BASIS_UNKNOWN = (
+        "DECISION_BASIS_UNKNOWN",
+        422,
+        "the legal basis is not one of the fixed list (a free-text reason alone is refused)",
+    )
+    DECISION_BASIS_COLOUR = (
+        "DECISION_BASIS_COLOUR",
+        422,
+        "the legal basis does not allow the decision's colour",
+    )
+    DECISION_EVIDENCE_MISSING = (
+        "DECISION_EVIDENCE_MISSING",
+        422,
+        "a decision has no evidence references, or one is malformed",
+    )
+    DECISION_EXPIRY_PASSED = (
+        "DECISION_EXPIRY_PASSED",
+        422,
+        "a decision's expiry is not after its proposal, or it is approved at or after it",
+    )
+    DECISION_SUBJECTS_INVALID = (
+        "DECISION_SUBJECTS_INVALID",
+        422,
+        "a decision names no person, too many, or one twice",
+    )
+    DECISION_SUBJECT_UNKNOWN = (
+        "DECISION_SUBJECT_UNKNOWN",
+        422,
+        "a decision names a pseudonym the province holds no colour for",
+    )
+    DECISION_UNKNOWN = "DECISION_UNKNOWN", 404, "no decision has this id"
+    DECISION_STATE = (
+        "DECISION_STATE",
+        409,
+        "the decision is not in a state that allows this (already approved, rejected, revoked)",
+    )
+    DECISION_NOT_APPROVED = (
+        "DECISION_NOT_APPROVED",
+        422,
+        "a colour change names a decision that was not approved and acting at its time",
+    )
+    CHANGE_WITHOUT_RULE = (
+        "CHANGE_WITHOUT_RULE",
+        422,
+        "a colour change by the rules names no rule that gives its colour",
+    )
     SIGNER_UNAVAILABLE = "SIGNER_UNAVAILABLE", 503, "the province has no signer key to sign with"
     RULESET_UNAVAILABLE = "RULESET_UNAVAILABLE", 503, "the province's rule set cannot be loaded"
     PROVINCE_UNREACHABLE = "PROVINCE_UNREACHABLE", 503, "the province's service cannot be reached"

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from healthcode.config import Settings
 from healthcode.core.clock import Clock, SystemClock
+from healthcode.hub.alerts import AlertService
 from healthcode.hub.corrections import CorrectionService
 from healthcode.hub.feed_signal import FeedListener
 from healthcode.hub.feeds import Feeds
@@ -36,6 +37,7 @@ class Hub:
     fhir: FhirService
     corrections: CorrectionService
     publishing: PublishingService
+    alerts: AlertService
 
     @classmethod
     def build(cls, *, settings: Settings, db: Database, clock: Clock | None = None) -> Hub:
@@ -77,6 +79,7 @@ class Hub:
                 passphrase=settings.key_passphrase.encode() if settings.key_passphrase else None,
                 validity=timedelta(hours=settings.publish_hours),
             ),
+            alerts=AlertService(db=db, clock=clock),
         )
 
     @classmethod

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import HealthcodeError
 from healthcode.hub.routes.common import BodyLimit
+from healthcode.province import decision_routes
 from healthcode.province.routes import router
 from healthcode.province.service import ProvinceService
 from healthcode.store.errors import DRIVER_ERRORS, translated
@@ -45,6 +46,7 @@ def create_app(province: ProvinceService) -> FastAPI:
     for error in DRIVER_ERRORS:
         app.add_exception_handler(error, _database_error)
     app.include_router(router)
+    app.include_router(decision_routes.router)
     return app
 
 

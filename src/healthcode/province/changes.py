@@ -57,7 +57,16 @@ def changes_of_frame(changed: pl.DataFrame) -> list[ColourChange]:
     """The colour changes among the columnar pipeline's ``changed`` rows
     (``batch.reevaluate.CHANGED_SCHEMA``: colour or until changed)."""
     return [
-        ColourChange(pseudonym, before, colour, until)
-        for pseudonym, before, colour, until in changed.iter_rows()
+        ColourChange(
+            pseudonym,
+            before,
+            colour,
+            until,
+            "rule" if decision is None else "decision",
+            decision,
+        )
+        for pseudonym, before, colour, until, decision in changed.select(
+            "pseudonym", "colour_before", "colour", "until", "decision"
+        ).iter_rows()
         if before != colour
     ]

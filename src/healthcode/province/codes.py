@@ -206,6 +206,7 @@ def _explained(person: Person, colour: Colour, detail: Mapping[str, Any]) -> dic
         "badges": badges_of(colour.badges, colour.reasons),
         "badge_details": detail.get("badges", colour.badges),
         "reasons": detail.get("reasons", colour.reasons),
+        "decisions": detail.get("decisions", []),
         "until": None if colour.until is None else format_instant(colour.until),
         "evaluated_at": format_instant(colour.evaluated_at),
         "ruleset_digest": colour.ruleset_digest,

@@ -9,6 +9,12 @@ status report in the outbox when the colour or its ``until`` changed. The column
 (``batch/reevaluate.py``) re-evaluates many people (a risk area, a new rule set) and writes
 the same rows (``tests/batch/test_province_rows.py`` keeps them equal).
 
+An approved manual decision acting on a person at ``now`` (``decision_subjects``, read by
+:func:`holds_of`) enters the outcome after the rules, on both paths, through
+``core.safeguards.with_decisions``: stricter only, the decision a reason
+``{"rule": "DECISION:<id>", "effect"}``, its end bounding ``until`` (the sweep re-evaluates
+the person when it ends).
+
 A ``colours`` row holds the outcome only: the colour, ``until``, the rule-set digest,
 ``reasons`` as the matching rules ``[{"rule", "effect"}]`` (colour reasons by severity then id,
 then pending checks) and ``badges`` as ``{"antibody_igg", "vaccine_doses",
@@ -34,8 +40,10 @@ from healthcode.core.errors import InvalidInput
 from healthcode.core.facts import PersonFacts, RiskAreaDesignation, format_instant, records
 from healthcode.core.rules import SUMMARY_FIELDS, RuleSet, evaluate, summarise
 from healthcode.core.rules.evaluate import Evaluation
+from healthcode.core.safeguards import Hold, with_decisions
 from healthcode.province.models import (
     Colour,
+    DecisionSubject,
     FactRecord,
     Person,
     RiskAreaRow,
@@ -50,6 +58,7 @@ __all__ = [
     "designations",
     "explanation",
     "facts_of",
+    "holds_of",
     "queue_report",
     "reevaluate",
     "report_label",
@@ -85,6 +94,7 @@ class Outcome:
     until: datetime | None
     changed: bool  # colour or until differs from before (a status report was queued if held)
     before: str | None = None  # the colour before (None: the person had none)
+    decision: str | None = None  # the decision the colour rests on (None: the rules)
 
 
 def facts_of(pseudonym: str, rows: Iterable[FactRecord], now: datetime) -> PersonFacts:
@@ -232,13 +242,18 @@ def reevaluate(
             for c in session.execute(select(Colour).where(Colour.pseudonym.in_(chunk))).scalars()
         }
         summaries = {p: summarise(facts_of(p, rows[p], now), areas) for p in chunk}
+        holds = holds_of(session, chunk, now)
         session.execute(delete(person_summaries).where(person_summaries.c.pseudonym.in_(chunk)))
         session.execute(
             insert(person_summaries), [summary_row(p, summaries[p], now) for p in chunk]
         )
         for p in chunk:
             result = evaluate(ruleset, summaries[p], clock=FixedClock(now))
-            out.append(store_result(session, p, result, before.get(p), held=p in held, now=now))
+            out.append(
+                store_result(
+                    session, p, result, before.get(p), held=p in held, now=now, holds=holds[p]
+                )
+            )
     return out
 
 
@@ -250,22 +265,40 @@ def store_result(
     *,
     held: bool,
     now: datetime,
+    holds: Collection[Hold] = (),
 ) -> Outcome:
-    """Write the colour; queue a status report when a held person's colour or until changed."""
-    changed = old is None or old.colour != result.colour or old.until != result.until
+    """Write the colour (the rules' with the person's active decisions, ``holds``); queue a
+    status report when a held person's colour or until changed."""
+    colour, reasons, until, decision = with_decisions(
+        result.colour, stored_reasons(result), result.until, holds
+    )
+    changed = old is None or old.colour != colour or old.until != until
     before = None if old is None else old.colour
     if old is None:
         old = Colour(pseudonym=pseudonym)
         session.add(old)
-    old.colour, old.reasons, old.badges = (
-        result.colour,
-        stored_reasons(result),
-        stored_badges(result),
-    )
-    old.until, old.ruleset_digest, old.evaluated_at = result.until, result.digest, now
+    old.colour, old.reasons, old.badges = colour, reasons, stored_badges(result)
+    old.until, old.ruleset_digest, old.evaluated_at = until, result.digest, now
     if changed and held:
-        queue_report(session, pseudonym, result.colour, result.until, report_label(result), now)
-    return Outcome(pseudonym, result.colour, result.until, changed, before)
+        queue_report(session, pseudonym, colour, until, report_label(result), now)
+    return Outcome(pseudonym, colour, until, changed, before, decision)
+
+
+def holds_of(
+    session: Session, pseudonyms: Collection[str], now: datetime
+) -> defaultdict[str, list[Hold]]:
+    """The approved decisions acting on each of these people at ``now`` (started, not ended)."""
+    out: defaultdict[str, list[Hold]] = defaultdict(list)
+    if not pseudonyms:
+        return out
+    d = DecisionSubject
+    for row in session.execute(
+        select(d.pseudonym, d.decision_id, d.colour, d.ends_at).where(
+            d.pseudonym.in_(sorted(pseudonyms)), d.starts_at <= now, d.ends_at > now
+        )
+    ):
+        out[row.pseudonym].append(Hold(row.decision_id, row.colour, row.ends_at))
+    return out
 
 
 def queue_report(

@@ -25,6 +25,7 @@ rule set): another evaluator of many people may replace it.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import threading
 import time
@@ -38,12 +39,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from healthcode.config import ProvinceSettings
+from healthcode.core.audit.leaf import log_subject
 from healthcode.core.clock import Clock, SystemClock
 from healthcode.core.errors import HealthcodeError
+from healthcode.core.safeguards import reason_order
 from healthcode.province import jobs
 from healthcode.province.bulk import reevaluate_area
 from healthcode.province.changes import ChangeListeners, ColourChange
 from healthcode.province.codes import CodeService
+from healthcode.province.decisions import DecisionService
 from healthcode.province.evaluation import explanation, queue_report, reevaluate
 from healthcode.province.feed import AppliedPage, FeedApplier, affected_by_area, read_cursor
 from healthcode.province.hubclient import HubClient
@@ -89,6 +93,7 @@ class ProvinceService:
     applications: ApplicationService = field(init=False)
     codes: CodeService = field(init=False)
     staff: StaffService = field(init=False)
+    decisions: DecisionService = field(init=False)
     feed: FeedApplier = field(init=False)
     outbox: OutboxSender = field(init=False)
     _more: bool = field(default=False, init=False)
@@ -120,6 +125,14 @@ class ProvinceService:
             detail=self.explanation,
         )
         self.staff = StaffService(db=self.db, clock=self.clock, province=self.settings.region)
+        self.decisions = DecisionService(
+            db=self.db,
+            clock=self.clock,
+            reevaluate=self.reevaluate,
+            log_subject=self.log_subject,
+            alerted=self._report_due.set,
+            send=self.hub.alert,
+        )
         self.feed = FeedApplier(reevaluate=self.reevaluate, reevaluate_area=self.reevaluate_area)
         self.outbox = OutboxSender(db=self.db, send=self.hub.report, batch=500)
 
@@ -186,7 +199,14 @@ class ProvinceService:
             return self.reevaluator(session, pseudonyms, now)
         outcomes = reevaluate(session, pseudonyms, ruleset=self.rules.current(), now=now)
         moved = [
-            ColourChange(o.pseudonym, o.before, o.colour, o.until)
+            ColourChange(
+                o.pseudonym,
+                o.before,
+                o.colour,
+                o.until,
+                "rule" if o.decision is None else "decision",
+                o.decision,
+            )
             for o in outcomes
             if o.before != o.colour
         ]
@@ -211,8 +231,26 @@ class ProvinceService:
         )
 
     def explanation(self, session: Session, pseudonym: str, now: datetime) -> dict[str, Any]:
-        """The full reasons and badges of the person's current colour (derived on request)."""
-        return explanation(session, pseudonym, ruleset=self.rules.current(), now=now)
+        """The full reasons and badges of the person's current colour (derived on request):
+        the rules' and the decisions acting on them (``decisions.told``: legal basis in
+        words, expiry, how to appeal), colour reasons by severity then id as stored."""
+        out = explanation(session, pseudonym, ruleset=self.rules.current(), now=now)
+        told = self.decisions.told(session, pseudonym, now)
+        if told["reasons"]:
+            out["reasons"] = sorted(
+                [*out["reasons"], *told["reasons"]],
+                key=lambda r: reason_order(r["effect"], r["rule"]),
+            )
+        out["decisions"] = told["decisions"]
+        return out
+
+    def log_subject(self, pseudonym: str) -> str:
+        """The person's subject in the colour log (``core.audit.leaf.log_subject``)."""
+        return log_subject(self._log_key, pseudonym)
+
+    @property
+    def _log_key(self) -> bytes:
+        return hmac.new(self.settings.field_key, b"healthcode/log-subject-key", "sha256").digest()
 
     def ruleset_label(self) -> str:
         rs = self.rules.current()
@@ -310,8 +348,9 @@ class ProvinceService:
             return [jobs.describe(j) for j in rows]
 
     def report_once(self) -> int:
-        """Send one batch of the status outbox; how many reports the hub stored."""
-        return self.outbox.send_once()
+        """Send one batch of the status outbox and the waiting alerts; how many the hub
+        stored."""
+        return self.outbox.send_once() + self.decisions.send_alerts()
 
     def refresh_rules(self) -> bool:
         """Fetch the hub's national rule set; whether the rule set in use changed."""

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from healthcode.hub.routes import corrections, feeds, health, ingest, published, risk_areas, status
+from healthcode.hub.routes import (
+    alerts,
+    corrections,
+    feeds,
+    health,
+    ingest,
+    published,
+    risk_areas,
+    status,
+)
 
 __all__ = ["ROUTERS"]
 
@@ -16,4 +25,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     status.router,
     risk_areas.router,
     published.router,
+    alerts.router,
 )
