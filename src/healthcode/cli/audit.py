@@ -1,11 +1,15 @@
-"""``healthcode audit verify``: check what a colour log publishes, offline, as an auditor would.
+"""``healthcode audit verify|changes``: check what a colour log publishes, offline, as an
+auditor would.
 
 A checkpoint's signature by the log's key (and each witness's cosignature asked for), a leaf's
 inclusion in it, and its consistency with an older checkpoint. Proofs come from files (one
 base64 hash a line) or are computed from a directory of the log's tiles (``--tiles``: the
 files ``tile/...`` as tlog-tiles names them), where the tree is also checked against the
-checkpoint's root. Exit 0 when every check passes, 1 when one fails, 2 for a bad command line
-(``docs/audit.md``).
+checkpoint's root. ``changes`` reads every leaf of the log from its tiles (each checked
+against the tree the checkpoint signs) and lists every change with no rule or no approved
+decision behind it, and every decision of the province's published list that broke a
+safeguard (``core/audit/decisions.py``). Exit 0 when every check passes (nothing listed), 1
+when one fails, 2 for a bad command line (``docs/audit.md``).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +25,8 @@ import typer
 
 from healthcode.cli import options
 from healthcode.core.audit.checkpoint import Checkpoint, open_checkpoint
-from healthcode.core.audit.leaf import decode_leaf
+from healthcode.core.audit.decisions import audit_changes, read_decisions
+from healthcode.core.audit.leaf import ColourLeaf, decode_leaf
 from healthcode.core.audit.merkle import (
     consistency_proof,
     inclusion_proof,
@@ -33,7 +39,7 @@ from healthcode.core.audit.tiles import HEIGHT, TileReader, decode_bundle, tile_
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import AuditError, HealthcodeError, InvalidInput
 
-__all__ = ["app"]
+__all__ = ["app", "every_leaf"]
 
 app = options.command_group("The colour log: verify checkpoints and proofs.")
 
@@ -192,3 +198,74 @@ def _show(out: dict[str, Any], as_json: bool) -> None:
     if "consistency" in out:
         c = out["consistency"]
         typer.echo(f"consistency {c['from']} -> {c['to']}: ok")
+
+
+def every_leaf(
+    fetch: Callable[[str], bytes], checkpoint: Checkpoint
+) -> Iterator[tuple[int, ColourLeaf]]:
+    """Every leaf of the log the checkpoint signs, from its entry bundles, each hashed against
+    the tree's level-0 tiles (whose root is the checkpoint's). Raises AuditError
+    MERKLE_ROOT_MISMATCH, TILE_INVALID, TILE_MISSING, LEAF_INVALID."""
+    reader = TileReader(fetch, checkpoint.size)
+    if reader.root() != checkpoint.root:
+        raise AuditError(ErrorCode.MERKLE_ROOT_MISMATCH, "the tiles are not the checkpoint's")
+    per = 1 << HEIGHT
+    for bundle in range((checkpoint.size + per - 1) // per):
+        width = min(per, checkpoint.size - bundle * per)
+        entries = decode_bundle(fetch(tile_path("entries", bundle, width)), width)
+        for offset, raw in enumerate(entries):
+            index = bundle * per + offset
+            if leaf_hash(raw) != reader.node(0, index):
+                raise AuditError(ErrorCode.TILE_INVALID, f"entry {index} is not the tree's leaf")
+            yield index, decode_leaf(raw)
+
+
+@app.command("changes")
+def changes(
+    checkpoint_file: Annotated[Path, _file("--checkpoint", "the log's signed checkpoint")],
+    key: Annotated[list[str], typer.Option("--key", metavar="VKEY", help="the log's key")],
+    tiles: Annotated[
+        Path,
+        typer.Option(
+            "--tiles", metavar="DIR", exists=True, file_okay=False, help="the log's tiles"
+        ),
+    ],
+    decisions: Annotated[
+        Path, _file("--decisions", "the province's published decisions (GET /log/decisions)")
+    ],
+    witness: Annotated[
+        list[str] | None,
+        typer.Option("--witness", metavar="VKEY", help="a witness that must have cosigned"),
+    ] = None,
+    origin: Annotated[
+        str | None, typer.Option("--origin", metavar="ORIGIN", help="the log's origin")
+    ] = None,
+    as_json: options.AsJson = False,
+) -> None:
+    """List every change with no rule or no approved decision behind it, and every decision
+    that broke a safeguard; exit 1 when anything is listed."""
+    keys, witnesses = _keys(key, "--key"), _keys(witness or [], "--witness")
+    checkpoint = _checkpoint(checkpoint_file.read_bytes(), keys, witnesses, origin)
+    try:
+        document = json.loads(decisions.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput(ErrorCode.FILE_ERROR, f"{decisions}: not JSON") from exc
+    listed = read_decisions(document)
+    findings = audit_changes(every_leaf(_tiles(tiles), checkpoint), listed)
+    out = {
+        "checkpoint": {"origin": checkpoint.origin, "size": checkpoint.size},
+        "decisions": len(listed),
+        "findings": [f.to_dict() for f in findings],
+    }
+    if as_json:
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        typer.echo(
+            f"{checkpoint.origin} size {checkpoint.size}, {len(listed)} decisions: "
+            f"{len(findings)} found"
+        )
+        for f in findings:
+            where = f"leaf {f.index}" if f.index is not None else f"decision {f.decision}"
+            typer.echo(f"{f.code} {where}: {f.message}")
+    if findings:
+        raise typer.Exit(1)

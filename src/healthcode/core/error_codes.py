@@ -539,6 +539,11 @@ class ErrorCode(StrEnum):
     TILE_INVALID = "TILE_INVALID", 422, "a tile or entry bundle is not what its path says"
     TILE_MISSING = "TILE_MISSING", 404, "a tile or entry bundle the tree needs is absent"
     LEAF_INVALID = "LEAF_INVALID", 422, "a colour log leaf is not canonical or not allowed"
+    DECISION_LIST_INVALID = (
+        "DECISION_LIST_INVALID",
+        422,
+        "a province's published list of decisions is not in its form",
+    )
     # -- HTTP ------------------------------------------------------------------------------------
     HTTP_ERROR = "HTTP_ERROR", 500, "an HTTP error with no own code; the status says which"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED", 405, "the route does not take this HTTP method"
