@@ -16,7 +16,6 @@ in the decisions and tasks that name them.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from collections.abc import Iterable
@@ -28,6 +27,7 @@ from healthcode.core import regions
 from healthcode.core.clock import Clock
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import AccessDenied, InvalidInput
+from healthcode.hub.orgs import hash_token
 from healthcode.province.models import StaffMember
 from healthcode.store.db import Database
 
@@ -39,10 +39,6 @@ GRID_ROLES = frozenset({"grid-worker"})
 TOKEN_PREFIX = "hcs_"
 _GRID_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}")
 _NAME_MAX = 64
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +122,7 @@ class StaffService:
             roles=list(wanted),
             region_code=region.code,
             grid_id=grid_id,
-            token_hash=_digest(token),
+            token_hash=hash_token(token),
             created_at=self.clock.now(),
         )
         with self.db.write() as s:
@@ -140,7 +136,7 @@ class StaffService:
             raise AccessDenied(ErrorCode.STAFF_TOKEN_INVALID, "a valid staff token is required")
         with self.db.read() as s:
             row = s.execute(
-                select(StaffMember).where(StaffMember.token_hash == _digest(token))
+                select(StaffMember).where(StaffMember.token_hash == hash_token(token))
             ).scalar_one_or_none()
             if row is None or row.disabled_at is not None:
                 raise AccessDenied(ErrorCode.STAFF_TOKEN_INVALID, "a valid staff token is required")
