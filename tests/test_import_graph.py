@@ -30,6 +30,7 @@ ROOT_NAME = "healthcode"
 CORE_LAYERS: Mapping[str, int] = {
     "healthcode.core.errors": 0,
     "healthcode.core.error_codes": 0,
+    "healthcode.core.error_catalogue": 0,
     "healthcode.core.clock": 0,
     "healthcode.core.codes": 1,
     "healthcode.core.certlogic": 1,
@@ -38,6 +39,7 @@ CORE_LAYERS: Mapping[str, int] = {
     "healthcode.core.facts": 1,
     "healthcode.core.keys": 2,
     "healthcode.core.audit": 2,
+    "healthcode.core.safeguards": 2,
     "healthcode.core.trust": 3,
     "healthcode.core.rules": 4,
     "healthcode.core.verify": 4,

@@ -124,7 +124,7 @@ def _scenario(province: ProvinceService) -> tuple[Recorder, list[str]]:
 
 
 def test_a_clean_log_passes_the_audit(province: ProvinceService, tmp_path: Path) -> None:
-    recorder, people = _scenario(province)
+    recorder, _ = _scenario(province)
     decided = [leaf for leaf in recorder.leaves if leaf.basis == "decision"]
     assert len(decided) == 3 and len(recorder.leaves) == 3 + 3 + 3  # first colours, back
     published = province.decisions.public()

@@ -117,7 +117,7 @@ def _colour(province: ProvinceService, pseudonym: str) -> Colour:
         ("op", {"expires_at": "2022-12-05T01:00:01Z"}, "MANUAL_TOO_LONG"),
         ("op", {"expires_at": "2022-11-20T00:59:00Z"}, "DECISION_EXPIRY_PASSED"),
         ("op", {"expires_at": "next week"}, "FIELD_TYPE"),
-        ("op", {"colour": "green"}, "DECISION_COLOUR"),
+        ("op", {"colour": "green"}, "VALUE_NOT_IN_SET"),
         ("op", {"legal_basis": "IDL-39-1-1", "colour": "yellow"}, "DECISION_BASIS_COLOUR"),
         ("grid", {}, "DECISION_PROPOSER_ROLE"),
         ("ap", {}, "DECISION_PROPOSER_ROLE"),
@@ -146,10 +146,10 @@ def test_a_free_text_reason_alone_is_refused(province: ProvinceService, team: Te
 def test_subjects_must_be_people_the_province_knows(province: ProvinceService, team: Team) -> None:
     [p] = _people(province)
     for subjects, code in [
-        ([], "DECISION_SUBJECTS_INVALID"),
-        ([p, p], "DECISION_SUBJECTS_INVALID"),
-        (["x" * 65], "DECISION_SUBJECTS_INVALID"),
-        (["nobody"], "DECISION_SUBJECT_UNKNOWN"),
+        ([], "FIELD_TYPE"),
+        ([p, p], "FIELD_TYPE"),
+        (["x" * 65], "FIELD_TYPE"),
+        (["nobody"], "PERSON_UNKNOWN"),
     ]:
         with pytest.raises(HealthcodeError) as err:
             province.decisions.propose(team.op, _body(subjects, province.clock))  # type: ignore[arg-type]
@@ -448,7 +448,7 @@ def test_the_hub_lists_alerts_only_to_its_operator_token(hub: Hub, org: Callable
         }
         assert c.post("/v1/alerts", json=alert, headers=_auth(lab)).status_code == 403
         bad = c.post("/v1/alerts", json={**alert, "kind": "x"}, headers=_auth(token))
-        assert bad.json()["error"]["code"] == "ALERT_INVALID"
+        assert bad.json()["error"]["code"] == "FIELD_TYPE"
         first = c.post("/v1/alerts", json=alert, headers=_auth(token)).json()
         again = c.post("/v1/alerts", json=alert, headers=_auth(token)).json()
         assert first == again  # a retry is stored once

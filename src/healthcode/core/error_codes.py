@@ -3,15 +3,13 @@
 A code never changes meaning once published; tests and other systems match on it. Code anywhere
 raises ``ErrorCode.X``, never a string: ``tests/test_error_catalogue.py`` fails on a code raised
 but not declared here, and on one declared here but never used. ``docs/errors.md`` is generated
-from this table (``python -m healthcode.core.error_codes > docs/errors.md``) and a test keeps it
-current.
+from this table (``python -m healthcode.core.error_codes > docs/errors.md``, written by
+``core/error_catalogue.py``) and a test keeps it current. Imports nothing of the package.
 
 >>> ErrorCode.ID_CHECK_DIGIT.http_status, ErrorCode.BASE45_INVALID.stage
 (422, <Stage.BASE45: 'base45'>)
 >>> ErrorCode("ID_CHECK_DIGIT") == "ID_CHECK_DIGIT"
 True
-
-This module imports nothing of the package.
 """
 
 from __future__ import annotations
@@ -372,12 +370,6 @@ class ErrorCode(StrEnum):
     NATURAL_KEY_CONFLICT = "NATURAL_KEY_CONFLICT", 409, "a record_id is stored with other content"
     NOT_PUBLISHED = "NOT_PUBLISHED", 404, "this hub has no trust network to publish documents with"
     ORG_KIND_UNKNOWN = "ORG_KIND_UNKNOWN", 422, "the organisation kind is not one the hub knows"
-    ALERT_INVALID = "ALERT_INVALID", 422, "an alert's kind, reference or fields are not valid"
-    HUB_OPERATOR_TOKEN_INVALID = (
-        "HUB_OPERATOR_TOKEN_INVALID",
-        401,
-        "the hub's operator token is missing or wrong, or the hub has none",
-    )
     ORG_NAME_MISSING = "ORG_NAME_MISSING", 422, "an organisation needs a name"
     ORG_REGION_NOT_PROVINCE = "ORG_REGION_NOT_PROVINCE", 422, "a province needs its province code"
     ORG_UNKNOWN = "ORG_UNKNOWN", 422, "no organisation has this id"
@@ -423,7 +415,7 @@ class ErrorCode(StrEnum):
     OPERATOR_TOKEN_INVALID = (
         "OPERATOR_TOKEN_INVALID",
         401,
-        "the operator token is missing or wrong, or the province has none",
+        "the operator token is missing or wrong, or the service (province, hub) has none",
     )
     STAFF_TOKEN_INVALID = (
         "STAFF_TOKEN_INVALID",
@@ -440,68 +432,17 @@ class ErrorCode(StrEnum):
     )
     STAFF_REGION_OUTSIDE = "STAFF_REGION_OUTSIDE", 422, "the staff region is not in the province"
     STAFF_UNKNOWN = "STAFF_UNKNOWN", 404, "no staff member has this id"
-    DECISION_PROPOSER_ROLE = (
-        "DECISION_PROPOSER_ROLE",
-        403,
-        "a colour decision is proposed only by an operator (or a supervisor)",
-    )
-    DECISION_BULK_ROLE = (
-        "DECISION_BULK_ROLE",
-        403,
-        "a decision naming more than one person needs the supervisor role (an alert is raised)",
-    )
-    DECISION_APPROVER_ROLE = (
-        "DECISION_APPROVER_ROLE",
-        403,
-        "a decision is approved only by a member with the approver role",
-    )
-    DECISION_COLOUR = "DECISION_COLOUR", 422, "a decision gives yellow or red, nothing else"
-    DECISION_BASIS_UNKNOWN = (
-        "DECISION_BASIS_UNKNOWN",
-        422,
-        "the legal basis is not one of the fixed list (a free-text reason alone is refused)",
-    )
-    DECISION_BASIS_COLOUR = (
-        "DECISION_BASIS_COLOUR",
-        422,
-        "the legal basis does not allow the decision's colour",
-    )
-    DECISION_EVIDENCE_MISSING = (
-        "DECISION_EVIDENCE_MISSING",
-        422,
-        "a decision has no evidence references, or one is malformed",
-    )
-    DECISION_EXPIRY_PASSED = (
-        "DECISION_EXPIRY_PASSED",
-        422,
-        "a decision's expiry is not after its proposal, or it is approved at or after it",
-    )
-    DECISION_SUBJECTS_INVALID = (
-        "DECISION_SUBJECTS_INVALID",
-        422,
-        "a decision names no person, too many, or one twice",
-    )
-    DECISION_SUBJECT_UNKNOWN = (
-        "DECISION_SUBJECT_UNKNOWN",
-        422,
-        "a decision names a pseudonym the province holds no colour for",
-    )
+    DECISION_PROPOSER_ROLE = "DECISION_PROPOSER_ROLE", 403, "only an operator proposes a decision"
+    DECISION_BULK_ROLE = "DECISION_BULK_ROLE", 403, "a decision on many people needs a supervisor"
+    DECISION_APPROVER_ROLE = "DECISION_APPROVER_ROLE", 403, "the approver lacks the approver role"
+    DECISION_BASIS_UNKNOWN = "DECISION_BASIS_UNKNOWN", 422, "a legal basis not of the fixed list"
+    DECISION_BASIS_COLOUR = "DECISION_BASIS_COLOUR", 422, "the legal basis forbids this colour"
+    DECISION_EVIDENCE_MISSING = "DECISION_EVIDENCE_MISSING", 422, "no or malformed evidence"
+    DECISION_EXPIRY_PASSED = "DECISION_EXPIRY_PASSED", 422, "a decision acts outside its time"
     DECISION_UNKNOWN = "DECISION_UNKNOWN", 404, "no decision has this id"
-    DECISION_STATE = (
-        "DECISION_STATE",
-        409,
-        "the decision is not in a state that allows this (already approved, rejected, revoked)",
-    )
-    DECISION_NOT_APPROVED = (
-        "DECISION_NOT_APPROVED",
-        422,
-        "a colour change names a decision that was not approved and acting at its time",
-    )
-    CHANGE_WITHOUT_RULE = (
-        "CHANGE_WITHOUT_RULE",
-        422,
-        "a colour change by the rules names no rule that gives its colour",
-    )
+    DECISION_STATE = "DECISION_STATE", 409, "the decision's state does not allow this"
+    DECISION_NOT_APPROVED = "DECISION_NOT_APPROVED", 422, "a change on no approved, acting decision"
+    CHANGE_WITHOUT_RULE = "CHANGE_WITHOUT_RULE", 422, "a change by the rules names no rule"
     SIGNER_UNAVAILABLE = "SIGNER_UNAVAILABLE", 503, "the province has no signer key to sign with"
     RULESET_UNAVAILABLE = "RULESET_UNAVAILABLE", 503, "the province's rule set cannot be loaded"
     PROVINCE_UNREACHABLE = "PROVINCE_UNREACHABLE", 503, "the province's service cannot be reached"
@@ -539,11 +480,7 @@ class ErrorCode(StrEnum):
     TILE_INVALID = "TILE_INVALID", 422, "a tile or entry bundle is not what its path says"
     TILE_MISSING = "TILE_MISSING", 404, "a tile or entry bundle the tree needs is absent"
     LEAF_INVALID = "LEAF_INVALID", 422, "a colour log leaf is not canonical or not allowed"
-    DECISION_LIST_INVALID = (
-        "DECISION_LIST_INVALID",
-        422,
-        "a province's published list of decisions is not in its form",
-    )
+    DECISION_LIST_INVALID = "DECISION_LIST_INVALID", 422, "a published decision list is malformed"
     # -- HTTP ------------------------------------------------------------------------------------
     HTTP_ERROR = "HTTP_ERROR", 500, "an HTTP error with no own code; the status says which"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED", 405, "the route does not take this HTTP method"
@@ -552,21 +489,10 @@ class ErrorCode(StrEnum):
 
 
 def catalogue_markdown() -> str:
-    """``docs/errors.md``: every code with its status, stage and meaning, in declaration order."""
-    lines = [
-        "# Error codes",
-        "",
-        "Generated from `src/healthcode/core/error_codes.py` by",
-        "`python -m healthcode.core.error_codes > docs/errors.md`; a test keeps it current.",
-        "Every error the project reports carries one of these codes; a code never changes meaning.",
-        "",
-        "| code | HTTP | stage | meaning |",
-        "|---|---|---|---|",
-    ]
-    for code in ErrorCode:
-        stage = code.stage.value if code.stage else ""
-        lines.append(f"| `{code.value}` | {code.http_status} | {stage} | {code.meaning} |")
-    return "\n".join(lines) + "\n"
+    """``docs/errors.md``: every code with its status, stage and meaning (``error_catalogue``)."""
+    from healthcode.core.error_catalogue import markdown
+
+    return markdown(ErrorCode)
 
 
 if __name__ == "__main__":

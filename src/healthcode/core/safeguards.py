@@ -226,7 +226,7 @@ def proposal_violations(p: Proposal) -> list[Violation]:
     out = _role(p)
     basis = LEGAL_BASES.get(p.legal_basis)
     if p.colour not in DECISION_COLOURS:
-        out.append(Violation(ErrorCode.DECISION_COLOUR, "a decision gives yellow or red"))
+        out.append(Violation(ErrorCode.VALUE_NOT_IN_SET, "a decision gives yellow or red"))
     if basis is None:
         message = f"the legal basis is one of {', '.join(LEGAL_BASES)} (free text is no basis)"
         out.append(Violation(ErrorCode.DECISION_BASIS_UNKNOWN, message))

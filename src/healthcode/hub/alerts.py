@@ -37,11 +37,11 @@ _LIST_MAX = 500
 
 
 def _bad(message: str, field: str) -> InvalidInput:
-    return InvalidInput(ErrorCode.ALERT_INVALID, message, field=field)
+    return InvalidInput(ErrorCode.FIELD_TYPE, message, field=field)
 
 
 def _checked(body: Mapping[str, Any]) -> dict[str, Any]:
-    """The alert's fields, each checked. Raises InvalidInput ALERT_INVALID."""
+    """The alert's fields, each checked. Raises InvalidInput FIELD_TYPE."""
     ref, kind = body.get("ref"), body.get("kind")
     if not isinstance(ref, str) or not _ID.fullmatch(ref):
         raise _bad("ref is the province's id of the alert (at most 64 characters)", "ref")
@@ -90,7 +90,7 @@ class AlertService:
 
     def raise_alert(self, caller: Principal, body: Mapping[str, Any]) -> dict[str, Any]:
         """Store a province's alert once (a retry with the same ``ref`` answers the stored
-        one). Raises InvalidInput ALERT_INVALID."""
+        one). Raises InvalidInput FIELD_TYPE."""
         fields = _checked(body)
         at = fields.pop("at")
         stored = {**fields, "at": format_instant(at)}

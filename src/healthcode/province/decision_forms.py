@@ -68,7 +68,7 @@ def _subjects(raw: Any) -> list[str]:
         or len(set(raw)) != len(raw)
     ):
         raise InvalidInput(
-            ErrorCode.DECISION_SUBJECTS_INVALID,
+            ErrorCode.FIELD_TYPE,
             f"subjects is a list of 1-{MAX_SUBJECTS} different pseudonyms",
             field="subjects",
         )
@@ -119,7 +119,7 @@ def read_proposal(
     body: Any, *, proposer: str, roles: Sequence[str], now: datetime
 ) -> tuple[Proposal, list[str], str | None]:
     """The proposal a body makes (its subjects, sorted, and its note). Raises InvalidInput
-    JSON_INVALID (not an object), DECISION_SUBJECTS_INVALID, DECISION_EVIDENCE_MISSING,
+    JSON_INVALID (not an object), FIELD_TYPE, DECISION_EVIDENCE_MISSING,
     FIELD_TYPE, FIELD_MISSING."""
     if not isinstance(body, dict):
         raise InvalidInput(ErrorCode.JSON_INVALID, "the body is a JSON object")

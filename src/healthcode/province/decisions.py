@@ -85,7 +85,7 @@ class DecisionService:
     def propose(self, member: Staff, body: Any, *, renews: str | None = None) -> dict[str, Any]:
         """Record a proposal (see the module). Raises AccessDenied DECISION_PROPOSER_ROLE,
         DECISION_BULK_ROLE; InvalidInput DECISION_* / MANUAL_* of the safeguards,
-        DECISION_SUBJECT_UNKNOWN; DatabaseBusy."""
+        PERSON_UNKNOWN; DatabaseBusy."""
         now = self.clock.now()
         proposal, subjects, note = read_proposal(
             body, proposer=member.id, roles=member.roles, now=now
@@ -160,7 +160,7 @@ class DecisionService:
 
     def _check_known(self, s: Session, subjects: Sequence[str]) -> None:
         """Every pseudonym is a person the province holds or has a colour for. Raises
-        InvalidInput DECISION_SUBJECT_UNKNOWN."""
+        InvalidInput PERSON_UNKNOWN."""
         known: set[str] = set()
         for start in range(0, len(subjects), 500):
             part = subjects[start : start + 500]
@@ -173,7 +173,7 @@ class DecisionService:
         missing = [p for p in subjects if p not in known]
         if missing:
             raise InvalidInput(
-                ErrorCode.DECISION_SUBJECT_UNKNOWN,
+                ErrorCode.PERSON_UNKNOWN,
                 f"{len(missing)} of the people are unknown here",
                 field="subjects",
             )

@@ -21,14 +21,12 @@ router = APIRouter(tags=["alerts"], route_class=AuthFirstRoute)
 
 async def national_staff(request: Request) -> None:
     """The request carries the hub's operator token. Raises AccessDenied
-    HUB_OPERATOR_TOKEN_INVALID (always, when the hub has none)."""
+    OPERATOR_TOKEN_INVALID (always, when the hub has none)."""
     expected = request.app.state.hub.settings.operator_token
     scheme, given = get_authorization_scheme_param(request.headers.get("authorization"))
     given = given if scheme.lower() == "bearer" else ""
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-        raise AccessDenied(
-            ErrorCode.HUB_OPERATOR_TOKEN_INVALID, "the hub's operator token is required"
-        )
+        raise AccessDenied(ErrorCode.OPERATOR_TOKEN_INVALID, "the hub's operator token is required")
 
 
 @router.post(
