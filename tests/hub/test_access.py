@@ -75,6 +75,9 @@ def call(client: httpx.Client, action: str, headers: dict[str, str]) -> httpx.Re
         return client.post("/v1/status", json={"reports": []}, headers=headers)
     if action == "status:query":
         return client.get("/v1/status/NO-SUCH-SERIAL", headers=headers)
+    if action == "alert:raise":
+        alert = {"ref": "al_t", "kind": "bulk-refused", "subjects": 2, "at": "2022-11-19T08:00"}
+        return client.post("/v1/alerts", json=alert, headers=headers)
     if action == "published:read":  # 404 NOT_PUBLISHED: this test hub has no network home
         return client.get("/v1/published/rule-set", headers=headers)
     raise AssertionError(action)
