@@ -421,6 +421,12 @@ def test_routes_staff_tokens_and_the_public_list(
     assert self_approved.json()["error"]["code"] == "MANUAL_SELF_APPROVED"
     ok = client.post(f"/v1/decisions/{decision_id}/approve", headers=_auth(team.ap_token))
     assert ok.status_code == 200 and ok.json()["state"] == "approved"
+    me = client.get("/v1/me", headers=_auth(province.tokens.token(p)))
+    assert me.status_code == 200, me.text
+    assert me.json()["colour"] == "red"
+    [told] = me.json()["decisions"]
+    assert told["id"] == decision_id and told["appeal"]["route"] == "POST /v1/me/appeals"
+    assert told["legal_basis"]["article"].startswith("第三十九条")
     listed = client.get("/v1/decisions?state=approved", headers=_auth(team.ap_token)).json()
     assert [d["id"] for d in listed["decisions"]] == [decision_id]
     assert client.get("/v1/decisions/dc_nothex").status_code in (401, 422)
@@ -455,3 +461,73 @@ def test_the_hub_lists_alerts_only_to_its_operator_token(hub: Hub, org: Callable
         assert c.get("/v1/alerts", headers=_auth(token)).status_code == 401
         listed = c.get("/v1/alerts", headers=_auth("national-secret")).json()["alerts"]
         assert [a["subjects"] for a in listed] == [1317]
+
+
+def test_two_approvers_racing_on_the_database_one_wins(fresh_db_url: str) -> None:
+    """Two threads approve the same proposal at once on a real database (two connections):
+    exactly one approval lands, the other is DECISION_STATE, the colour changes once."""
+    import threading
+
+    from province_testdata import province_settings
+
+    from healthcode.core.clock import SystemClock
+    from healthcode.province.schema import upgrade
+    from healthcode.store.db import Database
+
+    db = Database.from_url(fresh_db_url, threads=4)
+    upgrade(db)
+    service = ProvinceService.build(
+        settings=province_settings("hub-token"), db=db, clock=SystemClock()
+    )
+    try:
+        seen: list[ColourChange] = []
+        lock = threading.Lock()
+
+        def listen(session: Session, moved: Sequence[ColourChange], now: datetime) -> None:
+            with lock:
+                seen.extend(moved)
+
+        service.changes.add(listen)
+        with db.write() as s:
+            s.add(
+                Colour(
+                    pseudonym="p" * 64,
+                    colour="green",
+                    reasons=[],
+                    badges={},
+                    until=None,
+                    ruleset_digest=service.rules.current().digest,
+                    evaluated_at=service.clock.now(),
+                )
+            )
+        team = Team(service)
+        proposed = service.decisions.propose(
+            team.op, _body(["p" * 64], FixedClock(service.clock.now()))
+        )
+        barrier = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def approve(member: Staff) -> None:
+            barrier.wait()
+            try:
+                service.decisions.approve(member, proposed["id"])
+                outcome = "approved"
+            except HealthcodeError as exc:
+                outcome = str(exc.code)
+            with lock:
+                outcomes.append(outcome)
+
+        threads = [threading.Thread(target=approve, args=(m,)) for m in (team.ap, team.ap2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert sorted(outcomes) == ["DECISION_STATE", "approved"]
+        assert [(c.colour, c.decision) for c in seen] == [("red", proposed["id"])]
+        with db.read() as s:
+            row = s.get(Decision, proposed["id"])
+            assert row is not None and row.state == "approved"
+            assert row.approved_by in (team.ap.id, team.ap2.id)
+    finally:
+        service.hub.close()
+        db.dispose()
