@@ -7,7 +7,7 @@ import hmac
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
-from fastapi.security.utils import get_authorization_scheme_param
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import AccessDenied
@@ -19,12 +19,17 @@ __all__ = ["router"]
 router = APIRouter(tags=["alerts"], route_class=AuthFirstRoute)
 
 
-async def national_staff(request: Request) -> None:
-    """The request carries the hub's operator token. Raises AccessDenied
-    OPERATOR_TOKEN_INVALID (always, when the hub has none)."""
+_BEARER = HTTPBearer(auto_error=False)
+
+
+async def national_staff(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+) -> None:
+    """The request carries the hub's operator token (a bearer token, as OpenAPI says).
+    Raises AccessDenied OPERATOR_TOKEN_INVALID (always, when the hub has none)."""
     expected = request.app.state.hub.settings.operator_token
-    scheme, given = get_authorization_scheme_param(request.headers.get("authorization"))
-    given = given if scheme.lower() == "bearer" else ""
+    given = "" if credentials is None else credentials.credentials
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
         raise AccessDenied(ErrorCode.OPERATOR_TOKEN_INVALID, "the hub's operator token is required")
 
