@@ -1,7 +1,8 @@
-"""A person's current code: the colour the rules gave (``colours``), signed now.
+"""A person's current code: the colour re-evaluation gave (``colours``), signed now.
 
-The colour comes only from the ``colours`` table (written by re-evaluation: the rules; the
-next issue adds recorded manual decisions): nothing here takes a colour from a caller. When the
+The colour comes only from the ``colours`` table (written by re-evaluation: the rules and the
+approved manual decisions acting on the person, ``decisions.py``): nothing here takes a colour
+from a caller. When the
 colour's ``until`` has passed and the sweep has not re-evaluated the person yet, the person is
 re-evaluated first, so a code never shows a colour past its time; so is a person whose colour
 another rule set gave (a new rule set is being applied to everyone in the background). The
