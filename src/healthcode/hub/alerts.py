@@ -17,10 +17,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from healthcode.core.clock import Clock, parse_instant
+from healthcode.core.clock import Clock
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 from healthcode.core.facts import format_instant
+from healthcode.hub.fields import time_field
 from healthcode.hub.orgs import Principal
 from healthcode.store.db import Database
 from healthcode.store.models import Alert
@@ -41,7 +42,7 @@ def _bad(message: str, field: str) -> InvalidInput:
 
 
 def _checked(body: Mapping[str, Any]) -> dict[str, Any]:
-    """The alert's fields, each checked. Raises InvalidInput FIELD_TYPE."""
+    """The alert's fields, each checked. Raises InvalidInput FIELD_TYPE, TIME_FORMAT."""
     ref, kind = body.get("ref"), body.get("kind")
     if not isinstance(ref, str) or not _ID.fullmatch(ref):
         raise _bad("ref is the province's id of the alert (at most 64 characters)", "ref")
@@ -65,12 +66,8 @@ def _checked(body: Mapping[str, Any]) -> dict[str, Any]:
         or not all(isinstance(r, str) and _ID.fullmatch(r) for r in roles)
     ):
         raise _bad("roles is a list of role names", "roles")
-    try:
-        at = parse_instant(body["at"]) if isinstance(body.get("at"), str) else None
-    except ValueError:
-        at = None
-    if at is None:
-        raise _bad("at is an ISO 8601 instant", "at")
+    at = time_field(body, "at", required=True)
+    assert at is not None
     return {**out, "subjects": subjects, "roles": roles, "at": at}
 
 
@@ -90,7 +87,7 @@ class AlertService:
 
     def raise_alert(self, caller: Principal, body: Mapping[str, Any]) -> dict[str, Any]:
         """Store a province's alert once (a retry with the same ``ref`` answers the stored
-        one). Raises InvalidInput FIELD_TYPE."""
+        one). Raises InvalidInput FIELD_TYPE, TIME_FORMAT."""
         fields = _checked(body)
         at = fields.pop("at")
         stored = {**fields, "at": format_instant(at)}
