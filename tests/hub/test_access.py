@@ -78,6 +78,10 @@ def call(client: httpx.Client, action: str, headers: dict[str, str]) -> httpx.Re
     if action == "alert:raise":
         alert = {"ref": "al_t", "kind": "bulk-refused", "subjects": 2, "at": "2022-11-19T08:00"}
         return client.post("/v1/alerts", json=alert, headers=headers)
+    if action == "record:withdraw-held":  # 404 RECORD_UNKNOWN: no such record
+        return client.post(
+            "/v1/records/999999/holder-withdrawal", json={"reason": "appeal"}, headers=headers
+        )
     if action == "published:read":  # 404 NOT_PUBLISHED: this test hub has no network home
         return client.get("/v1/published/rule-set", headers=headers)
     raise AssertionError(action)
