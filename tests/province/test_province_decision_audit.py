@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from healthcode.cli.main import app as cli
+from healthcode.core.audit.auditor import published_paths
 from healthcode.core.audit.decisions import audit_changes, read_decisions
 from healthcode.core.audit.leaf import ColourLeaf
 from healthcode.core.audit.note import NoteSigner
-from healthcode.core.audit.tiles import tiles_for_size
 from healthcode.core.clock import FixedClock
 from healthcode.core.facts import format_instant
 from healthcode.province.changes import ColourChange
@@ -59,7 +59,8 @@ class Recorder:
 
 
 def _publish(tmp: Path, leaves: list[ColourLeaf], decisions: dict[str, Any]) -> list[str]:
-    """The log's tiles, checkpoint and the decisions as files; the command's arguments."""
+    """A saved copy of the log (tiles, entry bundles, checkpoint) with the decisions beside it
+    (``decisions.json``); the command's arguments."""
     db = Database.from_url(f"sqlite:///{tmp / 'log.db'}")
     metadata = MetaData()
     signer = NoteSigner.generate(ORIGIN)
@@ -67,30 +68,17 @@ def _publish(tmp: Path, leaves: list[ColourLeaf], decisions: dict[str, Any]) -> 
     assert db.engine is not None
     metadata.create_all(db.engine)
     at = leaves[-1].at
+    copy = tmp / "copy"
     with db.write() as s:
         log.append(s, leaves, at)
         checkpoint = log.sign(s, at)
-        refs = [*tiles_for_size(len(leaves)), *tiles_for_size(len(leaves), entries=True)]
-        for ref in refs:
-            path = tmp / "tiles" / ref.path
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(log.tile(s, ref.path))
+        for path in published_paths(len(leaves)):
+            (copy / path).parent.mkdir(parents=True, exist_ok=True)
+            (copy / path).write_bytes(log.tile(s, path))
     db.dispose()
-    (tmp / "checkpoint").write_bytes(checkpoint)
-    (tmp / "decisions.json").write_text(json.dumps(decisions))
-    return [
-        "audit",
-        "changes",
-        "--checkpoint",
-        str(tmp / "checkpoint"),
-        "--key",
-        signer.verifier.vkey,
-        "--tiles",
-        str(tmp / "tiles"),
-        "--decisions",
-        str(tmp / "decisions.json"),
-        "--json",
-    ]
+    (copy / "checkpoint").write_bytes(checkpoint)
+    (copy / "decisions.json").write_text(json.dumps(decisions))
+    return ["audit", "changes", str(copy), "--key", signer.verifier.vkey, "--json"]
 
 
 def _scenario(province: ProvinceService) -> tuple[Recorder, list[str]]:

@@ -1,15 +1,19 @@
-"""``healthcode audit verify|changes``: check what a colour log publishes, offline, as an
-auditor would.
+"""``healthcode audit verify``, ``audit log`` and ``audit changes``: check what a colour log
+publishes, as an auditor would.
 
-A checkpoint's signature by the log's key (and each witness's cosignature asked for), a leaf's
-inclusion in it, and its consistency with an older checkpoint. Proofs come from files (one
-base64 hash a line) or are computed from a directory of the log's tiles (``--tiles``: the
+``audit log URL|DIR`` checks a whole log, live (a province's ``/log/...``) or a copy saved
+with ``--save DIR`` (offline): the checkpoint's signature and cosignatures, every leaf and
+tile against the root (``core/audit/auditor.py``); a live log saved over an older copy must be
+consistent with it. ``audit verify`` checks one checkpoint and its proofs, offline: its
+signature by the log's key (and each witness's cosignature asked for), a leaf's inclusion in
+it, and its consistency with an older checkpoint. Proofs come from files (one base64 hash a
+line) or are computed from a directory of the log's tiles (``--tiles``: the
 files ``tile/...`` as tlog-tiles names them), where the tree is also checked against the
-checkpoint's root. ``changes`` reads every leaf of the log from its tiles (each checked
-against the tree the checkpoint signs) and lists every change with no rule or no approved
-decision behind it, and every decision of the province's published list that broke a
-safeguard (``core/audit/decisions.py``). Exit 0 when every check passes (nothing listed), 1
-when one fails, 2 for a bad command line (``docs/audit.md``).
+checkpoint's root. ``audit changes URL|DIR`` reads every leaf of the checked log
+(``verified_leaves``) beside the province's published decisions (``/log/decisions``, or
+``--decisions FILE``) and lists every change with no rule or no approved decision behind it and
+every decision that broke a safeguard (``core/audit/decisions.py``). Exit 0 when every check
+passes (nothing listed), 1 when one fails, 2 for a bad command line (``docs/audit.md``).
 """
 
 from __future__ import annotations
@@ -17,16 +21,22 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from healthcode.cli import options
+from healthcode.core.audit.auditor import (
+    CHECKPOINT,
+    audit_log,
+    directory_source,
+    open_published,
+    verified_leaves,
+)
 from healthcode.core.audit.checkpoint import Checkpoint, open_checkpoint
-from healthcode.core.audit.decisions import audit_changes, read_decisions
-from healthcode.core.audit.leaf import ColourLeaf, decode_leaf
+from healthcode.core.audit.decisions import Finding, audit_changes, read_decisions
+from healthcode.core.audit.leaf import decode_leaf
 from healthcode.core.audit.merkle import (
     consistency_proof,
     inclusion_proof,
@@ -39,7 +49,7 @@ from healthcode.core.audit.tiles import HEIGHT, TileReader, decode_bundle, tile_
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import AuditError, HealthcodeError, InvalidInput
 
-__all__ = ["app", "every_leaf"]
+__all__ = ["app"]
 
 app = options.command_group("The colour log: verify checkpoints and proofs.")
 
@@ -200,39 +210,159 @@ def _show(out: dict[str, Any], as_json: bool) -> None:
         typer.echo(f"consistency {c['from']} -> {c['to']}: ok")
 
 
-def every_leaf(
-    fetch: Callable[[str], bytes], checkpoint: Checkpoint
-) -> Iterator[tuple[int, ColourLeaf]]:
-    """Every leaf of the log the checkpoint signs, from its entry bundles, each hashed against
-    the tree's level-0 tiles (whose root is the checkpoint's). Raises AuditError
-    MERKLE_ROOT_MISMATCH, TILE_INVALID, TILE_MISSING, LEAF_INVALID."""
-    reader = TileReader(fetch, checkpoint.size)
-    if reader.root() != checkpoint.root:
-        raise AuditError(ErrorCode.MERKLE_ROOT_MISMATCH, "the tiles are not the checkpoint's")
-    per = 1 << HEIGHT
-    for bundle in range((checkpoint.size + per - 1) // per):
-        width = min(per, checkpoint.size - bundle * per)
-        entries = decode_bundle(fetch(tile_path("entries", bundle, width)), width)
-        for offset, raw in enumerate(entries):
-            index = bundle * per + offset
-            if leaf_hash(raw) != reader.node(0, index):
-                raise AuditError(ErrorCode.TILE_INVALID, f"entry {index} is not the tree's leaf")
-            yield index, decode_leaf(raw)
+# -- a whole log, live or saved ------------------------------------------------------------------
+class _Live:
+    """A live log's files over HTTP (``URL/log/...``), kept to be saved once they passed."""
+
+    def __init__(self, url: str) -> None:
+        import httpx
+
+        self.url = url.rstrip("/")
+        self.files: dict[str, bytes] = {}
+        self._client = httpx.Client(timeout=30.0)
+        self._errors = httpx.HTTPError
+
+    def __call__(self, path: str) -> bytes:
+        if path not in self.files:
+            try:
+                r = self._client.get(f"{self.url}/log/{path}")
+            except self._errors as exc:
+                raise HealthcodeError(
+                    ErrorCode.PROVINCE_UNREACHABLE, f"{self.url}: {type(exc).__name__}"
+                ) from exc
+            if r.status_code == 404:
+                raise AuditError(ErrorCode.TILE_MISSING, f"{self.url} has no {path}")
+            if r.status_code != 200:
+                raise HealthcodeError(
+                    ErrorCode.PROVINCE_UNREACHABLE, f"{self.url}/log/{path}: {r.status_code}"
+                )
+            self.files[path] = bytes(r.content)
+        return self.files[path]
+
+    def save(self, directory: Path) -> None:
+        """Write every file fetched, the checkpoint last (a copy cut short keeps the old one)."""
+        for path, data in sorted(self.files.items(), key=lambda kv: kv[0] == CHECKPOINT):
+            file = directory / path
+            file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = file.with_name(f".{file.name}.tmp")
+            tmp.write_bytes(data)
+            tmp.replace(file)
+
+
+def _grown_from(
+    saved: Path, new: Checkpoint, keys: list[NoteVerifier], fetch: Any
+) -> dict[str, int] | None:
+    """The consistency of the copy saved before (if any) with the new checkpoint."""
+    file = saved / CHECKPOINT
+    if not file.is_file():
+        return None
+    old = open_checkpoint(file.read_bytes(), keys, origin=new.origin)
+    if old.size == 0:
+        return {"from": 0, "to": new.size}
+    if old.size > new.size:
+        raise AuditError(ErrorCode.WITNESS_ROLLBACK, f"the log shrank from {old.size}")
+    hashes = consistency_proof(TileReader(fetch, new.size).node, old.size, new.size)
+    verify_consistency(old.size, new.size, hashes, old.root, new.root)
+    return {"from": old.size, "to": new.size}
+
+
+@app.command("log")
+def audit_whole_log(
+    source: Annotated[
+        str, typer.Argument(metavar="SOURCE", help="a province's URL or a saved copy's folder")
+    ],
+    key: Annotated[list[str], typer.Option("--key", metavar="VKEY", help="the log's key")],
+    witness: Annotated[
+        list[str] | None,
+        typer.Option("--witness", metavar="VKEY", help="a witness that must have cosigned"),
+    ] = None,
+    origin: Annotated[
+        str | None, typer.Option("--origin", metavar="ORIGIN", help="the log's origin")
+    ] = None,
+    save: Annotated[
+        Path | None,
+        typer.Option("--save", metavar="DIR", file_okay=False, help="save the live log here"),
+    ] = None,
+    as_json: options.AsJson = False,
+) -> None:
+    """Audit a whole log: its checkpoint, witnesses, every leaf against the root."""
+    keys, witnesses = _keys(key, "--key"), _keys(witness or [], "--witness")
+    live = source.startswith(("http://", "https://"))
+    if not live and not Path(source).is_dir():
+        raise InvalidInput(ErrorCode.FILE_ERROR, f"{source} is neither a URL nor a directory")
+    fetch: Any = _Live(source) if live else directory_source(source)
+    found = audit_log(fetch, log_keys=keys, witnesses=witnesses, origin=origin)
+    out: dict[str, Any] = {
+        "checkpoint": {
+            "origin": found.checkpoint.origin,
+            "size": found.checkpoint.size,
+            "root": base64.b64encode(found.checkpoint.root).decode(),
+            "witnesses": list(found.witnesses),
+        },
+        "tiles": "match the checkpoint",
+        "colours": found.colours,
+        "bases": found.bases,
+    }
+    if live and save is not None:
+        grown = _grown_from(save, found.checkpoint, keys, fetch)
+        if grown is not None:
+            out["consistency"] = grown
+        fetch.save(save)
+        out["saved"] = str(save)
+    _show(out, as_json)
+    if not as_json:
+        typer.echo(f"leaves: {found.colours} by {found.bases}")
+
+
+def _decisions(source: str, live: bool, given: Path | None) -> Any:
+    """The province's published decisions: ``--decisions FILE``, else ``/log/decisions`` of
+    a live province (every page), else ``decisions.json`` in the saved copy."""
+    if given is None and live:
+        import httpx
+
+        out: list[Any] = []
+        try:
+            with httpx.Client(timeout=30.0) as client:
+                while True:
+                    page = client.get(
+                        f"{source.rstrip('/')}/log/decisions",
+                        params={"offset": len(out), "limit": 1000},
+                    ).json()
+                    out += page["decisions"]
+                    if not page["decisions"] or len(out) >= page["total"]:
+                        return {"decisions": out}
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            raise HealthcodeError(
+                ErrorCode.PROVINCE_UNREACHABLE, f"{source}/log/decisions: {type(exc).__name__}"
+            ) from exc
+    path = given if given is not None else Path(source) / "decisions.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput(ErrorCode.FILE_ERROR, f"{path}: no JSON list of decisions") from exc
+
+
+def _listed(out: dict[str, Any], findings: list[Finding], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    cp = out["checkpoint"]
+    found = f"{len(findings)} found"
+    typer.echo(f"{cp['origin']} size {cp['size']}, {out['decisions']} decisions: {found}")
+    for f in findings:
+        where = f"leaf {f.index}" if f.index is not None else f"decision {f.decision}"
+        typer.echo(f"{f.code} {where}: {f.message}")
 
 
 @app.command("changes")
 def changes(
-    checkpoint_file: Annotated[Path, _file("--checkpoint", "the log's signed checkpoint")],
+    source: Annotated[
+        str, typer.Argument(metavar="SOURCE", help="a province's URL or a saved copy's folder")
+    ],
     key: Annotated[list[str], typer.Option("--key", metavar="VKEY", help="the log's key")],
-    tiles: Annotated[
-        Path,
-        typer.Option(
-            "--tiles", metavar="DIR", exists=True, file_okay=False, help="the log's tiles"
-        ),
-    ],
     decisions: Annotated[
-        Path, _file("--decisions", "the province's published decisions (GET /log/decisions)")
-    ],
+        Path | None, _file("--decisions", "the published decisions (GET /log/decisions)")
+    ] = None,
     witness: Annotated[
         list[str] | None,
         typer.Option("--witness", metavar="VKEY", help="a witness that must have cosigned"),
@@ -245,27 +375,20 @@ def changes(
     """List every change with no rule or no approved decision behind it, and every decision
     that broke a safeguard; exit 1 when anything is listed."""
     keys, witnesses = _keys(key, "--key"), _keys(witness or [], "--witness")
-    checkpoint = _checkpoint(checkpoint_file.read_bytes(), keys, witnesses, origin)
-    try:
-        document = json.loads(decisions.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput(ErrorCode.FILE_ERROR, f"{decisions}: not JSON") from exc
-    listed = read_decisions(document)
-    findings = audit_changes(every_leaf(_tiles(tiles), checkpoint), listed)
+    live = source.startswith(("http://", "https://"))
+    if not live and not Path(source).is_dir():
+        raise InvalidInput(ErrorCode.FILE_ERROR, f"{source} is neither a URL nor a directory")
+    fetch: Any = _Live(source) if live else directory_source(source)
+    checkpoint = open_published(
+        fetch(CHECKPOINT), log_keys=keys, witnesses=witnesses, origin=origin
+    )
+    listed = read_decisions(_decisions(source, live, decisions))
+    findings = audit_changes(verified_leaves(fetch, checkpoint), listed)
     out = {
         "checkpoint": {"origin": checkpoint.origin, "size": checkpoint.size},
         "decisions": len(listed),
         "findings": [f.to_dict() for f in findings],
     }
-    if as_json:
-        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
-    else:
-        typer.echo(
-            f"{checkpoint.origin} size {checkpoint.size}, {len(listed)} decisions: "
-            f"{len(findings)} found"
-        )
-        for f in findings:
-            where = f"leaf {f.index}" if f.index is not None else f"decision {f.decision}"
-            typer.echo(f"{f.code} {where}: {f.message}")
+    _listed(out, findings, as_json)
     if findings:
         raise typer.Exit(1)

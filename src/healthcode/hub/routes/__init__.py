@@ -8,11 +8,13 @@ from healthcode.hub.routes import (
     alerts,
     corrections,
     feeds,
+    grid,
     health,
     ingest,
     published,
     risk_areas,
     status,
+    witness,
 )
 
 __all__ = ["ROUTERS"]
@@ -26,4 +28,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     risk_areas.router,
     published.router,
     alerts.router,
+    witness.router,
+    grid.router,
 )

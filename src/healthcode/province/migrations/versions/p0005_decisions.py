@@ -2,7 +2,7 @@
 the alerts for the hub.
 
 Revision ID: p0005
-Revises: p0009
+Revises: p0008
 Create Date: 2026-12-01 17:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from healthcode.store.base import Json, UTCDateTime
 
 revision = "p0005"
-down_revision = "p0009"
+down_revision = "p0008"
 branch_labels = None
 depends_on = None
 

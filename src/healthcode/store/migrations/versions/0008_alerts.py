@@ -2,7 +2,7 @@
 national staff.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-01 17:10:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from healthcode.store.base import Json, UTCDateTime
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
