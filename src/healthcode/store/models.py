@@ -310,6 +310,8 @@ class Alert(Base):
     body: Mapped[dict[str, Any]] = mapped_column(Json)
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class WitnessLog(Base):
     """A colour log the hub witnesses (``hub/witness.py``): its origin and note key, registered
     by the network's operator, and the last checkpoint the hub cosigned for it (size 0, the
