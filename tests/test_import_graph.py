@@ -40,6 +40,7 @@ CORE_LAYERS: Mapping[str, int] = {
     "healthcode.core.facts": 1,
     "healthcode.core.keys": 2,
     "healthcode.core.audit": 2,
+    "healthcode.core.safeguards": 2,
     "healthcode.core.trust": 3,
     "healthcode.core.rules": 4,
     "healthcode.core.verify": 4,

@@ -109,6 +109,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], Any]] = {
     "publish_hours": ("HEALTHCODE_PUBLISH_HOURS", _positive_int, 24),
     "database_busy_seconds": ("HEALTHCODE_DATABASE_BUSY_SECONDS", _non_negative_float, 30.0),
     "worker_threads": ("HEALTHCODE_WORKER_THREADS", _positive_int, 8),
+    "operator_token": ("HEALTHCODE_OPERATOR_TOKEN", str, ""),
     "witness_key": ("HEALTHCODE_WITNESS_KEY", str, ""),
 }
 
@@ -178,6 +179,8 @@ class Settings:
     #: threads a server process runs its blocking work in (the routes' database calls); its
     #: PostgreSQL pool is sized from it (store/db.py ``pool_size_for``, docs/hub.md)
     worker_threads: int
+    #: a bearer token for the national staff's routes (``GET /v1/alerts``); empty: closed
+    operator_token: str = ""
     #: the witness's cosigner key file (docs/audit.md); empty: ``witness/witness.skey`` in the
     #: key home when there is one, else the hub cosigns nothing
     witness_key: str = ""
@@ -193,8 +196,9 @@ class Settings:
     def __repr__(self) -> str:  # never print keys
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
         shown["field_key"] = shown["pseudonym_key"] = "***"
-        if shown["key_passphrase"]:
-            shown["key_passphrase"] = "***"
+        for secret in ("key_passphrase", "operator_token"):
+            if shown[secret]:
+                shown[secret] = "***"
         return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
 

@@ -4,13 +4,14 @@ as text)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from batch_db import Province
-from sqlalchemy import String, cast, select
+from sqlalchemy import String, Table, cast, select
 from test_reevaluate import HIGH, MEDIUM, NOW, _expected, _fill, _stored
 
 from healthcode.batch.areas import AREA_FIELDS
@@ -18,7 +19,8 @@ from healthcode.batch.reevaluate import everyone, reevaluate
 from healthcode.core.clock import FixedClock
 from healthcode.core.facts import ItineraryVisit, PersonFacts
 from healthcode.core.rules import baseline, evaluate, load_with_overlays, summarise
-from healthcode.province.evaluation import store_result, summary_of
+from healthcode.province.evaluation import holds_of, store_result, summary_of
+from healthcode.province.models import DecisionSubject
 from healthcode.province.scans import refresh_flags
 from healthcode.province.states import StateSerials
 
@@ -98,6 +100,59 @@ def test_rows_stay_equal_under_an_overlay(province: Province) -> None:
                 held=False,
                 now=NOW,
                 serials=SERIALS,
+            )
+    assert _rows(province) == batch
+
+
+def test_rows_stay_equal_with_decisions_acting(province: Province) -> None:
+    """Approved decisions (yellow, red, two on one person, one not started, one ended) enter
+    the colour the same way on both paths, as do their reasons and untils."""
+    _fill(province, 40)
+    decisions = DecisionSubject.__table__
+    assert isinstance(decisions, Table)
+    tables = replace(province.tables, decisions=decisions)
+    day = timedelta(days=1)
+    holds = [
+        ("dc_a", "p0001", "red", NOW - day, NOW + 3 * day),
+        ("dc_b", "p0002", "yellow", NOW - day, NOW + 5 * day),
+        ("dc_a", "p0003", "red", NOW - day, NOW + 3 * day),
+        ("dc_c", "p0003", "yellow", NOW - day, NOW + 2 * day),
+        ("dc_d", "p0004", "red", None, NOW + 2 * day),  # proposed, not approved
+        ("dc_e", "p0005", "red", NOW - 3 * day, NOW - day),  # ended
+        ("dc_f", "p0006", "yellow", NOW, NOW + day),
+    ]
+    with province.db.write() as session:
+        session.execute(
+            decisions.insert(),
+            [
+                {"decision_id": d, "pseudonym": p, "colour": c, "starts_at": s, "ends_at": e}
+                for d, p, c, s, e in holds
+            ],
+        )
+    rules = baseline()
+    out = reevaluate(
+        province.db,
+        tables,
+        everyone(tables),
+        ruleset=rules,
+        clock=FixedClock(NOW),
+        risk_areas=[HIGH, MEDIUM],
+        chunk_size=7,
+    )
+    batch = _rows(province)
+    assert batch["p0001"][0] == "red" and batch["p0001"][3] == NOW + 3 * day
+    assert {"rule": "DECISION:dc_c", "effect": "yellow"} in batch["p0003"][1]
+    assert all("DECISION" not in str(batch[p][1]) for p in ("p0004", "p0005"))
+    decided = dict(out.changed.select("pseudonym", "decision").drop_nulls().iter_rows())
+    assert decided.get("p0001") == "dc_a" or batch["p0001"][1][0]["rule"] != "DECISION:dc_a"
+    with province.db.write() as session:
+        session.execute(province.tables.colours.delete())
+        for p in sorted(batch):
+            doc = summary_of(session, p)
+            assert doc is not None
+            result = evaluate(rules, doc, clock=FixedClock(NOW))
+            store_result(
+                session, p, result, None, held=False, now=NOW, holds=holds_of(session, [p], NOW)[p]
             )
     assert _rows(province) == batch
 

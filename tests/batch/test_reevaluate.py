@@ -176,7 +176,7 @@ def test_risk_area_reevaluates_exactly_its_visitors(province: Province) -> None:
     now = {p: (v[0], v[3]) for p, v in _stored(province).items()}
     moved = {p for p in now if before.get(p) != now[p]}
     assert set(after.changed["pseudonym"]) == moved
-    for p, colour_before, colour, until in after.changed.iter_rows():
+    for p, colour_before, colour, until, _ in after.changed.iter_rows():
         assert colour_before == (before.get(p) or (None,))[0]
         assert (colour, until) == now[p]
 

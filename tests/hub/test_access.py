@@ -77,6 +77,9 @@ def call(client: httpx.Client, action: str, headers: dict[str, str]) -> httpx.Re
         return client.post("/v1/grid/handovers", json={"handovers": []}, headers=headers)
     if action == "status:query":
         return client.get("/v1/status/NO-SUCH-SERIAL", headers=headers)
+    if action == "alert:raise":
+        alert = {"ref": "al_t", "kind": "bulk-refused", "subjects": 2, "at": "2022-11-19T08:00"}
+        return client.post("/v1/alerts", json=alert, headers=headers)
     if action == "record:withdraw-held":  # 404 RECORD_UNKNOWN: no such record
         return client.post(
             "/v1/records/999999/holder-withdrawal", json={"reason": "appeal"}, headers=headers

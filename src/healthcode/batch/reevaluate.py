@@ -16,6 +16,10 @@ chunk by chunk, each chunk in one write transaction:
    set to now where the colour or until changed, kept otherwise): on PostgreSQL ``COPY`` into
    a temporary table and one ``UPDATE ... FROM`` / ``INSERT ... ON CONFLICT`` each; on SQLite
    ``executemany``;
+   An approved manual decision acting on a person (``ProvinceTables.decisions``: rows of
+   ``pseudonym, decision_id, colour, starts_at, ends_at``) enters after the rules, as on the
+   scalar path (``core.safeguards.with_decisions``, the same function, row by row for the
+   few people a decision names);
 5. hands the people whose colour or until changed to ``on_chunk(connection, changed)``
    inside the same transaction (the status outbox), then reports progress (people done, total).
 
@@ -51,6 +55,7 @@ from healthcode.batch.writes import write_colours, write_summaries
 from healthcode.core.clock import Clock
 from healthcode.core.facts import RiskAreaDesignation
 from healthcode.core.rules import SEVERITY, RuleSet
+from healthcode.core.safeguards import Hold, with_decisions
 from healthcode.store.db import Database
 
 __all__ = [
@@ -66,12 +71,20 @@ __all__ = [
 _MS = pl.Datetime("ms", "UTC")
 _US = pl.Datetime("us", "UTC")
 #: The people whose colour or until changed: the colour before (null when they had none), the
-#: colour and until now (what a status report says).
+#: colour and until now (what a status report says), the decision the colour rests on (null:
+#: the rules).
 CHANGED_SCHEMA = {
     "pseudonym": pl.String(),
     "colour_before": pl.String(),
     "colour": pl.String(),
     "until": pl.Datetime("ms", "UTC"),
+    "decision": pl.String(),
+}
+_HOLDS = {
+    "pseudonym": pl.String(),
+    "decision_id": pl.String(),
+    "colour": pl.String(),
+    "ends_at": pl.Datetime("us", "UTC"),
 }
 _VISITS = {
     "pseudonym": pl.String(),
@@ -92,11 +105,13 @@ _COLOURS = ("colour", "reasons", "badges", "until", "digest")
 
 @dataclass(frozen=True, slots=True)
 class ProvinceTables:
-    """The province's tables the pipeline reads and writes (see the shared plan)."""
+    """The province's tables the pipeline reads and writes (see the shared plan); the
+    decisions acting on people, when the province has them."""
 
     summaries: Table
     visits: Table
     colours: Table
+    decisions: Table | None = None
 
 
 @dataclass(slots=True)
@@ -214,9 +229,9 @@ def reevaluate_chunk(
     ).select("pseudonym", *(pl.col(f"{f}_new").alias(f) for f in AREA_FIELDS))
     facts = facts.with_columns(pl.col(f"{f}_new").alias(f) for f in AREA_FIELDS)
     result = evaluate_frame(ruleset, facts.select(list(SCHEMA)), clock=clock, lists=False)
-    colours = _colour_rows(ruleset, facts, result)
-    differs = pl.any_horizontal(pl.col(c).ne_missing(pl.col(f"old_{c}")) for c in _COLOURS)
     stamp = clock.now().astimezone(UTC)
+    colours = _with_holds(conn, tables, _colour_rows(ruleset, facts, result), key_range, stamp)
+    differs = pl.any_horizontal(pl.col(c).ne_missing(pl.col(f"old_{c}")) for c in _COLOURS)
     moved = pl.col("colour").ne_missing(pl.col("old_colour")) | pl.col("until").ne_missing(
         pl.col("old_until")
     )
@@ -228,7 +243,7 @@ def reevaluate_chunk(
         conn, tables.colours, written.select("pseudonym", *_COLOURS, "since"), evaluated_at=stamp
     )
     changed = written.filter(moved).select(
-        "pseudonym", pl.col("old_colour").alias("colour_before"), "colour", "until"
+        "pseudonym", pl.col("old_colour").alias("colour_before"), "colour", "until", "decision"
     )
     return Outcome(facts.height, summaries.height, written.height, changed)
 
@@ -285,6 +300,50 @@ def _read_visits(
     if key_range is not None:
         stmt = stmt.where(v.pseudonym.between(*key_range))
     return read_frame(conn, stmt, _VISITS)
+
+
+def _with_holds(
+    conn: Connection,
+    tables: ProvinceTables,
+    colours: pl.DataFrame,
+    key_range: tuple[str, str] | None,
+    now: datetime,
+) -> pl.DataFrame:
+    """The colours rows with the decisions acting at ``now`` (see the module), and a
+    ``decision`` column: the decision a colour rests on, null when the rules give it."""
+    colours = colours.with_columns(pl.lit(None, dtype=pl.String).alias("decision"))
+    ids = colours["pseudonym"].to_list()
+    if tables.decisions is None or not ids:
+        return colours
+    d = tables.decisions.c
+    stmt = select(d.pseudonym, d.decision_id, d.colour, d.ends_at).where(
+        in_set(d.pseudonym, ids, conn.dialect.name), d.starts_at <= now, d.ends_at > now
+    )
+    if key_range is not None:
+        stmt = stmt.where(d.pseudonym.between(*key_range))
+    holds: dict[str, list[Hold]] = {}
+    for p, decision, colour, ends in read_frame(conn, stmt, _HOLDS).iter_rows():
+        holds.setdefault(p, []).append(Hold(decision, colour, ends))
+    if not holds:
+        return colours
+    rows = colours.filter(pl.col("pseudonym").is_in(list(holds)))
+    fixed = []
+    for p, colour, reasons, until in rows.select(
+        "pseudonym", "colour", "reasons", "until"
+    ).iter_rows():
+        colour, merged, until, decision = with_decisions(
+            colour, json.loads(reasons), until, holds[p]
+        )
+        fixed.append((p, colour, _json(merged), until, decision))
+    schema = {
+        "pseudonym": pl.String(),
+        "colour": pl.String(),
+        "reasons": pl.String(),
+        "until": _MS,
+        "decision": pl.String(),
+    }
+    frame = pl.DataFrame(fixed, schema=schema, orient="row")
+    return colours.update(frame, on="pseudonym", include_nulls=True)
 
 
 def _json(value: Any) -> str:

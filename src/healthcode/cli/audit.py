@@ -1,5 +1,5 @@
-"""``healthcode audit verify`` and ``healthcode audit log``: check what a colour log publishes,
-as an auditor would.
+"""``healthcode audit verify``, ``audit log`` and ``audit changes``: check what a colour log
+publishes, as an auditor would.
 
 ``audit log URL|DIR`` checks a whole log, live (a province's ``/log/...``) or a copy saved
 with ``--save DIR`` (offline): the checkpoint's signature and cosignatures, every leaf and
@@ -9,8 +9,11 @@ signature by the log's key (and each witness's cosignature asked for), a leaf's 
 it, and its consistency with an older checkpoint. Proofs come from files (one base64 hash a
 line) or are computed from a directory of the log's tiles (``--tiles``: the
 files ``tile/...`` as tlog-tiles names them), where the tree is also checked against the
-checkpoint's root. Exit 0 when every check passes, 1 when one fails, 2 for a bad command line
-(``docs/audit.md``).
+checkpoint's root. ``audit changes URL|DIR`` reads every leaf of the checked log
+(``verified_leaves``) beside the province's published decisions (``/log/decisions``, or
+``--decisions FILE``) and lists every change with no rule or no approved decision behind it and
+every decision that broke a safeguard (``core/audit/decisions.py``). Exit 0 when every check
+passes (nothing listed), 1 when one fails, 2 for a bad command line (``docs/audit.md``).
 """
 
 from __future__ import annotations
@@ -24,8 +27,15 @@ from typing import Annotated, Any
 import typer
 
 from healthcode.cli import options
-from healthcode.core.audit.auditor import CHECKPOINT, audit_log, directory_source
+from healthcode.core.audit.auditor import (
+    CHECKPOINT,
+    audit_log,
+    directory_source,
+    open_published,
+    verified_leaves,
+)
 from healthcode.core.audit.checkpoint import Checkpoint, open_checkpoint
+from healthcode.core.audit.decisions import Finding, audit_changes, read_decisions
 from healthcode.core.audit.leaf import decode_leaf
 from healthcode.core.audit.merkle import (
     consistency_proof,
@@ -302,3 +312,83 @@ def audit_whole_log(
     _show(out, as_json)
     if not as_json:
         typer.echo(f"leaves: {found.colours} by {found.bases}")
+
+
+def _decisions(source: str, live: bool, given: Path | None) -> Any:
+    """The province's published decisions: ``--decisions FILE``, else ``/log/decisions`` of
+    a live province (every page), else ``decisions.json`` in the saved copy."""
+    if given is None and live:
+        import httpx
+
+        out: list[Any] = []
+        try:
+            with httpx.Client(timeout=30.0) as client:
+                while True:
+                    page = client.get(
+                        f"{source.rstrip('/')}/log/decisions",
+                        params={"offset": len(out), "limit": 1000},
+                    ).json()
+                    out += page["decisions"]
+                    if not page["decisions"] or len(out) >= page["total"]:
+                        return {"decisions": out}
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            raise HealthcodeError(
+                ErrorCode.PROVINCE_UNREACHABLE, f"{source}/log/decisions: {type(exc).__name__}"
+            ) from exc
+    path = given if given is not None else Path(source) / "decisions.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput(ErrorCode.FILE_ERROR, f"{path}: no JSON list of decisions") from exc
+
+
+def _listed(out: dict[str, Any], findings: list[Finding], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    cp = out["checkpoint"]
+    found = f"{len(findings)} found"
+    typer.echo(f"{cp['origin']} size {cp['size']}, {out['decisions']} decisions: {found}")
+    for f in findings:
+        where = f"leaf {f.index}" if f.index is not None else f"decision {f.decision}"
+        typer.echo(f"{f.code} {where}: {f.message}")
+
+
+@app.command("changes")
+def changes(
+    source: Annotated[
+        str, typer.Argument(metavar="SOURCE", help="a province's URL or a saved copy's folder")
+    ],
+    key: Annotated[list[str], typer.Option("--key", metavar="VKEY", help="the log's key")],
+    decisions: Annotated[
+        Path | None, _file("--decisions", "the published decisions (GET /log/decisions)")
+    ] = None,
+    witness: Annotated[
+        list[str] | None,
+        typer.Option("--witness", metavar="VKEY", help="a witness that must have cosigned"),
+    ] = None,
+    origin: Annotated[
+        str | None, typer.Option("--origin", metavar="ORIGIN", help="the log's origin")
+    ] = None,
+    as_json: options.AsJson = False,
+) -> None:
+    """List every change with no rule or no approved decision behind it, and every decision
+    that broke a safeguard; exit 1 when anything is listed."""
+    keys, witnesses = _keys(key, "--key"), _keys(witness or [], "--witness")
+    live = source.startswith(("http://", "https://"))
+    if not live and not Path(source).is_dir():
+        raise InvalidInput(ErrorCode.FILE_ERROR, f"{source} is neither a URL nor a directory")
+    fetch: Any = _Live(source) if live else directory_source(source)
+    checkpoint = open_published(
+        fetch(CHECKPOINT), log_keys=keys, witnesses=witnesses, origin=origin
+    )
+    listed = read_decisions(_decisions(source, live, decisions))
+    findings = audit_changes(verified_leaves(fetch, checkpoint), listed)
+    out = {
+        "checkpoint": {"origin": checkpoint.origin, "size": checkpoint.size},
+        "decisions": len(listed),
+        "findings": [f.to_dict() for f in findings],
+    }
+    _listed(out, findings, as_json)
+    if findings:
+        raise typer.Exit(1)

@@ -3,8 +3,8 @@
 A code never changes meaning once published; tests and other systems match on it. Code anywhere
 raises ``ErrorCode.X``, never a string: ``tests/test_error_catalogue.py`` fails on a code raised
 but not declared here, and on one declared here but never used. ``docs/errors.md`` is generated
-from this table (``python -m healthcode.core.error_codes > docs/errors.md``) and a test keeps it
-current.
+from this table (``python -m healthcode.core.error_codes > docs/errors.md``, written by
+``core/error_doc.py``) and a test keeps it current.
 
 >>> ErrorCode.ID_CHECK_DIGIT.http_status, ErrorCode.BASE45_INVALID.stage
 (422, <Stage.BASE45: 'base45'>)
@@ -401,7 +401,7 @@ class ErrorCode(StrEnum):
     OPERATOR_TOKEN_INVALID = (
         "OPERATOR_TOKEN_INVALID",
         401,
-        "the operator token is missing or wrong, or the province has none",
+        "the operator token is missing or wrong, or the service (province, hub) has none",
     )
     STAFF_TOKEN_INVALID = "STAFF_TOKEN_INVALID", 401, "no valid token of an active staff member"
     STAFF_ROLE_REQUIRED = "STAFF_ROLE_REQUIRED", 403, "the staff member lacks the role this needs"
@@ -410,6 +410,17 @@ class ErrorCode(StrEnum):
     STAFF_GRID_INVALID = "STAFF_GRID_INVALID", 422, "grid id missing, malformed or for another role"
     STAFF_REGION_OUTSIDE = "STAFF_REGION_OUTSIDE", 422, "the staff region is not in the province"
     STAFF_UNKNOWN = "STAFF_UNKNOWN", 404, "no staff member has this id"
+    DECISION_PROPOSER_ROLE = "DECISION_PROPOSER_ROLE", 403, "only an operator proposes a decision"
+    DECISION_BULK_ROLE = "DECISION_BULK_ROLE", 403, "a decision on many people needs a supervisor"
+    DECISION_APPROVER_ROLE = "DECISION_APPROVER_ROLE", 403, "the approver lacks the approver role"
+    DECISION_BASIS_UNKNOWN = "DECISION_BASIS_UNKNOWN", 422, "a legal basis not of the fixed list"
+    DECISION_BASIS_COLOUR = "DECISION_BASIS_COLOUR", 422, "the legal basis forbids this colour"
+    DECISION_EVIDENCE_MISSING = "DECISION_EVIDENCE_MISSING", 422, "no or malformed evidence"
+    DECISION_EXPIRY_PASSED = "DECISION_EXPIRY_PASSED", 422, "a decision acts outside its time"
+    DECISION_UNKNOWN = "DECISION_UNKNOWN", 404, "no decision has this id"
+    DECISION_STATE = "DECISION_STATE", 409, "the decision's state does not allow this"
+    DECISION_NOT_APPROVED = "DECISION_NOT_APPROVED", 422, "a change on no approved, acting decision"
+    CHANGE_WITHOUT_RULE = "CHANGE_WITHOUT_RULE", 422, "a change by the rules names no rule"
     GRID_CSV_INVALID = "GRID_CSV_INVALID", 422, "grid units have bad rows (listed); none stored"
     GRID_UNIT_INVALID = "GRID_UNIT_INVALID", 422, "a grid unit's county, id or name is malformed"
     GRID_UNKNOWN = "GRID_UNKNOWN", 422, "no grid unit with this id in the task's county"
@@ -461,6 +472,7 @@ class ErrorCode(StrEnum):
     TILE_INVALID = "TILE_INVALID", 422, "a tile or entry bundle is not what its path says"
     TILE_MISSING = "TILE_MISSING", 404, "a tile or entry bundle the tree needs is absent"
     LEAF_INVALID = "LEAF_INVALID", 422, "a colour log leaf is not canonical or not allowed"
+    DECISION_LIST_INVALID = "DECISION_LIST_INVALID", 422, "a published decision list is malformed"
     # -- HTTP ------------------------------------------------------------------------------------
     HTTP_ERROR = "HTTP_ERROR", 500, "an HTTP error with no own code; the status says which"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED", 405, "the route does not take this HTTP method"

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from healthcode.config import Settings
 from healthcode.core.clock import Clock, SystemClock
+from healthcode.hub.alerts import AlertService
 from healthcode.hub.corrections import CorrectionService
 from healthcode.hub.feed_signal import FeedListener
 from healthcode.hub.feeds import Feeds
@@ -38,6 +39,7 @@ class Hub:
     fhir: FhirService
     corrections: CorrectionService
     publishing: PublishingService
+    alerts: AlertService
     witness: WitnessService
     grid: GridHandovers
 
@@ -82,6 +84,7 @@ class Hub:
                 passphrase=settings.key_passphrase.encode() if settings.key_passphrase else None,
                 validity=timedelta(hours=settings.publish_hours),
             ),
+            alerts=AlertService(db=db, clock=clock),
             witness=WitnessService(db=db, clock=clock, signer=witness_signer(settings)),
         )
 

@@ -14,7 +14,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from healthcode.hub.routes.common import BodyLimit
-from healthcode.province import citizen_routes, log_routes, pages
+from healthcode.province import citizen_routes, decision_routes, log_routes, pages
 from healthcode.province.appeal_routes import router as appeal_router
 from healthcode.province.grid_routes import router as grid_router
 from healthcode.province.routes import router
@@ -51,6 +51,7 @@ def create_app(province: ProvinceService, *, sms: SmsSender | None = None) -> Fa
     app.add_middleware(BodyLimit, max_bytes=province.settings.body_max_bytes)
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(decision_routes.router)
     app.include_router(log_routes.router)
     app.include_router(grid_router)
     app.include_router(appeal_router)

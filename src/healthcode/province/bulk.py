@@ -33,7 +33,14 @@ from healthcode.core.facts import RiskAreaDesignation
 from healthcode.core.rules import RuleSet
 from healthcode.province.changes import ChangeListener, changes_of_frame
 from healthcode.province.evaluation import designations
-from healthcode.province.models import Colour, Person, StatusOutbox, Visit, person_summaries
+from healthcode.province.models import (
+    Colour,
+    DecisionSubject,
+    Person,
+    StatusOutbox,
+    Visit,
+    person_summaries,
+)
 from healthcode.province.states import ColourState, StateSerials
 
 __all__ = [
@@ -52,9 +59,10 @@ AreaWindow = tuple[str, datetime]
 
 
 def _tables() -> pipeline.ProvinceTables:
-    visits, colours = Visit.__table__, Colour.__table__
+    visits, colours, decisions = Visit.__table__, Colour.__table__, DecisionSubject.__table__
     assert isinstance(visits, Table) and isinstance(colours, Table)
-    return pipeline.ProvinceTables(person_summaries, visits, colours)
+    assert isinstance(decisions, Table)
+    return pipeline.ProvinceTables(person_summaries, visits, colours, decisions)
 
 
 #: The province's tables as the pipeline sees them.
@@ -92,7 +100,7 @@ def report_changes(
             "attempts": 0,
             "created_at": now,
         }
-        for p, _, colour, until in changed.iter_rows()
+        for p, colour, until in changed.select("pseudonym", "colour", "until").iter_rows()
         if p in held
     ]
     if rows:

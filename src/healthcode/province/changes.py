@@ -2,11 +2,13 @@
 
 Every path that writes a person's colour (the scalar ``evaluation.reevaluate`` through
 ``ProvinceService.reevaluate``, the columnar ``bulk.reevaluate_chunk`` of a risk area or of a
-whole-population job, and later a recorded manual decision) ends by calling the service's
-``ChangeListeners`` with the people whose *colour* changed (a new ``until`` alone is not a
-colour change; a first colour, ``before is None``, is one). Listeners run inside the caller's
-transaction, so what they write (a log leaf, a grid task) commits or rolls back with the
-colour; a listener that raises rolls the whole change back.
+whole-population job; a manual decision's approval, revocation or expiry goes through them)
+ends by calling the service's ``ChangeListeners`` with the people whose *colour* changed (a new
+``until`` alone is not a colour change; a first colour, ``before is None``, is one); a change
+whose colour rests on an approved decision (the rules alone give a milder one) has
+``basis="decision"`` and its id. Listeners run inside the caller's transaction, so what they
+write (a log leaf, a grid task) commits or rolls back with the colour; a listener that raises
+rolls the whole change back.
 """
 
 from __future__ import annotations
@@ -57,7 +59,16 @@ def changes_of_frame(changed: pl.DataFrame) -> list[ColourChange]:
     """The colour changes among the columnar pipeline's ``changed`` rows
     (``batch.reevaluate.CHANGED_SCHEMA``: colour or until changed)."""
     return [
-        ColourChange(pseudonym, before, colour, until)
-        for pseudonym, before, colour, until in changed.iter_rows()
+        ColourChange(
+            pseudonym,
+            before,
+            colour,
+            until,
+            "rule" if decision is None else "decision",
+            decision,
+        )
+        for pseudonym, before, colour, until, decision in changed.select(
+            "pseudonym", "colour_before", "colour", "until", "decision"
+        ).iter_rows()
         if before != colour
     ]

@@ -1,7 +1,8 @@
-"""A person's current code: the colour the rules gave (``colours``), signed now.
+"""A person's current code: the colour re-evaluation gave (``colours``), signed now.
 
-The colour comes only from the ``colours`` table (written by re-evaluation: the rules; the
-next issue adds recorded manual decisions): nothing here takes a colour from a caller. When the
+The colour comes only from the ``colours`` table (written by re-evaluation: the rules and the
+approved manual decisions acting on the person, ``decisions.py``): nothing here takes a colour
+from a caller. When the
 colour's ``until`` has passed and the sweep has not re-evaluated the person yet, the person is
 re-evaluated first, so a code never shows a colour past its time; so is a person whose colour
 another rule set gave (a new rule set is being applied to everyone in the background). The
@@ -105,12 +106,13 @@ def _rule_set_label(ruleset: str, digest: str) -> str:
 
 #: Re-evaluates people inside a transaction (``evaluation.reevaluate`` bound).
 Evaluate = Callable[[Session, list[str], datetime], Any]
-#: The full explanation (reasons, badges) of a colour from the person's facts document as
-#: stored (None: none), at ``now`` (``evaluation.explain_doc`` bound to the rule set).
-Explain = Callable[[Mapping[str, Any] | None, datetime], dict[str, Any]]
+#: The full explanation (reasons, badges, decisions) of a person's colour from their facts
+#: document as stored (None: none), at ``now`` (``evaluation.explain_doc`` bound to the rule
+#: set, with the decisions acting on them).
+Explain = Callable[[str, Mapping[str, Any] | None, datetime], dict[str, Any]]
 
 
-def _no_detail(doc: Mapping[str, Any] | None, now: datetime) -> dict[str, Any]:
+def _no_detail(pseudonym: str, doc: Mapping[str, Any] | None, now: datetime) -> dict[str, Any]:
     return {}
 
 
@@ -232,7 +234,7 @@ class CodeService:
             masked_id=row.masked_id,
         )
         state = ColourState(row.pseudonym, row.colour, row.until, row.since)
-        detail = self.detail(doc, now)
+        detail = self.detail(row.pseudonym, doc, now)
         answer = {
             "pseudonym": row.pseudonym,
             "masked_name": row.masked_name,
@@ -241,6 +243,7 @@ class CodeService:
             "badges": badges,
             "badge_details": detail.get("badges", row.badges),
             "reasons": detail.get("reasons", row.reasons),
+            "decisions": detail.get("decisions", []),
             "until": None if row.until is None else format_instant(row.until),
             "evaluated_at": format_instant(row.evaluated_at),
             "ruleset_digest": row.ruleset_digest,

@@ -11,6 +11,12 @@ serial every code of the state carries. The columnar pipeline
 (``batch/reevaluate.py``) re-evaluates many people (a risk area, a new rule set) and writes
 the same rows (``tests/batch/test_province_rows.py`` keeps them equal).
 
+An approved manual decision acting on a person at ``now`` (``decision_subjects``, read by
+:func:`holds_of`) enters the outcome after the rules, on both paths, through
+``core.safeguards.with_decisions``: stricter only, the decision a reason
+``{"rule": "DECISION:<id>", "effect"}``, its end bounding ``until`` (the sweep re-evaluates
+the person when it ends).
+
 A ``colours`` row holds the outcome only: the colour, ``until``, the rule-set digest,
 ``reasons`` as the matching rules ``[{"rule", "effect"}]`` (colour reasons by severity then id,
 then pending checks) and ``badges`` as ``{"antibody_igg", "vaccine_doses",
@@ -35,8 +41,10 @@ from healthcode.core.errors import InvalidInput
 from healthcode.core.facts import PersonFacts, RiskAreaDesignation, format_instant, records
 from healthcode.core.rules import SUMMARY_FIELDS, RuleSet, evaluate, summarise
 from healthcode.core.rules.evaluate import Evaluation
+from healthcode.core.safeguards import Hold, with_decisions
 from healthcode.province.models import (
     Colour,
+    DecisionSubject,
     FactRecord,
     Person,
     RiskAreaRow,
@@ -53,6 +61,7 @@ __all__ = [
     "explain_doc",
     "explanation",
     "facts_of",
+    "holds_of",
     "queue_report",
     "reevaluate",
     "report_label",
@@ -89,6 +98,7 @@ class Outcome:
     until: datetime | None
     changed: bool  # colour or until differs from before (a status report was queued if held)
     before: str | None = None  # the colour before (None: the person had none)
+    decision: str | None = None  # the decision the colour rests on (None: the rules)
 
 
 def facts_of(pseudonym: str, rows: Iterable[FactRecord], now: datetime) -> PersonFacts:
@@ -248,15 +258,24 @@ def reevaluate(
             for c in session.execute(select(Colour).where(Colour.pseudonym.in_(chunk))).scalars()
         }
         summaries = {p: summarise(facts_of(p, rows[p], now), areas) for p in chunk}
+        holds = holds_of(session, chunk, now)
         session.execute(delete(person_summaries).where(person_summaries.c.pseudonym.in_(chunk)))
         session.execute(
             insert(person_summaries), [summary_row(p, summaries[p], now) for p in chunk]
         )
         for p in chunk:
             result = evaluate(ruleset, summaries[p], clock=FixedClock(now))
-            old = before.get(p)
             out.append(
-                store_result(session, p, result, old, held=p in held, now=now, serials=serials)
+                store_result(
+                    session,
+                    p,
+                    result,
+                    before.get(p),
+                    held=p in held,
+                    now=now,
+                    serials=serials,
+                    holds=holds[p],
+                )
             )
     return out
 
@@ -270,26 +289,44 @@ def store_result(
     held: bool,
     now: datetime,
     serials: StateSerials,
+    holds: Collection[Hold] = (),
 ) -> Outcome:
-    """Write the colour; a changed colour or until begins a new colour state (``since``
-    ``now``), reported (queued) when the person is held here."""
-    changed = old is None or old.colour != result.colour or old.until != result.until
+    """Write the colour (the rules' with the person's active decisions, ``holds``); a changed
+    colour or until begins a new colour state (``since`` ``now``), reported (queued) when the
+    person is held here."""
+    colour, reasons, until, decision = with_decisions(
+        result.colour, stored_reasons(result), result.until, holds
+    )
+    changed = old is None or old.colour != colour or old.until != until
     before = None if old is None else old.colour
     if old is None:
         old = Colour(pseudonym=pseudonym)
         session.add(old)
     if changed:
         old.since = now
-    old.colour, old.reasons, old.badges = (
-        result.colour,
-        stored_reasons(result),
-        stored_badges(result),
-    )
-    old.until, old.ruleset_digest, old.evaluated_at = result.until, result.digest, now
+    old.colour, old.reasons, old.badges = colour, reasons, stored_badges(result)
+    old.until, old.ruleset_digest, old.evaluated_at = until, result.digest, now
     if changed and held:
-        state = ColourState(pseudonym, result.colour, result.until, now)
+        state = ColourState(pseudonym, colour, until, now)
         queue_report(session, state, report_label(result), now, serials=serials)
-    return Outcome(pseudonym, result.colour, result.until, changed, before)
+    return Outcome(pseudonym, colour, until, changed, before, decision)
+
+
+def holds_of(
+    session: Session, pseudonyms: Collection[str], now: datetime
+) -> defaultdict[str, list[Hold]]:
+    """The approved decisions acting on each of these people at ``now`` (started, not ended)."""
+    out: defaultdict[str, list[Hold]] = defaultdict(list)
+    if not pseudonyms:
+        return out
+    d = DecisionSubject
+    for row in session.execute(
+        select(d.pseudonym, d.decision_id, d.colour, d.ends_at).where(
+            d.pseudonym.in_(sorted(pseudonyms)), d.starts_at <= now, d.ends_at > now
+        )
+    ):
+        out[row.pseudonym].append(Hold(row.decision_id, row.colour, row.ends_at))
+    return out
 
 
 def queue_report(

@@ -101,6 +101,11 @@ class HubClient:
         answer = self._call("POST", "/v1/status", json={"reports": list(reports)}).json()
         return int(answer["stored"])
 
+    def alert(self, alert: Mapping[str, Any]) -> dict[str, Any]:
+        """Raise an alert at the hub (a bulk decision); the hub's stored alert."""
+        answer: dict[str, Any] = self._call("POST", "/v1/alerts", json=dict(alert)).json()
+        return answer
+
     def hand_over(self, handovers: Sequence[Mapping[str, Any]]) -> int:
         """Pass grid tasks to the provinces of the people's residence; how many the hub took."""
         answer = self._call("POST", "/v1/grid/handovers", json={"handovers": list(handovers)})

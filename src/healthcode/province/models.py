@@ -44,6 +44,9 @@ __all__ = [
     "Appeal",
     "CitizenSession",
     "Colour",
+    "Decision",
+    "DecisionAlert",
+    "DecisionSubject",
     "FactRecord",
     "FeedCursor",
     "FeedDeadLetter",
@@ -241,6 +244,63 @@ class StaffMember(ProvinceBase):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Decision(ProvinceBase):
+    """A manual colour decision (``decisions.py``): what it gives, on which legal basis and
+    evidence, until when; who proposed and who approved it, with the roles they held then.
+    ``state``: proposed, approved, rejected, revoked (an approved one past ``expires_at`` has
+    expired). Never deleted."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    colour: Mapped[str] = mapped_column(String(8))
+    legal_basis: Mapped[str] = mapped_column(String(32))
+    evidence: Mapped[list[dict[str, str]]] = mapped_column(Json)
+    note: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    subjects: Mapped[int] = mapped_column(Integer)
+    bulk: Mapped[bool] = mapped_column(Boolean)
+    renews: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    state: Mapped[str] = mapped_column(String(12), index=True)
+    proposed_by: Mapped[str] = mapped_column(String(24))
+    proposer_roles: Mapped[list[str]] = mapped_column(Json)
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    approved_by: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    approver_roles: Mapped[list[str] | None] = mapped_column(Json, nullable=True)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_by: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    close_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class DecisionSubject(ProvinceBase):
+    """A person a decision names, with the decision's colour and when it acts on them: from
+    ``starts_at`` (its approval; None before) to ``ends_at`` (its expiry, or its revocation).
+    Both re-evaluation paths read the rows acting at their instant."""
+
+    __tablename__ = "decision_subjects"
+    __table_args__ = (Index("ix_decision_subjects_pseudonym_ends_at", "pseudonym", "ends_at"),)
+
+    decision_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(64), primary_key=True)
+    colour: Mapped[str] = mapped_column(String(8))
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DecisionAlert(ProvinceBase):
+    """An alert for the hub (a bulk decision proposed, approved or refused), written in its own
+    transaction so a refusal keeps it; sent (and deleted) by the report loop."""
+
+    __tablename__ = "decision_alerts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    body: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Appeal(ProvinceBase):

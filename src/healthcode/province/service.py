@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,14 +44,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from healthcode.config import ProvinceSettings
+from healthcode.core.audit.leaf import log_subject
 from healthcode.core.clock import Clock, SystemClock
 from healthcode.core.errors import HealthcodeError
+from healthcode.core.safeguards import reason_order
 from healthcode.province import jobs
 from healthcode.province.appeals import AppealService
 from healthcode.province.bulk import count_area, reevaluate_area
 from healthcode.province.changes import ChangeListeners, ColourChange
 from healthcode.province.codes import CodeService
-from healthcode.province.colour_log import ProvinceLog
+from healthcode.province.colour_log import ProvinceLog, subject_key
+from healthcode.province.decisions import DecisionService
 from healthcode.province.evaluation import explain_doc, explanation, queue_report, reevaluate
 from healthcode.province.feed import AppliedPage, FeedApplier, affected_by_area, read_cursor
 from healthcode.province.grid import GridService
@@ -107,6 +110,7 @@ class ProvinceService:
     applications: ApplicationService = field(init=False)
     codes: CodeService = field(init=False)
     staff: StaffService = field(init=False)
+    decisions: DecisionService = field(init=False)
     appeals: AppealService = field(init=False)
     feed: FeedApplier = field(init=False)
     outbox: OutboxSender = field(init=False)
@@ -141,10 +145,18 @@ class ProvinceService:
             evaluate=self.reevaluate,
             ruleset_label=self.ruleset_label,
             ruleset_digest=lambda: self.rules.current().digest,
-            detail=lambda doc, now: explain_doc(doc, ruleset=self.rules.current(), now=now),
+            detail=self._code_detail,
             states_kept=self.settings.states_kept,
         )
         self.staff = StaffService(db=self.db, clock=self.clock, province=self.settings.region)
+        self.decisions = DecisionService(
+            db=self.db,
+            clock=self.clock,
+            reevaluate=self.reevaluate,
+            log_subject=self.log_subject,
+            alerted=self._report_due.set,
+            send=self.hub.alert,
+        )
         self.appeals = AppealService(
             db=self.db,
             clock=self.clock,
@@ -237,7 +249,14 @@ class ProvinceService:
             session, pseudonyms, ruleset=self.rules.current(), now=now, serials=self.serials
         )
         moved = [
-            ColourChange(o.pseudonym, o.before, o.colour, o.until)
+            ColourChange(
+                o.pseudonym,
+                o.before,
+                o.colour,
+                o.until,
+                "rule" if o.decision is None else "decision",
+                o.decision,
+            )
             for o in outcomes
             if o.before != o.colour
         ]
@@ -273,8 +292,24 @@ class ProvinceService:
         )
 
     def explanation(self, session: Session, pseudonym: str, now: datetime) -> dict[str, Any]:
-        """The full reasons and badges of the person's current colour (derived on request)."""
-        return explanation(session, pseudonym, ruleset=self.rules.current(), now=now)
+        """The full reasons and badges of the person's current colour (derived on request):
+        the rules' and the decisions acting on them (``decisions.told``: legal basis in
+        words, expiry, how to appeal), colour reasons by severity then id as stored."""
+        out = explanation(session, pseudonym, ruleset=self.rules.current(), now=now)
+        return _with_told(out, self.decisions.told(session, pseudonym, now))
+
+    def _code_detail(
+        self, pseudonym: str, doc: Mapping[str, Any] | None, now: datetime
+    ) -> dict[str, Any]:
+        """What a code's answer explains: the rules on the stored facts document and the
+        decisions acting on the person (read once per colour state: codes keep it)."""
+        out = explain_doc(doc, ruleset=self.rules.current(), now=now)
+        with self.db.read() as s:
+            return _with_told(out, self.decisions.told(s, pseudonym, now))
+
+    def log_subject(self, pseudonym: str) -> str:
+        """The person's subject in the colour log (``colour_log.subject_key``)."""
+        return log_subject(subject_key(self.settings.field_key), pseudonym)
 
     def ruleset_label(self) -> str:
         rs = self.rules.current()
@@ -398,8 +433,9 @@ class ProvinceService:
             return int(s.execute(select(func.count()).select_from(FeedDeadLetter)).scalar_one())
 
     def report_once(self) -> int:
-        """Send one batch of the status outbox; how many reports the hub stored."""
-        return self.outbox.send_once()
+        """Send one batch of the status outbox and the waiting alerts; how many the hub
+        stored."""
+        return self.outbox.send_once() + self.decisions.send_alerts()
 
     def refresh_rules(self) -> bool:
         """Fetch the hub's national rule set; whether the rule set in use changed."""
@@ -496,3 +532,14 @@ class ProvinceService:
         if self.colour_log is not None:
             self.colour_log.close()
         self.db.dispose()
+
+
+def _with_told(out: dict[str, Any], told: dict[str, Any]) -> dict[str, Any]:
+    """An explanation with the decisions acting on the person among its reasons."""
+    if told["reasons"]:
+        out["reasons"] = sorted(
+            [*out["reasons"], *told["reasons"]],
+            key=lambda r: reason_order(r["effect"], r["rule"]),
+        )
+    out["decisions"] = told["decisions"]
+    return out

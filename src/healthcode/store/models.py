@@ -30,6 +30,7 @@ __all__ = [
     "PUBLISHED_KINDS",
     "RECORD_KINDS",
     "REGISTRATION_REASONS",
+    "Alert",
     "AuditEvent",
     "CodeStatus",
     "FeedCounter",
@@ -291,6 +292,24 @@ class TrustState(Base):
     version: Mapped[int] = mapped_column(BigInteger)
     document: Mapped[dict[str, Any]] = mapped_column(Json)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Alert(Base):
+    """An alert a province raised (a bulk colour decision proposed, approved or refused),
+    for the national staff (``hub/alerts.py``); ``ref`` is the province's own id of it, so a
+    retried alert is stored once."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("org_id", "ref"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    org_id: Mapped[int] = mapped_column(Integer)
+    province: Mapped[str] = mapped_column(String(6))
+    ref: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    body: Mapped[dict[str, Any]] = mapped_column(Json)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class WitnessLog(Base):

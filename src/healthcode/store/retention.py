@@ -104,4 +104,9 @@ RETENTION: dict[str, Retention] = {
     "purge_statements": Retention(
         purpose="proof of what was deleted and when", period=3650 * _DAY, clock="created_at"
     ),
+    "alerts": Retention(
+        purpose="accountability: the bulk colour decisions provinces alerted the nation of",
+        period=3650 * _DAY,
+        clock="received_at",
+    ),
 }

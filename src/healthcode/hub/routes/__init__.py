@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from healthcode.hub.routes import (
+    alerts,
     corrections,
     feeds,
     grid,
@@ -26,6 +27,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     status.router,
     risk_areas.router,
     published.router,
+    alerts.router,
     witness.router,
     grid.router,
 )
