@@ -152,7 +152,14 @@ def test_rows_stay_equal_with_decisions_acting(province: Province) -> None:
             assert doc is not None
             result = evaluate(rules, doc, clock=FixedClock(NOW))
             store_result(
-                session, p, result, None, held=False, now=NOW, holds=holds_of(session, [p], NOW)[p]
+                session,
+                p,
+                result,
+                None,
+                held=False,
+                now=NOW,
+                serials=SERIALS,
+                holds=holds_of(session, [p], NOW)[p],
             )
     assert _rows(province) == batch
 

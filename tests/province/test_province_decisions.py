@@ -234,6 +234,7 @@ def test_the_columnar_path_keeps_the_decision_and_stores_the_scalar_row(
             ruleset=province.rules.current(),
             now=now,
             label="test",
+            serials=province.serials,
             on_changes=province.changes,
         )
     assert out.evaluated == 3
@@ -498,6 +499,7 @@ def test_two_approvers_racing_on_the_database_one_wins(fresh_db_url: str) -> Non
                     until=None,
                     ruleset_digest=service.rules.current().digest,
                     evaluated_at=service.clock.now(),
+                    since=service.clock.now(),
                 )
             )
         team = Team(service)

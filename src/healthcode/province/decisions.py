@@ -44,6 +44,7 @@ from healthcode.core.safeguards import (
     Proposal,
     approval_violations,
     proposal_violations,
+    reason_order,
 )
 from healthcode.province.decision_forms import (
     person_view,
@@ -60,7 +61,7 @@ from healthcode.province.staff import Staff
 from healthcode.store.db import Database
 from healthcode.store.retry import run_write
 
-__all__ = ["DecisionService"]
+__all__ = ["DecisionService", "with_told"]
 
 log = logging.getLogger("healthcode.province")
 
@@ -417,3 +418,14 @@ def _count_attempt(s: Session, alert_id: int) -> None:
 
 def _drop(s: Session, alert_id: int) -> None:
     s.execute(delete(DecisionAlert).where(DecisionAlert.id == alert_id))
+
+
+def with_told(out: dict[str, Any], told: dict[str, Any]) -> dict[str, Any]:
+    """An explanation with the decisions acting on the person among its reasons."""
+    if told["reasons"]:
+        out["reasons"] = sorted(
+            [*out["reasons"], *told["reasons"]],
+            key=lambda r: reason_order(r["effect"], r["rule"]),
+        )
+    out["decisions"] = told["decisions"]
+    return out

@@ -46,20 +46,19 @@ from sqlalchemy.orm import Session
 from healthcode.config import ProvinceSettings
 from healthcode.core.audit.leaf import log_subject
 from healthcode.core.clock import Clock, SystemClock
-from healthcode.core.errors import HealthcodeError
-from healthcode.core.safeguards import reason_order
 from healthcode.province import jobs
 from healthcode.province.appeals import AppealService
 from healthcode.province.bulk import count_area, reevaluate_area
 from healthcode.province.changes import ChangeListeners, ColourChange
 from healthcode.province.codes import CodeService
 from healthcode.province.colour_log import ProvinceLog, subject_key
-from healthcode.province.decisions import DecisionService
+from healthcode.province.decisions import DecisionService, with_told
 from healthcode.province.evaluation import explain_doc, explanation, queue_report, reevaluate
 from healthcode.province.feed import AppliedPage, FeedApplier, affected_by_area, read_cursor
 from healthcode.province.grid import GridService
 from healthcode.province.hubclient import HubClient
 from healthcode.province.kept import forget_after_commit
+from healthcode.province.loops import Loop, start_loops
 from healthcode.province.models import Colour, FeedDeadLetter, ReevaluationJob, StatusOutbox
 from healthcode.province.outbox import OutboxSender
 from healthcode.province.people import ApplicationService, PersonTokens
@@ -69,7 +68,6 @@ from healthcode.province.staff import StaffService
 from healthcode.province.states import ColourState, StateSerials
 from healthcode.store.crypto import FieldCipher
 from healthcode.store.db import Database
-from healthcode.store.errors import DRIVER_ERRORS
 from healthcode.store.retry import run_write
 
 __all__ = ["LOOP_THREADS", "WAIT_SLICE_SECONDS", "ProvinceService", "Reevaluator"]
@@ -85,10 +83,6 @@ LOOP_THREADS = 6
 #: The longest the feed loop lets the hub hold one read (``feed_wait_seconds`` at most): what
 #: ``stop()`` may wait for the read in flight.
 WAIT_SLICE_SECONDS = 1.0
-#: The longest pause of a loop that keeps failing (seconds).
-_BACKOFF_MAX = 5.0
-#: Failures a loop expects (the hub away, the database busy): logged, tried again later.
-_EXPECTED: tuple[type[Exception], ...] = (HealthcodeError, *DRIVER_ERRORS)
 
 
 @dataclass(kw_only=True, eq=False)
@@ -296,7 +290,7 @@ class ProvinceService:
         the rules' and the decisions acting on them (``decisions.told``: legal basis in
         words, expiry, how to appeal), colour reasons by severity then id as stored."""
         out = explanation(session, pseudonym, ruleset=self.rules.current(), now=now)
-        return _with_told(out, self.decisions.told(session, pseudonym, now))
+        return with_told(out, self.decisions.told(session, pseudonym, now))
 
     def _code_detail(
         self, pseudonym: str, doc: Mapping[str, Any] | None, now: datetime
@@ -305,7 +299,7 @@ class ProvinceService:
         decisions acting on the person (read once per colour state: codes keep it)."""
         out = explain_doc(doc, ruleset=self.rules.current(), now=now)
         with self.db.read() as s:
-            return _with_told(out, self.decisions.told(s, pseudonym, now))
+            return with_told(out, self.decisions.told(s, pseudonym, now))
 
     def log_subject(self, pseudonym: str) -> str:
         """The person's subject in the colour log (``colour_log.subject_key``)."""
@@ -446,7 +440,7 @@ class ProvinceService:
         """Run the loops in background threads (feed, sweep, report, rules)."""
         self._stop.clear()
         s = self.settings
-        loops: dict[str, tuple[Callable[[], Any], float, threading.Event]] = {
+        loops: dict[str, Loop] = {
             "feed": (self._pull_step, s.pull_seconds, self._stop),
             "sweep": (self._sweep_step, s.sweep_seconds, self._stop),
             "report": (self._report_step, s.report_seconds, self._report_due),
@@ -456,15 +450,7 @@ class ProvinceService:
         }
         if self.colour_log is not None and self.colour_log.log.signer is not None:
             loops["checkpoint"] = (self.checkpoint_once, s.checkpoint_seconds, self._stop)
-        for name, (step, pause, wake) in loops.items():
-            thread = threading.Thread(
-                target=self._loop,
-                args=(step, pause, wake),
-                name=f"province-{s.region}-{name}",
-                daemon=True,
-            )
-            self._threads.append(thread)
-            thread.start()
+        self._threads.extend(start_loops(loops, self._stop, f"province-{s.region}"))
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask the loops to end and wait for them."""
@@ -497,49 +483,9 @@ class ProvinceService:
     def _report_step(self) -> bool:
         return self.report_once() > 0
 
-    def _loop(self, step: Callable[[], Any], pause: float, wake: threading.Event) -> None:
-        """Run ``step`` until stopped: again at once when it says there is more work, else
-        after ``pause`` or when ``wake`` is set (``_stop`` or an event stop also sets); after a
-        failure (logged) the pause doubles, up to ``_BACKOFF_MAX``."""
-        failures = 0
-        while not self._stop.is_set():
-            try:
-                again = step() is True
-                failures = 0
-            except _EXPECTED as exc:
-                failures += 1
-                if failures == 1 or failures % 20 == 0:
-                    name = threading.current_thread().name
-                    log.warning("%s (%d): %s", name, failures, getattr(exc, "code", exc))
-                again = False
-            except Exception:  # a bug: logged, the loop lives on
-                failures += 1
-                log.exception("%s failed", threading.current_thread().name)
-                again = False
-            if not again:
-                wait = (
-                    pause
-                    if not failures
-                    else min(_BACKOFF_MAX, max(pause, 0.1) * 2 ** min(failures, 8))
-                )
-                wake.wait(wait)
-                if wake is not self._stop:
-                    wake.clear()
-
     def close(self) -> None:
         self.stop()
         self.hub.close()
         if self.colour_log is not None:
             self.colour_log.close()
         self.db.dispose()
-
-
-def _with_told(out: dict[str, Any], told: dict[str, Any]) -> dict[str, Any]:
-    """An explanation with the decisions acting on the person among its reasons."""
-    if told["reasons"]:
-        out["reasons"] = sorted(
-            [*out["reasons"], *told["reasons"]],
-            key=lambda r: reason_order(r["effect"], r["rule"]),
-        )
-    out["decisions"] = told["decisions"]
-    return out
