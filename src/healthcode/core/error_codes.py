@@ -37,8 +37,12 @@ class Stage(StrEnum):
     SCHEMA = "schema"
     VALUE_SETS = "value_sets"  # EU DCC: coded fields against the EU value sets
     REVOCATION = "revocation"
+    STATUS_LIST = "status_list"  # native: the code's entry in a Token Status List
     RULES = "rules"
     RESULT = "result"  # the result is built from what every stage checked
+
+
+_LISTED = Stage.STATUS_LIST  # the stage of the codes a Token Status List gives
 
 
 class ErrorCode(StrEnum):
@@ -257,7 +261,12 @@ class ErrorCode(StrEnum):
         "a SMART Health Cards issuer directory is not in the VCI directory format",
     )
     # -- verifier --------------------------------------------------------------------------------
-    CODE_REVOKED = "CODE_REVOKED", 400, "the code's serial is revoked", Stage.REVOCATION
+    CODE_REVOKED = "CODE_REVOKED", 400, "the code's serial or status is revoked", Stage.REVOCATION
+    CODE_LIGHT_REFUSED = "CODE_LIGHT_REFUSED", 400, "a light code where the full one is needed"
+    STATUS_INDEX_OUT_OF_RANGE = "STATUS_INDEX_OUT_OF_RANGE", 400, "idx is outside its list", _LISTED
+    STATUS_LIST_EXPIRED = "STATUS_LIST_EXPIRED", 400, "its status list expired", _LISTED
+    STATUS_LIST_MISSING = "STATUS_LIST_MISSING", 400, "no list held for the uri", _LISTED
+    STATUS_LIST_STALE = "STATUS_LIST_STALE", 400, "list older than its max age", _LISTED
     ISSUER_MISMATCH = "ISSUER_MISMATCH", 400, "the claimed issuer is not the signer's", Stage.CLAIMS
     KEY_EXPIRED = "KEY_EXPIRED", 400, "the signer's validity has ended", Stage.SIGNATURE
     KEY_NOT_IN_TRUST_LIST = "KEY_NOT_IN_TRUST_LIST", 400, "the kid is not trusted", Stage.SIGNATURE
@@ -308,6 +317,10 @@ class ErrorCode(StrEnum):
     ROOT_INVALID = "ROOT_INVALID", 400, "the root is not an EC P-256 CA with keyCertSign"
     PUBLISHER_UNKNOWN = "PUBLISHER_UNKNOWN", 400, "no such publisher, or none active now"
     SERIAL_INVALID = "SERIAL_INVALID", 400, "the serial to revoke is empty"
+    STATUS_LIST_INVALID = "STATUS_LIST_INVALID", 400, "a status list token is malformed"
+    STATUS_LIST_ROLLBACK = "STATUS_LIST_ROLLBACK", 409, "a status list older than the held one"
+    STATUS_LIST_SIGNATURE_INVALID = "STATUS_LIST_SIGNATURE_INVALID", 400, "its signature fails"
+    STATUS_LIST_SIGNER_INVALID = "STATUS_LIST_SIGNER_INVALID", 400, "status list signer not trusted"
     SIGNER_UNKNOWN = "SIGNER_UNKNOWN", 400, "no such signer, or none active for the province"
     TRUSTLIST_MALFORMED = "TRUSTLIST_MALFORMED", 400, "a national trust list is malformed"
     TRUSTLIST_UNSIGNED = "TRUSTLIST_UNSIGNED", 400, "a bare trust list, not its signed envelope"
@@ -399,7 +412,7 @@ class ErrorCode(StrEnum):
     UNTIL_BEFORE_SINCE = "UNTIL_BEFORE_SINCE", 422, "a status report's until is not after its since"
     # -- checkpoint decisions --------------------------------------------------------------------
     CODE_RED = "CODE_RED", 403, "a valid code that is red: stop"
-    CODE_SUPERSEDED = "CODE_SUPERSEDED", 403, "the hub has a stricter current colour for the person"
+    CODE_SUPERSEDED = "CODE_SUPERSEDED", 403, "a newer colour state of the person replaced it"
     CODE_YELLOW = "CODE_YELLOW", 403, "a valid code that is yellow: stop"
     SEED_REFUSED = "SEED_REFUSED", 502, "a service refused a request seeding the network"
     SERVICE_NOT_STARTED = "SERVICE_NOT_STARTED", 500, "a service of the network did not start"

@@ -171,21 +171,27 @@ def sign1_encode(
     kid_in: str = "protected",
     tag: bool = True,
     cwt_tag: bool = False,
+    headers: Mapping[int, Any] | None = None,
+    unprotected_headers: Mapping[int, Any] | None = None,
 ) -> bytes:
     """Sign ``payload`` as a COSE_Sign1 with ES256 (EC P-256) or PS256 (RSA).
 
     ``kid_in`` is ``"protected"``, ``"unprotected"``, ``"both"`` or ``"none"``; ``tag`` adds tag
-    18 and ``cwt_tag`` wraps it in tag 61. Raises VerificationFailed ``ALG_UNSUPPORTED`` for
+    18 and ``cwt_tag`` wraps it in tag 61; ``headers`` and ``unprotected_headers`` are further
+    header parameters (e.g. ``16`` typ, ``33`` x5chain). Raises VerificationFailed ``ALG_UNSUPPORTED`` for
     another algorithm, and ValueError when the key does not fit the algorithm.
     """
     if alg not in _SUPPORTED:
         raise VerificationFailed(ErrorCode.ALG_UNSUPPORTED, f"alg {alg} is not supported")
     if kid_in not in ("protected", "unprotected", "both", "none"):
         raise ValueError(f"kid_in must be protected, unprotected, both or none, not {kid_in!r}")
-    unprotected: dict[int, Any] = {}
+    unprotected: dict[int, Any] = dict(unprotected_headers or {})
     if kid_in in ("unprotected", "both"):
         unprotected[HEADER_KID] = kid
     protected_bytes = _protected_bytes(alg, kid if kid_in in ("protected", "both") else None)
+    if headers:
+        protected_map = {**cbor2.loads(protected_bytes), **headers}
+        protected_bytes = cbor2.dumps(protected_map)
     tbs = _sig_structure(protected_bytes, payload)
     if alg == ALG_ES256:
         if not isinstance(private_key, ec.EllipticCurvePrivateKey):

@@ -51,8 +51,10 @@ from healthcode.core.codes.native import (
     code_claims,
     encode_signed,
     health_code_claim,
+    light_code_claim,
     parse_payload,
 )
+from healthcode.core.codes.status_list import StatusReference
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput, TrustError, VerificationFailed
 from healthcode.core.trust.certs import KeyPair, province_of_certificate
@@ -104,6 +106,8 @@ class CodeContent:
     rule_set: str
     masked_name: str
     masked_id: str
+    #: A light code (colour only, minimal disclosure): badges, rule set, name and ID are left out.
+    light: bool = False
     #: The health-code claim, as every code of this content carries it.
     claim: dict[int, Any] = field(init=False, repr=False, compare=False)
 
@@ -116,12 +120,16 @@ class CodeContent:
                 f"unknown colour {self.colour!r} or badge in {list(badges)}",
                 field="hc",
             )
-        claim = health_code_claim(
-            colour=self.colour,
-            badges=badges,
-            rule_set=self.rule_set,
-            masked_name=self.masked_name,
-            masked_id=self.masked_id,
+        claim = (
+            light_code_claim(colour=self.colour)
+            if self.light
+            else health_code_claim(
+                colour=self.colour,
+                badges=badges,
+                rule_set=self.rule_set,
+                masked_name=self.masked_name,
+                masked_id=self.masked_id,
+            )
         )
         sample = code_claims(
             issuer=_SAMPLE_PROVINCE,
@@ -130,6 +138,7 @@ class CodeContent:
             expires_at=_SAMPLE_TIME + SCREEN_LIFETIME,
             serial=bytes(SERIAL_BYTES),
             health_code=claim,
+            light=self.light,
         )
         parse_payload(sample)  # the very checks a verifier makes, once for every code
         object.__setattr__(self, "claim", claim)
@@ -168,8 +177,10 @@ class CodeIssuer:
         clock: Clock,
         lifetime: timedelta = SCREEN_LIFETIME,
         serial: bytes | None = None,
+        status: StatusReference | None = None,
     ) -> str:
-        """A native code of ``content``, issued now for ``lifetime``, signed by the signer.
+        """A native code of ``content``, issued now for ``lifetime``, signed by the signer;
+        with ``status``, its place in the hub's status list (the ``status`` claim).
 
         Raises InvalidInput ``CODE_LIFETIME_INVALID`` / ``CODE_LIFETIME_TOO_LONG``
         (:func:`check_lifetime`), TrustError ``CERT_NOT_YET_VALID`` / ``CERT_EXPIRED`` when the
@@ -194,6 +205,8 @@ class CodeIssuer:
             expires_at=expires,
             serial=secrets.token_bytes(SERIAL_BYTES) if serial is None else _check_serial(serial),
             health_code=content.claim,
+            light=content.light,
+            status=status,
         )
         return encode_signed(claims, private_key=self.signer.private_key, kid=self.signer.kid)
 
@@ -210,6 +223,8 @@ def issue_code(
     clock: Clock,
     lifetime: timedelta = SCREEN_LIFETIME,
     serial: bytes | None = None,
+    light: bool = False,
+    status: StatusReference | None = None,
 ) -> str:
     """One code: ``CodeIssuer(signer).issue(CodeContent(...), ...)``; raises as those do."""
     content = CodeContent(
@@ -219,5 +234,8 @@ def issue_code(
         rule_set=rule_set,
         masked_name=masked_name,
         masked_id=masked_id,
+        light=light,
     )
-    return CodeIssuer(signer).issue(content, clock=clock, lifetime=lifetime, serial=serial)
+    return CodeIssuer(signer).issue(
+        content, clock=clock, lifetime=lifetime, serial=serial, status=status
+    )
