@@ -400,6 +400,7 @@ class ErrorCode(StrEnum):
     RISK_AREA_CANCELLED = "RISK_AREA_CANCELLED", 409, "the designation was cancelled"
     RISK_AREA_LIFTED = "RISK_AREA_LIFTED", 409, "the risk area was lifted; designate it anew"
     RISK_AREA_UNKNOWN = "RISK_AREA_UNKNOWN", 404, "no risk area has this id"
+    STATUS_INDEX_TAKEN = "STATUS_INDEX_TAKEN", 409, "another colour state holds the index"
     STATUS_UNKNOWN = "STATUS_UNKNOWN", 404, "no status was reported for this code"
     TEXT_INVALID = "TEXT_INVALID", 422, "a text holds a lone surrogate or a NUL character"
     TIME_OUT_OF_RANGE = "TIME_OUT_OF_RANGE", 422, "a date or time lies outside the years accepted"

@@ -17,6 +17,7 @@ from healthcode.hub.publishing import PublishingService
 from healthcode.hub.records import RecordParser
 from healthcode.hub.risk_areas import RiskAreaService
 from healthcode.hub.status import StatusService
+from healthcode.hub.status_lists import StatusListService
 from healthcode.store.crypto import FieldCipher
 from healthcode.store.db import Database
 
@@ -36,6 +37,7 @@ class Hub:
     fhir: FhirService
     corrections: CorrectionService
     publishing: PublishingService
+    status_lists: StatusListService
 
     @classmethod
     def build(cls, *, settings: Settings, db: Database, clock: Clock | None = None) -> Hub:
@@ -51,6 +53,14 @@ class Hub:
             batch_max=settings.batch_max,
         )
         risk_areas = RiskAreaService(db=db, clock=clock, feeds=feeds)
+        publishing = PublishingService(
+            db=db,
+            clock=clock,
+            risk_areas=risk_areas,
+            network_home=settings.network_home,
+            passphrase=settings.key_passphrase.encode() if settings.key_passphrase else None,
+            validity=timedelta(hours=settings.publish_hours),
+        )
         return cls(
             settings=settings,
             db=db,
@@ -69,14 +79,8 @@ class Hub:
             risk_areas=risk_areas,
             fhir=FhirService(ingest=ingest, clock=clock, max_depth=settings.json_depth_max),
             corrections=CorrectionService(db=db, clock=clock, feeds=feeds, parser=parser),
-            publishing=PublishingService(
-                db=db,
-                clock=clock,
-                risk_areas=risk_areas,
-                network_home=settings.network_home,
-                passphrase=settings.key_passphrase.encode() if settings.key_passphrase else None,
-                validity=timedelta(hours=settings.publish_hours),
-            ),
+            publishing=publishing,
+            status_lists=StatusListService(db=db, clock=clock, publishing=publishing),
         )
 
     @classmethod
