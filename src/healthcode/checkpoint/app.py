@@ -49,7 +49,11 @@ def create_app(checkpoint: Checkpoint) -> FastAPI:
 
     @app.get("/v1/trust")
     def trust() -> dict[str, Any]:
-        return {"trust_list": checkpoint.trust_status(), "last_refresh": checkpoint.last_refresh}
+        return {
+            "trust_list": checkpoint.trust_status(),
+            "status_lists": checkpoint.status_list_status(),
+            "last_refresh": checkpoint.last_refresh,
+        }
 
     @app.post("/v1/trust/refresh")
     def refresh() -> dict[str, Any]:

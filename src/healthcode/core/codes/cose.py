@@ -178,8 +178,8 @@ def sign1_encode(
 
     ``kid_in`` is ``"protected"``, ``"unprotected"``, ``"both"`` or ``"none"``; ``tag`` adds tag
     18 and ``cwt_tag`` wraps it in tag 61; ``headers`` and ``unprotected_headers`` are further
-    header parameters (e.g. ``16`` typ, ``33`` x5chain). Raises VerificationFailed ``ALG_UNSUPPORTED`` for
-    another algorithm, and ValueError when the key does not fit the algorithm.
+    header parameters (e.g. ``16`` typ, ``33`` x5chain). Raises VerificationFailed
+    ``ALG_UNSUPPORTED`` for another algorithm, and ValueError when the key does not fit it.
     """
     if alg not in _SUPPORTED:
         raise VerificationFailed(ErrorCode.ALG_UNSUPPORTED, f"alg {alg} is not supported")

@@ -41,6 +41,7 @@ from healthcode.core.errors import TrustError, VerificationFailed
 __all__ = [
     "ALLOWED_BITS",
     "BITS",
+    "CHUNK_INDEXES",
     "CLAIM_STATUS",
     "CLAIM_STATUS_LIST",
     "CLAIM_TTL",
@@ -51,7 +52,6 @@ __all__ = [
     "STATUS_SUSPENDED",
     "STATUS_VALID",
     "TYP",
-    "CHUNK_INDEXES",
     "StatusList",
     "StatusReference",
     "list_uri",

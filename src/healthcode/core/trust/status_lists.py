@@ -15,7 +15,7 @@ Management" leaves the method to the ecosystem).
    publisher                                                        ``STATUS_LIST_SIGNER_INVALID``
 3. the signature                                                 ``STATUS_LIST_SIGNATURE_INVALID``
 4. the claims: ``sub`` a URI, ``iat`` required, ``exp`` after ``iat`` when present, ``ttl`` a
-   positive integer when present, ``status_list`` ``{bits, lst}``             ``STATUS_LIST_INVALID``
+   positive integer when present, ``status_list`` ``{bits, lst}``          ``STATUS_LIST_INVALID``
 
 Freshness is judged when a list is used (:meth:`StatusListToken.check_fresh`): ``exp`` passed
 is ``STATUS_LIST_EXPIRED`` (the draft: "MUST be checked"); older than the verifier's maximum age
@@ -59,8 +59,8 @@ from healthcode.core.trust.certs import (
 
 __all__ = [
     "HEADER_X5CHAIN",
-    "HeldStatusLists",
     "MAX_TOKEN_BYTES",
+    "HeldStatusLists",
     "StatusListStore",
     "StatusListToken",
     "open_status_list",

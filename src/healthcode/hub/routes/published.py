@@ -4,16 +4,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
-
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
 from healthcode.hub.publishing import MEDIA_TYPE
-from healthcode.hub.status_lists import MEDIA_TYPE as STATUS_LIST_MEDIA_TYPE
 from healthcode.hub.routes.answers import errors
 from healthcode.hub.routes.common import AuthFirstRoute, Caller, Services
+from healthcode.hub.status_lists import MEDIA_TYPE as STATUS_LIST_MEDIA_TYPE
 
 __all__ = ["DocKind", "router"]
 
