@@ -246,16 +246,7 @@ def test_a_risk_area_reevaluates_exactly_the_people_with_a_visit_there(
     assert before is not None
     reports = _reports(province)
     clock.advance(timedelta(minutes=1))
-    authority = hub.orgs.authenticate(org("risk-authority", "440106"))
-    hub.risk_areas.designate(
-        authority,
-        {
-            "region_code": "440106",
-            "level": "high",
-            "effective_from": "2022-11-19T00:00:00+08:00",
-            "document": "穗防控〔2022〕1号",
-        },
-    )
+    _designate_high_risk(hub, org, "440106", "穗防控〔2022〕1号")
     page = province.pull_once()
     assert (page.applied, page.people) == (1, 1)
     with province.db.read() as s:
@@ -268,6 +259,19 @@ def test_a_risk_area_reevaluates_exactly_the_people_with_a_visit_there(
     assert _reports(province) == {**reports, a["pseudonym"]: reports[a["pseudonym"]] + ["red"]}
     province.pull_all()  # nothing new: nothing reported twice
     assert _reports(province)[a["pseudonym"]] == reports[a["pseudonym"]] + ["red"]
+
+
+def _designate_high_risk(hub: Hub, org: Callable[..., str], region: str, document: str) -> None:
+    authority = hub.orgs.authenticate(org("risk-authority", region))
+    hub.risk_areas.designate(
+        authority,
+        {
+            "region_code": region,
+            "level": "high",
+            "effective_from": "2022-11-19T00:00:00+08:00",
+            "document": document,
+        },
+    )
 
 
 def _reports(province: ProvinceService) -> dict[str, list[str]]:
@@ -325,16 +329,7 @@ def test_every_colour_change_reaches_the_listeners_in_its_transaction(
     ]
     seen.clear()
     clock.advance(timedelta(minutes=1))
-    authority = hub.orgs.authenticate(org("risk-authority", "440106"))
-    hub.risk_areas.designate(
-        authority,
-        {
-            "region_code": "440106",
-            "level": "high",
-            "effective_from": "2022-11-19T00:00:00+08:00",
-            "document": "穗防控〔2022〕2号",
-        },
-    )
+    _designate_high_risk(hub, org, "440106", "穗防控〔2022〕2号")
     province.pull_all()
     assert [(c.pseudonym, c.before, c.colour) for c in seen] == [
         (visitor["pseudonym"], "green", "red")

@@ -7,21 +7,18 @@
 - ``POST /v1/trust/refresh``: fetch the hub's trust list now (an older one is refused);
 - ``GET /v1/health``.
 
-Errors have the hub's shape, ``{"error": {"code", "message"}}``.
+Errors have the project's one form (``web/errors.py``).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Body, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import Body, FastAPI
 
 from healthcode.checkpoint.service import Checkpoint
-from healthcode.core.error_codes import ErrorCode
-from healthcode.core.errors import HealthcodeError
 from healthcode.core.verify.verifier import MAX_TEXT_LENGTH
+from healthcode.web.errors import install_error_handlers
 
 __all__ = ["create_app"]
 
@@ -59,22 +56,5 @@ def create_app(checkpoint: Checkpoint) -> FastAPI:
     def refresh() -> dict[str, Any]:
         return {**checkpoint.refresh(), "trust_list": checkpoint.trust_status()}
 
-    app.add_exception_handler(HealthcodeError, _error)  # type: ignore[arg-type]
-    app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
+    install_error_handlers(app)
     return app
-
-
-async def _error(_request: Request, exc: HealthcodeError) -> JSONResponse:
-    body = {"error": {"code": exc.code, "message": exc.message, **exc.details}}
-    return JSONResponse(body, status_code=exc.code.http_status)
-
-
-async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = [
-        {"field": ".".join(str(p) for p in e.get("loc", ())), "message": str(e.get("msg"))}
-        for e in exc.errors()
-    ]
-    body = {
-        "error": {"code": ErrorCode.REQUEST_INVALID, "message": "bad request", "errors": errors}
-    }
-    return JSONResponse(body, status_code=422)

@@ -433,6 +433,21 @@ class ErrorCode(StrEnum):
         401,
         "the operator token is missing or wrong, or the province has none",
     )
+    STAFF_TOKEN_INVALID = (
+        "STAFF_TOKEN_INVALID",
+        401,
+        "the staff token is missing, wrong or of a disabled account",
+    )
+    STAFF_ROLE_REQUIRED = "STAFF_ROLE_REQUIRED", 403, "the staff member lacks the role this needs"
+    STAFF_ROLE_UNKNOWN = "STAFF_ROLE_UNKNOWN", 422, "a staff role is not one of the known roles"
+    STAFF_NAME_INVALID = "STAFF_NAME_INVALID", 422, "a staff name is missing, too long or not text"
+    STAFF_GRID_INVALID = (
+        "STAFF_GRID_INVALID",
+        422,
+        "a grid id is missing for a grid role, malformed, or given for another role",
+    )
+    STAFF_REGION_OUTSIDE = "STAFF_REGION_OUTSIDE", 422, "the staff region is not in the province"
+    STAFF_UNKNOWN = "STAFF_UNKNOWN", 404, "no staff member has this id"
     SIGNER_UNAVAILABLE = "SIGNER_UNAVAILABLE", 503, "the province has no signer key to sign with"
     RULESET_UNAVAILABLE = "RULESET_UNAVAILABLE", 503, "the province's rule set cannot be loaded"
     PROVINCE_UNREACHABLE = "PROVINCE_UNREACHABLE", 503, "the province's service cannot be reached"

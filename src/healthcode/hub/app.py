@@ -16,18 +16,15 @@ from typing import Any
 
 from anyio import to_thread
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 from starlette.routing import Match
 
-from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import HealthcodeError
 from healthcode.hub import fhir_answers
 from healthcode.hub.routes import ROUTERS
 from healthcode.hub.routes.common import FHIR_PATH, BodyLimit, FhirJSONResponse
 from healthcode.hub.services import Hub, feed_listener
-from healthcode.store.errors import DRIVER_ERRORS, translated
+from healthcode.web.errors import install_error_handlers, json_answer
 
 __all__ = ["create_app", "status_of"]
 
@@ -47,11 +44,7 @@ def create_app(hub: Hub) -> FastAPI:
     )
     app.state.hub = hub
     app.add_middleware(BodyLimit, max_bytes=hub.settings.body_max_bytes)
-    app.add_exception_handler(HealthcodeError, _healthcode_error)  # type: ignore[arg-type]
-    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
-    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
-    for error in DRIVER_ERRORS:
-        app.add_exception_handler(error, _database_error)
+    install_error_handlers(app, _error_answer, _allowed)
     for router in ROUTERS:
         app.include_router(router)
     return app
@@ -89,47 +82,12 @@ def _error_answer(
     message: str,
     details: dict[str, Any],
     headers: dict[str, str] | None = None,
-) -> JSONResponse:
-    """The hub's error form, or an OperationOutcome on the FHIR route (same status)."""
+) -> Response:
+    """The project's error form, or an OperationOutcome on the FHIR route (same status)."""
     if _on_fhir_route(request):
         outcome = fhir_answers.operation_outcome(code, message, details, status)
         return FhirJSONResponse(outcome, status_code=status, headers=headers)
-    # details are JSON-ready (lists of per-record errors included)
-    body = {"error": {"code": code, "message": message, **details}}
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-async def _healthcode_error(request: Request, exc: HealthcodeError) -> JSONResponse:
-    status = status_of(exc)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    if "retry_after" in exc.details:  # a busy database (503): when to ask again
-        headers = {"Retry-After": str(exc.details["retry_after"])}
-    return _error_answer(request, status, exc.code, exc.message, exc.details, headers)
-
-
-async def _database_error(request: Request, exc: Exception) -> JSONResponse:
-    """A driver's error that no service turned into its own: 503 DATABASE_BUSY (another
-    writer was in the way) or 500 DATABASE_ERROR, logged and answered without its text (the
-    statement's values: pseudonyms, health facts)."""
-    return await _healthcode_error(request, translated(exc))
-
-
-async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = [
-        {"field": ".".join(str(p) for p in e.get("loc", ())), "message": str(e.get("msg"))}
-        for e in exc.errors()
-    ]
-    return _error_answer(request, 422, ErrorCode.REQUEST_INVALID, "bad request", {"errors": errors})
-
-
-async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}.get(
-        exc.status_code, ErrorCode.HTTP_ERROR
-    )
-    headers = dict(exc.headers) if exc.headers else None
-    if exc.status_code == 405:
-        headers = {**(headers or {}), "Allow": _allowed(request)}
-    return _error_answer(request, exc.status_code, code, str(exc.detail), {}, headers)
+    return json_answer(request, status, code, message, details, headers)
 
 
 def _allowed(request: Request) -> str:

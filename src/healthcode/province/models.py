@@ -44,6 +44,7 @@ __all__ = [
     "ProvinceBase",
     "ReevaluationJob",
     "RiskAreaRow",
+    "StaffMember",
     "StatusOutbox",
     "Visit",
     "person_summaries",
@@ -204,3 +205,20 @@ class ReevaluationJob(ProvinceBase):
     last_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StaffMember(ProvinceBase):
+    """A member of the province's staff (``staff.py``): roles, the region they serve (and
+    grid, for grid roles), the SHA-256 digest of their token; disabled, never deleted (their
+    id stays in what they did)."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    roles: Mapped[list[str]] = mapped_column(Json)
+    region_code: Mapped[str] = mapped_column(String(6))
+    grid_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -52,6 +52,7 @@ from healthcode.province.outbox import OutboxSender
 from healthcode.province.people import ApplicationService, PersonTokens
 from healthcode.province.rules import RuleSource, root_certificate_of
 from healthcode.province.signer import SignerSource
+from healthcode.province.staff import StaffService
 from healthcode.store.crypto import FieldCipher
 from healthcode.store.db import Database
 from healthcode.store.errors import DRIVER_ERRORS
@@ -87,6 +88,7 @@ class ProvinceService:
     changes: ChangeListeners = field(default_factory=ChangeListeners)
     applications: ApplicationService = field(init=False)
     codes: CodeService = field(init=False)
+    staff: StaffService = field(init=False)
     feed: FeedApplier = field(init=False)
     outbox: OutboxSender = field(init=False)
     _more: bool = field(default=False, init=False)
@@ -117,6 +119,7 @@ class ProvinceService:
             ruleset_digest=lambda: self.rules.current().digest,
             detail=self.explanation,
         )
+        self.staff = StaffService(db=self.db, clock=self.clock, province=self.settings.region)
         self.feed = FeedApplier(reevaluate=self.reevaluate, reevaluate_area=self.reevaluate_area)
         self.outbox = OutboxSender(db=self.db, send=self.hub.report, batch=500)
 

@@ -1,0 +1,3 @@
+"""What the project's HTTP services share (the hub, a province, a checkpoint)."""
+
+__all__: list[str] = []
