@@ -127,6 +127,8 @@ def test_a_list_past_the_max_age_stops_codes_pointing_into_it(net: LiveNetwork) 
 
 
 def test_an_older_or_foreign_list_is_refused_and_the_held_one_stays(net: LiveNetwork) -> None:
+    _report(net, _register(net, "204"), 30, "green")
+    httpx.post(net.services["checkpoint"].url + "/v1/trust/refresh")
     now = datetime.now(UTC).replace(microsecond=0)
     checkpoint = _checkpoint(net, now, timedelta(hours=12))
     publisher = net.network().active_publisher(at=now)

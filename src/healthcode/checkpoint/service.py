@@ -56,6 +56,8 @@ from healthcode.core.verify import (
     VerificationResult,
     Verifier,
 )
+from healthcode.core.verify.display import worker_view
+from healthcode.core.verify.words import check_lang, words
 
 __all__ = ["COLOURS", "Checkpoint", "foreign_trust"]
 
@@ -288,13 +290,19 @@ class Checkpoint:
             return self._verifier[1]
 
     # -- checking -------------------------------------------------------------------------------
-    def check(self, text: str, *, online: bool = False) -> dict[str, Any]:
-        """Verify ``text`` (offline), then with ``online`` ask the hub; the decision."""
+    def check(self, text: str, *, online: bool = False, lang: str = "zh") -> dict[str, Any]:
+        """Verify ``text`` (offline), then with ``online`` ask the hub; the decision, and what
+        the worker compares with the person's document in ``lang`` (``shown``).
+
+        Raises InvalidInput ``LANG_UNKNOWN``.
+        """
+        check_lang(lang)
         result = self.verifier().verify(text)
         answer = _offline_answer(result)
         answer["trust_list"] = self.trust_status()
         if online and result.valid and result.format == "native":
             answer["online"] = self._online(result, answer)
+        answer["shown"] = {**worker_view(result, lang), "reason": words(answer["reason"], lang)}
         return answer
 
     def _online(self, result: VerificationResult, answer: dict[str, Any]) -> dict[str, Any]:
@@ -370,6 +378,7 @@ def _offline_answer(result: VerificationResult) -> dict[str, Any]:
         "colour": result.colour,
         "badges": list(result.badges),
         "identity": identity,
+        "profile": result.profile,
         "serial": (result.payload or {}).get("serial") if result.format == "native" else None,
         "issued_at": result.issued_at.isoformat() if result.issued_at else None,
         "expires_at": result.expires_at.isoformat() if result.expires_at else None,
