@@ -20,6 +20,7 @@ from healthcode.core.codes.native import (
     PAPER_LIFETIME,
     SCREEN_LIFETIME,
 )
+from healthcode.core.codes.status_list import reference_of
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 from healthcode.core.identity import mask_id, mask_name
@@ -100,6 +101,19 @@ def issue(
     ] = "demo",
     paper: _Paper = False,
     valid_for: _ValidFor = None,
+    light: Annotated[
+        bool, typer.Option("--light", help="a light code: the colour only, no name, ID or badges")
+    ] = False,
+    status_index: Annotated[
+        int | None,
+        typer.Option(
+            "--status-index",
+            min=0,
+            max=(1 << 40) - 1,
+            metavar="N",
+            help="the colour state's index in the province's status list (the status claim)",
+        ),
+    ] = None,
     png: Annotated[Path | None, _out("--png", "write the QR as PNG")] = None,
     svg: Annotated[Path | None, _out("--svg", "write the QR as SVG")] = None,
     page: Annotated[Path | None, _out("--page", "write an A4 paper page")] = None,
@@ -128,6 +142,8 @@ def issue(
         masked_id=mask_id(id_number),
         clock=clock,
         lifetime=lifetime,
+        light=light,
+        status=None if status_index is None else reference_of(province, status_index),
     )
     if png is not None:
         png.write_bytes(render_png(text, medium=medium))

@@ -160,6 +160,11 @@ REFUSALS: Mapping[ErrorCode, tuple[str, str]] = {
         "无法连接国家平台，按离线结果处理",
         "The national hub cannot be reached: offline result.",
     ),
+    _E.STATUS_UNKNOWN: (
+        "国家平台无此码的状态，按离线结果处理",
+        "The hub knows no status of this code: offline result.",
+    ),
+    _E.TRUST_LIST_MISSING: _MATERIAL,
 }
 
 _COLOURS = {
