@@ -344,3 +344,22 @@ def test_a_tampered_light_code_fails(root: KeyPair, gd: KeyPair) -> None:
     r = _verifier(root, gd, None).verify(PREFIX + b45encode(bytes(raw)))
     assert not r.valid
     assert peek_code(text).profile == "light"
+
+
+def test_a_list_larger_than_any_code_opens(root: KeyPair, publisher: KeyPair) -> None:
+    import random
+
+    rng = random.Random(4)
+    statuses = {i: rng.choice((0, 1, 3)) for i in range(1 << 19)}
+    lst = StatusList.of(1 << 20, statuses.items())
+    token = seal_status_list(
+        lst,
+        uri=list_uri(GD, 1),
+        issued_at=NOW,
+        expires_at=NOW + timedelta(days=1),
+        ttl=timedelta(minutes=5),
+        publisher=publisher,
+    )
+    assert len(token) > 64 * 1024
+    opened = open_status_list(token, root_cert=root.certificate)
+    assert all(opened.status_list.get(i) == s for i, s in statuses.items())

@@ -133,12 +133,13 @@ def _split(data: bytes) -> tuple[tuple[int, ...], bytes, Any, bytes, bytes]:
     return tuple(tags), protected_bytes, unprotected, payload, signature
 
 
-def sign1_decode(data: bytes) -> CoseSign1:
-    """Decode a COSE_Sign1 message (tagged 18, untagged, or tag 61 around tag 18)."""
+def sign1_decode(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> CoseSign1:
+    """Decode a COSE_Sign1 message (tagged 18, untagged, or tag 61 around tag 18) of at most
+    ``max_bytes`` (a code's default; a signed document gives its own bound)."""
     if not isinstance(data, bytes | bytearray):
         raise _malformed("COSE input must be bytes")
-    if len(data) > MAX_MESSAGE_BYTES:
-        raise _malformed(f"COSE message of {len(data)} bytes exceeds {MAX_MESSAGE_BYTES}")
+    if len(data) > max_bytes:
+        raise _malformed(f"COSE message of {len(data)} bytes exceeds {max_bytes}")
     tags, protected_bytes, unprotected, payload, signature = _split(bytes(data))
     protected = _protected_header(protected_bytes)
     try:

@@ -160,7 +160,7 @@ def _certificate(raw: bytes) -> tuple[Any, x509.Certificate]:
     if not isinstance(raw, bytes) or not raw or len(raw) > MAX_TOKEN_BYTES:
         raise _invalid(f"a status list token is 1 to {MAX_TOKEN_BYTES} bytes")
     try:
-        msg = sign1_decode(raw)
+        msg = sign1_decode(raw, max_bytes=MAX_TOKEN_BYTES)
     except HealthcodeError as exc:
         raise _invalid(f"not a COSE_Sign1: {exc.message}") from exc
     if msg.tags != (_TAG_COSE_SIGN1,):
