@@ -148,10 +148,10 @@ def hub(rows: int, share: float) -> None:
                     }
                 )
                 if len(batch) == 50_000:
-                    s.execute(insert(CodeStatus.__table__), batch)
+                    s.execute(insert(CodeStatus), batch)
                     batch = []
             if batch:
-                s.execute(insert(CodeStatus.__table__), batch)
+                s.execute(insert(CodeStatus), batch)
         clock = FixedClock(T)
         publishing = PublishingService(
             db=db,

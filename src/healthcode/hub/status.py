@@ -387,7 +387,7 @@ def _supersede(s: Session, row: CodeStatus) -> None:
         (c.province == row.province) & (c.pseudonym == row.pseudonym) & (c.serial != row.serial)
     )
     s.execute(
-        update(CodeStatus.__table__)
+        update(CodeStatus)
         .where(person & (c.status_index < row.status_index) & (c.list_status == STATUS_VALID))
         .values(list_status=STATUS_SUPERSEDED)
     )

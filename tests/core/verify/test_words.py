@@ -35,6 +35,7 @@ def _codes_named(path: Path) -> set[str]:
         if isinstance(node, ast.Attribute)
         and isinstance(node.value, ast.Name)
         and node.value.id in ("ErrorCode", "_E")
+        and node.attr.isupper()
     }
 
 

@@ -157,7 +157,7 @@ class NativePayload:
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form (times ISO 8601 UTC, serial hex): what acceptance rules see."""
-        out = {
+        out: dict[str, Any] = {
             "iss": self.issuer,
             "sub": self.subject,
             "iat": self.issued_at.isoformat(),

@@ -199,13 +199,11 @@ def words(code: str | None, lang: str) -> str | None:
     """The plain words of a refusal code (its catalogue meaning if it has none); None for none."""
     if code is None:
         return None
-    try:
-        entry = REFUSALS.get(ErrorCode(code))
-    except ValueError:
+    known = ErrorCode.__members__.get(str(code))
+    if known is None:
         return str(code)
-    if entry is None:
-        return ErrorCode(code).meaning
-    return _pick(entry, lang)
+    entry = REFUSALS.get(known)
+    return known.meaning if entry is None else _pick(entry, lang)
 
 
 def colour_words(colour: str | None, lang: str) -> str | None:
