@@ -20,9 +20,10 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import cast
 
 import polars as pl
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from healthcode.batch import reevaluate as pipeline
@@ -32,7 +33,7 @@ from healthcode.core.clock import FixedClock
 from healthcode.core.facts import RiskAreaDesignation
 from healthcode.core.rules import RuleSet
 from healthcode.province.changes import ChangeListener, changes_of_frame
-from healthcode.province.evaluation import designations
+from healthcode.province.evaluation import designations, reserve_indexes
 from healthcode.province.models import Colour, Person, StatusOutbox, Visit, person_summaries
 
 __all__ = ["TABLES", "AreaWindow", "reevaluate_area", "reevaluate_chunk", "report_changes"]
@@ -53,7 +54,9 @@ TABLES = _tables()
 
 def report_changes(session: Session, changed: pl.DataFrame, *, label: str, now: datetime) -> int:
     """Queue a status report (a serial of its own, as ``evaluation.queue_report``) for each
-    person of ``changed`` (``pipeline.CHANGED_SCHEMA``) the province holds; how many."""
+    person of ``changed`` (``pipeline.CHANGED_SCHEMA``) the province holds, each new colour
+    state with the next status-list index (kept on the person's colour for its codes); how
+    many. The states of people not held get no index."""
     if changed.is_empty():
         return 0
     conn = session.connection()
@@ -63,6 +66,8 @@ def report_changes(session: Session, changed: pl.DataFrame, *, label: str, now: 
             select(Person.pseudonym).where(in_set(Person.pseudonym, names, conn.dialect.name))
         ).scalars()
     )
+    states = [(p, colour, until) for p, _, colour, until in changed.iter_rows() if p in held]
+    indexes = reserve_indexes(session, len(states))
     rows = [
         {
             "pseudonym": p,
@@ -73,10 +78,18 @@ def report_changes(session: Session, changed: pl.DataFrame, *, label: str, now: 
             "ruleset_version": label[:64],
             "attempts": 0,
             "created_at": now,
+            "status_index": index,
         }
-        for p, _, colour, until in changed.iter_rows()
-        if p in held
+        for (p, colour, until), index in zip(states, indexes, strict=True)
     ]
+    colours = cast(Table, Colour.__table__)
+    index_of = {p: i for (p, _, _), i in zip(states, indexes, strict=True)}
+    session.execute(
+        update(colours)
+        .where(colours.c.pseudonym == bindparam("p"))
+        .values(status_index=bindparam("i")),
+        [{"p": p, "i": index_of.get(p)} for p in names],
+    )
     if rows:
         session.execute(insert(StatusOutbox), rows)
     return len(rows)

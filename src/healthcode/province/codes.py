@@ -12,6 +12,10 @@ and reported to the hub's status service through the outbox (in the same transac
 checkpoint can ask the hub about it by serial.
 
 A screen code lives ``SCREEN_LIFETIME`` (5 minutes), a paper code ``PAPER_LIFETIME`` (a day).
+A *light* code (medium ``light``, a screen code) carries the colour only, under a subject of its
+own (``light_subject``: SHA-256 of the pseudonym, cut to 16 bytes; not the hub's pseudonym), for
+venues that need pass or stop. Every code of a colour state that was reported carries the
+state's place in the hub's Token Status List (the ``status`` claim, from ``colours.status_index``).
 
 Signing costs about what a raw ES256 signature does because what does not change from one code
 to the next is made once: one ``CodeIssuer`` per signer (a new one when the signer changes) and
@@ -23,6 +27,7 @@ own transaction. A changed colour or display is another key, so a kept content i
 from __future__ import annotations
 
 import functools
+import hashlib
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from healthcode.core.clock import Clock, FixedClock
 from healthcode.core.codes.native import PAPER_LIFETIME, SCREEN_LIFETIME, SERIAL_BYTES
+from healthcode.core.codes.status_list import reference_of
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 from healthcode.core.facts import format_instant
@@ -43,10 +49,21 @@ from healthcode.province.signer import SignerSource
 from healthcode.store.db import Database
 from healthcode.store.retry import run_write
 
-__all__ = ["CONTENTS_KEPT", "LIFETIMES", "CodeService", "Medium", "badges_of"]
+__all__ = ["CONTENTS_KEPT", "LIFETIMES", "CodeService", "Medium", "badges_of", "light_subject"]
 
-Medium = Literal["screen", "paper"]
-LIFETIMES: Mapping[str, timedelta] = {"screen": SCREEN_LIFETIME, "paper": PAPER_LIFETIME}
+Medium = Literal["screen", "paper", "light"]
+LIFETIMES: Mapping[str, timedelta] = {
+    "screen": SCREEN_LIFETIME,
+    "paper": PAPER_LIFETIME,
+    "light": SCREEN_LIFETIME,
+}
+
+
+def light_subject(pseudonym: str) -> str:
+    """The subject of a person's light codes: not their pseudonym, the same for each code."""
+    return hashlib.sha256(b"healthcode-light\0" + pseudonym.encode()).hexdigest()[:32]
+
+
 _NAT_BADGES = {24: "nat-24h", 48: "nat-48h", 72: "nat-72h", 168: "nat-7d"}
 _RULE_SET_MAX = 32  # the code's rule-set text (core/codes/native.py)
 #: Contents kept (the people asking for codes lately): about 1 KB each.
@@ -145,17 +162,24 @@ class CodeService:
         serial = secrets.token_bytes(SERIAL_BYTES)
         lifetime = LIFETIMES[medium]
 
+        light = medium == "light"
+
         def step(s: Session) -> dict[str, Any]:
             person, colour = self._current(s, pseudonym, now)
             content = self._content(
-                subject=pseudonym,
+                subject=light_subject(pseudonym) if light else pseudonym,
                 colour=colour.colour,
                 badges=tuple(badges_of(colour.badges, colour.reasons)),
                 rule_set=_rule_set_label(self.ruleset_label(), colour.ruleset_digest),
                 masked_name=person.masked_name,
                 masked_id=person.masked_id,
+                light=light,
             )
-            text = issuer.issue(content, clock=FixedClock(now), lifetime=lifetime, serial=serial)
+            index = colour.status_index
+            status = None if index is None else reference_of(issuer.province, index)
+            text = issuer.issue(
+                content, clock=FixedClock(now), lifetime=lifetime, serial=serial, status=status
+            )
             expires = now.replace(microsecond=0) + lifetime
             s.add(
                 IssuedCode(

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from healthcode.core.clock import FixedClock
@@ -39,6 +39,7 @@ from healthcode.province.models import (
     FactRecord,
     Person,
     RiskAreaRow,
+    StatusIndexCounter,
     StatusOutbox,
     person_summaries,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "queue_report",
     "reevaluate",
     "report_label",
+    "reserve_indexes",
     "store_result",
     "stored_badges",
     "stored_reasons",
@@ -264,8 +266,39 @@ def store_result(
     )
     old.until, old.ruleset_digest, old.evaluated_at = result.until, result.digest, now
     if changed and held:
-        queue_report(session, pseudonym, result.colour, result.until, report_label(result), now)
+        old.status_index = reserve_indexes(session, 1)[0]
+        queue_report(
+            session,
+            pseudonym,
+            result.colour,
+            result.until,
+            report_label(result),
+            now,
+            status_index=old.status_index,
+        )
+    elif changed:
+        old.status_index = None  # a state nobody reported: its codes carry no status claim
     return Outcome(pseudonym, result.colour, result.until, changed, before)
+
+
+def reserve_indexes(session: Session, count: int) -> list[int]:
+    """``count`` new status-list indexes of the province, in the caller's transaction: from the
+    sequence ``status_index_seq`` on PostgreSQL (no lock held until commit; an index of a
+    rolled-back transaction stays unused, VALID in the list), else from the counter row (SQLite
+    writes one transaction at a time). Never one index twice."""
+    if count <= 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        query = text("SELECT nextval('status_index_seq') FROM generate_series(1, :n)")
+        return [int(i) for i in session.execute(query, {"n": count}).scalars()]
+    counter = StatusIndexCounter.__table__.c
+    end = session.execute(
+        update(StatusIndexCounter)
+        .where(counter.id == 1)
+        .values(next_index=counter.next_index + count)
+        .returning(counter.next_index)
+    ).scalar_one()
+    return list(range(int(end) - count, int(end)))
 
 
 def queue_report(
@@ -277,9 +310,11 @@ def queue_report(
     now: datetime,
     *,
     serial: str | None = None,
+    status_index: int | None = None,
 ) -> None:
     """Put a status report in the outbox, in the caller's transaction (a colour change under
-    a serial of its own, or a code issued under the code's serial)."""
+    a serial of its own with the state's status-list index, or a code issued under the code's
+    serial)."""
     session.add(
         StatusOutbox(
             pseudonym=pseudonym,
@@ -290,5 +325,6 @@ def queue_report(
             ruleset_version=ruleset_version,
             attempts=0,
             created_at=now,
+            status_index=status_index,
         )
     )
