@@ -166,3 +166,32 @@ def test_lists_need_a_token_and_a_province(sl_client: httpx.Client, sl_hub: Hub)
     station = _token(sl_hub, "checkpoint", "110105")
     r = sl_client.get("/v1/status-lists/440106/0", headers=station)
     assert r.status_code == 422 and r.json()["error"]["code"] == "REGION_FORMAT"
+
+
+def test_the_purge_keeps_the_states_a_list_still_needs(
+    sl_client: httpx.Client, sl_hub: Hub, network: Network, clock: FixedClock
+) -> None:
+    from sqlalchemy import select
+
+    from healthcode.hub.purge import PurgeService
+    from healthcode.store.models import CodeStatus
+
+    gd = _token(sl_hub, "province")
+    anna, bo = _register(sl_client, gd, "123"), _register(sl_client, gd, "124")
+    reports = [_state("A0", anna, 0), _state("B1", bo, 1), {**_state("X", bo, 0), "serial": "N"}]
+    reports[2].pop("status_index")  # a report of an issued code: no place in a list
+    assert _report(sl_client, gd, *reports).status_code == 200
+    clock.advance(timedelta(days=40))
+    network.rotate_publisher(clock=clock)  # the first one's weeks are over
+    assert _report(sl_client, gd, _state("A2", anna, 2, "red")).status_code == 200
+    purge = PurgeService.of_network(db=sl_hub.db, clock=clock, home=network.home, passphrase=None)
+    purge.run()
+    with sl_hub.db.read() as s:
+        kept = set(s.execute(select(CodeStatus.serial)).scalars())
+    # A0 superseded a moment ago (a paper code of it may live a day), B1 still valid
+    assert kept == {"A0", "B1", "A2"}
+    clock.advance(timedelta(days=2))
+    purge.run()
+    with sl_hub.db.read() as s:
+        kept = set(s.execute(select(CodeStatus.serial)).scalars())
+    assert kept == {"B1", "A2"}
