@@ -174,3 +174,41 @@ def test_a_checkpoint_started_from_its_folder_holds_its_lists(
 ) -> None:
     checkpoint = _checkpoint(net, datetime.now(UTC), timedelta(hours=12))
     assert checkpoint.status_lists is not None and len(checkpoint.status_lists) == 1
+
+
+@pytest.mark.parametrize(
+    ("lang", "certificate", "colour"), [("zh", "健康码", "红码"), ("en", "health code", "red code")]
+)
+def test_the_check_answer_shows_what_the_worker_compares(
+    net: LiveNetwork, lang: str, certificate: str, colour: str
+) -> None:
+    url = net.services["checkpoint"].url + "/v1/check"
+    answer = httpx.post(url, json={"code": net.issue("440000", "red"), "lang": lang}).json()
+    shown = answer["shown"]
+    assert (shown["lang"], shown["certificate"], shown["colour"]) == (lang, certificate, colour)
+    assert shown["holder"] == {"name": "张*丰", "date_of_birth": None, "id": "4401**********1231"}
+    assert (
+        shown["reason"]
+        == {
+            "zh": "红码：不予通行，请按防疫要求处置",
+            "en": "Red code: stop; follow the health rules.",
+        }[lang]
+    )
+    assert httpx.post(url, json={"code": "x", "lang": "fr"}).status_code == 422
+
+
+def test_a_light_code_passes_a_venue_and_shows_no_identity(net: LiveNetwork) -> None:
+    clock = SystemClock()
+    light = issue_code(
+        signer=net.network().active_signer(GD, at=clock.now()),
+        subject="cd" * 16,
+        colour="green",
+        rule_set="national-baseline",
+        masked_name="张*丰",
+        masked_id="4401**********1231",
+        clock=clock,
+        light=True,
+    )
+    answer = net.check(light)
+    assert (answer["decision"], answer["profile"], answer["identity"]) == ("pass", "light", {})
+    assert answer["shown"]["holder"] == {"name": None, "date_of_birth": None, "id": None}
