@@ -148,7 +148,7 @@ def test_an_older_or_foreign_list_is_refused_and_the_held_one_stays(net: LiveNet
     )
     with pytest.raises(TrustError) as caught:
         checkpoint.accept_status_list(older)
-    assert caught.value.code == "STATUS_LIST_ROLLBACK"
+    assert caught.value.code == "ENVELOPE_ROLLBACK"
     other_root = make_root(now=now - timedelta(days=1))
     stranger = make_publisher(
         root=other_root, not_before=now - timedelta(days=1), not_after=now + timedelta(days=9)

@@ -117,7 +117,7 @@ def test_a_stale_list_and_a_foreign_one(home: Path) -> None:
     code, out = _verify(
         home, _code(home, 3), "--status-list", stale, "--status-max-age-hours", "24"
     )
-    assert code == 1 and "STATUS_LIST_EXPIRED" in out
+    assert code == 1 and "STATUS_LIST_STALE" in out
     old = str(_list(home, {}, hours_ago=13))
     code, out = _verify(home, _code(home, 3), "--status-list", old)
     assert code == 1 and "STATUS_LIST_STALE" in out

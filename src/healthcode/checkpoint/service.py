@@ -20,7 +20,7 @@ is older than the held one (``ENVELOPE_ROLLBACK``: the held list stays). The dec
 Native codes are also checked against the hub's Token Status Lists (``hub/status_lists.py``)
 the checkpoint holds in ``<trust store>/status-lists/``: :meth:`Checkpoint.refresh` fetches
 each list whose ``ttl`` has run out since it was fetched and takes it unless its ``iat`` is older
-than the held one (``STATUS_LIST_ROLLBACK``: the held list stays). A code whose colour state was
+than the held one (``ENVELOPE_ROLLBACK``: the held list stays). A code whose colour state was
 superseded or revoked stops offline (``CODE_SUPERSEDED``, ``CODE_REVOKED``); a held list older
 than ``status_max_age`` stops every code that points into it (``STATUS_LIST_STALE``); a code
 pointing into a list the checkpoint does not hold stops (``STATUS_LIST_MISSING``).
@@ -190,7 +190,7 @@ class Checkpoint:
     def accept_status_list(self, raw: bytes) -> StatusListToken:
         """Take a Status List Token unless it is older than the held one of its URI.
 
-        Raises TrustError ``STATUS_LIST_*`` (``STATUS_LIST_ROLLBACK`` for an older one), or
+        Raises TrustError ``STATUS_LIST_*`` (``ENVELOPE_ROLLBACK`` for an older one), or
         ``TRUST_LIST_MISSING`` when the checkpoint holds no status lists.
         """
         if self.status_lists is None:

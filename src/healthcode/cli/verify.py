@@ -275,9 +275,13 @@ def _texts(texts: list[str], images: list[str]) -> Iterator[str]:
 
 
 def _decode_images(images: list[Path]) -> list[str]:
+    """The QR texts of every picture; a usage error (``--image``) for one that cannot be read."""
     out: list[str] = []
-    for image in images:
-        out.extend(decode_image(image.read_bytes()))
+    try:
+        for image in images:
+            out.extend(decode_image(image.read_bytes()))
+    except HealthcodeError as exc:
+        raise refused(exc, "--image") from exc
     return out
 
 
@@ -403,10 +407,7 @@ def verify(
         )
     except (HealthcodeError, ValueError) as exc:
         raise refused(exc, "--trust") from exc
-    try:
-        pictures = _decode_images(list(image or []))
-    except HealthcodeError as exc:
-        raise refused(exc, "--image") from exc
+    pictures = _decode_images(list(image or []))
     skew = timedelta(seconds=skew_seconds)
     dcc = dcc_settings(
         loaded.stores.get("dcc", NO_KEYS),
@@ -415,27 +416,21 @@ def verify(
         revocation=list(dcc_revocation or []),
         skew=skew,
     )
-    lists = load_status_lists(
-        list(status_list or []),
-        root=_root_of(national_root, trust_store),
-        trust_list=loaded.native_list,
-    )
+    root = _root_of(national_root, trust_store)
+    lists = load_status_lists(list(status_list or []), root=root, trust_list=loaded.native_list)
     for note in loaded.notes:
         typer.echo(note, err=True)
+    native = loaded.stores.get("native", NO_KEYS)
+    max_age = status_max_age(status_max_age_hours)
     verifier = Verifier.default(
-        native=NativeSettings(
-            trust=loaded.stores.get("native", NO_KEYS),
-            skew=skew,
-            status_lists=lists,
-            status_max_age=status_max_age(status_max_age_hours),
-        ),
+        native=NativeSettings(trust=native, skew=skew, status_lists=lists, status_max_age=max_age),
         dcc=dcc,
         shc=ShcSettings(trust=loaded.stores.get("shc", NO_KEYS), skew=skew),
         clock=clock,
     )
     inputs = join_shc_chunks(_texts(list(texts or []), pictures))
-    warnings = loaded.warnings()
-    raise typer.Exit(code=_verify_each(verifier, inputs, warnings, as_json=as_json, lang=lang))
+    code = _verify_each(verifier, inputs, loaded.warnings(), as_json=as_json, lang=lang)
+    raise typer.Exit(code=code)
 
 
 def _root_of(national_root: Path | None, store_dir: Path | None) -> x509.Certificate | None:

@@ -144,8 +144,7 @@ class PurgeService:
                         RiskArea.valid_to < now,
                     ),
                 )
-            if model is CodeStatus:
-                cond = and_(cond, _listed_state_done(now))
+            cond = and_(cond, _listed_state_done(now)) if model is CodeStatus else cond
             self._delete(s, deleted, name, model, clock_col, cond)
         deleted["identities"] = deleted.pop("identities")  # listed last, as it always was
         statement = {

@@ -12,16 +12,15 @@ Management" leaves the method to the ecosystem).
 1. a COSE_Sign1 tagged 18 and not 61, protected ``16`` (typ) = ``application/statuslist+cwt``,
    one certificate in ``33`` whose kid is the message's kid                ``STATUS_LIST_INVALID``
 2. the certificate: issued by the root for publishing, valid at ``iat``, not a revoked
-   publisher                                                        ``STATUS_LIST_SIGNER_INVALID``
-3. the signature                                                 ``STATUS_LIST_SIGNATURE_INVALID``
+   publisher; 3. the signature                                      ``STATUS_LIST_SIGNER_INVALID``
 4. the claims: ``sub`` a URI, ``iat`` required, ``exp`` after ``iat`` when present, ``ttl`` a
    positive integer when present, ``status_list`` ``{bits, lst}``          ``STATUS_LIST_INVALID``
 
 Freshness is judged when a list is used (:meth:`StatusListToken.check_fresh`): ``exp`` passed
-is ``STATUS_LIST_EXPIRED`` (the draft: "MUST be checked"); older than the verifier's maximum age
-(from ``iat``) is ``STATUS_LIST_STALE``; ``iat`` in the future beyond the skew is
+(the draft: "MUST be checked") or older than the verifier's maximum age (from ``iat``) is
+``STATUS_LIST_STALE``; ``iat`` in the future beyond the skew is
 ``STATUS_LIST_INVALID``. :class:`StatusListStore` keeps the newest token of each URI in a folder
-and refuses one with an older ``iat`` (``STATUS_LIST_ROLLBACK``).
+and refuses one with an older ``iat`` (``ENVELOPE_ROLLBACK``).
 """
 
 from __future__ import annotations
@@ -88,14 +87,13 @@ class StatusListToken:
     raw: bytes
 
     def check_fresh(self, now: datetime, *, max_age: timedelta, skew: timedelta) -> None:
-        """Raises TrustError ``STATUS_LIST_INVALID`` (issued in the future),
-        ``STATUS_LIST_EXPIRED`` (``exp`` passed) or ``STATUS_LIST_STALE`` (older than
-        ``max_age``)."""
+        """Raises TrustError ``STATUS_LIST_INVALID`` (issued in the future) or
+        ``STATUS_LIST_STALE`` (``exp`` passed, or older than ``max_age``)."""
         if self.issued_at > now + skew:
             raise TrustError(ErrorCode.STATUS_LIST_INVALID, "the list is issued in the future")
         if self.expires_at is not None and self.expires_at < now - skew:
             raise TrustError(
-                ErrorCode.STATUS_LIST_EXPIRED, f"{self.uri} expired {self.expires_at.isoformat()}"
+                ErrorCode.STATUS_LIST_STALE, f"{self.uri} expired {self.expires_at.isoformat()}"
             )
         age = now - self.issued_at
         if age > max_age:
@@ -209,8 +207,8 @@ def open_status_list(
     """Verify a Status List Token against the national root (the module docstring's checks;
     freshness is the caller's, at the instant it uses the list).
 
-    Raises TrustError ``STATUS_LIST_INVALID``, ``STATUS_LIST_SIGNER_INVALID``,
-    ``STATUS_LIST_SIGNATURE_INVALID``.
+    Raises TrustError ``STATUS_LIST_INVALID``, ``STATUS_LIST_SIGNER_INVALID`` (the publisher
+    or the signature).
     """
     msg, cert = _certificate(raw)
     uri, issued, expires, ttl, lst = _claims(msg.payload)
@@ -226,7 +224,7 @@ def open_status_list(
     try:
         verify_signature(msg, cert.public_key())
     except HealthcodeError as exc:
-        raise TrustError(ErrorCode.STATUS_LIST_SIGNATURE_INVALID, exc.message) from exc
+        raise TrustError(ErrorCode.STATUS_LIST_SIGNER_INVALID, exc.message) from exc
     return StatusListToken(uri, issued, expires, ttl, lst, kid_of(cert), raw)
 
 
@@ -234,7 +232,7 @@ class StatusListStore:
     """A checkpoint's Status List Tokens in ``directory``: the newest of each URI.
 
     ``accept`` opens a token with the root and keeps it unless one with a later ``iat`` is held
-    (an older one: ``STATUS_LIST_ROLLBACK``; the same ``iat`` with other bytes too). The files
+    (an older one: ``ENVELOPE_ROLLBACK``; the same ``iat`` with other bytes too). The files
     survive the process, named by a hash of the URI; a token read back is opened again.
     """
 
@@ -264,7 +262,7 @@ class StatusListStore:
 
     def accept(self, raw: bytes) -> StatusListToken:
         """Open ``raw`` and keep it as its URI's list. Raises what :func:`open_status_list`
-        raises, and ``STATUS_LIST_ROLLBACK`` for a token older than the held one."""
+        raises, and ``ENVELOPE_ROLLBACK`` for a token older than the held one."""
         token = self._open(raw)
         held = self._held.get(token.uri)
         if held is not None and (
@@ -272,7 +270,7 @@ class StatusListStore:
             or (token.issued_at == held.issued_at and token.raw != held.raw)
         ):
             raise TrustError(
-                ErrorCode.STATUS_LIST_ROLLBACK,
+                ErrorCode.ENVELOPE_ROLLBACK,
                 f"{token.uri} issued {token.issued_at.isoformat()} is older than the held one "
                 f"({held.issued_at.isoformat()})",
             )

@@ -17,13 +17,14 @@ The plan, each step one stage (codes raised at that stage in brackets)::
                                                               PAYLOAD_VERSION_UNKNOWN]
     8. revocation  the code's serial                         [CODE_REVOKED, REVOCATION_UNAVAILABLE]
     9. status_list the code's entry in the hub's Token       [STATUS_LIST_MISSING,
-                   Status List (when the checkpoint holds     STATUS_LIST_EXPIRED,
+                   Status List (when the checkpoint holds     STATUS_LIST_STALE,
                    lists): the issuer's list, fresh, index    STATUS_LIST_STALE,
                    inside, 0 VALID; 1 INVALID, 2 SUSPENDED:   STATUS_INDEX_OUT_OF_RANGE,
                    revoked; 3 SUPERSEDED                      CODE_REVOKED, CODE_SUPERSEDED]
-   10. rules       a light code where the checkpoint needs   [CODE_LIGHT_REFUSED, RULE_FAILED,
-                   the full one; CertLogic acceptance rules   RULE_ERROR]
-                   of this checkpoint (per destination)
+   10. rules       CertLogic acceptance rules of this        [RULE_FAILED, RULE_ERROR]
+                   checkpoint (per destination); FULL_CODE_RULE
+                   refuses a light code where the worker must
+                   compare name and ID
    11. result      pass, colour, badges, masked identity, issuer, profile
 
 Any other exception inside a stage fails the code with ``STAGE_FAULT`` at that stage.
@@ -75,6 +76,7 @@ from healthcode.core.verify.stages import (
 __all__ = [
     "DEFAULT_RULES",
     "FORMAT",
+    "FULL_CODE_RULE",
     "AcceptanceRule",
     "NativeFormat",
     "NativeSettings",
@@ -93,6 +95,15 @@ DEFAULT_RULES: tuple[Mapping[str, Any], ...] = (
         "logic": {"===": [{"var": "payload.colour"}, "green"]},
     },
 )
+
+
+#: An acceptance rule for checkpoints where the worker compares name and ID with a document:
+#: a light code (colour only) is refused there (``RULE_FAILED``, rule ``NATIVE-FULL``).
+FULL_CODE_RULE: Mapping[str, Any] = {
+    "id": "NATIVE-FULL",
+    "description": "A light code shows no name or ID: this checkpoint needs the full code.",
+    "logic": {"===": [{"var": "payload.profile"}, "full"]},
+}
 
 
 @runtime_checkable
@@ -117,7 +128,7 @@ DEFAULT_STATUS_MAX_AGE = timedelta(hours=24)
 @dataclass(frozen=True, slots=True)
 class NativeSettings:
     """What a checkpoint gives the native format: trust list, acceptance rules, its place,
-    the status lists it holds (None: no status check) and whether light codes will do."""
+    the status lists it holds (None: no status check) and how old they may be."""
 
     trust: KeyStore = NO_KEYS
     rules: Sequence[Mapping[str, Any]] = DEFAULT_RULES
@@ -125,7 +136,6 @@ class NativeSettings:
     skew: timedelta = DEFAULT_SKEW
     status_lists: StatusListSource | None = None
     status_max_age: timedelta = DEFAULT_STATUS_MAX_AGE
-    accept_light: bool = True  # False where the worker must compare name and ID
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,13 +316,6 @@ class NativeFormat:
 
     @stage(Stage.RULES)
     def _check_rules(self, as_json: dict[str, Any], now: datetime) -> None:
-        if as_json.get("profile") == PROFILE_LIGHT and not self.settings.accept_light:
-            raise VerificationFailed(
-                ErrorCode.CODE_LIGHT_REFUSED,
-                "a light code shows no name or ID; this checkpoint needs the full code",
-                stage=Stage.RULES,
-                payload=as_json,
-            )
         try:
             check_rules(as_json, self.rules, now=now, destination=self.settings.destination)
         except VerificationFailed as exc:

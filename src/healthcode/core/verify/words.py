@@ -126,16 +126,9 @@ REFUSALS: Mapping[ErrorCode, tuple[str, str]] = {
     ),
     _E.STATUS_LIST_MISSING: _LIST,
     _E.STATUS_LIST_STALE: _LIST,
-    _E.STATUS_LIST_EXPIRED: _LIST,
     _E.STATUS_LIST_INVALID: _LIST,
-    _E.STATUS_LIST_ROLLBACK: _LIST,
-    _E.STATUS_LIST_SIGNATURE_INVALID: _LIST,
     _E.STATUS_LIST_SIGNER_INVALID: _LIST,
     _E.STATUS_INDEX_OUT_OF_RANGE: _BROKEN,
-    _E.CODE_LIGHT_REFUSED: (
-        "此处须核对身份，请出示完整健康码（非简版）",
-        "Identity must be checked here: ask for the full code, not the light one.",
-    ),
     _E.RULE_FAILED: (
         "不符合本处的通行要求",
         "The code does not meet this checkpoint's entry rules.",
@@ -165,7 +158,9 @@ REFUSALS: Mapping[ErrorCode, tuple[str, str]] = {
         "The hub knows no status of this code: offline result.",
     ),
     _E.TRUST_LIST_MISSING: _MATERIAL,
+    _E.ENVELOPE_ROLLBACK: _MATERIAL,
 }
+_BY_NAME = {code.value: code for code in ErrorCode}
 
 _COLOURS = {
     "green": ("绿码", "green code"),
@@ -199,7 +194,7 @@ def words(code: str | None, lang: str) -> str | None:
     """The plain words of a refusal code (its catalogue meaning if it has none); None for none."""
     if code is None:
         return None
-    known = ErrorCode.__members__.get(str(code))
+    known = _BY_NAME.get(str(code))
     if known is None:
         return str(code)
     entry = REFUSALS.get(known)
