@@ -264,6 +264,8 @@ PROVINCE_ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], Any]] = {
     "reevaluate_chunk": ("HEALTHCODE_PROVINCE_REEVALUATE_CHUNK", _positive_int, 20_000),
     "job_seconds": ("HEALTHCODE_PROVINCE_JOB_SECONDS", _non_negative_float, 1.0),
     "operator_token": ("HEALTHCODE_PROVINCE_OPERATOR_TOKEN", str, ""),
+    "appeal_hours": ("HEALTHCODE_PROVINCE_APPEAL_HOURS", _positive_int, 24),
+    "appeals_open_max": ("HEALTHCODE_PROVINCE_APPEALS_OPEN_MAX", _positive_int, 3),
 }
 
 
@@ -304,6 +306,9 @@ class ProvinceSettings:
     job_seconds: float = 1.0  # how often the re-evaluation job loop looks for work
     #: a bearer token for operator routes (``GET /v1/jobs``); empty: those routes are closed
     operator_token: str = ""
+    #: an appeal unanswered this many hours after it was made is escalated to supervisors
+    appeal_hours: int = 24
+    appeals_open_max: int = 3  # appeals one person may have open (unanswered) at once
 
     @classmethod
     def from_env(

@@ -3,18 +3,22 @@ for the same people (colour, reasons, badges, until, rule-set digest, as stored 
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from batch_db import Province
 from sqlalchemy import String, cast, select
-from test_reevaluate import HIGH, MEDIUM, NOW, _fill
+from test_reevaluate import HIGH, MEDIUM, NOW, _expected, _fill, _stored
 
+from healthcode.batch.areas import AREA_FIELDS
 from healthcode.batch.reevaluate import everyone, reevaluate
 from healthcode.core.clock import FixedClock
-from healthcode.core.rules import baseline, evaluate, load_with_overlays
+from healthcode.core.facts import ItineraryVisit, PersonFacts
+from healthcode.core.rules import baseline, evaluate, load_with_overlays, summarise
 from healthcode.province.evaluation import store_result, summary_of
+from healthcode.province.scans import refresh_flags
 
 _OVERLAY = Path(__file__).resolve().parents[2] / "examples" / "overlay-guangdong.yaml"
 
@@ -86,3 +90,66 @@ def test_rows_stay_equal_under_an_overlay(province: Province) -> None:
                 session, p, evaluate(rules, doc, clock=FixedClock(NOW)), None, held=False, now=NOW
             )
     assert _rows(province) == batch
+
+
+def test_venue_scans_count_alike_on_both_paths(province: Province) -> None:
+    """Scans alone, backed by the phone, and contradicted by it: the pipeline (the stored
+    flags, ``province/scans.py``) and the scalar summary (``core/facts/scans.py``) count the
+    same visits, so every person gets the same colour."""
+    rows, visits = _fill(province, 60)
+    at = NOW - timedelta(days=1)
+    kinds = [
+        [ItineraryVisit("440106", at, "venue_scan")],
+        [ItineraryVisit("440106", at, "venue_scan"), ItineraryVisit("440100", at, "carrier_cell")],
+        [
+            ItineraryVisit("440106", at, "venue_scan"),
+            ItineraryVisit("110101", at + timedelta(minutes=20), "carrier_cell"),
+        ],
+    ]
+    extra = []
+    for i, p in enumerate(sorted(visits)[:30]):
+        visits[p] = [*visits[p], *kinds[i % 3]]
+        extra += [(p, v) for v in kinds[i % 3]]
+    with province.db.write() as session:
+        session.execute(
+            province.tables.visits.insert(),
+            [
+                {
+                    "record_id": 10_000 + n,
+                    "pseudonym": p,
+                    "region_code": v.region_code,
+                    "at": v.at,
+                    "source": v.source,
+                }
+                for n, (p, v) in enumerate(extra)
+            ],
+        )
+        refresh_flags(session, list(visits))
+    areas = [HIGH, MEDIUM]
+    reevaluate(
+        province.db,
+        province.tables,
+        everyone(province.tables),
+        ruleset=baseline(),
+        clock=FixedClock(NOW),
+        risk_areas=areas,
+        chunk_size=17,
+    )
+    batch = _stored(province)
+    scalar = {}
+    for row in rows:
+        p = row["pseudonym"]
+        summary = summarise(PersonFacts(visits=tuple(visits[p])), areas)
+        changed = {**row, **{f: _instant(summary[f]) for f in AREA_FIELDS}}
+        scalar.update(_expected([changed], visits, areas, counted=True))
+    assert batch == scalar
+    # the case is meaningful: scans that would have counted were left out
+    raw = _expected(rows, visits, areas)
+    assert sum(raw[p][0] != batch[p][0] for p in batch) >= 10
+    with province.db.read() as session:
+        flags = {f for (f,) in session.execute(select(province.tables.visits.c.flag)) if f}
+    assert flags == {"VENUE_SCAN_UNCORROBORATED", "VENUE_SCAN_CONTRADICTED"}
+
+
+def _instant(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -67,7 +67,11 @@ def _expected(
     rows: list[dict[str, Any]],
     visits: dict[str, list[ItineraryVisit]],
     areas: list[RiskAreaDesignation],
+    *,
+    counted: bool = False,
 ) -> dict[str, tuple[Any, ...]]:
+    """What the scalar path gives each row: its risk-area fields from every visit, or as they
+    are in the row when ``counted`` (the row holds them already)."""
     out = {}
     rules = baseline()
     for row in rows:
@@ -78,7 +82,8 @@ def _expected(
             for k, v in row.items()
             if k not in ("pseudonym", "updated_at")
         }
-        doc.update(_visits(PersonFacts(visits=tuple(visits[row["pseudonym"]])), areas))
+        if not counted:
+            doc.update(_visits(PersonFacts(visits=tuple(visits[row["pseudonym"]])), areas))
         r = evaluate(rules, doc, clock=FixedClock(NOW))
         reasons = [{"rule": x.rule_id, "effect": x.effect} for x in (*r.reasons, *r.checks)]
         badges = {

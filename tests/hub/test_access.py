@@ -75,6 +75,10 @@ def call(client: httpx.Client, action: str, headers: dict[str, str]) -> httpx.Re
         return client.post("/v1/status", json={"reports": []}, headers=headers)
     if action == "status:query":
         return client.get("/v1/status/NO-SUCH-SERIAL", headers=headers)
+    if action == "record:withdraw-held":  # 404 RECORD_UNKNOWN: no such record
+        return client.post(
+            "/v1/records/999999/holder-withdrawal", json={"reason": "appeal"}, headers=headers
+        )
     if action == "published:read":  # 404 NOT_PUBLISHED: this test hub has no network home
         return client.get("/v1/published/rule-set", headers=headers)
     raise AssertionError(action)

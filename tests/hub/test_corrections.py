@@ -156,3 +156,53 @@ def test_registration_elsewhere_replays_corrections_after_the_records(
         "entries"
     ]
     assert [(e["kind"], e["data"]["version"]) for e in after] == [("correction", 4)]
+
+
+def test_a_province_withdraws_a_record_only_of_a_person_it_holds(
+    client: httpx.Client, hub: Hub, org: Org
+) -> None:
+    lab = org("lab", "440106", "GZ lab")
+    rid = client.post("/v1/records/nat", json=nat("S1", IDN), headers=lab).json()["id"]
+    bj, gd = org("province", "110000"), org("province", "440000")
+    body = {"reason": "申诉核实：检测记录错误", "appeal": "ap_0123456789abcdef"}
+    path = f"/v1/records/{rid}/holder-withdrawal"
+    # nobody holds the person yet: not even the province of their ID number may withdraw
+    r = client.post(path, json=body, headers=bj)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "RECORD_NOT_HELD"
+    registered = client.post("/v1/registrations", json={"people": [{"id_number": IDN}]}, headers=bj)
+    assert registered.status_code == 200, registered.text
+    r = client.post(path, json=body, headers=gd)  # Guangdong does not hold them
+    assert r.status_code == 403 and r.json()["error"]["code"] == "RECORD_NOT_HELD"
+    r = client.post(path, json=body, headers=lab)  # a lab is no province
+    assert r.status_code == 403 and r.json()["error"]["code"] == "KIND_NOT_ALLOWED"
+    for bad, code in (
+        ({"appeal": "x"}, "FIELD_MISSING"),
+        ({**body, "appeal": "a" * 65}, "FIELD_TOO_LONG"),
+        ({**body, "reason": "x" * 501}, "FIELD_TOO_LONG"),
+    ):
+        r = client.post(path, json=bad, headers=bj)
+        assert r.status_code == 422 and r.json()["error"]["code"] == code
+    r = client.post("/v1/records/999999/holder-withdrawal", json=body, headers=bj)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "RECORD_UNKNOWN"
+    r = client.post(path, json=body, headers=bj)
+    assert r.status_code == 200, r.text
+    assert r.json() == {
+        "record": rid,
+        "kind": "nat",
+        "record_id": "S1",
+        "version": 2,
+        "action": "withdraw",
+    }
+    assert client.post(path, json=body, headers=bj).json() == r.json()  # a retry
+    with hub.db.read() as s:
+        (version,) = s.execute(select(RecordVersion)).scalars()
+        entry = s.execute(select(FeedEntry).where(FeedEntry.kind == "correction")).scalar_one()
+        audit = s.execute(
+            select(AuditEvent).where(AuditEvent.action == "record.withdraw")
+        ).scalar_one()
+    assert version.payload is None and version.reason == body["reason"]
+    assert entry.province == "110000" and entry.payload["fact"] is None
+    assert audit.details["holder"] == "110000" and audit.details["appeal"] == body["appeal"]
+    # the submitter cannot correct it any more
+    late = client.post("/v1/records/nat/corrections", json=correction(), headers=lab)
+    assert late.status_code == 409 and late.json()["error"]["code"] == "RECORD_WITHDRAWN"

@@ -33,6 +33,9 @@ def test_the_outbreak_changes_the_codes_in_both_provinces(tmp_path: Path) -> Non
     assert seen[("secondary", "440000")] == ("green", "yellow")
     assert seen[("visitor", "440000")] == ("green", "yellow")
     assert seen[("traveller", "110000")] == ("green", "yellow")  # a Beijing resident in Guangdong
+    # a venue code forwarded to someone at home in Beijing: flagged, not used
+    assert sim.forwarded == ("green", ["VENUE_SCAN_CONTRADICTED"])
+    assert ("forwarded", "110000") not in seen
     assert any("hub status of the case: red (seen after" in line for line in lines), lines
     # offline by the hub's status list (once the list the checkpoint holds shows the case's new
     # colour state: a list is rebuilt at most every 5 minutes), else online at the hub

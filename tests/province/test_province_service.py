@@ -235,13 +235,24 @@ def test_a_risk_area_reevaluates_exactly_the_people_with_a_visit_there(
             "source": "venue_scan",
         },
     ]
+    # each scan backed by the phone's itinerary in the same city (a scan alone never counts)
+    scans += [
+        {
+            **scan,
+            "record_id": f"{scan['record_id']}C",
+            "region_code": scan["region_code"][:4] + "00",
+            "at": "2022-11-19T11:00:00+08:00",
+            "source": "carrier_cell",
+        }
+        for scan in scans
+    ]
     principal = hub.orgs.authenticate(org("itinerary", "440000"))
     hub.ingest.submit(
         principal, "itinerary", [Located({"index": i}, r) for i, r in enumerate(scans)]
     )
     province.pull_all()
     with province.db.read() as s:
-        assert s.execute(select(func.count()).select_from(Visit)).scalar_one() == 2
+        assert s.execute(select(func.count()).select_from(Visit)).scalar_one() == 4
         before = s.get(Colour, b["pseudonym"])
     assert before is not None
     reports = _reports(province)
@@ -321,8 +332,11 @@ def test_every_colour_change_reaches_the_listeners_in_its_transaction(
         "at": "2022-11-19T10:00:00+08:00",
         "source": "venue_scan",
     }
+    cell = {**scan, "record_id": "V9C", "region_code": "440100", "source": "carrier_cell"}
     principal = hub.orgs.authenticate(org("itinerary", "440000"))
-    hub.ingest.submit(principal, "itinerary", [Located({"index": 0}, scan)])
+    hub.ingest.submit(
+        principal, "itinerary", [Located({"index": 0}, scan), Located({"index": 1}, cell)]
+    )
     province.pull_all()
     assert [(c.pseudonym, c.before, c.colour, c.basis) for c in seen] == [
         (person["pseudonym"], "green", "red", "rule")

@@ -7,7 +7,8 @@ chunk by chunk, each chunk in one write transaction:
 1. reads their facts documents (``person_summaries``) and current colours (``colours``) in
    columns (:func:`healthcode.batch.columns.read_frame`; on PostgreSQL the summaries are
    locked, ``FOR UPDATE``, so a fact arriving meanwhile waits for the chunk);
-2. refreshes the three risk-area fields from their visits and the current designations
+2. refreshes the three risk-area fields from their visits (without the venue scans left out,
+   ``visits.flag``) and the current designations
    (:func:`healthcode.batch.areas.area_visits`);
 3. evaluates them with :func:`healthcode.batch.rules.evaluate_frame`;
 4. writes back the summaries whose risk-area fields changed and the colours rows whose colour,
@@ -261,13 +262,17 @@ def _read_visits(
     areas: list[RiskAreaDesignation],
     key_range: tuple[str, str] | None,
 ) -> pl.DataFrame:
-    """The visits of ``ids`` that a designation of ``areas`` may count (by region and time)."""
+    """The visits of ``ids`` that a designation of ``areas`` may count (by region and time),
+    without the venue scans left out (``visits.flag``, ``core/facts/scans.py``)."""
     codes, start = counted_regions(areas)
     if start is None or not ids:
         return pl.DataFrame(schema=_VISITS)
     v = tables.visits.c
     stmt = select(v.pseudonym, v.region_code, v.at, v.source).where(
-        in_set(v.pseudonym, ids, conn.dialect.name), v.region_code.in_(codes), v.at >= start
+        in_set(v.pseudonym, ids, conn.dialect.name),
+        v.region_code.in_(codes),
+        v.at >= start,
+        v.flag.is_(None),
     )
     if key_range is not None:
         stmt = stmt.where(v.pseudonym.between(*key_range))

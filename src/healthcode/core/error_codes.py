@@ -380,6 +380,7 @@ class ErrorCode(StrEnum):
     RECORD_NOT_OWN = "RECORD_NOT_OWN", 403, "the record was submitted by another organisation"
     RECORD_UNKNOWN = "RECORD_UNKNOWN", 404, "the caller has no record of this kind and record_id"
     RECORD_WITHDRAWN = "RECORD_WITHDRAWN", 409, "the record was withdrawn and can no longer change"
+    RECORD_NOT_HELD = "RECORD_NOT_HELD", 403, "the province does not hold the record's person"
     REGION_NOT_OWN = "REGION_NOT_OWN", 403, "the region is outside the authority's own region"
     REGISTRATION_NOT_HELD = "REGISTRATION_NOT_HELD", 404, "the province does not hold the person"
     REGISTRATION_REASON = "REGISTRATION_REASON", 422, "the reason is not residence, stay or work"
@@ -389,6 +390,7 @@ class ErrorCode(StrEnum):
     STATUS_INDEX_TAKEN = "STATUS_INDEX_TAKEN", 409, "another colour state holds the index"
     STATUS_UNKNOWN = "STATUS_UNKNOWN", 404, "no status was reported for this code"
     TEXT_INVALID = "TEXT_INVALID", 422, "a text holds a lone surrogate or a NUL character"
+    TEXT_CONTROL = "TEXT_CONTROL", 422, "a text holds a control or formatting character"
     TIME_OUT_OF_RANGE = "TIME_OUT_OF_RANGE", 422, "a date or time lies outside the years accepted"
     TOKEN_EXPIRED = "TOKEN_EXPIRED", 401, "the token has expired"
     TOKEN_INVALID = "TOKEN_INVALID", 401, "the token is not known"
@@ -419,21 +421,17 @@ class ErrorCode(StrEnum):
         401,
         "the operator token is missing or wrong, or the province has none",
     )
-    STAFF_TOKEN_INVALID = (
-        "STAFF_TOKEN_INVALID",
-        401,
-        "the staff token is missing, wrong or of a disabled account",
-    )
+    STAFF_TOKEN_INVALID = "STAFF_TOKEN_INVALID", 401, "no valid token of an active staff member"
     STAFF_ROLE_REQUIRED = "STAFF_ROLE_REQUIRED", 403, "the staff member lacks the role this needs"
     STAFF_ROLE_UNKNOWN = "STAFF_ROLE_UNKNOWN", 422, "a staff role is not one of the known roles"
     STAFF_NAME_INVALID = "STAFF_NAME_INVALID", 422, "a staff name is missing, too long or not text"
-    STAFF_GRID_INVALID = (
-        "STAFF_GRID_INVALID",
-        422,
-        "a grid id is missing for a grid role, malformed, or given for another role",
-    )
+    STAFF_GRID_INVALID = "STAFF_GRID_INVALID", 422, "grid id missing, malformed or for another role"
     STAFF_REGION_OUTSIDE = "STAFF_REGION_OUTSIDE", 422, "the staff region is not in the province"
     STAFF_UNKNOWN = "STAFF_UNKNOWN", 404, "no staff member has this id"
+    APPEAL_UNKNOWN = "APPEAL_UNKNOWN", 404, "no appeal has this id (or it is another person's)"
+    APPEAL_LIMIT = "APPEAL_LIMIT", 429, "the person has as many open appeals as allowed"
+    APPEAL_ANSWERED = "APPEAL_ANSWERED", 409, "the appeal has another answer, or one under way"
+    APPEAL_RECORD_INVALID = "APPEAL_RECORD_INVALID", 422, "not a current record of the appellant"
     SIGNER_UNAVAILABLE = "SIGNER_UNAVAILABLE", 503, "the province has no signer key to sign with"
     RULESET_UNAVAILABLE = "RULESET_UNAVAILABLE", 503, "the province's rule set cannot be loaded"
     PROVINCE_UNREACHABLE = "PROVINCE_UNREACHABLE", 503, "the province's service cannot be reached"

@@ -33,6 +33,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "submit:contact": frozenset({"disease-control"}),
     "submit:itinerary": frozenset({"itinerary"}),
     "risk-area:designate": frozenset({"risk-authority"}),
+    "record:withdraw-held": frozenset({"province"}),
     "feed:read": frozenset({"province"}),
     "registration:report": frozenset({"province"}),
     "status:report": frozenset({"province"}),

@@ -7,7 +7,15 @@ a new version in ``record_versions`` (the ``records`` row is never overwritten: 
 province; ``hub/holders.py``) as a ``correction`` entry, and is
 written to ``audit_events`` — all in one transaction.
 
-Rules: only the organisation that submitted a record may correct it (``RECORD_NOT_OWN``, 403); a
+A province may also withdraw a record of a person it holds (``withdraw_held``: an operator
+upheld an appeal against a wrong fact): the record is named by the hub's id (what the feed
+sent), the withdrawal is the same new version, feed entry and audit event, with the province
+as the organisation that made it and the appeal it answers in the audit details. It cannot
+change a record's content (only its submitter knows the right one, and may submit it anew).
+
+Rules: only the organisation that submitted a record may correct it (``RECORD_NOT_OWN``, 403),
+only a province holding the record's person may withdraw it in their name (``RECORD_NOT_HELD``,
+403); a
 correction may not change whose record it is (``CORRECTION_IDENTITY_CHANGED``: withdraw it and
 submit a new record instead); a withdrawn record takes no further correction
 (``RECORD_WITHDRAWN``). Retries are safe: the same correction (same content) or a second
@@ -30,16 +38,18 @@ from healthcode.core.errors import AccessDenied, InvalidInput
 from healthcode.hub import holders
 from healthcode.hub.access import require
 from healthcode.hub.feeds import Feeds, NewEntry
-from healthcode.hub.fields import required_text
+from healthcode.hub.fields import optional_text, required_text
 from healthcode.hub.orgs import Principal
 from healthcode.hub.records import RECORD_ID_MAX, ParsedRecord, RecordParser
 from healthcode.store.db import Database
 from healthcode.store.models import CORRECTION_ACTIONS, AuditEvent, Record, RecordVersion
 from healthcode.store.retry import run_write
 
-__all__ = ["REASON_MAX", "CorrectionService", "correction_data"]
+__all__ = ["APPEAL_REF_MAX", "REASON_MAX", "CorrectionService", "correction_data"]
 
 REASON_MAX = 500
+#: The longest reference to the appeal a holder's withdrawal answers.
+APPEAL_REF_MAX = 64
 
 
 def _is_retry(record: Record, latest: RecordVersion | None, parsed: ParsedRecord | None) -> bool:
@@ -140,6 +150,53 @@ class CorrectionService:
         # Run again if it met another writer (a deadlock, a version number taken meanwhile).
         return run_write(self.db, step)
 
+    def withdraw_held(
+        self, principal: Principal, record_id: int, raw: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Withdraw the record ``record_id`` (the hub's id) of a person the calling province
+        holds, with a ``reason`` and the ``appeal`` it answers (optional). Answers as
+        :meth:`submit`; a second withdrawal answers the version stored. Raises AccessDenied
+        KIND_NOT_ALLOWED, RECORD_NOT_HELD; InvalidInput FIELD_*, RECORD_UNKNOWN; DatabaseBusy.
+        """
+        require(principal, "record:withdraw-held")
+        reason = required_text(raw, "reason", REASON_MAX, what="why the record is withdrawn")
+        appeal = optional_text(raw, "appeal")
+        if appeal is not None and len(appeal) > APPEAL_REF_MAX:
+            raise InvalidInput(
+                ErrorCode.FIELD_TOO_LONG, f"appeal is longer than {APPEAL_REF_MAX}", field="appeal"
+            )
+
+        def step(s: Session) -> dict[str, Any]:
+            now = self.clock.now()
+            self.feeds.hold_routing(s)
+            record = s.execute(
+                select(Record).where(Record.id == record_id).with_for_update()
+            ).scalar_one_or_none()
+            if record is None:
+                raise InvalidInput(
+                    ErrorCode.RECORD_UNKNOWN, f"no record {record_id}", field="record"
+                )
+            held = holders.holders(s, [record.pseudonym]).get(record.pseudonym, [])
+            if principal.province not in held:
+                raise AccessDenied(
+                    ErrorCode.RECORD_NOT_HELD,
+                    f"province {principal.province} does not hold the person of this record",
+                    field="record",
+                )
+            latest = s.execute(
+                select(RecordVersion)
+                .where(RecordVersion.record_id == record.id)
+                .order_by(RecordVersion.version.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+            if latest is not None and latest.action == "withdraw":
+                return _answer(record, latest)
+            extra = {"holder": principal.province, "appeal": appeal}
+            version = self._add_version(s, principal, record, latest, None, reason, now, extra)
+            return _answer(record, version)
+
+        return run_write(self.db, step)
+
     def _corrected(
         self, principal: Principal, kind: str, record_id: str, raw: dict[str, Any]
     ) -> ParsedRecord:
@@ -166,6 +223,7 @@ class CorrectionService:
         parsed: ParsedRecord | None,
         reason: str,
         now: datetime,
+        extra: dict[str, Any] | None = None,
     ) -> RecordVersion:
         """The next version of ``record`` (``parsed``: corrected, None: withdrawn), sent to the
         provinces holding the record's person and written to the audit log."""
@@ -202,6 +260,7 @@ class CorrectionService:
                     "reason": reason,
                     "previous_digest": previous,
                     "digest": version.digest,
+                    **(extra or {}),
                 },
             )
         )

@@ -28,6 +28,7 @@ from typing import Any
 
 from healthcode.core import regions
 from healthcode.core.clock import CHINA_TZ
+from healthcode.core.facts.scans import same_place
 from healthcode.core.facts.vocabulary import VACCINE_PRODUCTS
 from healthcode.core.identity import check_digit
 
@@ -261,10 +262,11 @@ class _Maker:
             source_case=case_id,
         )
 
-    def visit(self, person: Person, region: str, within: timedelta, source: str = "") -> None:
+    def visit(self, person: Person, region: str, within: timedelta, source: str = "") -> datetime:
         at = self.ago(timedelta(hours=1), within)
         chosen = source or self.rng.choice(_VENUE_SOURCES)
         self.add("itinerary", person, "ITN", region_code=region, at=_iso(at), source=chosen)
+        return at
 
 
 def _everyday(maker: _Maker, people: list[Person]) -> None:
@@ -322,8 +324,15 @@ def _outbreak(maker: _Maker, pop: Population, cases: int) -> None:
             f"〔{now:%Y}〕第{rng.randint(10, 99)}号",
         }
     )
-    for visitor in rng.sample(pop.people, min(len(pop.people), 12)):
-        maker.visit(visitor, area, timedelta(days=1, hours=12), "venue_scan")
+    # A venue scan counts only when the phone's itinerary backs it (core/facts/scans.py): most
+    # visitors' phones were there too; every fourth scan is a forwarded code, scanned while the
+    # phone was in another city (flagged, not used).
+    away = next(c for c in _counties(home) if not same_place(c, area))
+    for n, visitor in enumerate(rng.sample(pop.people, min(len(pop.people), 12))):
+        at = maker.visit(visitor, area, timedelta(days=1, hours=12), "venue_scan")
+        phone = away if n % 4 == 3 else area
+        maker.add("itinerary", visitor, "ITN", region_code=phone,
+                  at=_iso(at + timedelta(minutes=30)), source="carrier_cell")  # fmt: skip
 
 
 def _take(people: Iterator[Person], n: int) -> list[Person]:

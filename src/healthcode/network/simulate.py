@@ -4,8 +4,10 @@ API, as the departments would send it, watched at the provinces as their people 
 The people come from the seeded population (the same seed gives the same people), each picked
 only while their code is green at their province, so the scenario can run again on the same
 network. Steps: a positive NAT (the case), the case report, close contacts and a contact of a
-contact traced, visits to a county (also by a Beijing resident travelling to Guangdong), that
-county designated a medium-risk area and later lifted, and the case's older green code shown at
+contact traced, visits to a county (also by a Beijing resident travelling to Guangdong), each
+venue scan with the phone's itinerary there, and a forwarded venue code scanned at home in
+Beijing (flagged, never used: the person stays green), that county designated a medium-risk
+area and later lifted, and the case's older green code shown at
 the checkpoint offline and online. After each fact the people it concerns are watched at their
 provinces (``GET /v1/me``) until their colour changes: what each province's code did and how
 long the transcoding took, from the fact accepted at the hub (its answer received) to the new
@@ -74,6 +76,8 @@ class Simulation:
     wait_seconds: float = WAIT_SECONDS
     client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
     changes: list[Change] = field(default_factory=list)
+    #: the forwarded scan's owner after the designation: their colour and their scans' flags
+    forwarded: tuple[str, list[str]] | None = None
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _run: str = ""
     _started: float = field(default_factory=time.monotonic)
@@ -237,6 +241,18 @@ class Simulation:
         return lines
 
 
+def _forwarded_scan(sim: Simulation, who: Watched, area: str) -> None:
+    """The forwarded scan's owner, at the province that re-evaluated the traveller already:
+    still green, the scan in ``area`` flagged (``GET /v1/me/scans``)."""
+    now = sim.me(who)
+    scans = sim._province(who.person.province, "/v1/me/scans", who.token)["scans"]
+    there = [str(s["flag"]) for s in scans if s["region_code"] == area]
+    flags = ", ".join(there) or "none"
+    sim.forwarded = (now["colour"], there)
+    sim.say(f"           {who.person.province} {who.role:10} {who.masked_name:6} stays "
+            f"{now['colour']}: scan flagged {flags}")  # fmt: skip
+
+
 def _area_for(sim: Simulation, home: str, avoid: set[str]) -> str:
     """A county of ``home`` not designated now and not among ``avoid``."""
     listed = sim._hub("GET", "/v1/risk-areas", f"risk-authority-{home}")["areas"]
@@ -270,8 +286,9 @@ def _scenario(sim: Simulation) -> None:
     population = plan.population(tuple(folder.provinces))
     cast = sim.cast(
         population,
-        {"case": gd, "close-1": gd, "close-2": gd, "secondary": gd, "visitor": gd, "traveller": bj},
-    )
+        {"case": gd, "close-1": gd, "close-2": gd, "secondary": gd, "visitor": gd, "traveller": bj,
+         "forwarded": bj},
+    )  # fmt: skip
     sim.step("the cast, green at their provinces: " + ", ".join(
         f"{w.role} {w.masked_name} ({w.person.province})" for w in cast.values()))  # fmt: skip
     _outbreak(sim, cast, gd)
@@ -324,14 +341,17 @@ def _checkpoint(sim: Simulation, code: str) -> None:
 
 
 def _risk_area(sim: Simulation, cast: dict[str, Watched], gd: str, area: str) -> None:
-    visitor, traveller = cast["visitor"], cast["traveller"]
+    visitor, traveller, forwarded = cast["visitor"], cast["traveller"], cast["forwarded"]
     name = regions.lookup(area).name
     sim.step(f"venue scans in {name} ({area}): {visitor.masked_name} ({gd}) and "
-             f"{traveller.masked_name} travelling from {traveller.person.province}")  # fmt: skip
-    for who in (visitor, traveller):
-        sim.submit(
-            "itinerary", who, region_code=area, at=sim._iso(timedelta(hours=3)), source="venue_scan"
-        )
+             f"{traveller.masked_name} travelling from {traveller.person.province}, their "
+             f"phones there too; {forwarded.masked_name} scans a forwarded venue code at home "
+             f"in {forwarded.person.region_code}")  # fmt: skip
+    scanned, phoned = sim._iso(timedelta(hours=3)), sim._iso(timedelta(hours=2, minutes=40))
+    for who in (visitor, traveller, forwarded):
+        sim.submit("itinerary", who, region_code=area, at=scanned, source="venue_scan")
+        phone = who.person.region_code if who is forwarded else area
+        sim.submit("itinerary", who, region_code=phone, at=phoned, source="carrier_cell")
     token = f"risk-authority-{gd}"
     sim.step(f"{gd} designates {name} a medium-risk area")
     designated = sim._hub("POST", "/v1/risk-areas", token, {
@@ -339,6 +359,7 @@ def _risk_area(sim: Simulation, cast: dict[str, Watched], gd: str, area: str) ->
         "document": f"{name}疫情防控指挥部通告 (simulation {sim._run})"})  # fmt: skip
     accepted = time.monotonic()
     sim.watch(accepted, [visitor, traveller])
+    _forwarded_scan(sim, forwarded, area)
     sim.step(f"{gd} lifts the area")
     sim._hub("POST", f"/v1/risk-areas/{designated['id']}/lift", token,
              {"document": f"{name}解除风险区通告 (simulation {sim._run})"})  # fmt: skip

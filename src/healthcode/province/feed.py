@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from healthcode.core.clock import parse_instant
 from healthcode.province.models import FactRecord, FeedCursor, RiskAreaRow, Visit
+from healthcode.province.scans import refresh_flags
 
 __all__ = ["AppliedPage", "FeedApplier", "affected_by_area", "read_cursor"]
 
@@ -86,6 +87,7 @@ class FeedApplier:
         people = len(touched)
         if applied:
             self._store_cursor(session, cursor, now)
+            refresh_flags(session, touched)  # a new visit may back or contradict a scan
             self.reevaluate(session, touched, now)
             if windows and self.reevaluate_area is not None:
                 done = self.reevaluate_area(session, windows, now)

@@ -101,6 +101,17 @@ class HubClient:
         answer = self._call("POST", "/v1/status", json={"reports": list(reports)}).json()
         return int(answer["stored"])
 
+    def withdraw(self, record: int, *, reason: str, appeal: str) -> dict[str, Any]:
+        """Withdraw the hub's record ``record`` of a person this province holds (an upheld
+        appeal); the hub's answer (record, kind, version, action). A second call answers the
+        withdrawal stored."""
+        answer: dict[str, Any] = self._call(
+            "POST",
+            f"/v1/records/{int(record)}/holder-withdrawal",
+            json={"reason": reason, "appeal": appeal},
+        ).json()
+        return answer
+
     def published(self, kind: str) -> bytes | None:
         """The hub's latest signed document of ``kind``; None when it publishes none."""
         try:

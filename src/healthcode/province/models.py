@@ -36,6 +36,7 @@ from healthcode.core.rules import SUMMARY_FIELDS
 from healthcode.store.base import NAMING_CONVENTION, BigId, Json, UTCDateTime
 
 __all__ = [
+    "Appeal",
     "Colour",
     "FactRecord",
     "FeedCursor",
@@ -91,7 +92,8 @@ class FactRecord(ProvinceBase):
 
 
 class Visit(ProvinceBase):
-    """Who was where: one row per current itinerary record, for risk-area re-evaluation."""
+    """Who was where: one row per current itinerary record, for risk-area re-evaluation.
+    ``flag`` says why a venue scan is left out (``core/facts/scans.py``; None: it counts)."""
 
     __tablename__ = "visits"
     __table_args__ = (Index("ix_visits_region_code_at", "region_code", "at"),)
@@ -101,6 +103,7 @@ class Visit(ProvinceBase):
     region_code: Mapped[str] = mapped_column(String(6))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(32))
+    flag: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class RiskAreaRow(ProvinceBase):
@@ -238,3 +241,26 @@ class StaffMember(ProvinceBase):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Appeal(ProvinceBase):
+    """A person's appeal of their colour (``appeals.py``): reason and evidence, its state
+    (open, escalated, correcting, corrected, rejected), its deadline, who answered what."""
+
+    __tablename__ = "appeals"
+    __table_args__ = (Index("ix_appeals_state_deadline_at", "state", "deadline_at"),)
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(String(12))
+    colour: Mapped[str] = mapped_column(String(8))  # the colour appealed
+    reason: Mapped[str] = mapped_column(String(1000))
+    evidence: Mapped[list[str]] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    answered_by: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    answer: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    #: the hub's ids of the records withdrawn by a correction
+    records: Mapped[list[int] | None] = mapped_column(Json, nullable=True)

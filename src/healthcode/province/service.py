@@ -10,7 +10,8 @@ call directly:
   an empty page at once, after ``pull_seconds``;
 - sweep: ``sweep_once()`` re-evaluates everyone whose ``colours.until`` has passed (timely
   transcoding; the table is the schedule, so a time missed while the process was down fires on
-  start-up, and a fired one is replaced by the new ``until``), every ``sweep_seconds``;
+  start-up, and a fired one is replaced by the new ``until``), every ``sweep_seconds``; the
+  same loop escalates appeals past their deadline (``appeals.escalate_due()``);
 - report: ``report_once()`` sends the status outbox to the hub (``outbox.py``);
 - rules: ``refresh_rules()`` fetches the hub's national rule set;
 - jobs: ``job_once()`` re-evaluates the next chunk of everyone when the rule set in use (the
@@ -30,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -41,6 +42,7 @@ from healthcode.config import ProvinceSettings
 from healthcode.core.clock import Clock, SystemClock
 from healthcode.core.errors import HealthcodeError
 from healthcode.province import jobs
+from healthcode.province.appeals import AppealService
 from healthcode.province.bulk import reevaluate_area
 from healthcode.province.changes import ChangeListeners, ColourChange
 from healthcode.province.codes import CodeService
@@ -89,6 +91,7 @@ class ProvinceService:
     applications: ApplicationService = field(init=False)
     codes: CodeService = field(init=False)
     staff: StaffService = field(init=False)
+    appeals: AppealService = field(init=False)
     feed: FeedApplier = field(init=False)
     outbox: OutboxSender = field(init=False)
     _more: bool = field(default=False, init=False)
@@ -120,6 +123,14 @@ class ProvinceService:
             detail=self.explanation,
         )
         self.staff = StaffService(db=self.db, clock=self.clock, province=self.settings.region)
+        self.appeals = AppealService(
+            db=self.db,
+            clock=self.clock,
+            withdraw=self.hub.withdraw,
+            detail=self.explanation,
+            deadline=timedelta(hours=self.settings.appeal_hours),
+            open_max=self.settings.appeals_open_max,
+        )
         self.feed = FeedApplier(reevaluate=self.reevaluate, reevaluate_area=self.reevaluate_area)
         self.outbox = OutboxSender(db=self.db, send=self.hub.report, batch=500)
 
@@ -357,6 +368,7 @@ class ProvinceService:
         return wait > 0 and time.monotonic() - started >= wait / 2
 
     def _sweep_step(self) -> bool:
+        self.appeals.escalate_due()
         return self.sweep_once() >= _SWEEP_BATCH
 
     def _job_step(self) -> bool:

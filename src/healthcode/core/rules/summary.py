@@ -21,6 +21,7 @@ flat mapping ``field -> scalar`` that does not depend on the time of evaluation;
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -30,6 +31,7 @@ from healthcode.core.facts import (
     RiskAreaDesignation,
     format_instant,
 )
+from healthcode.core.facts.scans import counted_visits
 
 __all__ = ["SUMMARY_FIELDS", "FieldType", "empty_summary", "summarise"]
 
@@ -87,7 +89,8 @@ def summarise(facts: PersonFacts, risk_areas: Iterable[RiskAreaDesignation]) -> 
     out.update(_infections(facts))
     out["close_last_exposure"] = _t(_latest_contact(facts, "close"))
     out["secondary_last_exposure"] = _t(_latest_contact(facts, "secondary"))
-    out.update(_visits(facts, risk_areas))
+    # a venue scan counts only when the person's own movement backs it (core/facts/scans.py)
+    out.update(_visits(replace(facts, visits=counted_visits(facts.visits)), risk_areas))
     out.update(_nat(facts))
     for colour in ("red", "yellow"):
         out.update(_manual(facts, colour))
@@ -119,7 +122,8 @@ def _latest_contact(facts: PersonFacts, kind: str) -> datetime | None:
 
 def _visits(facts: PersonFacts, risk_areas: Iterable[RiskAreaDesignation]) -> dict[str, Any]:
     """The last visits inside high- and medium-risk areas while designated (precise sources),
-    and inside either with a coarse source."""
+    and inside either with a coarse source, among the visits given (``summarise`` gives the
+    counted ones only)."""
     areas = [a for a in risk_areas if a.level in ("high", "medium")]
     high: list[datetime] = []
     medium: list[datetime] = []
