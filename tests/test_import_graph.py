@@ -30,6 +30,7 @@ ROOT_NAME = "healthcode"
 CORE_LAYERS: Mapping[str, int] = {
     "healthcode.core.errors": 0,
     "healthcode.core.error_codes": 0,
+    "healthcode.core.error_stages": 0,
     "healthcode.core.clock": 0,
     "healthcode.core.codes": 1,
     "healthcode.core.certlogic": 1,

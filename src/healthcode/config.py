@@ -102,6 +102,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], Any]] = {
     "publish_hours": ("HEALTHCODE_PUBLISH_HOURS", _positive_int, 24),
     "database_busy_seconds": ("HEALTHCODE_DATABASE_BUSY_SECONDS", _non_negative_float, 30.0),
     "worker_threads": ("HEALTHCODE_WORKER_THREADS", _positive_int, 8),
+    "witness_key": ("HEALTHCODE_WITNESS_KEY", str, ""),
 }
 
 
@@ -175,6 +176,9 @@ class Settings:
     #: threads a server process runs its blocking work in (the routes' database calls); its
     #: PostgreSQL pool is sized from it (store/db.py ``pool_size_for``, docs/hub.md)
     worker_threads: int
+    #: the witness's cosigner key file (docs/audit.md); empty: ``witness/witness.skey`` in the
+    #: key home when there is one, else the hub cosigns nothing
+    witness_key: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -264,6 +268,10 @@ PROVINCE_ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], Any]] = {
     "reevaluate_chunk": ("HEALTHCODE_PROVINCE_REEVALUATE_CHUNK", _positive_int, 20_000),
     "job_seconds": ("HEALTHCODE_PROVINCE_JOB_SECONDS", _non_negative_float, 1.0),
     "operator_token": ("HEALTHCODE_PROVINCE_OPERATOR_TOKEN", str, ""),
+    "log_key": ("HEALTHCODE_PROVINCE_LOG_KEY", str, ""),
+    "witness_url": ("HEALTHCODE_PROVINCE_WITNESS_URL", str, ""),
+    "witness_key": ("HEALTHCODE_PROVINCE_WITNESS_KEY", str, ""),
+    "checkpoint_seconds": ("HEALTHCODE_PROVINCE_CHECKPOINT_SECONDS", _non_negative_float, 1.0),
     "appeal_hours": ("HEALTHCODE_PROVINCE_APPEAL_HOURS", _positive_int, 24),
     "appeals_open_max": ("HEALTHCODE_PROVINCE_APPEALS_OPEN_MAX", _positive_int, 3),
 }
@@ -306,6 +314,15 @@ class ProvinceSettings:
     job_seconds: float = 1.0  # how often the re-evaluation job loop looks for work
     #: a bearer token for operator routes (``GET /v1/jobs``); empty: those routes are closed
     operator_token: str = ""
+    #: the colour log's signer key file; empty: ``signers/<region>/log.skey`` in the key home
+    #: (without one, changes are still logged but no checkpoint is signed)
+    log_key: str = ""
+    #: the witness's add-checkpoint prefix; empty: the hub's ``/v1/witness``
+    witness_url: str = ""
+    #: the witness's verifier key (vkey text); empty: ``witness/witness.vkey`` in the key home
+    #: when there is one, else checkpoints are not submitted to a witness
+    witness_key: str = ""
+    checkpoint_seconds: float = 1.0  # how often the log signs a checkpoint when it grew
     #: an appeal unanswered this many hours after it was made is escalated to supervisors
     appeal_hours: int = 24
     appeals_open_max: int = 3  # appeals one person may have open (unanswered) at once

@@ -73,6 +73,8 @@ def call(client: httpx.Client, action: str, headers: dict[str, str]) -> httpx.Re
         )
     if action == "status:report":
         return client.post("/v1/status", json={"reports": []}, headers=headers)
+    if action == "grid:handover":
+        return client.post("/v1/grid/handovers", json={"handovers": []}, headers=headers)
     if action == "status:query":
         return client.get("/v1/status/NO-SUCH-SERIAL", headers=headers)
     if action == "record:withdraw-held":  # 404 RECORD_UNKNOWN: no such record

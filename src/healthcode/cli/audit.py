@@ -1,8 +1,13 @@
-"""``healthcode audit verify``: check what a colour log publishes, offline, as an auditor would.
+"""``healthcode audit verify`` and ``healthcode audit log``: check what a colour log publishes,
+as an auditor would.
 
-A checkpoint's signature by the log's key (and each witness's cosignature asked for), a leaf's
-inclusion in it, and its consistency with an older checkpoint. Proofs come from files (one
-base64 hash a line) or are computed from a directory of the log's tiles (``--tiles``: the
+``audit log URL|DIR`` checks a whole log, live (a province's ``/log/...``) or a copy saved
+with ``--save DIR`` (offline): the checkpoint's signature and cosignatures, every leaf and
+tile against the root (``core/audit/auditor.py``); a live log saved over an older copy must be
+consistent with it. ``audit verify`` checks one checkpoint and its proofs, offline: its
+signature by the log's key (and each witness's cosignature asked for), a leaf's inclusion in
+it, and its consistency with an older checkpoint. Proofs come from files (one base64 hash a
+line) or are computed from a directory of the log's tiles (``--tiles``: the
 files ``tile/...`` as tlog-tiles names them), where the tree is also checked against the
 checkpoint's root. Exit 0 when every check passes, 1 when one fails, 2 for a bad command line
 (``docs/audit.md``).
@@ -19,6 +24,7 @@ from typing import Annotated, Any
 import typer
 
 from healthcode.cli import options
+from healthcode.core.audit.auditor import CHECKPOINT, audit_log, directory_source
 from healthcode.core.audit.checkpoint import Checkpoint, open_checkpoint
 from healthcode.core.audit.leaf import decode_leaf
 from healthcode.core.audit.merkle import (
@@ -192,3 +198,107 @@ def _show(out: dict[str, Any], as_json: bool) -> None:
     if "consistency" in out:
         c = out["consistency"]
         typer.echo(f"consistency {c['from']} -> {c['to']}: ok")
+
+
+# -- a whole log, live or saved ------------------------------------------------------------------
+class _Live:
+    """A live log's files over HTTP (``URL/log/...``), kept to be saved once they passed."""
+
+    def __init__(self, url: str) -> None:
+        import httpx
+
+        self.url = url.rstrip("/")
+        self.files: dict[str, bytes] = {}
+        self._client = httpx.Client(timeout=30.0)
+        self._errors = httpx.HTTPError
+
+    def __call__(self, path: str) -> bytes:
+        if path not in self.files:
+            try:
+                r = self._client.get(f"{self.url}/log/{path}")
+            except self._errors as exc:
+                raise HealthcodeError(
+                    ErrorCode.PROVINCE_UNREACHABLE, f"{self.url}: {type(exc).__name__}"
+                ) from exc
+            if r.status_code == 404:
+                raise AuditError(ErrorCode.TILE_MISSING, f"{self.url} has no {path}")
+            if r.status_code != 200:
+                raise HealthcodeError(
+                    ErrorCode.PROVINCE_UNREACHABLE, f"{self.url}/log/{path}: {r.status_code}"
+                )
+            self.files[path] = bytes(r.content)
+        return self.files[path]
+
+    def save(self, directory: Path) -> None:
+        """Write every file fetched, the checkpoint last (a copy cut short keeps the old one)."""
+        for path, data in sorted(self.files.items(), key=lambda kv: kv[0] == CHECKPOINT):
+            file = directory / path
+            file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = file.with_name(f".{file.name}.tmp")
+            tmp.write_bytes(data)
+            tmp.replace(file)
+
+
+def _grown_from(
+    saved: Path, new: Checkpoint, keys: list[NoteVerifier], fetch: Any
+) -> dict[str, int] | None:
+    """The consistency of the copy saved before (if any) with the new checkpoint."""
+    file = saved / CHECKPOINT
+    if not file.is_file():
+        return None
+    old = open_checkpoint(file.read_bytes(), keys, origin=new.origin)
+    if old.size == 0:
+        return {"from": 0, "to": new.size}
+    if old.size > new.size:
+        raise AuditError(ErrorCode.WITNESS_ROLLBACK, f"the log shrank from {old.size}")
+    hashes = consistency_proof(TileReader(fetch, new.size).node, old.size, new.size)
+    verify_consistency(old.size, new.size, hashes, old.root, new.root)
+    return {"from": old.size, "to": new.size}
+
+
+@app.command("log")
+def audit_whole_log(
+    source: Annotated[
+        str, typer.Argument(metavar="SOURCE", help="a province's URL or a saved copy's folder")
+    ],
+    key: Annotated[list[str], typer.Option("--key", metavar="VKEY", help="the log's key")],
+    witness: Annotated[
+        list[str] | None,
+        typer.Option("--witness", metavar="VKEY", help="a witness that must have cosigned"),
+    ] = None,
+    origin: Annotated[
+        str | None, typer.Option("--origin", metavar="ORIGIN", help="the log's origin")
+    ] = None,
+    save: Annotated[
+        Path | None,
+        typer.Option("--save", metavar="DIR", file_okay=False, help="save the live log here"),
+    ] = None,
+    as_json: options.AsJson = False,
+) -> None:
+    """Audit a whole log: its checkpoint, witnesses, every leaf against the root."""
+    keys, witnesses = _keys(key, "--key"), _keys(witness or [], "--witness")
+    live = source.startswith(("http://", "https://"))
+    if not live and not Path(source).is_dir():
+        raise InvalidInput(ErrorCode.FILE_ERROR, f"{source} is neither a URL nor a directory")
+    fetch: Any = _Live(source) if live else directory_source(source)
+    found = audit_log(fetch, log_keys=keys, witnesses=witnesses, origin=origin)
+    out: dict[str, Any] = {
+        "checkpoint": {
+            "origin": found.checkpoint.origin,
+            "size": found.checkpoint.size,
+            "root": base64.b64encode(found.checkpoint.root).decode(),
+            "witnesses": list(found.witnesses),
+        },
+        "tiles": "match the checkpoint",
+        "colours": found.colours,
+        "bases": found.bases,
+    }
+    if live and save is not None:
+        grown = _grown_from(save, found.checkpoint, keys, fetch)
+        if grown is not None:
+            out["consistency"] = grown
+        fetch.save(save)
+        out["saved"] = str(save)
+    _show(out, as_json)
+    if not as_json:
+        typer.echo(f"leaves: {found.colours} by {found.bases}")

@@ -67,9 +67,10 @@ def init(
     """Create a new network: a national root and one signer per province."""
     codes = [p.strip() for p in provinces.split(",") if p.strip()]
     clock = options.clock_of(now)
+    store = options.state_store(home, database, clock=clock, create=True)
     net = Network.init(
         home,
-        store=options.state_store(home, database, clock=clock, create=True),
+        store=store,
         provinces=codes,
         clock=clock,
         passphrase=passphrase.encode() if passphrase else None,
@@ -81,6 +82,10 @@ def init(
         typer.echo(f"  signer {signer['kid']}  province {signer['province']}")
     for publisher in net.publishers():
         typer.echo(f"  publisher {publisher['kid']}  until {publisher['not_after']}")
+    from healthcode.hub.witness import witness_home
+
+    for line in witness_home(store.db, clock, home, codes):  # type: ignore[attr-defined]
+        typer.echo(f"  {line}")
     if not passphrase:
         typer.echo(
             "warning: private keys are NOT encrypted (set HEALTHCODE_KEY_PASSPHRASE)", err=True

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from healthcode.cli import grid
 from healthcode.cli.options import command_group
-from healthcode.core.error_codes import ErrorCode
-from healthcode.core.errors import InvalidInput
+from healthcode.cli.province_db import migrated as _migrated
+from healthcode.cli.province_db import settings as _settings
 
 if TYPE_CHECKING:
-    from healthcode.config import ProvinceSettings
-    from healthcode.store.db import Database
+    pass
 
 __all__ = ["app"]
 
@@ -29,36 +29,6 @@ Region = Annotated[
         "--region", metavar="CODE", help="the province's code, 440000 (HEALTHCODE_PROVINCE_REGION)"
     ),
 ]
-
-
-def _settings(**overrides: Any) -> ProvinceSettings:
-    from healthcode.config import ProvinceSettings
-
-    return ProvinceSettings.from_env(**overrides)
-
-
-def _migrated(settings: ProvinceSettings) -> Database:
-    """The province's database, upgraded. Raises InvalidInput DATABASE_UNAVAILABLE."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from healthcode.province.schema import upgrade
-    from healthcode.province.service import LOOP_THREADS
-    from healthcode.store.db import Database
-
-    try:
-        db = Database.from_url(
-            settings.database_url,
-            busy_seconds=settings.database_busy_seconds,
-            threads=settings.worker_threads + LOOP_THREADS,
-        )
-        upgrade(db)
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise InvalidInput(
-            ErrorCode.DATABASE_UNAVAILABLE,
-            f"cannot open the province's database (HEALTHCODE_PROVINCE_DATABASE_URL): {reason}",
-        ) from exc
-    return db
 
 
 @app.command()
@@ -114,6 +84,7 @@ def _shown(url: str) -> str:
 
 staff_app = command_group("The province's staff: add a member (token shown once), list, disable.")
 app.add_typer(staff_app, name="staff")
+app.add_typer(grid.app, name="grid")
 
 
 def _staff_service(region: str | None) -> Any:

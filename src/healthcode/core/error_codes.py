@@ -3,36 +3,27 @@ A code never changes meaning once published; code raises ``ErrorCode.X``, never 
 (``tests/test_error_catalogue.py``); ``docs/errors.md`` is generated from this table
 (``python -m healthcode.core.error_codes > docs/errors.md``). It imports nothing of the package.
 
->>> ErrorCode.ID_CHECK_DIGIT.http_status, ErrorCode.BASE45_INVALID.stage, ErrorCode("USAGE")
-(422, <Stage.BASE45: 'base45'>, <ErrorCode.USAGE: 'USAGE'>)
+A code never changes meaning once published; tests and other systems match on it. Code anywhere
+raises ``ErrorCode.X``, never a string: ``tests/test_error_catalogue.py`` fails on a code raised
+but not declared here, and on one declared here but never used. ``docs/errors.md`` is generated
+from this table (``python -m healthcode.core.error_codes > docs/errors.md``) and a test keeps it
+current.
+
+>>> ErrorCode.ID_CHECK_DIGIT.http_status, ErrorCode.BASE45_INVALID.stage
+(422, <Stage.BASE45: 'base45'>)
+>>> ErrorCode("ID_CHECK_DIGIT") == "ID_CHECK_DIGIT"
+True
+
+This module imports nothing of the package but ``error_stages.py`` (``Stage``, re-exported).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
+from healthcode.core.error_stages import Stage
+
 __all__ = ["ErrorCode", "Stage", "catalogue_markdown"]
-
-
-class Stage(StrEnum):
-    """Stable names of the verifier stages, in pipeline order."""
-
-    QR = "qr"  # a picture given instead of text
-    PREFIX = "prefix"
-    NUMERIC = "numeric"  # SMART Health Cards: shc:/ digits to JWS text
-    BASE45 = "base45"
-    DECOMPRESS = "decompress"
-    COSE = "cose"
-    JWS = "jws"  # SMART Health Cards: the compact JWS
-    SIGNATURE = "signature"
-    CLAIMS = "claims"
-    KEY_USAGE = "key_usage"  # EU DCC: the signer's EKU does not cover this kind of certificate
-    SCHEMA = "schema"
-    VALUE_SETS = "value_sets"  # EU DCC: coded fields against the EU value sets
-    REVOCATION = "revocation"
-    STATUS_LIST = "status_list"  # native: the code's entry in a Token Status List
-    RULES = "rules"
-    RESULT = "result"  # the result is built from what every stage checked
 
 
 class ErrorCode(StrEnum):
@@ -252,7 +243,12 @@ class ErrorCode(StrEnum):
     )
     # -- verifier --------------------------------------------------------------------------------
     CODE_REVOKED = "CODE_REVOKED", 400, "the code's serial or status is revoked", Stage.REVOCATION
-    STATUS_INDEX_OUT_OF_RANGE = "STATUS_INDEX_OUT_OF_RANGE", 400, "idx past end", Stage.STATUS_LIST
+    STATUS_INDEX_OUT_OF_RANGE = (
+        "STATUS_INDEX_OUT_OF_RANGE",
+        400,
+        "the code's index is outside its status list",
+        Stage.STATUS_LIST,
+    )
     STATUS_LIST_MISSING = "STATUS_LIST_MISSING", 400, "no list held for uri", Stage.STATUS_LIST
     STATUS_LIST_STALE = "STATUS_LIST_STALE", 400, "list past exp or max age", Stage.STATUS_LIST
     ISSUER_MISMATCH = "ISSUER_MISMATCH", 400, "the claimed issuer is not the signer's", Stage.CLAIMS
@@ -428,6 +424,20 @@ class ErrorCode(StrEnum):
     STAFF_GRID_INVALID = "STAFF_GRID_INVALID", 422, "grid id missing, malformed or for another role"
     STAFF_REGION_OUTSIDE = "STAFF_REGION_OUTSIDE", 422, "the staff region is not in the province"
     STAFF_UNKNOWN = "STAFF_UNKNOWN", 404, "no staff member has this id"
+    GRID_CSV_INVALID = "GRID_CSV_INVALID", 422, "grid units have bad rows (listed); none stored"
+    GRID_UNIT_INVALID = "GRID_UNIT_INVALID", 422, "a grid unit's county, id or name is malformed"
+    GRID_UNKNOWN = "GRID_UNKNOWN", 422, "no grid unit with this id in the task's county"
+    GRID_TASK_UNKNOWN = "GRID_TASK_UNKNOWN", 404, "no grid task has this id"
+    GRID_STATE_UNKNOWN = "GRID_STATE_UNKNOWN", 422, "a grid task state is missing or unknown"
+    GRID_NOT_OWN = "GRID_NOT_OWN", 403, "the task belongs to another grid or region"
+    GRID_TRANSITION_INVALID = (
+        "GRID_TRANSITION_INVALID",
+        409,
+        "the task cannot move to that state from its own",
+    )
+    GRID_NOTE_INVALID = "GRID_NOTE_INVALID", 422, "a task note is not plain text of at most 500"
+    GRID_HANDOVER_INVALID = "GRID_HANDOVER_INVALID", 422, "a grid task hand-over is malformed"
+    GRID_HANDOVER_NOT_HELD = "GRID_HANDOVER_NOT_HELD", 403, "the sender does not hold the person"
     APPEAL_UNKNOWN = "APPEAL_UNKNOWN", 404, "no appeal has this id (or it is another person's)"
     APPEAL_LIMIT = "APPEAL_LIMIT", 429, "the person has as many open appeals as allowed"
     APPEAL_ANSWERED = "APPEAL_ANSWERED", 409, "the appeal has another answer, or one under way"
@@ -437,34 +447,24 @@ class ErrorCode(StrEnum):
     PROVINCE_UNREACHABLE = "PROVINCE_UNREACHABLE", 503, "the province's service cannot be reached"
     OVERLAY_OTHER_PROVINCE = "OVERLAY_OTHER_PROVINCE", 400, "the overlay is another province's"
     # -- audit log: Merkle proofs, signed notes, checkpoints, tiles, leaves ----------------------
-    MERKLE_INDEX_OUT_OF_RANGE = (
-        "MERKLE_INDEX_OUT_OF_RANGE",
-        422,
-        "a leaf index is not below the tree size",
-    )
+    MERKLE_INDEX_OUT_OF_RANGE = "MERKLE_INDEX_OUT_OF_RANGE", 422, "a leaf index is past the tree"
     MERKLE_TREE_SIZE = "MERKLE_TREE_SIZE", 422, "a tree size is negative or above the later one"
     MERKLE_PROOF_LENGTH = "MERKLE_PROOF_LENGTH", 422, "a proof has a wrong number of hashes"
     MERKLE_HASH_SIZE = "MERKLE_HASH_SIZE", 422, "a leaf or proof hash is not 32 bytes"
-    MERKLE_ROOT_MISMATCH = (
-        "MERKLE_ROOT_MISMATCH",
-        422,
-        "a proof does not lead to the root hash given",
-    )
+    MERKLE_ROOT_MISMATCH = "MERKLE_ROOT_MISMATCH", 422, "a proof does not lead to the root given"
     NOTE_MALFORMED = "NOTE_MALFORMED", 422, "a signed note's text or signature lines are malformed"
     NOTE_KEY_INVALID = "NOTE_KEY_INVALID", 422, "a note signer or verifier key is malformed"
-    NOTE_SIGNATURE_INVALID = (
-        "NOTE_SIGNATURE_INVALID",
-        422,
-        "a signature by a known key does not verify",
-    )
+    NOTE_SIGNATURE_INVALID = "NOTE_SIGNATURE_INVALID", 422, "a known key's signature fails"
     NOTE_UNSIGNED = "NOTE_UNSIGNED", 422, "no signature on the note is by a known key"
-    CHECKPOINT_MALFORMED = (
-        "CHECKPOINT_MALFORMED",
-        422,
-        "a checkpoint is not origin, size, root hash",
-    )
+    CHECKPOINT_MALFORMED = "CHECKPOINT_MALFORMED", 422, "a checkpoint is not origin, size, root"
     CHECKPOINT_ORIGIN = "CHECKPOINT_ORIGIN", 422, "a checkpoint is of another log than expected"
     WITNESS_ROLLBACK = "WITNESS_ROLLBACK", 409, "a checkpoint is older than the last cosigned"
+    WITNESS_MALFORMED = "WITNESS_MALFORMED", 400, "an add-checkpoint body is malformed"
+    WITNESS_UNKNOWN_LOG = "WITNESS_UNKNOWN_LOG", 404, "the witness has no key for this log"
+    WITNESS_FORBIDDEN = "WITNESS_FORBIDDEN", 403, "the checkpoint is not signed by its log's key"
+    WITNESS_OLD_SIZE = "WITNESS_OLD_SIZE", 409, "the old size is not the size last cosigned"
+    WITNESS_INCONSISTENT = "WITNESS_INCONSISTENT", 422, "the tree does not extend the cosigned"
+    WITNESS_UNAVAILABLE = "WITNESS_UNAVAILABLE", 503, "no witness key, or the witness is away"
     TILE_PATH_INVALID = "TILE_PATH_INVALID", 422, "a path is not a tlog-tiles tile or entry path"
     TILE_INVALID = "TILE_INVALID", 422, "a tile or entry bundle is not what its path says"
     TILE_MISSING = "TILE_MISSING", 404, "a tile or entry bundle the tree needs is absent"

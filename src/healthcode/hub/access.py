@@ -37,6 +37,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "feed:read": frozenset({"province"}),
     "registration:report": frozenset({"province"}),
     "status:report": frozenset({"province"}),
+    "grid:handover": frozenset({"province"}),
     "status:query": frozenset({"checkpoint", "province"}),
     "published:read": frozenset(ORG_KINDS),
 }

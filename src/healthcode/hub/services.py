@@ -11,6 +11,7 @@ from healthcode.hub.corrections import CorrectionService
 from healthcode.hub.feed_signal import FeedListener
 from healthcode.hub.feeds import Feeds
 from healthcode.hub.fhir import FhirService
+from healthcode.hub.grid import GridHandovers
 from healthcode.hub.ingest import IngestService
 from healthcode.hub.orgs import OrgService
 from healthcode.hub.publishing import PublishingService
@@ -18,6 +19,7 @@ from healthcode.hub.records import RecordParser
 from healthcode.hub.risk_areas import RiskAreaService
 from healthcode.hub.status import StatusService
 from healthcode.hub.status_lists import StatusListService
+from healthcode.hub.witness import WitnessService, witness_signer
 from healthcode.store.crypto import FieldCipher
 from healthcode.store.db import Database
 
@@ -38,6 +40,8 @@ class Hub:
     corrections: CorrectionService
     publishing: PublishingService
     status_lists: StatusListService
+    witness: WitnessService
+    grid: GridHandovers
 
     @classmethod
     def build(cls, *, settings: Settings, db: Database, clock: Clock | None = None) -> Hub:
@@ -79,8 +83,10 @@ class Hub:
             risk_areas=risk_areas,
             fhir=FhirService(ingest=ingest, clock=clock, max_depth=settings.json_depth_max),
             corrections=CorrectionService(db=db, clock=clock, feeds=feeds, parser=parser),
+            grid=GridHandovers(db=db, clock=clock, feeds=feeds),
             publishing=publishing,
             status_lists=StatusListService(db=db, clock=clock, publishing=publishing),
+            witness=WitnessService(db=db, clock=clock, signer=witness_signer(settings)),
         )
 
     @classmethod

@@ -3,7 +3,9 @@
 In order: the description (addresses, ports, database files), the hub's field and pseudonym
 keys, the hub's database migrated, the key home with its trust state in the hub's database (a
 national root, the publisher, one signer per province: ``Network.init``, as ``keys init``
-does), then the organisations the services need, each with a token in a file. Each step keeps
+does; the colour logs' keys and the hub's witness key beside them, each province's log
+registered with the witness), then the organisations the services need, each with a token in
+a file. Each step keeps
 what is there already, so running it again changes nothing, and a run cut short is completed
 by the next one.
 """
@@ -16,6 +18,7 @@ from pathlib import Path
 from healthcode.core.clock import Clock, SystemClock
 from healthcode.core.trust.network import Network
 from healthcode.hub.orgs import OrgService
+from healthcode.hub.witness import witness_home
 from healthcode.network.datadir import DEFAULT_BASE_PORT, DEFAULT_PROVINCES, DataDir, org_specs
 from healthcode.store.db import Database
 from healthcode.store.migrate import upgrade
@@ -60,6 +63,7 @@ def init_network(
         upgrade(db)
         report.kept.append(f"hub database {folder.service('hub')['database']} migrated to head")
         _trust_network(folder, db, clock, passphrase, report)
+        report.made.extend(witness_home(db, clock, folder.keys, folder.provinces))
         _organisations(folder, db, clock, report)
     finally:
         db.dispose()

@@ -14,7 +14,9 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from healthcode.hub.routes.common import BodyLimit
+from healthcode.province import log_routes
 from healthcode.province.appeal_routes import router as appeal_router
+from healthcode.province.grid_routes import router as grid_router
 from healthcode.province.routes import router
 from healthcode.province.service import ProvinceService
 from healthcode.web.errors import install_error_handlers
@@ -35,6 +37,8 @@ def create_app(province: ProvinceService) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=province.settings.body_max_bytes)
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(log_routes.router)
+    app.include_router(grid_router)
     app.include_router(appeal_router)
     return app
 

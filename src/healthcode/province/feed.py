@@ -12,14 +12,21 @@ for good, and a crash meanwhile re-applies the page.
 
 Entry kinds (``hub/feeds.py``): ``record`` (a new record, or one replayed on registration),
 ``correction`` (a record's next version, ``fact`` None when withdrawn), ``risk_area`` (a
-designation, change, lift or cancellation). Other kinds move the cursor only.
+designation, change, lift or cancellation); kinds with a handler in ``FeedApplier.handlers``
+(``grid_task``: a task handed over by another province, ``grid/``). Other kinds move the
+cursor only.
+
+**When a fact arrived.** Each entry carries the time the hub appended it (``created_at``):
+the page records, in ``session.info``, the earliest arrival of each person's applied entries
+and of its risk-area entries, so a listener of the colour changes the page makes can tell
+how long the fact took (``arrival_of``; the grid's "four early" timeliness).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +37,15 @@ from healthcode.core.clock import parse_instant
 from healthcode.province.models import FactRecord, FeedCursor, RiskAreaRow, Visit
 from healthcode.province.scans import refresh_flags
 
-__all__ = ["AppliedPage", "FeedApplier", "affected_by_area", "read_cursor"]
+__all__ = [
+    "ARRIVALS",
+    "AppliedPage",
+    "EntryHandler",
+    "FeedApplier",
+    "affected_by_area",
+    "arrival_of",
+    "read_cursor",
+]
 
 log = logging.getLogger("healthcode.province")
 
@@ -40,6 +55,18 @@ Reevaluator = Callable[[Session, Collection[str], datetime], Any]
 #: Re-evaluates the people a risk-area change concerns inside the session's transaction
 #: (``bulk.reevaluate_area`` bound): (region, designation start) before and after the change.
 AreaReevaluator = Callable[[Session, Sequence[tuple[str, datetime]], datetime], Any]
+#: Applies one entry of another kind (its data) inside the page's transaction.
+EntryHandler = Callable[[Session, Mapping[str, Any], datetime], Any]
+#: ``Session.info`` key: {pseudonym: earliest arrival at the hub} of the page being applied,
+#: and ``""`` for its risk-area entries.
+ARRIVALS = "healthcode_fact_arrivals"
+
+
+def arrival_of(session: Session, pseudonym: str) -> datetime | None:
+    """When the fact behind this person's change in this transaction reached the hub (their
+    own entry, else a risk-area entry of the page); None outside a feed page."""
+    arrivals: dict[str, datetime] = session.info.get(ARRIVALS) or {}
+    return arrivals.get(pseudonym) or arrivals.get("")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +91,8 @@ def _time(value: Any) -> datetime | None:
 class FeedApplier:
     reevaluate: Reevaluator
     reevaluate_area: AreaReevaluator | None = None
+    #: entry kind -> its handler (kinds the applier does not know itself)
+    handlers: dict[str, EntryHandler] = field(default_factory=dict)
 
     def apply(
         self, session: Session, entries: Sequence[Mapping[str, Any]], now: datetime
@@ -74,6 +103,8 @@ class FeedApplier:
         touched: set[str] = set()
         windows: list[tuple[str, datetime]] = []
         applied = 0
+        arrivals: dict[str, datetime] = {}
+        session.info[ARRIVALS] = arrivals  # for the listeners of this page's changes
         for entry in entries:
             seq = int(entry["seq"])
             if seq <= cursor:
@@ -81,8 +112,12 @@ class FeedApplier:
             kind, data = str(entry["kind"]), entry.get("data") or {}
             if kind == "risk_area":
                 windows += _risk_area(session, data)
+                _arrived(arrivals, "", entry)
             else:
-                touched |= self._one(session, kind, data, now)
+                whom = self._one(session, kind, data, now)
+                touched |= whom
+                for pseudonym in whom:
+                    _arrived(arrivals, pseudonym, entry)
             cursor, applied = seq, applied + 1
         people = len(touched)
         if applied:
@@ -96,6 +131,7 @@ class FeedApplier:
                 found = affected_by_area(session, windows)
                 self.reevaluate(session, found, now)
                 people += len(found)
+        session.info.pop(ARRIVALS, None)
         return AppliedPage(applied=applied, cursor=cursor, people=people)
 
     @staticmethod
@@ -113,8 +149,18 @@ class FeedApplier:
             return _record(session, data, now, version=1, replaces=False)
         if kind == "correction":
             return _record(session, data, now, version=int(data["version"]), replaces=True)
-        log.info("feed entry of kind %s ignored", kind)
+        handler = self.handlers.get(kind)
+        if handler is not None:
+            handler(session, data, now)
+        else:
+            log.info("feed entry of kind %s ignored", kind)
         return set()
+
+
+def _arrived(arrivals: dict[str, datetime], key: str, entry: Mapping[str, Any]) -> None:
+    at = _time(entry.get("created_at"))
+    if at is not None and (key not in arrivals or at < arrivals[key]):
+        arrivals[key] = at
 
 
 def _record(

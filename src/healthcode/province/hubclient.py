@@ -101,6 +101,11 @@ class HubClient:
         answer = self._call("POST", "/v1/status", json={"reports": list(reports)}).json()
         return int(answer["stored"])
 
+    def hand_over(self, handovers: Sequence[Mapping[str, Any]]) -> int:
+        """Pass grid tasks to the provinces of the people's residence; how many the hub took."""
+        answer = self._call("POST", "/v1/grid/handovers", json={"handovers": list(handovers)})
+        return int(answer.json()["accepted"])
+
     def withdraw(self, record: int, *, reason: str, appeal: str) -> dict[str, Any]:
         """Withdraw the hub's record ``record`` of a person this province holds (an upheld
         appeal); the hub's answer (record, kind, version, action). A second call answers the

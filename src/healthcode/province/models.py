@@ -11,7 +11,8 @@ them: the whole-population re-evaluation reads the summaries and writes colours)
   schedule of timely transcoding.
 
 The rest is the province's own: the people who applied (identity encrypted), the records of its
-feed (current version), the risk areas, the feed cursor, the status outbox, the codes issued.
+feed (current version), the risk areas, the feed cursor, the status outbox, the codes issued,
+and the colour log (``colour_log_*``, docs/audit.md).
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from healthcode.core.rules import SUMMARY_FIELDS
+from healthcode.store.audit_log import log_tables
 from healthcode.store.base import NAMING_CONVENTION, BigId, Json, UTCDateTime
 
 __all__ = [
+    "COLOUR_LOG",
     "Appeal",
     "Colour",
     "FactRecord",
@@ -264,3 +267,7 @@ class Appeal(ProvinceBase):
     answer: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     #: the hub's ids of the records withdrawn by a correction
     records: Mapped[list[int] | None] = mapped_column(Json, nullable=True)
+
+
+#: The colour log's tables (``store/audit_log.py``): every colour change a leaf.
+COLOUR_LOG = log_tables(ProvinceBase.metadata, "colour_log")

@@ -14,10 +14,15 @@ call directly:
   same loop escalates appeals past their deadline (``appeals.escalate_due()``);
 - report: ``report_once()`` sends the status outbox to the hub (``outbox.py``);
 - rules: ``refresh_rules()`` fetches the hub's national rule set;
+- grid: ``grid.send_once()`` hands grid tasks of people living in another province to the
+  hub (``grid/handover.py``); the tasks themselves are made by ``grid``, a listener of
+  ``changes``, in the transaction of each colour change;
 - jobs: ``job_once()`` re-evaluates the next chunk of everyone when the rule set in use (the
   national one with the overlay) is not the one the newest job applied (``jobs.py``): a new
   rule set or overlay version reaches everyone in the background, with progress
-  (``jobs()``, ``GET /v1/jobs``, the log), resumed after a restart where it stopped.
+  (``jobs()``, ``GET /v1/jobs``, the log), resumed after a restart where it stopped;
+- checkpoint: ``checkpoint_once()`` signs the colour log's checkpoint when it grew and has the
+  hub's witness cosign it (``colour_log.py``), every ``checkpoint_seconds``.
 
 ``start()`` runs the loops, ``stop()`` ends them; several provinces may run in one process.
 ``reevaluator`` is the one seam of re-evaluation (``evaluation.reevaluate`` with the current
@@ -46,8 +51,10 @@ from healthcode.province.appeals import AppealService
 from healthcode.province.bulk import reevaluate_area
 from healthcode.province.changes import ChangeListeners, ColourChange
 from healthcode.province.codes import CodeService
+from healthcode.province.colour_log import ProvinceLog
 from healthcode.province.evaluation import explanation, queue_report, reevaluate
 from healthcode.province.feed import AppliedPage, FeedApplier, affected_by_area, read_cursor
+from healthcode.province.grid import GridService
 from healthcode.province.hubclient import HubClient
 from healthcode.province.models import Colour, ReevaluationJob, StatusOutbox
 from healthcode.province.outbox import OutboxSender
@@ -67,9 +74,9 @@ log = logging.getLogger("healthcode.province")
 #: Re-evaluates people inside the session's transaction at ``now``.
 Reevaluator = Callable[[Session, Collection[str], datetime], Any]
 _SWEEP_BATCH = 1000
-#: Loops that hold a database connection while they work (feed, sweep, report, jobs): a
-#: PostgreSQL pool is sized for them beside the worker threads.
-LOOP_THREADS = 4
+#: Loops that hold a database connection while they work (feed, sweep, report, jobs, grid):
+#: a PostgreSQL pool is sized for them beside the worker threads.
+LOOP_THREADS = 5
 #: The longest pause of a loop that keeps failing (seconds).
 _BACKOFF_MAX = 5.0
 #: Failures a loop expects (the hub away, the database busy): logged, tried again later.
@@ -88,12 +95,15 @@ class ProvinceService:
     reevaluator: Reevaluator | None = None
     #: Called with every colour change, in its transaction (``changes.py``).
     changes: ChangeListeners = field(default_factory=ChangeListeners)
+    #: The colour log (every colour change a leaf; built from the settings when not given).
+    colour_log: ProvinceLog | None = None
     applications: ApplicationService = field(init=False)
     codes: CodeService = field(init=False)
     staff: StaffService = field(init=False)
     appeals: AppealService = field(init=False)
     feed: FeedApplier = field(init=False)
     outbox: OutboxSender = field(init=False)
+    grid: GridService = field(init=False)
     _more: bool = field(default=False, init=False)
     _got: bool = field(default=False, init=False)  # the last page had entries
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
@@ -133,6 +143,19 @@ class ProvinceService:
         )
         self.feed = FeedApplier(reevaluate=self.reevaluate, reevaluate_area=self.reevaluate_area)
         self.outbox = OutboxSender(db=self.db, send=self.hub.report, batch=500)
+        if self.colour_log is None:
+            self.colour_log = ProvinceLog.from_settings(self.settings, db=self.db, clock=self.clock)
+        self.changes.add(self.colour_log.record)
+        self.grid = GridService(
+            db=self.db,
+            clock=self.clock,
+            province=self.settings.region,
+            cipher=FieldCipher(key=self.settings.field_key),
+            ruleset=self.rules.current,
+            send=self.hub.hand_over,
+        )
+        self.changes.add(self.grid.on_changes)
+        self.feed.handlers["grid_task"] = self.grid.receive
 
     @classmethod
     def build(
@@ -169,6 +192,7 @@ class ProvinceService:
             state_url=settings.trust_database_url,
         )
         tokens = PersonTokens(field_key=settings.field_key)
+        colour_log = ProvinceLog.from_settings(settings, db=db, clock=clock, transport=transport)
         return cls(
             settings=settings,
             db=db,
@@ -177,6 +201,7 @@ class ProvinceService:
             rules=rules,
             tokens=tokens,
             signers=signers,
+            colour_log=colour_log,
         )
 
     @classmethod
@@ -306,6 +331,12 @@ class ProvinceService:
         self._wake_reports(True)
         return job
 
+    def checkpoint_once(self) -> int:
+        """Sign the colour log's checkpoint if it grew and have it cosigned; its size. Raises
+        AuditError (no log key, the witness's refusals), DatabaseBusy."""
+        assert self.colour_log is not None
+        return self.colour_log.checkpoint_once()
+
     def _wake_reports(self, worked: bool) -> None:
         """After a commit that may have queued reports, wake the report loop (a wake before
         the commit found the outbox empty)."""
@@ -333,13 +364,16 @@ class ProvinceService:
         """Run the loops in background threads (feed, sweep, report, rules)."""
         self._stop.clear()
         s = self.settings
-        loops = {
+        loops: dict[str, tuple[Callable[[], Any], float, threading.Event]] = {
             "feed": (self._pull_step, s.pull_seconds, self._stop),
             "sweep": (self._sweep_step, s.sweep_seconds, self._stop),
             "report": (self._report_step, s.report_seconds, self._report_due),
             "rules": (self.refresh_rules, s.rules_seconds, self._stop),
             "jobs": (self._job_step, s.job_seconds, self._stop),
+            "grid": (self._grid_step, s.report_seconds, self._stop),
         }
+        if self.colour_log is not None and self.colour_log.log.signer is not None:
+            loops["checkpoint"] = (self.checkpoint_once, s.checkpoint_seconds, self._stop)
         for name, (step, pause, wake) in loops.items():
             thread = threading.Thread(
                 target=self._loop,
@@ -373,6 +407,9 @@ class ProvinceService:
 
     def _job_step(self) -> bool:
         return self.job_once().state == "running"
+
+    def _grid_step(self) -> bool:
+        return self.grid.send_once() > 0
 
     def _report_step(self) -> bool:
         return self.report_once() > 0
@@ -409,4 +446,6 @@ class ProvinceService:
     def close(self) -> None:
         self.stop()
         self.hub.close()
+        if self.colour_log is not None:
+            self.colour_log.close()
         self.db.dispose()

@@ -105,6 +105,7 @@ def _columns(prefix: str) -> dict[str, list[Any]]:
             Column("size", BigInteger, nullable=False, autoincrement=False),
             Column("note", LargeBinary, nullable=False),
             Column("signed_at", UTCDateTime, nullable=False),
+            Column("cosigned_at", UTCDateTime, nullable=True),
             PrimaryKeyConstraint("origin", "size", name=f"pk_{prefix}_checkpoints"),
         ],
     }
@@ -266,11 +267,25 @@ class ColourLog:
     def size(self, session: Session) -> int:
         return (self._head(session, lock=False) or Frontier.EMPTY).size
 
-    def checkpoint(self, session: Session, size: int | None = None) -> bytes | None:
-        """The newest signed checkpoint (or the one of ``size``), None if there is none."""
+    def cosigned(self, session: Session, size: int, note: bytes, now: datetime) -> None:
+        """Store the checkpoint of ``size`` with its witnesses' cosignatures (``note``: the
+        same text, more signatures), marked cosigned."""
+        c = self.t.checkpoints
+        session.execute(
+            update(c)
+            .where(c.c.origin == self.origin, c.c.size == size)
+            .values(note=note, cosigned_at=now)
+        )
+
+    def checkpoint(
+        self, session: Session, size: int | None = None, *, cosigned: bool = False
+    ) -> bytes | None:
+        """The newest signed checkpoint (or the one of ``size``; with ``cosigned``, the newest
+        a witness cosigned), None if there is none."""
         c = self.t.checkpoints
         query = select(c.c.note).where(c.c.origin == self.origin)
         query = query.where(c.c.size == size) if size is not None else query
+        query = query.where(c.c.cosigned_at.is_not(None)) if cosigned else query
         note = session.execute(query.order_by(c.c.size.desc()).limit(1)).scalar_one_or_none()
         return None if note is None else bytes(note)
 

@@ -45,6 +45,7 @@ __all__ = [
     "Registration",
     "RiskArea",
     "TrustState",
+    "WitnessLog",
 ]
 
 ORG_KINDS = (
@@ -297,4 +298,21 @@ class TrustState(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(BigInteger)
     document: Mapped[dict[str, Any]] = mapped_column(Json)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WitnessLog(Base):
+    """A colour log the hub witnesses (``hub/witness.py``): its origin and note key, registered
+    by the network's operator, and the last checkpoint the hub cosigned for it (size 0, the
+    empty root and no note before the first), replaced only by a consistent larger one."""
+
+    __tablename__ = "witness_logs"
+
+    origin: Mapped[str] = mapped_column(String(200), primary_key=True)
+    province: Mapped[str] = mapped_column(String(6))
+    vkey: Mapped[str] = mapped_column(String(400))
+    size: Mapped[int] = mapped_column(BigInteger)
+    root: Mapped[bytes] = mapped_column(LargeBinary)
+    note: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

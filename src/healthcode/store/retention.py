@@ -96,6 +96,11 @@ RETENTION: dict[str, Retention] = {
         period=3650 * _DAY,
         clock="updated_at",
     ),
+    "witness_logs": Retention(
+        purpose="the colour logs the hub witnesses: their keys and last cosigned checkpoints",
+        period=3650 * _DAY,
+        clock="registered_at",  # never purged: dropping one would let its log roll back
+    ),
     "purge_statements": Retention(
         purpose="proof of what was deleted and when", period=3650 * _DAY, clock="created_at"
     ),

@@ -7,7 +7,7 @@ A leaf is compact JSON, keys sorted, no spaces, ASCII only, with exactly these k
                                       authorised decision did
      "colour":"red",                  green | yellow | red
      "decision":null,                 the decision's id when the basis is a decision, else null
-     "reasons":["CLOSE_CONTACT"],     the reason codes of the rules that fired (may be empty)
+     "reasons":["RED_CLOSE_CONTACT"], the ids of the rules that gave the colour (may be empty)
      "ruleset":"sha256:...",          the digest of the rule set in force
      "subject":"<64 hex>",            the person's log subject (below)
      "v":1}                           the encoding's version

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from healthcode.hub.routes import corrections, feeds, health, ingest, published, risk_areas, status
+from healthcode.hub.routes import (
+    corrections,
+    feeds,
+    grid,
+    health,
+    ingest,
+    published,
+    risk_areas,
+    status,
+    witness,
+)
 
 __all__ = ["ROUTERS"]
 
@@ -16,4 +26,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     status.router,
     risk_areas.router,
     published.router,
+    witness.router,
+    grid.router,
 )
