@@ -4,7 +4,7 @@ which never holds a lock until commit), kept on the person's colour (``colours``
 codes of that state and sent with its report (``status_outbox``).
 
 Revision ID: p0006
-Revises: p0004
+Revises: p0008
 Create Date: 2026-12-01 17:00:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "p0006"
-down_revision = "p0004"
+down_revision = "p0008"
 branch_labels = None
 depends_on = None
 
