@@ -125,6 +125,11 @@ CHECKPOINT_ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], Any]] = {
     "refresh_seconds": ("HEALTHCODE_CHECKPOINT_REFRESH_SECONDS", _non_negative_float, 300.0),
     "max_stale_hours": ("HEALTHCODE_CHECKPOINT_MAX_STALE_HOURS", _non_negative_float, 24.0),
     "online_timeout_seconds": ("HEALTHCODE_CHECKPOINT_ONLINE_TIMEOUT", _non_negative_float, 2.0),
+    "status_max_age_hours": (
+        "HEALTHCODE_CHECKPOINT_STATUS_MAX_AGE_HOURS",
+        _non_negative_float,
+        12.0,
+    ),
     "dcc_trust": ("HEALTHCODE_CHECKPOINT_DCC_TRUST", str, ""),
     "shc_jwks": ("HEALTHCODE_CHECKPOINT_SHC_JWKS", str, ""),
     "shc_issuer": ("HEALTHCODE_CHECKPOINT_SHC_ISSUER", str, ""),
@@ -215,6 +220,7 @@ class CheckpointSettings:
     refresh_seconds: float  # how often the trust list is fetched again (0: only at start)
     max_stale_hours: float  # how long past its expiry a trust list is still used (warned)
     online_timeout_seconds: float  # how long an online check waits for the hub
+    status_max_age_hours: float  # how old (from iat) a held status list may be; older: refused
     dcc_trust: str  # EU DCC signer certificates (gateway JSON, PEM or DER), optional
     shc_jwks: str  # a SMART Health Cards issuer's JWKS, optional, with ``shc_issuer``
     shc_issuer: str

@@ -247,3 +247,49 @@ def test_kept_codes_say_what_a_fresh_read_says(
             _same(province.codes.issue(p, medium), plain.issue(p, medium))
             assert province.codes.explain(p) == plain.explain(p)
     assert hits > 0 and len(plain.kept) == 0
+
+
+def test_each_colour_state_takes_an_index_and_the_older_one_is_superseded(
+    signing: ProvinceService, publishing_hub: Hub, network: Network, clock: FixedClock
+) -> None:
+    from healthcode.core.codes.status_list import list_uri
+    from healthcode.core.trust.status_lists import HeldStatusLists, open_status_list
+    from healthcode.province.codes import light_subject
+
+    hub = publishing_hub
+    person = signing.applications.apply(applicant())
+    green = signing.codes.issue(person["pseudonym"])
+    green_status = peek_code(green["code"]).status
+    assert green_status is not None and green_status.uri == list_uri("440000", 0)
+    again = peek_code(signing.codes.issue(person["pseudonym"])["code"]).status
+    assert again == green_status  # one colour state, one index, however many codes
+    clock.advance(timedelta(seconds=1))
+    _positive(hub, applicant()["id_number"])
+    signing.pull_all()
+    red = signing.codes.issue(person["pseudonym"])
+    red_status = peek_code(red["code"]).status
+    assert red_status is not None and red_status.idx > green_status.idx
+    light = signing.codes.issue(person["pseudonym"], "light")
+    light_payload = peek_code(light["code"])
+    assert (light_payload.profile, light_payload.subject) == (
+        "light",
+        light_subject(person["pseudonym"]),
+    )
+    assert light_payload.masked_name == "" and light_payload.status == red_status
+    while signing.report_once():
+        pass
+    _, token = hub.orgs.add(kind="checkpoint", region_code="110105", name="station")
+    raw = hub.status_lists.token(hub.orgs.authenticate(token), "440000", 0)
+    lists = HeldStatusLists([open_status_list(raw, root_cert=network.root.certificate)])
+    settings = NativeSettings(
+        trust=network.trust_list(at=clock.now()), rules=(), status_lists=lists
+    )
+    verify = NativeFormat(settings).verify
+    with pytest.raises(HealthcodeError) as caught:
+        verify(green["code"], clock.now())
+    assert caught.value.code == "CODE_SUPERSEDED"
+    assert verify(red["code"], clock.now()).colour == "red"
+    assert verify(light["code"], clock.now()).profile == "light"
+    with signing.db.read() as s:
+        colour = s.get(Colour, person["pseudonym"])
+        assert colour is not None and colour.status_index == red_status.idx

@@ -78,6 +78,15 @@ def test_a_new_rule_set_reaches_everyone_chunk_by_chunk(
     # a report for each held person whose colour or until changed, and only them
     moved = {p for p in names if (before[p][0], before[p][3]) != (after[p][0], after[p][3])}
     assert _reports(province) - reports == len(moved)
+    # every colour state reported took an index of its own; a person's colour keeps the last
+    with province.db.read() as s:
+        indexed = s.execute(
+            select(StatusOutbox.pseudonym, StatusOutbox.status_index).order_by(StatusOutbox.id)
+        ).all()
+        kept = {c.pseudonym: c.status_index for c in s.execute(select(Colour)).scalars()}
+    indexes = [i for _, i in indexed]
+    assert None not in indexes and len(set(indexes)) == len(indexes)
+    assert {p: i for p, i in indexed} == {p: kept[p] for p, _ in indexed}
     # every stored row is what the scalar path gives
     with province.db.write() as s:
         reevaluate(s, names, ruleset=new, now=province.clock.now(), serials=province.serials)

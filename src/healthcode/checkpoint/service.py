@@ -17,6 +17,14 @@ is older than the held one (``ENVELOPE_ROLLBACK``: the held list stays). The dec
   ``CODE_SUPERSEDED`` ("superseded: now red"). A hub that does not answer leaves the offline
   decision standing, and the answer says so (``HUB_UNREACHABLE``).
 
+Native codes are also checked against the hub's Token Status Lists (``hub/status_lists.py``)
+the checkpoint holds in ``<trust store>/status-lists/``: :meth:`Checkpoint.refresh` fetches
+each list whose ``ttl`` has run out since it was fetched and takes it unless its ``iat`` is older
+than the held one (``ENVELOPE_ROLLBACK``: the held list stays). A code whose colour state was
+superseded or revoked stops offline (``CODE_SUPERSEDED``, ``CODE_REVOKED``); a held list older
+than ``status_max_age`` stops every code that points into it (``STATUS_LIST_STALE``); a code
+pointing into a list the checkpoint does not hold stops (``STATUS_LIST_MISSING``).
+
 Every answer carries the masked identity the code shows and the freshness of the trust list.
 """
 
@@ -24,7 +32,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +44,7 @@ from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import HealthcodeError, TrustError
 from healthcode.core.keys import NO_KEYS, KeyStore
 from healthcode.core.trust.certs import load_certificate
+from healthcode.core.trust.status_lists import StatusListStore, StatusListToken
 from healthcode.core.trust.trustlist import TrustStore
 from healthcode.core.verify import (
     DccSchema,
@@ -47,6 +56,8 @@ from healthcode.core.verify import (
     VerificationResult,
     Verifier,
 )
+from healthcode.core.verify.display import worker_view
+from healthcode.core.verify.words import check_lang, words
 
 __all__ = ["COLOURS", "Checkpoint", "foreign_trust"]
 
@@ -54,6 +65,9 @@ __all__ = ["COLOURS", "Checkpoint", "foreign_trust"]
 COLOURS = ("green", "yellow", "red")
 _STOP_FOR = {"yellow": ErrorCode.CODE_YELLOW, "red": ErrorCode.CODE_RED}
 _TRUST_LIST_PATH = "/v1/published/trust-list"
+_STATUS_LISTS_PATH = "/v1/status-lists"
+#: The folder of the held status lists, inside the trust store folder.
+STATUS_LIST_FOLDER = "status-lists"
 
 
 def foreign_trust(settings: CheckpointSettings) -> dict[str, KeyStore]:
@@ -89,7 +103,10 @@ class Checkpoint:
     refresh_seconds: float = 300.0
     skew: timedelta = timedelta(minutes=5)
     dcc_schema: DccSchema | None = None  # a newer EU DCC schema release than the shipped one
+    status_lists: StatusListStore | None = None  # None: native codes' status is not checked
+    status_max_age: timedelta = timedelta(hours=12)
     last_refresh: dict[str, Any] = field(default_factory=dict)
+    _fetched: dict[str, datetime] = field(default_factory=dict, init=False)
     _verifier: tuple[int | None, Verifier] | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
@@ -119,6 +136,12 @@ class Checkpoint:
             clock=clock,
             max_staleness=timedelta(hours=settings.max_stale_hours),
         )
+        held = store.opened()
+        lists = StatusListStore(
+            folder / STATUS_LIST_FOLDER,
+            root_cert=root,
+            revoked_publishers=held.revoked_publishers if held is not None else (),
+        )
         return cls(
             store=store,
             clock=clock,
@@ -127,6 +150,8 @@ class Checkpoint:
             hub_token=settings.hub_token,
             online_timeout=settings.online_timeout_seconds,
             refresh_seconds=settings.refresh_seconds,
+            status_lists=lists,
+            status_max_age=timedelta(hours=settings.status_max_age_hours),
         )
 
     # -- the trust list -------------------------------------------------------------------------
@@ -157,6 +182,7 @@ class Checkpoint:
                 out.update(error=ErrorCode.HUB_UNREACHABLE, message=str(exc))
             except HealthcodeError as exc:
                 out.update(error=exc.code, message=exc.message)
+            out["status_lists"] = self._refresh_status_lists()
         out["at"] = self.clock.now().isoformat()
         self.last_refresh = out
         return out
@@ -170,6 +196,58 @@ class Checkpoint:
         """
         opened = self.store.accept(raw)
         return {"taken": True, "sequence": opened.sequence, "held": opened.sequence}
+
+    def accept_status_list(self, raw: bytes) -> StatusListToken:
+        """Take a Status List Token unless it is older than the held one of its URI.
+
+        Raises TrustError ``STATUS_LIST_*`` (``ENVELOPE_ROLLBACK`` for an older one), or
+        ``TRUST_LIST_MISSING`` when the checkpoint holds no status lists.
+        """
+        if self.status_lists is None:
+            raise TrustError(ErrorCode.TRUST_LIST_MISSING, "this checkpoint holds no status lists")
+        held = self.store.opened()
+        if held is not None:  # the publishers revoked by the newest trust list taken
+            self.status_lists.revoked = self.status_lists.revoked | held.revoked_publishers
+        return self.status_lists.accept(raw)
+
+    def _refresh_status_lists(self) -> dict[str, Any]:
+        """Fetch each list the hub names whose ttl has run out since it was fetched (the
+        draft's "Status List Update Interval and Caching"); what was taken and refused."""
+        out: dict[str, Any] = {"taken": [], "refused": []}
+        if self.status_lists is None:
+            return out
+        try:
+            response = self._hub(_STATUS_LISTS_PATH)
+            response.raise_for_status()
+            named = [(str(i["uri"]), str(i["path"])) for i in response.json()["lists"]]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            return {**out, "error": ErrorCode.HUB_UNREACHABLE, "message": str(exc)}
+        now = self.clock.now()
+        for uri, path in named:
+            held = self.status_lists.token_for(uri)
+            fetched = self._fetched.get(uri)
+            ttl = timedelta(seconds=held.ttl or 0) if held is not None else None
+            if ttl is not None and fetched is not None and now < fetched + ttl:
+                continue  # fetched less than its ttl ago
+            try:
+                answer = self._hub(path)
+                answer.raise_for_status()
+                token = self.accept_status_list(answer.content)
+                self._fetched[uri] = now
+                out["taken"].append({"uri": uri, "issued_at": token.issued_at.isoformat()})
+            except httpx.HTTPError as exc:
+                out["refused"].append(
+                    {"uri": uri, "error": ErrorCode.HUB_UNREACHABLE, "message": str(exc)}
+                )
+            except HealthcodeError as exc:
+                out["refused"].append({"uri": uri, "error": exc.code, "message": exc.message})
+        return out
+
+    def status_list_status(self) -> list[dict[str, Any]]:
+        """The held status lists' freshness."""
+        now = self.clock.now()
+        lists = self.status_lists
+        return [t.describe(now) for t in lists] if lists is not None else []
 
     def trust_status(self) -> dict[str, Any] | None:
         """How fresh the held trust list is; None when none is held."""
@@ -203,7 +281,13 @@ class Checkpoint:
             if self._verifier is None or self._verifier[0] != sequence:
                 verifier = Verifier.default(
                     # no acceptance rule: the colour decides here, so a red code shows red
-                    native=NativeSettings(trust=native, rules=(), skew=self.skew),
+                    native=NativeSettings(
+                        trust=native,
+                        rules=(),
+                        skew=self.skew,
+                        status_lists=self.status_lists,
+                        status_max_age=self.status_max_age,
+                    ),
                     dcc=DccSettings(
                         trust=self.foreign.get("dcc", NO_KEYS),
                         schema=self.dcc_schema,
@@ -216,13 +300,19 @@ class Checkpoint:
             return self._verifier[1]
 
     # -- checking -------------------------------------------------------------------------------
-    def check(self, text: str, *, online: bool = False) -> dict[str, Any]:
-        """Verify ``text`` (offline), then with ``online`` ask the hub; the decision."""
+    def check(self, text: str, *, online: bool = False, lang: str = "zh") -> dict[str, Any]:
+        """Verify ``text`` (offline), then with ``online`` ask the hub; the decision, and what
+        the worker compares with the person's document in ``lang`` (``shown``).
+
+        Raises InvalidInput ``LANG_UNKNOWN``.
+        """
+        check_lang(lang)
         result = self.verifier().verify(text)
         answer = _offline_answer(result)
         answer["trust_list"] = self.trust_status()
         if online and result.valid and result.format == "native":
             answer["online"] = self._online(result, answer)
+        answer["shown"] = {**worker_view(result, lang), "reason": words(answer["reason"], lang)}
         return answer
 
     def _online(self, result: VerificationResult, answer: dict[str, Any]) -> dict[str, Any]:
@@ -298,6 +388,7 @@ def _offline_answer(result: VerificationResult) -> dict[str, Any]:
         "colour": result.colour,
         "badges": list(result.badges),
         "identity": identity,
+        "profile": result.profile,
         "serial": (result.payload or {}).get("serial") if result.format == "native" else None,
         "issued_at": result.issued_at.isoformat() if result.issued_at else None,
         "expires_at": result.expires_at.isoformat() if result.expires_at else None,

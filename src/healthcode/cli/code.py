@@ -20,6 +20,7 @@ from healthcode.core.codes.native import (
     PAPER_LIFETIME,
     SCREEN_LIFETIME,
 )
+from healthcode.core.codes.status_list import reference_of
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 from healthcode.core.identity import mask_id, mask_name
@@ -36,6 +37,19 @@ _ValidFor = Annotated[
         "--valid-for",
         metavar="DURATION",
         help="validity, e.g. 30m or 2h (at most 1d; default 5m, a day with --paper)",
+    ),
+]
+_Light = Annotated[
+    bool, typer.Option("--light", help="a light code: the colour only, no name, ID or badges")
+]
+_StatusIndex = Annotated[
+    int | None,
+    typer.Option(
+        "--status-index",
+        min=0,
+        max=(1 << 40) - 1,
+        metavar="N",
+        help="the colour state's index in the province's status list (the status claim)",
     ),
 ]
 _DURATION = re.compile(r"([1-9][0-9]{0,5})([smhd])")
@@ -100,6 +114,8 @@ def issue(
     ] = "demo",
     paper: _Paper = False,
     valid_for: _ValidFor = None,
+    light: _Light = False,
+    status_index: _StatusIndex = None,
     png: Annotated[Path | None, _out("--png", "write the QR as PNG")] = None,
     svg: Annotated[Path | None, _out("--svg", "write the QR as SVG")] = None,
     page: Annotated[Path | None, _out("--page", "write an A4 paper page")] = None,
@@ -109,8 +125,7 @@ def issue(
     now: options.Now = None,
 ) -> None:
     """Issue a code signed by the province's active signer; print it."""
-    from healthcode.core.codes.paper import render_paper
-    from healthcode.core.codes.qr import Medium, render_png, render_svg
+    from healthcode.core.codes.qr import Medium
 
     _one_of("--colour", [colour], COLOURS)
     _one_of("--badge", badge or [], BADGES)
@@ -128,14 +143,26 @@ def issue(
         masked_id=mask_id(id_number),
         clock=clock,
         lifetime=lifetime,
+        light=light,
+        status=None if status_index is None else reference_of(province, status_index),
     )
+    _write(text, medium, png=png, svg=svg, page=page)
+    typer.echo(text)
+
+
+def _write(
+    text: str, medium: Any, *, png: Path | None, svg: Path | None, page: Path | None
+) -> None:
+    """The code as a PNG, an SVG and an A4 paper page, where asked."""
+    from healthcode.core.codes.paper import render_paper
+    from healthcode.core.codes.qr import render_png, render_svg
+
     if png is not None:
         png.write_bytes(render_png(text, medium=medium))
     if svg is not None:
         svg.write_text(render_svg(text, medium=medium), encoding="utf-8")
     if page is not None:
         page.write_text(render_paper(text), encoding="utf-8")
-    typer.echo(text)
 
 
 DEFAULT_PROVINCE_URL = "http://127.0.0.1:8410"

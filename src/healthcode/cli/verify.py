@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
 import typer
+from cryptography import x509
 
 from healthcode.cli.options import (
     MAX_HOURS,
@@ -39,6 +40,16 @@ from healthcode.cli.options import (
     refused,
 )
 from healthcode.cli.verify_material import Anchors, Revocation, ValueSets, dcc_settings
+from healthcode.cli.verify_status import (
+    Lang,
+    StatusListFiles,
+    StatusMaxAge,
+    check_lang_option,
+    load_status_lists,
+    result_line,
+    status_max_age,
+    with_view,
+)
 from healthcode.core.clock import Clock
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import HealthcodeError, InvalidInput, TrustError
@@ -51,7 +62,6 @@ from healthcode.core.verify import (
     NativeSettings,
     ShcSettings,
     ShcTrust,
-    VerificationResult,
     Verifier,
 )
 from healthcode.core.verify.qrimage import decode_image
@@ -265,9 +275,13 @@ def _texts(texts: list[str], images: list[str]) -> Iterator[str]:
 
 
 def _decode_images(images: list[Path]) -> list[str]:
+    """The QR texts of every picture; a usage error (``--image``) for one that cannot be read."""
     out: list[str] = []
-    for image in images:
-        out.extend(decode_image(image.read_bytes()))
+    try:
+        for image in images:
+            out.extend(decode_image(image.read_bytes()))
+    except HealthcodeError as exc:
+        raise refused(exc, "--image") from exc
     return out
 
 
@@ -302,14 +316,6 @@ def join_shc_chunks(texts: Iterable[str]) -> Iterator[str]:
             pending = []
     if pending:
         yield "\n".join(pending)
-
-
-def _line(result: VerificationResult) -> str:
-    warned = "".join(f" (warning {w})" for w in result.warnings)
-    if result.valid:
-        extra = f" colour={result.colour}" if result.colour else ""
-        return f"VALID   {result.format:7} issuer={result.issuer} kid={result.kid}{extra}{warned}"
-    return f"INVALID {result.format:7} {result.stage}: {result.error_code}: {result.reason}{warned}"
 
 
 app = command_group(
@@ -382,8 +388,12 @@ def verify(
     national_root: _Root = None,
     skew_seconds: _Skew = 300,
     max_stale_hours: MaxStaleHours = 24,
+    status_list: StatusListFiles = None,
+    status_max_age_hours: StatusMaxAge = 12,
+    lang: Lang = "zh",
 ) -> None:
     """Verify health codes: native (CN1:), EU DCC (HC1:) and SMART Health Cards (shc:/)."""
+    check_lang_option(lang)
     clock = clock_of(at, option="--at")
     try:
         loaded = load_trust(
@@ -397,10 +407,7 @@ def verify(
         )
     except (HealthcodeError, ValueError) as exc:
         raise refused(exc, "--trust") from exc
-    try:
-        pictures = _decode_images(list(image or []))
-    except HealthcodeError as exc:
-        raise refused(exc, "--image") from exc
+    pictures = _decode_images(list(image or []))
     skew = timedelta(seconds=skew_seconds)
     dcc = dcc_settings(
         loaded.stores.get("dcc", NO_KEYS),
@@ -409,20 +416,37 @@ def verify(
         revocation=list(dcc_revocation or []),
         skew=skew,
     )
+    root = _root_of(national_root, trust_store)
+    lists = load_status_lists(list(status_list or []), root=root, trust_list=loaded.native_list)
     for note in loaded.notes:
         typer.echo(note, err=True)
+    native = loaded.stores.get("native", NO_KEYS)
+    max_age = status_max_age(status_max_age_hours)
     verifier = Verifier.default(
-        native=NativeSettings(trust=loaded.stores.get("native", NO_KEYS), skew=skew),
+        native=NativeSettings(trust=native, skew=skew, status_lists=lists, status_max_age=max_age),
         dcc=dcc,
         shc=ShcSettings(trust=loaded.stores.get("shc", NO_KEYS), skew=skew),
         clock=clock,
     )
     inputs = join_shc_chunks(_texts(list(texts or []), pictures))
-    raise typer.Exit(code=_verify_each(verifier, inputs, loaded.warnings(), as_json=as_json))
+    code = _verify_each(verifier, inputs, loaded.warnings(), as_json=as_json, lang=lang)
+    raise typer.Exit(code=code)
+
+
+def _root_of(national_root: Path | None, store_dir: Path | None) -> x509.Certificate | None:
+    """The national root given, else the one the trust store recorded (None: neither)."""
+    if national_root is not None:
+        return load_certificate(national_root.read_bytes())
+    return TrustStore.recorded_root(store_dir if store_dir is not None else default_trust_store())
 
 
 def _verify_each(
-    verifier: Verifier, inputs: Iterable[str], native_warnings: tuple[str, ...], *, as_json: bool
+    verifier: Verifier,
+    inputs: Iterable[str],
+    native_warnings: tuple[str, ...],
+    *,
+    as_json: bool,
+    lang: str,
 ) -> int:
     """Verify and print each input as it comes; the exit status (0 all valid, 1 any not).
 
@@ -435,7 +459,8 @@ def _verify_each(
             result = dataclasses.replace(result, warnings=result.warnings + native_warnings)
         all_valid &= result.valid
         count += 1
-        typer.echo(json.dumps(result.to_json(), ensure_ascii=False) if as_json else _line(result))
+        shown = with_view(result, lang) if as_json else None
+        typer.echo(json.dumps(shown, ensure_ascii=False) if as_json else result_line(result, lang))
     if not count:
         raise _usage("no code given (arguments, standard input or --image)", "CODE")
     return 0 if all_valid else 1

@@ -1,4 +1,7 @@
 """Every stable error code of the project, declared once: its meaning, HTTP status and stage.
+A code never changes meaning once published; code raises ``ErrorCode.X``, never a string
+(``tests/test_error_catalogue.py``); ``docs/errors.md`` is generated from this table
+(``python -m healthcode.core.error_codes > docs/errors.md``). It imports nothing of the package.
 
 A code never changes meaning once published; tests and other systems match on it. Code anywhere
 raises ``ErrorCode.X``, never a string: ``tests/test_error_catalogue.py`` fails on a code raised
@@ -239,7 +242,15 @@ class ErrorCode(StrEnum):
         "a SMART Health Cards issuer directory is not in the VCI directory format",
     )
     # -- verifier --------------------------------------------------------------------------------
-    CODE_REVOKED = "CODE_REVOKED", 400, "the code's serial is revoked", Stage.REVOCATION
+    CODE_REVOKED = "CODE_REVOKED", 400, "the code's serial or status is revoked", Stage.REVOCATION
+    STATUS_INDEX_OUT_OF_RANGE = (
+        "STATUS_INDEX_OUT_OF_RANGE",
+        400,
+        "the code's index is outside its status list",
+        Stage.STATUS_LIST,
+    )
+    STATUS_LIST_MISSING = "STATUS_LIST_MISSING", 400, "no list held for uri", Stage.STATUS_LIST
+    STATUS_LIST_STALE = "STATUS_LIST_STALE", 400, "list past exp or max age", Stage.STATUS_LIST
     ISSUER_MISMATCH = "ISSUER_MISMATCH", 400, "the claimed issuer is not the signer's", Stage.CLAIMS
     KEY_EXPIRED = "KEY_EXPIRED", 400, "the signer's validity has ended", Stage.SIGNATURE
     KEY_NOT_IN_TRUST_LIST = "KEY_NOT_IN_TRUST_LIST", 400, "the kid is not trusted", Stage.SIGNATURE
@@ -290,6 +301,8 @@ class ErrorCode(StrEnum):
     ROOT_INVALID = "ROOT_INVALID", 400, "the root is not an EC P-256 CA with keyCertSign"
     PUBLISHER_UNKNOWN = "PUBLISHER_UNKNOWN", 400, "no such publisher, or none active now"
     SERIAL_INVALID = "SERIAL_INVALID", 400, "the serial to revoke is empty"
+    STATUS_LIST_INVALID = "STATUS_LIST_INVALID", 400, "a status list token is malformed"
+    STATUS_LIST_SIGNER_INVALID = "STATUS_LIST_SIGNER_INVALID", 400, "not signed by a publisher"
     SIGNER_UNKNOWN = "SIGNER_UNKNOWN", 400, "no such signer, or none active for the province"
     TRUSTLIST_MALFORMED = "TRUSTLIST_MALFORMED", 400, "a national trust list is malformed"
     TRUSTLIST_UNSIGNED = "TRUSTLIST_UNSIGNED", 400, "a bare trust list, not its signed envelope"
@@ -370,6 +383,7 @@ class ErrorCode(StrEnum):
     RISK_AREA_CANCELLED = "RISK_AREA_CANCELLED", 409, "the designation was cancelled"
     RISK_AREA_LIFTED = "RISK_AREA_LIFTED", 409, "the risk area was lifted; designate it anew"
     RISK_AREA_UNKNOWN = "RISK_AREA_UNKNOWN", 404, "no risk area has this id"
+    STATUS_INDEX_TAKEN = "STATUS_INDEX_TAKEN", 409, "another colour state holds the index"
     STATUS_UNKNOWN = "STATUS_UNKNOWN", 404, "no status was reported for this code"
     TEXT_INVALID = "TEXT_INVALID", 422, "a text holds a lone surrogate or a NUL character"
     TEXT_CONTROL = "TEXT_CONTROL", 422, "a text holds a control or formatting character"
@@ -383,7 +397,7 @@ class ErrorCode(StrEnum):
     UNTIL_BEFORE_SINCE = "UNTIL_BEFORE_SINCE", 422, "a status report's until is not after its since"
     # -- checkpoint decisions --------------------------------------------------------------------
     CODE_RED = "CODE_RED", 403, "a valid code that is red: stop"
-    CODE_SUPERSEDED = "CODE_SUPERSEDED", 403, "the hub has a stricter current colour for the person"
+    CODE_SUPERSEDED = "CODE_SUPERSEDED", 403, "a newer colour state of the person replaced it"
     CODE_YELLOW = "CODE_YELLOW", 403, "a valid code that is yellow: stop"
     SEED_REFUSED = "SEED_REFUSED", 502, "a service refused a request seeding the network"
     SERVICE_NOT_STARTED = "SERVICE_NOT_STARTED", 500, "a service of the network did not start"

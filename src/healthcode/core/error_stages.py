@@ -25,5 +25,6 @@ class Stage(StrEnum):
     SCHEMA = "schema"
     VALUE_SETS = "value_sets"  # EU DCC: coded fields against the EU value sets
     REVOCATION = "revocation"
+    STATUS_LIST = "status_list"  # native: the code's entry in a Token Status List
     RULES = "rules"
     RESULT = "result"  # the result is built from what every stage checked

@@ -97,6 +97,20 @@ class PublishingService:
             raise InvalidInput(ErrorCode.NOT_PUBLISHED, f"no publishing key: {exc}") from exc
         return self._keys[kid_hex]
 
+    def publisher_now(self, now: datetime) -> tuple[KeyPair, frozenset[str]]:
+        """The active publisher's key and the serials (hex) the trust state revokes now: what
+        a Status List Token is signed with and marks INVALID (``hub/status_lists.py``).
+
+        Raises InvalidInput NOT_PUBLISHED.
+        """
+        state = self._store().load()
+        if state is None:
+            raise InvalidInput(
+                ErrorCode.NOT_PUBLISHED, "this hub's database holds no trust network (keys init)"
+            )
+        revoked = frozenset(s.hex() for s in trust_list_of(state, at=now).revoked_serials)
+        return self._publisher(state, now), revoked
+
     # -- contents -------------------------------------------------------------------------------
     def content(self, kind: str, *, state: TrustStateDoc, at: datetime) -> bytes:
         """The current content of ``kind``; the trust list is built from ``state``."""

@@ -21,6 +21,8 @@ from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from healthcode.core.clock import Clock
+from healthcode.core.codes.native import MAX_CODE_LIFETIME
+from healthcode.core.codes.status_list import STATUS_SUPERSEDED
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import TrustError
 from healthcode.core.trust.certs import KeyPair
@@ -142,6 +144,7 @@ class PurgeService:
                         RiskArea.valid_to < now,
                     ),
                 )
+            cond = and_(cond, _listed_state_done(now)) if model is CodeStatus else cond
             self._delete(s, deleted, name, model, clock_col, cond)
         deleted["identities"] = deleted.pop("identities")  # listed last, as it always was
         statement = {
@@ -211,3 +214,19 @@ def _iso(value: Any) -> str | None:
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)
+
+
+def _listed_state_done(now: datetime) -> Any:
+    """A reported state may go unless it holds a place in a Token Status List that still
+    matters: a VALID or revoked state stays (its codes may be current), a superseded one goes
+    once its successor is older than a code may live (every code of it has expired), so that
+    its index never reads VALID while a code of it could still be shown."""
+    newer = CodeStatus.__table__.alias("newer")
+    c = CodeStatus.__table__.c
+    successor_old = exists().where(
+        newer.c.province == c.province,
+        newer.c.pseudonym == c.pseudonym,
+        newer.c.status_index > c.status_index,
+        newer.c.reported_at < now - MAX_CODE_LIFETIME,
+    )
+    return or_(c.status_index.is_(None), and_(c.list_status == STATUS_SUPERSEDED, successor_old))

@@ -19,6 +19,7 @@ from healthcode.hub.publishing import PublishingService
 from healthcode.hub.records import RecordParser
 from healthcode.hub.risk_areas import RiskAreaService
 from healthcode.hub.status import StatusService
+from healthcode.hub.status_lists import StatusListService
 from healthcode.hub.witness import WitnessService, witness_signer
 from healthcode.store.crypto import FieldCipher
 from healthcode.store.db import Database
@@ -40,6 +41,7 @@ class Hub:
     corrections: CorrectionService
     publishing: PublishingService
     alerts: AlertService
+    status_lists: StatusListService
     witness: WitnessService
     grid: GridHandovers
 
@@ -57,6 +59,14 @@ class Hub:
             batch_max=settings.batch_max,
         )
         risk_areas = RiskAreaService(db=db, clock=clock, feeds=feeds)
+        publishing = PublishingService(
+            db=db,
+            clock=clock,
+            risk_areas=risk_areas,
+            network_home=settings.network_home,
+            passphrase=settings.key_passphrase.encode() if settings.key_passphrase else None,
+            validity=timedelta(hours=settings.publish_hours),
+        )
         return cls(
             settings=settings,
             db=db,
@@ -76,14 +86,8 @@ class Hub:
             fhir=FhirService(ingest=ingest, clock=clock, max_depth=settings.json_depth_max),
             corrections=CorrectionService(db=db, clock=clock, feeds=feeds, parser=parser),
             grid=GridHandovers(db=db, clock=clock, feeds=feeds),
-            publishing=PublishingService(
-                db=db,
-                clock=clock,
-                risk_areas=risk_areas,
-                network_home=settings.network_home,
-                passphrase=settings.key_passphrase.encode() if settings.key_passphrase else None,
-                validity=timedelta(hours=settings.publish_hours),
-            ),
+            publishing=publishing,
+            status_lists=StatusListService(db=db, clock=clock, publishing=publishing),
             alerts=AlertService(db=db, clock=clock),
             witness=WitnessService(db=db, clock=clock, signer=witness_signer(settings)),
         )

@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, literal, select, union_all
+from sqlalchemy import and_, bindparam, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
 from healthcode.core import identity
 from healthcode.core.clock import CHINA_TZ, Clock
+from healthcode.core.codes.status_list import STATUS_INVALID, STATUS_SUPERSEDED, STATUS_VALID
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import AccessDenied, InvalidInput
 from healthcode.hub.access import require
@@ -39,6 +40,8 @@ __all__ = ["COLOURS", "StatusService"]
 
 #: From the least to the most strict.
 COLOURS = ("green", "yellow", "red")
+#: A province's status list indexes are below this (its counter's range).
+MAX_STATUS_INDEX = 1 << 40
 
 _CODES = CodeStatus.__table__.c
 _REGS = Registration.__table__.c
@@ -237,8 +240,11 @@ class StatusService:
         """Store the status of codes of people the caller's province holds now (upsert by
         serial); returns how many.
 
+        A report may carry the colour state's ``status_index`` in the province's status list (then
+        the person's earlier states become SUPERSEDED there) and ``revoked`` (INVALID there).
+
         Raises AccessDenied KIND_NOT_ALLOWED, CODE_NOT_OWN; InvalidInput FIELD_*, TIME_*,
-        VALUE_NOT_IN_SET (each with ``index``).
+        VALUE_NOT_IN_SET, VALUE_OUT_OF_RANGE, STATUS_INDEX_TAKEN (each with ``index``).
         """
         require(principal, "status:report")
         rows = [self._parse_report(i, r) for i, r in enumerate(reports)]
@@ -257,12 +263,17 @@ class StatusService:
                     raise AccessDenied(
                         ErrorCode.CODE_NOT_OWN, "the serial belongs to another province", index=i
                     )
+                if row.get("status_index") is not None:
+                    _check_index_free(s, principal.province, row, i)
                 if existing is None:
-                    s.add(CodeStatus(province=principal.province, reported_at=now, **row))
+                    existing = CodeStatus(province=principal.province, reported_at=now, **row)
+                    s.add(existing)
                 else:
                     for key, value in row.items():
                         setattr(existing, key, value)
                     existing.reported_at = now
+                if existing.status_index is not None:
+                    _supersede(s, existing)
         return len(rows)
 
     @staticmethod
@@ -285,6 +296,7 @@ class StatusService:
                     ErrorCode.VALUE_NOT_IN_SET, "colour is green, yellow or red", field="colour"
                 )
             out["colour"] = r["colour"]
+            out.update(_list_fields(r))
             out["since"] = time_field(r, "since", required=True)
             out["until"] = time_field(r, "until")
             if out["until"] is not None and out["until"] <= out["since"]:
@@ -322,6 +334,68 @@ class StatusService:
         codes = _latest_of_each(rows)
         chosen = _answer(_checkpoint_code(codes, now), now)
         return {**chosen, "codes": [_answer(r, now) for r in codes]}
+
+
+def _list_fields(r: dict[str, Any]) -> dict[str, Any]:
+    """The optional ``status_index`` (the colour state's place in its province's status list)
+    and ``revoked`` of a report. Raises InvalidInput FIELD_TYPE, VALUE_OUT_OF_RANGE."""
+    out: dict[str, Any] = {}
+    index, revoked = r.get("status_index"), r.get("revoked", False)
+    if index is not None:
+        if type(index) is not int:
+            raise InvalidInput(ErrorCode.FIELD_TYPE, "an integer", field="status_index")
+        if not 0 <= index < MAX_STATUS_INDEX:
+            raise InvalidInput(
+                ErrorCode.VALUE_OUT_OF_RANGE,
+                f"status_index is 0 to {MAX_STATUS_INDEX - 1}",
+                field="status_index",
+            )
+        out["status_index"] = index
+    if type(revoked) is not bool:
+        raise InvalidInput(ErrorCode.FIELD_TYPE, "revoked is true or false", field="revoked")
+    if revoked:
+        out["list_status"] = STATUS_INVALID
+    return out
+
+
+def _check_index_free(s: Session, province: str, row: dict[str, Any], i: int) -> None:
+    """Raises InvalidInput STATUS_INDEX_TAKEN (with ``index``) when another colour state of
+    ``province`` holds the index of ``row``."""
+    c = CodeStatus.__table__.c
+    taken = s.execute(
+        select(c.serial)
+        .where(
+            (c.province == province)
+            & (c.status_index == row["status_index"])
+            & (c.serial != row["serial"])
+        )
+        .limit(1)
+    ).first()
+    if taken is not None:
+        raise InvalidInput(
+            ErrorCode.STATUS_INDEX_TAKEN, "another colour state holds this index", index=i
+        )
+
+
+def _supersede(s: Session, row: CodeStatus) -> None:
+    """Keep the province's status list true after ``row`` was stored: the person's states of
+    lower indexes are SUPERSEDED, and so is ``row`` when the person has a higher one already
+    (reports may arrive out of order)."""
+    c = CodeStatus.__table__.c
+    s.flush()
+    person = (
+        (c.province == row.province) & (c.pseudonym == row.pseudonym) & (c.serial != row.serial)
+    )
+    s.execute(
+        update(CodeStatus)
+        .where(person & (c.status_index < row.status_index) & (c.list_status == STATUS_VALID))
+        .values(list_status=STATUS_SUPERSEDED)
+    )
+    newer = s.execute(
+        select(c.serial).where(person & (c.status_index > row.status_index)).limit(1)
+    ).first()
+    if newer is not None and row.list_status in (None, STATUS_VALID):
+        row.list_status = STATUS_SUPERSEDED
 
 
 def _latest_of_each(rows: Sequence[CodeRow]) -> list[CodeRow]:

@@ -329,6 +329,9 @@ def _outbreak(sim: Simulation, cast: dict[str, Watched], gd: str) -> None:
 
 def _checkpoint(sim: Simulation, code: str) -> None:
     checkpoint = sim.folder.url("checkpoint") + "/v1/check"
+    # the checkpoint takes the hub's status lists now (it would within its refresh period):
+    # offline, the old code stops as superseded once the list it got shows the case's new state
+    sim.client.post(sim.folder.url("checkpoint") + "/v1/trust/refresh")
     sim.step("checkpoint: the case's code from before, still unexpired, is shown")
     for online in (False, True):
         answer = sim.client.post(checkpoint, json={"code": code, "online": online}).json()

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from healthcode.batch import reevaluate as pipeline
@@ -32,7 +32,7 @@ from healthcode.core.clock import FixedClock
 from healthcode.core.facts import RiskAreaDesignation
 from healthcode.core.rules import RuleSet
 from healthcode.province.changes import ChangeListener, changes_of_frame
-from healthcode.province.evaluation import designations
+from healthcode.province.evaluation import designations, reserve_indexes
 from healthcode.province.models import (
     Colour,
     DecisionSubject,
@@ -79,7 +79,8 @@ def report_changes(
 ) -> int:
     """Queue the status report of the colour state each person of ``changed``
     (``pipeline.CHANGED_SCHEMA``) the province holds began at ``now`` (under the state's
-    serial, as ``evaluation.queue_report``); how many."""
+    serial, as ``evaluation.queue_report``), each with the next status-list index (kept on the
+    person's colour for its codes); how many. The states of people not held get no index."""
     if changed.is_empty():
         return 0
     conn = session.connection()
@@ -89,6 +90,12 @@ def report_changes(
             select(Person.pseudonym).where(in_set(Person.pseudonym, names, conn.dialect.name))
         ).scalars()
     )
+    states = [
+        (p, colour, until)
+        for p, colour, until in changed.select("pseudonym", "colour", "until").iter_rows()
+        if p in held
+    ]
+    indexes = reserve_indexes(session, len(states))
     rows = [
         {
             "pseudonym": p,
@@ -99,10 +106,18 @@ def report_changes(
             "ruleset_version": label[:64],
             "attempts": 0,
             "created_at": now,
+            "status_index": index,
         }
-        for p, colour, until in changed.select("pseudonym", "colour", "until").iter_rows()
-        if p in held
+        for (p, colour, until), index in zip(states, indexes, strict=True)
     ]
+    colours = cast(Table, Colour.__table__)
+    index_of = {p: i for (p, _, _), i in zip(states, indexes, strict=True)}
+    session.execute(
+        update(colours)
+        .where(colours.c.pseudonym == bindparam("p"))
+        .values(status_index=bindparam("i")),
+        [{"p": p, "i": index_of.get(p)} for p in names],
+    )
     if rows:
         session.execute(insert(StatusOutbox), rows)
     return len(rows)

@@ -86,7 +86,7 @@ def _scalable_svg(text: str, medium: Medium) -> str:
     """The QR as an SVG element that scales to its box (a viewBox, no size, no XML
     declaration), for the page to place inline."""
     out = io.BytesIO()
-    make_qr(text, medium=medium).save(
+    make_qr(text, medium="paper" if medium == "paper" else "screen").save(
         out, kind="svg", scale=1, border=QUIET_ZONE, omitsize=True, xmldecl=False
     )
     return out.getvalue().decode("utf-8")

@@ -24,10 +24,15 @@ person costs the signature and the times; one ``CodeIssuer`` per signer (a new o
 signer changes). With ``states_kept`` 0 every request reads (the plain path).
 
 A screen code lives ``SCREEN_LIFETIME`` (5 minutes), a paper code ``PAPER_LIFETIME`` (a day).
+A *light* code (medium ``light``, a screen code) carries the colour only, under a subject of its
+own (``light_subject``: SHA-256 of the pseudonym, cut to 16 bytes; not the hub's pseudonym), for
+venues that need pass or stop. Every code of a colour state that was reported carries the
+state's place in the hub's Token Status List (the ``status`` claim, from ``colours.status_index``).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -38,6 +43,7 @@ from sqlalchemy.orm import Session
 
 from healthcode.core.clock import Clock, FixedClock
 from healthcode.core.codes.native import PAPER_LIFETIME, SCREEN_LIFETIME
+from healthcode.core.codes.status_list import StatusReference, reference_of
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 from healthcode.core.facts import format_instant
@@ -51,10 +57,22 @@ from healthcode.province.states import ColourState, StateSerials
 from healthcode.store.db import Database
 from healthcode.store.retry import run_write
 
-__all__ = ["LIFETIMES", "CodeService", "Medium", "Prepared", "badges_of"]
+__all__ = ["LIFETIMES", "CodeService", "Medium", "Prepared", "badges_of", "light_subject"]
 
-Medium = Literal["screen", "paper"]
-LIFETIMES: Mapping[str, timedelta] = {"screen": SCREEN_LIFETIME, "paper": PAPER_LIFETIME}
+
+Medium = Literal["screen", "paper", "light"]
+LIFETIMES: Mapping[str, timedelta] = {
+    "screen": SCREEN_LIFETIME,
+    "paper": PAPER_LIFETIME,
+    "light": SCREEN_LIFETIME,
+}
+
+
+def light_subject(pseudonym: str) -> str:
+    """The subject of a person's light codes: not their pseudonym, the same for each code."""
+    return hashlib.sha256(b"healthcode-light\0" + pseudonym.encode()).hexdigest()[:32]
+
+
 _NAT_BADGES = {24: "nat-24h", 48: "nat-48h", 72: "nat-72h", 168: "nat-7d"}
 _RULE_SET_MAX = 32  # the code's rule-set text (core/codes/native.py)
 
@@ -72,6 +90,7 @@ _READ = (
         _C.ruleset_digest,
         _C.evaluated_at,
         _C.since,
+        _C.status_index,
         _S.pseudonym.label("s_pseudonym"),
         *(_S[name].label(f"s_{name}") for name in SUMMARY_FIELDS),
     )
@@ -125,6 +144,8 @@ class Prepared:
     serial: bytes
     until: datetime | None
     digest: str
+    light: CodeContent  # the light code's content (colour only, its own subject)
+    status: StatusReference | None  # the state's place in the hub's status list
 
 
 @dataclass(kw_only=True, eq=False)
@@ -174,7 +195,11 @@ class CodeService:
         lifetime = LIFETIMES[medium]
         prepared = self.prepared(pseudonym, now)
         text = issuer.issue_kept(
-            prepared.content, clock=FixedClock(now), lifetime=lifetime, serial=prepared.serial
+            prepared.light if medium == "light" else prepared.content,
+            clock=FixedClock(now),
+            lifetime=lifetime,
+            serial=prepared.serial,
+            status=prepared.status,
         )
         return {
             **prepared.answer,
@@ -249,4 +274,15 @@ class CodeService:
             "ruleset_digest": row.ruleset_digest,
         }
         serial = self.serials.serial(state)
-        return Prepared(answer, content, serial, row.until, row.ruleset_digest)
+        light = CodeContent(
+            subject=light_subject(row.pseudonym),
+            colour=row.colour,
+            badges=(),
+            rule_set="",
+            masked_name="",
+            masked_id="",
+            light=True,
+        )
+        index = row.status_index
+        status = None if index is None else reference_of(self.serials.province, index)
+        return Prepared(answer, content, serial, row.until, row.ruleset_digest, light, status)

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from healthcode.core.clock import FixedClock
@@ -48,6 +48,7 @@ from healthcode.province.models import (
     FactRecord,
     Person,
     RiskAreaRow,
+    StatusIndexCounter,
     StatusOutbox,
     person_summaries,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "queue_report",
     "reevaluate",
     "report_label",
+    "reserve_indexes",
     "store_result",
     "stored_badges",
     "stored_reasons",
@@ -307,8 +309,18 @@ def store_result(
     old.colour, old.reasons, old.badges = colour, reasons, stored_badges(result)
     old.until, old.ruleset_digest, old.evaluated_at = until, result.digest, now
     if changed and held:
+        old.status_index = reserve_indexes(session, 1)[0]
         state = ColourState(pseudonym, colour, until, now)
-        queue_report(session, state, report_label(result), now, serials=serials)
+        queue_report(
+            session,
+            state,
+            report_label(result),
+            now,
+            serials=serials,
+            status_index=old.status_index,
+        )
+    elif changed:
+        old.status_index = None  # a state nobody reported: its codes carry no status claim
     return Outcome(pseudonym, colour, until, changed, before, decision)
 
 
@@ -329,6 +341,26 @@ def holds_of(
     return out
 
 
+def reserve_indexes(session: Session, count: int) -> list[int]:
+    """``count`` new status-list indexes of the province, in the caller's transaction: from the
+    sequence ``status_index_seq`` on PostgreSQL (no lock held until commit; an index of a
+    rolled-back transaction stays unused, VALID in the list), else from the counter row (SQLite
+    writes one transaction at a time). Never one index twice."""
+    if count <= 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        query = text("SELECT nextval('status_index_seq') FROM generate_series(1, :n)")
+        return [int(i) for i in session.execute(query, {"n": count}).scalars()]
+    counter = StatusIndexCounter.__table__.c
+    end = session.execute(
+        update(StatusIndexCounter)
+        .where(counter.id == 1)
+        .values(next_index=counter.next_index + count)
+        .returning(counter.next_index)
+    ).scalar_one()
+    return list(range(int(end) - count, int(end)))
+
+
 def queue_report(
     session: Session,
     state: ColourState,
@@ -336,9 +368,11 @@ def queue_report(
     now: datetime,
     *,
     serials: StateSerials,
+    status_index: int | None = None,
 ) -> None:
     """Put the status report of a colour state in the outbox, in the caller's transaction,
-    under the state's serial (``since`` the state began; ``until`` left out once past)."""
+    under the state's serial (``since`` the state began; ``until`` left out once past) with
+    the state's status-list index (None: the state has none)."""
     until = state.until
     session.add(
         StatusOutbox(
@@ -350,5 +384,6 @@ def queue_report(
             ruleset_version=ruleset_version,
             attempts=0,
             created_at=now,
+            status_index=status_index,
         )
     )

@@ -57,6 +57,7 @@ __all__ = [
     "SignInChallenge",
     "SignInThrottle",
     "StaffMember",
+    "StatusIndexCounter",
     "StatusOutbox",
     "Visit",
     "person_summaries",
@@ -164,6 +165,19 @@ class Colour(ProvinceBase):
     #: when this colour state began: set when the colour or ``until`` changed, kept otherwise
     #: (``states.py``: a state's serial is computed from it)
     since: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: This colour state's index in the hub's Token Status List of the province (its codes
+    #: carry it); None for a person not held when the state began (nothing reported).
+    status_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class StatusIndexCounter(ProvinceBase):
+    """The next free status-list index of the province (one row): each colour state reported
+    takes one, in the transaction that queues its report."""
+
+    __tablename__ = "status_index_counter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    next_index: Mapped[int] = mapped_column(BigInteger)
 
 
 class FeedCursor(ProvinceBase):
@@ -191,6 +205,8 @@ class StatusOutbox(ProvinceBase):
     ruleset_version: Mapped[str] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The colour state's status-list index (None: a report of an issued code, no new state).
+    status_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class ReevaluationJob(ProvinceBase):

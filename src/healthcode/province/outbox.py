@@ -27,8 +27,9 @@ log = logging.getLogger("healthcode.province")
 
 
 def report_of(row: StatusOutbox) -> dict[str, Any]:
-    """The hub's form of a report (``hub/status.py``)."""
-    return {
+    """The hub's form of a report (``hub/status.py``), with the colour state's status-list
+    index when it has one."""
+    report: dict[str, Any] = {
         "serial": row.serial,
         "pseudonym": row.pseudonym,
         "colour": row.colour,
@@ -36,6 +37,9 @@ def report_of(row: StatusOutbox) -> dict[str, Any]:
         "until": None if row.until is None else row.until.isoformat(),
         "ruleset_version": row.ruleset_version,
     }
+    if row.status_index is not None:
+        report["status_index"] = row.status_index
+    return report
 
 
 class OutboxSender:

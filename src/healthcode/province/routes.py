@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
+from healthcode.province.codes import Medium
 from healthcode.province.deps import (
     Person,
     Province,
@@ -29,6 +30,14 @@ router = APIRouter(dependencies=[Depends(checked_query)])
 class MediumChoice(StrEnum):
     screen = "screen"
     paper = "paper"
+    light = "light"
+
+
+_MEDIA: dict[MediumChoice, Medium] = {
+    MediumChoice.screen: "screen",
+    MediumChoice.paper: "paper",
+    MediumChoice.light: "light",
+}
 
 
 @router.get("/v1/health")
@@ -70,5 +79,6 @@ def code(
     province: Province,
     medium: Annotated[MediumChoice, Query()] = MediumChoice.screen,
 ) -> dict[str, Any]:
-    """A fresh signed code: 5 minutes for a screen, a day for paper."""
-    return province.codes.issue(person, "paper" if medium is MediumChoice.paper else "screen")
+    """A fresh signed code: 5 minutes for a screen, a day for paper; ``light``: a screen code
+    carrying only the colour and a pseudonym of its own (for venues that need pass or stop)."""
+    return province.codes.issue(person, _MEDIA[medium])

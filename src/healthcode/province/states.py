@@ -65,6 +65,10 @@ class StateSerials:
         self._key = hashlib.sha256(b"healthcode/colour-state/v1" + field_key).digest()
         self._province = province
 
+    @property
+    def province(self) -> str:
+        return self._province
+
     def serial(self, state: ColourState) -> bytes:
         message = "|".join(
             (

@@ -210,7 +210,11 @@ class CodeStatus(Base):
     """The status of a code as its issuing province reported it (for cross-province checks)."""
 
     __tablename__ = "code_status"
-    __table_args__ = (CheckConstraint(_in("colour", ("green", "yellow", "red")), name="colour"),)
+    __table_args__ = (
+        CheckConstraint(_in("colour", ("green", "yellow", "red")), name="colour"),
+        CheckConstraint("list_status BETWEEN 0 AND 3", name="list_status"),
+        UniqueConstraint("province", "status_index"),
+    )
 
     serial: Mapped[str] = mapped_column(String(64), primary_key=True)
     province: Mapped[str] = mapped_column(String(6))
@@ -220,6 +224,10 @@ class CodeStatus(Base):
     until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ruleset_version: Mapped[str] = mapped_column(String(64))
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    #: The colour state's index in its province's Token Status List (None: reported without).
+    status_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    #: Its status there: 0 valid, 1 invalid (revoked), 3 superseded (core/codes/status_list.py).
+    list_status: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class PurgeStatement(Base):

@@ -232,3 +232,29 @@ def test_a_document_naming_its_own_publisher_revoked_is_refused(
 ) -> None:
     raw = _seal(publisher, revoked=frozenset({publisher.kid}))
     assert _code(raw, root) == "ENVELOPE_PUBLISHER_REVOKED"
+
+
+def test_a_document_larger_than_a_code_opens() -> None:
+    # regression: envelopes were decoded with a code's 64 KiB COSE bound, so a trust list of a
+    # large network (many signers, many revoked serials) would not open anywhere
+    from datetime import UTC, datetime, timedelta
+
+    from healthcode.core.clock import FixedClock
+    from healthcode.core.trust.certs import make_publisher, make_root
+    from healthcode.core.trust.envelope import open_envelope, seal
+
+    t = datetime(2022, 11, 20, tzinfo=UTC)
+    root = make_root(now=t)
+    publisher = make_publisher(root=root, not_before=t, not_after=t + timedelta(days=30))
+    content = b"[" + b'"x",' * 50_000 + b'"x"]'
+    raw = seal(
+        content,
+        kind="trust-list",
+        sequence=1,
+        not_before=t,
+        expires=t + timedelta(days=1),
+        publisher=publisher,
+    )
+    assert len(raw) > 64 * 1024
+    doc = open_envelope(raw, root_cert=root.certificate, kind="trust-list", clock=FixedClock(t))
+    assert doc.content == content

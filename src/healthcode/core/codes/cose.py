@@ -133,12 +133,13 @@ def _split(data: bytes) -> tuple[tuple[int, ...], bytes, Any, bytes, bytes]:
     return tuple(tags), protected_bytes, unprotected, payload, signature
 
 
-def sign1_decode(data: bytes) -> CoseSign1:
-    """Decode a COSE_Sign1 message (tagged 18, untagged, or tag 61 around tag 18)."""
+def sign1_decode(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> CoseSign1:
+    """Decode a COSE_Sign1 message (tagged 18, untagged, or tag 61 around tag 18) of at most
+    ``max_bytes`` (a code's default; a signed document gives its own bound)."""
     if not isinstance(data, bytes | bytearray):
         raise _malformed("COSE input must be bytes")
-    if len(data) > MAX_MESSAGE_BYTES:
-        raise _malformed(f"COSE message of {len(data)} bytes exceeds {MAX_MESSAGE_BYTES}")
+    if len(data) > max_bytes:
+        raise _malformed(f"COSE message of {len(data)} bytes exceeds {max_bytes}")
     tags, protected_bytes, unprotected, payload, signature = _split(bytes(data))
     protected = _protected_header(protected_bytes)
     try:
@@ -171,21 +172,27 @@ def sign1_encode(
     kid_in: str = "protected",
     tag: bool = True,
     cwt_tag: bool = False,
+    headers: Mapping[int, Any] | None = None,
+    unprotected_headers: Mapping[int, Any] | None = None,
 ) -> bytes:
     """Sign ``payload`` as a COSE_Sign1 with ES256 (EC P-256) or PS256 (RSA).
 
     ``kid_in`` is ``"protected"``, ``"unprotected"``, ``"both"`` or ``"none"``; ``tag`` adds tag
-    18 and ``cwt_tag`` wraps it in tag 61. Raises VerificationFailed ``ALG_UNSUPPORTED`` for
-    another algorithm, and ValueError when the key does not fit the algorithm.
+    18 and ``cwt_tag`` wraps it in tag 61; ``headers`` and ``unprotected_headers`` are further
+    header parameters (e.g. ``16`` typ, ``33`` x5chain). Raises VerificationFailed
+    ``ALG_UNSUPPORTED`` for another algorithm, and ValueError when the key does not fit it.
     """
     if alg not in _SUPPORTED:
         raise VerificationFailed(ErrorCode.ALG_UNSUPPORTED, f"alg {alg} is not supported")
     if kid_in not in ("protected", "unprotected", "both", "none"):
         raise ValueError(f"kid_in must be protected, unprotected, both or none, not {kid_in!r}")
-    unprotected: dict[int, Any] = {}
+    unprotected: dict[int, Any] = dict(unprotected_headers or {})
     if kid_in in ("unprotected", "both"):
         unprotected[HEADER_KID] = kid
     protected_bytes = _protected_bytes(alg, kid if kid_in in ("protected", "both") else None)
+    if headers:
+        protected_map = {**cbor2.loads(protected_bytes), **headers}
+        protected_bytes = cbor2.dumps(protected_map)
     tbs = _sig_structure(protected_bytes, payload)
     if alg == ALG_ES256:
         if not isinstance(private_key, ec.EllipticCurvePrivateKey):

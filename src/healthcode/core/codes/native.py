@@ -14,6 +14,12 @@ It carries only what a checkpoint needs. The claim map (CBOR, integer keys; QR s
          4   text   rule-set version the colour was computed with
          5   text   masked name ("张*丰")
          6   text   masked ID number ("4401**********1234"; must contain '*')
+    -65538   map    instead of -65537, the *light* health-code claim (minimal disclosure, in the
+                    spirit of the Swiss "certificate light"): only 1 version and 2 colour; no
+                    name, ID, badges or rule set. ``sub`` is then a pseudonym of its own.
+    65535    map    optional: status, ``{"status_list": {"idx", "uri}}`` (draft-ietf-oauth-
+                    status-list, "Referenced Token in COSE"): the code's colour state in the
+                    hub's Token Status List (``core/codes/status_list.py``)
 
 zlib is optional: the bytes under the Base45 are either a COSE_Sign1 as it is (starting as one
 does: ``D2`` tag 18, ``84`` an array of 4, or ``D8 3D`` tag 61) or zlib data (RFC 1950) that
@@ -55,6 +61,12 @@ from typing import Any
 from healthcode.core.codes.base45_fast import b45decode, b45encode
 from healthcode.core.codes.cose import SIGN1_STARTS, sign1_decode, sign1_encode
 from healthcode.core.codes.cwt import CTI, EXP, IAT, ISS, SUB, decode_claims, encode_claims
+from healthcode.core.codes.status_list import (
+    CLAIM_STATUS,
+    StatusReference,
+    parse_status_claim,
+    status_claim,
+)
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import VerificationFailed
 
@@ -62,12 +74,15 @@ __all__ = [
     "BADGES",
     "COLOURS",
     "HC_CLAIM",
+    "HC_LIGHT_CLAIM",
     "MAX_CODE_LIFETIME",
     "MAX_SERIAL_BYTES",
     "MIN_SERIAL_BYTES",
     "PAPER_LIFETIME",
     "PAYLOAD_VERSION",
     "PREFIX",
+    "PROFILE_FULL",
+    "PROFILE_LIGHT",
     "SCREEN_LIFETIME",
     "SERIAL_BYTES",
     "NativePayload",
@@ -75,6 +90,7 @@ __all__ = [
     "code_claims",
     "encode_signed",
     "health_code_claim",
+    "light_code_claim",
     "parse_payload",
     "peek_code",
 ]
@@ -82,6 +98,9 @@ __all__ = [
 PREFIX = "CN1:"
 #: The private-use CWT claim holding the health-code fields.
 HC_CLAIM = -65537
+#: The private-use CWT claim of a light code (colour only), in place of ``HC_CLAIM``.
+HC_LIGHT_CLAIM = -65538
+PROFILE_FULL, PROFILE_LIGHT = "full", "light"
 PAYLOAD_VERSION = 1
 #: Lifetime of a code shown on a phone screen (re-issued on every change and on expiry).
 SCREEN_LIFETIME = timedelta(minutes=5)
@@ -111,8 +130,9 @@ MIN_SERIAL_BYTES, MAX_SERIAL_BYTES = 8, 32
 #: trust list this long after retirement, so that every code it signed can still be verified.
 MAX_CODE_LIFETIME = timedelta(days=1)
 _H_VERSION, _H_COLOUR, _H_BADGES, _H_RULES, _H_NAME, _H_ID = 1, 2, 3, 4, 5, 6
-_CLAIM_KEYS = frozenset({ISS, SUB, EXP, IAT, CTI, HC_CLAIM})
+_CLAIM_KEYS = frozenset({ISS, SUB, EXP, IAT, CTI, HC_CLAIM, HC_LIGHT_CLAIM, CLAIM_STATUS})
 _HC_KEYS = frozenset({_H_VERSION, _H_COLOUR, _H_BADGES, _H_RULES, _H_NAME, _H_ID})
+_LIGHT_KEYS = frozenset({_H_VERSION, _H_COLOUR})
 _PROVINCE = re.compile(r"[1-9][0-9]0000")
 _SUBJECT = re.compile(r"[0-9a-f]{16,64}")
 _MAX_TEXT = 32  # masked name, masked ID, rule-set version
@@ -132,10 +152,12 @@ class NativePayload:
     rule_set: str
     masked_name: str
     masked_id: str
+    status: StatusReference | None = None
+    profile: str = PROFILE_FULL  # PROFILE_LIGHT: colour only, no name, ID, badges or rule set
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form (times ISO 8601 UTC, serial hex): what acceptance rules see."""
-        return {
+        out: dict[str, Any] = {
             "iss": self.issuer,
             "sub": self.subject,
             "iat": self.issued_at.isoformat(),
@@ -146,7 +168,11 @@ class NativePayload:
             "rule_set": self.rule_set,
             "name": self.masked_name,
             "id": self.masked_id,
+            "profile": self.profile,
         }
+        if self.status is not None:
+            out["status"] = self.status.to_json()
+        return out
 
 
 def _bad(
@@ -176,7 +202,10 @@ def parse_payload(claims: Mapping[Any, Any]) -> NativePayload:
     if not _CLAIM_KEYS.issuperset(claims):
         unknown = set(claims) - _CLAIM_KEYS
         raise _bad(f"unknown claims {sorted(map(repr, unknown))}", "claims")
-    hc = _health_code_claim(claims.get(HC_CLAIM))
+    if (HC_CLAIM in claims) == (HC_LIGHT_CLAIM in claims):
+        raise _bad("a code carries the full or the light health-code claim, one of them", "hc")
+    light = HC_LIGHT_CLAIM in claims
+    hc = _health_code_claim(claims[HC_LIGHT_CLAIM if light else HC_CLAIM], light=light)
     issuer = claims.get(ISS)
     if not isinstance(issuer, str) or not _PROVINCE.fullmatch(issuer):
         raise _bad("iss must be a province code", "iss")
@@ -191,6 +220,22 @@ def parse_payload(claims: Mapping[Any, Any]) -> NativePayload:
     colour = _COLOUR_NAMES.get(raw_colour) if type(raw_colour) is int else None
     if colour is None:
         raise _bad("colour must be 0, 1 or 2", "hc.colour")
+    status = parse_status_claim(claims[CLAIM_STATUS]) if CLAIM_STATUS in claims else None
+    if light:
+        return NativePayload(
+            issuer=issuer,
+            subject=subject,
+            issued_at=issued_at,
+            expires_at=expires_at,
+            serial=serial,
+            colour=colour,
+            badges=(),
+            rule_set="",
+            masked_name="",
+            masked_id="",
+            status=status,
+            profile=PROFILE_LIGHT,
+        )
     masked_id = _text(hc.get(_H_ID), "hc.id")
     if "*" not in masked_id:
         raise _bad("the ID number must be masked", "hc.id")
@@ -205,16 +250,17 @@ def parse_payload(claims: Mapping[Any, Any]) -> NativePayload:
         rule_set=_text(hc.get(_H_RULES), "hc.rule_set"),
         masked_name=_text(hc.get(_H_NAME), "hc.name"),
         masked_id=masked_id,
+        status=status,
     )
 
 
-def _health_code_claim(hc: Any) -> Mapping[Any, Any]:
+def _health_code_claim(hc: Any, *, light: bool) -> Mapping[Any, Any]:
     if not isinstance(hc, Mapping):
         raise _bad("the health-code claim is missing", "hc")
     version = hc.get(_H_VERSION)
     if version != PAYLOAD_VERSION or isinstance(version, bool):
         raise _bad(f"payload version {version!r}", "hc.v", ErrorCode.PAYLOAD_VERSION_UNKNOWN)
-    if not _HC_KEYS.issuperset(hc):
+    if not (_LIGHT_KEYS if light else _HC_KEYS).issuperset(hc):
         unknown = set(hc) - _HC_KEYS
         raise _bad(f"unknown health-code fields {sorted(map(repr, unknown))}", "hc")
     return hc
@@ -294,6 +340,11 @@ def health_code_claim(
     }
 
 
+def light_code_claim(*, colour: str) -> dict[int, Any]:
+    """The light health-code claim (``HC_LIGHT_CLAIM``): the colour only. KeyError if unknown."""
+    return {_H_VERSION: PAYLOAD_VERSION, _H_COLOUR: COLOURS[colour]}
+
+
 def code_claims(
     *,
     issuer: str,
@@ -302,16 +353,22 @@ def code_claims(
     expires_at: datetime,
     serial: bytes,
     health_code: Mapping[int, Any],
+    light: bool = False,
+    status: StatusReference | None = None,
 ) -> dict[int, Any]:
-    """The claim map around a health-code claim: issuer, subject, times, serial (no checks)."""
-    return {
+    """The claim map around a health-code claim (under ``HC_LIGHT_CLAIM`` when ``light``):
+    issuer, subject, times, serial, and the status claim when given (no checks)."""
+    claims: dict[int, Any] = {
         ISS: issuer,
         SUB: subject,
         EXP: int(expires_at.timestamp()),
         IAT: int(issued_at.timestamp()),
         CTI: serial,
-        HC_CLAIM: health_code,
+        HC_LIGHT_CLAIM if light else HC_CLAIM: health_code,
     }
+    if status is not None:
+        claims[CLAIM_STATUS] = status_claim(status)
+    return claims
 
 
 def encode_signed(

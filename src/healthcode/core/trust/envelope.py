@@ -194,7 +194,7 @@ def _decode(raw: bytes) -> tuple[Any, dict[str, Any]]:
     if not isinstance(raw, bytes | bytearray) or len(raw) > MAX_ENVELOPE_BYTES:
         raise _malformed("envelope must be bytes of reasonable size")
     try:
-        msg = sign1_decode(bytes(raw))
+        msg = sign1_decode(bytes(raw), max_bytes=MAX_ENVELOPE_BYTES)
         payload = cbor2.loads(msg.payload)
     except VerificationFailed as exc:
         raise _malformed(f"not a COSE_Sign1: {exc.message}") from exc

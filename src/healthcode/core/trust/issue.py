@@ -51,8 +51,10 @@ from healthcode.core.codes.native import (
     code_claims,
     encode_signed,
     health_code_claim,
+    light_code_claim,
     parse_payload,
 )
+from healthcode.core.codes.status_list import StatusReference
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput, TrustError, VerificationFailed
 from healthcode.core.trust.certs import KeyPair, province_of_certificate
@@ -110,6 +112,8 @@ class CodeContent:
     rule_set: str
     masked_name: str
     masked_id: str
+    #: A light code (colour only, minimal disclosure): badges, rule set, name and ID are left out.
+    light: bool = False
     #: The health-code claim, as every code of this content carries it.
     claim: dict[int, Any] = field(init=False, repr=False, compare=False)
 
@@ -122,12 +126,16 @@ class CodeContent:
                 f"unknown colour {self.colour!r} or badge in {list(badges)}",
                 field="hc",
             )
-        claim = health_code_claim(
-            colour=self.colour,
-            badges=badges,
-            rule_set=self.rule_set,
-            masked_name=self.masked_name,
-            masked_id=self.masked_id,
+        claim = (
+            light_code_claim(colour=self.colour)
+            if self.light
+            else health_code_claim(
+                colour=self.colour,
+                badges=badges,
+                rule_set=self.rule_set,
+                masked_name=self.masked_name,
+                masked_id=self.masked_id,
+            )
         )
         sample = code_claims(
             issuer=_SAMPLE_PROVINCE,
@@ -136,6 +144,7 @@ class CodeContent:
             expires_at=_SAMPLE_TIME + SCREEN_LIFETIME,
             serial=bytes(SERIAL_BYTES),
             health_code=claim,
+            light=self.light,
         )
         parse_payload(sample)  # the very checks a verifier makes, once for every code
         object.__setattr__(self, "claim", claim)
@@ -160,7 +169,7 @@ class CodeIssuer:
     not_before: datetime = field(init=False)
     not_after: datetime = field(init=False)
     #: templates by (content, serial), for :meth:`issue_kept`
-    _templates: dict[tuple[CodeContent, bytes], CodeTemplate] = field(
+    _templates: dict[tuple[CodeContent, bytes, StatusReference | None], CodeTemplate] = field(
         init=False, repr=False, compare=False
     )
 
@@ -179,8 +188,10 @@ class CodeIssuer:
         clock: Clock,
         lifetime: timedelta = SCREEN_LIFETIME,
         serial: bytes | None = None,
+        status: StatusReference | None = None,
     ) -> str:
-        """A native code of ``content``, issued now for ``lifetime``, signed by the signer.
+        """A native code of ``content``, issued now for ``lifetime``, signed by the signer;
+        with ``status``, its place in the hub's status list (the ``status`` claim).
 
         Raises InvalidInput ``CODE_LIFETIME_INVALID`` / ``CODE_LIFETIME_TOO_LONG``
         (:func:`check_lifetime`), TrustError ``CERT_NOT_YET_VALID`` / ``CERT_EXPIRED`` when the
@@ -195,6 +206,8 @@ class CodeIssuer:
             expires_at=expires,
             serial=secrets.token_bytes(SERIAL_BYTES) if serial is None else _check_serial(serial),
             health_code=content.claim,
+            light=content.light,
+            status=status,
         )
         return encode_signed(claims, private_key=self.signer.private_key, kid=self.signer.kid)
 
@@ -221,29 +234,32 @@ class CodeIssuer:
         clock: Clock,
         lifetime: timedelta = SCREEN_LIFETIME,
         serial: bytes,
+        status: StatusReference | None = None,
     ) -> str:
         """The code :meth:`issue` makes, byte for byte but the signature, through the template
         of ``content`` and ``serial`` (:mod:`healthcode.core.trust.template`), made once and
         kept (at most ``TEMPLATES_KEPT``, all dropped when full). Raises as :meth:`issue`
         does."""
         now, expires = self._times(clock, lifetime)
-        key = (content, serial)
+        key = (content, serial, status)
         template = self._templates.get(key)
-        if template is None:
-            if len(self._templates) >= TEMPLATES_KEPT:
-                self._templates.clear()  # one step, safe between threads
-            template = make_template(
-                self.signer,
-                issuer=self.province,
-                subject=content.subject,
-                serial=_check_serial(serial),
-                health_code=content.claim,
-            )
-            self._templates[key] = template
         try:
+            if template is None:
+                if len(self._templates) >= TEMPLATES_KEPT:
+                    self._templates.clear()  # one step, safe between threads
+                template = make_template(
+                    self.signer,
+                    issuer=self.province,
+                    subject=content.subject,
+                    serial=_check_serial(serial),
+                    health_code=content.claim,
+                    light=content.light,
+                    status=status,
+                )
+                self._templates[key] = template
             return sign_template(template, self.signer, issued=now, expires=expires)
-        except ValueError:  # a time past 2106: the plain path
-            return self.issue(content, clock=clock, lifetime=lifetime, serial=serial)
+        except ValueError:  # a time past 2106, a layout not the template's: the plain path
+            return self.issue(content, clock=clock, lifetime=lifetime, serial=serial, status=status)
 
 
 def issue_code(
@@ -258,6 +274,8 @@ def issue_code(
     clock: Clock,
     lifetime: timedelta = SCREEN_LIFETIME,
     serial: bytes | None = None,
+    light: bool = False,
+    status: StatusReference | None = None,
 ) -> str:
     """One code: ``CodeIssuer(signer).issue(CodeContent(...), ...)``; raises as those do."""
     content = CodeContent(
@@ -267,5 +285,8 @@ def issue_code(
         rule_set=rule_set,
         masked_name=masked_name,
         masked_id=masked_id,
+        light=light,
     )
-    return CodeIssuer(signer).issue(content, clock=clock, lifetime=lifetime, serial=serial)
+    return CodeIssuer(signer).issue(
+        content, clock=clock, lifetime=lifetime, serial=serial, status=status
+    )

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import cbor2
 from cryptography.hazmat.primitives import hashes
@@ -59,7 +60,14 @@ def _times(expires: int, issued: int) -> bytes:
 
 
 def make_template(
-    signer: KeyPair, *, issuer: str, subject: str, serial: bytes, health_code: object
+    signer: KeyPair,
+    *,
+    issuer: str,
+    subject: str,
+    serial: bytes,
+    health_code: object,
+    light: bool = False,
+    status: Any = None,
 ) -> CodeTemplate:
     """The template of the codes of this content and serial signed by ``signer``.
 
@@ -72,10 +80,14 @@ def make_template(
         expires_at=_SAMPLE,
         serial=serial,
         health_code=health_code,  # type: ignore[arg-type]
+        light=light,
+        status=status,
     )
     payload = encode_claims(sample)
     stamp = int(_SAMPLE.timestamp())
-    head = b"\xa6" + encode_claims({k: sample[k] for k in list(sample)[:2]})[1:]
+    if len(sample) > 23:
+        raise ValueError("a claims map of more than 23 entries")
+    head = bytes([0xA0 + len(sample)]) + encode_claims({k: sample[k] for k in list(sample)[:2]})[1:]
     tail = encode_claims({k: sample[k] for k in list(sample)[4:]})[1:]
     if head + _times(stamp, stamp) + tail != payload:
         raise ValueError("the claims map's layout is not the template's")

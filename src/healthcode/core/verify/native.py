@@ -16,9 +16,16 @@ The plan, each step one stage (codes raised at that stage in brackets)::
     7. schema      the native payload schema                 [PAYLOAD_INVALID,
                                                               PAYLOAD_VERSION_UNKNOWN]
     8. revocation  the code's serial                         [CODE_REVOKED, REVOCATION_UNAVAILABLE]
-    9. rules       CertLogic acceptance rules of this        [RULE_FAILED, RULE_ERROR]
-                   checkpoint (per destination)
-   10. result      pass, colour, badges, masked identity, issuer
+    9. status_list the code's entry in the hub's Token       [STATUS_LIST_MISSING,
+                   Status List (when the checkpoint holds     STATUS_LIST_STALE,
+                   lists): the issuer's list, fresh, index    STATUS_LIST_STALE,
+                   inside, 0 VALID; 1 INVALID, 2 SUSPENDED:   STATUS_INDEX_OUT_OF_RANGE,
+                   revoked; 3 SUPERSEDED                      CODE_REVOKED, CODE_SUPERSEDED]
+   10. rules       CertLogic acceptance rules of this        [RULE_FAILED, RULE_ERROR]
+                   checkpoint (per destination); FULL_CODE_RULE
+                   refuses a light code where the worker must
+                   compare name and ID
+   11. result      pass, colour, badges, masked identity, issuer, profile
 
 Any other exception inside a stage fails the code with ``STAGE_FAULT`` at that stage.
 
@@ -43,10 +50,16 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from healthcode.core import certlogic, regions
 from healthcode.core.codes.cwt import check_times, decode_claims
-from healthcode.core.codes.native import PREFIX, NativePayload, parse_payload
+from healthcode.core.codes.native import PREFIX, PROFILE_LIGHT, NativePayload, parse_payload
+from healthcode.core.codes.status_list import (
+    STATUS_SUPERSEDED,
+    STATUS_VALID,
+    province_of_uri,
+)
 from healthcode.core.error_codes import ErrorCode, Stage
-from healthcode.core.errors import CertLogicError, InvalidInput, VerificationFailed
+from healthcode.core.errors import CertLogicError, InvalidInput, TrustError, VerificationFailed
 from healthcode.core.keys import NO_KEYS, KeyStore, TrustedKey
+from healthcode.core.trust.status_lists import StatusListToken
 from healthcode.core.verify.result import VerificationResult
 from healthcode.core.verify.stages import (
     DEFAULT_SKEW,
@@ -63,10 +76,12 @@ from healthcode.core.verify.stages import (
 __all__ = [
     "DEFAULT_RULES",
     "FORMAT",
+    "FULL_CODE_RULE",
     "AcceptanceRule",
     "NativeFormat",
     "NativeSettings",
     "NativeTrust",
+    "StatusListSource",
     "check_rules",
     "compile_rules",
 ]
@@ -82,6 +97,15 @@ DEFAULT_RULES: tuple[Mapping[str, Any], ...] = (
 )
 
 
+#: An acceptance rule for checkpoints where the worker compares name and ID with a document:
+#: a light code (colour only) is refused there (``RULE_FAILED``, rule ``NATIVE-FULL``).
+FULL_CODE_RULE: Mapping[str, Any] = {
+    "id": "NATIVE-FULL",
+    "description": "A light code shows no name or ID: this checkpoint needs the full code.",
+    "logic": {"===": [{"var": "payload.profile"}, "full"]},
+}
+
+
 @runtime_checkable
 class NativeTrust(KeyStore, Protocol):
     """A key store that also knows revoked serials and retired signers (a trust list)."""
@@ -91,14 +115,27 @@ class NativeTrust(KeyStore, Protocol):
     def retired_at(self, kid: bytes) -> datetime | None: ...
 
 
+class StatusListSource(Protocol):
+    """Status List Tokens held by URI (``core/trust/status_lists.py``), opened and verified."""
+
+    def token_for(self, uri: str) -> StatusListToken | None: ...
+
+
+#: How old a held status list may be (from its iat) before codes are refused against it.
+DEFAULT_STATUS_MAX_AGE = timedelta(hours=24)
+
+
 @dataclass(frozen=True, slots=True)
 class NativeSettings:
-    """What a checkpoint gives the native format: trust list, acceptance rules, its place."""
+    """What a checkpoint gives the native format: trust list, acceptance rules, its place,
+    the status lists it holds (None: no status check) and how old they may be."""
 
     trust: KeyStore = NO_KEYS
     rules: Sequence[Mapping[str, Any]] = DEFAULT_RULES
     destination: str | None = None  # the checkpoint's GB/T 2260 code, for scoped rules
     skew: timedelta = DEFAULT_SKEW
+    status_lists: StatusListSource | None = None
+    status_max_age: timedelta = DEFAULT_STATUS_MAX_AGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,13 +250,15 @@ class NativeFormat:
             payload, as_json = _parse(claims)
             # 8. revocation of this code
             self._check_revocation(payload, as_json)
-            # 9. acceptance rules of this checkpoint
+            # 9. the code's entry in the hub's status list
+            self._check_status(payload, as_json, now)
+            # 10. light codes, acceptance rules of this checkpoint
             self._check_rules(as_json, now)
         except VerificationFailed as exc:
             exc.details.setdefault("kid", key.kid.hex())
             exc.details.setdefault("issuer", key.issuer)
             raise
-        # 10. result
+        # 11. result
         return VerificationResult(
             valid=True,
             format=FORMAT,
@@ -227,11 +266,16 @@ class NativeFormat:
             issuer=payload.issuer,
             colour=payload.colour,
             badges=payload.badges,
-            subject={
-                "name": payload.masked_name,
-                "id": payload.masked_id,
-                "pseudonym": payload.subject,
-            },
+            subject=(
+                {"pseudonym": payload.subject}
+                if payload.profile == PROFILE_LIGHT
+                else {
+                    "name": payload.masked_name,
+                    "id": payload.masked_id,
+                    "pseudonym": payload.subject,
+                }
+            ),
+            profile=payload.profile,
             payload=as_json,
             issued_at=payload.issued_at,
             expires_at=payload.expires_at,
@@ -284,6 +328,35 @@ class NativeFormat:
             raise VerificationFailed(
                 ErrorCode.CODE_REVOKED, f"code {payload.serial.hex()} is revoked", payload=as_json
             )
+
+    @stage(Stage.STATUS_LIST)
+    def _check_status(self, payload: NativePayload, as_json: dict[str, Any], now: datetime) -> None:
+        """The draft's "Validation Rules" 1-7 on a code that passed every check before."""
+        lists, ref = self.settings.status_lists, payload.status
+        if lists is None or ref is None:
+            return  # no lists held, or a code of an issuer that gives none: serials only
+        listed = province_of_uri(ref.uri)
+        if listed is None or listed[0] != payload.issuer:
+            raise _listed(ErrorCode.PAYLOAD_INVALID, f"{ref.uri} is not the issuer's list", as_json)
+        token = lists.token_for(ref.uri)
+        if token is None:
+            raise _listed(ErrorCode.STATUS_LIST_MISSING, f"no status list {ref.uri}", as_json)
+        try:
+            token.check_fresh(now, max_age=self.settings.status_max_age, skew=self.settings.skew)
+        except TrustError as exc:
+            raise _listed(exc.code, exc.message, as_json) from exc
+        try:
+            value = token.status_list.get(ref.idx)
+        except IndexError as exc:
+            raise _listed(ErrorCode.STATUS_INDEX_OUT_OF_RANGE, str(exc), as_json) from exc
+        if value == STATUS_SUPERSEDED:
+            raise _listed(ErrorCode.CODE_SUPERSEDED, "a newer colour state replaced it", as_json)
+        if value != STATUS_VALID:
+            raise _listed(ErrorCode.CODE_REVOKED, f"status {value} in {ref.uri}", as_json)
+
+
+def _listed(code: ErrorCode, message: str, as_json: dict[str, Any]) -> VerificationFailed:
+    return VerificationFailed(code, message, stage=Stage.STATUS_LIST, payload=as_json)
 
 
 @stage(Stage.SCHEMA)

@@ -36,6 +36,7 @@ class VerificationResult:
     kid: str | None = None
     warnings: tuple[str, ...] = ()
     schema_release: str | None = None  # EU DCC: the payload schema release it was checked with
+    profile: str | None = None  # native codes: "full", or "light" (colour only, no identity)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (datetimes as ISO 8601)."""

@@ -1,16 +1,18 @@
 """Published-document routes: the latest signed rule set, value sets, risk areas or trust list
-(``hub/publishing.py``)."""
+(``hub/publishing.py``), and the Token Status Lists (``hub/status_lists.py``)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
 from healthcode.hub.publishing import MEDIA_TYPE
 from healthcode.hub.routes.answers import errors
 from healthcode.hub.routes.common import AuthFirstRoute, Caller, Services
+from healthcode.hub.status_lists import MEDIA_TYPE as STATUS_LIST_MEDIA_TYPE
 
 __all__ = ["DocKind", "router"]
 
@@ -45,3 +47,35 @@ def published(kind: DocKind, caller: Caller, hub: Services) -> Response:
         media_type=MEDIA_TYPE,
         headers={"ETag": f'"{kind.value}-{doc.seq}"', "X-Sequence": str(doc.seq)},
     )
+
+
+_STATUS_LIST_ANSWER = {
+    "responses": {
+        "200": {
+            "description": "the Status List Token (CWT, draft-ietf-oauth-status-list)",
+            "content": {STATUS_LIST_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
+}
+
+
+@router.get("/v1/status-lists", responses=errors(401, 403))
+def status_lists(caller: Caller, hub: Services) -> dict[str, Any]:
+    """The status lists that hold any reported index: URI, province, chunk and path each."""
+    return hub.status_lists.index(caller)
+
+
+@router.get(
+    "/v1/status-lists/{province}/{chunk}",
+    openapi_extra=_STATUS_LIST_ANSWER,
+    responses=errors(401, 403, 404, 422),
+)
+def status_list(
+    province: Annotated[str, Path(min_length=6, max_length=6)],
+    chunk: Annotated[int, Path(ge=0)],
+    caller: Caller,
+    hub: Services,
+) -> Response:
+    """A province's Token Status List ``chunk``, signed by the hub's publisher."""
+    token = hub.status_lists.token(caller, province, chunk)
+    return Response(content=token, media_type=STATUS_LIST_MEDIA_TYPE)
