@@ -76,7 +76,9 @@ def test_the_qr_on_the_page_decodes_to_a_code_the_verifier_passes(
     texts = decode_image(page.locator("#qr-image").screenshot())
     assert len(texts) == 1 and texts[0].startswith("CN1:")
     answer = net.check(texts[0])
-    assert (answer["decision"], answer["issuer"], answer["colour"]) == ("pass", "440000", "green")
+    # the code's colour state is newer than the lists the checkpoint held: it fetches them once
+    got = (answer["decision"], answer["issuer"], answer["colour"])
+    assert got == ("pass", "440000", "green"), answer
     assert answer["identity"] == {"name": "张*丰", "id": page.locator("#id").inner_text()}
 
 

@@ -23,7 +23,10 @@ each list whose ``ttl`` has run out since it was fetched and takes it unless its
 than the held one (``ENVELOPE_ROLLBACK``: the held list stays). A code whose colour state was
 superseded or revoked stops offline (``CODE_SUPERSEDED``, ``CODE_REVOKED``); a held list older
 than ``status_max_age`` stops every code that points into it (``STATUS_LIST_STALE``); a code
-pointing into a list the checkpoint does not hold stops (``STATUS_LIST_MISSING``).
+pointing into a list the checkpoint does not hold stops (``STATUS_LIST_MISSING``), as does an
+index past the held list's end (``STATUS_INDEX_OUT_OF_RANGE``); a checkpoint that can reach the
+hub first fetches its lists again, once, and verifies the code again (a state newer than the
+held lists, e.g. a person who applied a minute ago).
 
 Every answer carries the masked identity the code shows and the freshness of the trust list.
 """
@@ -210,9 +213,10 @@ class Checkpoint:
             self.status_lists.revoked = self.status_lists.revoked | held.revoked_publishers
         return self.status_lists.accept(raw)
 
-    def _refresh_status_lists(self) -> dict[str, Any]:
+    def _refresh_status_lists(self, *, force: bool = False) -> dict[str, Any]:
         """Fetch each list the hub names whose ttl has run out since it was fetched (the
-        draft's "Status List Update Interval and Caching"); what was taken and refused."""
+        draft's "Status List Update Interval and Caching"), or every list with ``force``;
+        what was taken and refused."""
         out: dict[str, Any] = {"taken": [], "refused": []}
         if self.status_lists is None:
             return out
@@ -227,7 +231,7 @@ class Checkpoint:
             held = self.status_lists.token_for(uri)
             fetched = self._fetched.get(uri)
             ttl = timedelta(seconds=held.ttl or 0) if held is not None else None
-            if ttl is not None and fetched is not None and now < fetched + ttl:
+            if not force and ttl is not None and fetched is not None and now < fetched + ttl:
                 continue  # fetched less than its ttl ago
             try:
                 answer = self._hub(path)
@@ -308,6 +312,11 @@ class Checkpoint:
         """
         check_lang(lang)
         result = self.verifier().verify(text)
+        if result.error_code in _UNLISTED and self.hub_url:
+            # a colour state newer than the held list: fetch the lists now, once (a device
+            # without a network keeps its answer: it cannot tell this code is current)
+            self._refresh_status_lists(force=True)
+            result = self.verifier().verify(text)
         answer = _offline_answer(result)
         answer["trust_list"] = self.trust_status()
         if online and result.valid and result.format == "native":
@@ -374,6 +383,10 @@ class Checkpoint:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+
+#: Refusals a newer status list may answer: the code's state is newer than the held lists.
+_UNLISTED = frozenset({ErrorCode.STATUS_LIST_MISSING, ErrorCode.STATUS_INDEX_OUT_OF_RANGE})
 
 
 def _offline_answer(result: VerificationResult) -> dict[str, Any]:
