@@ -1,20 +1,15 @@
 """Every stable error code of the project, declared once: its meaning, HTTP status and stage.
-A code never changes meaning once published; code raises ``ErrorCode.X``, never a string
-(``tests/test_error_catalogue.py``); ``docs/errors.md`` is generated from this table
-(``python -m healthcode.core.error_codes > docs/errors.md``). It imports nothing of the package.
 
-A code never changes meaning once published; tests and other systems match on it. Code anywhere
-raises ``ErrorCode.X``, never a string: ``tests/test_error_catalogue.py`` fails on a code raised
-but not declared here, and on one declared here but never used. ``docs/errors.md`` is generated
-from this table (``python -m healthcode.core.error_codes > docs/errors.md``, written by
-``core/error_doc.py``) and a test keeps it current.
+A code never changes meaning once published; tests and other systems match on it. Code raises
+``ErrorCode.X``, never a string: ``tests/test_error_catalogue.py`` fails on a code raised but not
+declared here, and on one declared here but never used. ``docs/errors.md`` is generated from
+this table (``python -m healthcode.core.error_codes > docs/errors.md``, by ``error_doc.py``).
+It imports nothing of the package but ``error_stages.py`` (``Stage``, re-exported).
 
 >>> ErrorCode.ID_CHECK_DIGIT.http_status, ErrorCode.BASE45_INVALID.stage
 (422, <Stage.BASE45: 'base45'>)
 >>> ErrorCode("ID_CHECK_DIGIT") == "ID_CHECK_DIGIT"
 True
-
-This module imports nothing of the package but ``error_stages.py`` (``Stage``, re-exported).
 """
 
 from __future__ import annotations
