@@ -110,18 +110,7 @@ def step(
     if job.last_key is not None:
         stmt = stmt.where(key > job.last_key)
     ids = list(session.execute(stmt).scalars())
-    if ids:
-        reevaluate_chunk(
-            session,
-            ids,
-            ruleset=ruleset,
-            now=now,
-            label=label,
-            serials=serials,
-            key_range=(ids[0], ids[-1]),
-            on_changes=on_changes,
-        )
-    return _advanced(session, job.id, ids, now)
+    return _run_chunk(session, job.id, ids, ruleset, label, now, serials, on_changes)
 
 
 def start_area(
@@ -177,6 +166,20 @@ def area_step(
     ids = area_chunk(
         session, windows, ruleset=ruleset, now=now, after=job.last_key, limit=chunk_size
     )
+    return _run_chunk(session, job.id, ids, ruleset, label, now, serials, on_changes)
+
+
+def _run_chunk(
+    session: Session,
+    job_id: int,
+    ids: list[str],
+    ruleset: RuleSet,
+    label: str,
+    now: datetime,
+    serials: StateSerials,
+    on_changes: ChangeListener | None,
+) -> ReevaluationJob:
+    """Re-evaluate a job's chunk ``ids`` (sorted) and advance the job past it."""
     if ids:
         reevaluate_chunk(
             session,
@@ -188,7 +191,7 @@ def area_step(
             key_range=(ids[0], ids[-1]),
             on_changes=on_changes,
         )
-    return _advanced(session, job.id, ids, now)
+    return _advanced(session, job_id, ids, now)
 
 
 def _advanced(session: Session, job_id: int, ids: list[str], now: datetime) -> ReevaluationJob:
