@@ -123,17 +123,24 @@ def _inclusion_source(checkpoint: Checkpoint, index: int, leaf: Path | None, fet
     return entries[offset]
 
 
+#: The options every audit command shares: the log's keys, the witnesses, the origin.
+LogKeys = Annotated[list[str], typer.Option("--key", metavar="VKEY", help="the log's key")]
+Witnesses = Annotated[
+    list[str] | None,
+    typer.Option("--witness", metavar="VKEY", help="a witness that must have cosigned"),
+]
+Origin = Annotated[str | None, typer.Option("--origin", metavar="ORIGIN", help="the log's origin")]
+LogSource = Annotated[
+    str, typer.Argument(metavar="SOURCE", help="a province's URL or a saved copy's folder")
+]
+
+
 @app.command("verify")
 def verify(
     checkpoint_file: Annotated[Path, _file("--checkpoint", "the log's signed checkpoint")],
-    key: Annotated[list[str], typer.Option("--key", metavar="VKEY", help="the log's key")],
-    witness: Annotated[
-        list[str] | None,
-        typer.Option("--witness", metavar="VKEY", help="a witness that must have cosigned"),
-    ] = None,
-    origin: Annotated[
-        str | None, typer.Option("--origin", metavar="ORIGIN", help="the log's origin")
-    ] = None,
+    key: LogKeys,
+    witness: Witnesses = None,
+    origin: Origin = None,
     index: Annotated[
         int | None, typer.Option("--index", min=0, metavar="N", help="the leaf's index")
     ] = None,
@@ -268,17 +275,10 @@ def _grown_from(
 
 @app.command("log")
 def audit_whole_log(
-    source: Annotated[
-        str, typer.Argument(metavar="SOURCE", help="a province's URL or a saved copy's folder")
-    ],
-    key: Annotated[list[str], typer.Option("--key", metavar="VKEY", help="the log's key")],
-    witness: Annotated[
-        list[str] | None,
-        typer.Option("--witness", metavar="VKEY", help="a witness that must have cosigned"),
-    ] = None,
-    origin: Annotated[
-        str | None, typer.Option("--origin", metavar="ORIGIN", help="the log's origin")
-    ] = None,
+    source: LogSource,
+    key: LogKeys,
+    witness: Witnesses = None,
+    origin: Origin = None,
     save: Annotated[
         Path | None,
         typer.Option("--save", metavar="DIR", file_okay=False, help="save the live log here"),
@@ -356,20 +356,13 @@ def _listed(out: dict[str, Any], findings: list[Finding], as_json: bool) -> None
 
 @app.command("changes")
 def changes(
-    source: Annotated[
-        str, typer.Argument(metavar="SOURCE", help="a province's URL or a saved copy's folder")
-    ],
-    key: Annotated[list[str], typer.Option("--key", metavar="VKEY", help="the log's key")],
+    source: LogSource,
+    key: LogKeys,
     decisions: Annotated[
         Path | None, _file("--decisions", "the published decisions (GET /log/decisions)")
     ] = None,
-    witness: Annotated[
-        list[str] | None,
-        typer.Option("--witness", metavar="VKEY", help="a witness that must have cosigned"),
-    ] = None,
-    origin: Annotated[
-        str | None, typer.Option("--origin", metavar="ORIGIN", help="the log's origin")
-    ] = None,
+    witness: Witnesses = None,
+    origin: Origin = None,
     as_json: options.AsJson = False,
 ) -> None:
     """List every change with no rule or no approved decision behind it, and every decision

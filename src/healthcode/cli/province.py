@@ -7,7 +7,7 @@ are imported inside the commands.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
@@ -15,9 +15,6 @@ from healthcode.cli import grid
 from healthcode.cli.options import command_group
 from healthcode.cli.province_db import migrated as _migrated
 from healthcode.cli.province_db import settings as _settings
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["app"]
 

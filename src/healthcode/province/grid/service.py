@@ -253,12 +253,11 @@ class GridService:
     def _scope(self, member: Staff | None) -> list[GridTask]:
         """The tasks a member's figures cover (``None``: the province's own tools, all)."""
         query = select(GridTask).where(GridTask.state != "handed_over")
-        if member is None:
-            pass
-        elif member.require("grid-worker", "supervisor").has("supervisor"):
-            query = _in_region(query, member.region_code)
-        else:
-            query = query.where(GridTask.grid_id == member.grid_id)
+        if member is not None:
+            if member.require("grid-worker", "supervisor").has("supervisor"):
+                query = _in_region(query, member.region_code)
+            else:
+                query = query.where(GridTask.grid_id == member.grid_id)
         with self.db.read() as s:
             return list(s.execute(query).scalars())
 
