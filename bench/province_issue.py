@@ -192,9 +192,6 @@ def in_process(
             "sign (kept issuer, content)": lambda i: issuer.issue(
                 prepared[i].content, clock=clock, serial=prepared[i].serial
             ),
-            "sign, template (kept)": lambda i: issuer.issue_kept(
-                prepared[i].content, clock=clock, serial=prepared[i].serial
-            ),
             "read + prepare (plain)": lambda i: plain.prepared(pseudonyms[i], clock.now()),
             "service path, plain": lambda i: plain.issue(service.tokens.pseudonym_of(tokens[i])),
             "service path, kept": lambda i: codes.issue(service.tokens.pseudonym_of(tokens[i])),

@@ -194,7 +194,7 @@ class CodeService:
         now = self.clock.now()
         lifetime = LIFETIMES[medium]
         prepared = self.prepared(pseudonym, now)
-        text = issuer.issue_kept(
+        text = issuer.issue(
             prepared.light if medium == "light" else prepared.content,
             clock=FixedClock(now),
             lifetime=lifetime,

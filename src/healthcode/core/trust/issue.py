@@ -58,13 +58,10 @@ from healthcode.core.codes.status_list import StatusReference
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput, TrustError, VerificationFailed
 from healthcode.core.trust.certs import KeyPair, province_of_certificate
-from healthcode.core.trust.template import CodeTemplate, make_template, sign_template
 
-__all__ = ["TEMPLATES_KEPT", "CodeContent", "CodeIssuer", "check_lifetime", "issue_code"]
+__all__ = ["CodeContent", "CodeIssuer", "check_lifetime", "issue_code"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-#: Templates an issuer keeps (one per person's colour state lately asked for): ~0.5 KB each.
-TEMPLATES_KEPT = 65_536
 
 
 @lru_cache(maxsize=256)
@@ -168,13 +165,8 @@ class CodeIssuer:
     province: str = field(init=False)
     not_before: datetime = field(init=False)
     not_after: datetime = field(init=False)
-    #: templates by (content, serial), for :meth:`issue_kept`
-    _templates: dict[tuple[CodeContent, bytes, StatusReference | None], CodeTemplate] = field(
-        init=False, repr=False, compare=False
-    )
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_templates", {})
         cert = self.signer.certificate
         object.__setattr__(self, "province", _issuer_of(cert))
         # A code's times are seconds since 1970: none is issued before.
@@ -226,40 +218,6 @@ class CodeIssuer:
                 f"certificate (valid until {self.not_after.isoformat()})",
             )
         return now, expires
-
-    def issue_kept(
-        self,
-        content: CodeContent,
-        *,
-        clock: Clock,
-        lifetime: timedelta = SCREEN_LIFETIME,
-        serial: bytes,
-        status: StatusReference | None = None,
-    ) -> str:
-        """The code :meth:`issue` makes, byte for byte but the signature, through the template
-        of ``content`` and ``serial`` (:mod:`healthcode.core.trust.template`), made once and
-        kept (at most ``TEMPLATES_KEPT``, all dropped when full). Raises as :meth:`issue`
-        does."""
-        now, expires = self._times(clock, lifetime)
-        key = (content, serial, status)
-        template = self._templates.get(key)
-        try:
-            if template is None:
-                if len(self._templates) >= TEMPLATES_KEPT:
-                    self._templates.clear()  # one step, safe between threads
-                template = make_template(
-                    self.signer,
-                    issuer=self.province,
-                    subject=content.subject,
-                    serial=_check_serial(serial),
-                    health_code=content.claim,
-                    light=content.light,
-                    status=status,
-                )
-                self._templates[key] = template
-            return sign_template(template, self.signer, issued=now, expires=expires)
-        except ValueError:  # a time past 2106, a layout not the template's: the plain path
-            return self.issue(content, clock=clock, lifetime=lifetime, serial=serial, status=status)
 
 
 def issue_code(
