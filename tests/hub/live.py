@@ -38,19 +38,23 @@ def add_org(db_url: str, kind: str, region: str, name: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-class LiveHub:
-    def __init__(self, db_url: str, log: Path) -> None:
-        self.db_url = db_url
+class LiveProcess:
+    """A ``healthcode`` command serving on ``port`` in a subprocess, started when it answers."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.name = name
+        self.args = args
+        self.env = env
+        self.log = log
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [*CLI, "hub", "serve", "--port", str(self.port)],
-                env=env_for(self.db_url),
+                [*CLI, *self.args, "--port", str(self.port)],
+                env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -62,7 +66,7 @@ class LiveHub:
                     return
             except httpx.HTTPError:
                 time.sleep(0.1)
-        raise AssertionError("hub did not start: " + self.log.read_text())
+        raise AssertionError(f"{self.name} did not start: " + self.log.read_text())
 
     def kill9(self) -> None:
         assert self.proc is not None
@@ -76,3 +80,9 @@ class LiveHub:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill9()
+
+
+class LiveHub(LiveProcess):
+    def __init__(self, db_url: str, log: Path) -> None:
+        super().__init__("hub", ["hub", "serve"], env_for(db_url), log)
+        self.db_url = db_url

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-from live import CLI, cli, env_for, free_port
+from live import LiveProcess, cli, env_for
 from province_testdata import PROVINCE_KEY
 from sqlalchemy import create_engine, text
 
 
-class LiveProvince:
+class LiveProvince(LiveProcess):
     """``healthcode province serve`` in a subprocess, with its own SQLite file."""
 
     def __init__(
@@ -29,11 +26,8 @@ class LiveProvince:
         **extra: str,
     ) -> None:
         self.region = region
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.db_path = folder / f"province-{region}.db"
-        self.log = folder / f"province-{region}.log"
-        self.env = env_for(
+        env = env_for(
             hub_db,
             HEALTHCODE_PROVINCE_REGION=region,
             HEALTHCODE_PROVINCE_FIELD_KEY=PROVINCE_KEY,
@@ -49,38 +43,8 @@ class LiveProvince:
                 **extra,
             },
         )
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [*CLI, "province", "serve", "--port", str(self.port)],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log.read_text()
-            try:
-                if httpx.get(self.url + "/v1/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError("province did not start: " + self.log.read_text())
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill9()
+        log = folder / f"province-{region}.log"
+        super().__init__(f"province {region}", ["province", "serve"], env, log)
 
     def query(self, sql: str) -> list[Any]:
         """Rows of a read of the province's database (its own file, read from outside)."""
