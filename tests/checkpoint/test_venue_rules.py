@@ -13,6 +13,7 @@ import pytest
 from healthcode.checkpoint.service import VENUE_FILE, Checkpoint
 from healthcode.checkpoint.venue import VenueRules, published
 from healthcode.core import certlogic
+from healthcode.core.errors import ConfigError
 from live_network import LiveNetwork, live_network
 
 
@@ -93,3 +94,13 @@ def test_the_choice_is_kept_on_the_device_across_a_restart(net: LiveNetwork) -> 
     finally:
         _choose(net, [])
     assert VenueRules(kept).chosen == ()
+
+
+@pytest.mark.parametrize("text", ["{", "[]", '{"rules": "NAT-48H"}', '{"rules": [1]}'])
+def test_a_damaged_choice_stops_the_checkpoint_from_starting(tmp_path: Path, text: str) -> None:
+    """Starting without the venue's rules would let through what the venue chose to stop."""
+    kept = tmp_path / VENUE_FILE
+    kept.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        VenueRules(kept)
+    assert caught.value.code == "CONFIG_INVALID"

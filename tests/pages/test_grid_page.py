@@ -162,6 +162,29 @@ def test_a_bad_token_is_refused_and_sign_out_clears_the_phone(
     assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('hc-grid'))") == []
 
 
+def test_a_refused_action_is_shown_and_nothing_waiting_is_signed_out(
+    net: Pages, open_page: Callable[..., Page], worker: dict[str, str]
+) -> None:
+    page = _signed_in(net, open_page, worker["token"])
+    page.context.set_offline(True)
+    page.evaluate(
+        """(task) => localStorage.setItem('hc-grid-queue', JSON.stringify([{id: 'refused-0001',
+             task_id: task, at: new Date().toISOString(),
+             body: {state: 'new', action_id: 'refused-0001'}}]))""",
+        worker["task"],
+    )
+    page.get_by_role("button", name="退出登录").click()
+    expect(page.get_by_role("alert")).to_have_text("还有 1 条记录未发送，请联网发送后再退出。")
+    page.context.set_offline(False)
+    page.get_by_role("button", name="同步").click()
+    refused = page.get_by_role("region", name="未被接受的记录")
+    expect(refused).to_contain_text("新任务（状态不能这样变更）")
+    expect(page.locator("#queue-state")).to_have_text("所有记录已发送")
+    assert "refused-0001" not in [e[2] for e in _events(net, worker["task"])]
+    page.get_by_role("button", name="知道了").click()
+    expect(refused).to_be_hidden()
+
+
 def test_the_language_switch_and_accessibility_of_the_grid_page(
     net: Pages, open_page: Callable[..., Page], worker: dict[str, str]
 ) -> None:

@@ -12,7 +12,9 @@ where its facts say so (it has no colour and no such badges).
 
 **Chosen**: the ids a venue picked, in ``venue.json`` in the checkpoint's trust store folder,
 written whole (a temporary file renamed over it), read at start. An unknown id is refused
-(``VENUE_RULE_UNKNOWN``) with nothing changed.
+(``VENUE_RULE_UNKNOWN``) with nothing changed. A kept file that does not read as a choice stops
+the checkpoint from starting (``CONFIG_INVALID``): starting without the venue's rules would let
+through codes the venue chose to stop.
 
 **Applied**: ``check`` answers the first chosen rule a verified code does not meet (the
 checkpoint then stops it: ``RULE_FAILED`` with the rule's own words), or None.
@@ -30,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from healthcode.core.error_codes import ErrorCode
-from healthcode.core.errors import InvalidInput, VerificationFailed
+from healthcode.core.errors import ConfigError, InvalidInput, VerificationFailed
 from healthcode.core.verify import VerificationResult
 from healthcode.core.verify.native import AcceptanceRule, check_rules, compile_rules
 
@@ -59,7 +61,7 @@ class VenueRules:
 
     def __post_init__(self) -> None:
         if self.path is not None and self.path.is_file():
-            kept = json.loads(self.path.read_text(encoding="utf-8")).get("rules", [])
+            kept = _kept(self.path)
             known = {r["id"] for r in published()["rules"]}
             self.chosen = tuple(i for i in kept if i in known)  # a rule withdrawn since: gone
         self._compiled = self._compile(self.chosen)
@@ -114,3 +116,15 @@ class VenueRules:
             rule = next(r for r in published()["rules"] if r["id"] == rule_id)
             return {"id": rule_id, "code": exc.code, "zh": rule["stop_zh"], "en": rule["stop_en"]}
         return None
+
+
+def _kept(path: Path) -> list[str]:
+    """The ids kept in ``path``. Raises ConfigError CONFIG_INVALID."""
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(ErrorCode.CONFIG_INVALID, f"{path} cannot be read: {exc}") from exc
+    ids = kept.get("rules") if isinstance(kept, dict) else None
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise ConfigError(ErrorCode.CONFIG_INVALID, f"{path} is not a venue's choice of rules")
+    return ids
