@@ -7,10 +7,14 @@ import { enqueue, flush, store } from "/static/grid-store.js";
 const $ = (id) => document.getElementById(id);
 let reachable = navigator.onLine;
 
+// A request gives up after WAIT ms (a poor connection must not hold the queue for minutes); an
+// action whose answer never came is sent again later, and the province applies it once.
+const WAIT = 20000;
 async function call(path, { method = "GET", body, token = store.token() } = {}) {
   const headers = { Authorization: `Bearer ${token}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  return fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return fetch(path, { method, headers, body: payload, signal: AbortSignal.timeout(WAIT) });
 }
 
 async function answer(response) {
