@@ -183,6 +183,15 @@ def test_a_refused_action_is_shown_and_nothing_waiting_is_signed_out(
     assert "refused-0001" not in [e[2] for e in _events(net, worker["task"])]
     page.get_by_role("button", name="知道了").click()
     expect(refused).to_be_hidden()
+    card = page.locator(f"article[aria-labelledby='who-{worker['task']}']")
+    region = card.get_by_label("新住址地区码（6 位数字）")
+    expect(region).to_be_hidden()
+    card.get_by_label("记录情况").select_option(label="已迁出")
+    expect(region).to_be_visible()
+    card.get_by_role("button", name="保存记录").click()
+    expect(page.get_by_role("alert")).to_have_text("请填写 6 位新住址地区码。")
+    expect(region).to_be_focused()
+    expect(page.locator("#queue-state")).to_have_text("所有记录已发送")
 
 
 def test_the_language_switch_and_accessibility_of_the_grid_page(

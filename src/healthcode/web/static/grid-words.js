@@ -29,7 +29,9 @@ export const WORDS = {
     TOKEN_MISSING: "请输入令牌。", STAFF_ROLE_REQUIRED: "此令牌不是网格员的令牌。",
     GRID_NOT_OWN: "该任务已不属于本网格", GRID_TRANSITION_INVALID: "状态不能这样变更",
     GRID_TASK_UNKNOWN: "任务不存在", GRID_NOTE_INVALID: "备注过长或含有不可用字符",
-    GRID_ACTION_REUSED: "记录编号冲突",
+    GRID_ACTION_REUSED: "记录编号冲突", region: "新住址地区码（6 位数字）",
+    region_hint: "如 440106（广州市天河区）；任务将转到该地网格", region_missing: "请填写 6 位新住址地区码。",
+    REGION_UNKNOWN: "地区码不存在", REGION_FORMAT: "地区码格式有误",
   },
   en: {
     title: "Grid tasks · Health code", brand: "Grid tasks",
@@ -61,17 +63,20 @@ export const WORDS = {
     TOKEN_MISSING: "Enter your token.", STAFF_ROLE_REQUIRED: "This is not a grid worker's token.",
     GRID_NOT_OWN: "the task no longer belongs to this grid", GRID_TRANSITION_INVALID: "the state cannot change this way",
     GRID_TASK_UNKNOWN: "no such task", GRID_NOTE_INVALID: "the note is too long or has characters not allowed",
-    GRID_ACTION_REUSED: "record id conflict",
+    GRID_ACTION_REUSED: "record id conflict", region: "New residence region code (6 digits)",
+    region_hint: "e.g. 440106 (Tianhe, Guangzhou); the task goes to that place's grid",
+    region_missing: "Enter the 6-digit region code of the new residence.",
+    REGION_UNKNOWN: "no such region code", REGION_FORMAT: "the region code is malformed",
   },
 };
 
 // The next states a worker may record from each state (the province's state machine decides;
-// these are the choices offered, province/grid/work.py TRANSITIONS; a move away, which names
-// the new residence, is recorded through the API).
+// these are the choices offered, province/grid/work.py TRANSITIONS). A move away names the new
+// residence (a region code): the task goes to that grid, or to that province.
 export const NEXT = {
-  new: ["contacted", "unreachable"],
-  unreachable: ["contacted", "unreachable"],
-  contacted: ["isolated", "tested", "released", "unreachable"],
-  isolated: ["tested", "released"],
-  tested: ["tested", "isolated", "released"],
+  new: ["contacted", "unreachable", "moved_away"],
+  unreachable: ["contacted", "unreachable", "moved_away"],
+  contacted: ["isolated", "tested", "released", "unreachable", "moved_away"],
+  isolated: ["tested", "released", "moved_away"],
+  tested: ["tested", "isolated", "released", "moved_away"],
 };

@@ -55,16 +55,27 @@ function asksText(asks = {}) {
 
 function recordForm(task, state) {
   const form = el("form", { class: "record", novalidate: "" });
-  const sid = `state-${task.id}`, nid = `note-${task.id}`;
+  const sid = `state-${task.id}`, nid = `note-${task.id}`, rid = `region-${task.id}`;
   form.append(el("label", { for: sid }, t("record")));
   const select = el("select", { id: sid, name: "state" });
   for (const next of NEXT[state] ?? []) select.append(el("option", { value: next }, t(next)));
-  form.append(select, el("label", { for: nid }, t("note")), el("textarea", { id: nid, name: "note", maxlength: "500" }));
+  const moved = el("div", { hidden: "" });
+  moved.append(el("label", { for: rid }, t("region")),
+    el("input", { id: rid, name: "region", inputmode: "numeric", maxlength: "6", pattern: "[0-9]{6}", "aria-describedby": `${rid}-hint` }),
+    el("p", { id: `${rid}-hint`, class: "hint" }, t("region_hint")));
+  select.addEventListener("change", () => { moved.hidden = select.value !== "moved_away"; });
+  form.append(select, moved, el("label", { for: nid }, t("note")), el("textarea", { id: nid, name: "note", maxlength: "500" }));
   form.append(el("button", { type: "submit", class: "primary" }, t("save")));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const note = form.elements.note.value.trim();
-    enqueue(task.id, { state: form.elements.state.value, ...(note ? { note } : {}) });
+    const body = { state: select.value, ...(note ? { note } : {}) };
+    if (select.value === "moved_away") {
+      const region = form.elements.region.value.trim();
+      if (!/^[0-9]{6}$/.test(region)) { $("error").textContent = t("region_missing"); form.elements.region.focus(); return; }
+      body.residence_region = region;
+    }
+    enqueue(task.id, body);
     $("error").textContent = "";
     render();
     $("queue-state").textContent = `${t("saved_local")} ${queueWords()}`;
