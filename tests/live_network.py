@@ -70,12 +70,14 @@ class LiveNetwork:
         subject: str = "ab" * 32,
         serial: bytes | None = None,
         lifetime: timedelta = SCREEN_LIFETIME,
+        badges: tuple[str, ...] = (),
     ) -> str:
         clock = SystemClock()
         return issue_code(
             signer=self.network().active_signer(province, at=clock.now()),
             subject=subject,
             colour=colour,
+            badges=badges,
             rule_set="national-baseline",
             masked_name="张*丰",
             masked_id="4401**********1231",

@@ -8,6 +8,8 @@
 - ``GET /v1/trust``: the held trust list's freshness and the last refresh;
 - ``POST /v1/trust/refresh``: fetch the hub's trust list now (an older one is refused);
 - ``POST /v1/trust/load``: take a trust list file brought by hand (an older one is refused);
+- ``GET /v1/venue``: the published acceptance rules a venue may choose and the venue's choice;
+- ``PUT /v1/venue`` ``{"rules": ["NAT-48H", ...]}``: the venue's choice, kept on the device;
 - ``GET /v1/health``;
 - ``/``: the scanner page (docs/pages.md), which sends what it decodes to ``/v1/check``.
 
@@ -16,6 +18,7 @@ Errors have the project's one form (``web/errors.py``).
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, Request
@@ -29,10 +32,12 @@ from healthcode.web.assets import install_assets
 from healthcode.web.errors import install_error_handlers
 from healthcode.web.pages import page
 
-__all__ = ["TRUST_FILE_MAX", "create_app"]
+__all__ = ["TRUST_FILE_MAX", "VENUE_BODY_MAX", "create_app"]
 
 #: The largest trust list file taken by hand (a list of every province's signers is ~10 KB).
 TRUST_FILE_MAX = 1 << 20
+#: The largest body choosing a venue's rules (a handful of short ids).
+VENUE_BODY_MAX = 4096
 
 
 def create_app(checkpoint: Checkpoint) -> FastAPI:
@@ -78,6 +83,8 @@ def create_app(checkpoint: Checkpoint) -> FastAPI:
         raw = await _bounded_body(request)
         return {**checkpoint.load(raw), "trust_list": checkpoint.trust_status()}
 
+    _venue_routes(app, checkpoint)
+
     @app.get("/", include_in_schema=False)
     def scanner() -> HTMLResponse:
         return page("checkpoint.html")
@@ -87,12 +94,33 @@ def create_app(checkpoint: Checkpoint) -> FastAPI:
     return app
 
 
-async def _bounded_body(request: Request) -> bytes:
-    """The body, at most ``TRUST_FILE_MAX`` bytes. Raises InvalidInput BODY_TOO_LARGE."""
+def _venue_routes(app: FastAPI, checkpoint: Checkpoint) -> None:
+    """``GET``/``PUT /v1/venue``: the venue's acceptance rules (``venue.py``)."""
+
+    @app.get("/v1/venue")
+    def venue() -> dict[str, Any]:
+        """The published acceptance rules (id and names) and the ones this venue chose."""
+        return checkpoint.venue.describe()
+
+    @app.put("/v1/venue")
+    async def choose_venue_rules(request: Request) -> dict[str, Any]:
+        """Choose this venue's rules from the published ones: ``{"rules": [id, ...]}``
+        (at most ``VENUE_BODY_MAX`` bytes)."""
+        raw = await _bounded_body(request, VENUE_BODY_MAX)
+        try:
+            body = json.loads(raw)
+        except ValueError as exc:
+            raise InvalidInput(ErrorCode.JSON_INVALID, "the body is not JSON") from exc
+        rules = body.get("rules") if isinstance(body, dict) else None
+        return checkpoint.venue.choose(rules)
+
+
+async def _bounded_body(request: Request, limit: int = TRUST_FILE_MAX) -> bytes:
+    """The body, at most ``limit`` bytes. Raises InvalidInput BODY_TOO_LARGE."""
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > TRUST_FILE_MAX:
-            raise InvalidInput(ErrorCode.BODY_TOO_LARGE, f"at most {TRUST_FILE_MAX} bytes")
+        if size > limit:
+            raise InvalidInput(ErrorCode.BODY_TOO_LARGE, f"at most {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)

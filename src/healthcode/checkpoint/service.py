@@ -28,6 +28,10 @@ index past the held list's end (``STATUS_INDEX_OUT_OF_RANGE``); a checkpoint tha
 hub first fetches its lists again, once, and verifies the code again (a state newer than the
 held lists, e.g. a person who applied a minute ago).
 
+A code that passes is then held to the venue's acceptance rules (``venue.py``: chosen from the
+published list, kept on the device): one it does not meet stops with ``RULE_FAILED``, the rule's
+id (``venue_rule``) and its own words.
+
 Every answer carries the masked identity the code shows and the freshness of the trust list.
 """
 
@@ -41,6 +45,7 @@ from typing import Any
 
 import httpx
 
+from healthcode.checkpoint.venue import VenueRules
 from healthcode.config import CheckpointSettings
 from healthcode.core.clock import Clock, SystemClock
 from healthcode.core.error_codes import ErrorCode
@@ -71,6 +76,8 @@ _TRUST_LIST_PATH = "/v1/published/trust-list"
 _STATUS_LISTS_PATH = "/v1/status-lists"
 #: The folder of the held status lists, inside the trust store folder.
 STATUS_LIST_FOLDER = "status-lists"
+#: The venue's chosen acceptance rules (``venue.py``), inside the trust store folder.
+VENUE_FILE = "venue.json"
 
 
 def foreign_trust(settings: CheckpointSettings) -> dict[str, KeyStore]:
@@ -109,6 +116,7 @@ class Checkpoint:
     status_lists: StatusListStore | None = None  # None: native codes' status is not checked
     status_max_age: timedelta = timedelta(hours=12)
     last_refresh: dict[str, Any] = field(default_factory=dict)
+    venue: VenueRules = field(default_factory=VenueRules)  # the venue's acceptance rules
     _fetched: dict[str, datetime] = field(default_factory=dict, init=False)
     _verifier: tuple[int | None, Verifier] | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
@@ -155,6 +163,7 @@ class Checkpoint:
             refresh_seconds=settings.refresh_seconds,
             status_lists=lists,
             status_max_age=timedelta(hours=settings.status_max_age_hours),
+            venue=VenueRules(folder / VENUE_FILE),
         )
 
     # -- the trust list -------------------------------------------------------------------------
@@ -321,7 +330,12 @@ class Checkpoint:
         answer["trust_list"] = self.trust_status()
         if online and result.valid and result.format == "native":
             answer["online"] = self._online(result, answer)
-        answer["shown"] = {**worker_view(result, lang), "reason": words(answer["reason"], lang)}
+        unmet = self.venue.check(result, self.clock.now()) if answer["decision"] == "pass" else None
+        answer["venue_rule"] = None if unmet is None else unmet["id"]
+        if unmet is not None:  # valid, but not what this venue asks
+            answer.update(decision="stop", reason=unmet["code"], message=unmet["en"])
+        reason = unmet[lang] if unmet is not None else words(answer["reason"], lang)
+        answer["shown"] = {**worker_view(result, lang), "reason": reason}
         return answer
 
     def _online(self, result: VerificationResult, answer: dict[str, Any]) -> dict[str, Any]:

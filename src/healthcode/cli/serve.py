@@ -77,6 +77,11 @@ def try_these(folder: DataDir, demo: list[dict[str, str]] | None = None) -> list
             for p in folder.provinces[:1]
         ],
         f"# in a browser: {checkpoint}/ (the checkpoint's scanner)",
+        *[
+            f"# in a browser: {folder.url(p)}/grid (a grid worker's token: "
+            "healthcode province staff add --role grid-worker, docs/pages.md)"
+            for p in folder.provinces[:1]
+        ],
     ]
 
 

@@ -394,6 +394,7 @@ class ErrorCode(StrEnum):
     CODE_RED = "CODE_RED", 403, "a valid code that is red: stop"
     CODE_SUPERSEDED = "CODE_SUPERSEDED", 403, "a newer colour state of the person replaced it"
     CODE_YELLOW = "CODE_YELLOW", 403, "a valid code that is yellow: stop"
+    VENUE_RULE_UNKNOWN = "VENUE_RULE_UNKNOWN", 422, "a venue rule id is not of the published list"
     SEED_REFUSED = "SEED_REFUSED", 502, "a service refused a request seeding the network"
     SERVICE_NOT_STARTED = "SERVICE_NOT_STARTED", 500, "a service of the network did not start"
     # -- province --------------------------------------------------------------------------------
@@ -442,6 +443,8 @@ class ErrorCode(StrEnum):
         "the task cannot move to that state from its own",
     )
     GRID_NOTE_INVALID = "GRID_NOTE_INVALID", 422, "a task note is not plain text of at most 500"
+    GRID_ACTION_ID_INVALID = "GRID_ACTION_ID_INVALID", 422, "not 8-64 letters, digits, _ or -"
+    GRID_ACTION_REUSED = "GRID_ACTION_REUSED", 409, "an action id already names another action"
     GRID_HANDOVER_INVALID = "GRID_HANDOVER_INVALID", 422, "a grid task hand-over is malformed"
     GRID_HANDOVER_NOT_HELD = "GRID_HANDOVER_NOT_HELD", 403, "the sender does not hold the person"
     APPEAL_UNKNOWN = "APPEAL_UNKNOWN", 404, "no appeal has this id (or it is another person's)"

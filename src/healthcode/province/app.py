@@ -14,7 +14,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from healthcode.hub.routes.common import BodyLimit
-from healthcode.province import citizen_routes, decision_routes, log_routes, pages
+from healthcode.province import citizen_routes, decision_routes, grid_pages, log_routes, pages
 from healthcode.province.appeal_routes import router as appeal_router
 from healthcode.province.grid_routes import router as grid_router
 from healthcode.province.routes import router
@@ -57,6 +57,7 @@ def create_app(province: ProvinceService, *, sms: SmsSender | None = None) -> Fa
     app.include_router(appeal_router)
     app.include_router(citizen_routes.router)
     app.include_router(pages.router)
+    app.include_router(grid_pages.router)
     install_assets(app)
     return app
 

@@ -56,7 +56,8 @@ def task(task_id: TaskId, member: StaffCaller, province: Province) -> dict[str, 
 async def record_state(
     task_id: TaskId, request: Request, member: StaffCaller, province: Province
 ) -> dict[str, Any]:
-    """A grid worker records what happened: ``{"state", "note"?, "residence_region"?}``."""
+    """A grid worker records what happened: ``{"state", "note"?, "residence_region"?,
+    "action_id"?}`` (the client's id: a repeat is answered as the same action, applied once)."""
     body = await json_body(request)
     answer: dict[str, Any] = await run_in_threadpool(province.grid.act, member, task_id, body)
     return answer
@@ -66,7 +67,7 @@ async def record_state(
 async def escalate(
     task_id: TaskId, request: Request, member: StaffCaller, province: Province
 ) -> dict[str, Any]:
-    """A grid worker escalates a task to the supervisors: ``{"note"}``."""
+    """A grid worker escalates a task to the supervisors: ``{"note", "action_id"?}``."""
     body = await json_body(request)
     answer: dict[str, Any] = await run_in_threadpool(province.grid.escalate, member, task_id, body)
     return answer

@@ -6,7 +6,8 @@
   supervisor), for counties with several grids;
 - ``grid_tasks``: one risk person's task: what the rule asks, deadlines, state, the
   timestamps of "four early" (fact at the hub, code change, task, first contact, isolation);
-- ``grid_task_events``: every step of a task, with who and when (never deleted);
+- ``grid_task_events``: every step of a task, with who and when (never deleted), and the
+  client's id of a worker's action (``action_id``: a repeat is the same action);
 - ``grid_handover_outbox``: tasks of people living in another province, written with the
   task and sent to the hub by the hand-over loop.
 """
@@ -92,6 +93,7 @@ class GridTaskEvent(ProvinceBase):
     """One step of a task: created, a state, an escalation, an assignment, a hand-over."""
 
     __tablename__ = "grid_task_events"
+    __table_args__ = (UniqueConstraint("task_id", "action_id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     task_id: Mapped[str] = mapped_column(String(24), index=True)
@@ -101,6 +103,8 @@ class GridTaskEvent(ProvinceBase):
     from_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
     to_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
     note: Mapped[str] = mapped_column(String(500))
+    #: the client's id of a worker's action (a repeat of it is the same action), else None
+    action_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class GridHandoverOut(ProvinceBase):

@@ -162,15 +162,19 @@ class GridService:
             return self._view(s, task, member, self.clock.now(), events)
 
     def act(self, member: Staff, task_id: str, body: Any) -> dict[str, Any]:
-        """Record what happened: ``{"state", "note"?, "residence_region"?}`` (the last with
-        ``moved_away``: the new residence, whose grid gets the task). Raises AccessDenied
-        STAFF_ROLE_REQUIRED, GRID_NOT_OWN; InvalidInput GRID_TASK_UNKNOWN, GRID_STATE_UNKNOWN,
-        GRID_TRANSITION_INVALID, GRID_NOTE_INVALID, FIELD_*, REGION_*."""
+        """Record what happened: ``{"state", "note"?, "residence_region"?, "action_id"?}``
+        (``residence_region`` with ``moved_away``: the new residence, whose grid gets the
+        task; ``action_id``: the client's id, a repeat answered as the same action, applied
+        once). Raises AccessDenied STAFF_ROLE_REQUIRED, GRID_NOT_OWN; InvalidInput
+        GRID_TASK_UNKNOWN, GRID_STATE_UNKNOWN, GRID_TRANSITION_INVALID, GRID_NOTE_INVALID,
+        GRID_ACTION_ID_INVALID, GRID_ACTION_REUSED, FIELD_*, REGION_*."""
+        member.require("grid-worker")
         raw = _object(body)
         state = raw.get("state")
         if not isinstance(state, str):
             raise InvalidInput(ErrorCode.GRID_STATE_UNKNOWN, "state is required", field="state")
         note = work.check_note(raw.get("note"))
+        action_id = work.check_action_id(raw.get("action_id"))
         moved_to = raw.get("residence_region")
         if moved_to is not None:
             if state != "moved_away" or not isinstance(moved_to, str):
@@ -182,32 +186,42 @@ class GridService:
 
         def step(s: Session) -> dict[str, Any]:
             task = _task(s, task_id, lock=True)
+            if work.repeated(s, task, action_id, member=member, action="state", note=note,
+                             to=state):  # fmt: skip
+                return {**self._view(s, task, member, now), "repeat": True}
             work.may_act(member, task)
             before = work.move(task, state, member=member, now=now)
             record_event(s, task, action="state", at=now, staff_id=member.id, before=before,
-                         note=note)  # fmt: skip
+                         note=note, action_id=action_id)  # fmt: skip
             if moved_to is not None:
                 self._moved(s, task, moved_to, now)
             s.flush()
-            return self._view(s, task, member, now)
+            return {**self._view(s, task, member, now), "repeat": False}
 
         return run_write(self.db, step)
 
     def escalate(self, member: Staff, task_id: str, body: Any) -> dict[str, Any]:
-        """Escalate a task of one's grid to the supervisors, with a note. Raises as ``act``."""
-        note = work.check_note(_object(body).get("note"))
+        """Escalate a task of one's grid to the supervisors, with a note (and the client's
+        ``action_id``, as ``act``). Raises as ``act``."""
+        member.require("grid-worker")
+        raw = _object(body)
+        note = work.check_note(raw.get("note"))
+        action_id = work.check_action_id(raw.get("action_id"))
         now = self.clock.now()
 
         def step(s: Session) -> dict[str, Any]:
             task = _task(s, task_id, lock=True)
+            if work.repeated(s, task, action_id, member=member, action="escalate", note=note):
+                return {**self._view(s, task, member, now), "repeat": True}
             work.may_act(member, task)
             if task.state not in OPEN_STATES:
                 raise InvalidInput(ErrorCode.GRID_TRANSITION_INVALID, "the task is closed",
                                    state=task.state)  # fmt: skip
             task.escalated_at = now
-            record_event(s, task, action="escalate", at=now, staff_id=member.id, note=note)
+            record_event(s, task, action="escalate", at=now, staff_id=member.id, note=note,
+                         action_id=action_id)  # fmt: skip
             s.flush()
-            return self._view(s, task, member, now)
+            return {**self._view(s, task, member, now), "repeat": False}
 
         return run_write(self.db, step)
 

@@ -82,10 +82,11 @@ def record_event(
     staff_id: str | None = None,
     before: str | None = None,
     note: str = "",
+    action_id: str | None = None,
 ) -> None:
     session.add(
         GridTaskEvent(task_id=task.id, at=at, staff_id=staff_id, action=action,
-                      from_state=before, to_state=task.state, note=note)
+                      from_state=before, to_state=task.state, note=note, action_id=action_id)
     )  # fmt: skip
 
 

@@ -13,13 +13,22 @@ a task it passed to the province of residence. A grid worker may move only their
 tasks (``GRID_NOT_OWN``), records a note with each move (at most ``NOTE_MAX`` characters of
 plain text), and escalates a task to the supervisors; nothing here reads or writes a colour.
 A supervisor of the region assigns a task of the county's queue to one of its grids.
+
+A worker's action may carry a client-generated id (``action_id``, ``ACTION_ID``): a phone that
+queued it offline or lost the answer sends it again, and the same id on the same task is the
+same action: answered with the task as it is, applied once (``repeated``). The same id naming a
+different action (another state, note or member) is refused (``GRID_ACTION_REUSED``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import AccessDenied, InvalidInput
@@ -31,13 +40,16 @@ from healthcode.province.staff import Staff
 from healthcode.store.crypto import FieldCipher
 
 __all__ = [
+    "ACTION_ID",
     "NOTE_MAX",
     "STATES",
     "TRANSITIONS",
+    "check_action_id",
     "check_note",
     "deadline_of",
     "may_act",
     "move",
+    "repeated",
     "task_view",
 ]
 
@@ -50,6 +62,47 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "tested": frozenset({"tested", "isolated", "released", "moved_away"}),
 }
 NOTE_MAX = 500
+#: A client-generated action id: 8 to 64 letters, digits, ``_`` or ``-`` (a UUID is one).
+ACTION_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+def check_action_id(raw: Any) -> str | None:
+    """An action id: absent, or ``ACTION_ID``. Raises InvalidInput GRID_ACTION_ID_INVALID."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or ACTION_ID.fullmatch(raw) is None:
+        raise InvalidInput(ErrorCode.GRID_ACTION_ID_INVALID,
+                           "an action id is 8 to 64 letters, digits, _ or -",
+                           field="action_id")  # fmt: skip
+    return raw
+
+
+def repeated(
+    s: Session,
+    task: GridTask,
+    action_id: str | None,
+    *,
+    member: Staff,
+    action: str,
+    note: str,
+    to: str | None = None,
+) -> bool:
+    """Whether ``action_id`` already names this very action on ``task`` (call with the task
+    locked). Raises InvalidInput GRID_ACTION_REUSED when it names another action."""
+    if action_id is None:
+        return False
+    done = s.execute(
+        select(GridTaskEvent).where(
+            GridTaskEvent.task_id == task.id, GridTaskEvent.action_id == action_id
+        )
+    ).scalar_one_or_none()
+    if done is None:
+        return False
+    same = (done.staff_id, done.action, done.note) == (member.id, action, note)
+    if not same or (to is not None and done.to_state != to):
+        raise InvalidInput(ErrorCode.GRID_ACTION_REUSED, "this action id names another action",
+                       field="action_id")  # fmt: skip
+    return True
 
 
 def check_note(raw: Any) -> str:

@@ -2,7 +2,7 @@
 // one, else jsQR), an image file or a pasted text/screenshot goes to this checkpoint's own
 // POST /v1/check (the one verifier); the answer fills the screen. Works without a network:
 // everything it loads is served by the checkpoint process.
-import { setup, t, when } from "/static/i18n.js";
+import { lang, setup, t, when } from "/static/i18n.js";
 
 const WORDS = {
   zh: {
@@ -26,6 +26,9 @@ const WORDS = {
     ENVELOPE_ROLLBACK: "拒绝：该信任列表比本机持有的旧（防回滚）", ENVELOPE_SIGNATURE_INVALID: "拒绝：信任列表签名无效",
     HUB_UNREACHABLE: "国家平台无法连接，仍以离线结果为准", TRUSTLIST_MALFORMED: "拒绝：不是有效的信任列表",
     BODY_TOO_LARGE: "文件过大", network: "本机核验服务无响应",
+    venue: "本场所通行要求", venue_choose: "从公布的规则中选择（保存在本机）",
+    venue_none: "无额外要求：按码的颜色通行", venue_now: "当前要求：{rules}",
+    VENUE_RULE_UNKNOWN: "不是公布的规则", RULE_FAILED: "不符合本场所的通行要求",
   },
   en: {
     title: "CHECKPOINT · health code check", brand: "Health code check", scan: "Scan the person's health code",
@@ -53,6 +56,9 @@ const WORDS = {
     HUB_UNREACHABLE: "The hub cannot be reached; the offline answer stands",
     TRUSTLIST_MALFORMED: "Refused: not a trust list", BODY_TOO_LARGE: "The file is too large",
     network: "The checkpoint service does not answer",
+    venue: "This venue's entry rules", venue_choose: "Choose from the published rules (kept on this device)",
+    venue_none: "No extra rule: the code's colour decides", venue_now: "Now asked: {rules}",
+    VENUE_RULE_UNKNOWN: "Not a published rule", RULE_FAILED: "Does not meet this venue's entry rules",
   },
 };
 
@@ -62,6 +68,7 @@ let stream = null;
 let busy = false;
 let last = null;
 let trust = null;
+let venue = { published: [], chosen: [] };
 
 // -- decoding --------------------------------------------------------------------------------
 async function decode(source, width, height) {
@@ -102,7 +109,9 @@ function showAnswer(a) {
   const pass = a.decision === "pass";
   $("answer").className = `answer ${pass ? "pass" : "stop"}`;
   $("verdict").textContent = t(pass ? "pass" : "stop");
-  $("reason").textContent = pass ? t("valid") : said(a.reason, a.message);
+  const rule = venue.published.find((r) => r.id === a.venue_rule);
+  $("reason").textContent = pass ? t("valid")
+    : rule ? rule[`stop_${lang()}`] : said(a.reason, a.shown?.reason || a.message);
   const id = a.identity || {};
   $("identity").textContent = [id.name, id.id].filter(Boolean).join("  ") || t("none");
   $("answer-colour").textContent = a.colour ? t(a.colour) : t("none");
@@ -111,6 +120,7 @@ function showAnswer(a) {
   const online = a.online;
   $("answer-online").textContent = !online ? t("online_off")
     : online.error ? said(online.error, online.message) : t("online_same", { colour: t(online.colour) });
+  $("answer-venue").textContent = venueText();
   $("answer").hidden = false;
   $("next").focus();
 }
@@ -203,10 +213,54 @@ async function trustAction(promise) {
     $("trust-result").textContent = said(error.code || "network", error.message);
   }
   await showTrust();
+loadVenue();
+}
+
+// -- the venue's acceptance rules (chosen here, applied by the checkpoint to every code) ------
+function venueText() {
+  const names = venue.published.filter((r) => venue.chosen.includes(r.id)).map((r) => r[lang()]);
+  return names.length ? t("venue_now", { rules: names.join("；") }) : t("venue_none");
+}
+
+function showVenue() {
+  $("venue-state").textContent = venueText();
+  const box = $("venue-rules");
+  box.querySelectorAll(".rule").forEach((node) => node.remove());
+  for (const rule of venue.published) {
+    const row = document.createElement("div");
+    row.className = "rule";
+    const input = document.createElement("input");
+    Object.assign(input, { type: "checkbox", id: `rule-${rule.id}`, value: rule.id, checked: venue.chosen.includes(rule.id) });
+    input.addEventListener("change", chooseVenue);
+    const label = document.createElement("label");
+    label.htmlFor = input.id;
+    label.textContent = rule[lang()];
+    row.append(input, label);
+    box.append(row);
+  }
+}
+
+async function loadVenue() {
+  venue = await fetch("/v1/venue").then((r) => r.json()).catch(() => venue);
+  showVenue();
+}
+
+async function chooseVenue() {
+  const rules = [...$("venue-rules").querySelectorAll("input:checked")].map((i) => i.value);
+  $("venue-result").textContent = "";
+  try {
+    const response = await fetch("/v1/venue", { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ rules }) });
+    const answer = await response.json();
+    if (!response.ok) throw answer.error || { code: "network" };
+    venue = answer;
+  } catch (error) {
+    $("venue-result").textContent = said(error.code || "network", error.message);
+  }
+  showVenue();
 }
 
 // -- wiring ----------------------------------------------------------------------------------
-setup(WORDS, () => { showTrust(); if (!$("answer").hidden && last) showAnswer(last); });
+setup(WORDS, () => { showTrust(); showVenue(); if (!$("answer").hidden && last) showAnswer(last); });
 $("camera").addEventListener("click", toggleCamera);
 $("upload").addEventListener("change", (e) => { if (e.target.files[0]) checkImage(e.target.files[0]); e.target.value = ""; });
 $("check-text").addEventListener("click", () => check($("paste").value));
@@ -223,3 +277,4 @@ $("trust-file").addEventListener("change", async (e) => {
   if (file) await trustAction(post("/v1/trust/load", await file.arrayBuffer(), "application/octet-stream"));
 });
 showTrust();
+loadVenue();
