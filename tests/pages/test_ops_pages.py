@@ -210,8 +210,8 @@ def test_the_rules_page_shows_a_changed_rule_between_two_versions(
     expect(page.locator("#diff")).to_contain_text("close_contact_central_days")
     expect(page.locator("#diff")).to_contain_text("7 → 10")
     assert serious_violations(page) == []
-    name = "phone" if viewport is PHONE else "desktop"
-    screenshot(page, f"rules-{name}", full_page=True)
+    page.evaluate("document.getElementById('compare').scrollIntoView()")  # the comparison
+    screenshot(page, "rules-phone" if viewport is PHONE else "rules-desktop")
     page.get_by_role("button", name="Switch to English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_role("heading", name="The colour rules in use")).to_be_visible()

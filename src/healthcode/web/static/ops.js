@@ -175,8 +175,8 @@ function renderTranscodings() {
   const hours = x.hours.map((h) => hourLabel(h, lang()));
   const total = x.hours.reduce((n, _, i) => n + x.changes.green[i] + x.changes.yellow[i] + x.changes.red[i], 0);
   chart($("trans-chart"), {
-    legend: { top: 0 },
-    grid: { left: 40, right: 48, top: 50, bottom: 40 },
+    legend: { top: 0, type: "scroll" },
+    grid: { left: 40, right: 48, top: 60, bottom: 40 },
     xAxis: { type: "category", data: hours },
     yAxis: [{ type: "value", name: t("transcodings") }, { type: "value", name: t("mean_s") }],
     series: [
@@ -263,6 +263,7 @@ async function propose(event) {
 
 function enter(given) {
   token = given;
+  for (const id of ["decided", "proposed"]) $(id).textContent = "";
   sessionStorage.setItem(KEY, token);
   $("signin").hidden = true;
   $("board").hidden = false;

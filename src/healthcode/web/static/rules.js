@@ -58,9 +58,11 @@ function renderRules() {
   }
 }
 
+const shownValue = (v) => (typeof v === "string" ? v : JSON.stringify(v));
+
 function change(from, to) {
   const box = el("span");
-  box.append(el("del", JSON.stringify(from)), " → ", el("ins", JSON.stringify(to)));
+  box.append(el("del", shownValue(from)), " → ", el("ins", shownValue(to)));
   return box;
 }
 
