@@ -77,6 +77,8 @@ def try_these(folder: DataDir, demo: list[dict[str, str]] | None = None) -> list
             for p in folder.provinces[:1]
         ],
         f"# in a browser: {checkpoint}/ (the checkpoint's scanner)",
+        *[f"# in a browser: {folder.url(p)}/rules (the rules)" for p in folder.provinces[:1]],
+        f"# in a browser: {hub}/ops (the national dashboard; token: {root}/secrets/operator.token)",
     ]
 
 

@@ -27,7 +27,8 @@ pages = APIRouter(include_in_schema=False)
 
 _STAFF_ROLES = ("operator", "approver", "supervisor")
 Hours = Annotated[int, Query(ge=1, le=24 * 14)]
-Digest = Annotated[str, Query(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9:_.-]+$")]
+_DIGEST = r"^[A-Za-z0-9:_.-]+$"
+Digest = Annotated[str, Query(min_length=1, max_length=80, pattern=_DIGEST)]
 
 
 class Level(StrEnum):
@@ -76,8 +77,8 @@ def rules(province: Province, digest: Digest | None = None) -> dict[str, Any]:
 @router.get("/v1/rules/diff")
 def rules_diff(
     province: Province,
-    old: Annotated[str, Query(alias="from", min_length=1, max_length=80)],
-    new: Annotated[str, Query(alias="to", min_length=1, max_length=80)],
+    old: Annotated[str, Query(alias="from", max_length=80, pattern=_DIGEST)],
+    new: Annotated[str, Query(alias="to", max_length=80, pattern=_DIGEST)],
 ) -> dict[str, Any]:
     """What version ``to`` says differently from version ``from`` (public)."""
     return province.rulebook.difference(old, new)
