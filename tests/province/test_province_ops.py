@@ -204,3 +204,45 @@ def test_the_rules_are_public_with_the_difference_of_two_versions(
     assert client.get("/v1/rules", params={"digest": "x y"}).status_code == 422
     assert client.get("/v1/risk-areas").json()["areas"] == []
     assert client.get("/rules").headers["content-security-policy"].startswith("default-src")
+
+
+def test_folds_racing_on_the_database_count_each_move_once(fresh_db_url: str) -> None:
+    """Moves written by many transactions and folded by four threads at once on a real
+    database (separate connections): the tallies are the sum of the moves, none twice."""
+    import threading
+
+    from healthcode.core.clock import SystemClock
+    from healthcode.province.ops.tallies import Tallies
+    from healthcode.province.schema import upgrade
+    from healthcode.store.db import Database
+
+    db = Database.from_url(fresh_db_url, threads=6)
+    upgrade(db)
+    tallies = Tallies(db=db, clock=SystemClock())
+    hour = tallies.clock.now().replace(minute=0, second=0, microsecond=0)
+    move = {"hour": hour, "region_code": "440106", "colour": "red", "left": 0, "changed": 0}
+    move |= {"timed": 0, "seconds_sum": 0.0, "seconds_max": 0.0}
+    try:
+        for _ in range(20):
+            with db.write() as s:
+                s.execute(insert(ColourMove), [{**move, "entered": 1}] * 50)
+        folded: list[int] = []
+        errors: list[BaseException] = []
+
+        def fold() -> None:
+            try:
+                while n := tallies.fold(limit=37):
+                    folded.append(n)
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=fold) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == [] and sum(folded) == 1000
+        assert tallies.colours(hours=1, level="county")["regions"][0]["now"]["red"] == 1000
+        assert tallies.transcodings(hours=1)["changes"]["red"] == [0]
+    finally:
+        db.dispose()
