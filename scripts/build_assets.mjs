@@ -11,6 +11,7 @@ const out = join(root, "src", "healthcode", "web", "static", "dist");
 // [package, file in the package, name served]
 const ASSETS = [
   ["jsqr", "dist/jsQR.js", "jsQR.js"],
+  ["echarts", "dist/echarts.common.min.js", "echarts.min.js"],
   ["swagger-ui-dist", "swagger-ui-bundle.js", "swagger-ui-bundle.js"],
   ["swagger-ui-dist", "swagger-ui.css", "swagger-ui.css"],
   ["swagger-ui-dist", "favicon-32x32.png", "swagger-favicon.png"],

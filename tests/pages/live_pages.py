@@ -104,10 +104,10 @@ class Pages(LiveNetwork):
         return str(done.json()["session"])
 
 
-def screenshot(page: Page, name: str) -> None:
-    """``docs/screenshots/<name>.png`` (shown in the README)."""
+def screenshot(page: Page, name: str, *, full_page: bool = False) -> None:
+    """``docs/screenshots/<name>.png`` (shown in the README); the whole page if asked."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 def serious_violations(page: Page) -> list[dict[str, Any]]:

@@ -82,6 +82,8 @@ def try_these(folder: DataDir, demo: list[dict[str, str]] | None = None) -> list
             "healthcode province staff add --role grid-worker, docs/pages.md)"
             for p in folder.provinces[:1]
         ],
+        *[f"# in a browser: {folder.url(p)}/rules (the rules)" for p in folder.provinces[:1]],
+        f"# in a browser: {hub}/ops (the national dashboard; token: {root}/secrets/operator.token)",
     ]
 
 

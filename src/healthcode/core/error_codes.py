@@ -461,6 +461,8 @@ class ErrorCode(StrEnum):
     RULESET_UNAVAILABLE = "RULESET_UNAVAILABLE", 503, "the province's rule set cannot be loaded"
     PROVINCE_UNREACHABLE = "PROVINCE_UNREACHABLE", 503, "the province's service cannot be reached"
     OVERLAY_OTHER_PROVINCE = "OVERLAY_OTHER_PROVINCE", 400, "the overlay is another province's"
+    # -- province: the operators' dashboard and the public rules pages (province/ops/) ----------
+    RULESET_VERSION_UNKNOWN = "RULESET_VERSION_UNKNOWN", 404, "the province used no such rule set"
     # -- audit log: Merkle proofs, signed notes, checkpoints, tiles, leaves ----------------------
     MERKLE_INDEX_OUT_OF_RANGE = "MERKLE_INDEX_OUT_OF_RANGE", 422, "a leaf index is past the tree"
     MERKLE_TREE_SIZE = "MERKLE_TREE_SIZE", 422, "a tree size is negative or above the later one"

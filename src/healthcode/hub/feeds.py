@@ -15,6 +15,7 @@ province moves on, and reads again in the thread pool.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -83,6 +84,9 @@ class Feeds:
         self.page_max = page_max
         self.writer: FeedWriter = feed_writer(db.dialect)
         self.signal = signal or FeedSignal()
+        #: Each province's last read in this process: the cursor it gave (what it has
+        #: applied) and when, for the dashboard's feed lag (``hub/ops.py``).
+        self.readers: dict[str, tuple[int, float]] = {}
 
     def hold_routing(self, session: Session, *, exclusive: bool = False) -> None:
         """Order this transaction against registrations, on PostgreSQL (SQLite writers are
@@ -134,6 +138,7 @@ class Feeds:
         require_own_feed(principal, province)
         with self.db.read() as s:
             page = read_page(s, province, after=after, limit=min(limit, self.page_max))
+        self.readers[province] = (after, time.time())
         return {
             "province": page.province,
             "entries": page.entries,

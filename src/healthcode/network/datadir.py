@@ -189,7 +189,16 @@ class DataDir:
             "HEALTHCODE_HOME": str(self.keys.resolve()),
             "HEALTHCODE_HUB_HOST": str(hub["host"]),
             "HEALTHCODE_HUB_PORT": str(hub["port"]),
+            **self._operator_environment(),
         }
+
+    def _operator_environment(self) -> dict[str, str]:
+        """The hub's operator token (``secrets/operator.token``; the national staff's, for
+        ``/v1/alerts`` and the dashboard ``/ops``), when the folder has one."""
+        path = self.secrets / "operator.token"
+        if not path.is_file():
+            return {}
+        return {"HEALTHCODE_OPERATOR_TOKEN": path.read_text(encoding="ascii").strip()}
 
     def checkpoint_environment(self) -> dict[str, str]:
         """The checkpoint's ``HEALTHCODE_CHECKPOINT_*`` settings from this folder."""
@@ -226,14 +235,18 @@ class DataDir:
 
     # -- making it ------------------------------------------------------------------------------
     def ensure_secret_keys(self) -> list[str]:
-        """The hub's field and pseudonym keys and each province's field key: 32 random bytes
-        each, made once. What it made."""
+        """The hub's field and pseudonym keys and each province's field key (32 random bytes
+        each) and the hub's operator token, made once. What it made."""
         made = []
         for name in ("field", "pseudonym", *(f"province-{p}" for p in self.provinces)):
             path = self.secrets / f"{name}.key"
             if not path.exists():
                 _write_secret(path, base64.b64encode(secrets.token_bytes(32)) + b"\n")
                 made.append(str(path))
+        operator = self.secrets / "operator.token"
+        if not operator.exists():
+            _write_secret(operator, ("hco_" + secrets.token_urlsafe(32)).encode("ascii") + b"\n")
+            made.append(str(operator))
         return made
 
     def ensure_description(self, provinces: tuple[str, ...], base_port: int) -> bool:

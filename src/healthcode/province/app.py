@@ -17,6 +17,7 @@ from healthcode.hub.routes.common import BodyLimit
 from healthcode.province import citizen_routes, decision_routes, grid_pages, log_routes, pages
 from healthcode.province.appeal_routes import router as appeal_router
 from healthcode.province.grid_routes import router as grid_router
+from healthcode.province.ops import routes as ops_routes
 from healthcode.province.routes import router
 from healthcode.province.service import ProvinceService
 from healthcode.province.signin import LogSender, SignInService, SmsSender
@@ -58,6 +59,8 @@ def create_app(province: ProvinceService, *, sms: SmsSender | None = None) -> Fa
     app.include_router(citizen_routes.router)
     app.include_router(pages.router)
     app.include_router(grid_pages.router)
+    app.include_router(ops_routes.router)
+    app.include_router(ops_routes.pages)
     install_assets(app)
     return app
 

@@ -73,6 +73,11 @@ class RuleSource:
     def current(self) -> RuleSet:
         return self._current
 
+    def documents(self) -> tuple[RuleSet, RuleSet, dict[str, Any] | None]:
+        """The rule set in use, the national one under it and the overlay (None: none)."""
+        with self._lock:
+            return self._current, self._national, self._overlay
+
     def refresh(self) -> bool:
         """Take the hub's national rule set when it is new and opens; whether it changed.
 

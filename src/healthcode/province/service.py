@@ -60,6 +60,7 @@ from healthcode.province.hubclient import HubClient
 from healthcode.province.kept import forget_after_commit
 from healthcode.province.loops import Loop, start_loops
 from healthcode.province.models import Colour, FeedDeadLetter, ReevaluationJob, StatusOutbox
+from healthcode.province.ops import RuleBook, Tallies
 from healthcode.province.outbox import OutboxSender
 from healthcode.province.people import ApplicationService, PersonTokens
 from healthcode.province.rules import RuleSource, root_certificate_of
@@ -109,6 +110,8 @@ class ProvinceService:
     feed: FeedApplier = field(init=False)
     outbox: OutboxSender = field(init=False)
     grid: GridService = field(init=False)
+    tallies: Tallies = field(init=False)  # colour counts per region (ops/tallies.py)
+    rulebook: RuleBook = field(init=False)  # the rule sets used (ops/rulebook.py)
     _more: bool = field(default=False, init=False)
     _got: bool = field(default=False, init=False)  # the last page had entries
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
@@ -174,6 +177,8 @@ class ProvinceService:
         )
         self.changes.add(self.grid.on_changes)
         self.feed.handlers["grid_task"] = self.grid.receive
+        self.tallies = Tallies.listening(self.changes, db=self.db, clock=self.clock)
+        self.rulebook = RuleBook(db=self.db, clock=self.clock, rules=self.rules)
 
     @classmethod
     def build(
@@ -432,8 +437,11 @@ class ProvinceService:
         return self.outbox.send_once() + self.decisions.send_alerts()
 
     def refresh_rules(self) -> bool:
-        """Fetch the hub's national rule set; whether the rule set in use changed."""
-        return self.rules.refresh()
+        """Fetch the hub's national rule set, noted in the rule book; whether the one in use
+        changed."""
+        changed = self.rules.refresh()
+        self.rulebook.note()
+        return changed
 
     # -- loops ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -478,7 +486,7 @@ class ProvinceService:
         return self.job_once().state == "running"
 
     def _grid_step(self) -> bool:
-        return self.grid.send_once() > 0
+        return self.grid.send_once() + self.tallies.fold() > 0
 
     def _report_step(self) -> bool:
         return self.report_once() > 0

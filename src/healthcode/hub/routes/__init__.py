@@ -11,6 +11,7 @@ from healthcode.hub.routes import (
     grid,
     health,
     ingest,
+    ops,
     published,
     risk_areas,
     status,
@@ -30,4 +31,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     alerts.router,
     witness.router,
     grid.router,
+    ops.router,
+    ops.pages,
 )
