@@ -13,9 +13,12 @@ from live import CLI, cli, env_for, free_port
 from province_testdata import PROVINCE_KEY
 from sqlalchemy import create_engine, text
 
+from healthcode.store.db import normalise_url
+
 
 class LiveProvince:
-    """``healthcode province serve`` in a subprocess, with its own SQLite file."""
+    """``healthcode province serve`` in a subprocess, with its own database: a SQLite file in
+    ``folder``, or ``db_url`` when given (e.g. a PostgreSQL schema of its own)."""
 
     def __init__(
         self,
@@ -26,18 +29,20 @@ class LiveProvince:
         hub_db: str,
         home: Path,
         folder: Path,
+        db_url: str | None = None,
         **extra: str,
     ) -> None:
         self.region = region
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db_path = folder / f"province-{region}.db"
+        self.db_url = db_url or f"sqlite:///{self.db_path}"
         self.log = folder / f"province-{region}.log"
         self.env = env_for(
             hub_db,
             HEALTHCODE_PROVINCE_REGION=region,
             HEALTHCODE_PROVINCE_FIELD_KEY=PROVINCE_KEY,
-            HEALTHCODE_PROVINCE_DATABASE_URL=f"sqlite:///{self.db_path}",
+            HEALTHCODE_PROVINCE_DATABASE_URL=self.db_url,
             HEALTHCODE_PROVINCE_HUB_URL=hub_url,
             HEALTHCODE_PROVINCE_HUB_TOKEN=hub_token,
             HEALTHCODE_PROVINCE_TRUST_DATABASE_URL=hub_db,
@@ -83,8 +88,8 @@ class LiveProvince:
                 self.kill9()
 
     def query(self, sql: str) -> list[Any]:
-        """Rows of a read of the province's database (its own file, read from outside)."""
-        engine = create_engine(f"sqlite:///{self.db_path}")
+        """Rows of a read of the province's database (read from outside the process)."""
+        engine = create_engine(normalise_url(self.db_url))
         try:
             with engine.connect() as conn:
                 return list(conn.execute(text(sql)).all())

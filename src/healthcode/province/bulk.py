@@ -111,13 +111,24 @@ def report_changes(
         for (p, colour, until), index in zip(states, indexes, strict=True)
     ]
     colours = cast(Table, Colour.__table__)
-    index_of = {p: i for (p, _, _), i in zip(states, indexes, strict=True)}
-    session.execute(
-        update(colours)
-        .where(colours.c.pseudonym == bindparam("p"))
-        .values(status_index=bindparam("i")),
-        [{"p": p, "i": index_of.get(p)} for p in names],
-    )
+    if states:  # each held person's new state takes its index
+        session.execute(
+            update(colours)
+            .where(colours.c.pseudonym == bindparam("p"))
+            .values(status_index=bindparam("i")),
+            [{"p": p, "i": i} for (p, _, _), i in zip(states, indexes, strict=True)],
+        )
+    # a state nobody reported has none (one statement; it writes only rows that had one)
+    others = [p for p in names if p not in held]
+    if others:
+        session.execute(
+            update(colours)
+            .where(
+                in_set(colours.c.pseudonym, others, conn.dialect.name),
+                colours.c.status_index.is_not(None),
+            )
+            .values(status_index=None)
+        )
     if rows:
         session.execute(insert(StatusOutbox), rows)
     return len(rows)
