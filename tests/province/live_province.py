@@ -10,9 +10,12 @@ from live import LiveProcess, cli, env_for
 from province_testdata import PROVINCE_KEY
 from sqlalchemy import create_engine, text
 
+from healthcode.store.db import normalise_url
+
 
 class LiveProvince(LiveProcess):
-    """``healthcode province serve`` in a subprocess, with its own SQLite file."""
+    """``healthcode province serve`` in a subprocess, with its own database: a SQLite file in
+    ``folder``, or ``db_url`` when given (e.g. a PostgreSQL schema of its own)."""
 
     def __init__(
         self,
@@ -23,15 +26,17 @@ class LiveProvince(LiveProcess):
         hub_db: str,
         home: Path,
         folder: Path,
+        db_url: str | None = None,
         **extra: str,
     ) -> None:
         self.region = region
         self.db_path = folder / f"province-{region}.db"
+        self.db_url = db_url or f"sqlite:///{self.db_path}"
         env = env_for(
             hub_db,
             HEALTHCODE_PROVINCE_REGION=region,
             HEALTHCODE_PROVINCE_FIELD_KEY=PROVINCE_KEY,
-            HEALTHCODE_PROVINCE_DATABASE_URL=f"sqlite:///{self.db_path}",
+            HEALTHCODE_PROVINCE_DATABASE_URL=self.db_url,
             HEALTHCODE_PROVINCE_HUB_URL=hub_url,
             HEALTHCODE_PROVINCE_HUB_TOKEN=hub_token,
             HEALTHCODE_PROVINCE_TRUST_DATABASE_URL=hub_db,
@@ -47,8 +52,8 @@ class LiveProvince(LiveProcess):
         super().__init__(f"province {region}", ["province", "serve"], env, log)
 
     def query(self, sql: str) -> list[Any]:
-        """Rows of a read of the province's database (its own file, read from outside)."""
-        engine = create_engine(f"sqlite:///{self.db_path}")
+        """Rows of a read of the province's database (read from outside the process)."""
+        engine = create_engine(normalise_url(self.db_url))
         try:
             with engine.connect() as conn:
                 return list(conn.execute(text(sql)).all())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +178,42 @@ def test_stop_does_not_wait_for_a_long_poll(tmp_path: Path, org: Callable[..., s
         assert all(not t.is_alive() for t in threading.enumerate() if "feed" in t.name)
     finally:
         province.close()
+
+
+def test_a_bulk_change_of_someone_not_held_leaves_their_state_without_an_index(
+    province_db: Database,
+) -> None:
+    """The columnar paths report only the people the province holds: the new state of anyone
+    else carries no status-list index (as on the scalar path), the others' rows are left."""
+    import polars as pl
+
+    from healthcode.batch.reevaluate import CHANGED_SCHEMA
+    from healthcode.province.bulk import report_changes
+    from healthcode.province.states import StateSerials
+
+    now = datetime(2022, 11, 20, 1, 0, tzinfo=UTC)
+    rows = {"a" * 64: 7, "b" * 64: 8}  # an index from before, as a held person's state had
+    with province_db.write() as s:
+        for pseudonym, index in rows.items():
+            s.add(
+                Colour(
+                    pseudonym=pseudonym,
+                    colour="red",
+                    reasons=[],
+                    badges={},
+                    until=None,
+                    ruleset_digest="sha256:x",
+                    evaluated_at=now,
+                    since=now,
+                    status_index=index,
+                )
+            )
+    changed = pl.DataFrame(
+        [("a" * 64, "red", "green", None, None)], schema=CHANGED_SCHEMA, orient="row"
+    )
+    serials = StateSerials(field_key=bytes(32), province="440000")
+    with province_db.write() as s:
+        assert report_changes(s, changed, label="t", now=now, serials=serials) == 0
+    with province_db.read() as s:
+        kept = {p: i for p, i in s.execute(select(Colour.pseudonym, Colour.status_index))}
+    assert kept == {"a" * 64: None, "b" * 64: 8}

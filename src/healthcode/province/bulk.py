@@ -110,17 +110,34 @@ def report_changes(
         }
         for (p, colour, until), index in zip(states, indexes, strict=True)
     ]
-    colours = cast(Table, Colour.__table__)
     index_of = {p: i for (p, _, _), i in zip(states, indexes, strict=True)}
-    session.execute(
-        update(colours)
-        .where(colours.c.pseudonym == bindparam("p"))
-        .values(status_index=bindparam("i")),
-        [{"p": p, "i": index_of.get(p)} for p in names],
-    )
+    _set_indexes(session, index_of, [p for p in names if p not in held])
     if rows:
         session.execute(insert(StatusOutbox), rows)
     return len(rows)
+
+
+def _set_indexes(session: Session, index_of: dict[str, int], others: list[str]) -> None:
+    """Each held person's new colour state takes its status-list index; a state nobody
+    reported has none (one statement, writing only the rows that had one)."""
+    colours = cast(Table, Colour.__table__)
+    if index_of:
+        session.execute(
+            update(colours)
+            .where(colours.c.pseudonym == bindparam("p"))
+            .values(status_index=bindparam("i")),
+            [{"p": p, "i": i} for p, i in index_of.items()],
+        )
+    if others:
+        dialect = session.connection().dialect.name
+        session.execute(
+            update(colours)
+            .where(
+                in_set(colours.c.pseudonym, others, dialect),
+                colours.c.status_index.is_not(None),
+            )
+            .values(status_index=None)
+        )
 
 
 def reevaluate_chunk(

@@ -113,7 +113,7 @@ class PersonTokens:
         self._digest_key = hashlib.sha256(b"healthcode/person-id/v1" + field_key).digest()
 
     def _mac(self, pseudonym: str) -> str:
-        return hmac.new(self._key, pseudonym.encode("ascii"), hashlib.sha256).hexdigest()[:32]
+        return hmac.digest(self._key, pseudonym.encode("ascii"), "sha256").hex()[:32]
 
     def token(self, pseudonym: str) -> str:
         return f"{_TOKEN_PREFIX}.{pseudonym}.{self._mac(pseudonym)}"

@@ -27,6 +27,7 @@ from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from healthcode.batch.columns import in_set
 from healthcode.core import regions
 from healthcode.core.clock import Clock
 from healthcode.core.errors import HealthcodeError
@@ -46,7 +47,6 @@ LEVELS = ("city", "county")
 FIGURES = ("entered", "left", "changed", "timed", "seconds_sum", "seconds_max")
 _FOLD_BATCH = 5000
 _FOLD_ROUNDS = 20
-_CHUNK = 500
 
 
 def hour_of(at: datetime) -> datetime:
@@ -69,15 +69,12 @@ def _name(code: str) -> str:
 
 
 def _residences(session: Session, pseudonyms: Sequence[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for start in range(0, len(pseudonyms), _CHUNK):
-        part = pseudonyms[start : start + _CHUNK]
-        found.update(
-            session.execute(
-                select(Person.pseudonym, Person.residence_region).where(Person.pseudonym.in_(part))
-            ).all()
-        )
-    return found
+    """Each held person's residence region, in one query (the keys as one array parameter)."""
+    if not pseudonyms:
+        return {}
+    held = in_set(Person.pseudonym, pseudonyms, session.get_bind().dialect.name)
+    rows = session.execute(select(Person.pseudonym, Person.residence_region).where(held))
+    return {pseudonym: region for pseudonym, region in rows}
 
 
 def moves_of(
