@@ -3,43 +3,31 @@ completes, every colour is the scalar answer, each held person's change is repor
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 import pytest
+from kill9_population import BENCH_NOW, fill, lasting
 from live import free_port
 from live_province import LiveProvince, keys_init, wait_for
 from province_testdata import pg_schema
 from sqlalchemy import select
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.rules_bench import NOW as BENCH_NOW  # noqa: E402
-from bench.rules_bench import population  # noqa: E402
-
-from healthcode.batch.rules import SCHEMA, evaluate_frame  # noqa: E402
-from healthcode.core.clock import FixedClock  # noqa: E402
-from healthcode.core.rules import evaluate, load_with_overlays  # noqa: E402
-from healthcode.province.evaluation import stored_badges, stored_reasons, summary_of  # noqa: E402
-from healthcode.province.models import (  # noqa: E402
+from healthcode.core.clock import FixedClock
+from healthcode.core.rules import evaluate, load_with_overlays
+from healthcode.province.evaluation import stored_badges, stored_reasons, summary_of
+from healthcode.province.models import (
     Colour,
-    Person,
     ReevaluationJob,
     RiskAreaRow,
     Visit,
-    person_summaries,
 )
-from healthcode.province.schema import upgrade  # noqa: E402
-from healthcode.store.db import Database  # noqa: E402
+from healthcode.province.schema import upgrade
+from healthcode.store.db import Database
 
 N, HELD = 20_000, 1_000
-#: Longer than the test runs: no colour it computes ends meanwhile (see ``_population``).
-HORIZON = timedelta(hours=1)
 
 
 @pytest.fixture
@@ -68,46 +56,12 @@ def database(province_url: str) -> Iterator[Database]:
     db.dispose()
 
 
-def _population() -> pl.DataFrame:
-    """``N`` facts documents whose colour in this test (a visit to a high-risk area two hours
-    ago) lasts at least ``HORIZON``. The documents are written directly, with no records
-    behind them: were a colour to end during the test, the until sweep would re-evaluate that
-    person from their records (none) and rightly find them green."""
-    frame = population(2 * N, seed=11)
-    visited = pl.lit(BENCH_NOW - timedelta(hours=2)).dt.cast_time_unit("ms")
-    scenario = frame.with_columns(visited.dt.convert_time_zone("UTC").alias("high_area_last_visit"))
-    rules = load_with_overlays(None, [])
-    result = evaluate_frame(rules, scenario.select(list(SCHEMA)), clock=FixedClock(BENCH_NOW))
-    until = result["until"]
-    return frame.filter(until.is_null() | (until > BENCH_NOW + HORIZON)).head(N)
-
-
 def _fill(db: Database) -> None:
-    """``N`` people's facts documents (times moved to today), ``HELD`` of them applied here."""
-    shift = datetime.now(UTC) - BENCH_NOW
-    frame = _population()
-    rows = []
-    for i, row in enumerate(frame.iter_rows(named=True)):
-        doc = {k: v + shift if isinstance(v, datetime) else v for k, v in row.items()}
-        rows.append({**doc, "pseudonym": f"k{i:06d}", "updated_at": datetime.now(UTC)})
-    people = [
-        {
-            "pseudonym": f"k{i:06d}",
-            "id_digest": f"d{i:06d}",
-            "id_type": "resident_id",
-            "id_enc": b"x",
-            "name_enc": b"x",
-            "phone_enc": b"x",
-            "masked_id": "4401**********0000",
-            "masked_name": "张*",
-            "residence_region": "440106",
-            "applied_at": datetime.now(UTC),
-        }
-        for i in range(0, N, N // HELD)
-    ]
-    with db.write() as s:
-        s.execute(person_summaries.insert(), rows)
-        s.execute(Person.__table__.insert(), people)  # type: ignore[arg-type]
+    """``N`` people whose colour lasts through the test (see ``kill9_population``)."""
+    visited = pl.lit(BENCH_NOW - timedelta(hours=2)).dt.cast_time_unit("ms")
+    scenario = {"high_area_last_visit": visited.dt.convert_time_zone("UTC")}
+    frame = lasting(N, load_with_overlays(None, []), scenario=scenario)
+    fill(db, frame, every=N // HELD)
 
 
 def _area_job(db: Database) -> None:

@@ -3,31 +3,23 @@ job completes, every colour is the scalar answer, each held person's change is r
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from kill9_population import fill, lasting
 from live import free_port
 from live_province import LiveProvince, keys_init, wait_for
 from sqlalchemy import select
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from healthcode.core.clock import FixedClock
+from healthcode.core.rules import evaluate, load_with_overlays
+from healthcode.province.evaluation import stored_badges, stored_reasons, summary_of
+from healthcode.province.models import Colour
+from healthcode.province.schema import upgrade
+from healthcode.store.db import Database
 
-from bench.rules_bench import NOW as BENCH_NOW  # noqa: E402
-from bench.rules_bench import population  # noqa: E402
-
-from healthcode.core.clock import FixedClock  # noqa: E402
-from healthcode.core.rules import evaluate, load_with_overlays  # noqa: E402
-from healthcode.province.evaluation import stored_badges, stored_reasons, summary_of  # noqa: E402
-from healthcode.province.models import Colour, Person, person_summaries  # noqa: E402
-from healthcode.province.schema import upgrade  # noqa: E402
-from healthcode.store.db import Database  # noqa: E402
-
-OVERLAY = ROOT / "examples" / "overlay-guangdong.yaml"
+OVERLAY = Path(__file__).resolve().parents[2] / "examples" / "overlay-guangdong.yaml"
 N, HELD = 30_000, 1_500
 
 
@@ -47,31 +39,8 @@ def database(tmp_path: Path) -> Iterator[Database]:
 
 
 def _fill(db: Database) -> None:
-    """``N`` people's facts documents (times moved to today), ``HELD`` of them applied here."""
-    shift = datetime.now(UTC) - BENCH_NOW
-    frame = population(N, seed=11)
-    rows = []
-    for i, row in enumerate(frame.iter_rows(named=True)):
-        doc = {k: v + shift if isinstance(v, datetime) else v for k, v in row.items()}
-        rows.append({**doc, "pseudonym": f"k{i:06d}", "updated_at": datetime.now(UTC)})
-    people = [
-        {
-            "pseudonym": f"k{i:06d}",
-            "id_digest": f"d{i:06d}",
-            "id_type": "resident_id",
-            "id_enc": b"x",
-            "name_enc": b"x",
-            "phone_enc": b"x",
-            "masked_id": "4401**********0000",
-            "masked_name": "张*",
-            "residence_region": "440106",
-            "applied_at": datetime.now(UTC),
-        }
-        for i in range(0, N, N // HELD)
-    ]
-    with db.write() as s:
-        s.execute(person_summaries.insert(), rows)
-        s.execute(Person.__table__.insert(), people)  # type: ignore[arg-type]
+    """``N`` people whose colour lasts through the test (see ``kill9_population``)."""
+    fill(db, lasting(N, load_with_overlays(None, [OVERLAY])), every=N // HELD)
 
 
 @pytest.mark.slow
