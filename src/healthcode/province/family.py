@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from healthcode.core.clock import Clock
@@ -134,6 +134,7 @@ class FamilyService:
             refusal = self._locked(s, holder, now) or self._count(s, holder, digest, now)
             if refusal is not None:
                 return refusal, None, ""
+            s.execute(delete(HoldChallenge).where(HoldChallenge.expires_at < now - WINDOW))
             found = s.execute(select(Person).where(Person.id_digest == digest)).scalar_one_or_none()
             held = found if found and same_phone(self.cipher, found, phone) else None
             s.add(
@@ -215,8 +216,9 @@ class FamilyService:
                 throttled.locked_until = now + LOCK_FOR
             return _denied(ErrorCode.HOLD_CODE_INVALID, "the consent code is not right"), {}, ""
         assert row.held is not None
-        me = s.get(Person, holder, with_for_update=True)  # one holding made per holder at a time
-        held = s.get(Person, row.held)
+        # both people locked (in one order: no deadlock), so that the limits hold under races
+        people = {p: s.get(Person, p, with_for_update=True) for p in sorted({holder, row.held})}
+        me, held = people[holder], people[row.held]
         assert me is not None and held is not None
         live = select(Holding).where(Holding.revoked_at.is_(None))
         same = s.execute(live.where(Holding.holder == holder, Holding.held == row.held))

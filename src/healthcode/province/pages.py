@@ -1,6 +1,7 @@
-"""The citizen's pages, served by the province (docs/pages.md): sign in (``/sign-in``),
-the code (``/code``, a held family member's with ``?held=``), the history of colour changes
-with the appeals (``/history``) and the family's codes (``/family``). They are static HTML over the province's JSON API (``citizen_routes``);
+"""The citizen's pages, served by the province (docs/pages.md): sign in (``/sign-in``), the
+code (``/code``, a held family member's with ``?held=``), the history of colour changes with
+the appeals (``/history``) and the family's codes (``/family``). They are static HTML over the
+province's JSON API (``citizen_routes``, ``family_routes``, ``log_routes``, ``appeal_routes``);
 ``/`` leads to the code page, which sends a visitor without a session to sign in.
 """
 

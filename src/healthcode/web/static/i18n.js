@@ -55,7 +55,8 @@ export function setup(dictionary, onChange = () => {}) {
 // ms on a mid-range phone), docs/benchmarks.md. `whenByIntl` is the plain reference it must
 // always equal (tests/pages/test_citizen_records.py compares them over many instants).
 const CST_MS = 8 * 3600 * 1000;
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+// en-GB short months (CLDR: "Sept")
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sept", "Oct", "Nov", "Dec"];
 const two = (n) => String(n).padStart(2, "0");
 
 export function when(iso) {
