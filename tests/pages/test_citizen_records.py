@@ -144,6 +144,8 @@ def test_a_family_members_code_is_held_with_their_consent_shown_and_revoked(
     page.get_by_role("button", name="确认添加").click()
     expect(page.locator("#held li")).to_have_count(1)
     expect(page.locator("#held li").first).to_contain_text("李*英")
+    expect(page.get_by_role("link", name="出示 李*英 的健康码")).to_be_focused()
+    page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "family-phone")
     page.get_by_role("link", name="出示 李*英 的健康码").click()
     expect(page.locator("#held-for")).to_have_text("正在代 李*英 出示健康码")
