@@ -456,6 +456,13 @@ class ErrorCode(StrEnum):
     SIGN_IN_LOCKED = "SIGN_IN_LOCKED", 429, "too many failed sign-ins: locked for a while"
     SIGN_IN_CODE_INVALID = "SIGN_IN_CODE_INVALID", 401, "the one-time code is wrong or not valid"
     SESSION_INVALID = "SESSION_INVALID", 401, "the sign-in session is missing, wrong or ended"
+    # -- province: family members holding codes (province/family.py) -----------------------------
+    HOLD_CODE_INVALID = "HOLD_CODE_INVALID", 401, "the consent code is wrong, used or not valid"
+    HOLD_RATE_LIMITED = "HOLD_RATE_LIMITED", 429, "too many consent codes asked lately"
+    HOLD_LOCKED = "HOLD_LOCKED", 429, "too many wrong consent codes: holding locked for a while"
+    HOLD_SELF = "HOLD_SELF", 422, "a person cannot hold their own code"
+    HOLD_LIMIT = "HOLD_LIMIT", 409, "as many held people (or holders) as allowed already"
+    HOLD_UNKNOWN = "HOLD_UNKNOWN", 404, "no live holding has this id for the caller"
     PHONE_INVALID = "PHONE_INVALID", 422, "a phone number is not 5 to 24 digits, +, spaces, -"
     SIGNER_UNAVAILABLE = "SIGNER_UNAVAILABLE", 503, "the province has no signer key to sign with"
     RULESET_UNAVAILABLE = "RULESET_UNAVAILABLE", 503, "the province's rule set cannot be loaded"

@@ -14,8 +14,16 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from healthcode.hub.routes.common import BodyLimit
-from healthcode.province import citizen_routes, decision_routes, grid_pages, log_routes, pages
+from healthcode.province import (
+    citizen_routes,
+    decision_routes,
+    family_routes,
+    grid_pages,
+    log_routes,
+    pages,
+)
 from healthcode.province.appeal_routes import router as appeal_router
+from healthcode.province.family import FamilyService
 from healthcode.province.grid_routes import router as grid_router
 from healthcode.province.ops import routes as ops_routes
 from healthcode.province.routes import router
@@ -49,6 +57,13 @@ def create_app(province: ProvinceService, *, sms: SmsSender | None = None) -> Fa
         cipher=FieldCipher(key=province.settings.field_key),
         sender=sms or LogSender(),
     )
+    app.state.family = FamilyService(
+        db=province.db,
+        clock=province.clock,
+        tokens=province.tokens,
+        cipher=app.state.signin.cipher,
+        sender=app.state.signin.sender,
+    )
     app.add_middleware(BodyLimit, max_bytes=province.settings.body_max_bytes)
     install_error_handlers(app)
     app.include_router(router)
@@ -57,6 +72,7 @@ def create_app(province: ProvinceService, *, sms: SmsSender | None = None) -> Fa
     app.include_router(grid_router)
     app.include_router(appeal_router)
     app.include_router(citizen_routes.router)
+    app.include_router(family_routes.router)
     app.include_router(pages.router)
     app.include_router(grid_pages.router)
     app.include_router(ops_routes.router)

@@ -28,7 +28,7 @@ from healthcode.province.deps import Person, Province, bearer, checked_query, js
 from healthcode.province.routes import MediumChoice
 from healthcode.province.signin import SignInService
 
-__all__ = ["router"]
+__all__ = ["router", "scalable_svg"]
 
 router = APIRouter(dependencies=[Depends(checked_query)])
 
@@ -79,10 +79,10 @@ def code_with_qr(
     """A fresh signed code with its QR as SVG (error correction M on screen, Q on paper)."""
     chosen: Medium = "paper" if medium is MediumChoice.paper else "screen"
     answer = province.codes.issue(person, chosen)
-    return {**answer, "qr_svg": _scalable_svg(answer["code"], chosen)}
+    return {**answer, "qr_svg": scalable_svg(answer["code"], chosen)}
 
 
-def _scalable_svg(text: str, medium: Medium) -> str:
+def scalable_svg(text: str, medium: Medium) -> str:
     """The QR as an SVG element that scales to its box (a viewBox, no size, no XML
     declaration), for the page to place inline."""
     out = io.BytesIO()

@@ -50,6 +50,8 @@ __all__ = [
     "FactRecord",
     "FeedCursor",
     "FeedDeadLetter",
+    "HoldChallenge",
+    "Holding",
     "Person",
     "ProvinceBase",
     "ReevaluationJob",
@@ -387,3 +389,34 @@ class CitizenSession(ProvinceBase):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class HoldChallenge(ProvinceBase):
+    """A consent code sent to the phone of someone a signed-in person asks to hold
+    (``family.py``): its keyed digest, bound to the holder who asked. ``held`` is None when
+    the ID and phone named nobody here (nothing was sent, no code can match)."""
+
+    __tablename__ = "hold_challenges"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    held: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    code_digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Holding(ProvinceBase):
+    """A family member holding someone's code with their consent: who holds (``holder``), whose
+    code (``held``), since when, and its end (by either of them: ``revoked_by``)."""
+
+    __tablename__ = "holdings"
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64), index=True)
+    held: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(8), nullable=True)

@@ -63,6 +63,9 @@ __all__ = [
     "LogSender",
     "SignInService",
     "SmsSender",
+    "id_and_phone",
+    "same_phone",
+    "throttle_row",
 ]
 
 log = logging.getLogger("healthcode.province.sms")
@@ -143,7 +146,7 @@ class SignInService:
         SIGN_IN_LOCKED, SIGN_IN_RATE_LIMITED; DatabaseBusy.
         """
         now = self.clock.now()
-        id_type, number, phone = self._parse_start(raw, now)
+        id_type, number, phone = id_and_phone(raw, now)
         digest = self.tokens.id_digest(id_type, number)
         keys = {"id": f"id:{digest}", "addr": f"addr:{_address(address)}"}
         challenge, code = secrets.token_urlsafe(16), self.make_code()
@@ -176,40 +179,10 @@ class SignInService:
             self.sender.send(phone, _message(code))
         return {"challenge": challenge, "expires_at": format_instant(now + CODE_LIFETIME)}
 
-    def _parse_start(self, raw: Any, now: datetime) -> tuple[str, str, str]:
-        if not isinstance(raw, Mapping):
-            raise InvalidInput(ErrorCode.RECORD_NOT_OBJECT, "a sign-in is a JSON object")
-        id_type = optional_text(raw, "id_type") or identity.IdType.RESIDENT_ID.value
-        number = required_text(raw, "id_number", 32, what="the ID number")
-        valid = identity.check_id(
-            id_type,
-            number,
-            nationality=optional_text(raw, "nationality"),
-            today=now.astimezone(CHINA_TZ).date(),
-        )
-        phone = required_text(raw, "phone", 32, what="a phone number")
-        if not _PHONE.fullmatch(phone):
-            raise InvalidInput(ErrorCode.PHONE_INVALID, "not a phone number", field="phone")
-        return valid.id_type.value, valid.number, phone
-
     def _same_phone(self, person: Person, phone: str) -> bool:
-        context = f"people.phone_enc|{person.pseudonym}"
-        stored = self.cipher.decrypt(person.phone_enc, context=context)
-        return hmac.compare_digest(stored.encode(), phone.encode())
+        return same_phone(self.cipher, person, phone)
 
     # -- the throttle --------------------------------------------------------------------------
-    def _row(self, s: Session, key: str, now: datetime) -> SignInThrottle:
-        """The throttle row of ``key`` (locked for update), its window restarted when over."""
-        row = s.execute(
-            select(SignInThrottle).where(SignInThrottle.key == key).with_for_update()
-        ).scalar_one_or_none()
-        if row is None:
-            row = SignInThrottle(key=key, window_start=now, codes=0, failures=0)
-            s.add(row)
-        elif row.window_start + WINDOW <= now:
-            row.window_start, row.codes, row.failures = now, 0, 0
-        return row
-
     def _locked(self, s: Session, keys: Mapping[str, str], now: datetime) -> _Refusal | None:
         for key in keys.values():
             row = s.get(SignInThrottle, key)
@@ -222,7 +195,7 @@ class SignInService:
 
     def _count_code(self, s: Session, keys: Mapping[str, str], now: datetime) -> _Refusal | None:
         limits = {"id": CODES_PER_ID, "addr": CODES_PER_ADDRESS}
-        rows = {kind: self._row(s, key, now) for kind, key in keys.items()}
+        rows = {kind: throttle_row(s, key, now) for kind, key in keys.items()}
         for kind, row in rows.items():
             if row.codes >= limits[kind]:
                 wait = int((row.window_start + WINDOW - now).total_seconds()) + 1
@@ -235,7 +208,7 @@ class SignInService:
 
     def _fail(self, s: Session, keys: Mapping[str, str], now: datetime) -> None:
         for kind, key in keys.items():
-            row = self._row(s, key, now)
+            row = throttle_row(s, key, now)
             row.failures += 1
             if row.failures >= FAILURES_TO_LOCK[kind]:
                 row.locked_until = now + LOCK_FOR
@@ -329,6 +302,45 @@ class SignInService:
                 row.revoked_at = now
 
         run_write(self.db, step)
+
+
+def id_and_phone(raw: Any, now: datetime) -> tuple[str, str, str]:
+    """The ID type, number and phone of a body that names a person (sign-in, holding).
+    Raises InvalidInput RECORD_NOT_OBJECT, FIELD_*, ID_*, PHONE_INVALID."""
+    if not isinstance(raw, Mapping):
+        raise InvalidInput(ErrorCode.RECORD_NOT_OBJECT, "a person's ID and phone are a JSON object")
+    id_type = optional_text(raw, "id_type") or identity.IdType.RESIDENT_ID.value
+    number = required_text(raw, "id_number", 32, what="the ID number")
+    valid = identity.check_id(
+        id_type,
+        number,
+        nationality=optional_text(raw, "nationality"),
+        today=now.astimezone(CHINA_TZ).date(),
+    )
+    phone = required_text(raw, "phone", 32, what="a phone number")
+    if not _PHONE.fullmatch(phone):
+        raise InvalidInput(ErrorCode.PHONE_INVALID, "not a phone number", field="phone")
+    return valid.id_type.value, valid.number, phone
+
+
+def same_phone(cipher: FieldCipher, person: Person, phone: str) -> bool:
+    """``phone`` is the one stored with the person's application (constant time)."""
+    stored = cipher.decrypt(person.phone_enc, context=f"people.phone_enc|{person.pseudonym}")
+    return hmac.compare_digest(stored.encode(), phone.encode())
+
+
+def throttle_row(s: Session, key: str, now: datetime) -> SignInThrottle:
+    """The throttle row of ``key`` (locked for update), its window restarted when over (the
+    sign-in's keys and the family holdings' share the table, each under its own prefix)."""
+    row = s.execute(
+        select(SignInThrottle).where(SignInThrottle.key == key).with_for_update()
+    ).scalar_one_or_none()
+    if row is None:
+        row = SignInThrottle(key=key, window_start=now, codes=0, failures=0)
+        s.add(row)
+    elif row.window_start + WINDOW <= now:
+        row.window_start, row.codes, row.failures = now, 0, 0
+    return row
 
 
 def _forget(s: Session, now: datetime) -> None:

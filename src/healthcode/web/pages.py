@@ -6,7 +6,10 @@ English (``static/i18n.js``).
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
+import re
 from pathlib import Path
 
 from starlette.responses import HTMLResponse
@@ -29,11 +32,28 @@ SECURITY_HEADERS = {
 }
 
 
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+
+
 @functools.cache
-def _read(name: str) -> str:
-    return (TEMPLATES / name).read_text(encoding="utf-8")
+def _read(name: str) -> tuple[str, dict[str, str]]:
+    """The page's text and headers: an inline script of the template (one that must run
+    before any file could load) is allowed by its SHA-256 in ``script-src``, nothing else."""
+    text = (TEMPLATES / name).read_text(encoding="utf-8")
+    hashes = [
+        "'sha256-" + base64.b64encode(hashlib.sha256(m.encode()).digest()).decode() + "'"
+        for m in _INLINE_SCRIPT.findall(text)
+    ]
+    headers = dict(SECURITY_HEADERS)
+    if hashes:
+        policy = headers["Content-Security-Policy"]
+        headers["Content-Security-Policy"] = policy.replace(
+            "script-src 'self';", f"script-src 'self' {' '.join(hashes)};"
+        )
+    return text, headers
 
 
 def page(name: str) -> HTMLResponse:
     """The page ``web/templates/<name>`` with the security headers."""
-    return HTMLResponse(_read(name), headers=SECURITY_HEADERS)
+    text, headers = _read(name)
+    return HTMLResponse(text, headers=headers)

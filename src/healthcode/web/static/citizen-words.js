@@ -31,6 +31,39 @@ export const WORDS = {
     ID_LENGTH: "身份证号码应为 18 位。", ID_FORMAT: "证件号码格式有误。", ID_BIRTH_DATE: "证件号码中的出生日期有误。",
     ID_REGION_UNKNOWN: "证件号码中的地区码有误。", FIELD_MISSING: "请填写所有项目。",
     SESSION_INVALID: "登录已过期，请重新登录。", PERSON_TOKEN_INVALID: "登录已过期，请重新登录。",
+    my_code: "我的健康码", records: "记录与申诉", family: "家人的码", pages: "页面",
+    history: "颜色变化记录",
+    history_intro: "每次颜色变化都记入本省的颜色日志。本页用日志的签名检查点逐条验证：记录确实在日志中，未被改动。",
+    log_state: "颜色日志检查点：共 {size} 条（{origin}）", log_none: "颜色日志尚无检查点。",
+    history_empty: "暂无颜色变化记录。", unknown: "未知颜色",
+    proof_verified: "✓ 已验证：在颜色日志中（第 {index} 条，共 {size} 条）",
+    proof_failed: "✗ 未通过验证：此记录与日志不符",
+    proof_pending: "… 尚未收录：等待下一次日志签署", by_decision: "人工赋码决定 {id}",
+    appeal: "对颜色有异议？提出申诉", appeal_reason: "申诉理由",
+    appeal_reason_hint: "请说明哪条记录有误、为什么（最多 1000 字）。",
+    appeal_evidence: "证明材料编号（可选，每行一个）", appeal_evidence_hint: "如检测报告编号、机构名称，最多 5 个。",
+    appeal_send: "提交申诉", appeals: "我的申诉", appeals_empty: "暂无申诉。",
+    appeal_sent: "申诉已提交，将在 {time} 前答复。", appeal_filed: "提交于 {time}",
+    appeal_deadline: "答复期限：{time}", appeal_answer: "答复：{text}",
+    appeal_open: "待处理", appeal_escalated: "已逾期，已升级处理", appeal_correcting: "正在更正",
+    appeal_corrected: "已更正", appeal_rejected: "已驳回",
+    APPEAL_LIMIT: "未答复的申诉已达上限，请等待答复。", TEXT_TOO_LONG: "内容过长。", TEXT_INVALID: "内容含有不允许的字符。",
+    held: "我代为出示的家人",
+    held_intro: "为没有智能手机的老人、孩子出示健康码。须经本人同意：验证码发到对方申领时登记的手机（孩子为监护人手机）。",
+    held_empty: "尚未添加家人。", add: "添加家人", their_id: "家人的证件号码",
+    their_phone: "家人申领时登记的手机号码", ask_consent: "向家人发送同意验证码",
+    consent_sent: "如信息与申领记录一致，验证码已发到家人手机。请家人把验证码告诉您（5 分钟内有效）。",
+    consent_code: "家人告诉您的验证码（6 位数字）", confirm_hold: "确认添加",
+    hold_done: "已添加：{name}", since: "自 {time} 起", show_code: "出示健康码",
+    show_code_of: "出示 {name} 的健康码", stop_holding: "不再代为出示",
+    stop_holding_of: "不再代为出示 {name} 的健康码", holders: "谁在代我出示",
+    holders_empty: "没有人代您出示健康码。", end_holder: "取消", end_holder_of: "取消 {name} 代我出示",
+    holding_for: "正在代 {name} 出示健康码", back_family: "返回家人列表",
+    HOLD_CODE_INVALID: "验证码不正确或已过期，请重新获取。",
+    HOLD_RATE_LIMITED: "发送验证码过于频繁，请 {minutes} 分钟后再试。",
+    HOLD_LOCKED: "验证码错误次数过多，请 {minutes} 分钟后再试。", HOLD_SELF: "不能添加自己。",
+    HOLD_LIMIT: "已达上限：每人最多代 5 位家人出示，每人最多由 3 位家人代为出示。",
+    HOLD_UNKNOWN: "您已不再代此人出示健康码。",
   },
   en: {
     title: "My health code", brand: "Health code", large: "Large type", large_off: "Normal type",
@@ -68,9 +101,51 @@ export const WORDS = {
     ID_REGION_UNKNOWN: "The region code in the ID number is not valid.", FIELD_MISSING: "Please fill in every field.",
     SESSION_INVALID: "Your sign-in has expired. Please sign in again.",
     PERSON_TOKEN_INVALID: "Your sign-in has expired. Please sign in again.",
+    my_code: "My health code", records: "History and appeals", family: "Family codes", pages: "Pages",
+    history: "Colour changes",
+    history_intro: "Every colour change is written to the province's colour log. This page checks each one against the log's signed checkpoint: it is in the log, unchanged.",
+    log_state: "Colour log checkpoint: {size} entries ({origin})", log_none: "The colour log has no checkpoint yet.",
+    history_empty: "No colour changes yet.", unknown: "Unknown colour",
+    proof_verified: "✓ Verified: in the colour log (entry {index} of {size})",
+    proof_failed: "✗ Not verified: this entry does not match the log",
+    proof_pending: "… Not in the log yet: waiting for its next checkpoint", by_decision: "manual decision {id}",
+    appeal: "Disagree with your colour? Appeal", appeal_reason: "Why you appeal",
+    appeal_reason_hint: "Say which record is wrong and why (at most 1000 characters).",
+    appeal_evidence: "Evidence references (optional, one a line)",
+    appeal_evidence_hint: "A test report's number, a lab's name...: at most 5.",
+    appeal_send: "Send the appeal", appeals: "My appeals", appeals_empty: "No appeals.",
+    appeal_sent: "Appeal sent; it will be answered by {time}.", appeal_filed: "sent {time}",
+    appeal_deadline: "Answer due by {time}", appeal_answer: "Answer: {text}",
+    appeal_open: "Waiting for an answer", appeal_escalated: "Overdue: passed to a supervisor",
+    appeal_correcting: "Being corrected", appeal_corrected: "Corrected", appeal_rejected: "Rejected",
+    APPEAL_LIMIT: "You have as many unanswered appeals as allowed; wait for an answer.",
+    TEXT_TOO_LONG: "The text is too long.", TEXT_INVALID: "The text has characters that are not allowed.",
+    held: "Family members whose codes I show",
+    held_intro: "Show the code of an older parent or a child without a smartphone. They must agree: a code goes to the phone they applied with (a child's: the guardian's).",
+    held_empty: "No family members yet.", add: "Add a family member", their_id: "Their ID number",
+    their_phone: "The phone number they applied with", ask_consent: "Send them a consent code",
+    consent_sent: "If these match an application, a code was sent to their phone. Ask them to read it to you (valid 5 minutes).",
+    consent_code: "The code they read to you (6 digits)", confirm_hold: "Add",
+    hold_done: "Added: {name}", since: "since {time}", show_code: "Show their code",
+    show_code_of: "Show the code of {name}", stop_holding: "Stop showing",
+    stop_holding_of: "Stop showing the code of {name}", holders: "Who shows my code",
+    holders_empty: "Nobody shows your code for you.", end_holder: "End", end_holder_of: "End {name} showing my code",
+    holding_for: "Showing the health code of {name}", back_family: "Back to family",
+    HOLD_CODE_INVALID: "The code is wrong or has expired. Ask for a new one.",
+    HOLD_RATE_LIMITED: "Too many codes asked. Try again in {minutes} minutes.",
+    HOLD_LOCKED: "Too many wrong codes. Try again in {minutes} minutes.", HOLD_SELF: "You cannot add yourself.",
+    HOLD_LIMIT: "Limit reached: one person shows at most 5 family members' codes, and a code is shown by at most 3.",
+    HOLD_UNKNOWN: "You no longer show this person's code.",
   },
 };
 WORDS.zh.title = "我的健康码";
+
+export function el(tag, text, attrs = {}) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  return node;
+}
 
 const SESSION = "hc-session";
 export const session = {
@@ -100,9 +175,14 @@ export async function api(path, { method = "GET", body, token } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
+  return answerOf(fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }));
+}
+
+// The JSON answer of a request under way (a fetch's promise), as api() resolves it.
+export async function answerOf(request) {
   let response;
   try {
-    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    response = await request;
   } catch {
     throw { code: "NETWORK" };
   }
