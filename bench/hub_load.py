@@ -13,7 +13,9 @@ connections from this process. Each phase stops by itself after ``--seconds`` or
 - ``submit``: ``POST /v1/records/nat``, one new valid NAT result per request (a lab's token);
 - ``status/serial``: ``GET /v1/status/{serial}`` (a checkpoint's token) over ``--people``
   reported codes;
-- ``status/pseudonym``: ``GET /v1/status?pseudonym=...`` over the same people.
+- ``status/pseudonym``: ``GET /v1/status?pseudonym=...`` over the same people;
+- ``floor``: the statements and commit of one submission driven by pgbench on the same schema
+  and connections (bench/submit_floor.py), once a rep, labelled ``pgbench``.
 
 The load generator (``--generator raw``, the default) is bench/http_load.py: pre-built
 requests and a minimal response reader on uvloop, a few tens of CPU-µs a request; ``httpx``
@@ -53,6 +55,7 @@ from urllib.parse import quote, urlencode
 
 import psycopg
 
+from bench import submit_floor
 from bench.http_load import PhaseResult, request_bytes, run
 from bench.hub_common import (
     DEFAULT_URL,
@@ -69,7 +72,7 @@ from healthcode.hub.services import Hub
 from healthcode.store.db import Database
 from healthcode.store.migrate import upgrade
 
-PHASES = ("submit", "status/serial", "status/pseudonym")
+PHASES = ("submit", "status/serial", "status/pseudonym", "floor")
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -340,9 +343,23 @@ def main() -> None:
             f"most {args.seconds:g} s or {args.max_requests:,} requests; {len(serials):,} codes"
         )
         results: dict[tuple[str, str], list[dict[str, float]]] = {}
+        floor = submit_floor.script(url, tokens["lab"]) if "floor" in phases else ""
         for rep in range(args.reps):
             order = phases if rep % 2 == 0 else phases[::-1]
             for name in order:
+                if name == "floor":
+                    time.sleep(0.5)
+                    r = submit_floor.pgbench_phase(
+                        args.url,
+                        schema,
+                        floor,
+                        clients=args.clients,
+                        seconds=args.seconds,
+                        cpu=generator_cpu,
+                    )
+                    results.setdefault(("pgbench", name), []).append(r)
+                    print(f"rep {rep + 1} {'pgbench':<8} {name:<17}: {_line(r)}")
+                    continue
                 for server in servers if rep % 2 == 0 else servers[::-1]:
                     r = _phase(server, admin, specs(name), args)
                     results.setdefault((server.label, name), []).append(r)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,10 +34,20 @@ from healthcode.hub.access import require, require_own_feed
 from healthcode.hub.feed_signal import FeedSignal
 from healthcode.hub.orgs import Principal
 from healthcode.store.db import Database
+from healthcode.store.feed_pages import json_page
 from healthcode.store.feed_writer import FeedWriter, feed_writer
 from healthcode.store.models import FeedCounter, FeedEntry
 
-__all__ = ["ALL_PROVINCES", "WAIT_MAX_SECONDS", "FeedPage", "Feeds", "NewEntry", "read_page"]
+__all__ = [
+    "ALL_PROVINCES",
+    "WAIT_MAX_SECONDS",
+    "FeedPage",
+    "Feeds",
+    "NewEntry",
+    "check_cursor",
+    "read_page",
+    "render",
+]
 
 #: Every provincial unit of GB/T 2260: risk-area changes go to all of them.
 ALL_PROVINCES: tuple[str, ...] = tuple(r.code for r in regions.all_regions("province"))
@@ -126,6 +137,30 @@ class Feeds:
             )
         self.writer.insert(session, rows)
 
+    def page_json(
+        self, principal: Principal, province: str, *, after: int, limit: int
+    ) -> tuple[bytes, int]:
+        """``page``'s answer as the JSON bytes to send, and its number of entries. On
+        PostgreSQL the server writes the entries' JSON (``store/feed_pages.py``: no Python
+        object per entry); elsewhere it is ``page`` rendered. Raises what ``page`` raises."""
+        if self.db.dialect != "postgresql":
+            answer = self.page(principal, province, after=after, limit=limit)
+            return render(answer), len(answer["entries"])
+        require(principal, "feed:read")
+        require_own_feed(principal, province)
+        limit = min(limit, self.page_max)
+        with self.db.reader() as conn:
+            page = json_page(conn, province, after=after, limit=limit)
+        check_cursor(after, page.last_seq, page.purged_through)
+        self.readers[province] = (after, time.time())
+        shown = min(page.fetched, limit)
+        body = (
+            f'{{"province":{json.dumps(province)},"entries":{page.entries},'
+            f'"next":{after if page.last_shown is None else page.last_shown},'
+            f'"more":{"true" if page.fetched > limit else "false"}}}'
+        )
+        return body.encode(), shown
+
     def page(
         self, principal: Principal, province: str, *, after: int, limit: int
     ) -> dict[str, Any]:
@@ -148,22 +183,22 @@ class Feeds:
 
     async def wait_page(
         self, principal: Principal, province: str, *, after: int, limit: int, wait: float
-    ) -> dict[str, Any]:
-        """``page``, but when it has no entries wait up to ``wait`` seconds (at most
+    ) -> bytes:
+        """``page_json``, but when it has no entries wait up to ``wait`` seconds (at most
         ``WAIT_MAX_SECONDS``) for some: answered as soon as they are committed. Waits on the
         event loop; each read runs in the thread pool. Raises what ``page`` raises."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + min(max(wait, 0.0), WAIT_MAX_SECONDS)
         while True:
             seen = self.signal.generation(province)
-            answer: dict[str, Any] = await to_thread.run_sync(
-                lambda: self.page(principal, province, after=after, limit=limit)
+            body, count = await to_thread.run_sync(
+                lambda: self.page_json(principal, province, after=after, limit=limit)
             )
             left = deadline - loop.time()
-            if answer["entries"] or left <= 0:
-                return answer
+            if count or left <= 0:
+                return body
             if not await self.signal.wait(province, seen, left):
-                return answer
+                return body
 
 
 def read_page(session: Session, province: str, *, after: int, limit: int) -> FeedPage:
@@ -173,25 +208,9 @@ def read_page(session: Session, province: str, *, after: int, limit: int) -> Fee
     CURSOR_EXPIRED for one older than what the purge job has deleted (the province must
     re-synchronise instead of silently missing entries).
     """
-    if after < 0:
-        raise InvalidInput(
-            ErrorCode.CURSOR_INVALID, "the cursor is a sequence number >= 0", field="after"
-        )
     counter = session.get(FeedCounter, province)
     last, purged = (counter.last_seq, counter.purged_through) if counter else (0, 0)
-    if after > last:
-        raise InvalidInput(
-            ErrorCode.CURSOR_INVALID,
-            f"the cursor {after} is beyond the feed's end {last}",
-            field="after",
-        )
-    if after < purged:
-        raise InvalidInput(
-            ErrorCode.CURSOR_EXPIRED,
-            f"entries up to {purged} were purged; the cursor {after} cannot resume without a gap",
-            field="after",
-            purged_through=purged,
-        )
+    check_cursor(after, last, purged)
     rows = (
         session.execute(
             select(FeedEntry)
@@ -220,3 +239,33 @@ def read_page(session: Session, province: str, *, after: int, limit: int) -> Fee
         next_cursor=rows[-1].seq if rows else after,
         more=more,
     )
+
+
+def check_cursor(after: int, last: int, purged: int) -> None:
+    """A cursor must lie within the feed: at most its ``last`` sequence, at least what was
+    ``purged``. Raises InvalidInput CURSOR_INVALID (negative, or beyond the end),
+    CURSOR_EXPIRED (before what the purge job deleted)."""
+    if after < 0:
+        raise InvalidInput(
+            ErrorCode.CURSOR_INVALID, "the cursor is a sequence number >= 0", field="after"
+        )
+    if after > last:
+        raise InvalidInput(
+            ErrorCode.CURSOR_INVALID,
+            f"the cursor {after} is beyond the feed's end {last}",
+            field="after",
+        )
+    if after < purged:
+        raise InvalidInput(
+            ErrorCode.CURSOR_EXPIRED,
+            f"entries up to {purged} were purged; the cursor {after} cannot resume without a gap",
+            field="after",
+            purged_through=purged,
+        )
+
+
+def render(answer: dict[str, Any]) -> bytes:
+    """An answer as the hub's JSON responses write it (Starlette's ``JSONResponse``)."""
+    return json.dumps(
+        answer, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+    ).encode("utf-8")

@@ -7,9 +7,11 @@ request is refused (``IDEMPOTENCY_KEY_REUSED``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from healthcode.core.error_codes import ErrorCode
@@ -17,7 +19,7 @@ from healthcode.core.errors import InvalidInput
 from healthcode.hub.orgs import Principal
 from healthcode.store.models import IdempotencyKey
 
-__all__ = ["earlier_answer", "remember"]
+__all__ = ["answer_again", "earlier_answer", "earlier_answers", "remember"]
 
 
 def earlier_answer(
@@ -32,13 +34,39 @@ def earlier_answer(
     earlier = s.get(IdempotencyKey, (principal.org_id, key))
     if earlier is None:
         return None
-    if earlier.request_digest != request_digest:
+    return answer_again((earlier.request_digest, earlier.response), request_digest)
+
+
+#: What is stored under a key: the request's digest and its answer.
+Stored = tuple[str, dict[str, Any]]
+
+
+def earlier_answers(s: Session, wanted: Sequence[tuple[int, str]]) -> dict[tuple[int, str], Stored]:
+    """What is stored under each ``(org_id, key)`` of ``wanted`` that has been used, in one
+    statement."""
+    if not wanted:
+        return {}
+    t = IdempotencyKey
+    rows = s.execute(
+        select(t.org_id, t.key, t.request_digest, t.response).where(
+            tuple_(t.org_id, t.key).in_(sorted(set(wanted)))
+        )
+    ).all()
+    return {(org_id, key): (digest, response) for org_id, key, digest, response in rows}
+
+
+def answer_again(stored: Stored, request_digest: str) -> dict[str, Any]:
+    """The stored answer, for a request with the same digest.
+
+    Raises InvalidInput IDEMPOTENCY_KEY_REUSED when the key came with another request."""
+    digest, response = stored
+    if digest != request_digest:
         raise InvalidInput(
             ErrorCode.IDEMPOTENCY_KEY_REUSED,
             "this Idempotency-Key was used for a different request",
             field="Idempotency-Key",
         )
-    return dict(earlier.response)
+    return dict(response)
 
 
 def remember(

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from operator import itemgetter
 from typing import Any
 
@@ -46,11 +47,14 @@ from healthcode.hub.batches import (
     refused,
 )
 from healthcode.hub.feeds import Feeds, NewEntry
+from healthcode.hub.group_commit import GroupCommit
 from healthcode.hub.idempotency import earlier_answer, remember
+from healthcode.hub.ingest_one import One, store_singles
 from healthcode.hub.orgs import Principal
 from healthcode.hub.records import ParsedRecord, RecordParser
 from healthcode.store.crypto import FieldCipher
 from healthcode.store.db import Database
+from healthcode.store.errors import DatabaseBusy
 from healthcode.store.record_writer import RecordWriter, record_writer, stored_records
 from healthcode.store.retry import run_write
 
@@ -74,8 +78,11 @@ class IngestService:
     batch_max: int
     writer: RecordWriter = field(init=False)
 
+    singles: GroupCommit = field(init=False)
+
     def __post_init__(self) -> None:
         self.writer = record_writer(self.db.dialect)
+        self.singles = GroupCommit(partial(store_singles, self), shared=(DatabaseBusy,))
 
     def submit(
         self,
@@ -98,6 +105,9 @@ class IngestService:
         check_size(len(items), self.batch_max)
         now = self.clock.now()  # the batch's records are received at one instant
         parsed = parse_batch(self.parser, principal, kind, items, now=now, single=single)
+        if single and len(parsed) == 1:  # stored with the concurrent ones (hub/ingest_one.py)
+            one = One(principal, kind, parsed[0], items[0], idempotency_key, request_digest)
+            return self.singles.submit(one, one.keys())
 
         def store(s: Session, now: datetime) -> dict[str, Any]:
             (stored,) = self._store(s, principal, [(kind, parsed, items)], now)
@@ -210,16 +220,31 @@ class IngestService:
             out.append(stored)
             inserted.extend(of_kind)
         if inserted:
-            new = [p for p, _ in inserted]
-            self._upsert_identities(s, new, now)
-            held = holders.holders(s, (p.pseudonym for p in new))
-            entries = []
-            for p, (rid, own) in inserted:
-                data = p.feed_data(rid)  # once a record, whatever the number of its holders
-                for province in holders.destinations(held.get(p.pseudonym, []), own):
-                    entries.append(NewEntry(province, "record", rid, data))
-            self.feeds.append(s, entries, now=now)
+            self.announce(s, inserted, now)
         return out
+
+    @staticmethod
+    def record_row(
+        principal: Principal, kind: str, p: ParsedRecord, now: datetime
+    ) -> dict[str, Any]:
+        """The ``records`` row of ``p`` (see ``_record_row``)."""
+        return _record_row(principal, kind, p, now)
+
+    def announce(
+        self, s: Session, inserted: Sequence[tuple[ParsedRecord, tuple[int, str]]], now: datetime
+    ) -> None:
+        """For records just inserted (each with its id and own province): their people's
+        identities upserted, and a feed entry for every province holding each person (else
+        the record's own province)."""
+        new = [p for p, _ in inserted]
+        self._upsert_identities(s, new, now)
+        held = holders.holders(s, (p.pseudonym for p in new))
+        entries = []
+        for p, (rid, own) in inserted:
+            data = p.feed_data(rid)  # once a record, whatever the number of its holders
+            for province in holders.destinations(held.get(p.pseudonym, []), own):
+                entries.append(NewEntry(province, "record", rid, data))
+        self.feeds.append(s, entries, now=now)
 
     def _insert_kind(
         self,
