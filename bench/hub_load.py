@@ -138,7 +138,13 @@ def fill(url: str, codes: int, have: int) -> None:
         )
         conn.execute("ANALYZE registrations")
         conn.execute("ANALYZE code_status")
-    print(f"filled {n:,} more codes in {time.perf_counter() - started:.0f} s")
+        size = conn.execute(
+            "SELECT pg_total_relation_size('code_status') + pg_total_relation_size('registrations')"
+        ).fetchone()
+    mib = (size[0] if size else 0) / 2**20
+    print(
+        f"filled {n:,} more codes in {time.perf_counter() - started:.0f} s; tables {mib:,.0f} MiB"
+    )
 
 
 # -- CPU time from /proc -----------------------------------------------------------------------
