@@ -190,7 +190,7 @@ class Settings:
     #: loop (store/async_reader.py), beside its pool; docs/hub.md says how to size both
     read_connections: int = 4
     #: requests a server process works on at once; one more is answered 503 OVERLOADED with
-    #: ``Retry-After`` at once (hub/admission.py), so a saturated hub sheds instead of queueing
+    #: ``Retry-After`` at once (web/admission.py), so a saturated hub sheds instead of queueing
     max_in_flight: int = 64
     #: a bearer token for the national staff's routes (``GET /v1/alerts``); empty: closed
     operator_token: str = ""
@@ -284,8 +284,6 @@ PROVINCE_ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], Any]] = {
     "json_depth_max": ("HEALTHCODE_JSON_DEPTH_MAX", _positive_int, 32),
     "database_busy_seconds": ("HEALTHCODE_DATABASE_BUSY_SECONDS", _non_negative_float, 30.0),
     "worker_threads": ("HEALTHCODE_WORKER_THREADS", _positive_int, 8),
-    "read_connections": ("HEALTHCODE_READ_CONNECTIONS", _positive_int, 4),
-    "max_in_flight": ("HEALTHCODE_MAX_IN_FLIGHT", _positive_int, 64),
     "reevaluate_chunk": ("HEALTHCODE_PROVINCE_REEVALUATE_CHUNK", _positive_int, 20_000),
     "job_seconds": ("HEALTHCODE_PROVINCE_JOB_SECONDS", _non_negative_float, 1.0),
     "area_job_people": ("HEALTHCODE_PROVINCE_AREA_JOB_PEOPLE", _positive_int, 50_000),
