@@ -176,10 +176,17 @@ def _cpu() -> float:
 
 
 async def drive(
-    host: str, port: int, requests: Sequence[bytes], *, clients: int, seconds: float
+    host: str,
+    port: int,
+    requests: Sequence[bytes],
+    *,
+    clients: int,
+    seconds: float,
+    pause_after_503: float = 0.0,
 ) -> PhaseResult:
     """Send ``requests`` in order over ``clients`` keep-alive connections (closed loop) until
-    they run out or ``seconds`` have passed."""
+    they run out or ``seconds`` have passed; a connection answered 503 waits
+    ``pause_after_503`` seconds before its next request (a client honouring ``Retry-After``)."""
     loop = asyncio.get_running_loop()
     connections: list[_Connection] = []
     for _ in range(clients):
@@ -207,6 +214,8 @@ async def drive(
                 latencies.append(now() - start)
             else:
                 other[status] = other.get(status, 0) + 1
+                if status == 503 and pause_after_503 > 0:
+                    await asyncio.sleep(pause_after_503)
 
     def cut() -> None:
         for conn in connections:
@@ -237,8 +246,23 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
 
 
 def run(
-    host: str, port: int, requests: Sequence[bytes], *, clients: int, seconds: float
+    host: str,
+    port: int,
+    requests: Sequence[bytes],
+    *,
+    clients: int,
+    seconds: float,
+    pause_after_503: float = 0.0,
 ) -> PhaseResult:
     """``drive`` on a fresh event loop (uvloop when installed)."""
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        return runner.run(drive(host, port, requests, clients=clients, seconds=seconds))
+        return runner.run(
+            drive(
+                host,
+                port,
+                requests,
+                clients=clients,
+                seconds=seconds,
+                pause_after_503=pause_after_503,
+            )
+        )

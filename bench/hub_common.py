@@ -128,27 +128,27 @@ def hub_process(
     timeout: float = 60.0,
     pythonpath: str | None = None,
     cpus: str | None = None,
+    env: dict[str, str] | None = None,
+    app: str | None = None,
 ) -> Iterator[HubProcess]:
     """``healthcode hub serve`` as a subprocess on 127.0.0.1:<free port>, in a session of its
     own; yields it once ``/v1/health`` answers, and stops it (SIGINT, then SIGKILL) at the end.
 
     ``pythonpath`` runs other sources (e.g. a worktree of an older commit) instead of the
     inherited ``PYTHONPATH``; ``cpus`` (a ``taskset -c`` list such as ``"0"``) pins the server
-    and its workers to those CPUs.
+    and its workers to those CPUs; ``env`` adds settings. ``app`` (``module:attribute``) serves
+    that ASGI app with uvicorn instead, with the options ``hub serve`` gives uvicorn (a
+    baseline such as ``bench.status_raw:app``).
     """
     port = free_port()
-    env = {**os.environ, **ENV, "HEALTHCODE_DATABASE_URL": database_url}
+    env = {**os.environ, **ENV, "HEALTHCODE_DATABASE_URL": database_url, **(env or {})}
     if pythonpath is not None:
         env["PYTHONPATH"] = pythonpath
-    cmd = [
-        str(Path(sys.executable).parent / "healthcode"),
-        "hub",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
+    if app is None:
+        cmd = [str(Path(sys.executable).parent / "healthcode"), "hub", "serve"]
+    else:
+        cmd = [sys.executable, "-m", "uvicorn", app, "--log-level", "warning", "--no-access-log"]
+    cmd += ["--host", "127.0.0.1", "--port", str(port)]
     if workers != 1:
         cmd += ["--workers", str(workers)]
     if cpus is not None:

@@ -2,8 +2,8 @@
 
     .venv/bin/python -m bench.hub_load [--workers 2] [--clients 32] [--seconds 10]
         [--max-requests 20000] [--reps 3] [--people 2000] [--generator raw|httpx]
-        [--generator-cpu N] [--server-cpus LIST] [--server LABEL=SRC ...]
-        [--url postgresql://postgres@127.0.0.1:5432/test]
+        [--generator-cpu N] [--server-cpus LIST] [--server LABEL=SRC ...] [--raw]
+        [--codes N] [--url postgresql://postgres@127.0.0.1:5432/test]
 
 Starts ``healthcode hub serve --workers N`` (uvicorn) on a free 127.0.0.1 port with a fresh
 PostgreSQL schema (dropped at the end) and drives it with ``--clients`` concurrent keep-alive
@@ -33,6 +33,13 @@ process). CPU per request holds up on a shared machine where requests/s do not.
 ``--server LABEL=SRC`` (repeatable) starts one server per label with ``PYTHONPATH=SRC`` (e.g. a
 ``git worktree`` of the base commit for "before"), all on the same data; each phase runs on
 each server in turn (order alternating), so before and after are measured side by side.
+
+``--raw`` adds the status queries' baseline, served the same way beside the hub (uvicorn,
+``--workers``): ``bench/status_raw.py``, a raw ASGI app answering the same queries with async
+psycopg and prepared statements (it takes no part in ``submit``). ``--codes N`` fills the
+tables with more codes (each of a registered person) by ``generate_series`` in SQL, up to N
+in all, before the servers start: the queries should cost the same at 10 thousand codes and
+at 10 million.
 """
 
 from __future__ import annotations
@@ -106,6 +113,41 @@ def prepare(url: str, people: int) -> tuple[dict[str, str], list[str], list[str]
         hub.status.report(province, reports[lo : lo + 500])
     db.dispose()
     return tokens, serials, pseudonyms
+
+
+def fill(url: str, codes: int, have: int) -> None:
+    """Registered people with a reported code, by ``generate_series``, up to ``codes`` codes in
+    all (``have`` there already), then ANALYZE."""
+    n = codes - have
+    if n <= 0:
+        return
+    started = time.perf_counter()
+    with psycopg.connect(url, autocommit=True) as conn:
+        org = conn.execute("SELECT min(id) FROM organisations").fetchone()
+        params = {"n": n, "org": org[0] if org else None}
+        person = "'f' || lpad(to_hex(g), 63, '0')"
+        conn.execute(
+            "INSERT INTO registrations (pseudonym, province, org_id, reason, registered_at) "
+            f"SELECT {person}, '440000', %(org)s, 'residence', now() "
+            "FROM generate_series(1, %(n)s) g",
+            params,
+        )
+        conn.execute(
+            "INSERT INTO code_status (serial, province, pseudonym, colour, since, until, "
+            "ruleset_version, reported_at, list_status) "
+            f"SELECT 'FILL-' || g, '440000', {person}, 'green', now() - interval '1 day', "
+            "now() + interval '6 days', 'fill-1', now(), 0 FROM generate_series(1, %(n)s) g",
+            params,
+        )
+        conn.execute("ANALYZE registrations")
+        conn.execute("ANALYZE code_status")
+        size = conn.execute(
+            "SELECT pg_total_relation_size('code_status') + pg_total_relation_size('registrations')"
+        ).fetchone()
+    mib = (size[0] if size else 0) / 2**20
+    print(
+        f"filled {n:,} more codes in {time.perf_counter() - started:.0f} s; tables {mib:,.0f} MiB"
+    )
 
 
 # -- CPU time from /proc -----------------------------------------------------------------------
@@ -246,6 +288,7 @@ Spec = tuple[str, str, dict[str, str], bytes | None]
 class Server:
     label: str
     src: str | None
+    app: str | None = None  # an ASGI app served instead of the hub (the baseline)
     app_name: str = ""
     hub: HubProcess | None = None
 
@@ -283,9 +326,13 @@ def main() -> None:
     ap.add_argument("--server-cpus", default=None, help="taskset -c list; default not pinned")
     ap.add_argument("--server", type=_parse_server, action="append", dest="servers")
     ap.add_argument("--phases", default=",".join(PHASES), help="comma-separated subset")
+    ap.add_argument("--raw", action="store_true", help="serve bench/status_raw.py beside")
+    ap.add_argument("--codes", type=int, default=0, help="fill up to N codes in all")
     ap.add_argument("--url", default=DEFAULT_URL)
     args = ap.parse_args()
     servers: list[Server] = args.servers or [Server(label="this", src=None)]
+    if args.raw:
+        servers.append(Server(label="raw", src=None, app="bench.status_raw:app"))
     phases = [p for p in args.phases.split(",") if p]
     if unknown := set(phases) - set(PHASES):
         ap.error(f"unknown phases {sorted(unknown)}")
@@ -305,6 +352,7 @@ def main() -> None:
     ):
         url = schema_url(args.url, schema)
         tokens, serials, pseudonyms = prepare(url, args.people)
+        fill(url, args.codes, len(serials))
         lab = {"Authorization": f"Bearer {tokens['lab']}", "Content-Type": "application/json"}
         checkpoint = {"Authorization": f"Bearer {tokens['checkpoint']}"}
         sent = 0
@@ -330,7 +378,12 @@ def main() -> None:
             server_url = f"{url}&application_name={quote(server.app_name)}"
             server.hub = stack.enter_context(
                 hub_process(
-                    server_url, workers=args.workers, pythonpath=server.src, cpus=args.server_cpus
+                    server_url,
+                    workers=args.workers,
+                    pythonpath=server.src,
+                    cpus=args.server_cpus,
+                    app=server.app,
+                    env={"BENCH_RAW_DATABASE_URL": server_url.split("+psycopg", 1)[-1]},
                 )
             )
             print(f"server {server.label}: {_check_sources(server)}")
@@ -340,7 +393,8 @@ def main() -> None:
             f"hub serve --workers {args.workers} (CPUs {args.server_cpus or 'not pinned'}); "
             f"generator {args.generator}, {args.clients} connections, CPU "
             f"{generator_cpu if generator_cpu >= 0 else 'not pinned'} of {cpus}; phases of at "
-            f"most {args.seconds:g} s or {args.max_requests:,} requests; {len(serials):,} codes"
+            f"most {args.seconds:g} s or {args.max_requests:,} requests; "
+            f"{max(args.codes, len(serials)):,} codes"
         )
         results: dict[tuple[str, str], list[dict[str, float]]] = {}
         floor = submit_floor.script(url, tokens["lab"]) if "floor" in phases else ""
@@ -361,6 +415,8 @@ def main() -> None:
                     print(f"rep {rep + 1} {'pgbench':<8} {name:<17}: {_line(r)}")
                     continue
                 for server in servers if rep % 2 == 0 else servers[::-1]:
+                    if server.app is not None and name == "submit":
+                        continue
                     r = _phase(server, admin, specs(name), args)
                     results.setdefault((server.label, name), []).append(r)
                     print(f"rep {rep + 1} {server.label:<8} {name:<17}: {_line(r)}")

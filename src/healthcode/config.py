@@ -109,6 +109,8 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], Any]] = {
     "publish_hours": ("HEALTHCODE_PUBLISH_HOURS", _positive_int, 24),
     "database_busy_seconds": ("HEALTHCODE_DATABASE_BUSY_SECONDS", _non_negative_float, 30.0),
     "worker_threads": ("HEALTHCODE_WORKER_THREADS", _positive_int, 8),
+    "read_connections": ("HEALTHCODE_READ_CONNECTIONS", _positive_int, 4),
+    "max_in_flight": ("HEALTHCODE_MAX_IN_FLIGHT", _positive_int, 64),
     "operator_token": ("HEALTHCODE_OPERATOR_TOKEN", str, ""),
     "witness_key": ("HEALTHCODE_WITNESS_KEY", str, ""),
 }
@@ -184,6 +186,12 @@ class Settings:
     #: threads a server process runs its blocking work in (the routes' database calls); its
     #: PostgreSQL pool is sized from it (store/db.py ``pool_size_for``, docs/hub.md)
     worker_threads: int
+    #: async PostgreSQL connections a server process answers status queries with on its event
+    #: loop (store/async_reader.py), beside its pool; docs/hub.md says how to size both
+    read_connections: int = 4
+    #: requests a server process works on at once; one more is answered 503 OVERLOADED with
+    #: ``Retry-After`` at once (web/admission.py), so a saturated hub sheds instead of queueing
+    max_in_flight: int = 64
     #: a bearer token for the national staff's routes (``GET /v1/alerts``); empty: closed
     operator_token: str = ""
     #: the witness's cosigner key file (docs/audit.md); empty: ``witness/witness.skey`` in the

@@ -160,18 +160,27 @@ def test_status_queries_and_submissions_open_no_backend_after_warm_up() -> None:
     app_name = f"churn_{uuid.uuid4().hex[:12]}"
     with own_schema() as url:
         hub, lab, checkpoint, serials = populated(f"{url}&application_name={app_name}")
+        pseudonyms = [
+            hub.status.query(hub.orgs.authenticate(checkpoint["Authorization"][7:]), serial=s)[
+                "pseudonym"
+            ]
+            for s in serials
+        ]
         engine = hub.db.engine
-        assert engine is not None
+        reader = hub.status.reader  # status queries' connections on the event loop
+        assert engine is not None and reader is not None
         opened: list[int] = []
         event.listen(engine, "connect", lambda *_: opened.append(1))
         records = iter(nat(f"C{i:04d}", resident_id(seq=f"{i % 1000:03d}")) for i in range(2000))
 
         def mix(n: int) -> list[tuple[str, str, dict[str, str], Any]]:
-            """``n`` requests: two status queries for each submission."""
+            """``n`` requests: two status queries (by serial, by pseudonym) a submission."""
             return [
                 ("POST", "/v1/records/nat", lab, next(records))
                 if i % 3 == 2
                 else ("GET", f"/v1/status/{quote(serials[i % len(serials)])}", checkpoint, None)
+                if i % 3 == 0
+                else ("GET", f"/v1/status?pseudonym={pseudonyms[i % PEOPLE]}", checkpoint, None)
                 for i in range(n)
             ]
 
@@ -192,6 +201,8 @@ def test_status_queries_and_submissions_open_no_backend_after_warm_up() -> None:
     assert set(statuses) == {200}
     assert len(opened) == warm, f"{len(opened) - warm} backends opened after warm-up"
     assert during <= before, f"new backends under load: {sorted(during - before)}"
+    # the pool's, the event loop's and the feed listener's, all opened at start-up, none since
+    assert len(before) == engine.pool.size() + reader.size + 1  # type: ignore[attr-defined]
 
 
 def test_a_request_that_finds_no_free_connection_answers_503_database_busy() -> None:

@@ -78,7 +78,7 @@ def serve(
     config = settings()
     hub = Hub.from_settings(config)
     migrated_database(hub.db)
-    hub.db.check_capacity(workers)  # every worker's pool fits the server's max_connections
+    hub.db.check_capacity(workers, read_connections=config.read_connections)  # all fit
     # Warnings and errors only, no access log (a log line per request costs more than a cached
     # status query); uvicorn picks uvloop and httptools when they are installed
     # (``uvicorn[standard]``), else asyncio and h11.

@@ -18,12 +18,15 @@ from anyio import to_thread
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 from starlette.routing import Match
+from starlette.types import Scope
 
 from healthcode.core.errors import HealthcodeError
 from healthcode.hub import fhir_answers
 from healthcode.hub.routes import ROUTERS
 from healthcode.hub.routes.common import FHIR_PATH, BodyLimit, FhirJSONResponse
+from healthcode.hub.routes.status_reads import StatusReads
 from healthcode.hub.services import Hub, feed_listener
+from healthcode.web.admission import InFlightLimit
 from healthcode.web.assets import install_assets
 from healthcode.web.errors import install_error_handlers, json_answer
 
@@ -51,7 +54,20 @@ def create_app(hub: Hub) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     install_assets(app)
+    # ordinary status reads answered before FastAPI's routing (hub/routes/status_reads.py)
+    app.add_middleware(StatusReads, hub=hub)
+    # the outermost layer: a request over the limit is shed before anything else runs
+    app.add_middleware(InFlightLimit, limit=hub.settings.max_in_flight, exempt=_not_counted)
     return app
+
+
+def _not_counted(scope: Scope) -> bool:
+    """Requests the in-flight limit leaves alone: the health check, and a feed's long poll
+    (it waits on the event loop holding no thread and no connection)."""
+    path: str = scope["path"]
+    if path == "/v1/health":
+        return True
+    return path.startswith("/v1/feeds/") and b"wait=" in scope["query_string"]
 
 
 @asynccontextmanager
@@ -60,18 +76,24 @@ async def _threads_limited(app: FastAPI) -> AsyncIterator[None]:
     is 40): each holds at most one pooled connection, so the pool sized from the same setting
     never runs short, and fewer threads contend with the event loop for the interpreter. On
     PostgreSQL, the feed listener runs meanwhile (the other processes' feed commits wake this
-    one's long polls, ``hub/feed_signal.py``)."""
+    one's long polls, ``hub/feed_signal.py``), and the status queries' connections on the event
+    loop are opened before the first request (``store/async_reader.py``)."""
     limiter = to_thread.current_default_thread_limiter()
     hub: Hub = app.state.hub
     limiter.total_tokens = hub.settings.worker_threads
     listener = feed_listener(hub)
+    reader = hub.status.reader
     if listener is not None:
         listener.start()
     try:
+        if reader is not None:
+            await reader.open_all()
         yield
     finally:
         if listener is not None:
             listener.stop()
+        if reader is not None:
+            await reader.close()
 
 
 def _on_fhir_route(request: Request) -> bool:

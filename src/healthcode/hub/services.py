@@ -21,10 +21,11 @@ from healthcode.hub.risk_areas import RiskAreaService
 from healthcode.hub.status import StatusService
 from healthcode.hub.status_lists import StatusListService
 from healthcode.hub.witness import WitnessService, witness_signer
+from healthcode.store.async_reader import AsyncReader
 from healthcode.store.crypto import FieldCipher
 from healthcode.store.db import Database
 
-__all__ = ["Hub", "feed_listener"]
+__all__ = ["Hub", "feed_listener", "status_reader"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,7 +81,11 @@ class Hub:
             feeds=feeds,
             ingest=ingest,
             status=StatusService(
-                db=db, clock=clock, feeds=feeds, pseudonym_key=settings.pseudonym_key
+                db=db,
+                clock=clock,
+                feeds=feeds,
+                pseudonym_key=settings.pseudonym_key,
+                reader=status_reader(db, settings),
             ),
             risk_areas=risk_areas,
             fhir=FhirService(ingest=ingest, clock=clock, max_depth=settings.json_depth_max),
@@ -102,12 +107,29 @@ class Hub:
         return cls.build(settings=settings, db=db, clock=clock)
 
 
-def feed_listener(hub: Hub) -> FeedListener | None:
-    """The listener of the other processes' feed commits, on PostgreSQL (an engine of its own
-    URL); None on SQLite or on a test's connection."""
-    engine = hub.db.engine
-    if engine is None or hub.db.dialect != "postgresql":
+def _conninfo(db: Database) -> str | None:
+    """The libpq URL of ``db``'s engine on PostgreSQL; None on SQLite or a test's connection."""
+    if db.engine is None or db.dialect != "postgresql":
         return None
-    url = engine.url.set(drivername="postgresql")
-    conninfo = url.render_as_string(hide_password=False)
+    url = db.engine.url.set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+def feed_listener(hub: Hub) -> FeedListener | None:
+    """The listener of the other processes' feed commits, on PostgreSQL (a connection of its
+    own); None on SQLite or on a test's connection."""
+    conninfo = _conninfo(hub.db)
+    if conninfo is None:
+        return None
     return FeedListener(conninfo=conninfo, signal=hub.feeds.signal)
+
+
+def status_reader(db: Database, settings: Settings) -> AsyncReader | None:
+    """The event loop's connections for status queries (``HEALTHCODE_READ_CONNECTIONS``), on
+    PostgreSQL; None on SQLite or on a test's connection (queries run inline there)."""
+    conninfo = _conninfo(db)
+    if conninfo is None:
+        return None
+    return AsyncReader(
+        conninfo=conninfo, size=settings.read_connections, busy_seconds=db.busy_seconds
+    )

@@ -7,8 +7,7 @@ is over). A province reports the status of codes of people it holds now; any che
 for a code's status by serial, or for a person's by pseudonym: each holding province's latest
 code, and the strictest colour not expired as the answer to go by.
 
-A status query is the hub's hottest read: one prebuilt Core ``select`` (no ORM session, no
-objects) on ``Database.reader()``, one round trip on PostgreSQL.
+Status queries, the hub's hottest read, are ``hub/status_query.py``.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, literal, select, union_all, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from healthcode.core import identity
@@ -32,64 +31,16 @@ from healthcode.hub.feeds import Feeds, NewEntry
 from healthcode.hub.fields import optional_text, time_field
 from healthcode.hub.holders import DEFAULT_REASON, REASONS
 from healthcode.hub.orgs import Principal
+from healthcode.hub.status_query import COLOURS, StatusQuery
+from healthcode.store.async_reader import AsyncReader
 from healthcode.store.db import Database
 from healthcode.store.models import CodeStatus, Record, RecordVersion, Registration
 from healthcode.store.retry import run_write
 
 __all__ = ["COLOURS", "StatusService"]
 
-#: From the least to the most strict.
-COLOURS = ("green", "yellow", "red")
 #: A province's status list indexes are below this (its counter's range).
 MAX_STATUS_INDEX = 1 << 40
-
-_CODES = CodeStatus.__table__.c
-_REGS = Registration.__table__.c
-_ANSWER_COLUMNS = (
-    _CODES.serial,
-    _CODES.province,
-    _CODES.pseudonym,
-    _CODES.colour,
-    _CODES.since,
-    _CODES.until,
-    _CODES.ruleset_version,
-    _CODES.reported_at,
-)
-#: A row of ``_ANSWER_COLUMNS`` (attributes by column name).
-CodeRow = Any
-#: Built once: SQLAlchemy computes their cache keys once, psycopg prepares them on the server
-#: after a few uses on a connection.
-_HOLDERS_JOIN = and_(_REGS.pseudonym == _CODES.pseudonym, _REGS.province == _CODES.province)
-_LATEST_FIRST = (_CODES.province, _CODES.since.desc(), _CODES.reported_at.desc())
-#: The codes of a person reported by the provinces holding them now; each province's latest
-#: first.
-_BY_HOLDERS = (
-    select(*_ANSWER_COLUMNS)
-    .join_from(CodeStatus.__table__, Registration.__table__, _HOLDERS_JOIN)
-    .where(_CODES.pseudonym == bindparam("pseudonym"), _REGS.ended_at.is_(None))
-    .order_by(*_LATEST_FIRST)
-)
-_ASKED = CodeStatus.__table__.alias("asked")
-_ASKED_PERSON = (
-    select(_ASKED.c.pseudonym)
-    .where(_ASKED.c.serial == bindparam("serial"))
-    .limit(1)
-    .scalar_subquery()
-)
-#: The code asked for by serial (``asked`` 0), then the codes of its person by the provinces
-#: holding them now (``asked`` 1, each province's latest first): one round trip.
-_SERIAL_AND_HOLDERS = union_all(
-    select(*_ANSWER_COLUMNS, literal(0).label("asked")).where(_CODES.serial == bindparam("serial")),
-    select(*_ANSWER_COLUMNS, literal(1).label("asked"))
-    .join_from(CodeStatus.__table__, Registration.__table__, _HOLDERS_JOIN)
-    .where(_CODES.pseudonym == _ASKED_PERSON, _REGS.ended_at.is_(None)),
-).subquery()
-_BY_SERIAL = select(_SERIAL_AND_HOLDERS).order_by(
-    _SERIAL_AND_HOLDERS.c.asked,
-    _SERIAL_AND_HOLDERS.c.province,
-    _SERIAL_AND_HOLDERS.c.since.desc(),
-    _SERIAL_AND_HOLDERS.c.reported_at.desc(),
-)
 
 
 @dataclass(kw_only=True, eq=False)
@@ -98,10 +49,14 @@ class StatusService:
     clock: Clock
     feeds: Feeds
     pseudonym_key: bytes = field(repr=False)
+    #: status queries on the event loop (PostgreSQL); None: in the caller's thread
+    reader: AsyncReader | None = None
     _pseudonymiser: identity.Pseudonymiser = field(init=False)
+    queries: StatusQuery = field(init=False)
 
     def __post_init__(self) -> None:
         self._pseudonymiser = identity.Pseudonymiser(key=self.pseudonym_key)
+        self.queries = StatusQuery(db=self.db, clock=self.clock, reader=self.reader)
 
     def register(self, principal: Principal, people: Sequence[dict[str, Any]]) -> list[str]:
         """Record that ``principal``'s province holds these people's codes, each for its
@@ -310,30 +265,11 @@ class StatusService:
     def query(
         self, principal: Principal, *, serial: str | None = None, pseudonym: str | None = None
     ) -> dict[str, Any]:
-        """The reported status of a code (by serial), or a person's answer (by pseudonym): the
-        latest code of each province holding them in ``codes``, and at the top level the code
-        a checkpoint goes by (``_checkpoint_code``).
+        """A status query in the caller's thread (``hub/status_query.py``).
 
         Raises AccessDenied KIND_NOT_ALLOWED; InvalidInput QUERY_INVALID; STATUS_UNKNOWN.
         """
-        require(principal, "status:query")
-        if (serial is None) == (pseudonym is None):
-            raise InvalidInput(
-                ErrorCode.QUERY_INVALID, "ask by serial or by pseudonym", field="serial"
-            )
-        with self.db.reader() as conn:
-            if serial is not None:
-                rows = conn.execute(_BY_SERIAL, {"serial": serial}).all()
-            else:
-                rows = conn.execute(_BY_HOLDERS, {"pseudonym": pseudonym}).all()
-        if not rows or (serial is not None and rows[0].asked != 0):
-            raise InvalidInput(ErrorCode.STATUS_UNKNOWN, "no status was reported for this code")
-        now = self.clock.now()
-        if serial is not None:
-            return _superseded(rows[0], rows[1:], now)
-        codes = _latest_of_each(rows)
-        chosen = _answer(_checkpoint_code(codes, now), now)
-        return {**chosen, "codes": [_answer(r, now) for r in codes]}
+        return self.queries.query(principal, serial=serial, pseudonym=pseudonym)
 
 
 def _list_fields(r: dict[str, Any]) -> dict[str, Any]:
@@ -396,53 +332,6 @@ def _supersede(s: Session, row: CodeStatus) -> None:
     ).first()
     if newer is not None and row.list_status in (None, STATUS_VALID):
         row.list_status = STATUS_SUPERSEDED
-
-
-def _latest_of_each(rows: Sequence[CodeRow]) -> list[CodeRow]:
-    """Each province's latest code of rows ordered by province, latest first."""
-    latest: dict[str, CodeRow] = {}
-    for row in rows:
-        latest.setdefault(row.province, row)
-    return list(latest.values())
-
-
-def _superseded(asked: CodeRow, holders: Sequence[CodeRow], now: datetime) -> dict[str, Any]:
-    """The code asked for by serial, and whether the answer to go by for its person now (of
-    the provinces holding them) has another colour: then ``superseded`` and that answer as
-    ``now`` (an older green code of a person now red: superseded, now red)."""
-    answer = _answer(asked, now)
-    if holders:
-        chosen = _checkpoint_code(_latest_of_each(holders), now)
-        if chosen.serial != asked.serial and chosen.colour != asked.colour:
-            return {**answer, "superseded": True, "now": _answer(chosen, now)}
-    return {**answer, "superseded": False}
-
-
-def _current(row: CodeRow, now: datetime) -> bool:
-    return row.until is None or row.until > now
-
-
-def _checkpoint_code(codes: Sequence[CodeRow], now: datetime) -> CodeRow:
-    """The code a checkpoint goes by, of one per holding province: the strictest colour of
-    those not expired (the latest of equals); if all have expired, the latest."""
-    current = [r for r in codes if _current(r, now)]
-    if current:
-        return max(current, key=lambda r: (COLOURS.index(r.colour), r.since, r.reported_at))
-    return max(codes, key=lambda r: (r.since, r.reported_at))
-
-
-def _answer(row: CodeRow, now: datetime) -> dict[str, Any]:
-    return {
-        "serial": row.serial,
-        "province": row.province,
-        "pseudonym": row.pseudonym,
-        "colour": row.colour,
-        "since": row.since.isoformat(),
-        "until": row.until.isoformat() if row.until else None,
-        "ruleset_version": row.ruleset_version,
-        "reported_at": row.reported_at.isoformat(),
-        "current": _current(row, now),
-    }
 
 
 def _reason(i: int, person: dict[str, Any]) -> str:

@@ -226,13 +226,14 @@ class Database:
             engine = create_engine(url, **engine_args)
         return cls(engine=engine, busy_seconds=busy_seconds)
 
-    def check_capacity(self, processes: int) -> None:
-        """Refuse (ConfigError) when ``processes`` pools like this one cannot all be open at
-        once within PostgreSQL's ``max_connections`` less its superuser reserve; nothing to
-        check on SQLite or on a test's connection."""
+    def check_capacity(self, processes: int, *, read_connections: int = 0) -> None:
+        """Refuse (ConfigError) when ``processes`` pools like this one, each with
+        ``read_connections`` more (``store/async_reader.py``), cannot all be open at once
+        within PostgreSQL's ``max_connections`` less its superuser reserve; nothing to check
+        on SQLite or on a test's connection."""
         if self.engine is None or self.dialect != "postgresql":
             return
-        pool_size = self.engine.pool.size()  # type: ignore[attr-defined]
+        pool_size = self.engine.pool.size() + read_connections  # type: ignore[attr-defined]
         with self.engine.connect() as conn:
             limit = int(conn.execute(text("SHOW max_connections")).scalar_one())
             reserved = int(conn.execute(text("SHOW superuser_reserved_connections")).scalar_one())
@@ -240,7 +241,7 @@ class Database:
         if needed > limit - reserved:
             raise ConfigError(
                 _THREADS_VARIABLE,
-                f"is too large for the server: {processes} process(es) x {pool_size} pooled "
+                f"is too large for the server: {processes} process(es) x {pool_size} "
                 f"connections = {needed}, more than its max_connections {limit} less {reserved} "
                 "reserved; lower the threads or the workers, or raise max_connections",
             )

@@ -24,7 +24,7 @@ from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import HealthcodeError
 from healthcode.store.errors import DRIVER_ERRORS, translated
 
-__all__ = ["Answer", "install_error_handlers", "json_answer"]
+__all__ = ["Answer", "error_answer", "install_error_handlers", "json_answer"]
 
 
 class Answer(Protocol):
@@ -54,6 +54,16 @@ def json_answer(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def error_answer(request: Request, exc: HealthcodeError, answer: Answer = json_answer) -> Response:
+    """The answer of a ``HealthcodeError``: its code's status, ``WWW-Authenticate`` on a 401,
+    ``Retry-After`` when it says when to ask again (a busy database)."""
+    status = exc.code.http_status
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if "retry_after" in exc.details:  # a busy database (503): when to ask again
+        headers = {"Retry-After": str(exc.details["retry_after"])}
+    return answer(request, status, exc.code, exc.message, exc.details, headers)
+
+
 def install_error_handlers(
     app: FastAPI,
     answer: Answer = json_answer,
@@ -63,11 +73,7 @@ def install_error_handlers(
     (else the framework's)."""
 
     async def healthcode_error(request: Request, exc: HealthcodeError) -> Response:
-        status = exc.code.http_status
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        if "retry_after" in exc.details:  # a busy database (503): when to ask again
-            headers = {"Retry-After": str(exc.details["retry_after"])}
-        return answer(request, status, exc.code, exc.message, exc.details, headers)
+        return error_answer(request, exc, answer)
 
     async def database_error(request: Request, exc: Exception) -> Response:
         return await healthcode_error(request, translated(exc))

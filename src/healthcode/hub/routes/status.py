@@ -1,9 +1,10 @@
 """Registration and status routes: provinces register people, end their registrations and
 report code status; any checkpoint asks for a code's or a person's status (``hub/status.py``).
 
-The two status reads answer a ``JSONResponse`` themselves (the same bytes FastAPI would make of
-the dict): for a sync route FastAPI would otherwise check the returned dict against
-``response_model`` in a second thread-pool hop. ``response_model`` stays for OpenAPI.
+The two status reads are async: they run on the event loop (``hub/status_query.py``: async
+psycopg on PostgreSQL, no thread hop) and answer a ``JSONResponse`` themselves (the same bytes
+FastAPI would make of the dict, without checking it against ``response_model``, which stays
+for OpenAPI).
 """
 
 from __future__ import annotations
@@ -68,17 +69,17 @@ def report_status(caller: Caller, hub: Services, reports: Items) -> dict[str, An
 @router.get(
     "/v1/status/{serial}", response_model=dict[str, Any], responses=errors(401, 403, 404, 422)
 )
-def status_by_serial(
+async def status_by_serial(
     serial: Annotated[str, Path(min_length=1, max_length=64)], caller: Caller, hub: Services
 ) -> Response:
     """Cross-province online check of a code by its serial."""
-    return JSONResponse(hub.status.query(caller, serial=serial))
+    return JSONResponse(await hub.status.queries.query_async(caller, serial=serial))
 
 
 @router.get("/v1/status", response_model=dict[str, Any], responses=errors(401, 403, 404, 422))
-def status_by_pseudonym(
+async def status_by_pseudonym(
     pseudonym: Annotated[str, Query(min_length=1, max_length=64)], caller: Caller, hub: Services
 ) -> Response:
     """A person's status: each holding province's latest code (``codes``) and, at the top, the
     strictest colour not expired."""
-    return JSONResponse(hub.status.query(caller, pseudonym=pseudonym))
+    return JSONResponse(await hub.status.queries.query_async(caller, pseudonym=pseudonym))

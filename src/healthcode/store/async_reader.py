@@ -1,0 +1,135 @@
+"""Single-statement reads on the event loop: a fixed set of async psycopg connections.
+
+The hub's hottest read (a status query) runs on the server's event loop instead of a worker
+thread: no thread hop, no contention with the loop for the interpreter, and no ORM. An
+``AsyncReader`` holds ``size`` PostgreSQL connections in autocommit, opened at the first read
+on a loop and kept open (no churn: a connection is only replaced after the server dropped it).
+A read waits at most ``busy_seconds`` for a free connection, then raises ``DatabaseBusy``
+(503, ``Retry-After``); a connection the server dropped is closed and reopened by the next
+read, and the read that met it raises ``DatabaseBusy`` too (a read is safe to ask again).
+Statements are prepared on the server (``prepare=True``): one parse and plan a connection.
+
+The connections belong to the event loop that opened them; a read from another loop (a test
+calling the app through a fresh loop per request) lets the old ones go and opens new ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import psycopg
+from psycopg.rows import namedtuple_row
+
+from healthcode.store.errors import DatabaseBusy, describe
+
+__all__ = ["AsyncReader"]
+
+log = logging.getLogger("healthcode.store")
+
+_Connection = psycopg.AsyncConnection[Any]
+
+
+class AsyncReader:
+    """``size`` async connections to ``conninfo``; ``fetch(sql, params)`` runs one statement.
+
+    Build with ``AsyncReader(conninfo=..., size=..., busy_seconds=...)``; ``close()`` at the end
+    of the server's life (``hub/app.py``'s lifespan).
+    """
+
+    def __init__(self, *, conninfo: str, size: int, busy_seconds: float) -> None:
+        if size < 1:
+            raise ValueError("an AsyncReader needs at least one connection")
+        self.conninfo = conninfo
+        self.size = size
+        self.busy_seconds = busy_seconds
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._free: asyncio.Queue[_Connection | None] = asyncio.Queue()
+        self._open: list[_Connection] = []
+
+    def _bind(self) -> asyncio.Queue[_Connection | None]:
+        """The free connections of the running loop: ``size`` slots, each a connection or
+        None (to be opened by the read that takes it)."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._loop = loop
+            self._open = []  # connections of a loop that is gone: left to the collector
+            self._free = asyncio.Queue()
+            for _ in range(self.size):
+                self._free.put_nowait(None)
+        return self._free
+
+    async def fetch(self, sql: bytes, params: Mapping[str, Any]) -> Sequence[Any]:
+        """Every row (named tuples) of one statement (``sql`` in psycopg's ``%(name)s`` style).
+
+        Raises DatabaseBusy when no connection is free within ``busy_seconds`` or the server
+        cannot be reached; the driver's own error for a statement it refuses.
+        """
+        free = self._bind()
+        try:
+            conn = await asyncio.wait_for(free.get(), self.busy_seconds)
+        except TimeoutError:
+            raise DatabaseBusy() from None  # no connection free in time
+        try:
+            if conn is None or conn.closed:
+                conn = await self._connect()
+            cursor = await conn.execute(sql, params, prepare=True)
+            rows = await cursor.fetchall()
+        except psycopg.OperationalError as exc:  # connection lost or refused
+            log.warning("database unreachable: %s", describe(exc))
+            await self._discard(conn)
+            conn = None
+            raise DatabaseBusy() from exc
+        except asyncio.CancelledError:  # its statement may still run: not reused
+            if conn is not None:
+                self._forget(conn)
+                asyncio.get_running_loop().create_task(conn.close())
+            conn = None
+            raise
+        finally:
+            free.put_nowait(conn)
+        return rows
+
+    async def _connect(self) -> _Connection:
+        conn = await psycopg.AsyncConnection.connect(
+            self.conninfo, autocommit=True, row_factory=namedtuple_row
+        )
+        self._open.append(conn)
+        return conn
+
+    def _forget(self, conn: _Connection) -> None:
+        with contextlib.suppress(ValueError):
+            self._open.remove(conn)
+
+    async def _discard(self, conn: _Connection | None) -> None:
+        if conn is None:
+            return
+        self._forget(conn)
+        with contextlib.suppress(psycopg.Error):
+            await conn.close()
+
+    @property
+    def opened(self) -> int:
+        """How many connections are open now (at most ``size``)."""
+        return sum(1 for c in self._open if not c.closed)
+
+    async def open_all(self) -> None:
+        """Open every connection now (a server's start-up), so load opens none."""
+        free = self._bind()
+        taken = [free.get_nowait() for _ in range(free.qsize())]
+        try:
+            for i, conn in enumerate(taken):
+                if conn is None or conn.closed:
+                    taken[i] = await self._connect()
+        finally:
+            for conn in taken:
+                free.put_nowait(conn)
+
+    async def close(self) -> None:
+        """Close every connection of the running loop (the end of the server's life)."""
+        for conn in list(self._open):
+            await self._discard(conn)
+        self._loop = None

@@ -1,0 +1,126 @@
+"""Status queries on the event loop (``StatusQuery.query_async``: async psycopg on PostgreSQL,
+inline on SQLite) answer exactly what the thread path (``query``) answers, errors included;
+a query that finds no free connection answers DATABASE_BUSY."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from hub_testdata import NOW, resident_id
+
+from healthcode.core.errors import HealthcodeError
+from healthcode.hub.orgs import Principal
+from healthcode.hub.services import Hub
+from healthcode.store.errors import DatabaseBusy
+
+GD, BJ, SH = "440000", "110000", "310000"
+
+
+def _province(hub: Hub, region: str) -> Principal:
+    _, token = hub.orgs.add(kind="province", region_code=region, name=f"province {region}")
+    return hub.orgs.authenticate(token)
+
+
+def _report(serial: str, pseudonym: str, colour: str, days: int, until: int | None) -> Any:
+    since = NOW - timedelta(days=days)
+    return {
+        "serial": serial,
+        "pseudonym": pseudonym,
+        "colour": colour,
+        "since": since.isoformat(),
+        "until": None if until is None else (since + timedelta(days=until)).isoformat(),
+        "ruleset_version": "paths-1",
+    }
+
+
+def _scenario(hub: Hub) -> tuple[list[str], list[str]]:
+    """People held by one, two or three provinces (one registration ended), with current,
+    expired, open-ended and superseded codes; the serials and pseudonyms to ask about."""
+    provinces = {code: _province(hub, code) for code in (GD, BJ, SH)}
+    people = [{"id_number": resident_id(seq=f"{i:03d}")} for i in range(6)]
+    pseudonyms = hub.status.register(provinces[GD], people)
+    hub.status.register(provinces[BJ], people[2:])
+    hub.status.register(provinces[SH], people[4:])
+    colours = ("green", "yellow", "red")
+    serials = []
+    for i, p in enumerate(pseudonyms):
+        for j, (code, principal) in enumerate(provinces.items()):
+            if (code == BJ and i < 2) or (code == SH and i < 4):
+                continue
+            reports = [
+                _report(f"{code}-{i}-old", p, colours[(i + j) % 3], 9, 3),
+                _report(f"{code}-{i}-new", p, colours[(i + 2 * j) % 3], 2, None if i % 2 else 1),
+            ]
+            hub.status.report(principal, reports)
+            serials += [r["serial"] for r in reports]
+    hub.status.end(provinces[SH], people[5:])  # its codes stay, no longer counted
+    return [*serials, "NO-SUCH-SERIAL"], [*pseudonyms, "0" * 64]
+
+
+def _outcome(call: Any) -> Any:
+    try:
+        return call()
+    except HealthcodeError as exc:
+        return (exc.code, exc.message, exc.details)
+
+
+def test_the_event_loop_path_answers_what_the_thread_path_answers(real_hub: Hub) -> None:
+    serials, pseudonyms = _scenario(real_hub)
+    _, token = real_hub.orgs.add(kind="checkpoint", region_code="110105", name="station")
+    station = real_hub.orgs.authenticate(token)
+    _, token = real_hub.orgs.add(kind="lab", region_code="440106", name="lab")
+    lab = real_hub.orgs.authenticate(token)
+    queries = real_hub.status.queries
+    asked = [{"serial": s} for s in serials] + [{"pseudonym": p} for p in pseudonyms]
+    asked += [{}, {"serial": "a", "pseudonym": "b"}]
+
+    async def on_the_loop() -> list[Any]:
+        out = []
+        for principal in (station, lab):
+            for kw in asked:
+                try:
+                    out.append(await queries.query_async(principal, **kw))
+                except HealthcodeError as exc:
+                    out.append((exc.code, exc.message, exc.details))
+        if queries.reader is not None:
+            await queries.reader.close()
+        return out
+
+    expected = [
+        _outcome(lambda p=principal, kw=kw: queries.query(p, **kw))
+        for principal in (station, lab)
+        for kw in asked
+    ]
+    assert asyncio.run(on_the_loop()) == expected
+    assert any(isinstance(e, dict) and e.get("superseded") for e in expected)
+    assert real_hub.db.dialect == "sqlite" or queries.reader is not None
+
+
+def test_a_query_that_finds_no_free_connection_answers_database_busy(real_hub: Hub) -> None:
+    reader = real_hub.status.queries.reader
+    if reader is None:
+        pytest.skip("status queries read on the event loop's connections on PostgreSQL only")
+    _, token = real_hub.orgs.add(kind="checkpoint", region_code="110105", name="station")
+    station = real_hub.orgs.authenticate(token)
+    reader.busy_seconds = 0.1
+
+    async def all_taken() -> None:
+        await reader.open_all()
+        free = reader._bind()
+        held = [free.get_nowait() for _ in range(reader.size)]
+        try:
+            with pytest.raises(DatabaseBusy):
+                await real_hub.status.queries.query_async(station, serial="X")
+        finally:
+            for conn in held:
+                free.put_nowait(conn)
+        # a connection free again: the query runs (and finds nothing)
+        with pytest.raises(HealthcodeError, match="no status"):
+            await real_hub.status.queries.query_async(station, serial="X")
+        assert reader.opened == reader.size
+        await reader.close()
+
+    asyncio.run(all_taken())
