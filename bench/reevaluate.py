@@ -254,7 +254,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=1)
     parser.add_argument("--chunk", type=int, default=100_000)
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--fill-factor", type=int, default=0, help="PostgreSQL; 0: the default (100)")
+    parser.add_argument("--fill-factor", type=int, default=0, help="PostgreSQL; 0: default")
     args = parser.parse_args()
     print(f"polars {pl.__version__}, threads {pl.thread_pool_size()}; at {NOW.isoformat()}")
 

@@ -15,8 +15,8 @@ province moves on, and reads again in the thread pool.
 from __future__ import annotations
 
 import asyncio
-import time
 import json
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
