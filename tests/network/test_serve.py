@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -16,6 +17,7 @@ import httpx
 import pytest
 
 from healthcode.network.datadir import DataDir
+from healthcode.network.staff import DEMO_GRID, DEMO_STAFF, staff_token_path
 from live_network import free_base_port
 
 CLI = [sys.executable, "-m", "healthcode.cli.main"]
@@ -58,6 +60,43 @@ class Served:
         return code
 
 
+def _demo_staff_sign_in(folder: DataDir, lines: list[str]) -> dict[str, str]:
+    """Each province's demo staff token file (0600, printed by serve) signs in with its role
+    (``GET /v1/staff/me``); the tokens by file."""
+    tokens = {}
+    for province in folder.provinces:
+        for member in DEMO_STAFF:
+            path = staff_token_path(folder, province, member.role)
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600
+            assert any(str(path) in line for line in lines), lines
+            token = path.read_text(encoding="ascii").strip()
+            me = httpx.get(folder.url(province) + "/v1/staff/me",
+                           headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+            assert me.status_code == 200, me.text
+            assert me.json()["roles"] == [member.role]
+            assert me.json()["region_code"] == province
+            tokens[str(path)] = token
+    assert len(set(tokens.values())) == len(tokens)
+    return tokens
+
+
+def _grid_worker_has_tasks(folder: DataDir, seconds: float = 120) -> None:
+    """The first province's demo grid worker sees tasks of the seeded outbreak (made as the
+    province reads the hub's feed, so a little after seeding)."""
+    province = folder.provinces[0]
+    token = staff_token_path(folder, province, "grid-worker").read_text(encoding="ascii").strip()
+    deadline = time.monotonic() + seconds
+    while True:
+        answer = httpx.get(folder.url(province) + "/v1/grid/tasks",
+                           headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        assert answer.status_code == 200, answer.text
+        if answer.json()["tasks"]:
+            assert {t["grid_id"] for t in answer.json()["tasks"]} == {DEMO_GRID}
+            return
+        assert time.monotonic() < deadline, "the demo grid worker has no task"
+        time.sleep(0.5)
+
+
 @pytest.mark.slow
 def test_serve_runs_the_network_and_seeds_it_once(tmp_path: Path) -> None:
     root = tmp_path / "net"
@@ -81,6 +120,8 @@ def test_serve_runs_the_network_and_seeds_it_once(tmp_path: Path) -> None:
         assert [a["level"] for a in areas] == ["medium"]
         assert any(line.startswith("  curl") for line in served.lines)
         assert any("records" in line and "population" in line for line in served.lines)
+        tokens = _demo_staff_sign_in(folder, served.lines)
+        _grid_worker_has_tasks(folder)
     finally:
         assert served.stop() == 0, served.lines
     again = Served(str(root), "--base-port", base)
@@ -88,5 +129,6 @@ def test_serve_runs_the_network_and_seeds_it_once(tmp_path: Path) -> None:
         again.wait_for("serving; Ctrl-C stops")
         assert not any(line.startswith("seeding") for line in again.lines), again.lines
         assert not any(line.startswith("made") for line in again.lines), again.lines
+        assert _demo_staff_sign_in(folder, again.lines) == tokens  # kept, and still good
     finally:
         assert again.stop() == 0, again.lines
