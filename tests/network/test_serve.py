@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -80,9 +81,9 @@ def _demo_staff_sign_in(folder: DataDir, lines: list[str]) -> dict[str, str]:
     return tokens
 
 
-def _grid_worker_has_tasks(folder: DataDir, seconds: float = 120) -> None:
+def _grid_worker_has_tasks(folder: DataDir, seconds: float = 120) -> str:
     """The first province's demo grid worker sees tasks of the seeded outbreak (made as the
-    province reads the hub's feed, so a little after seeding)."""
+    province reads the hub's feed, so a little after seeding); a task's person."""
     province = folder.provinces[0]
     token = staff_token_path(folder, province, "grid-worker").read_text(encoding="ascii").strip()
     deadline = time.monotonic() + seconds
@@ -92,9 +93,30 @@ def _grid_worker_has_tasks(folder: DataDir, seconds: float = 120) -> None:
         assert answer.status_code == 200, answer.text
         if answer.json()["tasks"]:
             assert {t["grid_id"] for t in answer.json()["tasks"]} == {DEMO_GRID}
-            return
+            return str(answer.json()["tasks"][0]["pseudonym"])
         assert time.monotonic() < deadline, "the demo grid worker has no task"
         time.sleep(0.5)
+
+
+def _operator_proposes_approver_approves(folder: DataDir, pseudonym: str) -> None:
+    """A manual decision the demo operator records, the demo approver (another person)
+    approves."""
+    url = folder.url(folder.provinces[0])
+
+    def auth(role: str) -> dict[str, str]:
+        path = staff_token_path(folder, folder.provinces[0], role)
+        return {"Authorization": f"Bearer {path.read_text(encoding='ascii').strip()}"}
+
+    until = (datetime.now(UTC) + timedelta(days=7)).replace(microsecond=0).isoformat()
+    body = {"subjects": [pseudonym], "colour": "red", "legal_basis": "IDL-39-1-3",
+            "evidence": [{"kind": "contact_tracing", "ref": "CT-2022-0042"}],
+            "expires_at": until}  # fmt: skip
+    made = httpx.post(url + "/v1/decisions", json=body, headers=auth("operator"))
+    assert made.status_code == 201, made.text
+    approved = httpx.post(
+        f"{url}/v1/decisions/{made.json()['id']}/approve", headers=auth("approver")
+    )
+    assert approved.status_code == 200 and approved.json()["state"] == "approved", approved.text
 
 
 @pytest.mark.slow
@@ -121,7 +143,7 @@ def test_serve_runs_the_network_and_seeds_it_once(tmp_path: Path) -> None:
         assert any(line.startswith("  curl") for line in served.lines)
         assert any("records" in line and "population" in line for line in served.lines)
         tokens = _demo_staff_sign_in(folder, served.lines)
-        _grid_worker_has_tasks(folder)
+        _operator_proposes_approver_approves(folder, _grid_worker_has_tasks(folder))
     finally:
         assert served.stop() == 0, served.lines
     again = Served(str(root), "--base-port", base)
