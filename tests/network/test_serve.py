@@ -6,16 +6,19 @@ from __future__ import annotations
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
 from healthcode.network.datadir import DataDir
+from healthcode.network.staff import DEMO_GRID, DEMO_STAFF, staff_token_path
 from live_network import free_base_port
 
 CLI = [sys.executable, "-m", "healthcode.cli.main"]
@@ -58,6 +61,64 @@ class Served:
         return code
 
 
+def _demo_staff_sign_in(folder: DataDir, lines: list[str]) -> dict[str, str]:
+    """Each province's demo staff token file (0600, printed by serve) signs in with its role
+    (``GET /v1/staff/me``); the tokens by file."""
+    tokens = {}
+    for province in folder.provinces:
+        for member in DEMO_STAFF:
+            path = staff_token_path(folder, province, member.role)
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600
+            assert any(str(path) in line for line in lines), lines
+            token = path.read_text(encoding="ascii").strip()
+            me = httpx.get(folder.url(province) + "/v1/staff/me",
+                           headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+            assert me.status_code == 200, me.text
+            assert me.json()["roles"] == [member.role]
+            assert me.json()["region_code"] == province
+            tokens[str(path)] = token
+    assert len(set(tokens.values())) == len(tokens)
+    return tokens
+
+
+def _grid_worker_has_tasks(folder: DataDir, seconds: float = 120) -> str:
+    """The first province's demo grid worker sees tasks of the seeded outbreak (made as the
+    province reads the hub's feed, so a little after seeding); a task's person."""
+    province = folder.provinces[0]
+    token = staff_token_path(folder, province, "grid-worker").read_text(encoding="ascii").strip()
+    deadline = time.monotonic() + seconds
+    while True:
+        answer = httpx.get(folder.url(province) + "/v1/grid/tasks",
+                           headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        assert answer.status_code == 200, answer.text
+        if answer.json()["tasks"]:
+            assert {t["grid_id"] for t in answer.json()["tasks"]} == {DEMO_GRID}
+            return str(answer.json()["tasks"][0]["pseudonym"])
+        assert time.monotonic() < deadline, "the demo grid worker has no task"
+        time.sleep(0.5)
+
+
+def _operator_proposes_approver_approves(folder: DataDir, pseudonym: str) -> None:
+    """A manual decision the demo operator records, the demo approver (another person)
+    approves."""
+    url = folder.url(folder.provinces[0])
+
+    def auth(role: str) -> dict[str, str]:
+        path = staff_token_path(folder, folder.provinces[0], role)
+        return {"Authorization": f"Bearer {path.read_text(encoding='ascii').strip()}"}
+
+    until = (datetime.now(UTC) + timedelta(days=7)).replace(microsecond=0).isoformat()
+    body = {"subjects": [pseudonym], "colour": "red", "legal_basis": "IDL-39-1-3",
+            "evidence": [{"kind": "contact_tracing", "ref": "CT-2022-0042"}],
+            "expires_at": until}  # fmt: skip
+    made = httpx.post(url + "/v1/decisions", json=body, headers=auth("operator"))
+    assert made.status_code == 201, made.text
+    approved = httpx.post(
+        f"{url}/v1/decisions/{made.json()['id']}/approve", headers=auth("approver")
+    )
+    assert approved.status_code == 200 and approved.json()["state"] == "approved", approved.text
+
+
 @pytest.mark.slow
 def test_serve_runs_the_network_and_seeds_it_once(tmp_path: Path) -> None:
     root = tmp_path / "net"
@@ -81,6 +142,8 @@ def test_serve_runs_the_network_and_seeds_it_once(tmp_path: Path) -> None:
         assert [a["level"] for a in areas] == ["medium"]
         assert any(line.startswith("  curl") for line in served.lines)
         assert any("records" in line and "population" in line for line in served.lines)
+        tokens = _demo_staff_sign_in(folder, served.lines)
+        _operator_proposes_approver_approves(folder, _grid_worker_has_tasks(folder))
     finally:
         assert served.stop() == 0, served.lines
     again = Served(str(root), "--base-port", base)
@@ -88,5 +151,6 @@ def test_serve_runs_the_network_and_seeds_it_once(tmp_path: Path) -> None:
         again.wait_for("serving; Ctrl-C stops")
         assert not any(line.startswith("seeding") for line in again.lines), again.lines
         assert not any(line.startswith("made") for line in again.lines), again.lines
+        assert _demo_staff_sign_in(folder, again.lines) == tokens  # kept, and still good
     finally:
         assert again.stop() == 0, again.lines

@@ -77,14 +77,27 @@ def try_these(folder: DataDir, demo: list[dict[str, str]] | None = None) -> list
             for p in folder.provinces[:1]
         ],
         f"# in a browser: {checkpoint}/ (the checkpoint's scanner)",
-        *[
-            f"# in a browser: {folder.url(p)}/grid (a grid worker's token: "
-            "healthcode province staff add --role grid-worker, docs/pages.md)"
-            for p in folder.provinces[:1]
-        ],
+        *_staff_pages(folder),
         *[f"# in a browser: {folder.url(p)}/rules (the rules)" for p in folder.provinces[:1]],
         f"# in a browser: {hub}/ops (the national dashboard; token: {root}/secrets/operator.token)",
     ]
+
+
+def _staff_pages(folder: DataDir) -> list[str]:
+    """Each province's ``/ops`` and ``/grid`` with the files holding its demo staff's tokens
+    (``network/staff.py``; paste a file's contents at the page's sign-in)."""
+    from healthcode.network.staff import staff_token_path
+
+    out = []
+    for p in folder.provinces:
+        ops = ", ".join(
+            str(staff_token_path(folder, p, role))
+            for role in ("operator", "approver", "supervisor")
+        )
+        grid = staff_token_path(folder, p, "grid-worker")
+        out.append(f"# in a browser: {folder.url(p)}/ops (the province's dashboard; tokens: {ops})")
+        out.append(f"# in a browser: {folder.url(p)}/grid (the grid worker's tasks; token: {grid})")
+    return out
 
 
 @app.command("serve")

@@ -8,6 +8,8 @@ Layout (paths inside the folder; the description names them, relative, so the fo
     secrets/field.key               the hub's field key (AES-256, base64), mode 0600
     secrets/pseudonym.key           the hub's pseudonym key (HMAC, base64), mode 0600
     secrets/province-<code>.key     each province's field key (AES-256, base64), mode 0600
+    secrets/operator.token          the hub's operator token (the national dashboard), mode 0600
+    secrets/staff-<code>-<role>.token  each province's demo staff tokens (network/staff.py), 0600
     tokens/<name>.token             each organisation's API token, mode 0600
     hub.db                          the hub's SQLite database (with the trust state)
     province-<code>.db              each province's SQLite database
@@ -41,6 +43,7 @@ __all__ = [
     "DataDir",
     "OrgSpec",
     "org_specs",
+    "write_secret",
 ]
 
 FORMAT = "healthcode-network/1"
@@ -80,7 +83,7 @@ def org_specs(provinces: tuple[str, ...]) -> list[OrgSpec]:
     return out
 
 
-def _write_secret(path: Path, data: bytes) -> None:
+def write_secret(path: Path, data: bytes) -> None:
     """Write ``data`` to a new file only its owner may read (0600), whole or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -241,11 +244,11 @@ class DataDir:
         for name in ("field", "pseudonym", *(f"province-{p}" for p in self.provinces)):
             path = self.secrets / f"{name}.key"
             if not path.exists():
-                _write_secret(path, base64.b64encode(secrets.token_bytes(32)) + b"\n")
+                write_secret(path, base64.b64encode(secrets.token_bytes(32)) + b"\n")
                 made.append(str(path))
         operator = self.secrets / "operator.token"
         if not operator.exists():
-            _write_secret(operator, ("hco_" + secrets.token_urlsafe(32)).encode("ascii") + b"\n")
+            write_secret(operator, ("hco_" + secrets.token_urlsafe(32)).encode("ascii") + b"\n")
             made.append(str(operator))
         return made
 
@@ -285,4 +288,4 @@ class DataDir:
         return True
 
     def write_token(self, name: str, token: str) -> None:
-        _write_secret(self.token_path(name), token.encode("ascii") + b"\n")
+        write_secret(self.token_path(name), token.encode("ascii") + b"\n")

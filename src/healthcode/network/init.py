@@ -5,7 +5,8 @@ keys, the hub's database migrated, the key home with its trust state in the hub'
 national root, the publisher, one signer per province: ``Network.init``, as ``keys init``
 does; the colour logs' keys and the hub's witness key beside them, each province's log
 registered with the witness), then the organisations the services need, each with a token in
-a file. Each step keeps
+a file, and each province's demo staff (``network/staff.py``), each with a token in a file.
+Each step keeps
 what is there already, so running it again changes nothing, and a run cut short is completed
 by the next one.
 """
@@ -20,6 +21,7 @@ from healthcode.core.trust.network import Network
 from healthcode.hub.orgs import OrgService
 from healthcode.hub.witness import witness_home
 from healthcode.network.datadir import DEFAULT_BASE_PORT, DEFAULT_PROVINCES, DataDir, org_specs
+from healthcode.network.staff import ensure_demo_staff
 from healthcode.store.db import Database
 from healthcode.store.migrate import upgrade
 from healthcode.store.trust_state import SqlStateStore
@@ -67,6 +69,9 @@ def init_network(
         _organisations(folder, db, clock, report)
     finally:
         db.dispose()
+    staff_made, staff_kept = ensure_demo_staff(folder, clock)
+    report.made.extend(staff_made)
+    report.kept.extend(staff_kept)
     folder.trust_store.mkdir(parents=True, exist_ok=True)
     return report
 

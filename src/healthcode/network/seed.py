@@ -6,7 +6,8 @@ with the same plan, and the hub takes the records it already holds again as no-o
 keys), so nothing is stored twice. Records go in batches, each kind with the token of the
 organisation that submits it (``population.SUBMITTERS``); the risk areas with the province's
 risk-area authority; the people apply at their provinces through ``apply`` (the seam the
-provinces fill).
+provinces fill), and each province's demo grid with its demo supervisor's token before the
+records make tasks (``network/staff.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import HealthcodeError
 from healthcode.network.datadir import DataDir
 from healthcode.network.population import SUBMITTERS, Person, Population, generate
+from healthcode.network.staff import demo_grid_unit, staff_token_path
 
 __all__ = ["BATCH", "PLAN", "SEEDED", "Applier", "SeedPlan", "plan_of", "seed_network"]
 
@@ -95,6 +97,21 @@ def _designate(client: httpx.Client, folder: DataDir, area: dict[str, Any]) -> A
     return _post(client, f"{hub}/v1/risk-areas", token, area).get("id")
 
 
+def _demo_grids(
+    client: httpx.Client, folder: DataDir, pop: Population, say: Callable[[str], None]
+) -> None:
+    """Each province's demo grid (``network/staff.py``) loaded by its demo supervisor, before
+    the records make tasks, so the grid worker's grid has some."""
+    for province in folder.provinces:
+        path = staff_token_path(folder, province, "supervisor")
+        unit = demo_grid_unit(pop, province)
+        if unit is None or not path.is_file():
+            continue
+        token = path.read_text(encoding="ascii").strip()
+        _post(client, f"{folder.url(province)}/v1/grid/units", token, {"units": [unit]})
+        say(f"  grid {unit['grid_id']} ({unit['name']}) at province {province}")
+
+
 def _demo(person: Person) -> dict[str, str]:
     """A person to look at after seeding (synthetic: a name and a phone may be shown)."""
     return {**person.application(), "province": person.province}
@@ -128,6 +145,7 @@ def seed_network(
             for province in folder.provinces:
                 taken = apply(province, pop.by_province(province))
                 say(f"  {taken} people applied for a code at province {province}")
+            _demo_grids(client, folder, pop, say)
         for kind, records in pop.records.items():
             token = folder.token(SUBMITTERS[kind])
             for start in range(0, len(records), BATCH):
