@@ -56,7 +56,9 @@ class AsyncReader:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             self._loop = loop
-            self._open = []  # connections of a loop that is gone: left to the collector
+            for conn in self._open:  # a loop that is gone cannot await their close:
+                conn.pgconn.finish()  # libpq closes each one's socket at once
+            self._open = []
             self._free = asyncio.Queue()
             for _ in range(self.size):
                 self._free.put_nowait(None)
