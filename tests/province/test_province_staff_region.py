@@ -65,7 +65,7 @@ def test_served_regions_follow_the_division_codes(province: ProvinceService) -> 
     county, _ = _member(province, "440106", "operator")
     city, _ = _member(province, "440100", "operator")
     whole, _ = _member(province, "440000", "operator")
-    assert served_regions(county) == {"440106"}
+    assert served_regions(county) == frozenset({"440106"})
     served = served_regions(city)
     assert served is not None and {"440100", "440106", "440111"} <= served
     assert "440303" not in served and all(c.startswith("4401") for c in served)
@@ -188,3 +188,19 @@ def test_appeals_are_shown_listed_and_answered_only_in_region(
         assert [a["id"] for a in listed] == [appeal]
     r = client.post(f"/v1/staff/appeals/{appeal}/answer", json=body, headers=auth["440100"])
     assert r.status_code == 200 and r.json()["state"] == "rejected"
+
+
+def test_the_decision_routes_answer_403_out_of_region(
+    province: ProvinceService, client: httpx.Client
+) -> None:
+    far = _person(province, "801", "440303")
+    _, county = _member(province, "440106", "operator")
+    _, shenzhen = _member(province, "440300", "operator")
+    body = _body(province, [far])
+    r = client.post("/v1/decisions", json=body, headers={"Authorization": f"Bearer {county}"})
+    assert (r.status_code, r.json()["error"]["code"]) == (403, OUT)
+    assert _stored(province) == (0, 0, 0)
+    r = client.post("/v1/decisions", json=body, headers={"Authorization": f"Bearer {shenzhen}"})
+    assert r.status_code == 201, r.text
+    r = client.get(f"/v1/decisions/{r.json()['id']}", headers={"Authorization": f"Bearer {county}"})
+    assert (r.status_code, r.json()["error"]["code"]) == (403, OUT)
