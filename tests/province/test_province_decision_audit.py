@@ -228,3 +228,89 @@ def test_a_malformed_decision_list_is_refused(broken: dict[str, Any]) -> None:
     with pytest.raises(AuditError) as err:
         read_decisions(broken)
     assert err.value.code == "DECISION_LIST_INVALID"
+
+
+def test_the_audit_lists_a_decision_whose_staff_did_not_serve_its_people(
+    province: ProvinceService,
+) -> None:
+    """Staff of Shenzhen (440300) recording a red behind the service's back for a person of
+    Guangzhou's 440106 are listed; the clean decisions (440106 and 440100 staff) are not, and a
+    list without the regions (an older province) is not checked for it."""
+    _, people = _scenario(province)
+    far_op, _ = province.staff.add(name="far", roles=["operator"], region_code="440303")
+    far_ap, _ = province.staff.add(name="far2", roles=["approver"], region_code="440300")
+    now = province.clock.now().replace(microsecond=0)
+    with province.db.write() as s:
+        s.execute(
+            insert(Decision),
+            [
+                {
+                    "id": "dc_farfar000000001",
+                    "colour": "red",
+                    "legal_basis": "IDL-39-1-3",
+                    "evidence": [{"kind": "contact_tracing", "ref": "CT-9"}],
+                    "note": None,
+                    "subjects": 1,
+                    "bulk": False,
+                    "renews": None,
+                    "state": "approved",
+                    "proposed_by": far_op.id,
+                    "proposer_roles": ["operator"],
+                    "proposed_at": now,
+                    "expires_at": now + timedelta(days=3),
+                    "approved_by": far_ap.id,
+                    "approver_roles": ["approver"],
+                    "approved_at": now,
+                }
+            ],
+        )
+        s.execute(
+            insert(DecisionSubject),
+            [
+                {
+                    "decision_id": "dc_farfar000000001",
+                    "pseudonym": people[0],
+                    "colour": "red",
+                    "starts_at": now,
+                    "ends_at": now + timedelta(days=3),
+                }
+            ],
+        )
+    published = province.decisions.public()
+    far = next(d for d in published["decisions"] if d["id"] == "dc_farfar000000001")
+    assert (far["proposer_region"], far["approver_region"], far["people_region"]) == (
+        "440303",
+        "440300",
+        "440106",
+    )
+    assert {d["people_region"] for d in published["decisions"]} == {"440106"}
+    found = audit_changes([], read_decisions(published))
+    assert [(f.decision, f.code) for f in found] == [
+        ("dc_farfar000000001", "STAFF_OUT_OF_REGION"),
+        ("dc_farfar000000001", "STAFF_OUT_OF_REGION"),
+    ]
+    assert "440303" in found[0].message and "440300" in found[1].message
+    older = [
+        {k: v for k, v in d.items() if not k.endswith("_region")} for d in published["decisions"]
+    ]
+    assert audit_changes([], read_decisions(older)) == []
+    bad = [{**published["decisions"][0], "people_region": "449999"}]
+    from healthcode.core.errors import AuditError
+
+    with pytest.raises(AuditError) as err:
+        read_decisions(bad)
+    assert err.value.code == "DECISION_LIST_INVALID"
+
+
+def test_the_regions_check_follows_the_division_codes() -> None:
+    from healthcode.core.safeguards import common_region, region_violations, serves
+
+    assert common_region(["440106"]) == "440106"
+    assert common_region(["440106", "440111", "440106"]) == "440100"
+    assert common_region(["440106", "440303"]) == "440000"
+    assert common_region(["440106", "110101"]) is None and common_region([]) is None
+    assert serves("440000", None) and serves("440000", "110101")
+    assert serves("440100", "440106") and not serves("440106", "440100")
+    assert not serves("440100", None) and not serves("440300", "440106")
+    assert region_violations("440106", "440106", "440100") == []
+    assert [v.code for v in region_violations("440000", "440100", None)] == ["STAFF_OUT_OF_REGION"]

@@ -27,6 +27,7 @@ from healthcode.province.models import (
     Decision,
     DecisionAlert,
     DecisionSubject,
+    Person,
     StatusOutbox,
 )
 from healthcode.province.service import ProvinceService
@@ -173,7 +174,7 @@ def test_approval_needs_a_different_member_with_the_approver_role(
         with pytest.raises(HealthcodeError) as err:
             province.decisions.approve(member, proposed["id"])
         assert err.value.code == code
-    assert province.decisions.get(proposed["id"])["state"] == "proposed"
+    assert province.decisions.get(team.op, proposed["id"])["state"] == "proposed"
     assert _colour(province, p).colour == "green" and changes == []
 
 
@@ -213,7 +214,7 @@ def test_an_approved_red_decision_turns_the_person_red_and_expires_by_itself(
     after = _colour(province, p)
     assert after.colour == "green" and all(r["rule"] != rule for r in after.reasons)
     assert changes[-1] == ColourChange(p, "red", "green", None, "rule", None)
-    assert province.decisions.get(proposed["id"])["state"] == "expired"
+    assert province.decisions.get(team.op, proposed["id"])["state"] == "expired"
     assert province.codes.explain(p)["decisions"] == []
 
 
@@ -356,7 +357,7 @@ def test_a_bulk_decision_by_a_supervisor_needs_a_second_approver_and_is_alerted(
     changes.clear()
     proposed = province.decisions.propose(team.sup, _body(people, province.clock))
     assert proposed["bulk"] and proposed["subjects"] == 3
-    assert province.decisions.get(proposed["id"])["people"] == sorted(people)
+    assert province.decisions.get(team.op, proposed["id"])["people"] == sorted(people)
     with pytest.raises(HealthcodeError) as err:
         province.decisions.approve(team.sup, proposed["id"])
     assert err.value.code == "MANUAL_SELF_APPROVED"
@@ -500,6 +501,20 @@ def test_two_approvers_racing_on_the_database_one_wins(fresh_db_url: str) -> Non
                     ruleset_digest=service.rules.current().digest,
                     evaluated_at=service.clock.now(),
                     since=service.clock.now(),
+                )
+            )
+            s.add(  # living in the county the team serves
+                Person(
+                    pseudonym="p" * 64,
+                    id_digest="d" * 64,
+                    id_type="resident_id",
+                    id_enc=b"",
+                    name_enc=b"",
+                    phone_enc=b"",
+                    masked_id="4401**********0011",
+                    masked_name="*",
+                    residence_region="440106",
+                    applied_at=service.clock.now(),
                 )
             )
         team = Team(service)

@@ -421,6 +421,7 @@ class ErrorCode(StrEnum):
     STAFF_GRID_INVALID = "STAFF_GRID_INVALID", 422, "grid id missing, malformed or for another role"
     STAFF_REGION_OUTSIDE = "STAFF_REGION_OUTSIDE", 422, "the staff region is not in the province"
     STAFF_UNKNOWN = "STAFF_UNKNOWN", 404, "no staff member has this id"
+    STAFF_OUT_OF_REGION = "STAFF_OUT_OF_REGION", 403, "a person lives outside the staff region"
     DECISION_PROPOSER_ROLE = "DECISION_PROPOSER_ROLE", 403, "only an operator proposes a decision"
     DECISION_BULK_ROLE = "DECISION_BULK_ROLE", 403, "a decision on many people needs a supervisor"
     DECISION_APPROVER_ROLE = "DECISION_APPROVER_ROLE", 403, "the approver lacks the approver role"

@@ -15,7 +15,10 @@ A decision gives yellow or red to one or more people (by pseudonym) until an exp
    :data:`MAX_DECISION_DAYS` after it (``MANUAL_TOO_LONG``); a longer need is a renewal, a new
    decision checked the same way;
 5. a second approver: a different person (``MANUAL_SELF_APPROVED``) with the ``approver`` role
-   (``DECISION_APPROVER_ROLE``), before the expiry (``DECISION_EXPIRY_PASSED``).
+   (``DECISION_APPROVER_ROLE``), before the expiry (``DECISION_EXPIRY_PASSED``);
+6. proposer and approver serving the residence region of every person named
+   (``STAFF_OUT_OF_REGION``, :func:`region_violations`: the province checks each person, the
+   audit the smallest region holding them all, :func:`common_region`).
 
 Only an approved decision acts, from its approval to its expiry (or its revocation), and only
 ever makes a colour stricter (:func:`with_decisions`): the colour is the stricter of the rules'
@@ -41,6 +44,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from healthcode.core import regions
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.facts import MANUAL_GROUNDS, MAX_MANUAL_DAYS
 
@@ -58,9 +62,12 @@ __all__ = [
     "Proposal",
     "Violation",
     "approval_violations",
+    "common_region",
     "decision_violations",
     "proposal_violations",
     "reason_order",
+    "region_violations",
+    "serves",
     "with_decisions",
 ]
 
@@ -255,6 +262,48 @@ def decision_violations(p: Proposal, a: Approval | None) -> list[Violation]:
     """Every safeguard a recorded decision broke (the audit's check): its proposal's and, when
     it was approved, its approval's."""
     return proposal_violations(p) + ([] if a is None else approval_violations(p, a))
+
+
+def common_region(codes: Iterable[str | None]) -> str | None:
+    """The smallest region holding every one of ``codes`` (known GB/T 2260 codes); None when
+    there is none, one is None (a person with no residence known), or they lie in different
+    provinces.
+
+    >>> common_region(["440106", "440111"]), common_region(["440106", "440303"])
+    ('440100', '440000')
+    >>> common_region(["440106", "110101"]), common_region(["440106", None])
+    (None, None)
+    """
+    common: list[str] | None = None
+    for code in codes:
+        if code is None:
+            return None
+        chain = [r.code for r in regions.ancestors(code)]
+        common = chain if common is None else [c for c in common if c in chain]
+    return common[0] if common else None
+
+
+def serves(staff_region: str, people_region: str | None) -> bool:
+    """Whether a member serving ``staff_region`` acts on people whose smallest common region
+    is ``people_region``: a province-level member on anyone the province holds, any other on
+    people inside their region (None: never)."""
+    if regions.lookup(staff_region).level == "province":
+        return True
+    return people_region is not None and regions.is_within(people_region, staff_region)
+
+
+def region_violations(
+    people_region: str | None, proposer_region: str | None, approver_region: str | None
+) -> list[Violation]:
+    """The proposer and the approver (each when given) serve the people's region (the
+    smallest region holding every person named: :func:`common_region`)."""
+    out = []
+    for who, staff in (("proposer", proposer_region), ("approver", approver_region)):
+        if staff is not None and not serves(staff, people_region):
+            where = people_region or "no one region"
+            message = f"the {who} serves {staff}, the people live in {where}"
+            out.append(Violation(ErrorCode.STAFF_OUT_OF_REGION, message))
+    return out
 
 
 @dataclass(frozen=True, slots=True)

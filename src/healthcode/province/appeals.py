@@ -48,7 +48,7 @@ from healthcode.hub.fields import check_value, required_text
 from healthcode.province.evaluation import summary_of
 from healthcode.province.models import Appeal, Colour, FactRecord, Person
 from healthcode.province.scans import flagged_scans
-from healthcode.province.staff import Staff
+from healthcode.province.staff import Staff, require_serves, served_regions
 from healthcode.store.db import Database
 from healthcode.store.retry import run_write
 
@@ -236,33 +236,37 @@ class AppealService:
 
     # -- staff ----------------------------------------------------------------------------------
     def queue(self, member: Staff, state: str | None = None) -> list[dict[str, Any]]:
-        """Appeals in ``state`` (default: every unanswered one), the earliest deadline first.
-        Raises AccessDenied STAFF_ROLE_REQUIRED (operator or supervisor); InvalidInput
-        VALUE_NOT_IN_SET."""
+        """Appeals in ``state`` (default: every unanswered one) of the people the member serves
+        (``staff.served_regions``), the earliest deadline first. Raises AccessDenied
+        STAFF_ROLE_REQUIRED (operator or supervisor); InvalidInput VALUE_NOT_IN_SET."""
         member.require("operator", "supervisor")
         if state is not None and state not in STATES:
             raise InvalidInput(
                 ErrorCode.VALUE_NOT_IN_SET, f"state is one of {', '.join(STATES)}", field="state"
             )
         wanted = UNANSWERED if state is None else (state,)
+        stmt = select(Appeal).where(Appeal.state.in_(wanted))
+        served = served_regions(member)
+        if served is not None:
+            stmt = stmt.join(Person, Person.pseudonym == Appeal.pseudonym).where(
+                Person.residence_region.in_(sorted(served))
+            )
         with self.db.read() as s:
             rows = s.execute(
-                select(Appeal)
-                .where(Appeal.state.in_(wanted))
-                .order_by(Appeal.deadline_at, Appeal.id)
-                .limit(_LIST_MAX)
+                stmt.order_by(Appeal.deadline_at, Appeal.id).limit(_LIST_MAX)
             ).scalars()
             return [{**describe(r), "answered_by": r.answered_by} for r in rows]
 
     def show(self, member: Staff, appeal_id: str) -> dict[str, Any]:
         """One appeal with what decided the colour: the person (masked), their colour, the
         rules that gave it (full reasons), their facts document, their current records and
-        the venue scans left out. Raises AccessDenied STAFF_ROLE_REQUIRED; InvalidInput
-        APPEAL_UNKNOWN."""
+        the venue scans left out. Raises AccessDenied STAFF_ROLE_REQUIRED, STAFF_OUT_OF_REGION
+        (the person lives outside the member's region); InvalidInput APPEAL_UNKNOWN."""
         member.require("operator", "supervisor")
         now = self.clock.now()
         with self.db.read() as s:
             row = self._get(s, appeal_id)
+            require_serves(s, member, [row.pseudonym])
             person = s.get(Person, row.pseudonym)
             colour = s.get(Colour, row.pseudonym)
             records = s.execute(
@@ -302,9 +306,9 @@ class AppealService:
     def answer(self, member: Staff, appeal_id: str, raw: Any) -> dict[str, Any]:
         """Answer an appeal: ``{"decision": "reject", "answer"}`` or ``{"decision": "correct",
         "answer", "records": [ids]}`` (see the module). Raises AccessDenied
-        STAFF_ROLE_REQUIRED (operator); InvalidInput FIELD_*, VALUE_NOT_IN_SET, TEXT_*,
-        APPEAL_UNKNOWN, APPEAL_ANSWERED, APPEAL_RECORD_INVALID; HubError (the appeal stays
-        ``correcting``: answer the same again); DatabaseBusy."""
+        STAFF_ROLE_REQUIRED (operator), STAFF_OUT_OF_REGION; InvalidInput FIELD_*,
+        VALUE_NOT_IN_SET, TEXT_*, APPEAL_UNKNOWN, APPEAL_ANSWERED, APPEAL_RECORD_INVALID;
+        HubError (the appeal stays ``correcting``: answer the same again); DatabaseBusy."""
         member.require("operator")
         body = _object(raw, frozenset({"decision", "answer", "records"}))
         decision = body.get("decision")
@@ -336,6 +340,7 @@ class AppealService:
         """Take the appeal for this answer: rejected at once, or ``correcting``; the same
         answer again (a retry) takes it as it is."""
         row = self._get(s, appeal_id, lock=True)
+        require_serves(s, member, [row.pseudonym])
         state = "rejected" if decision == "reject" else "correcting"
         if row.state not in ("open", "escalated"):
             same = (

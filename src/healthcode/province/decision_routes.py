@@ -93,9 +93,9 @@ def decisions(
 
 @router.get("/v1/decisions/{decision_id}")
 def decision(decision_id: DecisionId, member: StaffCaller, province: Province) -> dict[str, Any]:
-    """One decision with its list of people (staff)."""
+    """One decision with its list of people (staff serving every one of them)."""
     member.require(*_STAFF_ROLES)
-    return province.decisions.get(decision_id)
+    return province.decisions.get(member, decision_id)
 
 
 @router.get("/log/decisions")

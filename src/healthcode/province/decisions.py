@@ -43,6 +43,7 @@ from healthcode.core.safeguards import (
     Approval,
     Proposal,
     approval_violations,
+    common_region,
     proposal_violations,
     reason_order,
 )
@@ -56,8 +57,15 @@ from healthcode.province.decision_forms import (
     refusal,
     staff_view,
 )
-from healthcode.province.models import Colour, Decision, DecisionAlert, DecisionSubject, Person
-from healthcode.province.staff import Staff
+from healthcode.province.models import (
+    Colour,
+    Decision,
+    DecisionAlert,
+    DecisionSubject,
+    Person,
+    StaffMember,
+)
+from healthcode.province.staff import Staff, require_serves
 from healthcode.store.db import Database
 from healthcode.store.retry import run_write
 
@@ -85,8 +93,9 @@ class DecisionService:
     # -- proposing -------------------------------------------------------------------------------
     def propose(self, member: Staff, body: Any, *, renews: str | None = None) -> dict[str, Any]:
         """Record a proposal (see the module). Raises AccessDenied DECISION_PROPOSER_ROLE,
-        DECISION_BULK_ROLE; InvalidInput DECISION_* / MANUAL_* of the safeguards,
-        PERSON_UNKNOWN; DatabaseBusy."""
+        DECISION_BULK_ROLE, STAFF_OUT_OF_REGION (a person outside the member's region: the
+        whole proposal); InvalidInput DECISION_* / MANUAL_* of the safeguards, PERSON_UNKNOWN;
+        DatabaseBusy."""
         now = self.clock.now()
         proposal, subjects, note = read_proposal(
             body, proposer=member.id, roles=member.roles, now=now
@@ -100,6 +109,7 @@ class DecisionService:
 
         def step(s: Session) -> dict[str, Any]:
             self._check_known(s, subjects)
+            require_serves(s, member, subjects)
             row = Decision(
                 id=decision_id,
                 colour=proposal.colour,
@@ -182,7 +192,8 @@ class DecisionService:
     # -- approving, rejecting, revoking ----------------------------------------------------------
     def approve(self, member: Staff, decision_id: str) -> dict[str, Any]:
         """Approve a proposal; it acts on its people from now (see the module). Raises
-        AccessDenied DECISION_APPROVER_ROLE; InvalidInput MANUAL_SELF_APPROVED,
+        AccessDenied DECISION_APPROVER_ROLE, STAFF_OUT_OF_REGION (a person outside the
+        approver's region); InvalidInput MANUAL_SELF_APPROVED,
         DECISION_EXPIRY_PASSED, DECISION_UNKNOWN, DECISION_STATE; DatabaseBusy."""
         now = self.clock.now().replace(microsecond=0)
 
@@ -192,6 +203,7 @@ class DecisionService:
                 return staff_view(row, now), False  # a replay: nothing changes
             if row.state != "proposed":
                 raise InvalidInput(ErrorCode.DECISION_STATE, f"the decision is {row.state}")
+            require_serves(s, member, self._subjects(s, decision_id))
             proposal = proposal_of(row)
             broken = approval_violations(proposal, Approval(member.id, member.roles, now))
             if broken:
@@ -226,14 +238,15 @@ class DecisionService:
 
     def reject(self, member: Staff, decision_id: str, body: Any) -> dict[str, Any]:
         """An approver or supervisor rejects a proposal, with a reason. Raises AccessDenied
-        STAFF_ROLE_REQUIRED; InvalidInput FIELD_MISSING, DECISION_UNKNOWN, DECISION_STATE."""
+        STAFF_ROLE_REQUIRED, STAFF_OUT_OF_REGION; InvalidInput FIELD_MISSING, DECISION_UNKNOWN,
+        DECISION_STATE."""
         member.require("approver", "supervisor")
         return self._close(member, decision_id, body, "rejected", ("proposed",))
 
     def revoke(self, member: Staff, decision_id: str, body: Any) -> dict[str, Any]:
         """End a proposal or an approved decision now, with a reason; its people are
-        re-evaluated. Raises AccessDenied STAFF_ROLE_REQUIRED; InvalidInput FIELD_MISSING,
-        DECISION_UNKNOWN, DECISION_STATE."""
+        re-evaluated. Raises AccessDenied STAFF_ROLE_REQUIRED, STAFF_OUT_OF_REGION; InvalidInput
+        FIELD_MISSING, DECISION_UNKNOWN, DECISION_STATE."""
         member.require("operator", "approver", "supervisor")
         return self._close(member, decision_id, body, "revoked", ("proposed", "approved"))
 
@@ -249,6 +262,7 @@ class DecisionService:
             row = self._row(s, decision_id, lock=True)
             if row.state not in allowed or row.expires_at <= now:
                 raise InvalidInput(ErrorCode.DECISION_STATE, f"the decision is {row.state}")
+            require_serves(s, member, self._subjects(s, decision_id))
             acting = row.state == "approved"
             row.state, row.closed_by, row.closed_at, row.close_reason = (
                 state,
@@ -285,11 +299,14 @@ class DecisionService:
             ).scalars()
         )
 
-    def get(self, decision_id: str) -> dict[str, Any]:
-        """One decision with its list of people (staff). Raises InvalidInput DECISION_UNKNOWN."""
+    def get(self, member: Staff, decision_id: str) -> dict[str, Any]:
+        """One decision with its list of people (staff serving every one of them). Raises
+        AccessDenied STAFF_OUT_OF_REGION; InvalidInput DECISION_UNKNOWN."""
         with self.db.read() as s:
             row = self._row(s, decision_id)
-            return staff_view(row, self.clock.now(), self._subjects(s, decision_id))
+            subjects = self._subjects(s, decision_id)
+            require_serves(s, member, subjects)
+            return staff_view(row, self.clock.now(), subjects)
 
     def recent(self, *, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """Decisions, newest first (staff); ``state`` one of proposed, approved, rejected,
@@ -329,7 +346,10 @@ class DecisionService:
 
     def public(self, *, offset: int = 0, limit: int = 100) -> dict[str, Any]:
         """The decisions as the public log lists them (``decision_forms.public_view``), oldest
-        first, ``limit`` (at most 1000) from ``offset``; and how many there are."""
+        first, ``limit`` (at most 1000) from ``offset``; and how many there are. Each also
+        names the regions its staff serve and ``people_region``, the smallest region holding
+        every person's residence (``safeguards.common_region``: None when one has none here
+        or they live in different provinces), so the audit checks ``STAFF_OUT_OF_REGION``."""
         limit = max(1, min(limit, _PAGE_MAX))
         with self.db.read() as s:
             total = s.execute(select(func.count()).select_from(Decision)).scalar_one()
@@ -339,7 +359,20 @@ class DecisionService:
                 .offset(max(0, offset))
                 .limit(limit)
             ).scalars()
-            out = [public_view(r, self._subjects(s, r.id), self.log_subject) for r in rows]
+            served: dict[str, str] = {
+                i: r for i, r in s.execute(select(StaffMember.id, StaffMember.region_code))
+            }
+            out = []
+            for r in rows:
+                subjects = self._subjects(s, r.id)
+                out.append(
+                    {
+                        **public_view(r, subjects, self.log_subject),
+                        "proposer_region": served.get(r.proposed_by),
+                        "approver_region": served.get(r.approved_by or ""),
+                        "people_region": common_region(_residences(s, subjects)),
+                    }
+                )
         return {"decisions": out, "total": total, "offset": offset}
 
     # -- alerts ----------------------------------------------------------------------------------
@@ -406,6 +439,18 @@ class DecisionService:
             run_write(self.db, functools.partial(_drop, alert_id=alert_id))
             sent += 1
         return sent
+
+
+def _residences(s: Session, subjects: Sequence[str]) -> list[str | None]:
+    """The residence region of each distinct one (None for a person known by a colour alone)."""
+    found: dict[str, str | None] = dict.fromkeys(subjects)
+    for start in range(0, len(subjects), 500):
+        part = subjects[start : start + 500]
+        rows = s.execute(
+            select(Person.pseudonym, Person.residence_region).where(Person.pseudonym.in_(part))
+        )
+        found.update({p: r for p, r in rows})
+    return list(set(found.values()))
 
 
 def _count_attempt(s: Session, alert_id: int) -> None:

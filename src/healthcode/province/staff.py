@@ -7,6 +7,12 @@ Roles (a member may hold several):
 - ``supervisor``: the higher role bulk decisions (many people at once) need;
 - ``grid-worker``: works the tasks of one grid (``grid_id``), nothing else.
 
+A member acts only on people whose residence region lies inside the region they serve
+(``require_serves``: a county serves its own people, a prefecture its counties', a
+province-level member everyone the province holds); proposing, approving, rejecting and
+revoking decisions, answering appeals and reading one person's data are refused with
+``STAFF_OUT_OF_REGION`` otherwise.
+
 A member is added with the province's own tools (``healthcode province staff add``), which
 write to its database directly; no route adds staff. Their token (``hcs_`` and 43 URL-safe
 characters, 256 random bits) is shown once; the store keeps its SHA-256 digest, as the hub
@@ -18,20 +24,29 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from healthcode.core import regions
 from healthcode.core.clock import Clock
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import AccessDenied, InvalidInput
 from healthcode.hub.orgs import hash_token
-from healthcode.province.models import StaffMember
+from healthcode.province.models import Person, StaffMember
 from healthcode.store.db import Database
 
-__all__ = ["GRID_ROLES", "ROLES", "Staff", "StaffService"]
+__all__ = [
+    "GRID_ROLES",
+    "ROLES",
+    "Staff",
+    "StaffService",
+    "out_of_region",
+    "require_serves",
+    "served_regions",
+]
 
 ROLES = ("operator", "approver", "supervisor", "grid-worker")
 #: Roles that serve one grid and need its id.
@@ -71,6 +86,51 @@ class Staff:
             "region_code": self.region_code,
             "grid_id": self.grid_id,
         }
+
+
+def served_regions(member: Staff) -> frozenset[str] | None:
+    """The region codes whose residents the member serves: their region and every region
+    inside it; None for a province-level member (everyone the province holds)."""
+    region = regions.lookup(member.region_code)
+    if region.level == "province":
+        return None
+    codes, todo = {region.code}, [region.code]
+    while todo:
+        for child in regions.children(todo.pop()):
+            codes.add(child.code)
+            todo.append(child.code)
+    return frozenset(codes)
+
+
+def out_of_region(s: Session, member: Staff, pseudonyms: Sequence[str]) -> list[str]:
+    """The pseudonyms (in their order) of people the member does not serve: whose residence
+    region is outside theirs, or who have no residence here (a colour alone), unless the
+    member is province-level."""
+    served = served_regions(member)
+    if served is None:
+        return []
+    inside: set[str] = set()
+    for start in range(0, len(pseudonyms), 500):
+        part = pseudonyms[start : start + 500]
+        rows = s.execute(
+            select(Person.pseudonym, Person.residence_region).where(Person.pseudonym.in_(part))
+        ).all()
+        inside.update(p for p, residence in rows if residence in served)
+    return [p for p in pseudonyms if p not in inside]
+
+
+def require_serves(s: Session, member: Staff, pseudonyms: Sequence[str]) -> None:
+    """Every person is one the member serves (all or nothing). Raises AccessDenied
+    STAFF_OUT_OF_REGION, naming how many are outside, never who."""
+    outside = out_of_region(s, member, pseudonyms)
+    if outside:
+        raise AccessDenied(
+            ErrorCode.STAFF_OUT_OF_REGION,
+            f"{len(outside)} of the people live outside the region {member.region_code}"
+            " the member serves",
+            region=member.region_code,
+            outside=len(outside),
+        )
 
 
 def _of(row: StaffMember) -> Staff:

@@ -12,7 +12,11 @@ verified colour log and lists, as :class:`Finding`:
 - ``CHANGE_WITHOUT_RULE``: a leaf by the rules giving yellow or red with no rule named;
 - each safeguard a published decision broke, with the code of ``core.safeguards`` (the checks
   the province refuses a decision with): a decision inserted behind the service's back, or
-  approved by its proposer, or by someone without the role, shows here.
+  approved by its proposer, or by someone without the role, shows here; and
+  ``STAFF_OUT_OF_REGION`` when the list names the regions its staff serve and the smallest
+  region holding its people (``proposer_region``, ``approver_region``, ``people_region``) and
+  the proposer or the approver did not serve them (a list without these fields, from an older
+  province, is not checked for it).
 
 >>> audit_changes([], [])
 []
@@ -26,11 +30,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from healthcode.core import regions
 from healthcode.core.audit.leaf import ColourLeaf
 from healthcode.core.clock import parse_instant
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import AuditError
-from healthcode.core.safeguards import Approval, Proposal, decision_violations
+from healthcode.core.safeguards import (
+    Approval,
+    Proposal,
+    decision_violations,
+    region_violations,
+)
 
 __all__ = ["Finding", "PublishedDecision", "audit_changes", "read_decisions"]
 
@@ -52,6 +62,8 @@ class PublishedDecision:
     proposal: Proposal
     approval: Approval | None
     closed_at: datetime | None
+    #: (proposer's, approver's, people's) regions when the list names them
+    places: tuple[str | None, str | None, str | None] | None = None
 
     def acting_at(self, at: datetime) -> bool:
         """Approved, and acting at ``at``: from its approval to its expiry (or revocation)."""
@@ -89,6 +101,13 @@ class PublishedDecision:
                     parse_instant(d["approved_at"]),
                 )
             closed = d.get("closed_at")
+            places = None
+            if "proposer_region" in d:
+                places = (
+                    _region(d["proposer_region"]),
+                    _region(d.get("approver_region")),
+                    _region(d.get("people_region")),
+                )
             return cls(
                 id=str(d["id"]),
                 state=d["state"],
@@ -96,9 +115,39 @@ class PublishedDecision:
                 proposal=proposal,
                 approval=approval,
                 closed_at=None if closed is None else parse_instant(closed),
+                places=places,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise _bad(f"is malformed: {type(exc).__name__}") from exc
+
+
+def _region(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not regions.is_known(value):
+        raise _bad("names a region that is no GB/T 2260 code")
+    return str(value)
+
+
+def _region_findings(d: PublishedDecision) -> list[Finding]:
+    if d.places is None:
+        return []
+    proposer, approver, people = d.places
+    if d.approval is None:
+        approver = None
+    out = [
+        Finding(
+            ErrorCode.STAFF_OUT_OF_REGION, f"names {who} who serves no known region", None, d.id
+        )
+        for who, region, named in (
+            ("a proposer", proposer, True),
+            ("an approver", approver, d.approval is not None),
+        )
+        if named and region is None
+    ]
+    for v in region_violations(people, proposer, approver):
+        out.append(Finding(v.code, v.message, decision=d.id))
+    return out
 
 
 def read_decisions(document: Any) -> list[PublishedDecision]:
@@ -136,6 +185,7 @@ def _decision_findings(decisions: Sequence[PublishedDecision]) -> list[Finding]:
     for d in decisions:
         for v in decision_violations(d.proposal, d.approval):
             out.append(Finding(v.code, v.message, decision=d.id))
+        out += _region_findings(d)
         if d.state in ("approved", "revoked") and d.approval is None and d.closed_at is None:
             message = "is listed as approved without an approver"
             out.append(Finding(ErrorCode.DECISION_NOT_APPROVED, message, decision=d.id))
