@@ -43,3 +43,21 @@ def test_a_new_loop_closes_the_connections_of_the_old_one() -> None:
         gc.collect()
     asyncio.run(reader.close())
     assert reader.opened == 0
+
+
+def test_a_reader_dropped_without_close_closes_its_connections() -> None:
+    reader = AsyncReader(conninfo=_conninfo(), size=2, busy_seconds=5)
+
+    async def read(on: AsyncReader) -> None:
+        await on.fetch(b"SELECT 1 AS n", {})
+
+    asyncio.run(read(reader))
+    opened = list(reader._open)
+    assert len(opened) == 1 and not opened[0].closed
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        del reader
+        gc.collect()
+        assert opened[0].closed
+        del opened
+        gc.collect()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,6 +32,14 @@ __all__ = ["AsyncReader"]
 log = logging.getLogger("healthcode.store")
 
 _Connection = psycopg.AsyncConnection[Any]
+
+
+def _finish(conns: list[_Connection]) -> None:
+    """Close ``conns`` without their event loop: libpq closes each socket at once."""
+    for conn in conns:
+        if not conn.closed:
+            conn.pgconn.finish()
+    conns.clear()
 
 
 class AsyncReader:
@@ -48,7 +57,10 @@ class AsyncReader:
         self.busy_seconds = busy_seconds
         self._loop: asyncio.AbstractEventLoop | None = None
         self._free: asyncio.Queue[_Connection | None] = asyncio.Queue()
-        self._open: list[_Connection] = []
+        self._open: list[_Connection] = []  # one list for the reader's life (the finaliser's)
+        # a reader dropped without close() (a test's app that never ran its lifespan) closes
+        # its connections when it is collected, not each connection at some later moment
+        weakref.finalize(self, _finish, self._open)
 
     def _bind(self) -> asyncio.Queue[_Connection | None]:
         """The free connections of the running loop: ``size`` slots, each a connection or
@@ -56,9 +68,7 @@ class AsyncReader:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             self._loop = loop
-            for conn in self._open:  # a loop that is gone cannot await their close:
-                conn.pgconn.finish()  # libpq closes each one's socket at once
-            self._open = []
+            _finish(self._open)  # a loop that is gone cannot await their close
             self._free = asyncio.Queue()
             for _ in range(self.size):
                 self._free.put_nowait(None)
