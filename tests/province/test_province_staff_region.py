@@ -94,7 +94,11 @@ def test_a_bulk_proposal_with_one_outsider_is_refused_whole(province: ProvinceSe
     outsider = _person(province, "499", "440303")
     city_sup, _ = _member(province, "440100", "supervisor")
     _refused(lambda: province.decisions.propose(city_sup, _body(province, [*people, outsider])))
-    assert _stored(province) == (0, 0, 0)
+    assert _stored(province) == (0, 0, 1)  # no decision, but the hub is alerted of the attempt
+    with province.db.read() as s:
+        [alert] = s.execute(select(DecisionAlert)).scalars().all()
+    assert alert.body["kind"] == "bulk-refused" and alert.body["subjects"] == 6
+    assert alert.body["code"] == "STAFF_OUT_OF_REGION" and alert.body["staff"] == city_sup.id
     bulk = province.decisions.propose(city_sup, _body(province, people))  # 440106 in 440100
     assert bulk["subjects"] == 5 and bulk["bulk"] is True
 

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from healthcode.core.clock import Clock
 from healthcode.core.error_codes import ErrorCode
-from healthcode.core.errors import HealthcodeError, InvalidInput
+from healthcode.core.errors import AccessDenied, HealthcodeError, InvalidInput
 from healthcode.core.facts import format_instant
 from healthcode.core.safeguards import (
     DECISION_COLOURS,
@@ -94,8 +94,8 @@ class DecisionService:
     def propose(self, member: Staff, body: Any, *, renews: str | None = None) -> dict[str, Any]:
         """Record a proposal (see the module). Raises AccessDenied DECISION_PROPOSER_ROLE,
         DECISION_BULK_ROLE, STAFF_OUT_OF_REGION (a person outside the member's region: the
-        whole proposal); InvalidInput DECISION_* / MANUAL_* of the safeguards, PERSON_UNKNOWN;
-        DatabaseBusy."""
+        whole proposal; a bulk one is alerted all the same); InvalidInput DECISION_* / MANUAL_*
+        of the safeguards, PERSON_UNKNOWN; DatabaseBusy."""
         now = self.clock.now()
         proposal, subjects, note = read_proposal(
             body, proposer=member.id, roles=member.roles, now=now
@@ -144,7 +144,12 @@ class DecisionService:
                 self._alert(s, "bulk-proposed", proposal, decision_id, None, now)
             return staff_view(row, now)
 
-        answer = run_write(self.db, step)
+        try:
+            answer = run_write(self.db, step)
+        except AccessDenied as exc:  # someone outside the member's region: nothing stored
+            if proposal.bulk:
+                self._alert_apart("bulk-refused", proposal, None, exc.code, now)
+            raise
         if proposal.bulk:
             self.alerted()
         return answer
