@@ -144,9 +144,16 @@ class DecisionService:
                 self._alert(s, "bulk-proposed", proposal, decision_id, None, now)
             return staff_view(row, now)
 
+        return self._stored_or_alerted(step, proposal, now)
+
+    def _stored_or_alerted(
+        self, step: Callable[[Session], dict[str, Any]], proposal: Proposal, now: datetime
+    ) -> dict[str, Any]:
+        """``step`` written; a bulk proposal it refuses (someone outside the member's region:
+        nothing stored) is alerted all the same."""
         try:
             answer = run_write(self.db, step)
-        except AccessDenied as exc:  # someone outside the member's region: nothing stored
+        except AccessDenied as exc:
             if proposal.bulk:
                 self._alert_apart("bulk-refused", proposal, None, exc.code, now)
             raise
