@@ -51,7 +51,7 @@ class HealthcodeError(Exception):
     """Root of every error the project raises on purpose.
 
     >>> e = InvalidInput(ErrorCode.ID_CHECK_DIGIT, "check digit is 7, not X", field="id_number")
-    >>> (e.code, e.details["field"], e.code.http_status)
+    >>> (e.code.value, e.details["field"], e.code.http_status)
     ('ID_CHECK_DIGIT', 'id_number', 422)
 
     Raises ValueError when ``code`` is not declared in the catalogue.

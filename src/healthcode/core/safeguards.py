@@ -30,7 +30,7 @@ colour and the decisions'; each active decision is a reason ``{"rule": "DECISION
 >>> d = Proposal(colour="red", legal_basis="IDL-39-1-3", evidence=(("contact_tracing", "CT-1"),),
 ...              subjects=1, proposer="st_a", proposer_roles=("operator",), proposed_at=t,
 ...              expires_at=t + timedelta(days=15))
->>> [v.code for v in proposal_violations(d)]
+>>> [v.code.value for v in proposal_violations(d)]
 ['MANUAL_TOO_LONG']
 >>> with_decisions("green", [], None, [Hold("dc_1", "red", t + timedelta(days=3))])[0]
 'red'
