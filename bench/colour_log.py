@@ -27,18 +27,20 @@ Run: ``.venv/bin/python -m bench.colour_log [--people 300] [--rounds 4] [--batch
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import statistics
 import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote
 
-from sqlalchemy import create_engine, text, update
+from sqlalchemy import update
 
+from bench.scratch import pg_schema, schema_url
 from healthcode.config import ProvinceSettings
 from healthcode.core.audit.keys import ensure_log_keys, log_key_path
 from healthcode.core.audit.merkle import inclusion_proof, leaf_hash, verify_inclusion
@@ -152,23 +154,14 @@ def proof_at(leaves: int, reps: int = 2000) -> tuple[int, float]:
     return len(proof), (time.perf_counter() - start) / reps * 1e6
 
 
-def _database(url: str | None, folder: Path) -> tuple[str, object]:
+@contextlib.contextmanager
+def _database(url: str | None, folder: Path) -> Iterator[str]:
+    """A fresh province database: a SQLite file in ``folder``, or a scratch schema of ``url``."""
     if url is None:
-        return f"sqlite:///{folder / f'province-{uuid.uuid4().hex[:6]}.db'}", None
-    schema = f"bench_log_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options={quote(f'-csearch_path={schema}')}", (engine, schema)
-
-
-def _drop(handle: object) -> None:
-    if handle is not None:
-        engine, schema = handle  # type: ignore[misc]
-        with engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        engine.dispose()
+        yield f"sqlite:///{folder / f'province-{uuid.uuid4().hex[:6]}.db'}"
+        return
+    with pg_schema(url, prefix="bench_log") as schema:
+        yield schema_url(url, schema)
 
 
 def main() -> None:
@@ -184,9 +177,9 @@ def main() -> None:
         home = Path(tmp) / "keys"
         ensure_log_keys(home, ["440000"])
         for batch in args.batch or [1, 100]:
-            url, handle = _database(args.url, Path(tmp))
-            service = _service(url, home)
-            try:
+            with contextlib.ExitStack() as stack:
+                service = _service(stack.enter_context(_database(args.url, Path(tmp))), home)
+                stack.callback(service.close)
                 people = _people(service, args.people)
                 plain, logged = [], []
                 for _ in range(args.reps):
@@ -195,9 +188,6 @@ def main() -> None:
                 with service.db.read() as s:
                     size = service.colour_log.log.size(s)  # type: ignore[union-attr]
                     signed = s.query(COLOUR_LOG.checkpoints).count()
-            finally:
-                service.close()
-                _drop(handle)
             p, w = statistics.median(plain), statistics.median(logged)
             print(
                 f"batch {batch}: colour changes/s without the log {p:,.0f}, with it {w:,.0f} "

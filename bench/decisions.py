@@ -17,21 +17,19 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-import uuid
 from dataclasses import replace
 from datetime import timedelta
-from urllib.parse import quote
 
-from sqlalchemy import Table, create_engine, insert, text
+from sqlalchemy import Table, insert
 
-from bench.province_tables import make_tables
 from bench.reevaluate import load, summaries_frame, visits_frame
 from bench.rules_bench import NOW
+from bench.scratch import province_schema
 from healthcode.batch.reevaluate import ProvinceTables, everyone, reevaluate
 from healthcode.core.clock import FixedClock
 from healthcode.core.rules import baseline
 from healthcode.province.models import DecisionSubject
-from healthcode.store.db import Database, normalise_url
+from healthcode.store.db import Database
 
 
 def _run(db: Database, tables: ProvinceTables, chunk: int) -> float:
@@ -56,16 +54,8 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=50_000)
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
-    schema = f"bench_decisions_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(normalise_url(args.url))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in args.url else "?"
-        db = Database.from_url(f"{args.url}{sep}options={quote(f'-csearch_path={schema}')}")
-        plain = make_tables()
-        assert db.engine is not None
-        plain.summaries.metadata.create_all(db.engine)
+    with province_schema(args.url, prefix="bench_decisions") as scratch:
+        db, plain = scratch.db, scratch.tables
         summaries = summaries_frame(args.people)
         load(db, plain, summaries, visits_frame(args.people, 0.6))
         subjects = DecisionSubject.__table__
@@ -95,11 +85,6 @@ def main() -> None:
         print(f"PostgreSQL, {args.people:,} people, {min(args.decided, len(names)):,} decided")
         print(f"  everyone without decisions: {a:.2f} s (median of {args.reps})")
         print(f"  everyone with decisions:    {b:.2f} s ({b / a:.2f}x)")
-        db.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

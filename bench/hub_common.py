@@ -1,5 +1,6 @@
-"""Shared parts of the hub benchmarks: a throw-away PostgreSQL schema, valid NAT records, and a
-``healthcode hub serve`` subprocess on a free loopback port.
+"""Shared parts of the hub benchmarks: a throw-away PostgreSQL schema (``bench/scratch.py``,
+re-exported here), valid NAT records, and a ``healthcode hub serve`` subprocess on a free
+loopback port.
 
 Everything stays on the local machine: the database URL defaults to the test server
 (``postgresql://postgres@127.0.0.1:5432/test``, or ``HEALTHCODE_TEST_DATABASE_URL``) and every
@@ -17,17 +18,16 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
-import psycopg
 
+from bench.scratch import pg_schema as pg_schema
+from bench.scratch import schema_url as schema_url
 from healthcode.core import regions
 from healthcode.core.identity import check_digit
 
@@ -40,25 +40,6 @@ KEY = base64.b64encode(bytes(range(32))).decode()
 ENV = {"HEALTHCODE_FIELD_KEY": KEY, "HEALTHCODE_PSEUDONYM_KEY": KEY}
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英"
-
-
-def schema_url(base: str, schema: str) -> str:
-    """``base`` with ``search_path`` set to ``schema`` (as the tests do)."""
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
-
-
-@contextlib.contextmanager
-def pg_schema(base: str, prefix: str = "bench") -> Iterator[str]:
-    """A fresh, empty schema (``bench_<hex>``), dropped with everything in it at the end."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{name}"')
-    try:
-        yield name
-    finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
 
 def resident_id(rng: random.Random, counties: list[str]) -> str:

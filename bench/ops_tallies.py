@@ -19,16 +19,14 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-import uuid
 from datetime import timedelta
-from urllib.parse import quote
 
-from sqlalchemy import create_engine, delete, func, insert, select, text
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from bench.province_tables import make_tables
 from bench.reevaluate import load, summaries_frame, visits_frame
 from bench.rules_bench import NOW
+from bench.scratch import province_schema
 from healthcode.batch.reevaluate import ProvinceTables, everyone, reevaluate
 from healthcode.core.clock import FixedClock
 from healthcode.core.rules import baseline
@@ -36,7 +34,7 @@ from healthcode.province.changes import changes_of_frame
 from healthcode.province.models import Colour, Person
 from healthcode.province.ops.models import ColourHour, ColourMove, ColourTally
 from healthcode.province.ops.tallies import COLOURS, Tallies, hour_of
-from healthcode.store.db import Database, normalise_url
+from healthcode.store.db import Database
 
 _COUNTIES = ("440103", "440104", "440105", "440106", "440111", "440112", "440113", "440114")
 
@@ -131,16 +129,8 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=50_000)
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
-    schema = f"bench_tallies_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(normalise_url(args.url))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in args.url else "?"
-        db = Database.from_url(f"{args.url}{sep}options={quote(f'-csearch_path={schema}')}")
-        tables = make_tables()
-        assert db.engine is not None
-        tables.summaries.metadata.create_all(db.engine)
+    with province_schema(args.url, prefix="bench_tallies") as scratch:
+        db, tables = scratch.db, scratch.tables
         load(db, tables, summaries_frame(args.people), visits_frame(args.people, 0.6))
         _people(db, args.people, args.counties)
         tallies = Tallies(db=db, clock=FixedClock(NOW))
@@ -168,11 +158,6 @@ def main() -> None:
         print(f"  fold of {folded:,} move rows: {fold * 1000:.1f} ms")
         print(f"  dashboard read, {args.hours} h x {args.counties} counties: {r * 1000:.1f} ms")
         print(f"  plain count of every colour: {p * 1000:.1f} ms ({p / r:.1f}x the read)")
-        db.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -32,18 +32,16 @@ import random
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import polars as pl
-from sqlalchemy import create_engine, text
 
 from bench.province_tables import make_tables
 from bench.rules_bench import NOW, population
+from bench.scratch import province_schema
 from healthcode.batch.areas import visit_lookback
 from healthcode.batch.columns import read_frame
 from healthcode.batch.reevaluate import (
@@ -56,7 +54,7 @@ from healthcode.batch.reevaluate import (
 from healthcode.core.clock import FixedClock
 from healthcode.core.facts import RiskAreaDesignation
 from healthcode.core.rules import SUMMARY_FIELDS, baseline
-from healthcode.store.db import Database, normalise_url
+from healthcode.store.db import Database
 
 AREA = "440100"
 INSIDE = ["440103", "440104", "440105", "440106", "440111", "440112"]
@@ -258,32 +256,20 @@ def main() -> None:
     args = parser.parse_args()
     print(f"polars {pl.__version__}, threads {pl.thread_pool_size()}; at {NOW.isoformat()}")
 
-    schema = f"bench_reeval_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(normalise_url(args.url))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in args.url else "?"
-        db = Database.from_url(f"{args.url}{sep}options={quote(f'-csearch_path={schema}')}")
-        tables = make_tables()
+    with province_schema(args.url, prefix="bench_reeval") as scratch:
+        db, tables = scratch.db, scratch.tables
         assert db.engine is not None
-        tables.summaries.metadata.create_all(db.engine)
         if args.fill_factor:
             with db.engine.begin() as conn:
                 for table in (tables.summaries, tables.colours):
                     conn.exec_driver_sql(
                         f"ALTER TABLE {table.name} SET (fillfactor = {args.fill_factor})"
                     )
-        adbc_url = f"{args.url}{sep}options={quote(f'-csearch_path={schema}')}"
+        adbc_url = scratch.url
         _measure(
             f"PostgreSQL, {args.people:,} people, {args.share:.0%} in the area",
             lambda: run(db, tables, args.people, args.share, args.reps, args.chunk, adbc_url),
         )
-        db.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
 
     if args.sqlite_people:
         with tempfile.TemporaryDirectory() as folder:
