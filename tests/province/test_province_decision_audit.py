@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from province_testdata import applicant
-from sqlalchemy import MetaData, insert
+from sqlalchemy import MetaData, insert, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -24,7 +24,7 @@ from healthcode.core.audit.note import NoteSigner
 from healthcode.core.clock import FixedClock
 from healthcode.core.facts import format_instant
 from healthcode.province.changes import ColourChange
-from healthcode.province.models import Colour, Decision, DecisionSubject
+from healthcode.province.models import Colour, Decision, DecisionSubject, Person, StaffMember
 from healthcode.province.service import ProvinceService
 from healthcode.store.audit_log import ColourLog, log_tables
 from healthcode.store.db import Database
@@ -120,6 +120,32 @@ def test_a_clean_log_passes_the_audit(province: ProvinceService, tmp_path: Path)
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert out["findings"] == [] and out["decisions"] == 2
+
+
+def test_the_audit_checks_the_regions_as_they_were_when_staff_acted(
+    province: ProvinceService, tmp_path: Path
+) -> None:
+    """Staff moved to Shenzhen and a person who moved house after the decisions change nothing
+    the log published: the regions are the ones stored when each decision was made, and the
+    audit of the same log still passes."""
+    recorder, people = _scenario(province)
+    before = province.decisions.public()
+    with province.db.write() as s:
+        s.execute(update(StaffMember).where(StaffMember.name == "op").values(region_code="440303"))
+        s.execute(update(StaffMember).where(StaffMember.name == "ap").values(region_code="440300"))
+        s.execute(
+            update(Person).where(Person.pseudonym == people[1]).values(residence_region="440303")
+        )
+    published = province.decisions.public()
+    assert published == before
+    places = {
+        (d["proposer_region"], d["approver_region"], d["people_region"])
+        for d in published["decisions"]
+    }
+    assert places == {("440106", "440106", "440106"), ("440100", "440106", "440106")}
+    result = runner.invoke(cli, _publish(tmp_path, recorder.leaves, published))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["findings"] == []
 
 
 def test_the_audit_lists_unapproved_changes_and_decisions_that_broke_safeguards(
@@ -261,6 +287,9 @@ def test_the_audit_lists_a_decision_whose_staff_did_not_serve_its_people(
                     "approved_by": far_ap.id,
                     "approver_roles": ["approver"],
                     "approved_at": now,
+                    "proposer_region": far_op.region_code,
+                    "approver_region": far_ap.region_code,
+                    "people_region": "440106",
                 }
             ],
         )

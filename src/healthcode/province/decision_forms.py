@@ -173,6 +173,16 @@ def _basis(code: str) -> dict[str, Any]:
     return {"code": code} if basis is None else basis.to_dict()
 
 
+def _regions(row: Decision) -> dict[str, str | None]:
+    """The regions stored when it was made: served by its proposer and approver then, holding
+    its people at the proposal."""
+    return {
+        "proposer_region": row.proposer_region,
+        "approver_region": row.approver_region,
+        "people_region": row.people_region,
+    }
+
+
 def staff_view(
     row: Decision, now: datetime, subjects: Sequence[str] | None = None
 ) -> dict[str, Any]:
@@ -194,6 +204,7 @@ def staff_view(
         "approved_by": row.approved_by,
         "approver_roles": row.approver_roles,
         "approved_at": _t(row.approved_at),
+        **_regions(row),
         "closed_by": row.closed_by,
         "closed_at": _t(row.closed_at),
         "close_reason": row.close_reason,
@@ -223,7 +234,8 @@ def public_view(
     row: Decision, subjects: Sequence[str], log_subject: Callable[[str], str]
 ) -> dict[str, Any]:
     """A decision as the public log shows it: no identity, no note; each person as their log
-    subject (sorted), the staff by id with the roles they held."""
+    subject (sorted), the staff by id with the roles they held and the regions stored when it
+    was made (``_regions``)."""
     return {
         "id": row.id,
         "state": row.state,
@@ -241,6 +253,7 @@ def public_view(
         "approver_roles": row.approver_roles,
         "approved_at": _t(row.approved_at),
         "closed_at": _t(row.closed_at),
+        **_regions(row),
     }
 
 

@@ -85,10 +85,11 @@ def decisions(
     state: Annotated[StateChoice | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    """Decisions, newest first (staff: operator, approver or supervisor)."""
+    """Decisions whose people all live inside the member's region, newest first (staff:
+    operator, approver or supervisor)."""
     member.require(*_STAFF_ROLES)
     chosen = None if state is None else state.value
-    return {"decisions": province.decisions.recent(state=chosen, limit=limit)}
+    return {"decisions": province.decisions.recent(member, state=chosen, limit=limit)}
 
 
 @router.get("/v1/decisions/{decision_id}")

@@ -46,6 +46,7 @@ from healthcode.core.safeguards import (
     common_region,
     proposal_violations,
     reason_order,
+    serves,
 )
 from healthcode.province.decision_forms import (
     person_view,
@@ -63,9 +64,8 @@ from healthcode.province.models import (
     DecisionAlert,
     DecisionSubject,
     Person,
-    StaffMember,
 )
-from healthcode.province.staff import Staff, require_serves
+from healthcode.province.staff import Staff, require_serves, served_decisions
 from healthcode.store.db import Database
 from healthcode.store.retry import run_write
 
@@ -110,6 +110,7 @@ class DecisionService:
         def step(s: Session) -> dict[str, Any]:
             self._check_known(s, subjects)
             require_serves(s, member, subjects)
+            people_region = common_region(_residences(s, subjects))
             row = Decision(
                 id=decision_id,
                 colour=proposal.colour,
@@ -122,6 +123,8 @@ class DecisionService:
                 state="proposed",
                 proposed_by=member.id,
                 proposer_roles=list(member.roles),
+                proposer_region=member.region_code,
+                people_region=people_region,
                 proposed_at=proposal.proposed_at,
                 expires_at=proposal.expires_at,
             )
@@ -216,6 +219,7 @@ class DecisionService:
             if row.state != "proposed":
                 raise InvalidInput(ErrorCode.DECISION_STATE, f"the decision is {row.state}")
             require_serves(s, member, self._subjects(s, decision_id))
+            _require_served_then(member, row)
             proposal = proposal_of(row)
             broken = approval_violations(proposal, Approval(member.id, member.roles, now))
             if broken:
@@ -227,6 +231,7 @@ class DecisionService:
                     state="approved",
                     approved_by=member.id,
                     approver_roles=list(member.roles),
+                    approver_region=member.region_code,
                     approved_at=now,
                 )
             )
@@ -320,12 +325,17 @@ class DecisionService:
             require_serves(s, member, subjects)
             return staff_view(row, self.clock.now(), subjects)
 
-    def recent(self, *, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        """Decisions, newest first (staff); ``state`` one of proposed, approved, rejected,
-        revoked."""
+    def recent(
+        self, member: Staff, *, state: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Decisions whose people all live inside the member's region (``served_decisions``),
+        newest first; ``state`` one of proposed, approved, rejected, revoked."""
         stmt = select(Decision).order_by(Decision.proposed_at.desc(), Decision.id)
         if state is not None:
             stmt = stmt.where(Decision.state == state)
+        served = served_decisions(member)
+        if served is not None:
+            stmt = stmt.where(served)
         now = self.clock.now()
         with self.db.read() as s:
             rows = s.execute(stmt.limit(max(1, min(limit, _PAGE_MAX)))).scalars()
@@ -358,10 +368,10 @@ class DecisionService:
 
     def public(self, *, offset: int = 0, limit: int = 100) -> dict[str, Any]:
         """The decisions as the public log lists them (``decision_forms.public_view``), oldest
-        first, ``limit`` (at most 1000) from ``offset``; and how many there are. Each also
-        names the regions its staff serve and ``people_region``, the smallest region holding
-        every person's residence (``safeguards.common_region``: None when one has none here
-        or they live in different provinces), so the audit checks ``STAFF_OUT_OF_REGION``."""
+        first, ``limit`` (at most 1000) from ``offset``; and how many there are. Each names the
+        regions stored when it was made (the proposer's and the approver's, served then, and
+        ``people_region``, the smallest region holding the people's residences at the
+        proposal), so the audit checks ``STAFF_OUT_OF_REGION`` against the history as it was."""
         limit = max(1, min(limit, _PAGE_MAX))
         with self.db.read() as s:
             total = s.execute(select(func.count()).select_from(Decision)).scalar_one()
@@ -371,20 +381,7 @@ class DecisionService:
                 .offset(max(0, offset))
                 .limit(limit)
             ).scalars()
-            served: dict[str, str] = {
-                i: r for i, r in s.execute(select(StaffMember.id, StaffMember.region_code))
-            }
-            out = []
-            for r in rows:
-                subjects = self._subjects(s, r.id)
-                out.append(
-                    {
-                        **public_view(r, subjects, self.log_subject),
-                        "proposer_region": served.get(r.proposed_by),
-                        "approver_region": served.get(r.approved_by or ""),
-                        "people_region": common_region(_residences(s, subjects)),
-                    }
-                )
+            out = [public_view(r, self._subjects(s, r.id), self.log_subject) for r in rows]
         return {"decisions": out, "total": total, "offset": offset}
 
     # -- alerts ----------------------------------------------------------------------------------
@@ -451,6 +448,18 @@ class DecisionService:
             run_write(self.db, functools.partial(_drop, alert_id=alert_id))
             sent += 1
         return sent
+
+
+def _require_served_then(member: Staff, row: Decision) -> None:
+    """The approver serves the region the people lived in when it was proposed (the region
+    the log publishes). Raises AccessDenied STAFF_OUT_OF_REGION."""
+    if not serves(member.region_code, row.people_region):
+        raise AccessDenied(
+            ErrorCode.STAFF_OUT_OF_REGION,
+            f"the people lived in {row.people_region or 'no one region'} when it was proposed,"
+            f" outside the region {member.region_code} the member serves",
+            region=member.region_code,
+        )
 
 
 def _residences(s: Session, subjects: Sequence[str]) -> list[str | None]:

@@ -266,7 +266,8 @@ class StaffMember(ProvinceBase):
 
 class Decision(ProvinceBase):
     """A manual colour decision (``decisions.py``): what it gives, on which legal basis and
-    evidence, until when; who proposed and who approved it, with the roles they held then.
+    evidence, until when; who proposed and who approved it, with the roles they held and the
+    regions they served then.
     ``state``: proposed, approved, rejected, revoked (an approved one past ``expires_at`` has
     expired). Never deleted."""
 
@@ -291,6 +292,12 @@ class Decision(ProvinceBase):
     closed_by: Mapped[str | None] = mapped_column(String(24), nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     close_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    #: the regions it was made in (migration p0015): what the proposer served when proposing,
+    #: what the approver served when approving, the smallest region holding the people's
+    #: residences at the proposal (``safeguards.common_region``); None: not known
+    proposer_region: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    approver_region: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    people_region: Mapped[str | None] = mapped_column(String(6), nullable=True)
 
 
 class DecisionSubject(ProvinceBase):

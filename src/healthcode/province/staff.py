@@ -11,7 +11,9 @@ A member acts only on people whose residence region lies inside the region they 
 (``require_serves``: a county serves its own people, a prefecture its counties', a
 province-level member everyone the province holds); proposing, approving, rejecting and
 revoking decisions, answering appeals and reading one person's data are refused with
-``STAFF_OUT_OF_REGION`` otherwise.
+``STAFF_OUT_OF_REGION`` otherwise. What a member lists and counts is kept to the same people:
+appeals of people inside their region, decisions whose people all live inside it
+(``served_decisions``), colour tallies of the regions inside theirs.
 
 A member is added with the province's own tools (``healthcode province staff add``), which
 write to its database directly; no route adds staff. Their token (``hcs_`` and 43 URL-safe
@@ -27,7 +29,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from healthcode.core import regions
@@ -35,7 +37,7 @@ from healthcode.core.clock import Clock
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import AccessDenied, InvalidInput
 from healthcode.hub.orgs import hash_token
-from healthcode.province.models import Person, StaffMember
+from healthcode.province.models import Decision, DecisionSubject, Person, StaffMember
 from healthcode.store.db import Database
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "StaffService",
     "out_of_region",
     "require_serves",
+    "served_decisions",
     "served_regions",
 ]
 
@@ -131,6 +134,29 @@ def require_serves(s: Session, member: Staff, pseudonyms: Sequence[str]) -> None
             region=member.region_code,
             outside=len(outside),
         )
+
+
+def served_decisions(member: Staff) -> ColumnElement[bool] | None:
+    """The condition on ``decisions`` a member's lists and counts keep: every person the
+    decision names lives inside the member's region now (``require_serves`` would let them
+    open it); None for a province-level member (every decision). A decision naming someone
+    outside is left out whole, not shown with the outsiders counted: its note, evidence and
+    size speak of people the member does not serve, and they could not act on it anyway."""
+    served = served_regions(member)
+    if served is None:
+        return None
+    outsider = (
+        select(DecisionSubject.pseudonym)
+        .outerjoin(Person, Person.pseudonym == DecisionSubject.pseudonym)
+        .where(
+            DecisionSubject.decision_id == Decision.id,
+            or_(
+                Person.residence_region.is_(None),
+                Person.residence_region.not_in(sorted(served)),
+            ),
+        )
+    )
+    return ~outsider.exists()
 
 
 def _of(row: StaffMember) -> Staff:

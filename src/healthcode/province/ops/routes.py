@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 
 from healthcode.province.deps import Province, StaffCaller, checked_query
 from healthcode.province.ops.summary import summary
+from healthcode.province.staff import served_regions
 from healthcode.web.pages import page
 
 __all__ = ["pages", "router"]
@@ -48,10 +49,10 @@ async def ops_colours(
     member: StaffCaller, province: Province, hours: Hours = 48, level: Level = Level.city
 ) -> dict[str, Any]:
     """Each region's people by colour now and at the end of each of the last ``hours``
-    (staff)."""
+    (staff: the regions inside theirs)."""
     member.require(*_STAFF_ROLES)
     answer: dict[str, Any] = await run_in_threadpool(
-        province.tallies.colours, hours=hours, level=level.value
+        province.tallies.colours, hours=hours, level=level.value, within=served_regions(member)
     )
     return answer
 
@@ -61,9 +62,11 @@ async def ops_transcodings(
     member: StaffCaller, province: Province, hours: Hours = 48
 ) -> dict[str, Any]:
     """Transcodings per hour into each colour and their latency from the fact's arrival at
-    the hub (staff)."""
+    the hub (staff: of the people living inside their region)."""
     member.require(*_STAFF_ROLES)
-    answer: dict[str, Any] = await run_in_threadpool(province.tallies.transcodings, hours=hours)
+    answer: dict[str, Any] = await run_in_threadpool(
+        province.tallies.transcodings, hours=hours, within=served_regions(member)
+    )
     return answer
 
 

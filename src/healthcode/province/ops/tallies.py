@@ -12,7 +12,8 @@ so no two transactions wait on one counter row.
 ``fold`` moves those rows into ``colour_hours`` and ``colour_tallies`` (a delete that returns
 what it deleted, so two folds never count a row twice); the report loop folds, and so does
 every read. The count of a colour in a region at the end of an hour is its count now less what
-came in after that hour (``colours``).
+came in after that hour (``colours``). A reader may be kept to some residence regions
+(``within``: a member's, ``staff.served_regions``).
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy import Select, case, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -207,13 +208,16 @@ class Tallies:
         end = hour_of(self.clock.now())
         return [end - timedelta(hours=hours - 1 - i) for i in range(hours)]
 
-    def colours(self, *, hours: int = 48, level: str = "city") -> dict[str, Any]:
+    def colours(
+        self, *, hours: int = 48, level: str = "city", within: Regions = None
+    ) -> dict[str, Any]:
         """Each region's count of each colour now and at the end of each of the last
-        ``hours`` hours (China's regions by ``level``), largest red count first."""
+        ``hours`` hours (China's regions by ``level``), largest red count first; only the
+        residences in ``within`` when given (``staff.served_regions``; None: all)."""
         self.fold_all()
         window = self._window(hours)
         with self.db.read() as s:
-            current, net = _read_counts(s, level, window[0])
+            current, net = _read_counts(s, level, window[0], within)
         out: list[dict[str, Any]] = []
         for code in sorted({r for r, _ in current} | {r for r, _ in net}):
             series = {c: _backwards(current[(code, c)], net[(code, c)], window) for c in COLOURS}
@@ -224,23 +228,26 @@ class Tallies:
         out.sort(key=lambda r: (-r["now"]["red"], -r["now"]["yellow"], r["code"]))
         return {"level": level, "hours": [format_instant(h) for h in window], "regions": out}
 
-    def transcodings(self, *, hours: int = 48) -> dict[str, Any]:
+    def transcodings(self, *, hours: int = 48, within: Regions = None) -> dict[str, Any]:
         """Per hour of the last ``hours``: transcodings into each colour, how many were timed
-        from a fact's arrival, their mean and longest latency in seconds."""
+        from a fact's arrival, their mean and longest latency in seconds; of the residences in
+        ``within`` when given."""
         self.fold_all()
         window = self._window(hours)
         with self.db.read() as s:
             rows = s.execute(
-                select(
-                    ColourHour.hour,
-                    ColourHour.colour,
-                    func.sum(ColourHour.changed),
-                    func.sum(ColourHour.timed),
-                    func.sum(ColourHour.seconds_sum),
-                    func.max(ColourHour.seconds_max),
-                )
-                .where(ColourHour.hour >= window[0])
-                .group_by(ColourHour.hour, ColourHour.colour)
+                _within(
+                    select(
+                        ColourHour.hour,
+                        ColourHour.colour,
+                        func.sum(ColourHour.changed),
+                        func.sum(ColourHour.timed),
+                        func.sum(ColourHour.seconds_sum),
+                        func.max(ColourHour.seconds_max),
+                    ).where(ColourHour.hour >= window[0]),
+                    ColourHour.region_code,
+                    within,
+                ).group_by(ColourHour.hour, ColourHour.colour)
             )
             by_hour: dict[datetime, list[Any]] = {h: [{}, 0, 0.0, 0.0] for h in window}
             for hour, colour, changed, timed, total, longest in rows:
@@ -264,24 +271,41 @@ class Tallies:
 
 Counts = dict[tuple[str, str], int]
 Nets = dict[tuple[str, str], dict[datetime, int]]
+_Row = TypeVarTuple("_Row")
+#: Residence regions a reader is kept to (None: every one, the unknown ``""`` included).
+Regions = frozenset[str] | None
 
 
-def _read_counts(s: Session, level: str, after: datetime) -> tuple[Counts, Nets]:
+def _within(stmt: Select[*_Row], column: Any, within: Regions) -> Select[*_Row]:
+    return stmt if within is None else stmt.where(column.in_(sorted(within)))
+
+
+def _read_counts(
+    s: Session, level: str, after: datetime, within: Regions = None
+) -> tuple[Counts, Nets]:
     """The tallies now and each hour's net change after ``after``, by (region, colour)."""
     current: Counts = defaultdict(int)
     for region, colour, n in s.execute(
-        select(ColourTally.region_code, ColourTally.colour, ColourTally.n)
+        _within(
+            select(ColourTally.region_code, ColourTally.colour, ColourTally.n),
+            ColourTally.region_code,
+            within,
+        )
     ):
         current[(region_at(region, level), colour)] += int(n)
     net: Nets = defaultdict(lambda: defaultdict(int))
     for hour, region, colour, entered, left in s.execute(
-        select(
-            ColourHour.hour,
+        _within(
+            select(
+                ColourHour.hour,
+                ColourHour.region_code,
+                ColourHour.colour,
+                ColourHour.entered,
+                ColourHour.left,
+            ).where(ColourHour.hour > after),
             ColourHour.region_code,
-            ColourHour.colour,
-            ColourHour.entered,
-            ColourHour.left,
-        ).where(ColourHour.hour > after)
+            within,
+        )
     ):
         net[(region_at(region, level), colour)][hour] += int(entered) - int(left)
     return current, net
