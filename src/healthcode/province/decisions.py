@@ -207,9 +207,10 @@ class DecisionService:
     # -- approving, rejecting, revoking ----------------------------------------------------------
     def approve(self, member: Staff, decision_id: str) -> dict[str, Any]:
         """Approve a proposal; it acts on its people from now (see the module). Raises
-        AccessDenied DECISION_APPROVER_ROLE, STAFF_OUT_OF_REGION (a person outside the
-        approver's region); InvalidInput MANUAL_SELF_APPROVED,
-        DECISION_EXPIRY_PASSED, DECISION_UNKNOWN, DECISION_STATE; DatabaseBusy."""
+        AccessDenied DECISION_APPROVER_ROLE, STAFF_OUT_OF_REGION (a person, or the people's
+        region stored at the proposal, outside the approver's region); InvalidInput
+        MANUAL_SELF_APPROVED, DECISION_EXPIRY_PASSED, DECISION_UNKNOWN, DECISION_STATE;
+        DatabaseBusy."""
         now = self.clock.now().replace(microsecond=0)
 
         def step(s: Session) -> tuple[dict[str, Any], bool]:
