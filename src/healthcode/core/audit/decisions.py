@@ -13,10 +13,11 @@ verified colour log and lists, as :class:`Finding`:
 - each safeguard a published decision broke, with the code of ``core.safeguards`` (the checks
   the province refuses a decision with): a decision inserted behind the service's back, or
   approved by its proposer, or by someone without the role, shows here; and
-  ``STAFF_OUT_OF_REGION`` when the list names the regions its staff serve and the smallest
-  region holding its people (``proposer_region``, ``approver_region``, ``people_region``) and
-  the proposer or the approver did not serve them (a list without these fields, from an older
-  province, is not checked for it).
+  ``STAFF_OUT_OF_REGION`` when the list names the regions its staff served when they acted
+  and the smallest region holding its people at the proposal (``proposer_region``,
+  ``approver_region``, ``people_region``, stored on the decision when it was made, so a later
+  move of a member or a person changes nothing) and the proposer or the approver did not serve
+  them (a list without these fields, from an older province, is not checked for it).
 
 >>> audit_changes([], [])
 []
