@@ -4,6 +4,7 @@ A person request: the person's token to the signed code text (``PersonTokens.pse
 then ``CodeService.issue``: what the person's colour state says, kept (``province/kept.py``)
 or read in one statement and prepared, then the kept ``CodeIssuer`` signs; nothing written).
 Both the kept path and the plain one (``states_kept`` 0: a read every request) are measured,
+and ``issue_kept`` (what ``province/me_reads.py`` runs on the event loop for a kept person),
 in-process, and, as a second figure, over HTTP against
 ``healthcode province serve`` in its own process (``GET /v1/me/code``, closed loop, keep-alive,
 the load generator of ``bench/http_load.py``). Beside them, in the same run: a raw ES256 sign
@@ -195,6 +196,9 @@ def in_process(
             "read + prepare (plain)": lambda i: plain.prepared(pseudonyms[i], clock.now()),
             "service path, plain": lambda i: plain.issue(service.tokens.pseudonym_of(tokens[i])),
             "service path, kept": lambda i: codes.issue(service.tokens.pseudonym_of(tokens[i])),
+            "service path, issue_kept": lambda i: codes.issue_kept(
+                service.tokens.pseudonym_of(tokens[i])
+            ),
         },
         n,
         seconds,
