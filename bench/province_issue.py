@@ -212,15 +212,18 @@ def _cpu_seconds(pid: int) -> float:
 
 def kept_inline(service: ProvinceService, tokens: list[str]) -> dict[str, Callable[[int], object]]:
     """``issue_kept``, what ``province/me_reads.py`` runs on the event loop for a kept person
-    (none in a tree without it)."""
+    (none in a tree without it). The lines before it in each round choose the signer again
+    (``SignerSource.current``), so it always signs."""
     codes = service.codes
     if not hasattr(codes, "issue_kept"):
         return {}
-    return {
-        "service path, issue_kept": lambda i: codes.issue_kept(
-            service.tokens.pseudonym_of(tokens[i])
-        )
-    }
+
+    def kept(i: int) -> object:
+        answer = codes.issue_kept(service.tokens.pseudonym_of(tokens[i]))
+        assert answer is not None, "the signer's choice lapsed: nothing signed"
+        return answer
+
+    return {"service path, issue_kept": kept}
 
 
 def over_http(env: dict[str, str], tokens: list[str], seconds: float, clients: int) -> Any:
