@@ -25,6 +25,7 @@ from healthcode.province import (
 from healthcode.province.appeal_routes import router as appeal_router
 from healthcode.province.family import FamilyService
 from healthcode.province.grid_routes import router as grid_router
+from healthcode.province.me_reads import MeReads
 from healthcode.province.ops import routes as ops_routes
 from healthcode.province.routes import router
 from healthcode.province.service import ProvinceService
@@ -78,6 +79,8 @@ def create_app(province: ProvinceService, *, sms: SmsSender | None = None) -> Fa
     app.include_router(ops_routes.router)
     app.include_router(ops_routes.pages)
     install_assets(app)
+    # a person's code and colour answered before FastAPI's routing (province/me_reads.py)
+    app.add_middleware(MeReads, province=province, signin=app.state.signin)
     return app
 
 

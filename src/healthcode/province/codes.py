@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import bindparam, select
@@ -48,6 +48,7 @@ from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 from healthcode.core.facts import format_instant
 from healthcode.core.rules import SUMMARY_FIELDS
+from healthcode.core.trust.certs import KeyPair
 from healthcode.core.trust.issue import CodeContent, CodeIssuer
 from healthcode.province.evaluation import summary_doc
 from healthcode.province.kept import Kept
@@ -57,7 +58,15 @@ from healthcode.province.states import ColourState, StateSerials
 from healthcode.store.db import Database
 from healthcode.store.retry import run_write
 
-__all__ = ["LIFETIMES", "CodeService", "Medium", "Prepared", "badges_of", "light_subject"]
+__all__ = [
+    "LIFETIMES",
+    "CodeService",
+    "Medium",
+    "Prepared",
+    "badges_of",
+    "code_instant",
+    "light_subject",
+]
 
 
 Medium = Literal["screen", "paper", "light"]
@@ -123,6 +132,13 @@ def _rule_set_label(ruleset: str, digest: str) -> str:
     )
 
 
+def code_instant(value: datetime) -> str:
+    """``format_instant``'s text of a code's instant (from 1970 on: no signer is valid
+    before, ``CodeIssuer``), written by ``isoformat`` (strftime's ``%Y`` differs only below
+    the year 1000); ``tests/province/test_me_reads.py`` keeps the two equal."""
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
 #: Re-evaluates people inside a transaction (``evaluation.reevaluate`` bound).
 Evaluate = Callable[[Session, list[str], datetime], Any]
 #: The full explanation (reasons, badges, decisions) of a person's colour from their facts
@@ -167,9 +183,10 @@ class CodeService:
     def __post_init__(self) -> None:
         self.kept = Kept(self.states_kept)
 
-    def _issuer(self) -> CodeIssuer:
-        """The issuer of the current signer (its province and validity read once)."""
-        signer = self.signers.current()
+    def _issuer(self, signer: KeyPair | None = None) -> CodeIssuer:
+        """The issuer of ``signer`` (by default the current one; its province and validity
+        read once)."""
+        signer = signer or self.signers.current()
         issuer = self._issuers.get(signer.kid)
         if issuer is None:  # the first code, or a new signer (rotation): the old one goes
             issuer = CodeIssuer(signer)
@@ -192,8 +209,31 @@ class CodeService:
         """
         issuer = self._issuer()
         now = self.clock.now()
+        return self._signed(issuer, self.prepared(pseudonym, now), medium, now)
+
+    def explain_kept(self, pseudonym: str) -> dict[str, Any] | None:
+        """:meth:`explain`'s answer when the person's state is kept; None when answering
+        would read the database (then ask :meth:`explain`). Reads nothing, raises nothing."""
+        prepared = self._kept(pseudonym, self.clock.now())
+        return None if prepared is None else dict(prepared.answer)
+
+    def issue_kept(self, pseudonym: str, medium: Medium = "screen") -> dict[str, Any] | None:
+        """:meth:`issue`'s answer when it needs no read: the person's state kept and the
+        signer chosen (``SignerSource.chosen``); None otherwise (then ask :meth:`issue`).
+
+        Raises TrustError CERT_* (the signer's validity, as :meth:`issue`)."""
+        now = self.clock.now()
+        signer = self.signers.chosen(now)
+        prepared = self._kept(pseudonym, now)
+        if signer is None or prepared is None:
+            return None
+        return self._signed(self._issuer(signer), prepared, medium, now)
+
+    def _signed(
+        self, issuer: CodeIssuer, prepared: Prepared, medium: Medium, now: datetime
+    ) -> dict[str, Any]:
+        """The answer of a code of ``prepared`` issued at ``now``."""
         lifetime = LIFETIMES[medium]
-        prepared = self.prepared(pseudonym, now)
         text = issuer.issue(
             prepared.light if medium == "light" else prepared.content,
             clock=FixedClock(now),
@@ -206,8 +246,8 @@ class CodeService:
             "code": text,
             "serial": prepared.serial.hex(),
             "medium": medium,
-            "issued_at": format_instant(now),
-            "expires_at": format_instant(now.replace(microsecond=0) + lifetime),
+            "issued_at": code_instant(now),
+            "expires_at": code_instant(now.replace(microsecond=0) + lifetime),
         }
 
     def _stale(self, until: datetime | None, digest: str, now: datetime) -> bool:
@@ -217,12 +257,19 @@ class CodeService:
         passed = until is not None and until <= now
         return passed or (current is not None and digest != current)
 
+    def _kept(self, pseudonym: str, now: datetime) -> Prepared | None:
+        """The person's kept state, unless time alone made it stale."""
+        kept = self.kept.get(pseudonym)
+        if kept is None or self._stale(kept.until, kept.digest, now):
+            return None
+        return kept
+
     def prepared(self, pseudonym: str, now: datetime) -> Prepared:
         """What the person's codes say now: kept, else read (and kept), else evaluated first.
 
         Raises InvalidInput PERSON_UNKNOWN; DatabaseBusy."""
-        kept = self.kept.get(pseudonym)
-        if kept is not None and not self._stale(kept.until, kept.digest, now):
+        kept = self._kept(pseudonym, now)
+        if kept is not None:
             return kept
         mark = self.kept.mark()
         with self.db.reader() as conn:

@@ -18,7 +18,7 @@ from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import AccessDenied, InvalidInput
 from healthcode.hub.fields import check_value, load_json
 from healthcode.province.service import ProvinceService
-from healthcode.province.signin import SESSION_PREFIX
+from healthcode.province.signin import SESSION_PREFIX, SignInService
 from healthcode.province.staff import Staff
 
 __all__ = [
@@ -26,9 +26,11 @@ __all__ = [
     "Province",
     "StaffCaller",
     "bearer",
+    "bearer_of",
     "checked_query",
     "json_body",
     "operator",
+    "person_of",
 ]
 
 
@@ -39,7 +41,12 @@ def checked_query(request: Request) -> None:
 
 def bearer(request: Request) -> str | None:
     """The bearer token of the request, if any."""
-    scheme, credentials = get_authorization_scheme_param(request.headers.get("authorization"))
+    return bearer_of(request.headers.get("authorization"))
+
+
+def bearer_of(authorization: str | None) -> str | None:
+    """The bearer token of an ``Authorization`` header's value, if any."""
+    scheme, credentials = get_authorization_scheme_param(authorization)
     return credentials if scheme.lower() == "bearer" else None
 
 
@@ -51,17 +58,21 @@ async def _province(request: Request) -> ProvinceService:
 Province = Annotated[ProvinceService, Depends(_province)]
 
 
-async def _person(request: Request) -> str:
-    """The pseudonym of the person whose token the request carries: a sign-in session
-    (``hcse_...``, ``signin.py``) or the person token of an application.
+async def person_of(province: ProvinceService, signin: SignInService, token: str | None) -> str:
+    """The pseudonym of the person ``token`` names: a sign-in session (``hcse_...``,
+    ``signin.py``, read in a worker thread) or the person token of an application.
 
-    Raises AccessDenied SESSION_INVALID, PERSON_TOKEN_INVALID."""
-    token = bearer(request)
+    Raises AccessDenied SESSION_INVALID, PERSON_TOKEN_INVALID; DatabaseBusy."""
     if token and token.startswith(SESSION_PREFIX):
-        pseudonym: str = await run_in_threadpool(request.app.state.signin.pseudonym_of, token)
+        pseudonym: str = await run_in_threadpool(signin.pseudonym_of, token)
         return pseudonym
-    province: ProvinceService = request.app.state.province
     return province.tokens.pseudonym_of(token)
+
+
+async def _person(request: Request) -> str:
+    """The pseudonym of the person whose token the request carries (:func:`person_of`)."""
+    state = request.app.state
+    return await person_of(state.province, state.signin, bearer(request))
 
 
 Person = Annotated[str, Depends(_person)]

@@ -45,14 +45,21 @@ class SignerSource:
         self._chosen: tuple[datetime, KeyPair, datetime] | None = None
         self._lock = threading.Lock()
 
+    def chosen(self, now: datetime) -> KeyPair | None:
+        """The signer chosen within ``RECHECK`` and still able to sign at ``now``: what
+        :meth:`current` answers without reading anything; None when it must choose again."""
+        chosen = self._chosen
+        if chosen is not None and abs(now - chosen[0]) < RECHECK and now < chosen[2]:
+            return chosen[1]
+        return None
+
     def current(self) -> KeyPair:
         """The signer to sign with now. Raises TrustError SIGNER_UNAVAILABLE."""
         now = self.clock.now()
         with self._lock:
-            if self._chosen is not None and abs(now - self._chosen[0]) < RECHECK:
-                _, pair, last = self._chosen
-                if now < last:
-                    return pair
+            pair = self.chosen(now)
+            if pair is not None:
+                return pair
             try:
                 pair = self._choose(now)
             except HealthcodeError as exc:
