@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -16,7 +17,7 @@ from live import LiveHub, add_org, env_for
 from sqlalchemy import func, select
 
 from healthcode.store.db import Database
-from healthcode.store.models import Record
+from healthcode.store.models import FeedEntry, IdempotencyKey, Record
 
 
 @pytest.fixture
@@ -155,3 +156,65 @@ def test_feed_consumer_killed_mid_page_resumes_without_gap_or_duplicate(
     cursor = con.execute("SELECT seq FROM cursor").fetchone()[0]
     con.close()
     assert seqs == list(range(1, 401)) and cursor == 400
+
+
+def _stored(db_url: str) -> tuple[set[int], int, int]:
+    """The ids of the stored records, the feed entries and the Idempotency-Keys stored."""
+    db = Database.from_url(db_url)
+    try:
+        with db.read() as s:
+            ids = set(s.execute(select(Record.id)).scalars())
+            entries = s.execute(select(func.count()).select_from(FeedEntry)).scalar_one()
+            keys = s.execute(select(func.count()).select_from(IdempotencyKey)).scalar_one()
+        return ids, int(entries), int(keys)
+    finally:
+        db.dispose()
+
+
+@pytest.mark.slow
+def test_kill_9_during_group_commits_of_single_submissions(live: LiveHub) -> None:
+    token = add_org(live.db_url, "lab", "440106", "GZ lab")
+    records = [nat(f"G{i}", resident_id(seq=f"{i % 1000:03d}")) for i in range(400)]
+    acked: dict[int, bytes] = {}
+    stop = threading.Event()
+
+    def send(part: range) -> None:  # 16 of these at once: groups form in the server
+        with httpx.Client(base_url=live.url, timeout=30, headers=bearer(token)) as c:
+            for i in part:
+                if stop.is_set():
+                    return
+                try:
+                    r = c.post(
+                        "/v1/records/nat", json=records[i], headers={"Idempotency-Key": f"g{i}"}
+                    )
+                except httpx.HTTPError:
+                    return
+                if r.status_code == 200:
+                    acked[i] = r.content
+
+    senders = [threading.Thread(target=send, args=(range(k, 400, 16),)) for k in range(16)]
+    for t in senders:
+        t.start()
+    deadline = time.monotonic() + 60
+    while len(acked) < 30 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    live.kill9()  # groups in flight: some committed and not answered, some not committed
+    stop.set()
+    for t in senders:
+        t.join(timeout=60)
+    assert 30 <= len(acked) < len(records)
+
+    live.start()
+    ids, entries, keys = _stored(live.db_url)
+    assert entries == len(ids) == keys  # each stored record with its feed entry and its key
+    assert {int(json.loads(body)["id"]) for body in acked.values()} <= ids
+
+    # every request again with its key: what was answered answers the same bytes
+    with httpx.Client(base_url=live.url, timeout=60, headers=bearer(token)) as c:
+        for i, record in enumerate(records):
+            r = c.post("/v1/records/nat", json=record, headers={"Idempotency-Key": f"g{i}"})
+            assert r.status_code == 200, r.text
+            if i in acked:
+                assert r.content == acked[i]
+    ids, entries, keys = _stored(live.db_url)
+    assert entries == len(ids) == keys == len(records)
