@@ -35,7 +35,8 @@ the bench's own data are not charged to the hub.
 
 The order of the sides alternates between repetitions (the first must run the hub: its rows
 are what COPY writes); medians and the per-repetition ratio are reported. Also measured, once:
-the validation alone (``RecordParser.parse`` of every record, no database).
+the validation alone (``RecordParser.parse`` of every record, and the NAT fast path the service
+uses, ``hub/records_fast.py``; no database).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ from healthcode.config import Settings
 from healthcode.core.clock import SystemClock
 from healthcode.hub.ingest import Located
 from healthcode.hub.records import RecordParser
+from healthcode.hub.records_fast import NatFastPath
 from healthcode.hub.services import Hub
 from healthcode.store.db import Database
 from healthcode.store.migrate import upgrade
@@ -265,12 +267,21 @@ def run_http(base: str, records: list[dict[str, Any]], batch: int, streams: int 
     return len(records) / elapsed
 
 
-def parse_only(records: list[dict[str, Any]]) -> float:
-    parser = RecordParser(pseudonym_key=Settings.from_env(ENV).pseudonym_key, clock=SystemClock())
+def parse_only(records: list[dict[str, Any]]) -> tuple[float, float]:
+    """Records/s of the checks alone: the reference (``RecordParser.parse``), and the NAT fast
+    path beside it (``hub/records_fast.py``)."""
+    key = Settings.from_env(ENV).pseudonym_key
+    parser = RecordParser(pseudonym_key=key, clock=SystemClock())
     start = time.perf_counter()
     for r in records:
         parser.parse("nat", r, defaults={"lab": "bench lab"})
-    return len(records) / (time.perf_counter() - start)
+    reference = len(records) / (time.perf_counter() - start)
+    start = time.perf_counter()
+    fast = NatFastPath(pseudonym_key=key).parse_many(
+        records, lab="bench lab", now=SystemClock().now()
+    )
+    assert None not in fast
+    return reference, len(records) / (time.perf_counter() - start)
 
 
 def main() -> None:
@@ -295,7 +306,11 @@ def main() -> None:
         for lo in range(0, len(records), args.batch)
     ]
     print(f"records: {len(records):,} NAT results, batches of {args.batch:,}, reps {args.reps}")
-    print(f"validation alone (RecordParser.parse): {parse_only(records):,.0f} records/s")
+    reference, fast = parse_only(records)
+    print(
+        f"validation alone: RecordParser.parse {reference:,.0f} records/s,"
+        f" NAT fast path {fast:,.0f} records/s"
+    )
 
     n = args.streams
     results: dict[str, list[float]] = {"service": [], "copy": []}

@@ -20,7 +20,7 @@ from typing import Any
 
 from bench.hub_common import DEFAULT_URL, nat_records, pg_schema, schema_url
 from bench.hub_ingest import _hub
-from healthcode.hub import feeds, ingest
+from healthcode.hub import feeds, holders, ingest
 from healthcode.hub.ingest import IngestService, Located
 from healthcode.store import bulk, crypto, feed_writer, record_writer
 
@@ -45,10 +45,12 @@ def _timed(owner: Any, name: str, label: str) -> None:
 
 PARTS = [
     (ingest, "parse_batch", "validation (RecordParser.parse)"),
-    (IngestService, "_once", "store: the whole transaction"),
+    (IngestService, "_transaction", "store: the whole transaction"),
     (record_writer, "insert_unnest", "  statements (records, identities)"),
+    (ingest, "_record_row", "  records rows"),
     (IngestService, "_upsert_identities", "  identities (rows, AES-GCM, upsert)"),
     (crypto.FieldCipher, "encrypt_many", "    AES-GCM"),
+    (holders, "holders", "  holders lookup"),
     (feeds.Feeds, "append", "  feed entries (counters, insert)"),
     (feed_writer, "insert_unnest", "    feed statements"),
     (bulk, "_json", "    JSON of payloads (all statements)"),

@@ -17,6 +17,7 @@ from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 from healthcode.hub.orgs import Principal
 from healthcode.hub.records import ParsedRecord, RecordParser
+from healthcode.hub.records_fast import NatFastPath
 
 __all__ = [
     "MAX_ERRORS_LISTED",
@@ -76,15 +77,25 @@ def parse_batch(
     *,
     now: datetime,
     single: bool,
+    fast_nat: NatFastPath | None = None,
 ) -> list[ParsedRecord]:
     """Every record of ``items`` checked, received at ``now`` (a lab's name is the default
     ``lab`` of its test results). Raises BATCH_INVALID listing every wrong record; for
-    ``single``, the record's own error."""
+    ``single``, the record's own error.
+
+    NAT results of the common shape are checked by ``fast_nat`` (``hub/records_fast.py``)
+    when given; every other record, and every record with an error, by ``parser``."""
     defaults = {"lab": principal.name} if kind in ("nat", "antibody") else {}
+    fast: Sequence[ParsedRecord | None] = [None] * len(items)
+    if kind == "nat" and fast_nat is not None:
+        fast = fast_nat.parse_many([item.raw for item in items], lab=principal.name, now=now)
     parsed: list[ParsedRecord] = []
     errors: list[dict[str, Any]] = []
     rejected = 0
-    for item in items:
+    for item, checked in zip(items, fast, strict=True):
+        if checked is not None:
+            parsed.append(checked)
+            continue
         try:
             parsed.append(parser.parse(kind, item.raw, defaults=defaults, now=now))
         except InvalidInput as exc:

@@ -52,6 +52,7 @@ from healthcode.hub.idempotency import earlier_answer, remember
 from healthcode.hub.ingest_one import One, store_singles
 from healthcode.hub.orgs import Principal
 from healthcode.hub.records import ParsedRecord, RecordParser
+from healthcode.hub.records_fast import NatFastPath
 from healthcode.store.crypto import FieldCipher
 from healthcode.store.db import Database
 from healthcode.store.errors import DatabaseBusy
@@ -76,6 +77,8 @@ class IngestService:
     cipher: FieldCipher
     feeds: Feeds
     batch_max: int
+    #: The NAT fast path beside ``parser`` (``hub/records_fast.py``; same pseudonym key).
+    fast_nat: NatFastPath | None = None
     writer: RecordWriter = field(init=False)
 
     singles: GroupCommit = field(init=False)
@@ -104,7 +107,9 @@ class IngestService:
         require(principal, f"submit:{kind}")
         check_size(len(items), self.batch_max)
         now = self.clock.now()  # the batch's records are received at one instant
-        parsed = parse_batch(self.parser, principal, kind, items, now=now, single=single)
+        parsed = parse_batch(
+            self.parser, principal, kind, items, now=now, single=single, fast_nat=self.fast_nat
+        )
         if single and len(parsed) == 1:  # stored with the concurrent ones (hub/ingest_one.py)
             one = One(principal, kind, parsed[0], items[0], idempotency_key, request_digest)
             return self.singles.submit(one, one.keys())
@@ -168,7 +173,15 @@ class IngestService:
         rejected = 0
         for kind, group in by_kind.items():
             try:
-                parsed = parse_batch(self.parser, principal, kind, group, now=now, single=False)
+                parsed = parse_batch(
+                    self.parser,
+                    principal,
+                    kind,
+                    group,
+                    now=now,
+                    single=False,
+                    fast_nat=self.fast_nat,
+                )
             except InvalidInput as exc:
                 if exc.code != ErrorCode.BATCH_INVALID:
                     raise

@@ -17,6 +17,7 @@ from healthcode.hub.ingest import IngestService
 from healthcode.hub.orgs import OrgService
 from healthcode.hub.publishing import PublishingService
 from healthcode.hub.records import RecordParser
+from healthcode.hub.records_fast import NatFastPath
 from healthcode.hub.risk_areas import RiskAreaService
 from healthcode.hub.status import StatusService
 from healthcode.hub.status_lists import StatusListService
@@ -58,6 +59,7 @@ class Hub:
             cipher=FieldCipher(key=settings.field_key),
             feeds=feeds,
             batch_max=settings.batch_max,
+            fast_nat=NatFastPath(pseudonym_key=settings.pseudonym_key),
         )
         risk_areas = RiskAreaService(db=db, clock=clock, feeds=feeds)
         publishing = PublishingService(

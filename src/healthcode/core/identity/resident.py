@@ -19,9 +19,12 @@ from healthcode.core.errors import InvalidInput
 from healthcode.core.identity.kinds import IdType, Sex
 
 __all__ = [
+    "BODY18",
     "ResidentId",
     "check18",
+    "check_birth_date",
     "check_digit",
+    "check_region",
     "id_error",
     "parse_residence_permit",
     "parse_resident_id",
@@ -37,7 +40,7 @@ _EARLIEST_BIRTH = date(1900, 1, 1)
 _PERMIT_PROVINCES = {"81": "810000", "82": "820000", "83": "830000"}
 _NOT_ON_RESIDENT_IDS = {"71", "81", "82", "83"}
 
-_BODY18 = re.compile(r"[0-9]{17}[0-9X]")
+BODY18 = re.compile(r"[0-9]{17}[0-9X]")
 _DIGITS15 = re.compile(r"[0-9]{15}")
 
 
@@ -141,14 +144,14 @@ def check18(text: str, *, today: date, id_type: IdType) -> tuple[str, date, bool
         )
         message = f"an ID number has 18 characters, got {len(number)}{hint}"
         raise id_error(ErrorCode.ID_LENGTH, message)
-    if not _BODY18.fullmatch(number):
+    if not BODY18.fullmatch(number):
         raise id_error(ErrorCode.ID_FORMAT, "an ID number is 17 digits followed by a digit or X")
     require_check_digit(number)
-    current = _region_current(number[:6], id_type)
-    return number, _birth_date(number, today), current
+    current = check_region(number[:6], id_type)
+    return number, check_birth_date(number, today), current
 
 
-def _region_current(region_code: str, id_type: IdType) -> bool:
+def check_region(region_code: str, id_type: IdType) -> bool:
     """Whether the address code is a current region code; raises when it cannot be one."""
     if id_type is IdType.HMT_RESIDENCE_PERMIT:
         if region_code not in _PERMIT_PROVINCES.values():
@@ -176,7 +179,7 @@ def _region_current(region_code: str, id_type: IdType) -> bool:
     return current
 
 
-def _birth_date(number: str, today: date) -> date:
+def check_birth_date(number: str, today: date) -> date:
     try:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
