@@ -8,6 +8,7 @@ One ``hub serve --workers N`` per setting of ``HEALTHCODE_MAX_IN_FLIGHT`` (``--l
 default 64, and ``--no-limit``'s 1,000,000, i.e. no shedding), on the same data as
 bench/hub_load.py (2,000 people with a reported code), side by side. Each is driven with
 ``GET /v1/status/{serial}`` over each number of keep-alive ``--connections`` (closed loop,
+one checkpoint token standing for many checkpoints, so the caller's share is set to the limit;
 bench/http_load.py pinned to its own CPU) for ``--seconds``. Reported per run: answers 200 a
 second, 503 OVERLOADED (and other statuses) a second, connection failures, p50/p99 of the 200
 answers, and how many 200 answers came later than ``--timeout`` seconds (a checkpoint's
@@ -66,7 +67,11 @@ def main() -> None:
         tokens, serials, _ = prepare(url, 2_000)
         headers = [("Authorization", f"Bearer {tokens['checkpoint']}")]
         for limit in (args.limit, 1_000_000):
-            env = {"HEALTHCODE_MAX_IN_FLIGHT": str(limit)}
+            # one token stands for many checkpoints here: no caller's share, the process's limit
+            env = {
+                "HEALTHCODE_MAX_IN_FLIGHT": str(limit),
+                "HEALTHCODE_MAX_IN_FLIGHT_PER_CLIENT": str(limit),
+            }
             with hub_process(url, workers=args.workers, env=env) as hub:
                 os.sched_setaffinity(0, {cpus[-1]})
                 host = f"{hub.host}:{hub.port}"
