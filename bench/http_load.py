@@ -185,7 +185,7 @@ async def drive(
     pause_after_503: float = 0.0,
 ) -> PhaseResult:
     """Send ``requests`` in order over ``clients`` keep-alive connections (closed loop) until
-    they run out or ``seconds`` have passed; a connection answered 503 waits
+    they run out or ``seconds`` have passed; a connection answered 503 or 429 waits
     ``pause_after_503`` seconds before its next request (a client honouring ``Retry-After``)."""
     loop = asyncio.get_running_loop()
     connections: list[_Connection] = []
@@ -214,7 +214,7 @@ async def drive(
                 latencies.append(now() - start)
             else:
                 other[status] = other.get(status, 0) + 1
-                if status == 503 and pause_after_503 > 0:
+                if status in (429, 503) and pause_after_503 > 0:
                     await asyncio.sleep(pause_after_503)
 
     def cut() -> None:

@@ -49,12 +49,14 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -62,7 +64,7 @@ from urllib.parse import quote, urlencode
 
 import psycopg
 
-from bench import submit_floor
+from bench import server_timing, submit_floor
 from bench.http_load import PhaseResult, request_bytes, run
 from bench.hub_common import (
     DEFAULT_URL,
@@ -291,6 +293,25 @@ class Server:
     app: str | None = None  # an ASGI app served instead of the hub (the baseline)
     app_name: str = ""
     hub: HubProcess | None = None
+    baseline: bool = False  # bench/status_raw.py: status queries only
+    env: dict[str, str] = field(default_factory=dict)
+    timing: Path | None = None  # its workers' server_timing figures
+
+
+def _configure(server: Server, args: Any) -> None:
+    """``--set`` settings of ``server``, and with ``--timing`` its app wrapped by
+    bench/server_timing.py (the hub served by uvicorn as ``hub serve`` serves it)."""
+    for item in args.set:
+        label, _, setting = item.partition(":")
+        key, sep, value = setting.partition("=")
+        if not sep:
+            raise SystemExit(f"--set {item}: give LABEL:KEY=VALUE")
+        if label == server.label:
+            server.env[key] = value
+    if args.timing:
+        server.timing = Path(tempfile.mkdtemp(prefix=f"timing_{server.label}_"))
+        server.env["BENCH_TIMING_DIR"] = str(server.timing)
+        server.app = "bench.server_timing:raw" if server.baseline else "bench.server_timing:hub"
 
 
 def _parse_server(raw: str) -> Server:
@@ -328,11 +349,15 @@ def main() -> None:
     ap.add_argument("--phases", default=",".join(PHASES), help="comma-separated subset")
     ap.add_argument("--raw", action="store_true", help="serve bench/status_raw.py beside")
     ap.add_argument("--codes", type=int, default=0, help="fill up to N codes in all")
+    ap.add_argument("--timing", action="store_true", help="server-side figures (server_timing)")
+    ap.add_argument("--set", action="append", default=[], metavar="LABEL:KEY=VALUE")
     ap.add_argument("--url", default=DEFAULT_URL)
     args = ap.parse_args()
     servers: list[Server] = args.servers or [Server(label="this", src=None)]
     if args.raw:
-        servers.append(Server(label="raw", src=None, app="bench.status_raw:app"))
+        servers.append(Server(label="raw", src=None, app="bench.status_raw:app", baseline=True))
+    for server in servers:
+        _configure(server, args)
     phases = [p for p in args.phases.split(",") if p]
     if unknown := set(phases) - set(PHASES):
         ap.error(f"unknown phases {sorted(unknown)}")
@@ -383,9 +408,14 @@ def main() -> None:
                     pythonpath=server.src,
                     cpus=args.server_cpus,
                     app=server.app,
-                    env={"BENCH_RAW_DATABASE_URL": server_url.split("+psycopg", 1)[-1]},
+                    env={
+                        "BENCH_RAW_DATABASE_URL": server_url.split("+psycopg", 1)[-1],
+                        **server.env,
+                    },
                 )
             )
+            if server.timing is not None:
+                stack.callback(shutil.rmtree, server.timing, True)
             print(f"server {server.label}: {_check_sources(server)}")
         if generator_cpu >= 0:
             os.sched_setaffinity(0, {generator_cpu})
@@ -415,7 +445,7 @@ def main() -> None:
                     print(f"rep {rep + 1} {'pgbench':<8} {name:<17}: {_line(r)}")
                     continue
                 for server in servers if rep % 2 == 0 else servers[::-1]:
-                    if server.app is not None and name == "submit":
+                    if server.baseline and name == "submit":
                         continue
                     r = _phase(server, admin, specs(name), args)
                     results.setdefault((server.label, name), []).append(r)
@@ -436,6 +466,7 @@ def _phase(
     built = [request_bytes(m, t, host=host, headers=h.items(), body=b) for m, t, h, b in specs]
     time.sleep(0.5)  # let the previous phase's stragglers finish
     before = snapshot(hub, admin, server.app_name)
+    timing = server_timing.read_totals(server.timing) if server.timing else {}
     if args.generator == "raw":
         result = run(hub.host, hub.port, built, clients=args.clients, seconds=args.seconds)
     else:
@@ -444,7 +475,14 @@ def _phase(
     server_cpu, pg_cpu, pg_other = cpu_delta(before, after)
     n = max(result.answered, 1)
     lat = result.latencies
+    figures = {}
+    if server.timing:
+        time.sleep(server_timing.FLUSH * 2)
+        figures = server_timing.summary(
+            server_timing.difference(server_timing.read_totals(server.timing), timing), n
+        )
     return {
+        **figures,
         "rate": result.ok / result.elapsed,
         "p50": percentile(lat, 0.50) * 1000,
         "p99": percentile(lat, 0.99) * 1000,
@@ -458,7 +496,8 @@ def _phase(
 
 
 def _line(r: dict[str, float]) -> str:
-    return (
+    inside = server_timing.line(r) if "app_p99" in r else ""
+    return inside + (
         f"{r['rate']:>7,.0f} req/s  p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms  "
         f"CPU-µs/req server {r['server_us']:5,.0f} pg {r['pg_us']:4,.0f} "
         f"pg-other {r['pg_other_us']:4,.0f} client {r['client_us']:4,.0f}  "

@@ -111,6 +111,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], Any]] = {
     "worker_threads": ("HEALTHCODE_WORKER_THREADS", _positive_int, 8),
     "read_connections": ("HEALTHCODE_READ_CONNECTIONS", _positive_int, 4),
     "max_in_flight": ("HEALTHCODE_MAX_IN_FLIGHT", _positive_int, 64),
+    "max_in_flight_per_client": ("HEALTHCODE_MAX_IN_FLIGHT_PER_CLIENT", _positive_int, 32),
     "operator_token": ("HEALTHCODE_OPERATOR_TOKEN", str, ""),
     "witness_key": ("HEALTHCODE_WITNESS_KEY", str, ""),
 }
@@ -192,6 +193,10 @@ class Settings:
     #: requests a server process works on at once; one more is answered 503 OVERLOADED with
     #: ``Retry-After`` at once (web/admission.py), so a saturated hub sheds instead of queueing
     max_in_flight: int = 64
+    #: of those, requests one caller (an organisation, else a token, else a peer address) may
+    #: have in flight; one more is answered 429 CLIENT_OVER_SHARE with ``Retry-After`` after a
+    #: pause (web/admission.py), so a client ignoring ``Retry-After`` cannot starve the others
+    max_in_flight_per_client: int = 32
     #: a bearer token for the national staff's routes (``GET /v1/alerts``); empty: closed
     operator_token: str = ""
     #: the witness's cosigner key file (docs/audit.md); empty: ``witness/witness.skey`` in the

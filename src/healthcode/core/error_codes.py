@@ -322,6 +322,7 @@ class ErrorCode(StrEnum):
     DATABASE_BUSY = "DATABASE_BUSY", 503, "other writers held the database; nothing stored, retry"
     DATABASE_ERROR = "DATABASE_ERROR", 500, "the database refused a statement; nothing was stored"
     OVERLOADED = "OVERLOADED", 503, "the server has its limit of requests in flight; retry later"
+    CLIENT_OVER_SHARE = "CLIENT_OVER_SHARE", 429, "the caller has its share of a server in flight"
     FIELD_DECRYPT_FAILED = "FIELD_DECRYPT_FAILED", 400, "an encrypted field cannot be decrypted"
     # -- configuration ---------------------------------------------------------------------------
     CONFIG_INVALID = "CONFIG_INVALID", 500, "a configuration variable does not parse"

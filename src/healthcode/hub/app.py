@@ -24,7 +24,7 @@ from healthcode.core.errors import HealthcodeError
 from healthcode.hub import fhir_answers
 from healthcode.hub.routes import ROUTERS
 from healthcode.hub.routes.common import FHIR_PATH, BodyLimit, FhirJSONResponse
-from healthcode.hub.routes.status_reads import StatusReads
+from healthcode.hub.routes.status_reads import StatusReads, caller_of
 from healthcode.hub.services import Hub, feed_listener
 from healthcode.web.admission import InFlightLimit
 from healthcode.web.assets import install_assets
@@ -57,7 +57,13 @@ def create_app(hub: Hub) -> FastAPI:
     # ordinary status reads answered before FastAPI's routing (hub/routes/status_reads.py)
     app.add_middleware(StatusReads, hub=hub)
     # the outermost layer: a request over the limit is shed before anything else runs
-    app.add_middleware(InFlightLimit, limit=hub.settings.max_in_flight, exempt=_not_counted)
+    app.add_middleware(
+        InFlightLimit,
+        limit=hub.settings.max_in_flight,
+        exempt=_not_counted,
+        share=hub.settings.max_in_flight_per_client,
+        client_of=caller_of(hub),
+    )
     return app
 
 

@@ -17,6 +17,8 @@ answering alike, byte for byte.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from fastapi.responses import JSONResponse
@@ -33,7 +35,7 @@ from healthcode.hub.services import Hub
 from healthcode.store.errors import DRIVER_ERRORS, translated
 from healthcode.web.errors import error_answer
 
-__all__ = ["StatusReads"]
+__all__ = ["StatusReads", "caller_of"]
 
 _PREFIX = "/v1/status/"
 #: The routes' ``max_length`` of a serial and a pseudonym.
@@ -74,6 +76,25 @@ def _principal(scope: Scope, hub: Hub) -> Principal | None:
     if not credentials or scheme.lower() != "bearer":
         return None
     return hub.orgs.cached(credentials)
+
+
+def caller_of(hub: Hub) -> Callable[[Scope], Hashable]:
+    """Who a request comes from, for a client's share of the in-flight limit
+    (``web/admission.py``): the organisation of a bearer token this process has checked; else
+    the token's digest (an unchecked token is checked by the route); else the peer address."""
+
+    def caller(scope: Scope) -> Hashable:
+        header = Headers(scope=scope).get("authorization")
+        scheme, credentials = get_authorization_scheme_param(header)
+        if credentials and scheme.lower() == "bearer":
+            principal = hub.orgs.cached(credentials)
+            if principal is not None:
+                return ("org", principal.org_id)
+            return ("token", hashlib.sha256(credentials.encode()).digest())
+        peer = scope.get("client")
+        return ("peer", peer[0] if peer else None)
+
+    return caller
 
 
 class StatusReads:
