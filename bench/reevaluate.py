@@ -6,8 +6,8 @@ with a visit inside Guangzhou (440100) within the last days, and every colour co
 (the "everyone" run: a new rule set). Then a high-risk designation of 440100 and its lift are
 each applied with :func:`healthcode.batch.reevaluate.reevaluate` on the people with a visit
 there inside the rule set's look-back (``people_with_visits``, through the ``(region_code,
-at)`` index): facts read in columns, risk-area fields refreshed, evaluated, changed summaries
-and colours written back, changed colours (or untils) collected.
+at)`` index): stored facts read in columns, risk-area fields derived from the visits,
+evaluated, changed colours written back, changed colours (or untils) collected.
 
 Side by side, in the same run, one plain query reads the same facts (the selected people's
 summaries and visits): through psycopg rows (``fetchall``), through ``COPY`` into Polars (the
@@ -53,7 +53,7 @@ from healthcode.batch.reevaluate import (
 )
 from healthcode.core.clock import FixedClock
 from healthcode.core.facts import RiskAreaDesignation
-from healthcode.core.rules import SUMMARY_FIELDS, baseline
+from healthcode.core.rules import PERSON_FIELDS, baseline
 from healthcode.store.db import Database
 
 AREA = "440100"
@@ -102,7 +102,7 @@ def summaries_frame(n: int) -> pl.DataFrame:
         pl.int_range(0, n).cast(pl.String).str.pad_start(64, "0").alias("pseudonym")
     )
     updated = pl.lit(NOW - timedelta(days=30)).dt.convert_time_zone("UTC").alias("updated_at")
-    return frame.select("pseudonym", *SUMMARY_FIELDS, updated)
+    return frame.select("pseudonym", *PERSON_FIELDS, updated)  # what person_summaries stores
 
 
 def load(
@@ -224,8 +224,8 @@ def run(
             label = "designated" if area is designate else "lifted"
             print(
                 f"  {label}: {out.evaluated:,} people re-evaluated in {pipeline[-1]:.2f} s = "
-                f"{out.evaluated / pipeline[-1]:,.0f} people/s; {out.summaries_written:,} "
-                f"summaries and {out.colours_written:,} colours written, "
+                f"{out.evaluated / pipeline[-1]:,.0f} people/s; "
+                f"{out.colours_written:,} colours written, "
                 f"{out.changed.height:,} changed colour or until"
             )
     people = out.evaluated

@@ -12,10 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from healthcode.batch.areas import AREA_FIELDS, area_visits, region_and_below, visit_lookback
-from healthcode.core.facts import ItineraryVisit, PersonFacts, RiskAreaDesignation
+from healthcode.core.facts import ItineraryVisit, RiskAreaDesignation
 from healthcode.core.facts.vocabulary import ITINERARY_SOURCES
-from healthcode.core.rules import baseline, load_with_overlays
-from healthcode.core.rules.summary import _visits
+from healthcode.core.rules import area_facts, baseline, load_with_overlays
 
 BASE = datetime(2022, 11, 20, 1, 0, tzinfo=UTC)
 # provinces, a prefecture, its districts, a county-level city straight under its province, and
@@ -87,7 +86,7 @@ def test_columns_equal_scalar(
     assert sorted(out["pseudonym"].to_list()) == sorted(by_person)
     assert all(out.schema[f] == pl.Datetime("ms", "UTC") for f in AREA_FIELDS)
     for row in out.iter_rows(named=True):
-        want = _visits(PersonFacts(visits=tuple(by_person[row["pseudonym"]])), areas)
+        want = area_facts(by_person[row["pseudonym"]], areas)
         got = {
             f: None
             if row[f] is None

@@ -19,7 +19,8 @@ from healthcode.batch.reevaluate import everyone, reevaluate
 from healthcode.core.clock import FixedClock
 from healthcode.core.facts import ItineraryVisit, PersonFacts
 from healthcode.core.rules import baseline, evaluate, load_with_overlays, summarise
-from healthcode.province.evaluation import holds_of, store_result, summary_of
+from healthcode.province.documents import summary_of
+from healthcode.province.evaluation import holds_of, store_result
 from healthcode.province.models import DecisionSubject
 from healthcode.province.scans import refresh_flags
 from healthcode.province.states import StateSerials
@@ -66,7 +67,8 @@ def test_pipeline_and_scalar_store_identical_rows(province: Province, n: int) ->
     with province.db.write() as session:
         session.execute(province.tables.colours.delete())
         for p in sorted(batch):
-            doc = summary_of(session, p)  # the summary the pipeline refreshed
+            # the stored fields, the risk-area ones derived for one person (documents.py)
+            doc = summary_of(session, p, [HIGH, MEDIUM])
             assert doc is not None
             result = evaluate(rules, doc, clock=FixedClock(NOW))
             store_result(session, p, result, None, held=False, now=NOW, serials=SERIALS)
@@ -90,7 +92,7 @@ def test_rows_stay_equal_under_an_overlay(province: Province) -> None:
     with province.db.write() as session:
         session.execute(province.tables.colours.delete())
         for p in sorted(batch):
-            doc = summary_of(session, p)
+            doc = summary_of(session, p, [HIGH])
             assert doc is not None
             store_result(
                 session,
@@ -148,7 +150,7 @@ def test_rows_stay_equal_with_decisions_acting(province: Province) -> None:
     with province.db.write() as session:
         session.execute(province.tables.colours.delete())
         for p in sorted(batch):
-            doc = summary_of(session, p)
+            doc = summary_of(session, p, [HIGH, MEDIUM])
             assert doc is not None
             result = evaluate(rules, doc, clock=FixedClock(NOW))
             store_result(

@@ -15,10 +15,9 @@ from sqlalchemy import Connection, select
 from healthcode.batch.areas import visit_lookback
 from healthcode.batch.reevaluate import everyone, people_with_visits, reevaluate
 from healthcode.core.clock import FixedClock
-from healthcode.core.facts import ItineraryVisit, PersonFacts, RiskAreaDesignation
+from healthcode.core.facts import ItineraryVisit, RiskAreaDesignation
 from healthcode.core.facts.vocabulary import ITINERARY_SOURCES
-from healthcode.core.rules import baseline, evaluate
-from healthcode.core.rules.summary import _visits
+from healthcode.core.rules import AREA_FIELDS, area_facts, baseline, evaluate
 
 NOW = datetime(2022, 11, 20, 1, 0, tzinfo=UTC)
 CODES = ["440100", "440106", "440300", "110101", "429004"]
@@ -51,7 +50,8 @@ def _fill(province: Province, n: int) -> tuple[list[dict[str, Any]], dict[str, l
             for _ in range(rng.randrange(4))
         ]
     with province.db.write() as session:
-        session.execute(province.tables.summaries.insert(), rows)
+        stored = [{k: v for k, v in row.items() if k not in AREA_FIELDS} for row in rows]
+        session.execute(province.tables.summaries.insert(), stored)
         vrows = [
             {"pseudonym": p, "region_code": v.region_code, "at": v.at, "source": v.source}
             for p, vs in visits.items()
@@ -83,7 +83,7 @@ def _expected(
             if k not in ("pseudonym", "updated_at")
         }
         if not counted:
-            doc.update(_visits(PersonFacts(visits=tuple(visits[row["pseudonym"]])), areas))
+            doc.update(area_facts(visits[row["pseudonym"]], areas))
         r = evaluate(rules, doc, clock=FixedClock(NOW))
         reasons = [{"rule": x.rule_id, "effect": x.effect} for x in (*r.reasons, *r.checks)]
         badges = {
@@ -153,11 +153,7 @@ def test_risk_area_reevaluates_exactly_its_visitors(province: Province) -> None:
         clock=clock,
         risk_areas=[HIGH],
     )
-    assert (again.evaluated, again.colours_written, again.summaries_written) == (
-        len(visitors),
-        0,
-        0,
-    )
+    assert (again.evaluated, again.colours_written) == (len(visitors), 0)
 
     # the area is lifted: everyone is re-evaluated with the designation ended
     lifted = RiskAreaDesignation("440100", "high", HIGH.effective_from, NOW - timedelta(days=2))
@@ -181,9 +177,18 @@ def test_risk_area_reevaluates_exactly_its_visitors(province: Province) -> None:
         assert (colour, until) == now[p]
 
 
-def test_summaries_keep_the_refreshed_fields(province: Province) -> None:
-    rows, visits = _fill(province, 12)
-    reevaluate(
+def test_a_reevaluation_writes_no_summary(province: Province) -> None:
+    """The risk-area fields are derived, never stored: re-evaluating everyone under risk areas
+    leaves every summary row as it was (its stored fields, its ``updated_at``)."""
+    _fill(province, 12)
+    s = province.tables.summaries
+
+    def summaries() -> list[Any]:
+        with province.db.read() as session:
+            return list(session.execute(select(s).order_by(s.c.pseudonym)).all())
+
+    before = summaries()
+    out = reevaluate(
         province.db,
         province.tables,
         everyone(province.tables),
@@ -191,32 +196,9 @@ def test_summaries_keep_the_refreshed_fields(province: Province) -> None:
         clock=FixedClock(NOW),
         risk_areas=[HIGH, MEDIUM],
     )
-    s = province.tables.summaries.c
-    with province.db.read() as session:
-        got = session.execute(
-            select(
-                s.pseudonym,
-                s.high_area_last_visit,
-                s.medium_area_last_visit,
-                s.coarse_risk_area_last_visit,
-                s.updated_at,
-            )
-        ).all()
-    for p, high, medium, coarse, updated in got:
-        want = _visits(PersonFacts(visits=tuple(visits[p])), [HIGH, MEDIUM])
-        have = {
-            k: None if v is None else v.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-            for k, v in zip(want, (high, medium, coarse), strict=True)
-        }
-        assert have == want
-        original = next(r for r in rows if r["pseudonym"] == p)
-        before = {
-            k: None
-            if original[k] is None
-            else original[k].isoformat(timespec="milliseconds").replace("+00:00", "Z")
-            for k in want
-        }
-        assert (updated != NOW - timedelta(days=30)) == (before != want)
+    assert out.evaluated == 12 and out.colours_written == 12
+    assert summaries() == before
+    assert not set(AREA_FIELDS) & set(s.c.keys())
 
 
 def test_chunks_follow_the_database_order(province: Province) -> None:

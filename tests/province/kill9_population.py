@@ -25,7 +25,7 @@ from bench.rules_bench import population  # noqa: E402
 
 from healthcode.batch.rules import SCHEMA, evaluate_frame  # noqa: E402
 from healthcode.core.clock import FixedClock  # noqa: E402
-from healthcode.core.rules import RuleSet  # noqa: E402
+from healthcode.core.rules import AREA_FIELDS, PERSON_FIELDS, RuleSet  # noqa: E402
 from healthcode.province.models import Person, person_summaries  # noqa: E402
 from healthcode.store.db import Database  # noqa: E402
 
@@ -36,9 +36,12 @@ HORIZON = timedelta(hours=1)
 
 def lasting(n: int, rules: RuleSet, *, scenario: dict[str, pl.Expr] | None = None) -> pl.DataFrame:
     """``n`` facts documents (as of the bench's now) whose colour under ``rules``, with the
-    ``scenario``'s columns set for everyone, lasts at least ``HORIZON``."""
+    ``scenario``'s columns set for everyone, lasts at least ``HORIZON``. The risk-area fields
+    are derived from visits and risk areas (none here), so they are null unless the scenario
+    sets them (with the visits and the area that give them)."""
     frame = population(2 * n, seed=11)
-    scenario_frame = frame.with_columns(**(scenario or {}))
+    nulls = {f: pl.lit(None, dtype=SCHEMA[f]) for f in AREA_FIELDS}
+    scenario_frame = frame.with_columns(**{**nulls, **(scenario or {})})
     result = evaluate_frame(rules, scenario_frame.select(list(SCHEMA)), clock=FixedClock(BENCH_NOW))
     until = result["until"]
     kept = frame.filter(until.is_null() | (until > BENCH_NOW + HORIZON)).head(n)
@@ -52,12 +55,12 @@ def held(n: int, every: int) -> list[str]:
 
 
 def fill(db: Database, frame: pl.DataFrame, *, every: int) -> None:
-    """``frame``'s documents (times moved to today) as ``k000000``..., one in ``every``
-    applied here, resident in 440106."""
+    """``frame``'s documents (times moved to today; their stored fields) as ``k000000``...,
+    one in ``every`` applied here, resident in 440106."""
     shift = datetime.now(UTC) - BENCH_NOW
     rows = []
     for i, row in enumerate(frame.iter_rows(named=True)):
-        doc = {k: v + shift if isinstance(v, datetime) else v for k, v in row.items()}
+        doc = {k: row[k] + shift if isinstance(row[k], datetime) else row[k] for k in PERSON_FIELDS}
         rows.append({**doc, "pseudonym": f"k{i:06d}", "updated_at": datetime.now(UTC)})
     people = [
         {

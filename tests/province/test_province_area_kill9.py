@@ -17,7 +17,8 @@ from sqlalchemy import select
 
 from healthcode.core.clock import FixedClock
 from healthcode.core.rules import evaluate, load_with_overlays
-from healthcode.province.evaluation import stored_badges, stored_reasons, summary_of
+from healthcode.province.documents import summary_of
+from healthcode.province.evaluation import stored_badges, stored_reasons
 from healthcode.province.models import (
     Colour,
     ReevaluationJob,

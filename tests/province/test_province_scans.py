@@ -17,7 +17,7 @@ from healthcode.core.clock import FixedClock
 from healthcode.hub.batches import Located
 from healthcode.hub.services import Hub
 from healthcode.province.app import create_app
-from healthcode.province.evaluation import summary_of
+from healthcode.province.documents import summary_of
 from healthcode.province.models import Colour
 from healthcode.province.service import ProvinceService
 

@@ -3,7 +3,7 @@
 :func:`area_visits` gives, from a frame of visits (``pseudonym``, ``region_code``, ``at``,
 ``source``) and the current risk-area designations, per person the fields
 ``high_area_last_visit``, ``medium_area_last_visit`` and ``coarse_risk_area_last_visit``
-exactly as :func:`healthcode.core.rules.summary.summarise` computes them one person at a time
+exactly as :func:`healthcode.core.rules.area_facts` computes them one person at a time
 (``tests/batch`` holds the property test): a visit counts when a high- or medium-risk
 designation ``covers`` it (its region is the designated one or lies inside it, GB/T 2260, and
 its time is in ``[effective_from, lifted_at)``); a visit of a coarse source goes to the coarse
@@ -29,12 +29,9 @@ import polars as pl
 from healthcode.core import regions
 from healthcode.core.errors import InvalidInput
 from healthcode.core.facts import PRECISE_SOURCES, RiskAreaDesignation
-from healthcode.core.rules import RuleSet
+from healthcode.core.rules import AREA_FIELDS, RuleSet
 
 __all__ = ["AREA_FIELDS", "area_visits", "counted_regions", "region_and_below", "visit_lookback"]
-
-#: The summary fields risk areas decide.
-AREA_FIELDS = ("high_area_last_visit", "medium_area_last_visit", "coarse_risk_area_last_visit")
 
 _TIME = pl.Datetime("us", "UTC")
 _UNITS = {"day": timedelta(days=1), "hour": timedelta(hours=1)}

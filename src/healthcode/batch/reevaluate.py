@@ -4,18 +4,19 @@
 :func:`people_with_visits` through the ``(region_code, at)`` index, or :func:`everyone`) and,
 chunk by chunk, each chunk in one write transaction:
 
-1. reads their facts documents (``person_summaries``) and current colours (``colours``) in
-   columns (:func:`healthcode.batch.columns.read_frame`; on PostgreSQL the summaries are
-   locked, ``FOR UPDATE``, so a fact arriving meanwhile waits for the chunk);
-2. refreshes the three risk-area fields from their visits (without the venue scans left out,
-   ``visits.flag``) and the current designations
-   (:func:`healthcode.batch.areas.area_visits`);
+1. reads their stored facts (``person_summaries``: the fields of ``core.rules.PERSON_FIELDS``)
+   and current colours (``colours``) in columns
+   (:func:`healthcode.batch.columns.read_frame`; on PostgreSQL the summaries are locked,
+   ``FOR UPDATE``, so a fact arriving meanwhile waits for the chunk);
+2. derives the three risk-area fields (``core.rules.AREA_FIELDS``, never stored) from their
+   visits (without the venue scans left out, ``visits.flag``) and the current designations
+   (:func:`healthcode.batch.areas.area_visits`, the columnar twin of ``core.rules.area_facts``);
 3. evaluates them with :func:`healthcode.batch.rules.evaluate_frame`;
-4. writes back the summaries whose risk-area fields changed and the colours rows whose colour,
-   reasons, badges, until or rule-set digest changed (``since``, when the colour state began,
-   set to now where the colour or until changed, kept otherwise): on PostgreSQL ``COPY`` into
-   a temporary table and one ``UPDATE ... FROM`` / ``INSERT ... ON CONFLICT`` each; on SQLite
-   ``executemany``;
+4. writes back the colours rows whose colour, reasons, badges, until or rule-set digest
+   changed (``since``, when the colour state began, set to now where the colour or until
+   changed, kept otherwise): on PostgreSQL ``COPY`` into a temporary table and one
+   ``INSERT ... ON CONFLICT``; on SQLite ``executemany``. No summary is written: a
+   re-evaluation changes none of the stored fields;
    An approved manual decision acting on a person (``ProvinceTables.decisions``: rows of
    ``pseudonym, decision_id, colour, starts_at, ends_at``) enters after the rules, as on the
    scalar path (``core.safeguards.with_decisions``, the same function, row by row for the
@@ -31,8 +32,7 @@ a reason come from the rule set. People of the selection without a summary are s
 How a province uses it: when a designation of region R is made, changed or lifted, it
 re-evaluates ``people_with_visits(tables, R, now - visit_lookback(ruleset), None)`` (all of
 R's visitors when the look-back is ``None``): an older visit cannot change a colour under this
-rule set, and a new rule set re-evaluates ``everyone`` anyway, refreshing every risk-area
-field from the visits. A new rule set or overlay version runs ``everyone`` in the background
+rule set. A new rule set or overlay version runs ``everyone`` in the background
 (each chunk commits on its own, ``progress`` reports), while per-person updates go on: on
 PostgreSQL they wait only for the chunk that holds their row.
 """
@@ -48,13 +48,13 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, Select, String, Table, cast, select
 
-from healthcode.batch.areas import AREA_FIELDS, area_visits, counted_regions, region_and_below
+from healthcode.batch.areas import area_visits, counted_regions, region_and_below
 from healthcode.batch.columns import in_set, read_frame
 from healthcode.batch.rules import SCHEMA, evaluate_frame
-from healthcode.batch.writes import write_colours, write_summaries
+from healthcode.batch.writes import write_colours
 from healthcode.core.clock import Clock
 from healthcode.core.facts import RiskAreaDesignation
-from healthcode.core.rules import SEVERITY, RuleSet
+from healthcode.core.rules import PERSON_FIELDS, SEVERITY, RuleSet
 from healthcode.core.safeguards import Hold, with_decisions
 from healthcode.store.db import Database
 
@@ -116,16 +116,15 @@ class ProvinceTables:
 
 @dataclass(slots=True)
 class Outcome:
-    """What a re-evaluation did: people evaluated, rows written, colours or untils changed."""
+    """What a re-evaluation did: people evaluated, colours rows written, colours or untils
+    changed."""
 
     evaluated: int = 0
-    summaries_written: int = 0
     colours_written: int = 0
     changed: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CHANGED_SCHEMA))
 
     def add(self, other: Outcome) -> None:
         self.evaluated += other.evaluated
-        self.summaries_written += other.summaries_written
         self.colours_written += other.colours_written
         self.changed = pl.concat([self.changed, other.changed])
 
@@ -223,11 +222,7 @@ def reevaluate_chunk(
     facts = read_frame(conn, facts_sql, _facts_schema())
     visits = _read_visits(conn, tables, facts["pseudonym"].to_list(), areas, key_range)
     fresh = area_visits(visits, areas)
-    facts = facts.join(fresh, on="pseudonym", how="left", suffix="_new", maintain_order="left")
-    summaries = facts.filter(
-        pl.any_horizontal(pl.col(f).ne_missing(pl.col(f"{f}_new")) for f in AREA_FIELDS)
-    ).select("pseudonym", *(pl.col(f"{f}_new").alias(f) for f in AREA_FIELDS))
-    facts = facts.with_columns(pl.col(f"{f}_new").alias(f) for f in AREA_FIELDS)
+    facts = facts.join(fresh, on="pseudonym", how="left", maintain_order="left")
     result = evaluate_frame(ruleset, facts.select(list(SCHEMA)), clock=clock, lists=False)
     stamp = clock.now().astimezone(UTC)
     colours = _with_holds(conn, tables, _colour_rows(ruleset, facts, result), key_range, stamp)
@@ -238,18 +233,17 @@ def reevaluate_chunk(
     # a changed colour or until begins a new colour state at ``stamp``; else it goes on
     since = pl.when(moved).then(pl.lit(stamp, dtype=_US)).otherwise(pl.col("old_since"))
     written = colours.filter(differs).with_columns(since.alias("since"))
-    write_summaries(conn, tables.summaries, summaries, updated_at=stamp)
     write_colours(
         conn, tables.colours, written.select("pseudonym", *_COLOURS, "since"), evaluated_at=stamp
     )
     changed = written.filter(moved).select(
         "pseudonym", pl.col("old_colour").alias("colour_before"), "colour", "until", "decision"
     )
-    return Outcome(facts.height, summaries.height, written.height, changed)
+    return Outcome(facts.height, written.height, changed)
 
 
 def _facts_schema() -> dict[str, pl.DataType]:
-    return {"pseudonym": pl.String(), **SCHEMA, **_OLD}
+    return {"pseudonym": pl.String(), **{f: SCHEMA[f] for f in PERSON_FIELDS}, **_OLD}
 
 
 def _facts_statement(
@@ -262,7 +256,7 @@ def _facts_statement(
     stmt = (
         select(
             s.c.pseudonym,
-            *(s.c[name] for name in SCHEMA),
+            *(s.c[name] for name in PERSON_FIELDS),
             c.c.colour.label("old_colour"),
             cast(c.c.reasons, String()).label("old_reasons"),
             cast(c.c.badges, String()).label("old_badges"),

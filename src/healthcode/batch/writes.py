@@ -1,10 +1,9 @@
 """Writing a frame of results back in bulk, in the caller's transaction.
 
 PostgreSQL: the frame goes as CSV (written by Polars) through ``COPY`` into a temporary table
-shaped like the target (``ON COMMIT DROP``), then one ``UPDATE ... FROM`` (summaries) or
-``INSERT ... ON CONFLICT DO UPDATE`` (colours) moves it: one statement per chunk, whatever its
-size, and no Python object per row. SQLite: ``executemany`` of the same statement, times in
-the text SQLAlchemy stores (naive UTC).
+shaped like the target (``ON COMMIT DROP``), then one ``INSERT ... ON CONFLICT DO UPDATE``
+moves it: one statement per chunk, whatever its size, and no Python object per row. SQLite:
+``executemany`` of the same statement, times in the text SQLAlchemy stores (naive UTC).
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from datetime import datetime
 import polars as pl
 from sqlalchemy import Connection, Table
 
-__all__ = ["write_colours", "write_summaries"]
+__all__ = ["write_colours"]
 
 _PG_TIME = "%Y-%m-%dT%H:%M:%S%.6fZ"
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S%.6f"  # SQLAlchemy's storage format for DATETIME on SQLite
@@ -40,29 +39,6 @@ def _as_text(frame: pl.DataFrame, time_format: str) -> pl.DataFrame:
         for n, t in frame.schema.items()
         if isinstance(t, pl.Datetime)
     )
-
-
-def write_summaries(
-    conn: Connection, table: Table, frame: pl.DataFrame, *, updated_at: datetime
-) -> None:
-    """Set the columns of ``frame`` (``pseudonym`` + some summary fields) on the rows of
-    ``table`` with those pseudonyms, and ``updated_at``."""
-    if frame.is_empty():
-        return
-    frame = frame.with_columns(pl.lit(updated_at).dt.convert_time_zone("UTC").alias("updated_at"))
-    names = [n for n in frame.columns if n != "pseudonym"]
-    q = [_quote(conn, n) for n in names]
-    target = _quote(conn, table.name)
-    if conn.dialect.name == "postgresql":
-        tmp = _copy_in(conn, table, frame, "hc_batch_summaries")
-        sets = ", ".join(f"{c} = t.{c}" for c in q)
-        conn.exec_driver_sql(
-            f"UPDATE {target} AS s SET {sets} FROM {tmp} AS t WHERE s.pseudonym = t.pseudonym"
-        )
-        return
-    sets = ", ".join(f"{c} = ?" for c in q)
-    rows = _as_text(frame.select(*names, "pseudonym"), _SQLITE_TIME).rows()
-    _executemany(conn, f"UPDATE {target} SET {sets} WHERE pseudonym = ?", rows)
 
 
 def write_colours(

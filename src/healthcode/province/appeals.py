@@ -45,7 +45,7 @@ from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 from healthcode.core.facts import format_instant
 from healthcode.hub.fields import check_value, required_text
-from healthcode.province.evaluation import summary_of
+from healthcode.province.documents import summary_of
 from healthcode.province.models import Appeal, Colour, FactRecord, Person
 from healthcode.province.scans import flagged_scans
 from healthcode.province.staff import Staff, require_serves, served_regions

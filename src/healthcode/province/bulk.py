@@ -6,13 +6,15 @@
   look-back)`` for each window it is given (the designation before and after the change),
   found through the ``(region_code, at)`` index; ``look-back`` is how long a visit can still
   change a colour under the rule set (``batch.areas.visit_lookback``; without a bound, every
-  visit since the designation's start). An older visit cannot change a colour; its
-  summary field is refreshed by the next re-evaluation of that person.
+  visit since the designation's start). An older visit cannot change a colour (nothing
+  about it is stored: a person's risk-area fields are derived whenever they are read,
+  ``documents.py``).
 - :func:`reevaluate_chunk`: one chunk of people (the whole-population job, ``jobs.py``).
 
-Both write ``person_summaries`` and ``colours`` in the one row format of the scalar path
-(``evaluation.py``) and put a status report in the outbox for each person the province holds
-(``people``) whose colour or until changed, in the same transaction.
+Both write ``colours`` in the one row format of the scalar path (``evaluation.py``; no
+summary: a re-evaluation changes none of its stored fields) and put a status report in the
+outbox for each person the province holds (``people``) whose colour or until changed, in the
+same transaction.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from healthcode.core.clock import FixedClock
 from healthcode.core.facts import RiskAreaDesignation
 from healthcode.core.rules import RuleSet
 from healthcode.province.changes import ChangeListener, changes_of_frame
-from healthcode.province.evaluation import designations, reserve_indexes
+from healthcode.province.documents import designations
+from healthcode.province.evaluation import reserve_indexes
 from healthcode.province.models import (
     Colour,
     DecisionSubject,

@@ -7,15 +7,16 @@ colour's ``until`` has passed and the sweep has not re-evaluated the person yet,
 re-evaluated first, so a code never shows a colour past its time; so is a person whose colour
 another rule set gave (a new rule set is being applied to everyone in the background). The
 row holds the outcome (the matching rules' ids and effects, compact badges); the explanation
-shown (texts, supporting facts) is derived from the person's facts document (``detail``), the
-same for every instant of the colour state (``core.rules.evaluate``: a result holds until its
+shown (texts, supporting facts) is derived from the person's facts document (``detail``; its
+risk-area fields derived from their visits in the same read, ``documents.py``), the same for
+every instant of the colour state (``core.rules.evaluate``: a result holds until its
 ``until``).
 
 Each code is signed by the province's current signer. Its serial names the person's colour
 state (``states.py``), not the code: every code of one state carries the same serial, which the
 status report queued with the colour change already gave the hub, so a checkpoint can ask the
 hub about any code by serial and issuing writes nothing: one read (person, colour row and
-facts document in one statement), then a signature.
+stored facts in one statement, then the person's visits and the risk areas), then a signature.
 
 What every code of a colour state says is prepared once (:class:`Prepared`: the answer, the
 ``CodeContent`` checked with the payload schema, the serial) and kept per person
@@ -38,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from healthcode.core.clock import Clock, FixedClock
@@ -47,10 +48,10 @@ from healthcode.core.codes.status_list import StatusReference, reference_of
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
 from healthcode.core.facts import format_instant
-from healthcode.core.rules import SUMMARY_FIELDS
+from healthcode.core.rules import PERSON_FIELDS
 from healthcode.core.trust.certs import KeyPair
 from healthcode.core.trust.issue import CodeContent, CodeIssuer
-from healthcode.province.evaluation import summary_doc
+from healthcode.province.documents import document_of
 from healthcode.province.kept import Kept
 from healthcode.province.models import Colour, Person, person_summaries
 from healthcode.province.signer import SignerSource
@@ -86,7 +87,7 @@ _NAT_BADGES = {24: "nat-24h", 48: "nat-48h", 72: "nat-72h", 168: "nat-7d"}
 _RULE_SET_MAX = 32  # the code's rule-set text (core/codes/native.py)
 
 _P, _C, _S = Person.__table__.c, Colour.__table__.c, person_summaries.c
-#: The one read of an issue: the person, their colour row and facts document (``s_<field>``).
+#: The one read of an issue: the person, their colour row and stored facts (``s_<field>``).
 _READ = (
     select(
         _P.pseudonym,
@@ -101,7 +102,7 @@ _READ = (
         _C.since,
         _C.status_index,
         _S.pseudonym.label("s_pseudonym"),
-        *(_S[name].label(f"s_{name}") for name in SUMMARY_FIELDS),
+        *(_S[name].label(f"s_{name}") for name in PERSON_FIELDS),
     )
     .select_from(
         Person.__table__.outerjoin(Colour.__table__, _C.pseudonym == _P.pseudonym).outerjoin(
@@ -110,6 +111,14 @@ _READ = (
     )
     .where(_P.pseudonym == bindparam("pseudonym"))
 )
+
+
+def _document(bind: Session | Connection, row: Any) -> dict[str, Any] | None:
+    """The facts document of a row of ``_READ`` (None: the person has no summary yet)."""
+    if row.s_pseudonym is None:
+        return None
+    stored = {name: row._mapping[f"s_{name}"] for name in PERSON_FIELDS}
+    return document_of(bind, row.pseudonym, stored)
 
 
 def badges_of(badges: Mapping[str, Any], reasons: list[dict[str, Any]]) -> list[str]:
@@ -142,8 +151,8 @@ def code_instant(value: datetime) -> str:
 #: Re-evaluates people inside a transaction (``evaluation.reevaluate`` bound).
 Evaluate = Callable[[Session, list[str], datetime], Any]
 #: The full explanation (reasons, badges, decisions) of a person's colour from their facts
-#: document as stored (None: none), at ``now`` (``evaluation.explain_doc`` bound to the rule
-#: set, with the decisions acting on them).
+#: document (``documents.document_of``; None: none), at ``now`` (``evaluation.explain_doc``
+#: bound to the rule set, with the decisions acting on them).
 Explain = Callable[[str, Mapping[str, Any] | None, datetime], dict[str, Any]]
 
 
@@ -274,9 +283,13 @@ class CodeService:
         mark = self.kept.mark()
         with self.db.reader() as conn:
             row = conn.execute(_READ, {"pseudonym": pseudonym}).first()
-        if row is None or row.colour is None or self._stale(row.until, row.ruleset_digest, now):
+            current = not (
+                row is None or row.colour is None or self._stale(row.until, row.ruleset_digest, now)
+            )
+            doc = _document(conn, row) if current else None
+        if not current:
             return run_write(self.db, lambda s: self._evaluated(s, pseudonym, now))
-        prepared = self._prepare(row, now)
+        prepared = self._prepare(row, doc, now)
         self.kept.put(pseudonym, prepared, mark)
         return prepared
 
@@ -289,13 +302,11 @@ class CodeService:
         s.flush()
         row = s.execute(_READ, {"pseudonym": pseudonym}).first()
         assert row is not None and row.colour is not None
-        return self._prepare(row, now)
+        return self._prepare(row, _document(s, row), now)
 
-    def _prepare(self, row: Any, now: datetime) -> Prepared:
-        """What every code of the row's colour state says."""
-        doc = None
-        if row.s_pseudonym is not None:
-            doc = summary_doc({name: row._mapping[f"s_{name}"] for name in SUMMARY_FIELDS})
+    def _prepare(self, row: Any, doc: Mapping[str, Any] | None, now: datetime) -> Prepared:
+        """What every code of the row's colour state says (``doc``: the person's facts
+        document, for the explanation)."""
         badges = badges_of(row.badges, row.reasons)
         content = CodeContent(
             subject=row.pseudonym,

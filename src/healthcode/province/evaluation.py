@@ -3,8 +3,9 @@ transaction.
 
 ``reevaluate(session, pseudonyms, ...)`` is the one seam every trigger goes through (a feed
 page, an application, the until sweep, a risk-area change): it reads the people's current
-records and the risk areas, writes ``person_summaries`` (``core.rules.summarise``) and
-``colours`` (``core.rules.evaluate`` at ``now``), and, for a person who applied here, puts a
+records and the risk areas, writes ``person_summaries`` (``core.rules.summarise``, its fields
+but the risk-area ones, which are derived on reading: ``documents.py``) and ``colours``
+(``core.rules.evaluate`` at ``now``), and, for a person who applied here, puts a
 status report in the outbox when the colour or its ``until`` changed: a new colour state
 (``states.py``), begun at ``now`` (``colours.since``), reported under the state's serial, the
 serial every code of the state carries. The columnar pipeline
@@ -38,16 +39,16 @@ from sqlalchemy.orm import Session
 
 from healthcode.core.clock import FixedClock
 from healthcode.core.errors import InvalidInput
-from healthcode.core.facts import PersonFacts, RiskAreaDesignation, format_instant, records
-from healthcode.core.rules import SUMMARY_FIELDS, RuleSet, evaluate, summarise
+from healthcode.core.facts import PersonFacts, RiskAreaDesignation, records
+from healthcode.core.rules import PERSON_FIELDS, SUMMARY_FIELDS, RuleSet, evaluate, summarise
 from healthcode.core.rules.evaluate import Evaluation
 from healthcode.core.safeguards import Hold, with_decisions
+from healthcode.province.documents import designations, summary_of
 from healthcode.province.models import (
     Colour,
     DecisionSubject,
     FactRecord,
     Person,
-    RiskAreaRow,
     StatusIndexCounter,
     StatusOutbox,
     person_summaries,
@@ -58,7 +59,6 @@ __all__ = [
     "ACCEPT_SKEW",
     "RECORD_KINDS",
     "Outcome",
-    "designations",
     "explain_doc",
     "explanation",
     "facts_of",
@@ -70,8 +70,6 @@ __all__ = [
     "store_result",
     "stored_badges",
     "stored_reasons",
-    "summary_doc",
-    "summary_of",
     "summary_row",
 ]
 
@@ -119,33 +117,13 @@ def facts_of(pseudonym: str, rows: Iterable[FactRecord], now: datetime) -> Perso
     return PersonFacts(person=pseudonym, **{k: tuple(v) for k, v in kinds.items()})
 
 
-def designations(session: Session) -> list[RiskAreaDesignation]:
-    """The risk areas held, as designations (a planned end counts as the lift)."""
-    out = []
-    for row in session.execute(
-        select(RiskAreaRow).where(RiskAreaRow.cancelled.is_(False))
-    ).scalars():
-        ends = [t for t in (row.until, row.lifted_at) if t is not None]
-        end = min(ends) if ends else None
-        if end is not None and end <= row.effective_from:
-            continue
-        out.append(
-            RiskAreaDesignation(
-                region_code=row.region_code,
-                level=row.level,  # type: ignore[arg-type]
-                effective_from=row.effective_from,
-                lifted_at=end,
-            )
-        )
-    return out
-
-
 def summary_row(pseudonym: str, summary: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    """The ``person_summaries`` row of a summary: times as instants, the rest as they are."""
+    """The ``person_summaries`` row of a summary (its stored fields, ``PERSON_FIELDS``): times
+    as instants, the rest as they are."""
     row: dict[str, Any] = {"pseudonym": pseudonym, "updated_at": now}
-    for name, (kind, _) in SUMMARY_FIELDS.items():
+    for name in PERSON_FIELDS:
         value = summary.get(name)
-        if kind == "time" and value is not None:
+        if SUMMARY_FIELDS[name][0] == "time" and value is not None:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
         row[name] = value
     return row
@@ -170,32 +148,11 @@ def stored_badges(evaluation: Evaluation) -> dict[str, Any]:
     }
 
 
-def summary_doc(values: Mapping[Any, Any]) -> dict[str, Any]:
-    """The facts document of a ``person_summaries`` row's values, as ``summarise`` gives it
-    (times as instants in text)."""
-    doc: dict[str, Any] = {}
-    for name, (kind, _) in SUMMARY_FIELDS.items():
-        value = values[name]
-        if kind == "time" and value is not None:
-            value = format_instant(value)
-        doc[name] = value
-    return doc
-
-
-def summary_of(session: Session, pseudonym: str) -> dict[str, Any] | None:
-    """The person's stored facts document (``person_summaries``) as ``summarise`` gives it;
-    None without one."""
-    row = session.execute(
-        select(person_summaries).where(person_summaries.c.pseudonym == pseudonym)
-    ).first()
-    return None if row is None else summary_doc(row._mapping)
-
-
 def explanation(
     session: Session, pseudonym: str, *, ruleset: RuleSet, now: datetime
 ) -> dict[str, Any]:
-    """The full explanation of a person's current colour (:func:`explain_doc` of their stored
-    facts document)."""
+    """The full explanation of a person's current colour (:func:`explain_doc` of their facts
+    document, ``documents.summary_of``)."""
     return explain_doc(summary_of(session, pseudonym), ruleset=ruleset, now=now)
 
 
@@ -205,8 +162,9 @@ def explain_doc(
     """Every matching rule's ``Reason.to_dict()`` (texts, the rule's own until, supporting
     facts) and the badges with ``nat_sampled_at``, from the rules evaluated on a facts
     document at ``now``. While the stored colour is current (its ``until`` not passed, its
-    rule-set digest the rule set's) this is the evaluation that gave it. Empty lists without
-    a document."""
+    rule-set digest the rule set's, no risk-area change still waiting for an area job to reach
+    the person: the document's risk-area fields are derived when it is read) this is the
+    evaluation that gave it. Empty lists without a document."""
     if doc is None:
         return {"reasons": [], "badges": {}}
     result = evaluate(ruleset, doc, clock=FixedClock(now))

@@ -5,7 +5,7 @@ again after a crash (the hub sends what follows the cursor the province committe
 effect once. An entry's effect is idempotent as well: a record is kept at its highest version,
 a risk area at its highest version. Within the transaction the people whose facts changed are
 re-evaluated (``evaluation.reevaluate``), and the people a risk-area change concerns by the
-columnar pipeline (``bulk.reevaluate_area``, chunk by chunk), so their summary, colour and
+columnar pipeline (``bulk.reevaluate_area``, chunk by chunk), so their colour and
 status report commit with the entry that caused them. A huge area makes a long transaction
 (about the pipeline's rate, ``docs/benchmarks.md``): the feed waits for it, nothing stalls
 for good, and a crash meanwhile re-applies the page.

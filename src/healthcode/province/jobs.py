@@ -5,7 +5,7 @@ overlay version (``kind`` ``ruleset``), or the people a large risk-area change c
 A job (``reevaluation_jobs``) names the rule-set digest it applies, how many people there were
 when it began (``total``), how many it has done and the last pseudonym it reached
 (``last_key``, in the database's order of ``person_summaries``). :func:`step` re-evaluates the
-next chunk after ``last_key`` with the columnar pipeline (``bulk.reevaluate_chunk``: summaries,
+next chunk after ``last_key`` with the columnar pipeline (``bulk.reevaluate_chunk``:
 colours, status reports of held people whose colour or until changed) and advances the job
 in the same transaction: a kill -9 loses at most the chunk under way, which the next step
 does again; nothing is applied twice.

@@ -4,8 +4,12 @@
 them: the whole-population re-evaluation reads the summaries and writes colours):
 
 - ``person_summaries``: one row per person, one column per field of
-  ``core.rules.SUMMARY_FIELDS`` (time -> ``UTCDateTime``, str -> String, int -> Integer), kept
-  current whenever a fact or a risk area changes;
+  ``core.rules.PERSON_FIELDS`` (time -> ``UTCDateTime``, str -> String, int -> Integer), the
+  facts document's fields the person's own records decide, kept current whenever a fact
+  changes; the risk-area fields (``core.rules.AREA_FIELDS``) are not stored: they are derived
+  from ``visits`` and the current risk areas wherever a document is read
+  (``province/documents.py`` for one person, ``batch/reevaluate.py`` in columns), so a
+  designation or a lift writes no summary;
 - ``visits``: who was where (from itinerary records), indexed by ``(region_code, at)``;
 - ``colours``: the result of the rules for each person; ``until`` (indexed) is the durable
   schedule of timely transcoding.
@@ -35,7 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from healthcode.core.rules import SUMMARY_FIELDS
+from healthcode.core.rules import PERSON_FIELDS, SUMMARY_FIELDS
 from healthcode.store.audit_log import log_tables
 from healthcode.store.base import NAMING_CONVENTION, BigId, Json, UTCDateTime
 
@@ -135,14 +139,13 @@ class RiskAreaRow(ProvinceBase):
 
 
 def summary_columns() -> list[Column[Any]]:
-    """One column per field of ``SUMMARY_FIELDS``, named alike, typed by its kind."""
+    """One column per field of ``PERSON_FIELDS``, named alike, typed by its kind."""
     kinds: dict[str, Any] = {"time": UTCDateTime, "str": String, "int": Integer}
-    return [
-        Column(name, kinds[kind](), nullable=True) for name, (kind, _) in SUMMARY_FIELDS.items()
-    ]
+    return [Column(name, kinds[SUMMARY_FIELDS[name][0]](), nullable=True) for name in PERSON_FIELDS]
 
 
-#: The flat, time-independent facts document of each person (``core.rules.summarise``).
+#: The flat, time-independent facts document of each person (``core.rules.summarise``) but
+#: its risk-area fields (see the module).
 person_summaries = Table(
     "person_summaries",
     ProvinceBase.metadata,

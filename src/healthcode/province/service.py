@@ -300,7 +300,7 @@ class ProvinceService:
     def _code_detail(
         self, pseudonym: str, doc: Mapping[str, Any] | None, now: datetime
     ) -> dict[str, Any]:
-        """What a code's answer explains: the rules on the stored facts document and the
+        """What a code's answer explains: the rules on the person's facts document and the
         decisions acting on the person (read once per colour state: codes keep it)."""
         out = explain_doc(doc, ruleset=self.rules.current(), now=now)
         with self.db.read() as s:

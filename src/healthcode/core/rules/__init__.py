@@ -31,9 +31,18 @@ from healthcode.core.rules.ruleset import (
     load_ruleset,
     parse_ruleset,
 )
-from healthcode.core.rules.summary import SUMMARY_FIELDS, empty_summary, summarise
+from healthcode.core.rules.summary import (
+    AREA_FIELDS,
+    PERSON_FIELDS,
+    SUMMARY_FIELDS,
+    area_facts,
+    empty_summary,
+    summarise,
+)
 
 __all__ = [
+    "AREA_FIELDS",
+    "PERSON_FIELDS",
     "SEVERITY",
     "SUMMARY_FIELDS",
     "Badges",
@@ -43,6 +52,7 @@ __all__ = [
     "Rule",
     "RuleSet",
     "apply_overlay",
+    "area_facts",
     "baseline",
     "baseline_path",
     "canonical_json",

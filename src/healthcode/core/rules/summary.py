@@ -21,19 +21,27 @@ flat mapping ``field -> scalar`` that does not depend on the time of evaluation;
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
 from healthcode.core.facts import (
     PRECISE_SOURCES,
+    ItineraryVisit,
     PersonFacts,
     RiskAreaDesignation,
     format_instant,
 )
 from healthcode.core.facts.scans import counted_visits
 
-__all__ = ["SUMMARY_FIELDS", "FieldType", "empty_summary", "summarise"]
+__all__ = [
+    "AREA_FIELDS",
+    "PERSON_FIELDS",
+    "SUMMARY_FIELDS",
+    "FieldType",
+    "area_facts",
+    "empty_summary",
+    "summarise",
+]
 
 FieldType = Literal["time", "str", "int"]
 
@@ -59,6 +67,12 @@ SUMMARY_FIELDS: Mapping[str, tuple[FieldType, str]] = {
     "vaccine_doses": ("int", "number of distinct doses received (0 when none)"),
     "antibody_igg": ("str", "latest IgG result: positive / negative; None when untested"),
 }
+
+#: The fields the risk areas decide (from the person's counted visits, :func:`area_facts`):
+#: they change when a designation does, with nothing new about the person.
+AREA_FIELDS = ("high_area_last_visit", "medium_area_last_visit", "coarse_risk_area_last_visit")
+#: The other fields: the person's own records alone decide them.
+PERSON_FIELDS = tuple(name for name in SUMMARY_FIELDS if name not in AREA_FIELDS)
 
 _SEVERITY = {"suspected": 1, "asymptomatic": 2, "confirmed": 3}
 
@@ -90,7 +104,7 @@ def summarise(facts: PersonFacts, risk_areas: Iterable[RiskAreaDesignation]) -> 
     out["close_last_exposure"] = _t(_latest_contact(facts, "close"))
     out["secondary_last_exposure"] = _t(_latest_contact(facts, "secondary"))
     # a venue scan counts only when the person's own movement backs it (core/facts/scans.py)
-    out.update(_visits(replace(facts, visits=counted_visits(facts.visits)), risk_areas))
+    out.update(area_facts(counted_visits(facts.visits), risk_areas))
     out.update(_nat(facts))
     for colour in ("red", "yellow"):
         out.update(_manual(facts, colour))
@@ -120,15 +134,20 @@ def _latest_contact(facts: PersonFacts, kind: str) -> datetime | None:
     return _latest(c.last_exposure_at for c in facts.contacts if c.kind == kind)
 
 
-def _visits(facts: PersonFacts, risk_areas: Iterable[RiskAreaDesignation]) -> dict[str, Any]:
-    """The last visits inside high- and medium-risk areas while designated (precise sources),
-    and inside either with a coarse source, among the visits given (``summarise`` gives the
-    counted ones only)."""
+def area_facts(
+    visits: Iterable[ItineraryVisit], risk_areas: Iterable[RiskAreaDesignation]
+) -> dict[str, str | None]:
+    """The :data:`AREA_FIELDS` of one person: the last visits inside high- and medium-risk
+    areas while designated (precise sources), and inside either with a coarse source, among
+    ``visits``, which must be the counted ones (``core.facts.scans.counted_visits``; the
+    province's unflagged ``visits`` rows). The one derivation of these fields for one person:
+    :func:`summarise` and every reader of a person's facts document use it; the columnar
+    ``batch.areas.area_visits`` is kept equal to it by a property test."""
     areas = [a for a in risk_areas if a.level in ("high", "medium")]
     high: list[datetime] = []
     medium: list[datetime] = []
     coarse: list[datetime] = []
-    for visit in facts.visits:
+    for visit in visits:
         levels = {a.level for a in areas if a.covers(visit.region_code, visit.at)}
         if not levels:
             continue
