@@ -15,7 +15,7 @@ import typer
 from healthcode.cli.options import command_group, migrated_database, settings
 from healthcode.core.errors import ConfigError
 
-__all__ = ["app", "app_from_env", "settle_heap"]
+__all__ = ["app", "app_from_env", "settled"]
 
 app = command_group("The national data hub.")
 
@@ -29,23 +29,23 @@ def migrate() -> None:
 
 def app_from_env() -> Any:
     """The hub's ASGI app from the environment: what each ``serve --workers`` process builds
-    (its start-up heap then frozen, ``settle_heap``)."""
+    (its start-up heap then frozen, ``settled``)."""
     from healthcode.hub.app import create_app
     from healthcode.hub.services import Hub
 
-    built = create_app(Hub.from_settings(settings()))
-    settle_heap()
-    return built
+    return settled(create_app(Hub.from_settings(settings())))
 
 
-def settle_heap() -> None:
-    """Put what start-up made out of the garbage collector's sight (``gc.freeze``) in a server
-    process: its modules, routes, tables and caches live until it ends, and a full collection
-    that scans them (~140,000 objects) held the event loop for 300-500 ms on the project's
-    2-core machine (docs/benchmarks.md, "The hub's tail"); frozen, a collection scans only
-    what requests made. Only ``serve`` does it: a test process builds many apps."""
+def settled(built: Any) -> Any:
+    """``built`` (an app), once what start-up made is out of the garbage collector's sight
+    (``gc.freeze``) in a server process: its modules, routes, tables and caches live until it
+    ends, and a full collection that scans them (~140,000 objects) held the event loop for
+    300-500 ms on the project's 2-core machine (docs/benchmarks.md, "The hub's tail"); frozen,
+    a collection scans only what requests made. Only ``serve`` does it: a test process builds
+    many apps."""
     gc.collect()
     gc.freeze()
+    return built
 
 
 @app.command()
@@ -108,9 +108,7 @@ def serve(
         uvicorn.run("healthcode.cli.hub:app_from_env", factory=True, workers=workers, **options)
         return
     typer.echo(f"hub on http://{options['host']}:{options['port']}")
-    built = create_app(hub)
-    settle_heap()
-    uvicorn.run(built, **options)
+    uvicorn.run(settled(create_app(hub)), **options)
 
 
 @app.command()

@@ -41,6 +41,7 @@ from healthcode.core.facts import vocabulary as vocab
 from healthcode.core.identity import IdType
 from healthcode.core.identity.resident import BODY18 as _BODY18
 from healthcode.core.identity.resident import check_birth_date, check_region
+from healthcode.hub.fields import time_field
 from healthcode.hub.records import RECORD_ID_MAX, ParsedRecord
 
 __all__ = ["NatFastPath"]
@@ -83,17 +84,14 @@ def _optional(value: Any, limit: int) -> tuple[bool, str | None]:
     return bool(text) and len(text) <= limit, text
 
 
-def _instant(raw: Any) -> datetime | None:
-    """``Fields.time`` of a string, as the reference reads it (``parse_instant``, UTC,
-    whole milliseconds); None for what this path leaves to the reference."""
-    if type(raw) is not str:
-        return None
+def _instant(raw: Any, name: str) -> datetime | None:
+    """``Fields.time`` of field ``name`` of ``raw`` (the hub's one time parser, UTC, whole
+    milliseconds); None for what this path leaves to the reference."""
     try:
-        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    except ValueError:
+        value = time_field(raw, name, required=True)
+    except InvalidInput:
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=CHINA_TZ)
+    assert value is not None  # required: absent or null raises
     value = value.astimezone(UTC)
     value = value.replace(microsecond=value.microsecond // 1000 * 1000)
     return value if value.year >= 1000 else None  # strftime and isoformat agree from 1000 on
@@ -186,7 +184,7 @@ def _nat_fact(
     raw: dict[str, Any], lab: str | None, batch: _Batch
 ) -> tuple[datetime, dict[str, Any]] | None:
     """``NatResult.read`` and ``to_dict`` of a record: (sample time, fact), or None."""
-    sampled = _instant(raw.get("sampled_at"))
+    sampled = _instant(raw, "sampled_at")
     result = raw.get("result")
     lab = raw.get("lab", lab)
     sample_type = raw.get("sample_type", "oropharyngeal")
@@ -211,7 +209,7 @@ def _nat_fact(
             return None
     resulted_text = None
     if raw.get("resulted_at") is not None:
-        resulted = _instant(raw["resulted_at"])
+        resulted = _instant(raw, "resulted_at")
         if resulted is None or resulted > batch.latest or resulted < sampled:
             return None
         resulted_text = _text_of(resulted)
