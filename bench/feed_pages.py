@@ -34,8 +34,9 @@ import psycopg
 from sqlalchemy import create_engine
 
 from bench.http_load import request_bytes, run
-from bench.hub_common import DEFAULT_URL, ENV, hub_process, nat_records, pg_schema, schema_url
+from bench.hub_common import DEFAULT_URL, ENV, hub_process, nat_records
 from bench.hub_load import Server, _check_sources, _parse_server
+from bench.scratch import pg_schema, schema_url
 from healthcode.config import Settings
 from healthcode.hub.feeds import NewEntry
 from healthcode.hub.services import Hub

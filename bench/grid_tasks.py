@@ -26,7 +26,8 @@ from typing import Any
 
 import httpx
 
-from bench.hub_common import DEFAULT_URL, hub_process, percentile, pg_schema, schema_url
+from bench.hub_common import DEFAULT_URL, hub_process, percentile
+from bench.scratch import pg_schema, schema_url
 from bench.transcoding import _probe_people, _province, _tokens
 from healthcode.core.clock import SystemClock
 from healthcode.province.grid.units import Unit, load_units

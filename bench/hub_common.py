@@ -1,6 +1,5 @@
-"""Shared parts of the hub benchmarks: a throw-away PostgreSQL schema (``bench/scratch.py``,
-re-exported here), valid NAT records, and a ``healthcode hub serve`` subprocess on a free
-loopback port.
+"""Shared parts of the hub benchmarks: valid NAT records and a ``healthcode hub serve``
+subprocess on a free loopback port (a throw-away PostgreSQL schema is ``bench/scratch.py``).
 
 Everything stays on the local machine: the database URL defaults to the test server
 (``postgresql://postgres@127.0.0.1:5432/test``, or ``HEALTHCODE_TEST_DATABASE_URL``) and every
@@ -26,8 +25,6 @@ from typing import Any
 
 import httpx
 
-from bench.scratch import pg_schema as pg_schema
-from bench.scratch import schema_url as schema_url
 from healthcode.core import regions
 from healthcode.core.identity import check_digit
 

@@ -18,8 +18,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from bench.hub_common import DEFAULT_URL, nat_records, pg_schema, schema_url
+from bench.hub_common import DEFAULT_URL, nat_records
 from bench.hub_ingest import _hub
+from bench.scratch import pg_schema, schema_url
 from healthcode.hub import feeds, holders, ingest
 from healthcode.hub.ingest import IngestService, Located
 from healthcode.store import bulk, crypto, feed_writer, record_writer

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import argparse
 
-from bench.hub_common import DEFAULT_URL, nat_records, pg_schema, schema_url
+from bench.hub_common import DEFAULT_URL, nat_records
 from bench.hub_ingest import _hub
+from bench.scratch import pg_schema, schema_url
 from healthcode.hub.ingest import Located
 
 

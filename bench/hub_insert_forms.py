@@ -27,8 +27,9 @@ from typing import Any
 
 import psycopg
 
-from bench.hub_common import DEFAULT_URL, ENV, nat_records, pg_schema, schema_url
+from bench.hub_common import DEFAULT_URL, ENV, nat_records
 from bench.hub_load import cpu_seconds
+from bench.scratch import pg_schema, schema_url
 from healthcode.config import Settings
 from healthcode.core.clock import SystemClock
 from healthcode.hub.records import ParsedRecord, RecordParser

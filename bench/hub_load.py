@@ -73,9 +73,8 @@ from bench.hub_common import (
     hub_process,
     nat_records,
     percentile,
-    pg_schema,
-    schema_url,
 )
+from bench.scratch import pg_schema, schema_url
 from healthcode.config import Settings
 from healthcode.hub.services import Hub
 from healthcode.store.db import Database

@@ -38,8 +38,9 @@ from urllib.parse import quote
 import psycopg
 
 from bench.http_load import PhaseResult, drive, request_bytes, run
-from bench.hub_common import DEFAULT_URL, ENV, hub_process, percentile, pg_schema, schema_url
+from bench.hub_common import DEFAULT_URL, ENV, hub_process, percentile
 from bench.hub_load import prepare
+from bench.scratch import pg_schema, schema_url
 from healthcode.config import Settings
 from healthcode.hub.services import Hub
 from healthcode.store.db import Database

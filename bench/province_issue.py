@@ -42,7 +42,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from bench.http_load import request_bytes, run
-from bench.hub_common import DEFAULT_URL, ENV, free_port, pg_schema, schema_url
+from bench.hub_common import DEFAULT_URL, ENV, free_port
+from bench.scratch import pg_schema, schema_url
 from healthcode.config import ProvinceSettings, Settings
 from healthcode.core.clock import FixedClock, SystemClock
 from healthcode.core.codes.base45 import b45decode

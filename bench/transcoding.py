@@ -39,9 +39,8 @@ from bench.hub_common import (
     hub_process,
     nat_records,
     percentile,
-    pg_schema,
-    schema_url,
 )
+from bench.scratch import pg_schema, schema_url
 from healthcode.config import Settings
 from healthcode.core.identity import check_digit
 from healthcode.hub.services import Hub
