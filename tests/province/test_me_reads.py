@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +24,11 @@ from province_testdata import applicant, nat_record, province_settings
 from healthcode.config import Settings
 from healthcode.core.clock import FixedClock
 from healthcode.core.codes import cose
-from healthcode.core.facts import format_instant
 from healthcode.hub.app import create_app as create_hub_app
 from healthcode.hub.batches import Located
 from healthcode.hub.services import Hub
 from healthcode.province.app import create_app
-from healthcode.province.codes import CodeService, code_instant
+from healthcode.province.codes import CodeService
 from healthcode.province.me_reads import MeReads
 from healthcode.province.service import ProvinceService
 from healthcode.store.db import Database
@@ -188,12 +187,3 @@ def test_any_query_and_header_is_answered_alike(signing: ProvinceService) -> Non
         assert _answers(reference, [headers], [target]) == fast
 
     alike()
-
-
-@given(
-    st.datetimes(
-        min_value=datetime(1970, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.timezones()
-    )
-)
-def test_a_codes_instant_is_written_as_format_instant_writes_it(value: datetime) -> None:
-    assert code_instant(value) == format_instant(value)

@@ -36,7 +36,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Connection, bindparam, select
@@ -65,7 +65,6 @@ __all__ = [
     "Medium",
     "Prepared",
     "badges_of",
-    "code_instant",
     "light_subject",
 ]
 
@@ -139,13 +138,6 @@ def _rule_set_label(ruleset: str, digest: str) -> str:
     return (
         ruleset if len(ruleset) <= _RULE_SET_MAX else digest.removeprefix("sha256:")[:_RULE_SET_MAX]
     )
-
-
-def code_instant(value: datetime) -> str:
-    """``format_instant``'s text of a code's instant (from 1970 on: no signer is valid
-    before, ``CodeIssuer``), written by ``isoformat`` (strftime's ``%Y`` differs only below
-    the year 1000); ``tests/province/test_me_reads.py`` keeps the two equal."""
-    return value.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 #: Re-evaluates people inside a transaction (``evaluation.reevaluate`` bound).
@@ -255,8 +247,8 @@ class CodeService:
             "code": text,
             "serial": prepared.serial.hex(),
             "medium": medium,
-            "issued_at": code_instant(now),
-            "expires_at": code_instant(now.replace(microsecond=0) + lifetime),
+            "issued_at": format_instant(now),
+            "expires_at": format_instant(now.replace(microsecond=0) + lifetime),
         }
 
     def _stale(self, until: datetime | None, digest: str, now: datetime) -> bool:
