@@ -46,6 +46,15 @@ _NAMES = _COLUMNS.split(", ")
 _JSON = [(b"content-type", b"application/json")]
 
 
+def asked(path: str, query: bytes) -> dict[str, str] | None:
+    """``{"serial": ...}`` or ``{"pseudonym": ...}`` of a status read; None for another path."""
+    if path.startswith("/v1/status/"):
+        return {"serial": unquote(path[len("/v1/status/") :])}
+    if path == "/v1/status":
+        return {"pseudonym": parse_qs(query.decode()).get("pseudonym", [""])[0]}
+    return None
+
+
 def _row(row: tuple[Any, ...]) -> bytes:
     answer = {
         name: value.isoformat() if hasattr(value, "isoformat") else value
@@ -72,13 +81,9 @@ class RawStatus:
     async def _answer(self, path: str, query: bytes) -> tuple[int, bytes]:
         if path == "/v1/health":
             return 200, b"{}"
-        if path.startswith("/v1/status/"):
-            sql, params = BY_SERIAL, {"serial": unquote(path[len("/v1/status/") :])}
-        elif path == "/v1/status":
-            pseudonym = parse_qs(query.decode()).get("pseudonym", [""])[0]
-            sql, params = BY_PSEUDONYM, {"pseudonym": pseudonym}
-        else:
+        if (params := asked(path, query)) is None:
             return 404, b"{}"
+        sql = BY_SERIAL if "serial" in params else BY_PSEUDONYM
         conn = await self.free.get()
         try:
             cursor = await conn.execute(sql, params, prepare=True)

@@ -1,6 +1,7 @@
 """Status queries on the event loop (``StatusQuery.query_async``: async psycopg on PostgreSQL,
-inline on SQLite) answer exactly what the thread path (``query``) answers, errors included;
-a query that finds no free connection answers DATABASE_BUSY."""
+inline through the driver on a SQLite file) answer exactly what the thread path (``query``,
+SQLAlchemy) answers, errors included, in a fixed scenario and for any reports (a property
+test); a query that finds no free connection answers DATABASE_BUSY."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 
 import pytest
 from hub_testdata import NOW, resident_id
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from healthcode.core.errors import HealthcodeError
 from healthcode.hub.orgs import Principal
@@ -96,7 +99,56 @@ def test_the_event_loop_path_answers_what_the_thread_path_answers(real_hub: Hub)
     ]
     assert asyncio.run(on_the_loop()) == expected
     assert any(isinstance(e, dict) and e.get("superseded") for e in expected)
-    assert real_hub.db.dialect == "sqlite" or queries.reader is not None
+    assert (queries.lite if real_hub.db.dialect == "sqlite" else queries.reader) is not None
+
+
+_REPORT = st.tuples(
+    st.sampled_from((GD, BJ, SH)),
+    st.sampled_from(("green", "yellow", "red")),
+    st.integers(0, 20),  # days before now it began
+    st.one_of(st.none(), st.integers(1, 30)),  # days it lasts
+)
+
+
+_NEITHER: dict[str, Any] = {"serial": None, "pseudonym": None}
+
+
+@pytest.mark.parametrize("fresh_db_url", ["sqlite"], indirect=True)
+def test_the_driver_path_on_sqlite_answers_what_sqlalchemy_answers(real_hub: Hub) -> None:
+    """Any reports by up to three provinces (some registrations ended): every serial and the
+    person, asked through the driver (``_query_inline``) and through ``query``."""
+    queries = real_hub.status.queries
+    assert queries.lite is not None
+    provinces = {code: _province(real_hub, code) for code in (GD, BJ, SH)}
+    _, token = real_hub.orgs.add(kind="checkpoint", region_code="110105", name="station")
+    station = real_hub.orgs.authenticate(token)
+    people = iter(range(10_000))
+
+    @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        reports=st.lists(_REPORT, min_size=1, max_size=6),
+        ended=st.sets(st.sampled_from((GD, BJ, SH))),
+    )
+    def check(reports: list[Any], ended: set[str]) -> None:
+        person = [{"id_number": resident_id(birth="19800101", seq=f"{next(people) % 1000:03d}")}]
+        pseudonym = real_hub.status.register(provinces[GD], person)[0]
+        for code in (BJ, SH):
+            real_hub.status.register(provinces[code], person)
+        serials = []
+        for i, (code, colour, days, lasts) in enumerate(reports):
+            serial = f"P-{pseudonym[:12]}-{i}"
+            real_hub.status.report(
+                provinces[code], [_report(serial, pseudonym, colour, days, lasts)]
+            )
+            serials.append(serial)
+        for code in ended:
+            real_hub.status.end(provinces[code], person)
+        for kw in [{"serial": s} for s in serials] + [{"pseudonym": pseudonym}]:
+            expected = _outcome(lambda kw=kw: queries.query(station, **kw))
+            got = _outcome(lambda kw=kw: queries._query_inline(station, **{**_NEITHER, **kw}))
+            assert got == expected
+
+    check()
 
 
 def test_a_query_that_finds_no_free_connection_answers_database_busy(real_hub: Hub) -> None:

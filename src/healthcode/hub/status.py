@@ -36,6 +36,7 @@ from healthcode.store.async_reader import AsyncReader
 from healthcode.store.db import Database
 from healthcode.store.models import CodeStatus, Record, RecordVersion, Registration
 from healthcode.store.retry import run_write
+from healthcode.store.sqlite_reader import sqlite_reader
 
 __all__ = ["COLOURS", "StatusService"]
 
@@ -56,7 +57,9 @@ class StatusService:
 
     def __post_init__(self) -> None:
         self._pseudonymiser = identity.Pseudonymiser(key=self.pseudonym_key)
-        self.queries = StatusQuery(db=self.db, clock=self.clock, reader=self.reader)
+        self.queries = StatusQuery(
+            db=self.db, clock=self.clock, reader=self.reader, lite=sqlite_reader(self.db.engine)
+        )
 
     def register(self, principal: Principal, people: Sequence[dict[str, Any]]) -> list[str]:
         """Record that ``principal``'s province holds these people's codes, each for its
