@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from hub_testdata import NOW, resident_id
 
 from healthcode.config import Settings
 from healthcode.hub.app import create_app
+from healthcode.hub.routes.status_reads import caller_of
 from healthcode.hub.services import Hub
 from healthcode.web.admission import InFlightLimit
 
@@ -228,3 +230,23 @@ def test_the_share_is_a_setting() -> None:
     assert Settings.from_env(env).max_in_flight_per_client == 5
     with pytest.raises(Exception, match="HEALTHCODE_MAX_IN_FLIGHT_PER_CLIENT"):
         Settings.from_env({**ENV, "HEALTHCODE_MAX_IN_FLIGHT_PER_CLIENT": "0"})
+
+
+def test_made_up_tokens_count_as_their_peers_and_a_checked_token_as_its_organisation(
+    hub: Hub,
+) -> None:
+    """A client sending a new made-up token with every request gets one share, its peer's,
+    not one a token; a token this process has checked is its organisation's wherever it comes
+    from."""
+    caller = caller_of(hub)
+    _, token = hub.orgs.add(kind="checkpoint", region_code="110105", name="station")
+    org = hub.orgs.authenticate(token).org_id
+
+    def scope(bearer: str, peer: str) -> dict[str, Any]:
+        headers = [(b"authorization", f"Bearer {bearer}".encode())]
+        return {"type": "http", "headers": headers, "client": (peer, 4321)}
+
+    made_up = {caller(scope(secrets.token_urlsafe(24), "10.0.0.9")) for _ in range(20)}
+    assert made_up == {("peer", "10.0.0.9")}
+    assert caller(scope(token, "10.0.0.9")) == caller(scope(token, "10.0.0.7")) == ("org", org)
+    assert caller({"type": "http", "headers": [], "client": None}) == ("peer", None)

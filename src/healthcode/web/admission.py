@@ -5,7 +5,7 @@ on more than its ``share`` of them.
 authentication or a byte of the body is read:
 
 1. **A client's share.** ``client_of(scope)`` names the caller (the hub: the organisation of a
-   bearer token this process has checked, else the token, else the peer address). A request of
+   bearer token this process has checked, else the peer address). A request of
    a client that already has ``share`` requests in flight is refused with 429
    ``CLIENT_OVER_SHARE`` and ``Retry-After``, so one client, however many connections it opens,
    never takes more than its share of the process and the others keep being served. The

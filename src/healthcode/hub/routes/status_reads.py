@@ -17,7 +17,6 @@ answering alike, byte for byte.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -81,7 +80,8 @@ def _principal(scope: Scope, hub: Hub) -> Principal | None:
 def caller_of(hub: Hub) -> Callable[[Scope], Hashable]:
     """Who a request comes from, for a client's share of the in-flight limit
     (``web/admission.py``): the organisation of a bearer token this process has checked; else
-    the token's digest (an unchecked token is checked by the route); else the peer address."""
+    the peer address. A token not checked yet (the route checks it) counts as its peer's, so
+    a client sending a new made-up token with every request does not get a share for each."""
 
     def caller(scope: Scope) -> Hashable:
         header = Headers(scope=scope).get("authorization")
@@ -90,7 +90,6 @@ def caller_of(hub: Hub) -> Callable[[Scope], Hashable]:
             principal = hub.orgs.cached(credentials)
             if principal is not None:
                 return ("org", principal.org_id)
-            return ("token", hashlib.sha256(credentials.encode()).digest())
         peer = scope.get("client")
         return ("peer", peer[0] if peer else None)
 
