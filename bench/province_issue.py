@@ -194,6 +194,7 @@ def in_process(
             "sign (kept issuer, content)": lambda i: issuer.issue(
                 prepared[i].content, clock=clock, serial=prepared[i].serial
             ),
+            **_templated(issuer, prepared, clock),
             "read + prepare (plain)": lambda i: plain.prepared(pseudonyms[i], clock.now()),
             "service path, plain": lambda i: plain.issue(service.tokens.pseudonym_of(tokens[i])),
             "service path, kept": lambda i: codes.issue(service.tokens.pseudonym_of(tokens[i])),
@@ -203,6 +204,17 @@ def in_process(
         seconds,
         timer,
     )
+
+
+def _templated(issuer: Any, prepared: list[Any], clock: Any) -> dict[str, Callable[[int], object]]:
+    """The signature through the kept issuer and each state's template (``issue_templated``;
+    none in a tree without it)."""
+    if not hasattr(issuer, "issue_templated"):
+        return {}
+    templates = [issuer.template(p.content, serial=p.serial, status=p.status) for p in prepared]
+    return {
+        "sign, template (kept)": lambda i: issuer.issue_templated(templates[i], clock=clock),
+    }
 
 
 def _cpu_seconds(pid: int) -> float:
