@@ -7,17 +7,18 @@ Both the kept path and the plain one (``states_kept`` 0: a read every request) a
 and ``issue_kept`` (what ``province/me_reads.py`` runs on the event loop for a kept person),
 in-process, and, as a second figure, over HTTP against
 ``healthcode province serve`` in its own process (``GET /v1/me/code``, closed loop, keep-alive,
-the load generator of ``bench/http_load.py``). Beside them, in the same run: a raw ES256 sign
-of a code's Sig_structure with the same key through the same library (``cryptography``), and
-the parts of the path (the signature with the kept issuer and content; the read and
-preparation alone).
+the load generator of ``bench/http_load.py``); with ``--app``, the same request through the
+province's app called as ASGI in this process (its CPU time: the app's part of a request).
+Beside them, in the same run: a raw ES256 sign of a code's Sig_structure with the same key
+through the same library (``cryptography``), and the parts of the path (the signature with the
+kept issuer and content, and through each state's template; the read and preparation alone).
 
 Everything runs on loopback in a temporary folder: a hub database (SQLite) holding the trust
 state and the key home, the province's own database (SQLite by default, or PostgreSQL with
 ``--province-url``, in a schema made and dropped here), people applied through the province's
 own application service over an in-process hub.
 
-    .venv/bin/python -m bench.province_issue --people 200 --seconds 2 --http-seconds 5
+    .venv/bin/python -m bench.province_issue --people 100 --seconds 1 --http-seconds 5 --cpu --app
 """
 
 from __future__ import annotations
@@ -194,6 +195,7 @@ def in_process(
             "sign (kept issuer, content)": lambda i: issuer.issue(
                 prepared[i].content, clock=clock, serial=prepared[i].serial
             ),
+            **_templated(issuer, prepared, clock),
             "read + prepare (plain)": lambda i: plain.prepared(pseudonyms[i], clock.now()),
             "service path, plain": lambda i: plain.issue(service.tokens.pseudonym_of(tokens[i])),
             "service path, kept": lambda i: codes.issue(service.tokens.pseudonym_of(tokens[i])),
@@ -203,6 +205,17 @@ def in_process(
         seconds,
         timer,
     )
+
+
+def _templated(issuer: Any, prepared: list[Any], clock: Any) -> dict[str, Callable[[int], object]]:
+    """The signature through the kept issuer and each state's template (``issue_templated``;
+    none in a tree without it)."""
+    if not hasattr(issuer, "issue_templated"):
+        return {}
+    templates = [issuer.template(p.content, serial=p.serial, status=p.status) for p in prepared]
+    return {
+        "sign, template (kept)": lambda i: issuer.issue_templated(templates[i], clock=clock),
+    }
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -225,6 +238,54 @@ def kept_inline(service: ProvinceService, tokens: list[str]) -> dict[str, Callab
         return answer
 
     return {"service path, issue_kept": kept}
+
+
+def through_app(service: ProvinceService, tokens: list[str], batches: int = 7) -> float:
+    """CPU seconds of one kept ``GET /v1/me/code`` through the province's app, ASGI called
+    directly (no socket, no server loop: the app's own part of a request); best batch of
+    2,000 requests, round robin over the people."""
+    from healthcode.province.app import create_app
+
+    app = create_app(service)
+    scopes = [
+        {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/v1/me/code",
+            "raw_path": b"/v1/me/code",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"bench"), (b"authorization", f"Bearer {t}".encode())],
+            "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 80),
+        }
+        for t in tokens
+    ]
+    statuses: set[int] = set()
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.add(message["status"])
+
+    async def batches_of(n: int) -> float:
+        best = float("inf")
+        for _ in range(batches):
+            start = time.process_time()
+            for i in range(n):
+                await app(scopes[i % len(scopes)], receive, send)
+            best = min(best, (time.process_time() - start) / n)
+        return best
+
+    anyio.run(batches_of, 200)  # warm
+    best = anyio.run(batches_of, 2000)
+    assert statuses == {200}, statuses
+    return best
 
 
 def over_http(env: dict[str, str], tokens: list[str], seconds: float, clients: int) -> Any:
@@ -273,6 +334,9 @@ def main() -> None:
     parser.add_argument("--http-seconds", type=float, default=5.0)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--cpu", action="store_true", help="in-process: CPU time, not wall")
+    parser.add_argument(
+        "--app", action="store_true", help="also GET /v1/me/code through the app, no socket"
+    )
     parser.add_argument("--province-url", default="", help="postgresql (a schema made here)")
     args = parser.parse_args()
     with ExitStack() as stack:
@@ -291,6 +355,12 @@ def main() -> None:
             print(
                 f"  {name:28s} {rate:9,.0f}/s  {1e6 / rate:7.1f} µs a person request"
                 f"  {raw / rate:5.2f}x raw"
+            )
+        if args.app:
+            per = through_app(service, tokens) * 1e6
+            print(
+                f"  through the app (ASGI, CPU)    {per:7.1f} µs a request"
+                f"  {per * raw / 1e6:5.2f}x raw"
             )
         if args.http_seconds > 0:
             result, cpu = over_http(env, tokens, args.http_seconds, args.clients)

@@ -51,6 +51,7 @@ from healthcode.core.facts import format_instant
 from healthcode.core.rules import PERSON_FIELDS
 from healthcode.core.trust.certs import KeyPair
 from healthcode.core.trust.issue import CodeContent, CodeIssuer
+from healthcode.core.trust.template import CodeTemplate
 from healthcode.province.documents import document_of
 from healthcode.province.kept import Kept
 from healthcode.province.models import Colour, Person, person_summaries
@@ -152,6 +153,25 @@ def _no_detail(pseudonym: str, doc: Mapping[str, Any] | None, now: datetime) -> 
     return {}
 
 
+class Instants:
+    """The answer's ``issued_at`` and ``expires_at`` as :func:`format_instant` writes them,
+    the text of the whole second written once a second (a code lives whole seconds from the
+    second it was issued in; ``issued_at`` adds the milliseconds)."""
+
+    def __init__(self) -> None:
+        #: by lifetime: the last whole second, its text but the milliseconds, the expiry's text
+        self._last: dict[timedelta, tuple[datetime, str, str]] = {}
+
+    def texts(self, now: datetime, lifetime: timedelta) -> tuple[str, str]:
+        """``(format_instant(now), format_instant(whole second of now + lifetime))``."""
+        second = now.replace(microsecond=0)
+        last = self._last.get(lifetime)
+        if last is None or last[0] != second:
+            last = (second, format_instant(second)[:-4], format_instant(second + lifetime))
+            self._last[lifetime] = last  # one step, safe between threads
+        return f"{last[1]}{now.microsecond // 1000:03d}Z", last[2]
+
+
 @dataclass(frozen=True, slots=True)
 class Prepared:
     """What every code of a person's current colour state says, ready to sign."""
@@ -163,6 +183,18 @@ class Prepared:
     digest: str
     light: CodeContent  # the light code's content (colour only, its own subject)
     status: StatusReference | None  # the state's place in the hub's status list
+    #: the templates of this state's codes (``core/trust/template.py``), by light or not;
+    #: made by the first code of each, again when the signer changes
+    templates: dict[bool, CodeTemplate] = field(default_factory=dict, compare=False)
+
+    def template(self, issuer: CodeIssuer, light: bool) -> CodeTemplate:
+        """The template of this state's (light) codes signed by ``issuer``."""
+        template = self.templates.get(light)
+        if template is None or template.kid != issuer.signer.kid:
+            content = self.light if light else self.content
+            template = issuer.template(content, serial=self.serial, status=self.status)
+            self.templates[light] = template
+        return template
 
 
 @dataclass(kw_only=True, eq=False)
@@ -180,6 +212,7 @@ class CodeService:
     states_kept: int = 65_536
     kept: Kept[Prepared] = field(init=False)
     _issuers: dict[bytes, CodeIssuer] = field(default_factory=dict, init=False)
+    _instants: Instants = field(default_factory=Instants, init=False)
 
     def __post_init__(self) -> None:
         self.kept = Kept(self.states_kept)
@@ -235,20 +268,16 @@ class CodeService:
     ) -> dict[str, Any]:
         """The answer of a code of ``prepared`` issued at ``now``."""
         lifetime = LIFETIMES[medium]
-        text = issuer.issue(
-            prepared.light if medium == "light" else prepared.content,
-            clock=FixedClock(now),
-            lifetime=lifetime,
-            serial=prepared.serial,
-            status=prepared.status,
-        )
+        template = prepared.template(issuer, medium == "light")
+        text = issuer.issue_templated(template, clock=FixedClock(now), lifetime=lifetime)
+        issued_at, expires_at = self._instants.texts(now, lifetime)
         return {
             **prepared.answer,
             "code": text,
             "serial": prepared.serial.hex(),
             "medium": medium,
-            "issued_at": format_instant(now),
-            "expires_at": format_instant(now.replace(microsecond=0) + lifetime),
+            "issued_at": issued_at,
+            "expires_at": expires_at,
         }
 
     def _stale(self, until: datetime | None, digest: str, now: datetime) -> bool:

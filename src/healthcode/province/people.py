@@ -17,7 +17,8 @@ application again: applying twice answers the first application.
 
 A person reaches their own code with a **person token** (``hcp1.<pseudonym>.<mac>``), an HMAC
 of their pseudonym under a key derived from the province's field key: the application answers
-it (again on every application: it is a function of the pseudonym), and nothing stores it.
+it (again on every application: it is a function of the pseudonym), and nothing stores it (a
+process remembers, in memory, the tokens it has checked: their HMAC is checked once).
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ __all__ = ["Applicant", "ApplicationService", "PersonTokens"]
 _NAME_MAX = 100
 _PHONE_MAX = 32
 _TOKEN_PREFIX = "hcp1"
+#: Person tokens a process remembers as checked (``PersonTokens.pseudonym_of``).
+TOKENS_KEPT = 65_536
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +111,12 @@ class Applicant:
 class PersonTokens:
     """Person tokens (see the module): made and checked with a key derived from ``field_key``."""
 
-    def __init__(self, *, field_key: bytes) -> None:
+    def __init__(self, *, field_key: bytes, kept: int = TOKENS_KEPT) -> None:
         self._key = hashlib.sha256(b"healthcode/person-token/v1" + field_key).digest()
         self._digest_key = hashlib.sha256(b"healthcode/person-id/v1" + field_key).digest()
+        #: tokens checked, and the pseudonym each names (at most ``kept``; all dropped when full)
+        self._checked: dict[str, str] = {}
+        self._kept = kept
 
     def _mac(self, pseudonym: str) -> str:
         return hmac.digest(self._key, pseudonym.encode("ascii"), "sha256").hex()[:32]
@@ -119,10 +125,21 @@ class PersonTokens:
         return f"{_TOKEN_PREFIX}.{pseudonym}.{self._mac(pseudonym)}"
 
     def pseudonym_of(self, token: str | None) -> str:
-        """The pseudonym a token names. Raises AccessDenied PERSON_TOKEN_INVALID."""
-        parts = (token or "").split(".")
+        """The pseudonym a token names. Raises AccessDenied PERSON_TOKEN_INVALID.
+
+        A token whose HMAC was checked is remembered (a token never changes meaning: it is
+        the pseudonym and its HMAC under the province's key), so a person's later requests
+        skip the HMAC; only checked tokens are remembered, and the whole text must match."""
+        text = token or ""
+        pseudonym = self._checked.get(text)
+        if pseudonym is not None:
+            return pseudonym
+        parts = text.split(".")
         well_formed = len(parts) == 3 and parts[0] == _TOKEN_PREFIX and parts[1].isascii()
         if well_formed and hmac.compare_digest(parts[2], self._mac(parts[1])):
+            if len(self._checked) >= self._kept:
+                self._checked.clear()  # one step, safe between threads
+            self._checked[text] = parts[1]
             return parts[1]
         raise AccessDenied(ErrorCode.PERSON_TOKEN_INVALID, "a valid person token is required")
 

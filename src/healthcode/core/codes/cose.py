@@ -42,6 +42,8 @@ __all__ = [
     "HEADER_KID",
     "SIGN1_STARTS",
     "CoseSign1",
+    "es256_signature",
+    "protected_header_bytes",
     "sign1_decode",
     "sign1_encode",
     "verify_es256",
@@ -189,7 +191,7 @@ def sign1_encode(
     unprotected: dict[int, Any] = dict(unprotected_headers or {})
     if kid_in in ("unprotected", "both"):
         unprotected[HEADER_KID] = kid
-    protected_bytes = _protected_bytes(alg, kid if kid_in in ("protected", "both") else None)
+    protected_bytes = protected_header_bytes(alg, kid if kid_in in ("protected", "both") else None)
     if headers:
         protected_map = {**cbor2.loads(protected_bytes), **headers}
         protected_bytes = cbor2.dumps(protected_map)
@@ -197,8 +199,7 @@ def sign1_encode(
     if alg == ALG_ES256:
         if not isinstance(private_key, ec.EllipticCurvePrivateKey):
             raise ValueError("ES256 needs an EC P-256 private key")
-        r, s = decode_dss_signature(private_key.sign(tbs, _ECDSA_SHA256))
-        signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        signature = es256_signature(private_key, tbs)
     else:
         if not isinstance(private_key, rsa.RSAPrivateKey):
             raise ValueError("PS256 needs an RSA private key")
@@ -211,8 +212,14 @@ def sign1_encode(
     return cbor2.dumps(message)
 
 
+def es256_signature(private_key: ec.EllipticCurvePrivateKey, tbs: bytes) -> bytes:
+    """The COSE form of an ES256 signature of ``tbs``: r || s, 32 bytes each (RFC 9053)."""
+    r, s = decode_dss_signature(private_key.sign(tbs, _ECDSA_SHA256))
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
 @lru_cache(maxsize=256)
-def _protected_bytes(alg: int, kid: bytes | None) -> bytes:
+def protected_header_bytes(alg: int, kid: bytes | None) -> bytes:
     """The protected header a signer writes: the same bytes for every message it signs."""
     protected: dict[int, Any] = {HEADER_ALG: alg}
     if kid is not None:
