@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import JSON, Column, Integer, MetaData, Table, text
 from sqlalchemy.orm import Session
 
 from healthcode.store.bulk import array_literal, insert_rows, is_postgresql
@@ -111,3 +111,16 @@ def test_array_literals_round_trip_on_the_database(db: Database) -> None:
         blobs = [b"\x00\xff", None, b""]
         got = s.execute(text("SELECT unnest(CAST(:a AS bytea[]))"), {"a": array_literal(blobs)})
         assert [None if v is None else bytes(v) for v in got.scalars()] == blobs
+
+
+def test_json_columns_keep_their_text_and_nulls(db: Database) -> None:
+    """A ``json`` column (kept as written) keeps its key order; a JSON null is SQL NULL."""
+    table = Table("t_bulk_json", MetaData(), Column("k", Integer), Column("doc", JSON()))
+    with db.write() as s:
+        if not is_postgresql(s):
+            pytest.skip("bulk inserts are PostgreSQL only")
+        s.execute(text("CREATE TEMP TABLE t_bulk_json (k integer, doc json) ON COMMIT DROP"))
+        rows = [{"k": 1, "doc": {"b": 1, "a": "x"}}, {"k": 2, "doc": None}]
+        insert_rows(s, table, rows)
+        got = s.execute(text("SELECT k, doc::text FROM t_bulk_json ORDER BY k")).all()
+    assert [tuple(r) for r in got] == [(1, '{"b": 1, "a": "x"}'), (2, None)]

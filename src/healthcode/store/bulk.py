@@ -104,12 +104,11 @@ def insert_rows(
 
 
 def _element_of(k: int, sql_type: str) -> str:
-    """The SQL of the ``k``-th value of a row ``u.r`` (a JSON array): JSON values as they are
-    (a JSON ``null`` as SQL NULL, as ``_json`` gives it), any other type cast from the text."""
+    """The SQL of the ``k``-th value of a row ``u.r`` (a JSON array): JSONB values as they are
+    (a JSON ``null`` as SQL NULL, as ``_json`` gives it), any other type cast from the text
+    (``json`` too: its value travels as its text, so its key order stays as written)."""
     if sql_type == "JSONB":
         return f"NULLIF(u.r->{k}, 'null'::jsonb)"
-    if sql_type == "JSON":
-        return f"CAST(NULLIF(u.r->{k}, 'null'::jsonb) AS json)"
     return f"CAST(u.r->>{k} AS {sql_type})"
 
 
@@ -124,13 +123,15 @@ def _bound(column: Any, value: Any, dialect: Any, sql_type: str) -> Any:
 def _json_ready(column: Any, values: list[Any], dialect: Any, sql_type: str) -> list[Any]:
     """``values`` of one column as JSON gives them to ``_element_of``: through the column's
     own bind processing (``UTCDateTime``...), instants and bytes as the text PostgreSQL reads
-    (ISO 8601 with an offset, bytea hex), JSON values as they are, the rest as JSON writes it
-    (text, numbers, booleans, null)."""
+    (ISO 8601 with an offset, bytea hex), JSONB values as they are, JSON values as their text,
+    the rest as JSON writes it (text, numbers, booleans, null)."""
     if isinstance(column.type, TypeDecorator):
         process = column.type.process_bind_param
         values = [process(v, dialect) for v in values]
-    if sql_type in ("JSON", "JSONB"):
+    if sql_type == "JSONB":
         return values
+    if sql_type == "JSON":
+        return [_json(v) for v in values]
     kinds = set(map(type, values)) - {type(None)}
     if kinds <= {str, int}:
         return values
