@@ -47,15 +47,14 @@ def _timed(owner: Any, name: str, label: str) -> None:
 PARTS = [
     (ingest, "parse_batch", "validation (RecordParser.parse)"),
     (IngestService, "_transaction", "store: the whole transaction"),
-    (record_writer, "insert_unnest", "  statements (records, identities)"),
+    (record_writer, "insert_rows", "  statements (records, identities)"),
     (ingest, "_record_row", "  records rows"),
     (IngestService, "_upsert_identities", "  identities (rows, AES-GCM, upsert)"),
     (crypto.FieldCipher, "encrypt_many", "    AES-GCM"),
     (holders, "holders", "  holders lookup"),
     (feeds.Feeds, "append", "  feed entries (counters, insert)"),
-    (feed_writer, "insert_unnest", "    feed statements"),
-    (bulk, "_json", "    JSON of payloads (all statements)"),
-    (bulk, "array_literal", "  array literals (all statements)"),
+    (feed_writer, "insert_rows", "    feed statements"),
+    (bulk, "_json_ready", "  row values made JSON-ready (all statements)"),
 ]
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import JSON, Column, Integer, MetaData, Table, text
 from sqlalchemy.orm import Session
 
-from healthcode.store.bulk import array_literal, insert_unnest, is_postgresql
+from healthcode.store.bulk import array_literal, insert_rows, is_postgresql
 from healthcode.store.db import Database
 from healthcode.store.models import FeedEntry, Identity
 
@@ -28,7 +28,7 @@ def test_naive_datetime_refused() -> None:
 def test_round_trip_on_the_database(db: Database) -> None:
     with db.write() as s:
         if not is_postgresql(s):
-            pytest.skip("unnest bulk inserts are PostgreSQL only")
+            pytest.skip("bulk inserts are PostgreSQL only")
         _round_trip(s)
 
 
@@ -50,7 +50,7 @@ def _round_trip(s: Session) -> None:
         }
         for i in range(3)
     ]
-    insert_unnest(s, Identity.__table__, rows)
+    insert_rows(s, Identity.__table__, rows)
     stored = s.query(Identity).filter(Identity.pseudonym.in_(["p0", "p1", "p2"])).all()
     by = {r.pseudonym: r for r in stored}
     for row in rows:
@@ -70,7 +70,7 @@ def _round_trip(s: Session) -> None:
         }
         for i, p in enumerate(payloads)
     ]
-    returned = insert_unnest(s, FeedEntry.__table__, entries, returning=("seq", "payload"))
+    returned = insert_rows(s, FeedEntry.__table__, entries, returning=("seq", "payload"))
     assert sorted((seq, payload["n"]) for seq, payload in returned) == [
         (i + 1, i) for i in range(len(AWKWARD))
     ]
@@ -78,7 +78,7 @@ def _round_trip(s: Session) -> None:
     # Columns equal in every row (province, kind, ref_id, created_at here) travel as one
     # parameter and still land in every row.
     encoded = [{**e, "seq": 100 + i, "ref_id": 7} for i, e in enumerate(entries)]
-    returned = insert_unnest(
+    returned = insert_rows(
         s, FeedEntry.__table__, encoded, returning=("seq", "ref_id", "created_at", "payload")
     )
     assert sorted(returned) == [
@@ -111,3 +111,16 @@ def test_array_literals_round_trip_on_the_database(db: Database) -> None:
         blobs = [b"\x00\xff", None, b""]
         got = s.execute(text("SELECT unnest(CAST(:a AS bytea[]))"), {"a": array_literal(blobs)})
         assert [None if v is None else bytes(v) for v in got.scalars()] == blobs
+
+
+def test_json_columns_keep_their_text_and_nulls(db: Database) -> None:
+    """A ``json`` column (kept as written) keeps its key order; a JSON null is SQL NULL."""
+    table = Table("t_bulk_json", MetaData(), Column("k", Integer), Column("doc", JSON()))
+    with db.write() as s:
+        if not is_postgresql(s):
+            pytest.skip("bulk inserts are PostgreSQL only")
+        s.execute(text("CREATE TEMP TABLE t_bulk_json (k integer, doc json) ON COMMIT DROP"))
+        rows = [{"k": 1, "doc": {"b": 1, "a": "x"}}, {"k": 2, "doc": None}]
+        insert_rows(s, table, rows)
+        got = s.execute(text("SELECT k, doc::text FROM t_bulk_json ORDER BY k")).all()
+    assert [tuple(r) for r in got] == [(1, '{"b": 1, "a": "x"}'), (2, None)]

@@ -16,7 +16,7 @@ from sqlalchemy import insert, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
-from healthcode.store.bulk import insert_unnest
+from healthcode.store.bulk import insert_rows
 from healthcode.store.models import FeedCounter, FeedEntry
 
 __all__ = [
@@ -96,7 +96,7 @@ class PostgresFeedWriter:
         counters = [
             {"province": p, "last_seq": counts[p], "purged_through": 0} for p in sorted(counts)
         ]
-        returned = insert_unnest(
+        returned = insert_rows(
             session,
             FeedCounter.__table__,
             counters,
@@ -109,7 +109,7 @@ class PostgresFeedWriter:
         return {province: int(last) for province, last in returned}
 
     def insert(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
-        insert_unnest(session, FeedEntry.__table__, rows)
+        insert_rows(session, FeedEntry.__table__, rows)
 
     def notify(self, session: Session, provinces: Sequence[str], origin: str) -> None:
         """One ``pg_notify`` per province in one statement; PostgreSQL delivers them when

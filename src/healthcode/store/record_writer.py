@@ -11,7 +11,7 @@ the ingest service from the person's holders (``hub/holders.py``), not here.
 - **SQLite** (``SqliteRecordWriter``) looks up the natural keys stored before, then inserts the
   others with ``INSERT ... RETURNING`` (SQLAlchemy's executemany), routed in Python.
 - **PostgreSQL** (``PostgresRecordWriter``) inserts first and lets the unique index find the
-  keys stored before: one ``INSERT ... SELECT ... FROM unnest(...)`` for the batch
+  keys stored before: one ``INSERT ... SELECT`` for the batch, its rows one JSON parameter
   (``store/bulk.py``), ``ON CONFLICT (org_id, kind, natural_key)
   DO NOTHING``. A batch of at least ``OPTIMISTIC_MIN`` records first tries a plain ``INSERT``
   (no ``ON CONFLICT``) under a savepoint: the common case, a batch of new records, then costs
@@ -32,7 +32,7 @@ from sqlalchemy import ColumnElement, func, insert, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
-from healthcode.store.bulk import insert_unnest
+from healthcode.store.bulk import insert_rows
 from healthcode.store.models import Identity, Record
 
 __all__ = [
@@ -130,7 +130,7 @@ class PostgresRecordWriter:
     def insert_new(self, session: Session, rows: Sequence[dict[str, Any]]) -> Inserted:
         returned = self.insert_all(session, rows) if len(rows) >= OPTIMISTIC_MIN else None
         if returned is None:
-            returned = insert_unnest(
+            returned = insert_rows(
                 session,
                 Record.__table__,
                 rows,
@@ -147,12 +147,12 @@ class PostgresRecordWriter:
         (and nothing written) if a natural key was stored before."""
         try:
             with session.begin_nested():
-                return insert_unnest(session, Record.__table__, rows, returning=_RETURNED)
+                return insert_rows(session, Record.__table__, rows, returning=_RETURNED)
         except psycopg.errors.UniqueViolation:
             return None
 
     def upsert_identities(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
-        insert_unnest(session, Identity.__table__, rows, on_conflict=_IDENTITY_CONFLICT)
+        insert_rows(session, Identity.__table__, rows, on_conflict=_IDENTITY_CONFLICT)
 
 
 _WRITERS: dict[str, RecordWriter] = {
