@@ -52,6 +52,8 @@ def test_a_database_error_names_no_pseudonym_or_fact_in_the_log_or_the_answer(
         parsed = hub.ingest.parser.parse("nat", record, defaults={})
         secrets = [parsed.pseudonym, record["id_number"], "Marker Lab 7731"]
         hub.ingest.writer = WithoutDigest(hub.ingest.writer)
+        row = hub.ingest.record_row  # a group's single submissions on PostgreSQL take it
+        hub.ingest.record_row = lambda *args: {**row(*args), "digest": None}  # type: ignore[method-assign]
         transport = ASGISyncTransport(create_app(hub))
         with httpx.Client(transport=transport, base_url="http://hub.test") as client:
             answer = client.post(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hub_testdata import nat, resident_id
 
-from healthcode.hub import feeds
+from healthcode.hub import feeds, ingest_one_pg
 from healthcode.hub.ingest import Located
 from healthcode.hub.services import Hub
 
@@ -33,13 +33,18 @@ def test_a_registration_waits_for_records_in_flight_and_replays_them(
     stored = threading.Event()
     release = threading.Event()
     upsert = hub.ingest._upsert_identities
+    group = ingest_one_pg._store_new  # a group's statement on PostgreSQL
 
-    def paused(*args: Any, **kwargs: Any) -> None:
-        upsert(*args, **kwargs)  # the record is routed and inserted, not yet committed
-        stored.set()
-        assert release.wait(20)
+    def pausing(step: Any) -> Any:
+        def paused(*args: Any, **kwargs: Any) -> None:
+            step(*args, **kwargs)  # the record is routed and inserted, not yet committed
+            stored.set()
+            assert release.wait(20)
 
-    monkeypatch.setattr(hub.ingest, "_upsert_identities", paused)
+        return paused
+
+    monkeypatch.setattr(hub.ingest, "_upsert_identities", pausing(upsert))
+    monkeypatch.setattr(ingest_one_pg, "_store_new", pausing(group))
     answers: dict[str, Any] = {}
 
     def submit() -> None:

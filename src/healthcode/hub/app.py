@@ -25,6 +25,7 @@ from healthcode.hub import fhir_answers
 from healthcode.hub.routes import ROUTERS
 from healthcode.hub.routes.common import FHIR_PATH, BodyLimit, FhirJSONResponse
 from healthcode.hub.routes.status_reads import StatusReads, caller_of
+from healthcode.hub.routes.submit_one import SubmitOne
 from healthcode.hub.services import Hub, feed_listener
 from healthcode.web.admission import InFlightLimit
 from healthcode.web.assets import install_assets
@@ -56,6 +57,8 @@ def create_app(hub: Hub) -> FastAPI:
     install_assets(app)
     # ordinary status reads answered before FastAPI's routing (hub/routes/status_reads.py)
     app.add_middleware(StatusReads, hub=hub)
+    # ordinary single submissions too (hub/routes/submit_one.py)
+    app.add_middleware(SubmitOne, hub=hub)
     # the outermost layer: a request over the limit is shed before anything else runs
     app.add_middleware(
         InFlightLimit,

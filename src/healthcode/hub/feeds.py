@@ -18,7 +18,7 @@ import asyncio
 import json
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -118,8 +118,7 @@ class Feeds:
             by_province[entry.province].append(entry)
         lasts = self.writer.advance(session, {p: len(g) for p, g in by_province.items()})
         self.writer.notify(session, sorted(by_province), self.signal.origin)
-        appended = session.info.setdefault(_APPENDED, (self.signal, set()))
-        appended[1].update(by_province)
+        self.appended(session, by_province)
         rows: list[dict[str, Any]] = []
         for province in sorted(by_province):
             group = by_province[province]
@@ -136,6 +135,12 @@ class Feeds:
                 for i, e in enumerate(group)
             )
         self.writer.insert(session, rows)
+
+    def appended(self, session: Session, provinces: Iterable[str]) -> None:
+        """Move this process's signal on for ``provinces`` once ``session``'s transaction
+        commits (their feeds grew in it)."""
+        appended = session.info.setdefault(_APPENDED, (self.signal, set()))
+        appended[1].update(provinces)
 
     def page_json(
         self, principal: Principal, province: str, *, after: int, limit: int

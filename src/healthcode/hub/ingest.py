@@ -50,6 +50,7 @@ from healthcode.hub.feeds import Feeds, NewEntry
 from healthcode.hub.group_commit import GroupCommit
 from healthcode.hub.idempotency import earlier_answer, remember
 from healthcode.hub.ingest_one import One, store_singles
+from healthcode.hub.ingest_one_pg import store_singles_pg
 from healthcode.hub.orgs import Principal
 from healthcode.hub.records import ParsedRecord, RecordParser
 from healthcode.hub.records_fast import NatFastPath
@@ -85,7 +86,9 @@ class IngestService:
 
     def __post_init__(self) -> None:
         self.writer = record_writer(self.db.dialect)
-        self.singles = GroupCommit(partial(store_singles, self), shared=(DatabaseBusy,))
+        # one statement a group on PostgreSQL (hub/ingest_one_pg.py), the reference elsewhere
+        store = store_singles_pg if self.db.dialect == "postgresql" else store_singles
+        self.singles = GroupCommit(partial(store, self), shared=(DatabaseBusy,))
 
     def submit(
         self,

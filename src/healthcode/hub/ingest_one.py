@@ -14,6 +14,9 @@ one it would have had alone:
 
 Requests of one group never share a natural key or an Idempotency-Key (``One.keys``), so
 no request of a group sees another's write as "stored before".
+
+This is the reference, and the store of SQLite; on PostgreSQL the ingest service stores a group
+with ``hub/ingest_one_pg.py`` (the same writes in one statement, two round trips a group).
 """
 
 from __future__ import annotations
@@ -35,11 +38,12 @@ from healthcode.hub.group_commit import Outcome
 from healthcode.hub.idempotency import answer_again, earlier_answers, remember
 from healthcode.hub.orgs import Principal
 from healthcode.hub.records import ParsedRecord
+from healthcode.store.crypto import FieldCipher
 from healthcode.store.db import Database
 from healthcode.store.record_writer import RecordWriter, stored_records
 from healthcode.store.retry import run_write
 
-__all__ = ["One", "Service", "store_singles"]
+__all__ = ["Again", "One", "Service", "store_singles"]
 
 
 class Service(Protocol):
@@ -47,6 +51,7 @@ class Service(Protocol):
 
     db: Database
     clock: Clock
+    cipher: FieldCipher
     feeds: Feeds
     writer: RecordWriter
 
@@ -59,7 +64,7 @@ class Service(Protocol):
     ) -> None: ...
 
 
-class _Again(Exception):
+class Again(Exception):
     """A record stored before disappeared (purged) during the group's insert."""
 
 
@@ -108,7 +113,7 @@ def store_singles(service: Service, group: Sequence[One]) -> list[Outcome]:
         assert len(done) == len(group)
         return done
 
-    return run_write(service.db, once, again=(_Again,))
+    return run_write(service.db, once, again=(Again,))
 
 
 def _store_new(
@@ -131,7 +136,7 @@ def _store_new(
         before = [o.parsed.record_id for _, o in members if o.parsed.record_id not in inserted]
         stored = stored_records(s, org_id, kind, before) if before else {}
         if len(stored) < len(before):  # deleted (purged) since the insert saw it: again
-            raise _Again("a conflicting record disappeared during the insert")
+            raise Again("a conflicting record disappeared during the insert")
         for n, one in members:
             rid = one.parsed.record_id
             if rid in inserted:

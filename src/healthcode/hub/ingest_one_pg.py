@@ -1,0 +1,252 @@
+"""A group of single submissions stored on PostgreSQL in one statement and one round trip.
+
+``hub/ingest_one.py`` (``store_singles``) is the reference: the statements of a batch, each
+once for the group (the routing lock, records, identities, holders, feed counters,
+``pg_notify``, feed entries, Idempotency-Keys), about ten round trips with ``BEGIN`` and the
+commit, and each through the ORM. Here the same writes are one statement (``_GROUP``, data-
+modifying CTEs), sent with the routing lock (and ``BEGIN``) in one pipeline (psycopg's pipeline
+mode), then the commit: two round trips a group whatever its size.
+
+The rules are the reference's, in SQL: records inserted in the one lock order of every writer
+(organisation, kind, natural key) with ``ON CONFLICT DO NOTHING``; the identities of the
+inserted ones upserted (by pseudonym; of a person twice, the later record's); every inserted
+record's feed entry sent to each province holding its person (else its own province),
+numbered on from the province's counter (counters taken in province order) in the order the
+reference appends them (``ord``); one ``pg_notify`` a province; the answer of each request
+with an Idempotency-Key stored with it. What the statement's snapshot shows as stored before
+comes back with each request (id and digest): the same digest is answered with its id, another
+one is ``NATURAL_KEY_CONFLICT`` (nothing written for it). A natural key neither inserted nor
+seen (a concurrent writer committed it meanwhile) is read again in a new statement, as the
+reference does, and ``Again`` (the whole transaction again) if it is gone.
+
+``tests/hub/test_ingest_one_pg.py`` keeps the two writing the same rows and answering the same.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from healthcode.core.errors import InvalidInput
+from healthcode.hub.batches import check_digests
+from healthcode.hub.group_commit import Outcome
+from healthcode.hub.idempotency import answer_again, earlier_answers, remember
+from healthcode.hub.ingest_one import Again, One, Service
+from healthcode.store.feed_writer import CHANNEL, ROUTING_LOCK
+from healthcode.store.record_writer import stored_records
+from healthcode.store.retry import run_write
+
+__all__ = ["store_singles_pg"]
+
+_JSON = json.JSONEncoder(ensure_ascii=False)
+_LOCK = f"SELECT pg_advisory_xact_lock_shared({ROUTING_LOCK})"
+
+#: The group's writes; one row per request of ``input`` (by ``ord``): the new record's id, or
+#: the id and digest of the one stored before.
+_GROUP = f"""
+WITH input AS (
+  SELECT * FROM unnest(
+    %(ord)s::int[], %(kind)s::text[], %(org)s::bigint[], %(nk)s::text[], %(digest)s::text[],
+    %(pn)s::text[], %(prov)s::text[], %(occ)s::timestamptz[], %(payload)s::text[],
+    %(feed)s::text[], %(id_type)s::text[], %(id_number)s::bytea[], %(name)s::bytea[],
+    %(phone)s::bytea[], %(home)s::text[], %(ikey)s::text[], %(rdigest)s::text[]
+  ) AS i(ord, kind, org_id, natural_key, digest, pseudonym, province, occurred_at, payload,
+         feed, id_type, id_number_enc, name_enc, phone_enc, home_region, ikey, rdigest)
+), rec AS (
+  INSERT INTO records (kind, org_id, natural_key, digest, pseudonym, province, occurred_at,
+                       received_at, payload)
+  SELECT kind, org_id, natural_key, digest, pseudonym, province, occurred_at, %(now)s,
+         CAST(payload AS jsonb)
+  FROM input ORDER BY org_id, kind, natural_key
+  ON CONFLICT (org_id, kind, natural_key) DO NOTHING
+  RETURNING id, org_id, kind, natural_key
+), new AS (
+  SELECT i.*, rec.id FROM input i JOIN rec USING (org_id, kind, natural_key)
+), ident AS (
+  INSERT INTO identities (pseudonym, id_type, id_number_enc, name_enc, phone_enc, home_region,
+                          last_seen_at)
+  SELECT DISTINCT ON (pseudonym) pseudonym, id_type, id_number_enc, name_enc, phone_enc,
+         home_region, %(now)s
+  FROM new ORDER BY pseudonym, ord DESC
+  ON CONFLICT (pseudonym) DO UPDATE SET last_seen_at = excluded.last_seen_at,
+    name_enc = coalesce(excluded.name_enc, identities.name_enc),
+    phone_enc = coalesce(excluded.phone_enc, identities.phone_enc),
+    home_region = coalesce(excluded.home_region, identities.home_region)
+), held AS (
+  SELECT pseudonym, province FROM registrations
+  WHERE pseudonym IN (SELECT pseudonym FROM new) AND ended_at IS NULL
+), dest AS (
+  SELECT n.ord, n.id, n.feed, h.province FROM new n JOIN held h USING (pseudonym)
+  UNION ALL
+  SELECT n.ord, n.id, n.feed, n.province FROM new n
+  WHERE NOT EXISTS (SELECT 1 FROM held h WHERE h.pseudonym = n.pseudonym)
+), counts AS (
+  SELECT province, count(*) AS n FROM dest GROUP BY province
+), counters AS (
+  INSERT INTO feed_counters (province, last_seq, purged_through)
+  SELECT province, n, 0 FROM counts ORDER BY province
+  ON CONFLICT (province) DO UPDATE SET last_seq = feed_counters.last_seq + excluded.last_seq
+  RETURNING province, last_seq
+), entries AS (
+  INSERT INTO feed_entries (province, seq, kind, ref_id, payload, created_at)
+  SELECT d.province,
+         c.last_seq - k.n + row_number() OVER (PARTITION BY d.province ORDER BY d.ord),
+         'record', d.id, jsonb_build_object('record', d.id) || CAST(d.feed AS jsonb), %(now)s
+  FROM dest d JOIN counters c USING (province) JOIN counts k USING (province)
+), notified AS (
+  SELECT pg_notify('{CHANNEL}', province || ' ' || %(origin)s) FROM counters ORDER BY province
+), stored AS (
+  SELECT i.ord, r.id, r.digest FROM input i
+  JOIN records r ON r.org_id = i.org_id AND r.kind = i.kind AND r.natural_key = i.natural_key
+), keys AS (
+  INSERT INTO idempotency_keys (org_id, key, request_digest, status_code, response, created_at)
+  SELECT i.org_id, i.ikey, i.rdigest, 200,
+         json_build_object('kind', i.kind, 'id', coalesce(n.id, s.id)), %(now)s
+  FROM input i LEFT JOIN new n USING (ord) LEFT JOIN stored s USING (ord)
+  WHERE i.ikey IS NOT NULL AND (n.id IS NOT NULL OR s.digest = i.digest)
+)
+SELECT i.ord, n.id, s.id, s.digest,
+       (SELECT array_agg(province) FROM counters), (SELECT count(*) FROM notified)
+FROM input i LEFT JOIN new n USING (ord) LEFT JOIN stored s USING (ord)
+"""
+
+
+def store_singles_pg(service: Service, group: Sequence[One]) -> list[Outcome]:
+    """``store_singles`` on PostgreSQL: the same outcomes and rows (see the module docstring).
+    Raises DatabaseBusy when the attempts run out."""
+
+    def once(s: Session) -> list[Outcome]:
+        now = service.clock.now()
+        outcomes: list[Outcome | None] = [None] * len(group)
+        wanted = [(o.principal.org_id, o.key) for o in group if o.key is not None]
+        earlier = earlier_answers(s, wanted)
+        todo: list[int] = []
+        for n, one in enumerate(group):
+            stored = None if one.key is None else earlier.get((one.principal.org_id, one.key))
+            if stored is None:
+                todo.append(n)
+                continue
+            try:
+                outcomes[n] = answer_again(stored, one.digest)
+            except InvalidInput as exc:
+                outcomes[n] = exc
+        if todo:
+            _store_new(service, s, [(n, group[n]) for n in todo], outcomes, now)
+        done = [o for o in outcomes if o is not None]
+        assert len(done) == len(group)
+        return done
+
+    return run_write(service.db, once, again=(Again,))
+
+
+def _store_new(
+    service: Service,
+    s: Session,
+    todo: list[tuple[int, One]],
+    outcomes: list[Outcome | None],
+    now: datetime,
+) -> None:
+    """The group's statement for ``todo``; each one's outcome set."""
+    # the reference's order of the new records: by organisation and kind, then request order
+    ordered = sorted(todo, key=lambda t: (t[1].principal.org_id, t[1].kind))
+    params = _params(service, [one for _, one in ordered], now)
+    raw = s.connection().connection.driver_connection
+    assert raw is not None
+    with raw.pipeline():
+        raw.execute(_LOCK)
+        cursor = raw.execute(_GROUP, params, prepare=True)
+    rows = cursor.fetchall()
+    if rows[0][4]:  # the provinces appended to
+        service.feeds.appended(s, rows[0][4])
+    late: list[tuple[int, One]] = []
+    for ord_, new_id, stored_id, stored_digest, _, _ in rows:
+        n, one = ordered[ord_]
+        if new_id is not None:
+            outcomes[n] = {"kind": one.kind, "id": new_id}
+        elif stored_id is None:
+            late.append((n, one))
+        else:
+            stored = {one.parsed.record_id: (stored_id, stored_digest)}
+            try:
+                check_digests([one.parsed], [one.located], stored)
+                outcomes[n] = {"kind": one.kind, "id": stored_id}
+            except InvalidInput as exc:
+                outcomes[n] = exc
+    for n, one in late:  # committed by another writer while the statement ran
+        rid = one.parsed.record_id
+        found = stored_records(s, one.principal.org_id, one.kind, [rid])
+        if rid not in found:  # deleted (purged) since the insert saw it: again
+            raise Again("a conflicting record disappeared during the insert")
+        try:
+            check_digests([one.parsed], [one.located], found)
+        except InvalidInput as exc:
+            outcomes[n] = exc
+            continue
+        outcomes[n] = answer = {"kind": one.kind, "id": found[rid][0]}
+        remember(s, one.principal, one.key, one.digest, answer, now)
+
+
+def _params(service: Service, ones: list[One], now: datetime) -> dict[str, Any]:
+    """The arrays of ``_GROUP``: one element a request, in ``ord`` order."""
+    fields: list[tuple[str, str]] = []
+    for one in ones:
+        p = one.parsed
+        fields.append((p.id_number, f"identities.id_number|{p.pseudonym}"))
+        if p.name:
+            fields.append((p.name, f"identities.name|{p.pseudonym}"))
+        if p.phone:
+            fields.append((p.phone, f"identities.phone|{p.pseudonym}"))
+    sealed = iter(service.cipher.encrypt_many(fields))
+    out: dict[str, list[Any]] = {name: [] for name in _COLUMNS}
+    for i, one in enumerate(ones):
+        p = one.parsed
+        row = service.record_row(one.principal, one.kind, p, now)
+        feed = p.feed_data(0)
+        del feed["record"]  # the new record's id, added by the statement
+        values = (
+            i,
+            row["kind"],
+            row["org_id"],
+            row["natural_key"],
+            row["digest"],
+            row["pseudonym"],
+            row["province"],
+            row["occurred_at"],
+            _JSON.encode(row["payload"]),
+            _JSON.encode(feed),
+            p.id_type,
+            next(sealed),
+            next(sealed) if p.name else None,
+            next(sealed) if p.phone else None,
+            p.home_region,
+            one.key,
+            one.digest,
+        )
+        for name, value in zip(_COLUMNS, values, strict=True):
+            out[name].append(value)
+    return {**out, "now": now, "origin": service.feeds.signal.origin}
+
+
+_COLUMNS = (
+    "ord",
+    "kind",
+    "org",
+    "nk",
+    "digest",
+    "pn",
+    "prov",
+    "occ",
+    "payload",
+    "feed",
+    "id_type",
+    "id_number",
+    "name",
+    "phone",
+    "home",
+    "ikey",
+    "rdigest",
+)
