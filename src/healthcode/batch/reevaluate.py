@@ -15,8 +15,10 @@ chunk by chunk, each chunk in one write transaction:
 4. writes back the colours rows whose colour, reasons, badges, until or rule-set digest
    changed (``since``, when the colour state began, set to now where the colour or until
    changed, kept otherwise): on PostgreSQL ``COPY`` into a temporary table and one
-   ``INSERT ... ON CONFLICT``; on SQLite ``executemany``. No summary is written: a
-   re-evaluation changes none of the stored fields;
+   ``INSERT ... ON CONFLICT DO UPDATE ... WHERE`` the stored row differs (the comparison made
+   by the database: only the colour, until and since of the stored row are read, not its
+   reasons and badges); on SQLite ``executemany`` of the same statement. No summary is
+   written: a re-evaluation changes none of the stored fields;
    An approved manual decision acting on a person (``ProvinceTables.decisions``: rows of
    ``pseudonym, decision_id, colour, starts_at, ends_at``) enters after the rules, as on the
    scalar path (``core.safeguards.with_decisions``, the same function, row by row for the
@@ -46,7 +48,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Select, String, Table, cast, select
+from sqlalchemy import Connection, Select, Table, select
 
 from healthcode.batch.areas import area_visits, counted_regions, region_and_below
 from healthcode.batch.columns import in_set, read_frame
@@ -92,12 +94,11 @@ _VISITS = {
     "at": pl.Datetime("us", "UTC"),
     "source": pl.String(),
 }
+#: What is read of a person's stored colour: what decides ``since`` and who changed. Whether
+#: the rest (reasons, badges, digest) differs is decided by the write itself (``write_colours``).
 _OLD = {
     "old_colour": pl.String(),
-    "old_reasons": pl.String(),
-    "old_badges": pl.String(),
     "old_until": _MS,
-    "old_digest": pl.String(),
     "old_since": pl.Datetime("us", "UTC"),
 }
 _COLOURS = ("colour", "reasons", "badges", "until", "digest")
@@ -226,20 +227,19 @@ def reevaluate_chunk(
     result = evaluate_frame(ruleset, facts.select(list(SCHEMA)), clock=clock, lists=False)
     stamp = clock.now().astimezone(UTC)
     colours = _with_holds(conn, tables, _colour_rows(ruleset, facts, result), key_range, stamp)
-    differs = pl.any_horizontal(pl.col(c).ne_missing(pl.col(f"old_{c}")) for c in _COLOURS)
     moved = pl.col("colour").ne_missing(pl.col("old_colour")) | pl.col("until").ne_missing(
         pl.col("old_until")
     )
     # a changed colour or until begins a new colour state at ``stamp``; else it goes on
     since = pl.when(moved).then(pl.lit(stamp, dtype=_US)).otherwise(pl.col("old_since"))
-    written = colours.filter(differs).with_columns(since.alias("since"))
-    write_colours(
-        conn, tables.colours, written.select("pseudonym", *_COLOURS, "since"), evaluated_at=stamp
+    colours = colours.with_columns(since.alias("since"))
+    written = write_colours(  # only the rows that differ from the stored ones are written
+        conn, tables.colours, colours.select("pseudonym", *_COLOURS, "since"), evaluated_at=stamp
     )
-    changed = written.filter(moved).select(
+    changed = colours.filter(moved).select(
         "pseudonym", pl.col("old_colour").alias("colour_before"), "colour", "until", "decision"
     )
-    return Outcome(facts.height, written.height, changed)
+    return Outcome(facts.height, written, changed)
 
 
 def _facts_schema() -> dict[str, pl.DataType]:
@@ -258,10 +258,7 @@ def _facts_statement(
             s.c.pseudonym,
             *(s.c[name] for name in PERSON_FIELDS),
             c.c.colour.label("old_colour"),
-            cast(c.c.reasons, String()).label("old_reasons"),
-            cast(c.c.badges, String()).label("old_badges"),
             c.c.until.label("old_until"),
-            c.c.ruleset_digest.label("old_digest"),
             c.c.since.label("old_since"),
         )
         .select_from(s.outerjoin(c, c.c.pseudonym == s.c.pseudonym))
