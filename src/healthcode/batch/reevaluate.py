@@ -5,9 +5,10 @@
 chunk by chunk, each chunk in one write transaction:
 
 1. reads their stored facts (``person_summaries``: the fields of ``core.rules.PERSON_FIELDS``)
-   and current colours (``colours``) in columns
-   (:func:`healthcode.batch.columns.read_frame`; on PostgreSQL the summaries are locked,
-   ``FOR UPDATE``, so a fact arriving meanwhile waits for the chunk);
+   and current colour, until and since (``colours``) in columns
+   (:func:`healthcode.batch.columns.read_frame`, the chunk's people joined as a table of keys,
+   ``joined_with_keys``; on PostgreSQL the summaries are locked, ``FOR UPDATE``, so a fact
+   arriving meanwhile waits for the chunk);
 2. derives the three risk-area fields (``core.rules.AREA_FIELDS``, never stored) from their
    visits (without the venue scans left out, ``visits.flag``) and the current designations
    (:func:`healthcode.batch.areas.area_visits`, the columnar twin of ``core.rules.area_facts``);
@@ -51,7 +52,7 @@ import polars as pl
 from sqlalchemy import Connection, Select, Table, select
 
 from healthcode.batch.areas import area_visits, counted_regions, region_and_below
-from healthcode.batch.columns import in_set, read_frame
+from healthcode.batch.columns import joined_with_keys, read_frame
 from healthcode.batch.rules import SCHEMA, evaluate_frame
 from healthcode.batch.writes import write_colours
 from healthcode.core.clock import Clock
@@ -253,17 +254,14 @@ def _facts_statement(
     key_range: tuple[str, str] | None,
 ) -> Select[Any]:
     s, c = tables.summaries, tables.colours
-    stmt = (
-        select(
-            s.c.pseudonym,
-            *(s.c[name] for name in PERSON_FIELDS),
-            c.c.colour.label("old_colour"),
-            c.c.until.label("old_until"),
-            c.c.since.label("old_since"),
-        )
-        .select_from(s.outerjoin(c, c.c.pseudonym == s.c.pseudonym))
-        .where(in_set(s.c.pseudonym, ids, conn.dialect.name))
-    )
+    chosen = joined_with_keys(s, s.c.pseudonym, ids, conn.dialect.name)
+    stmt = select(
+        s.c.pseudonym,
+        *(s.c[name] for name in PERSON_FIELDS),
+        c.c.colour.label("old_colour"),
+        c.c.until.label("old_until"),
+        c.c.since.label("old_since"),
+    ).select_from(chosen.outerjoin(c, c.c.pseudonym == s.c.pseudonym))
     if key_range is not None:
         stmt = stmt.where(s.c.pseudonym.between(*key_range))
     return stmt.with_for_update(of=s) if conn.dialect.name == "postgresql" else stmt
@@ -282,11 +280,10 @@ def _read_visits(
     if start is None or not ids:
         return pl.DataFrame(schema=_VISITS)
     v = tables.visits.c
-    stmt = select(v.pseudonym, v.region_code, v.at, v.source).where(
-        in_set(v.pseudonym, ids, conn.dialect.name),
-        v.region_code.in_(codes),
-        v.at >= start,
-        v.flag.is_(None),
+    stmt = (
+        select(v.pseudonym, v.region_code, v.at, v.source)
+        .select_from(joined_with_keys(tables.visits, v.pseudonym, ids, conn.dialect.name))
+        .where(v.region_code.in_(codes), v.at >= start, v.flag.is_(None))
     )
     if key_range is not None:
         stmt = stmt.where(v.pseudonym.between(*key_range))
@@ -307,8 +304,10 @@ def _with_holds(
     if tables.decisions is None or not ids:
         return colours
     d = tables.decisions.c
-    stmt = select(d.pseudonym, d.decision_id, d.colour, d.ends_at).where(
-        in_set(d.pseudonym, ids, conn.dialect.name), d.starts_at <= now, d.ends_at > now
+    stmt = (
+        select(d.pseudonym, d.decision_id, d.colour, d.ends_at)
+        .select_from(joined_with_keys(tables.decisions, d.pseudonym, ids, conn.dialect.name))
+        .where(d.starts_at <= now, d.ends_at > now)
     )
     if key_range is not None:
         stmt = stmt.where(d.pseudonym.between(*key_range))
