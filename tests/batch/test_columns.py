@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from healthcode.batch.columns import in_set, read_frame, read_frame_reference
+from healthcode.batch.columns import in_set, joined_with_keys, read_frame, read_frame_reference
 from healthcode.batch.rules import SCHEMA
 from healthcode.core.rules import PERSON_FIELDS, SUMMARY_FIELDS
 
@@ -95,3 +95,32 @@ def test_empty_selection(province: Province) -> None:
         schema = {"pseudonym": pl.String(), "nat_last_sample": pl.Datetime("ms", "UTC")}
         assert read_frame(conn, stmt, schema).equals(pl.DataFrame(schema=schema))
         assert read_frame_reference(conn, stmt, schema).equals(pl.DataFrame(schema=schema))
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    names=st.lists(st.text(alphabet="0123456789abcdef", min_size=1, max_size=6), max_size=10),
+    chosen=st.lists(st.text(alphabet="0123456789abcdef", min_size=1, max_size=6), max_size=12),
+)
+def test_joined_with_keys_selects_as_in_set(
+    province: Province, names: list[str], chosen: list[str]
+) -> None:
+    """A join with the values (repeated ones included) selects each row once, as ``IN``."""
+    province.clear()
+    s = province.tables.summaries
+    rows = [{"pseudonym": n, "updated_at": BASE} for n in dict.fromkeys(names)]
+    if rows:
+        with province.db.write() as session:
+            session.execute(s.insert(), rows)
+    assert province.db.engine is not None
+    with province.db.engine.connect() as conn:
+        dialect = conn.dialect.name
+        joined = select(s.c.pseudonym).select_from(
+            joined_with_keys(s, s.c.pseudonym, chosen + chosen[:2], dialect)
+        )
+        tested = select(s.c.pseudonym).where(in_set(s.c.pseudonym, chosen, dialect))
+        got = sorted(conn.execute(joined).scalars())
+        assert got == sorted(conn.execute(tested).scalars())
+    assert got == sorted(set(names) & set(chosen))

@@ -5,9 +5,10 @@
 chunk by chunk, each chunk in one write transaction:
 
 1. reads their stored facts (``person_summaries``: the fields of ``core.rules.PERSON_FIELDS``)
-   and current colours (``colours``) in columns
-   (:func:`healthcode.batch.columns.read_frame`; on PostgreSQL the summaries are locked,
-   ``FOR UPDATE``, so a fact arriving meanwhile waits for the chunk);
+   and current colour, until and since (``colours``) in columns
+   (:func:`healthcode.batch.columns.read_frame`, the chunk's people joined as a table of keys,
+   ``joined_with_keys``; on PostgreSQL the summaries are locked, ``FOR UPDATE``, so a fact
+   arriving meanwhile waits for the chunk);
 2. derives the three risk-area fields (``core.rules.AREA_FIELDS``, never stored) from their
    visits (without the venue scans left out, ``visits.flag``) and the current designations
    (:func:`healthcode.batch.areas.area_visits`, the columnar twin of ``core.rules.area_facts``);
@@ -15,8 +16,10 @@ chunk by chunk, each chunk in one write transaction:
 4. writes back the colours rows whose colour, reasons, badges, until or rule-set digest
    changed (``since``, when the colour state began, set to now where the colour or until
    changed, kept otherwise): on PostgreSQL ``COPY`` into a temporary table and one
-   ``INSERT ... ON CONFLICT``; on SQLite ``executemany``. No summary is written: a
-   re-evaluation changes none of the stored fields;
+   ``INSERT ... ON CONFLICT DO UPDATE ... WHERE`` the stored row differs (the comparison made
+   by the database: only the colour, until and since of the stored row are read, not its
+   reasons and badges); on SQLite ``executemany`` of the same statement. No summary is
+   written: a re-evaluation changes none of the stored fields;
    An approved manual decision acting on a person (``ProvinceTables.decisions``: rows of
    ``pseudonym, decision_id, colour, starts_at, ends_at``) enters after the rules, as on the
    scalar path (``core.safeguards.with_decisions``, the same function, row by row for the
@@ -46,10 +49,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Select, String, Table, cast, select
+from sqlalchemy import Connection, Select, Table, select
 
 from healthcode.batch.areas import area_visits, counted_regions, region_and_below
-from healthcode.batch.columns import in_set, read_frame
+from healthcode.batch.columns import joined_with_keys, read_frame
 from healthcode.batch.rules import SCHEMA, evaluate_frame
 from healthcode.batch.writes import write_colours
 from healthcode.core.clock import Clock
@@ -92,12 +95,11 @@ _VISITS = {
     "at": pl.Datetime("us", "UTC"),
     "source": pl.String(),
 }
+#: What is read of a person's stored colour: what decides ``since`` and who changed. Whether
+#: the rest (reasons, badges, digest) differs is decided by the write itself (``write_colours``).
 _OLD = {
     "old_colour": pl.String(),
-    "old_reasons": pl.String(),
-    "old_badges": pl.String(),
     "old_until": _MS,
-    "old_digest": pl.String(),
     "old_since": pl.Datetime("us", "UTC"),
 }
 _COLOURS = ("colour", "reasons", "badges", "until", "digest")
@@ -226,20 +228,19 @@ def reevaluate_chunk(
     result = evaluate_frame(ruleset, facts.select(list(SCHEMA)), clock=clock, lists=False)
     stamp = clock.now().astimezone(UTC)
     colours = _with_holds(conn, tables, _colour_rows(ruleset, facts, result), key_range, stamp)
-    differs = pl.any_horizontal(pl.col(c).ne_missing(pl.col(f"old_{c}")) for c in _COLOURS)
     moved = pl.col("colour").ne_missing(pl.col("old_colour")) | pl.col("until").ne_missing(
         pl.col("old_until")
     )
     # a changed colour or until begins a new colour state at ``stamp``; else it goes on
     since = pl.when(moved).then(pl.lit(stamp, dtype=_US)).otherwise(pl.col("old_since"))
-    written = colours.filter(differs).with_columns(since.alias("since"))
-    write_colours(
-        conn, tables.colours, written.select("pseudonym", *_COLOURS, "since"), evaluated_at=stamp
+    colours = colours.with_columns(since.alias("since"))
+    written = write_colours(  # only the rows that differ from the stored ones are written
+        conn, tables.colours, colours.select("pseudonym", *_COLOURS, "since"), evaluated_at=stamp
     )
-    changed = written.filter(moved).select(
+    changed = colours.filter(moved).select(
         "pseudonym", pl.col("old_colour").alias("colour_before"), "colour", "until", "decision"
     )
-    return Outcome(facts.height, written.height, changed)
+    return Outcome(facts.height, written, changed)
 
 
 def _facts_schema() -> dict[str, pl.DataType]:
@@ -253,20 +254,14 @@ def _facts_statement(
     key_range: tuple[str, str] | None,
 ) -> Select[Any]:
     s, c = tables.summaries, tables.colours
-    stmt = (
-        select(
-            s.c.pseudonym,
-            *(s.c[name] for name in PERSON_FIELDS),
-            c.c.colour.label("old_colour"),
-            cast(c.c.reasons, String()).label("old_reasons"),
-            cast(c.c.badges, String()).label("old_badges"),
-            c.c.until.label("old_until"),
-            c.c.ruleset_digest.label("old_digest"),
-            c.c.since.label("old_since"),
-        )
-        .select_from(s.outerjoin(c, c.c.pseudonym == s.c.pseudonym))
-        .where(in_set(s.c.pseudonym, ids, conn.dialect.name))
-    )
+    chosen = joined_with_keys(s, s.c.pseudonym, ids, conn.dialect.name)
+    stmt = select(
+        s.c.pseudonym,
+        *(s.c[name] for name in PERSON_FIELDS),
+        c.c.colour.label("old_colour"),
+        c.c.until.label("old_until"),
+        c.c.since.label("old_since"),
+    ).select_from(chosen.outerjoin(c, c.c.pseudonym == s.c.pseudonym))
     if key_range is not None:
         stmt = stmt.where(s.c.pseudonym.between(*key_range))
     return stmt.with_for_update(of=s) if conn.dialect.name == "postgresql" else stmt
@@ -285,11 +280,10 @@ def _read_visits(
     if start is None or not ids:
         return pl.DataFrame(schema=_VISITS)
     v = tables.visits.c
-    stmt = select(v.pseudonym, v.region_code, v.at, v.source).where(
-        in_set(v.pseudonym, ids, conn.dialect.name),
-        v.region_code.in_(codes),
-        v.at >= start,
-        v.flag.is_(None),
+    stmt = (
+        select(v.pseudonym, v.region_code, v.at, v.source)
+        .select_from(joined_with_keys(tables.visits, v.pseudonym, ids, conn.dialect.name))
+        .where(v.region_code.in_(codes), v.at >= start, v.flag.is_(None))
     )
     if key_range is not None:
         stmt = stmt.where(v.pseudonym.between(*key_range))
@@ -310,8 +304,10 @@ def _with_holds(
     if tables.decisions is None or not ids:
         return colours
     d = tables.decisions.c
-    stmt = select(d.pseudonym, d.decision_id, d.colour, d.ends_at).where(
-        in_set(d.pseudonym, ids, conn.dialect.name), d.starts_at <= now, d.ends_at > now
+    stmt = (
+        select(d.pseudonym, d.decision_id, d.colour, d.ends_at)
+        .select_from(joined_with_keys(tables.decisions, d.pseudonym, ids, conn.dialect.name))
+        .where(d.starts_at <= now, d.ends_at > now)
     )
     if key_range is not None:
         stmt = stmt.where(d.pseudonym.between(*key_range))

@@ -4,6 +4,11 @@ PostgreSQL: the frame goes as CSV (written by Polars) through ``COPY`` into a te
 shaped like the target (``ON COMMIT DROP``), then one ``INSERT ... ON CONFLICT DO UPDATE``
 moves it: one statement per chunk, whatever its size, and no Python object per row. SQLite:
 ``executemany`` of the same statement, times in the text SQLAlchemy stores (naive UTC).
+
+A stored row is replaced only where it differs (``DO UPDATE ... WHERE`` any column is
+distinct): the caller hands every row it computed and learns how many were written, without
+reading the stored reasons and badges back to compare them itself. On PostgreSQL ``jsonb``
+compares by value; on SQLite JSON is text, written by ``json.dumps`` on both paths.
 """
 
 from __future__ import annotations
@@ -43,11 +48,13 @@ def _as_text(frame: pl.DataFrame, time_format: str) -> pl.DataFrame:
 
 def write_colours(
     conn: Connection, table: Table, frame: pl.DataFrame, *, evaluated_at: datetime
-) -> None:
-    """Insert or replace the colours rows of ``frame`` (``pseudonym``, ``colour``, ``reasons``
-    and ``badges`` as JSON text, ``until``, ``digest``, ``since``), stamped ``evaluated_at``."""
+) -> int:
+    """Insert the colours rows of ``frame`` (``pseudonym``, ``colour``, ``reasons`` and
+    ``badges`` as JSON text, ``until``, ``digest``, ``since``), stamped ``evaluated_at``, or
+    replace the stored ones that differ in colour, reasons, badges, until or digest; how many
+    rows were written."""
     if frame.is_empty():
-        return
+        return 0
     frame = frame.select(
         "pseudonym",
         "colour",
@@ -61,20 +68,27 @@ def write_colours(
     target = _quote(conn, table.name)
     cols = ", ".join(_quote(conn, n) for n in ("pseudonym", *_COLOUR_COLUMNS))
     sets = ", ".join(f"{c} = excluded.{c}" for c in (_quote(conn, n) for n in _COLOUR_COLUMNS))
-    upsert = f"ON CONFLICT (pseudonym) DO UPDATE SET {sets}"
+    distinct = "IS DISTINCT FROM" if conn.dialect.name == "postgresql" else "IS NOT"
+    differs = " OR ".join(
+        f"{target}.{c} {distinct} excluded.{c}"
+        for c in (_quote(conn, n) for n in _COLOUR_COLUMNS[:5])
+    )
+    upsert = f"ON CONFLICT (pseudonym) DO UPDATE SET {sets} WHERE {differs}"
     if conn.dialect.name == "postgresql":
         tmp = _copy_in(conn, table, frame, "hc_batch_colours")
-        conn.exec_driver_sql(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {tmp} {upsert}")
-        return
+        sql = f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {tmp} {upsert}"
+        return int(conn.exec_driver_sql(sql).rowcount)
     marks = ", ".join("?" for _ in frame.columns)
     rows = _as_text(frame, _SQLITE_TIME).rows()
-    _executemany(conn, f"INSERT INTO {target} ({cols}) VALUES ({marks}) {upsert}", rows)
+    return _executemany(conn, f"INSERT INTO {target} ({cols}) VALUES ({marks}) {upsert}", rows)
 
 
-def _executemany(conn: Connection, sql: str, rows: Sequence[tuple[object, ...]]) -> None:
+def _executemany(conn: Connection, sql: str, rows: Sequence[tuple[object, ...]]) -> int:
+    """Runs ``sql`` once per row; how many rows it changed."""
     cursor = conn.connection.cursor()
     try:
         cursor.executemany(sql, rows)
+        return int(cursor.rowcount)
     finally:
         cursor.close()
 
