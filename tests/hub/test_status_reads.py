@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+import anyio
 import httpx
 import pytest
 from hub_testdata import NOW, ASGISyncTransport, resident_id
@@ -99,3 +100,38 @@ def test_the_fast_path_answers_what_the_routes_answer(
     assert answers() == fast
     statuses = {status for status, _, _ in fast}
     assert {200, 401, 403, 404, 422} <= statuses
+
+
+def test_an_unexpected_exception_is_answered_500_in_the_error_form_on_both_paths(
+    hub: Hub, client: httpx.Client, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serials, _ = _scenario(client, org)
+    headers = org("checkpoint", "110105")
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(hub.status.queries, "query_async", broken)
+    answered = status_reads.StatusReads._answer
+    taken: list[int] = []
+
+    async def counted(self: status_reads.StatusReads, *args: object) -> object:
+        taken.append(1)
+        return await answered(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(status_reads.StatusReads, "_answer", counted)
+
+    async def twice() -> list[tuple[int, list[tuple[str, str]], bytes]]:
+        transport = httpx.ASGITransport(app=create_app(hub), raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            out = []
+            for _ in range(2):  # the route (the token not cached yet), then the fast path
+                r = await c.get(f"/v1/status/{serials[0]}", headers=headers)
+                out.append((r.status_code, sorted(r.headers.items()), r.content))
+            return out
+
+    by_route, by_fast_path = anyio.run(twice)
+    assert taken == [1]
+    assert by_route == by_fast_path
+    assert by_route[0] == 500
+    assert by_route[2] == b'{"error":{"code":"HTTP_ERROR","message":"Internal Server Error"}}'
