@@ -3,9 +3,12 @@
 A checkpoint's status query is the request the hub answers most. ``StatusReads`` answers the
 ordinary ones itself, in front of the FastAPI app (``hub/app.py``: only the in-flight limit is
 outside it), so they never enter FastAPI, Starlette's middleware or routing: ``GET
-/v1/status/{serial}`` and ``GET /v1/status?pseudonym=`` with a bearer token this process has
-checked recently (``OrgService.cached``), parameters of the lengths the routes declare and
-the text checks every parameter passes (``fields.check_value``). It asks the same service
+/v1/status/{serial}`` and ``GET /v1/status?pseudonym=`` with a bearer token, parameters of
+the lengths the routes declare and the text checks every parameter passes
+(``fields.check_value``). A token this process checked recently costs a lookup
+(``OrgService.cached``); another is read once in a thread however many requests bring it at
+once (``_checked``: after start-up or the cache's time, all of a checkpoint's connections
+come with it together), and refused as the route refuses it. It asks the same service
 (``StatusQuery.query_async``, on the event loop) and answers the same bytes: the answer's
 JSON as ``JSONResponse`` writes it (sent with prebuilt headers), or the error's answer
 (``web/errors.error_answer``); an unexpected exception is answered 500 in the error form
@@ -14,19 +17,20 @@ The caller's principal is looked up once a request (``principal_of``): the in-fl
 ``caller_of`` finds it first and leaves it in the request's scope.
 
 Everything else goes on to the FastAPI routes of ``hub/routes/status.py``, the reference
-implementation, which also give the OpenAPI document: a token not cached (read in a thread,
-then cached), no token, a parameter too long, empty, repeated or refused by the text checks,
-another query parameter, another method. ``tests/hub/test_status_reads.py`` keeps the two
-answering alike, byte for byte.
+implementation, which also give the OpenAPI document: no bearer token, a parameter too long,
+empty, repeated or refused by the text checks, another query parameter, another method.
+``tests/hub/test_status_reads.py`` keeps the two answering alike, byte for byte.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Hashable
 from typing import Any, NamedTuple
 
 from fastapi.security.utils import get_authorization_scheme_param
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
@@ -142,25 +146,38 @@ class StatusReads:
     def __init__(self, app: ASGIApp, *, hub: Hub) -> None:
         self.app = app
         self.hub = hub
+        self._reading: dict[str, asyncio.Future[Principal]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         asked = _asked(scope)
-        principal = principal_of(scope, self.hub) if asked is not None else None
-        if asked is None or principal is None:
+        token = _bearer(scope) if asked is not None else None
+        if asked is None or token is None:
             await self.app(scope, receive, send)
             return
         try:
-            answer = await self._answer(scope, principal, asked)
+            answer = await self._answer(scope, token, asked)
         except Exception:
             await _Answer.of(internal_error_answer(Request(scope))).send(send)
             raise  # the server logs it, as it does a route's
         await answer.send(send)
 
-    async def _answer(self, scope: Scope, principal: Principal, asked: dict[str, Any]) -> _Answer:
+    async def _answer(self, scope: Scope, token: str, asked: dict[str, Any]) -> _Answer:
         try:
+            principal = principal_of(scope, self.hub) or await self._checked(token)
             answer = await self.hub.status.queries.query_async(principal, **asked)
         except HealthcodeError as exc:
             return _Answer.of(error_answer(Request(scope), exc))
         except DRIVER_ERRORS as exc:
             return _Answer.of(error_answer(Request(scope), translated(exc)))
         return _json_answer(answer)
+
+    async def _checked(self, token: str) -> Principal:
+        """The caller of a token not cached: read once, in a thread (``OrgService.authenticate``,
+        which caches it), however many requests bring it at once: the others wait for that
+        read (the first requests after start-up, or after the cache's time, come together)."""
+        reading = self._reading.get(token)
+        if reading is None:
+            reading = asyncio.ensure_future(run_in_threadpool(self.hub.orgs.authenticate, token))
+            self._reading[token] = reading
+            reading.add_done_callback(lambda _: self._reading.pop(token, None))
+        return await asyncio.shield(reading)
