@@ -3,9 +3,11 @@ FastAPI routes answer, byte for byte: the same requests, with the fast path and 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 
+import anyio
 import httpx
 import pytest
 from hub_testdata import NOW, ASGISyncTransport, resident_id
@@ -99,3 +101,68 @@ def test_the_fast_path_answers_what_the_routes_answer(
     assert answers() == fast
     statuses = {status for status, _, _ in fast}
     assert {200, 401, 403, 404, 422} <= statuses
+
+
+def test_an_unexpected_exception_is_answered_500_in_the_error_form_on_both_paths(
+    hub: Hub, client: httpx.Client, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serials, _ = _scenario(client, org)
+    headers = org("checkpoint", "110105")
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(hub.status.queries, "query_async", broken)
+
+    async def twice() -> list[tuple[int, list[tuple[str, str]], bytes]]:
+        transport = httpx.ASGITransport(app=create_app(hub), raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            out = []
+            for _ in range(2):  # the token read, then cached
+                r = await c.get(f"/v1/status/{serials[0]}", headers=headers)
+                out.append((r.status_code, sorted(r.headers.items()), r.content))
+            return out
+
+    by_fast_path = anyio.run(twice)
+    hub.orgs._cache.clear()
+    monkeypatch.setattr(status_reads, "_asked", lambda scope: None)  # every request to FastAPI
+    assert anyio.run(twice) == by_fast_path
+    status, _, body = by_fast_path[0]
+    assert status == 500
+    assert body == b'{"error":{"code":"HTTP_ERROR","message":"Internal Server Error"}}'
+    assert by_fast_path[1] == by_fast_path[0]
+
+
+def test_a_token_not_cached_is_read_once_for_the_requests_that_bring_it_together(
+    hub: Hub, client: httpx.Client, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serials, _ = _scenario(client, org)
+    headers = org("checkpoint", "110105")
+    hub.orgs._cache.clear()
+    read = hub.orgs.authenticate
+    reads: list[int] = []
+
+    def counted(token: str | None) -> object:
+        reads.append(1)
+        return read(token)
+
+    monkeypatch.setattr(hub.orgs, "authenticate", counted)
+
+    async def together() -> list[int]:
+        transport = httpx.ASGITransport(app=create_app(hub))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            asked = [c.get(f"/v1/status/{serials[0]}", headers=headers) for _ in range(16)]
+            return [r.status_code for r in await asyncio.gather(*asked)]
+
+    assert anyio.run(together) == [200] * 16
+    assert reads == [1]
+    bad = {"Authorization": "Bearer not-a-token"}
+
+    async def refused() -> list[int]:
+        transport = httpx.ASGITransport(app=create_app(hub))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            asked = [c.get(f"/v1/status/{serials[0]}", headers=bad) for _ in range(4)]
+            return [r.status_code for r in await asyncio.gather(*asked)]
+
+    assert anyio.run(refused) == [401] * 4
+    assert len(reads) == 2

@@ -18,7 +18,7 @@ from anyio import to_thread
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 from starlette.routing import Match
-from starlette.types import Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from healthcode.core.errors import HealthcodeError
 from healthcode.hub import fhir_answers
@@ -31,7 +31,7 @@ from healthcode.web.admission import InFlightLimit
 from healthcode.web.assets import install_assets
 from healthcode.web.errors import install_error_handlers, json_answer
 
-__all__ = ["create_app", "status_of"]
+__all__ = ["HubApp", "create_app", "status_of"]
 
 
 def status_of(exc: HealthcodeError) -> int:
@@ -39,9 +39,28 @@ def status_of(exc: HealthcodeError) -> int:
     return exc.code.http_status
 
 
-def create_app(hub: Hub) -> FastAPI:
+class HubApp(FastAPI):
+    """The FastAPI app behind a plain ASGI front (``front``): a request enters the in-flight
+    limit, then the status reads (``hub/routes/status_reads.py``), and only what they leave
+    goes on to FastAPI (``framework``): the hottest request never passes FastAPI's and
+    Starlette's layers."""
+
+    front: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.front is None:
+            await self.framework(scope, receive, send)
+        else:
+            await self.front(scope, receive, send)
+
+    async def framework(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The request through FastAPI: its middleware, routing and routes."""
+        await super().__call__(scope, receive, send)
+
+
+def create_app(hub: Hub) -> HubApp:
     """The application over ``hub``'s services (routes reach them as ``request.app.state.hub``)."""
-    app = FastAPI(
+    app = HubApp(
         title="healthcode hub",
         version="1",
         description="The national data hub: departments in, provinces out. See docs/hub.md.",
@@ -55,13 +74,13 @@ def create_app(hub: Hub) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     install_assets(app)
-    # ordinary status reads answered before FastAPI's routing (hub/routes/status_reads.py)
-    app.add_middleware(StatusReads, hub=hub)
-    # ordinary single submissions too (hub/routes/submit_one.py)
+    # ordinary single submissions answered before FastAPI's routing (hub/routes/submit_one.py),
+    # inside FastAPI's outermost layer (an exception there is answered in the error form)
     app.add_middleware(SubmitOne, hub=hub)
-    # the outermost layer: a request over the limit is shed before anything else runs
-    app.add_middleware(
-        InFlightLimit,
+    # ordinary status reads answered before FastAPI (hub/routes/status_reads.py), and
+    # outermost, the limit: a request over it is shed before anything else runs
+    app.front = InFlightLimit(
+        StatusReads(app.framework, hub=hub),
         limit=hub.settings.max_in_flight,
         exempt=_not_counted,
         share=hub.settings.max_in_flight_per_client,

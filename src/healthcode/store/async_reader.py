@@ -4,7 +4,8 @@ The hub's hottest read (a status query) runs on the server's event loop instead 
 thread: no thread hop, no contention with the loop for the interpreter, and no ORM. An
 ``AsyncReader`` holds ``size`` PostgreSQL connections in autocommit, opened at the first read
 on a loop and kept open (no churn: a connection is only replaced after the server dropped it).
-A read waits at most ``busy_seconds`` for a free connection, then raises ``DatabaseBusy``
+A read takes a free connection at once; when none is free it waits at most ``busy_seconds``
+for one (only then a timer and a task), then raises ``DatabaseBusy``
 (503, ``Retry-After``); a connection the server dropped is closed and reopened by the next
 read, and the read that met it raises ``DatabaseBusy`` too (a read is safe to ask again).
 Statements are prepared on the server (``prepare=True``): one parse and plan a connection.
@@ -81,10 +82,7 @@ class AsyncReader:
         cannot be reached; the driver's own error for a statement it refuses.
         """
         free = self._bind()
-        try:
-            conn = await asyncio.wait_for(free.get(), self.busy_seconds)
-        except TimeoutError:
-            raise DatabaseBusy() from None  # no connection free in time
+        conn = free.get_nowait() if not free.empty() else await self._wait(free)
         try:
             if conn is None or conn.closed:
                 conn = await self._connect()
@@ -104,6 +102,13 @@ class AsyncReader:
         finally:
             free.put_nowait(conn)
         return rows
+
+    async def _wait(self, free: asyncio.Queue[_Connection | None]) -> _Connection | None:
+        """A connection as soon as one is free, within ``busy_seconds`` (else DatabaseBusy)."""
+        try:
+            return await asyncio.wait_for(free.get(), self.busy_seconds)
+        except TimeoutError:
+            raise DatabaseBusy() from None  # no connection free in time
 
     async def _connect(self) -> _Connection:
         conn = await psycopg.AsyncConnection.connect(

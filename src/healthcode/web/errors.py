@@ -5,7 +5,8 @@ catalogue (``core/error_codes.py``): a ``HealthcodeError`` as it is; a database 
 no service turned into its own as 503 ``DATABASE_BUSY`` or 500 ``DATABASE_ERROR``
 (``store/errors.translated``: logged, answered without the statement's values); a request the
 framework could not read as 422 ``REQUEST_INVALID`` with the fields; an unknown path or method
-as 404 ``NOT_FOUND`` or 405 ``METHOD_NOT_ALLOWED``. A service may shape the answer its own way
+as 404 ``NOT_FOUND`` or 405 ``METHOD_NOT_ALLOWED``; any other exception as 500 ``HTTP_ERROR``
+(``internal_error_answer``; the server still logs it). A service may shape the answer its own way
 (the hub answers OperationOutcomes on its FHIR route) and name a 405's ``Allow``.
 """
 
@@ -24,7 +25,13 @@ from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import HealthcodeError
 from healthcode.store.errors import DRIVER_ERRORS, translated
 
-__all__ = ["Answer", "error_answer", "install_error_handlers", "json_answer"]
+__all__ = [
+    "Answer",
+    "error_answer",
+    "install_error_handlers",
+    "internal_error_answer",
+    "json_answer",
+]
 
 
 class Answer(Protocol):
@@ -64,6 +71,11 @@ def error_answer(request: Request, exc: HealthcodeError, answer: Answer = json_a
     return answer(request, status, exc.code, exc.message, exc.details, headers)
 
 
+def internal_error_answer(request: Request, answer: Answer = json_answer) -> Response:
+    """The answer of an exception nothing else answers: 500 in the error form."""
+    return answer(request, 500, ErrorCode.HTTP_ERROR, "Internal Server Error", {})
+
+
 def install_error_handlers(
     app: FastAPI,
     answer: Answer = json_answer,
@@ -94,8 +106,13 @@ def install_error_handlers(
             headers = {**(headers or {}), "Allow": allowed(request)}
         return answer(request, exc.status_code, code, str(exc.detail), {}, headers)
 
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        return internal_error_answer(request, answer)
+
     app.add_exception_handler(HealthcodeError, healthcode_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     for error in DRIVER_ERRORS:
         app.add_exception_handler(error, database_error)
+    # Starlette's outermost layer answers an exception no handler took with it, then raises it
+    app.add_exception_handler(Exception, internal_error)
