@@ -22,7 +22,7 @@ with ``hub/ingest_one_pg.py`` (the same writes in one statement, two round trips
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
@@ -43,7 +43,7 @@ from healthcode.store.db import Database
 from healthcode.store.record_writer import RecordWriter, stored_records
 from healthcode.store.retry import run_write
 
-__all__ = ["Again", "One", "Service", "store_singles"]
+__all__ = ["Again", "One", "Service", "StoreNew", "store_group", "store_singles"]
 
 
 class Service(Protocol):
@@ -87,9 +87,16 @@ class One:
         return (record,) if self.key is None else (record, ("key", org, self.key))
 
 
-def store_singles(service: Service, group: Sequence[One]) -> list[Outcome]:
-    """Store ``group`` in one write transaction (run again after a transient error); each
-    request's outcome, in order. Raises DatabaseBusy when the attempts run out."""
+#: Stores a group's new requests (each with its index in the group) in the caller's
+#: transaction and sets each one's outcome: ``_store_new`` here, or the PostgreSQL statement of
+#: ``hub/ingest_one_pg.py``.
+StoreNew = Callable[[Service, Session, list[tuple[int, One]], list[Outcome | None], datetime], None]
+
+
+def store_group(service: Service, group: Sequence[One], store_new: StoreNew) -> list[Outcome]:
+    """Store ``group`` in one write transaction (run again after a transient error): the
+    answers of Idempotency-Keys used before, the rest by ``store_new``; each request's
+    outcome, in order. Raises DatabaseBusy when the attempts run out."""
 
     def once(s: Session) -> list[Outcome]:
         now = service.clock.now()
@@ -107,13 +114,18 @@ def store_singles(service: Service, group: Sequence[One]) -> list[Outcome]:
             except InvalidInput as exc:
                 outcomes[n] = exc
         if todo:
-            service.feeds.hold_routing(s)
-            _store_new(service, s, [(n, group[n]) for n in todo], outcomes, now)
+            store_new(service, s, [(n, group[n]) for n in todo], outcomes, now)
         done = [o for o in outcomes if o is not None]
         assert len(done) == len(group)
         return done
 
     return run_write(service.db, once, again=(Again,))
+
+
+def store_singles(service: Service, group: Sequence[One]) -> list[Outcome]:
+    """Store ``group`` with the batch statements (``store_group``). Raises DatabaseBusy when
+    the attempts run out."""
+    return store_group(service, group, _store_new)
 
 
 def _store_new(
@@ -125,6 +137,7 @@ def _store_new(
 ) -> None:
     """Insert the records of ``todo`` (by organisation and kind, in natural-key order), set each
     one's outcome, announce the new ones and remember their keys' answers."""
+    service.feeds.hold_routing(s)
     by_source: dict[tuple[int, str], list[tuple[int, One]]] = defaultdict(list)
     for n, one in todo:
         by_source[(one.principal.org_id, one.kind)].append((n, one))

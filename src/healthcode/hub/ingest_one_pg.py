@@ -34,11 +34,10 @@ from sqlalchemy.orm import Session
 from healthcode.core.errors import InvalidInput
 from healthcode.hub.batches import check_digests
 from healthcode.hub.group_commit import Outcome
-from healthcode.hub.idempotency import answer_again, earlier_answers, remember
-from healthcode.hub.ingest_one import Again, One, Service
+from healthcode.hub.idempotency import remember
+from healthcode.hub.ingest_one import Again, One, Service, store_group
 from healthcode.store.feed_writer import CHANNEL, ROUTING_LOCK
 from healthcode.store.record_writer import stored_records
-from healthcode.store.retry import run_write
 
 __all__ = ["store_singles_pg"]
 
@@ -116,31 +115,10 @@ FROM input i LEFT JOIN new n USING (ord) LEFT JOIN stored s USING (ord)
 
 
 def store_singles_pg(service: Service, group: Sequence[One]) -> list[Outcome]:
-    """``store_singles`` on PostgreSQL: the same outcomes and rows (see the module docstring).
-    Raises DatabaseBusy when the attempts run out."""
-
-    def once(s: Session) -> list[Outcome]:
-        now = service.clock.now()
-        outcomes: list[Outcome | None] = [None] * len(group)
-        wanted = [(o.principal.org_id, o.key) for o in group if o.key is not None]
-        earlier = earlier_answers(s, wanted)
-        todo: list[int] = []
-        for n, one in enumerate(group):
-            stored = None if one.key is None else earlier.get((one.principal.org_id, one.key))
-            if stored is None:
-                todo.append(n)
-                continue
-            try:
-                outcomes[n] = answer_again(stored, one.digest)
-            except InvalidInput as exc:
-                outcomes[n] = exc
-        if todo:
-            _store_new(service, s, [(n, group[n]) for n in todo], outcomes, now)
-        done = [o for o in outcomes if o is not None]
-        assert len(done) == len(group)
-        return done
-
-    return run_write(service.db, once, again=(Again,))
+    """``store_singles`` on PostgreSQL: the same outcomes and rows (see the module docstring),
+    the new requests stored by this module's statement. Raises DatabaseBusy when the attempts
+    run out."""
+    return store_group(service, group, _store_new)
 
 
 def _store_new(
