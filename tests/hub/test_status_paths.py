@@ -161,14 +161,12 @@ def test_a_query_that_finds_no_free_connection_answers_database_busy(real_hub: H
 
     async def all_taken() -> None:
         await reader.open_all()
-        free = reader._bind()
-        held = [free.get_nowait() for _ in range(reader.size)]
+        free, held = await reader.take_all()
         try:
             with pytest.raises(DatabaseBusy):
                 await real_hub.status.queries.query_async(station, serial="X")
         finally:
-            for conn in held:
-                free.put_nowait(conn)
+            reader.give_back(free, held)
         # a connection free again: the query runs (and finds nothing)
         with pytest.raises(HealthcodeError, match="no status"):
             await real_hub.status.queries.query_async(station, serial="X")
@@ -176,3 +174,32 @@ def test_a_query_that_finds_no_free_connection_answers_database_busy(real_hub: H
         await reader.close()
 
     asyncio.run(all_taken())
+
+
+def test_reads_waiting_for_a_connection_take_it_in_turn(real_hub: Hub) -> None:
+    """A read that finds every connection taken waits its turn: a connection freed goes to
+    the read that waited first, not to one that asks after it (an ``asyncio.Queue`` alone let
+    later reads pass, and some waited hundreds of ms under load)."""
+    reader = real_hub.status.queries.reader
+    if reader is None:
+        pytest.skip("status queries read on the event loop's connections on PostgreSQL only")
+    done: list[str] = []
+
+    async def read(name: str) -> None:
+        await reader.fetch(b"SELECT 1", {})
+        done.append(name)
+
+    async def in_turn() -> None:
+        await reader.open_all()
+        free, held = await reader.take_all()
+        first = asyncio.create_task(read("first"))
+        await asyncio.sleep(0.05)  # it waits: every connection is taken
+        assert done == []
+        reader.give_back(free, held[:1])  # one connection free again...
+        await read("later")  # ...and this task asks for it at once, in this step
+        await asyncio.wait_for(first, 10)
+        reader.give_back(free, held[1:])
+        assert done == ["first", "later"]
+        await reader.close()
+
+    asyncio.run(in_turn())
