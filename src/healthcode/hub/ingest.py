@@ -299,13 +299,8 @@ class IngestService:
         """The identities of the people of ``new``, each field encrypted under its own context
         (table, column and pseudonym)."""
         people = sorted({p.pseudonym: p for p in new}.items())
-        fields: list[tuple[str, str]] = []  # (text, context) of every value to encrypt
-        for pseudonym, p in people:
-            fields.append((p.id_number, f"identities.id_number|{pseudonym}"))
-            if p.name:
-                fields.append((p.name, f"identities.name|{pseudonym}"))
-            if p.phone:
-                fields.append((p.phone, f"identities.phone|{pseudonym}"))
+        # (text, context) of every value to encrypt
+        fields = [field for _, p in people for field in p.identity_fields()]
         sealed = iter(self.cipher.encrypt_many(fields))
         rows = [
             {

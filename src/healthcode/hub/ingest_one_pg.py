@@ -170,14 +170,7 @@ def _store_new(
 
 def _params(service: Service, ones: list[One], now: datetime) -> dict[str, Any]:
     """The arrays of ``_GROUP``: one element a request, in ``ord`` order."""
-    fields: list[tuple[str, str]] = []
-    for one in ones:
-        p = one.parsed
-        fields.append((p.id_number, f"identities.id_number|{p.pseudonym}"))
-        if p.name:
-            fields.append((p.name, f"identities.name|{p.pseudonym}"))
-        if p.phone:
-            fields.append((p.phone, f"identities.phone|{p.pseudonym}"))
+    fields = [field for one in ones for field in one.parsed.identity_fields()]
     sealed = iter(service.cipher.encrypt_many(fields))
     out: dict[str, list[Any]] = {name: [] for name in _COLUMNS}
     for i, one in enumerate(ones):

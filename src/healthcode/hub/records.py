@@ -81,6 +81,16 @@ class ParsedRecord(NamedTuple):
     fact: dict[str, Any]
     digest: str  # keyed digest of the normalised record: a retry must match it
 
+    def identity_fields(self) -> list[tuple[str, str]]:
+        """The identity values to encrypt, each with its context (table, column and
+        pseudonym): the ID number, and the name and phone when given."""
+        fields = [(self.id_number, f"identities.id_number|{self.pseudonym}")]
+        if self.name:
+            fields.append((self.name, f"identities.name|{self.pseudonym}"))
+        if self.phone:
+            fields.append((self.phone, f"identities.phone|{self.pseudonym}"))
+        return fields
+
     def feed_data(self, record_id: int) -> dict[str, Any]:
         """What a province receives: the fact by pseudonym, with masked identity."""
         return {
