@@ -194,6 +194,31 @@ def test_a_refused_action_is_shown_and_nothing_waiting_is_signed_out(
     expect(page.locator("#queue-state")).to_have_text("所有记录已发送")
 
 
+def test_a_sync_while_the_worker_fills_in_a_record_keeps_what_they_typed(
+    net: Pages, open_page: Callable[..., Page], worker: dict[str, str]
+) -> None:
+    """A sync redraws the cards (coming back online, the timer or the button may start one at
+    any moment); the record being filled in, and the field being typed in, survive it."""
+    page = _signed_in(net, open_page, worker["token"])
+    card = page.locator(f"article[aria-labelledby='who-{worker['task']}']")
+    card.get_by_label("记录情况").select_option(label="已迁出")
+    region = card.get_by_label("新住址地区码（6 位数字）")
+    region.fill("4401")
+    card.get_by_label("备注（选填）").fill("已搬家")
+    card.evaluate("(node) => { node.dataset.before = 'yes'; }")
+    region.focus()
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    expect(page.locator("article[data-before]")).to_have_count(0)
+    expect(card.get_by_label("记录情况")).to_have_value("moved_away")
+    expect(region).to_be_visible()
+    expect(region).to_have_value("4401")
+    expect(region).to_be_focused()
+    expect(card.get_by_label("备注（选填）")).to_have_value("已搬家")
+    card.get_by_label("记录情况").select_option(label="已检测")
+    page.reload()
+    expect(region).to_be_hidden()
+
+
 def test_the_language_switch_and_accessibility_of_the_grid_page(
     net: Pages, open_page: Callable[..., Page], worker: dict[str, str]
 ) -> None:

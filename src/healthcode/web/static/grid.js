@@ -53,6 +53,24 @@ function asksText(asks = {}) {
   return lines.join("\n");
 }
 
+// What a worker has started to fill in, by task: a sync or a language switch redraws the cards
+// while they type, and must not throw away their choice, note or region, nor their place.
+const drafts = new Map();
+
+function keepDraft(taskId, form) {
+  const { state, note, region } = form.elements;
+  drafts.set(taskId, { state: state.value, note: note.value, region: region.value });
+}
+
+function restoreDraft(taskId, form) {
+  const draft = drafts.get(taskId);
+  if (!draft) return;
+  const { state, note, region } = form.elements;
+  if ([...state.options].some((o) => o.value === draft.state)) state.value = draft.state;
+  note.value = draft.note;
+  region.value = draft.region;
+}
+
 function recordForm(task, state) {
   const form = el("form", { class: "record", novalidate: "" });
   const sid = `state-${task.id}`, nid = `note-${task.id}`, rid = `region-${task.id}`;
@@ -63,9 +81,14 @@ function recordForm(task, state) {
   moved.append(el("label", { for: rid }, t("region")),
     el("input", { id: rid, name: "region", inputmode: "numeric", maxlength: "6", pattern: "[0-9]{6}", "aria-describedby": `${rid}-hint` }),
     el("p", { id: `${rid}-hint`, class: "hint" }, t("region_hint")));
-  select.addEventListener("change", () => { moved.hidden = select.value !== "moved_away"; });
+  const showMoved = () => { moved.hidden = select.value !== "moved_away"; };
+  select.addEventListener("change", showMoved);
   form.append(select, moved, el("label", { for: nid }, t("note")), el("textarea", { id: nid, name: "note", maxlength: "500" }));
   form.append(el("button", { type: "submit", class: "primary" }, t("save")));
+  restoreDraft(task.id, form);
+  showMoved();
+  form.addEventListener("input", () => keepDraft(task.id, form));
+  form.addEventListener("change", () => keepDraft(task.id, form));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const note = form.elements.note.value.trim();
@@ -76,6 +99,7 @@ function recordForm(task, state) {
       body.residence_region = region;
     }
     enqueue(task.id, body);
+    drafts.delete(task.id);
     $("error").textContent = "";
     render();
     $("queue-state").textContent = `${t("saved_local")} ${queueWords()}`;
@@ -134,7 +158,9 @@ function render() {
   const only = $("overdue-only").checked;
   const shown = kept.tasks.filter((task) => !only || overdue(task));
   const list = $("tasks");
+  const focused = list.contains(document.activeElement) ? document.activeElement.id : null;
   list.replaceChildren(...shown.map(taskItem));
+  if (focused) document.getElementById(focused)?.focus();
   if (!shown.length) list.append(el("li", { class: "empty" }, only ? t("no_overdue") : t("no_tasks")));
   const refused = store.refused();
   $("refused-box").hidden = !refused.length;
@@ -192,6 +218,7 @@ $("sign-out").addEventListener("click", () => {
   const n = store.queue().length;
   if (n) { $("error").textContent = t("cannot_sign_out", { n }); return; }
   store.clear();
+  drafts.clear();
   render();
   $("token").focus();
 });
