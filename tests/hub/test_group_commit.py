@@ -5,6 +5,7 @@ the ingest service from many threads on real connections, a bad record among goo
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from test_concurrency import in_threads
 
 from healthcode.core.error_codes import ErrorCode
 from healthcode.core.errors import InvalidInput
+from healthcode.hub import group_commit
 from healthcode.hub.group_commit import GroupCommit, Outcome
 from healthcode.hub.ingest import Located
 from healthcode.hub.services import Hub
@@ -143,3 +145,77 @@ def test_an_idempotency_key_sent_twice_at_once_answers_alike(real_hub: Hub, size
     ]
     out = in_threads(calls)
     assert all(answer == out[0] for answer in out) and count(hub, Record) == 1
+
+
+async def _gather(group: GroupCommit, items: list[tuple[Any, tuple[str, ...]]]) -> list[Any]:
+    calls = [group.submit_async(item, keys) for item, keys in items]
+    return list(await asyncio.gather(*calls, return_exceptions=True))
+
+
+def test_requests_waiting_on_an_event_loop_share_a_transaction_and_get_their_own_outcome() -> None:
+    store = Store()
+    group = GroupCommit(store)
+    first = threading.Thread(target=lambda: group.submit(0, ("0",)))
+    first.start()  # waits in a thread, its group held in the store: the loop's requests queue
+    time.sleep(0.1)
+    threading.Timer(0.3, store.release.set).start()
+    items: list[Any] = [*range(1, 9), "bad", "refused"]
+    out = asyncio.run(_gather(group, [(x, (str(x),)) for x in items]))
+    first.join()
+    assert out[:8] == [{"item": n} for n in range(1, 9)]
+    assert isinstance(out[8], RuntimeError) and isinstance(out[9], ValueError)
+    assert sorted(map(str, store.groups[1])) == sorted(map(str, items))  # one group, then alone
+
+
+def test_a_request_given_up_on_the_loop_is_stored_and_its_neighbours_answered() -> None:
+    store = Store()
+    group = GroupCommit(store)
+
+    async def main() -> list[Any]:
+        waiting = [asyncio.create_task(group.submit_async(n, (str(n),))) for n in range(4)]
+        await asyncio.sleep(0.05)
+        waiting[1].cancel()  # its client went away while the group was in the store
+        store.release.set()
+        return list(await asyncio.gather(*waiting, return_exceptions=True))
+
+    out = asyncio.run(main())
+    assert isinstance(out[1], asyncio.CancelledError)
+    assert [out[0], out[2], out[3]] == [{"item": 0}, {"item": 2}, {"item": 3}]
+    assert sorted(n for g in store.groups for n in g) == [0, 1, 2, 3]
+
+
+def test_the_groups_thread_ends_when_idle_and_the_next_request_starts_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(group_commit, "IDLE_SECONDS", 0.05)
+    store = Store()
+    store.release.set()
+    group = GroupCommit(store)
+    assert group.submit(1, ("1",)) == {"item": 1}
+    thread = group._thread
+    assert thread is not None
+    thread.join(5)
+    assert not thread.is_alive(), "the groups' thread did not end"
+    assert asyncio.run(group.submit_async(2, ("2",))) == {"item": 2}
+    assert store.groups == [[1], [2]]
+
+
+def test_singles_on_the_event_loop_share_groups_with_their_own_answers(real_hub: Hub) -> None:
+    hub = real_hub
+    lab = hub.orgs.authenticate(hub.orgs.add(kind="lab", region_code="440106", name="lab")[1])
+    stored = hub.ingest.submit(
+        lab, "nat", [Located({"index": 0}, nat("A-old", resident_id(seq="910")))], single=True
+    )
+    records = [nat(f"A-{i}", resident_id(seq=f"{i:03d}")) for i in range(16)]
+    records.append(nat("A-old", resident_id(seq="911")))  # stored before with other content
+
+    async def main() -> list[Any]:
+        one = partial(hub.ingest.submit_one, lab, "nat")
+        calls = [one(Located({"index": 0}, r)) for r in records]
+        return list(await asyncio.gather(*calls, return_exceptions=True))
+
+    out = asyncio.run(main())
+    ids = [answer["id"] for answer in out[:16]]
+    assert len(set(ids)) == 16 and stored["id"] not in ids
+    assert isinstance(out[16], InvalidInput) and out[16].code == ErrorCode.NATURAL_KEY_CONFLICT
+    assert count(hub, Record) == 17

@@ -17,19 +17,27 @@ the next one and then sees the first as stored before, exactly as if it came aft
 transient error runs the whole group again (``store/retry.py``); any other failure of a group
 runs each of its requests alone, so a request that breaks a transaction fails by itself.
 
-There is no thread of its own: the first request to find no transaction running leads (runs
-groups of what has queued, at most ``max_group`` a transaction) until its own request is
-answered, then hands the lead to the oldest request still waiting.
+One thread of its own (started by the first request, ended when idle) runs the groups: it
+takes what has queued (at most ``max_group`` a transaction), stores it, and tells each member.
+A request may wait in a thread (``submit``) or on an event loop (``submit_async``). The loop's
+requests hold no thread while they wait, so a group is as large as the requests in flight, not
+as the thread pool, and no request is handed to a thread of its own.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 __all__ = ["GroupCommit", "Outcome", "Waiting"]
+
+#: How long the groups' thread waits for a request before it ends.
+IDLE_SECONDS = 5.0
 
 #: What a group's transaction gives each request: its answer, or its own error.
 Outcome = dict[str, Any] | BaseException
@@ -38,12 +46,13 @@ Outcome = dict[str, Any] | BaseException
 @dataclass(eq=False)
 class Waiting:
     """One request in the queue: what the store needs (``item``), the keys no other request of
-    its group may share (``keys``), and, once its group has committed, its outcome."""
+    its group may share (``keys``), and, once its group has committed, its outcome; ``done`` is
+    called (in the group's thread) once the outcome is set."""
 
     item: Any
     keys: tuple[Hashable, ...]
+    done: Callable[[], None]
     outcome: Outcome | None = None
-    wake: threading.Event = field(default_factory=threading.Event)
 
     def result(self) -> dict[str, Any]:
         assert self.outcome is not None
@@ -68,48 +77,63 @@ class GroupCommit:
         self._store = store
         self.max_group = max_group
         self._shared = shared
-        self._lock = threading.Lock()
+        self._queued = threading.Condition()
         self._queue: list[Waiting] = []
-        self._leading = False
+        self._thread: threading.Thread | None = None
 
     def submit(self, item: Any, keys: tuple[Hashable, ...]) -> dict[str, Any]:
-        """Store ``item`` with the next group; its answer, or raises its own error."""
-        me = Waiting(item, keys)
-        with self._lock:
+        """Store ``item`` with the next group, waiting in this thread; its answer, or raises
+        its own error."""
+        stored = threading.Event()
+        me = Waiting(item, keys, stored.set)
+        self._enqueue(me)
+        stored.wait()
+        return me.result()
+
+    async def submit_async(self, item: Any, keys: tuple[Hashable, ...]) -> dict[str, Any]:
+        """``submit`` waiting on the running event loop (no thread held)."""
+        loop = asyncio.get_running_loop()
+        stored = loop.create_future()
+        me = Waiting(item, keys, partial(_wake, loop, stored))
+        self._enqueue(me)
+        await stored
+        return me.result()
+
+    def _enqueue(self, me: Waiting) -> None:
+        with self._queued:
             self._queue.append(me)
-            lead = not self._leading
-            self._leading = True
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._serve, name="group-commit", daemon=True
+                )
+                self._thread.start()
+            self._queued.notify()
+
+    def _serve(self) -> None:
+        """The groups' thread: a group of what has queued, stored, its members told; again,
+        until nothing has queued for ``IDLE_SECONDS`` (the next request starts another)."""
         while True:
-            if not lead:
-                me.wake.wait()
-                me.wake.clear()
-                if me.outcome is not None:
-                    return me.result()
-            self._run(self._take())  # this thread leads
-            with self._lock:
-                following = self._queue[0] if self._queue else None
-                if following is None:
-                    self._leading = False
-            if me.outcome is not None:
-                if following is not None:
-                    following.wake.set()  # the oldest waiting request leads now
-                return me.result()
-            lead = True  # ours was held back to a later group: lead on
+            with self._queued:
+                if not self._queued.wait_for(lambda: self._queue, timeout=IDLE_SECONDS):
+                    self._thread = None
+                    return
+                group = self._take()
+            self._run(group)
 
     def _take(self) -> list[Waiting]:
-        """The next group: queued requests in order, none sharing a key with an earlier one of
-        the group (those stay queued, in order), at most ``max_group``."""
-        with self._lock:
-            group: list[Waiting] = []
-            later: list[Waiting] = []
-            seen: set[Hashable] = set()
-            for waiting in self._queue:
-                if len(group) >= self.max_group or seen.intersection(waiting.keys):
-                    later.append(waiting)
-                    continue
-                seen.update(waiting.keys)
-                group.append(waiting)
-            self._queue = later
+        """The next group (the queue's lock held): queued requests in order, none sharing a
+        key with an earlier one of the group (those stay queued, in order), at most
+        ``max_group``."""
+        group: list[Waiting] = []
+        later: list[Waiting] = []
+        seen: set[Hashable] = set()
+        for waiting in self._queue:
+            if len(group) >= self.max_group or seen.intersection(waiting.keys):
+                later.append(waiting)
+                continue
+            seen.update(waiting.keys)
+            group.append(waiting)
+        self._queue = later
         return group
 
     def _run(self, group: list[Waiting]) -> None:
@@ -122,7 +146,7 @@ class GroupCommit:
                     waiting.outcome = exc
         finally:
             for waiting in group:
-                waiting.wake.set()
+                waiting.done()
 
     def _settle(self, group: list[Waiting]) -> None:
         try:
@@ -142,3 +166,15 @@ class GroupCommit:
             return
         for waiting, outcome in zip(group, outcomes, strict=True):
             waiting.outcome = outcome
+
+
+def _wake(loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) -> None:
+    """Resolve ``future`` on its loop (from the group's thread); a loop already closed (the
+    process stopping) has nobody left to tell."""
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(_settled, future)
+
+
+def _settled(future: asyncio.Future[None]) -> None:
+    if not future.done():  # a request given up (its client gone) is stored all the same
+        future.set_result(None)

@@ -126,6 +126,26 @@ class IngestService:
 
         return self._transaction(principal, idempotency_key, request_digest, store)
 
+    async def submit_one(
+        self,
+        principal: Principal,
+        kind: str,
+        item: Located,
+        *,
+        idempotency_key: str | None = None,
+        request_digest: str = "",
+    ) -> dict[str, Any]:
+        """``submit`` of one record (``single``) on the running event loop: checked here,
+        stored with the concurrent ones by the groups' thread, no thread held while it waits.
+        The same answer and errors as ``submit``."""
+        require(principal, f"submit:{kind}")
+        now = self.clock.now()
+        (parsed,) = parse_batch(
+            self.parser, principal, kind, [item], now=now, single=True, fast_nat=self.fast_nat
+        )
+        one = One(principal, kind, parsed, item, idempotency_key, request_digest)
+        return await self.singles.submit_async(one, one.keys())
+
     def submit_mixed(
         self,
         principal: Principal,

@@ -6,8 +6,9 @@ validation: a record kind, no query, ``Content-Type: application/json`` with a
 ``Content-Length`` within ``HEALTHCODE_BODY_MAX_BYTES``, a bearer token this process has
 checked recently (``OrgService.cached``) whose organisation may submit the kind, at most one
 ``Idempotency-Key`` of 1 to 200 characters, and a body that ``fields.load_json`` reads as a
-JSON object. It asks the same service (``IngestService.submit``, in the same thread pool) with
-the same request digest and answers the same bytes: the answer's ``JSONResponse``, or the
+JSON object. It asks the same service (``IngestService.submit_one``: the checks and the group
+commit of ``submit``, waiting on the event loop instead of in a thread of the pool) with the
+same request digest and answers the same bytes: the answer's ``JSONResponse``, or the
 error's answer (``web/errors.error_answer``).
 
 Everything else goes on to the FastAPI route of ``hub/routes/ingest.py``, the reference, which
@@ -18,10 +19,8 @@ also gives the OpenAPI document (a body already read is handed on as it came).
 from __future__ import annotations
 
 import json
-from functools import partial
 from typing import Any
 
-from anyio import to_thread
 from fastapi.responses import JSONResponse
 from fastapi.security.utils import get_authorization_scheme_param
 from starlette.datastructures import Headers
@@ -130,17 +129,14 @@ class SubmitOne:
         record: dict[str, Any],
     ) -> Response:
         digest = request_digest(b"one", kind.encode(), repr(sorted(record.items())).encode())
-        submit = partial(
-            self.hub.ingest.submit,
-            principal,
-            kind,
-            [Located({"index": 0}, record)],
-            idempotency_key=key,
-            request_digest=digest,
-            single=True,
-        )
         try:
-            answer = await to_thread.run_sync(submit)
+            answer = await self.hub.ingest.submit_one(
+                principal,
+                kind,
+                Located({"index": 0}, record),
+                idempotency_key=key,
+                request_digest=digest,
+            )
         except HealthcodeError as exc:
             return error_answer(Request(scope), exc)
         except DRIVER_ERRORS as exc:
