@@ -69,9 +69,10 @@ def main() -> None:
         headers = [("Authorization", f"Bearer {tokens['checkpoint']}")]
         for limit in (args.limit, 1_000_000):
             # one token stands for many checkpoints here: no caller's share, the process's limit
+            # alone (a share equal to the limit would refuse first, 429 after its pause)
             env = {
                 "HEALTHCODE_MAX_IN_FLIGHT": str(limit),
-                "HEALTHCODE_MAX_IN_FLIGHT_PER_CLIENT": str(limit),
+                "HEALTHCODE_MAX_IN_FLIGHT_PER_CLIENT": str(limit + 1),
             }
             with hub_process(url, workers=args.workers, env=env) as hub:
                 os.sched_setaffinity(0, {cpus[-1]})

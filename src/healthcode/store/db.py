@@ -65,7 +65,7 @@ BUSY_SECONDS: float = ENVIRONMENT["database_busy_seconds"][2]
 #: Threads a process is taken to use when nobody says (``HEALTHCODE_WORKER_THREADS``' default).
 DEFAULT_THREADS: int = ENVIRONMENT["worker_threads"][2]
 #: Pooled connections beyond one per thread: for the work that runs outside the thread pool
-#: (start-up's migration, a route on the event loop).
+#: (start-up's migration, a route on the event loop, the hub's group-commit thread).
 POOL_MARGIN = 2
 #: The setting a pool too large for the server is blamed on.
 _THREADS_VARIABLE = ENVIRONMENT["worker_threads"][0]
