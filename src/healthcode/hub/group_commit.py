@@ -101,12 +101,11 @@ class GroupCommit:
 
     def _enqueue(self, me: Waiting) -> None:
         with self._queued:
-            self._queue.append(me)
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._serve, name="group-commit", daemon=True
-                )
-                self._thread.start()
+                thread = threading.Thread(target=self._serve, name="group-commit", daemon=True)
+                thread.start()  # it waits for this lock; a thread that cannot start queues none
+                self._thread = thread
+            self._queue.append(me)
             self._queued.notify()
 
     def _serve(self) -> None:
