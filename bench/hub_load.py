@@ -11,11 +11,15 @@ connections from this process. Each phase stops by itself after ``--seconds`` or
 ``--max-requests`` requests, whichever comes first:
 
 - ``submit``: ``POST /v1/records/nat``, one new valid NAT result per request (a lab's token);
+  ``submit/keyed`` the same, each request with an ``Idempotency-Key`` of its own;
 - ``status/serial``: ``GET /v1/status/{serial}`` (a checkpoint's token) over ``--people``
   reported codes;
 - ``status/pseudonym``: ``GET /v1/status?pseudonym=...`` over the same people;
 - ``floor``: the statements and commit of one submission driven by pgbench on the same schema
   and connections (bench/submit_floor.py), once a rep, labelled ``pgbench``.
+
+``--warm-up S`` first sends each server S seconds of keyed submissions and then runs
+``ANALYZE``, so that the phases measure tables that hold rows and statistics.
 
 The load generator (``--generator raw``, the default) is bench/http_load.py: pre-built
 requests and a minimal response reader on uvloop, a few tens of CPU-µs a request; ``httpx``
@@ -80,7 +84,7 @@ from healthcode.hub.services import Hub
 from healthcode.store.db import Database
 from healthcode.store.migrate import upgrade
 
-PHASES = ("submit", "status/serial", "status/pseudonym", "floor")
+PHASES = ("submit", "submit/keyed", "status/serial", "status/pseudonym", "floor")
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -348,6 +352,12 @@ def main() -> None:
     ap.add_argument("--phases", default=",".join(PHASES), help="comma-separated subset")
     ap.add_argument("--raw", action="store_true", help="serve bench/status_raw.py beside")
     ap.add_argument("--codes", type=int, default=0, help="fill up to N codes in all")
+    ap.add_argument(
+        "--warm-up",
+        type=float,
+        default=0.0,
+        help="seconds of keyed submissions to each server first, then ANALYZE (not reported)",
+    )
     ap.add_argument("--timing", action="store_true", help="server-side figures (server_timing)")
     ap.add_argument("--set", action="append", default=[], metavar="LABEL:KEY=VALUE")
     ap.add_argument("--url", default=DEFAULT_URL)
@@ -363,7 +373,8 @@ def main() -> None:
 
     cpus = sorted(os.sched_getaffinity(0))
     generator_cpu = cpus[-1] if args.generator_cpu is None else args.generator_cpu
-    n_records = args.max_requests * args.reps * len(servers) if "submit" in phases else 0
+    submits = len([p for p in phases if p.startswith("submit")]) + (1 if args.warm_up else 0)
+    n_records = args.max_requests * args.reps * len(servers) * submits
     records = [
         json.dumps(r, ensure_ascii=False).encode()
         for r in nat_records(n_records, seed=11, prefix="L")
@@ -384,9 +395,14 @@ def main() -> None:
         def specs(name: str) -> list[Spec]:
             nonlocal sent
             n = args.max_requests
-            if name == "submit":
-                chunk, sent = records[sent : sent + n], sent + n
-                return [("POST", "/v1/records/nat", lab, body) for body in chunk]
+            if name.startswith("submit"):
+                first, chunk, sent = sent, records[sent : sent + n], sent + n
+                if name == "submit":
+                    return [("POST", "/v1/records/nat", lab, body) for body in chunk]
+                return [
+                    ("POST", "/v1/records/nat", {**lab, "Idempotency-Key": f"k-{first + i}"}, body)
+                    for i, body in enumerate(chunk)
+                ]
             if name == "status/serial":
                 return [
                     ("GET", f"/v1/status/{quote(rng.choice(serials))}", checkpoint, None)
@@ -425,6 +441,8 @@ def main() -> None:
             f"most {args.seconds:g} s or {args.max_requests:,} requests; "
             f"{max(args.codes, len(serials)):,} codes"
         )
+        if args.warm_up:
+            _warm_up(servers, admin, specs, args)
         results: dict[tuple[str, str], list[dict[str, float]]] = {}
         floor = submit_floor.script(url, tokens["lab"]) if "floor" in phases else ""
         for rep in range(args.reps):
@@ -444,7 +462,7 @@ def main() -> None:
                     print(f"rep {rep + 1} {'pgbench':<8} {name:<17}: {_line(r)}")
                     continue
                 for server in servers if rep % 2 == 0 else servers[::-1]:
-                    if server.baseline and name == "submit":
+                    if server.baseline and name.startswith("submit"):
                         continue
                     r = _phase(server, admin, specs(name), args)
                     results.setdefault((server.label, name), []).append(r)
@@ -454,6 +472,23 @@ def main() -> None:
             med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
             med["errors"] = sum(r["errors"] for r in rs)
             print(f"{label:<8} {name:<17}: {_line(med)}")
+
+
+def _warm_up(servers: list[Server], admin: psycopg.Connection[Any], specs: Any, args: Any) -> None:
+    """Keyed submissions to each server for ``--warm-up`` seconds, then ``ANALYZE``: the
+    measured phases start on tables that hold rows and statistics, as a running hub's do, and
+    not on fresh ones, whose plans (prepared while a table is nearly empty) grow with it until
+    autovacuum's first analyze."""
+    measured = args.seconds
+    args.seconds = args.warm_up
+    try:
+        for server in servers:
+            if not server.baseline:
+                r = _phase(server, admin, specs("submit/keyed"), args)
+                print(f"warm-up {server.label}: {r['ok']:,.0f} keyed submissions")
+    finally:
+        args.seconds = measured
+    admin.execute("ANALYZE")
 
 
 def _phase(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from healthcode.core.error_codes import ErrorCode
@@ -47,11 +47,14 @@ def earlier_answers(s: Session, wanted: Sequence[tuple[int, str]]) -> dict[tuple
     if not wanted:
         return {}
     t = IdempotencyKey
-    rows = s.execute(
-        select(t.org_id, t.key, t.request_digest, t.response).where(
-            tuple_(t.org_id, t.key).in_(sorted(set(wanted)))
-        )
-    ).all()
+    by_org: dict[int, list[str]] = {}
+    for org_id, key in sorted(set(wanted)):
+        by_org.setdefault(org_id, []).append(key)
+    # Each organisation's keys as ``key IN (...)`` beside its ``org_id``: on PostgreSQL one scan
+    # of the primary key with both columns as its condition (``key = ANY(...)``), where a
+    # row-value ``(org_id, key) IN (...)`` is one bitmap index scan per key, OR-ed.
+    condition = or_(*(and_(t.org_id == org_id, t.key.in_(keys)) for org_id, keys in by_org.items()))
+    rows = s.execute(select(t.org_id, t.key, t.request_digest, t.response).where(condition)).all()
     return {(org_id, key): (digest, response) for org_id, key, digest, response in rows}
 
 
