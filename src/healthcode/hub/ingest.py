@@ -107,15 +107,15 @@ class IngestService:
         BATCH_INVALID (details ``errors``: one per wrong record), DUPLICATE_IN_BATCH,
         NATURAL_KEY_CONFLICT, IDEMPOTENCY_KEY_REUSED; for ``single``, the record's own error.
         """
+        if single and len(items) == 1:  # stored with the concurrent ones (hub/ingest_one.py)
+            one = self._one(principal, kind, items[0], idempotency_key, request_digest)
+            return self.singles.submit(one, one.keys())
         require(principal, f"submit:{kind}")
         check_size(len(items), self.batch_max)
         now = self.clock.now()  # the batch's records are received at one instant
         parsed = parse_batch(
             self.parser, principal, kind, items, now=now, single=single, fast_nat=self.fast_nat
         )
-        if single and len(parsed) == 1:  # stored with the concurrent ones (hub/ingest_one.py)
-            one = One(principal, kind, parsed[0], items[0], idempotency_key, request_digest)
-            return self.singles.submit(one, one.keys())
 
         def store(s: Session, now: datetime) -> dict[str, Any]:
             (stored,) = self._store(s, principal, [(kind, parsed, items)], now)
@@ -138,13 +138,25 @@ class IngestService:
         """``submit`` of one record (``single``) on the running event loop: checked here,
         stored with the concurrent ones by the groups' thread, no thread held while it waits.
         The same answer and errors as ``submit``."""
-        require(principal, f"submit:{kind}")
-        now = self.clock.now()
-        (parsed,) = parse_batch(
-            self.parser, principal, kind, [item], now=now, single=True, fast_nat=self.fast_nat
-        )
-        one = One(principal, kind, parsed, item, idempotency_key, request_digest)
+        one = self._one(principal, kind, item, idempotency_key, request_digest)
         return await self.singles.submit_async(one, one.keys())
+
+    def _one(
+        self, principal: Principal, kind: str, item: Located, key: str | None, digest: str
+    ) -> One:
+        """A single submission checked (the caller's right to the kind, then the record), for
+        the group commit."""
+        require(principal, f"submit:{kind}")
+        (parsed,) = parse_batch(
+            self.parser,
+            principal,
+            kind,
+            [item],
+            now=self.clock.now(),
+            single=True,
+            fast_nat=self.fast_nat,
+        )
+        return One(principal, kind, parsed, item, key, digest)
 
     def submit_mixed(
         self,
