@@ -46,13 +46,14 @@ uses, ``hub/records_fast.py``; no database).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import gc
 import json
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -183,9 +184,10 @@ def _dump(url: str) -> Rows:
     return out
 
 
-def run_copy(base: str, rows: Rows, batch: int, streams: int = 1) -> float:
-    """Records/s of a raw COPY of ``rows`` into a fresh schema, ``batch`` records a transaction,
-    from ``streams`` connections at once (each takes the next batch when it is done)."""
+@contextlib.contextmanager
+def copy_schema(base: str, rows: Rows) -> Iterator[str]:
+    """The URL of a fresh schema with the hub's tables (the same migration) and the
+    organisations of ``rows`` copied in: where a raw COPY of the records goes; dropped after."""
     with pg_schema(base) as schema:
         url = schema_url(base, schema)
         db = Database.from_url(url)
@@ -194,6 +196,13 @@ def run_copy(base: str, rows: Rows, batch: int, streams: int = 1) -> float:
         with psycopg.connect(url) as conn:
             _copy(conn, Organisation.__table__, rows["organisations"])
             conn.commit()
+        yield url
+
+
+def run_copy(base: str, rows: Rows, batch: int, streams: int = 1) -> float:
+    """Records/s of a raw COPY of ``rows`` into a fresh schema, ``batch`` records a transaction,
+    from ``streams`` connections at once (each takes the next batch when it is done)."""
+    with copy_schema(base, rows) as url:
         n = len(rows["records"])
         starts = iter(range(0, n, batch))
         lock = threading.Lock()

@@ -25,12 +25,9 @@ from typing import Any
 import psycopg
 
 from bench.hub_common import DEFAULT_URL, nat_records
-from bench.hub_ingest import TABLES, _copy, _hub, run_service
+from bench.hub_ingest import TABLES, _copy, _hub, copy_schema, run_service
 from bench.scratch import pg_schema, schema_url
 from healthcode.hub.ingest import Located
-from healthcode.store.db import Database
-from healthcode.store.migrate import upgrade
-from healthcode.store.models import Organisation
 
 #: Backend nanoseconds and calls, by statement.
 NS: dict[str, int] = defaultdict(int)
@@ -96,23 +93,16 @@ def hub_side(url: str, batches: list[list[Located]]) -> None:
 
 def copy_side(url: str, rows: dict[str, list[tuple[Any, ...]]], batch: int) -> dict[str, int]:
     spent: dict[str, int] = defaultdict(int)
-    with pg_schema(url) as schema:
-        scratch = schema_url(url, schema)
-        db = Database.from_url(scratch)
-        upgrade(db)
-        db.dispose()
-        with psycopg.connect(scratch) as conn:
-            _copy(conn, Organisation.__table__, rows["organisations"])
-            conn.commit()
-            pid = conn.info.backend_pid
-            for lo in range(0, len(rows["records"]), batch):
-                for table in TABLES:
-                    start = runtime(pid)
-                    _copy(conn, table, rows[table.name][lo : lo + batch])
-                    spent[f"COPY {table.name}"] += runtime(pid) - start
+    with copy_schema(url, rows) as scratch, psycopg.connect(scratch) as conn:
+        pid = conn.info.backend_pid
+        for lo in range(0, len(rows["records"]), batch):
+            for table in TABLES:
                 start = runtime(pid)
-                conn.commit()
-                spent["COMMIT"] += runtime(pid) - start
+                _copy(conn, table, rows[table.name][lo : lo + batch])
+                spent[f"COPY {table.name}"] += runtime(pid) - start
+            start = runtime(pid)
+            conn.commit()
+            spent["COMMIT"] += runtime(pid) - start
     return spent
 
 

@@ -148,21 +148,14 @@ def test_a_token_not_cached_is_read_once_for_the_requests_that_bring_it_together
 
     monkeypatch.setattr(hub.orgs, "authenticate", counted)
 
-    async def together() -> list[int]:
+    async def together(sent: dict[str, str], n: int) -> list[int]:
         transport = httpx.ASGITransport(app=create_app(hub))
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-            asked = [c.get(f"/v1/status/{serials[0]}", headers=headers) for _ in range(16)]
+            asked = [c.get(f"/v1/status/{serials[0]}", headers=sent) for _ in range(n)]
             return [r.status_code for r in await asyncio.gather(*asked)]
 
-    assert anyio.run(together) == [200] * 16
+    assert anyio.run(together, headers, 16) == [200] * 16
     assert reads == [1]
     bad = {"Authorization": "Bearer not-a-token"}
-
-    async def refused() -> list[int]:
-        transport = httpx.ASGITransport(app=create_app(hub))
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-            asked = [c.get(f"/v1/status/{serials[0]}", headers=bad) for _ in range(4)]
-            return [r.status_code for r in await asyncio.gather(*asked)]
-
-    assert anyio.run(refused) == [401] * 4
+    assert anyio.run(together, bad, 4) == [401] * 4
     assert len(reads) == 2
